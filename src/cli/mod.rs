@@ -1,0 +1,177 @@
+//! The `pledge` command line (clap). Every command has `--help`.
+
+mod db;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{DatabaseConfig, DatabaseUrl, WebConfig};
+use crate::startup::{self, ReadyDatabase};
+
+/// Pledge Tracker: Cyber Defence Pledge goals, annual self-assessments and comparisons.
+#[derive(Debug, Parser)]
+#[command(name = "pledge", version, propagate_version = true)]
+pub struct Cli {
+    /// Data directory of the private PostgreSQL cluster (used when DATABASE_URL is not set).
+    #[arg(
+        long,
+        env = "PLEDGE_DATA_DIR",
+        default_value = "./pledge-data",
+        global = true
+    )]
+    data_dir: PathBuf,
+    /// An existing PostgreSQL server, as the owner role that runs migrations. When set, no
+    /// private cluster is started.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    database_url: Option<DatabaseUrl>,
+    /// The service role's connection to that server (default: DATABASE_URL, then SET ROLE).
+    #[arg(
+        long,
+        env = "PLEDGE_APP_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    app_database_url: Option<DatabaseUrl>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the web service (pages, JSON API, health probes).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Load the demo history (three cycles, every Ally, one user per role).
+    Demo,
+    /// Manage the private PostgreSQL cluster by hand.
+    Db {
+        #[command(subcommand)]
+        command: db::DbCommand,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PLEDGE_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Load the demo history first (once; a restart keeps it) and print the demo sign-ins.
+    #[arg(long)]
+    demo: bool,
+    /// Longest time one request may take, in seconds.
+    #[arg(long, env = "PLEDGE_REQUEST_TIMEOUT", default_value_t = 30)]
+    request_timeout: u64,
+    /// Connections in the service's database pool.
+    #[arg(long, env = "PLEDGE_DB_POOL_SIZE", default_value_t = 16)]
+    pool_size: u32,
+}
+
+impl Cli {
+    fn database(&self) -> DatabaseConfig {
+        match &self.database_url {
+            Some(owner) => DatabaseConfig::External {
+                owner: owner.clone(),
+                app: self.app_database_url.clone(),
+            },
+            None => DatabaseConfig::Private {
+                data_dir: self.data_dir.clone(),
+            },
+        }
+    }
+}
+
+/// Runs the command line; the exit code is 0 on success, 1 on failure (with the reason printed).
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    crate::telemetry::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let database = cli.database();
+    match cli.command {
+        Command::Serve(args) => serve(&database, args).await,
+        Command::Migrate => {
+            let ready = ReadyDatabase::open(&database).await?;
+            println!("migrations applied");
+            ready.close();
+            Ok(())
+        }
+        Command::Demo => {
+            let ready = ReadyDatabase::open(&database).await?;
+            let result = crate::demo::load(&ready.plan).await;
+            ready.close();
+            print_demo_outcome(&result?);
+            Ok(())
+        }
+        Command::Db { command } => db::run(&database, command).await,
+    }
+}
+
+async fn serve(database: &DatabaseConfig, args: ServeArgs) -> anyhow::Result<()> {
+    let ready = ReadyDatabase::open(database).await?;
+    let demo = if args.demo {
+        match crate::demo::load(&ready.plan).await {
+            Ok(outcome) => Some(outcome),
+            Err(error) => {
+                ready.close();
+                return Err(error);
+            }
+        }
+    } else {
+        None
+    };
+    let config = WebConfig {
+        request_timeout: std::time::Duration::from_secs(args.request_timeout),
+        max_connections: args.pool_size,
+        ..WebConfig::default()
+    };
+    let result = startup::serve(&ready, args.listen, config, |addr| {
+        println!("Pledge Tracker is listening on http://{addr}/");
+        if let Some(outcome) = &demo {
+            print_demo_outcome(outcome);
+        }
+    })
+    .await;
+    ready.close();
+    result
+}
+
+fn print_demo_outcome(outcome: &crate::demo::DemoOutcome) {
+    if outcome.already_loaded {
+        println!("Demo data was already loaded; nothing added.");
+    } else {
+        println!("Demo data loaded: {}.", outcome.summary);
+    }
+    println!(
+        "Demo sign-ins (password for all: {}):",
+        crate::demo::DEMO_PASSWORD
+    );
+    for user in crate::demo::DEMO_USERS {
+        println!("  {:<36} {}", user.email, user.description);
+    }
+    println!(
+        "Note: the demo relaxes the second-factor requirement for its admin account; a real \
+         deployment requires it for every admin."
+    );
+}

@@ -1,0 +1,68 @@
+//! Typed configuration shared by the commands.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sqlx::postgres::PgConnectOptions;
+
+/// A connection string that may hold a password: `Debug` and `Display` never print it.
+#[derive(Clone)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// Parses the string as PostgreSQL connection options.
+    pub fn options(&self) -> Result<PgConnectOptions, sqlx::Error> {
+        self.0.parse()
+    }
+}
+
+impl std::str::FromStr for DatabaseUrl {
+    type Err = String;
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        value
+            .parse::<PgConnectOptions>()
+            .map(|_| Self(value.to_owned()))
+            .map_err(|_| "not a PostgreSQL connection string (postgresql://user@host/db)".into())
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DatabaseUrl(<redacted>)")
+    }
+}
+
+/// Where the database is.
+#[derive(Debug, Clone)]
+pub enum DatabaseConfig {
+    /// The private cluster in this data directory (no `DATABASE_URL` given).
+    Private { data_dir: PathBuf },
+    /// An existing server: `owner` runs migrations; `app`, when given, is the service role's
+    /// connection (otherwise the service connects as the owner and switches to the service role).
+    External {
+        owner: DatabaseUrl,
+        app: Option<DatabaseUrl>,
+    },
+}
+
+/// Settings of the web service.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Longest time one request may take before it is answered 503.
+    pub request_timeout: Duration,
+    /// Longest time a shutdown waits for requests in flight.
+    pub shutdown_grace: Duration,
+    /// Connections in the service's pool.
+    pub max_connections: u32,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(20),
+            max_connections: 16,
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! The product's values and rules, free of I/O: what a valid framework is, how scores are computed.
+
+pub mod framework;
+pub mod participant;
+pub mod scoring;
+pub mod snapshot;
+pub mod text;

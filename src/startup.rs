@@ -1,0 +1,171 @@
+//! The service's lifecycle: reach the database (starting the private cluster when there is no
+//! `DATABASE_URL`), migrate it, serve until SIGINT/SIGTERM, drain, and stop what it started.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::cluster::{ClusterLock, Durability, PrivateCluster};
+use crate::config::{DatabaseConfig, WebConfig};
+use crate::storage::{self, ConnectionPlan};
+use crate::web::{self, AppState};
+
+/// A database made ready for the service: migrated, with the private cluster (if any) held.
+pub struct ReadyDatabase {
+    pub plan: ConnectionPlan,
+    /// The private cluster this process started and must stop, with the lock that proves it
+    /// manages the data directory.
+    managed: Option<(PrivateCluster, ClusterLock, bool)>,
+}
+
+impl ReadyDatabase {
+    /// Reaches the database the configuration names and applies pending migrations.
+    pub async fn open(config: &DatabaseConfig) -> anyhow::Result<Self> {
+        match config {
+            DatabaseConfig::Private { data_dir } => {
+                let cluster = PrivateCluster::new(data_dir, Durability::Durable)?;
+                let lock = cluster.lock()?;
+                let started_here = start_private(&cluster)?;
+                let ready = Self {
+                    plan: ConnectionPlan::private(&cluster),
+                    managed: Some((cluster, lock, started_here)),
+                };
+                // From here on, `ready` stops the cluster if it started it, whatever fails next.
+                if let Err(error) = ready.prepare_private().await {
+                    ready.close();
+                    return Err(error);
+                }
+                Ok(ready)
+            }
+            DatabaseConfig::External { owner, app } => {
+                let owner = owner.options().context("DATABASE_URL")?;
+                let (app, app_via_set_role) = match app {
+                    Some(url) => (url.options().context("PLEDGE_APP_DATABASE_URL")?, false),
+                    None => {
+                        tracing::warn!(
+                            "PLEDGE_APP_DATABASE_URL is not set: the service connects with \
+                             DATABASE_URL and switches to the pledge_app role (SET ROLE)"
+                        );
+                        (owner.clone(), true)
+                    }
+                };
+                let plan = ConnectionPlan {
+                    owner,
+                    app,
+                    app_via_set_role,
+                };
+                let mut conn = plan.owner_connection().await?;
+                storage::migrate(&mut conn).await?;
+                Ok(Self {
+                    plan,
+                    managed: None,
+                })
+            }
+        }
+    }
+
+    async fn prepare_private(&self) -> anyhow::Result<()> {
+        if let Some((cluster, _, _)) = &self.managed {
+            storage::bootstrap_private(cluster).await?;
+        }
+        let mut conn = self.plan.owner_connection().await?;
+        storage::migrate(&mut conn).await?;
+        Ok(())
+    }
+
+    /// Stops the private cluster if this process started it; releases the data directory.
+    pub fn close(self) {
+        if let Some((cluster, lock, started_here)) = self.managed {
+            if started_here {
+                tracing::info!("stopping the private PostgreSQL cluster");
+                if let Err(error) = cluster.stop() {
+                    tracing::error!(%error, "the private cluster did not stop cleanly");
+                }
+            } else {
+                tracing::info!(
+                    "leaving the private cluster running (it was started by `pledge db start`)"
+                );
+            }
+            drop(lock);
+        }
+    }
+}
+
+/// Starts the private cluster unless `pledge db start` already did; returns whether it
+/// started it here (and so must stop it).
+fn start_private(cluster: &PrivateCluster) -> anyhow::Result<bool> {
+    if !cluster.is_initialized() {
+        tracing::info!(dir = %cluster.root().display(), "creating a private PostgreSQL cluster");
+        cluster.initialize()?;
+    }
+    if cluster.is_running()? {
+        if cluster.was_started_by_hand() {
+            return Ok(false);
+        }
+        // Left behind by a process that died without stopping it: take it over.
+        tracing::warn!("a private cluster from an earlier run is still running; taking it over");
+        return Ok(true);
+    }
+    tracing::info!(
+        dir = %cluster.root().display(),
+        account = %cluster.account().describe(),
+        "starting the private PostgreSQL cluster (Unix socket only, no TCP port)"
+    );
+    cluster.start()?;
+    Ok(true)
+}
+
+/// Serves on `listen` until SIGINT or SIGTERM, then drains requests in flight.
+pub async fn serve(
+    database: &ReadyDatabase,
+    listen: SocketAddr,
+    config: WebConfig,
+    on_listening: impl FnOnce(SocketAddr),
+) -> anyhow::Result<()> {
+    let pool = database.plan.app_pool(config.max_connections).await?;
+    let grace = config.shutdown_grace;
+    let state = AppState::new(pool.clone(), config);
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    on_listening(listener.local_addr()?);
+    let shutdown_state = state.clone();
+    let server = axum::serve(
+        listener,
+        web::app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: draining requests in flight");
+        shutdown_state.begin_shutdown();
+    });
+    let mut server = std::pin::pin!(server.into_future());
+    tokio::select! {
+        result = &mut server => result?,
+        _ = async { shutdown_signal().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!("requests still in flight after {} s; stopping anyway", grace.as_secs());
+        }
+    }
+    pool.close().await;
+    Ok(())
+}
+
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,333 @@
+//! Cycles, assessments, answers, snapshots and reviews: bulk writes in a fixed number of
+//! statements (UNNEST over column arrays), whatever the number of rows.
+
+use sqlx::PgConnection;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::domain::scoring::{AnswerState, AnswerValue};
+use crate::domain::snapshot::FrozenSnapshot;
+
+/// A cycle to create.
+#[derive(Debug, Clone)]
+pub struct NewCycle {
+    pub framework_id: Uuid,
+    pub code: String,
+    pub title_en: String,
+    pub title_fr: String,
+    pub state: &'static str,
+    pub opens_on: Date,
+    pub deadline: Date,
+    pub opened_at: Option<OffsetDateTime>,
+    pub closed_at: Option<OffsetDateTime>,
+    pub published_at: Option<OffsetDateTime>,
+}
+
+/// Creates a cycle and freezes its framework (a framework used by a cycle cannot change).
+pub async fn insert_cycle(conn: &mut PgConnection, cycle: &NewCycle) -> Result<Uuid, sqlx::Error> {
+    sqlx::query("UPDATE frameworks SET frozen_at = coalesce(frozen_at, now()) WHERE id = $1")
+        .bind(cycle.framework_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query_scalar(
+        "INSERT INTO cycles (framework_id, code, title_en, title_fr, state, opens_on, deadline,
+             opened_at, closed_at, published_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+    )
+    .bind(cycle.framework_id)
+    .bind(&cycle.code)
+    .bind(&cycle.title_en)
+    .bind(&cycle.title_fr)
+    .bind(cycle.state)
+    .bind(cycle.opens_on)
+    .bind(cycle.deadline)
+    .bind(cycle.opened_at)
+    .bind(cycle.closed_at)
+    .bind(cycle.published_at)
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// One assessment row (ids are chosen by the caller so children can refer to them).
+#[derive(Debug, Clone)]
+pub struct AssessmentRow {
+    pub id: Uuid,
+    pub cycle_id: Uuid,
+    pub participant_id: Uuid,
+    pub state: &'static str,
+    pub last_activity_at: Option<OffsetDateTime>,
+}
+
+/// Inserts assessments in one statement. Revision and latest snapshot are set by
+/// [`insert_snapshots`]; a submitted (or later) state needs its snapshot first, so such states are
+/// set afterwards with [`set_states`].
+pub async fn insert_assessments(
+    conn: &mut PgConnection,
+    rows: &[AssessmentRow],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO assessments (id, cycle_id, participant_id, state, last_activity_at)
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[])",
+    )
+    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.cycle_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.participant_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.state).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.last_activity_at).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Sets the state of many assessments in one statement.
+pub async fn set_states(
+    conn: &mut PgConnection,
+    states: &[(Uuid, &'static str)],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE assessments a SET state = s.state, updated_at = now(), row_version = row_version + 1
+         FROM UNNEST($1::uuid[], $2::text[]) AS s(id, state) WHERE a.id = s.id",
+    )
+    .bind(states.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+    .bind(states.iter().map(|(_, state)| *state).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// One answer row.
+#[derive(Debug, Clone)]
+pub struct AnswerRow {
+    pub assessment_id: Uuid,
+    pub participant_id: Uuid,
+    pub goal_id: Uuid,
+    pub answer: AnswerState,
+    pub na_justification: Option<String>,
+    pub target: Option<AnswerValue>,
+    pub implementation_status: Option<&'static str>,
+    pub narrative: String,
+    pub unconfirmed: bool,
+    pub updated_by: Option<Uuid>,
+    pub updated_at: OffsetDateTime,
+}
+
+fn split_value(value: Option<AnswerValue>) -> (Option<i16>, Option<f64>, Option<bool>) {
+    match value {
+        Some(AnswerValue::Level(level)) => (Some(level), None, None),
+        Some(AnswerValue::Number(number)) => (None, Some(number), None),
+        Some(AnswerValue::Bool(yes)) => (None, None, Some(yes)),
+        None => (None, None, None),
+    }
+}
+
+fn answered_value(answer: AnswerState) -> Option<AnswerValue> {
+    match answer {
+        AnswerState::Answered(value) => Some(value),
+        _ => None,
+    }
+}
+
+/// Inserts answers in one statement.
+pub async fn insert_answers(
+    conn: &mut PgConnection,
+    rows: &[AnswerRow],
+) -> Result<(), sqlx::Error> {
+    let values: Vec<_> = rows
+        .iter()
+        .map(|r| split_value(answered_value(r.answer)))
+        .collect();
+    let targets: Vec<_> = rows.iter().map(|r| split_value(r.target)).collect();
+    sqlx::query(
+        "INSERT INTO answers (assessment_id, participant_id, goal_id, value_level, value_number,
+             value_bool, not_applicable, na_justification, target_level, target_number,
+             target_bool, implementation_status, narrative, unconfirmed, updated_by, updated_at)
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::int2[], $5::float8[],
+             $6::bool[], $7::bool[], $8::text[], $9::int2[], $10::float8[], $11::bool[],
+             $12::text[], $13::text[], $14::bool[], $15::uuid[], $16::timestamptz[])",
+    )
+    .bind(rows.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.participant_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.goal_id).collect::<Vec<_>>())
+    .bind(values.iter().map(|v| v.0).collect::<Vec<_>>())
+    .bind(values.iter().map(|v| v.1).collect::<Vec<_>>())
+    .bind(values.iter().map(|v| v.2).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| r.answer == AnswerState::NotApplicable)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.na_justification.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(targets.iter().map(|v| v.0).collect::<Vec<_>>())
+    .bind(targets.iter().map(|v| v.1).collect::<Vec<_>>())
+    .bind(targets.iter().map(|v| v.2).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| r.implementation_status)
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|r| r.narrative.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.unconfirmed).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.updated_by).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// One snapshot to store.
+#[derive(Debug, Clone)]
+pub struct SnapshotRow {
+    pub id: Uuid,
+    pub assessment_id: Uuid,
+    pub participant_id: Uuid,
+    pub cycle_id: Uuid,
+    pub revision: i32,
+    pub frozen: FrozenSnapshot,
+    pub submitted_by: Option<Uuid>,
+    pub submitted_at: OffsetDateTime,
+}
+
+/// Stores snapshots with their section scores and scored answers (three statements), then points
+/// each assessment at its latest revision (a fourth).
+pub async fn insert_snapshots(
+    conn: &mut PgConnection,
+    rows: &[SnapshotRow],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO snapshots (id, assessment_id, participant_id, cycle_id, revision, content,
+             digest, overall_score, answered, applicable, submitted_by, submitted_at)
+         SELECT id, assessment_id, participant_id, cycle_id, revision, content::json, digest,
+                overall_score, answered, applicable, submitted_by, submitted_at
+         FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int[], $6::text[],
+                     $7::bytea[], $8::float8[], $9::int[], $10::int[], $11::uuid[], $12::timestamptz[])
+              AS s(id, assessment_id, participant_id, cycle_id, revision, content, digest,
+                   overall_score, answered, applicable, submitted_by, submitted_at)",
+    )
+    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.participant_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.cycle_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.revision).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.frozen.content.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.frozen.digest.to_vec()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.frozen.overall.score).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.frozen.overall.answered as i32).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.frozen.overall.applicable as i32).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.submitted_by).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.submitted_at).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+
+    let sections: Vec<_> = rows
+        .iter()
+        .flat_map(|r| {
+            r.frozen
+                .sections
+                .iter()
+                .map(move |(section, fig)| (r, *section, *fig))
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO snapshot_section_scores (snapshot_id, participant_id, section_id, score,
+             answered, applicable)
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::float8[], $5::int[], $6::int[])",
+    )
+    .bind(sections.iter().map(|(r, _, _)| r.id).collect::<Vec<_>>())
+    .bind(sections.iter().map(|(r, _, _)| r.participant_id).collect::<Vec<_>>())
+    .bind(sections.iter().map(|(_, s, _)| *s).collect::<Vec<_>>())
+    .bind(sections.iter().map(|(_, _, f)| f.score).collect::<Vec<_>>())
+    .bind(sections.iter().map(|(_, _, f)| f.answered as i32).collect::<Vec<_>>())
+    .bind(sections.iter().map(|(_, _, f)| f.applicable as i32).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+
+    let answers: Vec<_> = rows
+        .iter()
+        .flat_map(|r| {
+            r.frozen
+                .goal_scores
+                .iter()
+                .map(move |(goal, answer, score)| (r, *goal, *answer, *score))
+        })
+        .collect();
+    let values: Vec<_> = answers
+        .iter()
+        .map(|a| split_value(answered_value(a.2)))
+        .collect();
+    sqlx::query(
+        "INSERT INTO snapshot_answers (snapshot_id, participant_id, goal_id, value_level,
+             value_number, value_bool, not_applicable, goal_score)
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::int2[], $5::float8[],
+                              $6::bool[], $7::bool[], $8::float8[])",
+    )
+    .bind(answers.iter().map(|a| a.0.id).collect::<Vec<_>>())
+    .bind(
+        answers
+            .iter()
+            .map(|a| a.0.participant_id)
+            .collect::<Vec<_>>(),
+    )
+    .bind(answers.iter().map(|a| a.1).collect::<Vec<_>>())
+    .bind(values.iter().map(|v| v.0).collect::<Vec<_>>())
+    .bind(values.iter().map(|v| v.1).collect::<Vec<_>>())
+    .bind(values.iter().map(|v| v.2).collect::<Vec<_>>())
+    .bind(
+        answers
+            .iter()
+            .map(|a| a.2 == AnswerState::NotApplicable)
+            .collect::<Vec<_>>(),
+    )
+    .bind(answers.iter().map(|a| a.3).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+
+    sqlx::query(
+        "UPDATE assessments a SET revision = latest.revision, latest_snapshot_id = latest.id
+         FROM (SELECT DISTINCT ON (assessment_id) assessment_id, id, revision
+               FROM snapshots WHERE id = ANY($1) ORDER BY assessment_id, revision DESC) latest
+         WHERE a.id = latest.assessment_id",
+    )
+    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// One review (a return or an acceptance of one revision).
+#[derive(Debug, Clone)]
+pub struct ReviewRow {
+    pub assessment_id: Uuid,
+    pub participant_id: Uuid,
+    pub revision: i32,
+    pub decision: &'static str,
+    pub reason: String,
+    pub decided_by: Option<Uuid>,
+    pub decided_at: OffsetDateTime,
+}
+
+/// Inserts reviews in one statement.
+pub async fn insert_reviews(
+    conn: &mut PgConnection,
+    rows: &[ReviewRow],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO assessment_reviews (assessment_id, participant_id, revision, decision, reason,
+             decided_by, decided_at)
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[],
+                              $6::uuid[], $7::timestamptz[])",
+    )
+    .bind(rows.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.participant_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.revision).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.decision).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.reason.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.decided_by).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.decided_at).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,230 @@
+//! The audit log: append-only, hash-chained.
+//!
+//! Each entry's hash is SHA-256 over the previous entry's hash and the entry's canonical form
+//! ([`canonical`]); the first entry follows 32 zero bytes. Appends are serialised by a
+//! transaction-level advisory lock, so the chain stays linear across service processes.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::{PgConnection, Row};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Advisory lock key that serialises appends ("pledge audit" in ASCII).
+const APPEND_LOCK: i64 = 0x706c_6564_6765_6175;
+
+/// Who acted, when there is a user or not.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    User(Uuid),
+    /// A command run on the server (`pledge demo`, `pledge user create` …).
+    Cli,
+    /// The service itself.
+    System,
+    /// Someone not signed in (e.g. a failed sign-in).
+    Anonymous,
+}
+
+/// One entry to append.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    pub actor: Actor,
+    /// Dotted name, e.g. `demo.load`, `answer.update`.
+    pub action: String,
+    pub participant_id: Option<Uuid>,
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    /// Old and new values, reasons …; objects are stored with sorted keys.
+    pub details: Value,
+    pub client_addr: Option<std::net::IpAddr>,
+    pub request_id: Option<String>,
+}
+
+impl NewEntry {
+    /// An entry with no participant, entity, address or request.
+    pub fn new(actor: Actor, action: &str, details: Value) -> Self {
+        Self {
+            actor,
+            action: action.to_owned(),
+            participant_id: None,
+            entity_type: None,
+            entity_id: None,
+            details,
+            client_addr: None,
+            request_id: None,
+        }
+    }
+}
+
+struct Fields<'a> {
+    occurred_at_micros: i128,
+    actor_id: Option<Uuid>,
+    actor_label: &'a str,
+    action: &'a str,
+    participant_id: Option<Uuid>,
+    entity_type: Option<&'a str>,
+    entity_id: Option<&'a str>,
+    details: &'a Value,
+    client_addr: Option<String>,
+    request_id: Option<&'a str>,
+}
+
+/// The canonical text an entry's hash covers: a JSON array of its fields in a fixed order.
+fn canonical(fields: &Fields<'_>) -> String {
+    serde_json::json!([
+        fields.occurred_at_micros.to_string(),
+        fields.actor_id,
+        fields.actor_label,
+        fields.action,
+        fields.participant_id,
+        fields.entity_type,
+        fields.entity_id,
+        fields.details,
+        fields.client_addr,
+        fields.request_id,
+    ])
+    .to_string()
+}
+
+fn entry_hash(prev_hash: &[u8], fields: &Fields<'_>) -> Vec<u8> {
+    let mut hasher = Sha256::new();
+    hasher.update(prev_hash);
+    hasher.update(canonical(fields).as_bytes());
+    hasher.finalize().to_vec()
+}
+
+fn actor_parts(actor: &Actor) -> (Option<Uuid>, &'static str) {
+    match actor {
+        Actor::User(id) => (Some(*id), "user"),
+        Actor::Cli => (None, "cli"),
+        Actor::System => (None, "system"),
+        Actor::Anonymous => (None, "anonymous"),
+    }
+}
+
+/// Appends an entry inside the caller's transaction (so the entry lands with the change it
+/// records, or not at all).
+pub async fn append(conn: &mut PgConnection, entry: &NewEntry) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(APPEND_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    let prev: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT entry_hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    let prev = prev.unwrap_or_else(|| vec![0; 32]);
+    // Microseconds: what timestamptz keeps, so the hash verifies after a round trip.
+    let now = OffsetDateTime::now_utc();
+    let micros = now.unix_timestamp_nanos() / 1_000;
+    let occurred_at = OffsetDateTime::from_unix_timestamp_nanos(micros * 1_000)
+        .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+    let (actor_id, actor_label) = actor_parts(&entry.actor);
+    let fields = Fields {
+        occurred_at_micros: micros,
+        actor_id,
+        actor_label,
+        action: &entry.action,
+        participant_id: entry.participant_id,
+        entity_type: entry.entity_type.as_deref(),
+        entity_id: entry.entity_id.as_deref(),
+        details: &entry.details,
+        client_addr: entry.client_addr.map(|addr| addr.to_string()),
+        request_id: entry.request_id.as_deref(),
+    };
+    let hash = entry_hash(&prev, &fields);
+    sqlx::query(
+        "INSERT INTO audit_log (occurred_at, actor_id, actor_label, action, participant_id,
+             entity_type, entity_id, details, client_addr, request_id, prev_hash, entry_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::inet, $10, $11, $12)",
+    )
+    .bind(occurred_at)
+    .bind(actor_id)
+    .bind(actor_label)
+    .bind(&entry.action)
+    .bind(entry.participant_id)
+    .bind(&entry.entity_type)
+    .bind(&entry.entity_id)
+    .bind(&entry.details)
+    .bind(fields.client_addr.as_deref())
+    .bind(&entry.request_id)
+    .bind(&prev)
+    .bind(&hash)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The first entry whose chain does not hold, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainBreak {
+    pub seq: i64,
+    pub reason: &'static str,
+}
+
+/// Result of verifying the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    pub entries: u64,
+    pub first_break: Option<ChainBreak>,
+}
+
+/// Recomputes every hash in order and reports the first entry that does not match.
+pub async fn verify(conn: &mut PgConnection) -> Result<Verification, sqlx::Error> {
+    use futures_util::TryStreamExt;
+    let mut rows = sqlx::query(
+        "SELECT seq, (extract(epoch FROM occurred_at) * 1000000)::bigint AS micros,
+                actor_id, actor_label, action, participant_id, entity_type, entity_id, details,
+                host(client_addr) AS client_addr, request_id, prev_hash, entry_hash
+         FROM audit_log ORDER BY seq",
+    )
+    .fetch(&mut *conn);
+    let mut expected_prev = vec![0u8; 32];
+    let mut entries = 0u64;
+    while let Some(row) = rows.try_next().await? {
+        entries += 1;
+        let seq: i64 = row.try_get("seq")?;
+        let micros: i64 = row.try_get("micros")?;
+        let prev: Vec<u8> = row.try_get("prev_hash")?;
+        let stored: Vec<u8> = row.try_get("entry_hash")?;
+        if prev != expected_prev {
+            return Ok(broken(
+                entries,
+                seq,
+                "previous hash does not match: an entry was removed or reordered",
+            ));
+        }
+        let details: Value = row.try_get("details")?;
+        let fields = Fields {
+            occurred_at_micros: i128::from(micros),
+            actor_id: row.try_get("actor_id")?,
+            actor_label: row.try_get("actor_label")?,
+            action: row.try_get("action")?,
+            participant_id: row.try_get("participant_id")?,
+            entity_type: row.try_get("entity_type")?,
+            entity_id: row.try_get("entity_id")?,
+            details: &details,
+            client_addr: row.try_get("client_addr")?,
+            request_id: row.try_get("request_id")?,
+        };
+        if entry_hash(&prev, &fields) != stored {
+            return Ok(broken(
+                entries,
+                seq,
+                "entry content does not match its hash: it was edited",
+            ));
+        }
+        expected_prev = stored;
+    }
+    Ok(Verification {
+        entries,
+        first_break: None,
+    })
+}
+
+fn broken(entries: u64, seq: i64, reason: &'static str) -> Verification {
+    Verification {
+        entries,
+        first_break: Some(ChainBreak { seq, reason }),
+    }
+}

@@ -1,0 +1,195 @@
+//! All SQL lives under this module: connections, migrations, and one file per kind of record.
+//!
+//! Two database roles (see docs/security.md): [`OWNER_ROLE`] owns the schema and runs the
+//! migrations; [`APP_ROLE`] is what the service connects as: it owns nothing, is not a superuser
+//! and cannot bypass row-level security.
+
+pub mod assessments;
+pub mod audit;
+pub mod clarifications;
+pub mod frameworks;
+pub mod national_goals;
+pub mod participants;
+pub mod users;
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+
+use crate::cluster::{PrivateCluster, SUPERUSER};
+
+/// Role that owns the schema and runs migrations.
+pub const OWNER_ROLE: &str = "pledge_owner";
+/// Role the service connects as.
+pub const APP_ROLE: &str = "pledge_app";
+/// Database of the private cluster.
+pub const DATABASE: &str = "pledge";
+
+/// How long a connection attempt may take before the caller is told the database is unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The migrations, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Why the database could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("cannot reach the database at {target}: {cause}")]
+    Unreachable { target: String, cause: String },
+    #[error("migrating the database failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Sql(#[from] sqlx::Error),
+}
+
+/// The two ways the service reaches the database, as owner and as service role.
+#[derive(Debug, Clone)]
+pub struct ConnectionPlan {
+    /// Options for the owner role (migrations, demo loading).
+    pub owner: PgConnectOptions,
+    /// Options for the service role.
+    pub app: PgConnectOptions,
+    /// The app options connect as the owner and `SET ROLE` to the service role (development
+    /// fallback when no separate service-role URL is configured for an external server).
+    pub app_via_set_role: bool,
+}
+
+impl ConnectionPlan {
+    /// The plan for the private cluster: both roles connect directly over the socket.
+    pub fn private(cluster: &PrivateCluster) -> Self {
+        Self {
+            owner: cluster.connect_options(OWNER_ROLE, DATABASE),
+            app: cluster.connect_options(APP_ROLE, DATABASE),
+            app_via_set_role: false,
+        }
+    }
+
+    /// Opens the service role's pool and checks that the database answers.
+    pub async fn app_pool(&self, max_connections: u32) -> Result<PgPool, StorageError> {
+        let via_set_role = self.app_via_set_role;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            // A request waits at most this long for a connection: when PostgreSQL is down,
+            // requests fail fast with 503 instead of piling up.
+            .acquire_timeout(Duration::from_secs(3))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if via_set_role {
+                        conn.execute("SET ROLE pledge_app").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_lazy_with(self.app.clone());
+        check_reachable(&pool, &self.app).await?;
+        Ok(pool)
+    }
+
+    /// Opens one connection as the owner.
+    pub async fn owner_connection(&self) -> Result<PgConnection, StorageError> {
+        connect(&self.owner).await
+    }
+}
+
+/// Describes a connection target without its password, for messages.
+pub fn describe(options: &PgConnectOptions) -> String {
+    format!(
+        "{}:{} database {} as {}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("(default)"),
+        options.get_username()
+    )
+}
+
+/// Connects once, failing within [`CONNECT_TIMEOUT`] with a message that names the target.
+pub async fn connect(options: &PgConnectOptions) -> Result<PgConnection, StorageError> {
+    let unreachable = |cause: String| StorageError::Unreachable {
+        target: describe(options),
+        cause,
+    };
+    match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(options)).await {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(error)) => Err(unreachable(error.to_string())),
+        Err(_) => Err(unreachable(format!(
+            "no answer within {} s",
+            CONNECT_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+async fn check_reachable(pool: &PgPool, options: &PgConnectOptions) -> Result<(), StorageError> {
+    let probe = tokio::time::timeout(CONNECT_TIMEOUT, sqlx::query("SELECT 1").execute(pool)).await;
+    match probe {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(error)) => Err(StorageError::Unreachable {
+            target: describe(options),
+            cause: error.to_string(),
+        }),
+        Err(_) => Err(StorageError::Unreachable {
+            target: describe(options),
+            cause: format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+        }),
+    }
+}
+
+/// Creates the two roles if they are missing. Needs a role that may create roles.
+pub async fn ensure_roles(conn: &mut PgConnection) -> Result<(), StorageError> {
+    // Each CREATE ROLE tolerates a concurrent creator (several test processes share a server).
+    conn.execute(
+        r#"
+        DO $$
+        BEGIN
+            BEGIN
+                CREATE ROLE pledge_owner LOGIN NOSUPERUSER NOCREATEROLE;
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+            END;
+            BEGIN
+                CREATE ROLE pledge_app LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT;
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+            END;
+        END $$;
+        "#,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Prepares the private cluster: the roles and the database, created on first start.
+pub async fn bootstrap_private(cluster: &PrivateCluster) -> Result<(), StorageError> {
+    let mut conn = connect(&cluster.connect_options(SUPERUSER, "postgres")).await?;
+    ensure_roles(&mut conn).await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(DATABASE)
+            .fetch_one(&mut conn)
+            .await?;
+    if !exists {
+        conn.execute(format!("CREATE DATABASE {DATABASE} OWNER {OWNER_ROLE}").as_str())
+            .await?;
+    }
+    conn.close().await?;
+    Ok(())
+}
+
+/// Applies the pending migrations as the owner.
+pub async fn migrate(conn: &mut PgConnection) -> Result<(), StorageError> {
+    MIGRATOR.run(conn).await?;
+    Ok(())
+}
+
+/// Whether `error` means the database could not be reached (as opposed to a bad query).
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    matches!(
+        error,
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed
+    ) || matches!(error, sqlx::Error::Database(db) if db.code().is_some_and(|code| {
+        // admin_shutdown, crash_shutdown, cannot_connect_now
+        ["57P01", "57P02", "57P03"].contains(&code.as_ref())
+    }))
+}

@@ -1,0 +1,154 @@
+//! The one application error type. Handlers return `Result<T, AppError>`; the API gets
+//! `{"error": {"code", "message", "fields"}}` and pages get an HTML page in the user's language
+//! (see [`super::middleware::html_errors`]). Internal causes are logged once, here, and never sent.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::i18n::Lang;
+use crate::storage;
+
+/// Field name → catalogue key of the message for that field.
+pub type FieldErrors = BTreeMap<String, String>;
+
+/// Everything that can go wrong while answering a request.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("not signed in")]
+    Unauthenticated,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("invalid input")]
+    Validation(FieldErrors),
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error("the database is unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        if storage::is_unavailable(&error) {
+            AppError::Unavailable(error)
+        } else {
+            AppError::Internal(error.into())
+        }
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(error: askama::Error) -> Self {
+        AppError::Internal(error.into())
+    }
+}
+
+impl AppError {
+    /// The HTTP status of this error.
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::NotFound => "not_found",
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::Forbidden => "forbidden",
+            AppError::Validation(_) => "invalid_input",
+            AppError::BadRequest(code) | AppError::Conflict(code) => code,
+            AppError::Unavailable(_) => "unavailable",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// Catalogue key of the message shown to people.
+    pub fn message_key(&self) -> String {
+        match self {
+            AppError::BadRequest(code) | AppError::Conflict(code) => format!("error.{code}"),
+            other => format!("error.{}", other.code()),
+        }
+    }
+}
+
+/// What the page layer needs to render an error as HTML; travels in the response extensions.
+#[derive(Debug, Clone)]
+pub struct ErrorReport {
+    pub status: StatusCode,
+    pub message_key: String,
+    pub fields: FieldErrors,
+}
+
+/// The JSON error body of the API.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// Detail of an API error.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `invalid_input`.
+    pub code: String,
+    /// Human-readable message (English).
+    pub message: String,
+    /// Per-field messages for `invalid_input`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status_code();
+        // Logged once, here, at the boundary where the failure is handled.
+        match &self {
+            AppError::Internal(cause) => tracing::error!(error = ?cause, "request failed"),
+            AppError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable")
+            }
+            _ => {}
+        }
+        let tr = Lang::En.tr();
+        let message_key = self.message_key();
+        let fields = match &self {
+            AppError::Validation(fields) => fields.clone(),
+            _ => FieldErrors::new(),
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_owned(),
+                message: tr.t(&message_key).to_owned(),
+                fields: fields
+                    .iter()
+                    .map(|(field, key)| (field.clone(), tr.t(key).to_owned()))
+                    .collect(),
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
+        response.extensions_mut().insert(ErrorReport {
+            status,
+            message_key,
+            fields,
+        });
+        response
+    }
+}

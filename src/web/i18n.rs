@@ -1,0 +1,222 @@
+//! The translation catalogue: every user-facing string, in English and French.
+//!
+//! The catalogue files are `i18n/en.json` and `i18n/fr.json` (flat maps from key to text), built
+//! into the binary. A unit test keeps both complete and every key used by the templates present.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
+use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
+use axum::http::request::Parts;
+
+/// Name of the cookie that keeps the user's choice of language.
+pub const LANG_COOKIE: &str = "pledge_lang";
+
+/// A language of the product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    En,
+    Fr,
+}
+
+impl Lang {
+    /// Every language, in the order the language switch shows them.
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Fr];
+
+    /// The BCP 47 tag (`en`, `fr`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Fr => "fr",
+        }
+    }
+
+    /// Reads a tag such as `fr` or `fr-BE`.
+    pub fn parse(tag: &str) -> Option<Self> {
+        let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "en" => Some(Lang::En),
+            "fr" => Some(Lang::Fr),
+            _ => None,
+        }
+    }
+
+    /// The user's language: the cookie they chose, else the browser's preference, else English.
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        cookie_value(headers, LANG_COOKIE)
+            .and_then(|value| Lang::parse(&value))
+            .or_else(|| from_accept_language(headers))
+            .unwrap_or_default()
+    }
+
+    /// The translator for this language.
+    pub fn tr(self) -> Tr {
+        Tr { lang: self }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Lang::from_headers(&parts.headers))
+    }
+}
+
+/// The value of one cookie from the request's `Cookie` headers.
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// The first supported language in `Accept-Language`, by descending quality.
+fn from_accept_language(headers: &HeaderMap) -> Option<Lang> {
+    let header = headers.get(ACCEPT_LANGUAGE)?.to_str().ok()?;
+    let mut ranges: Vec<(f32, Lang)> = header
+        .split(',')
+        .filter_map(|range| {
+            let mut parts = range.split(';');
+            let lang = Lang::parse(parts.next()?)?;
+            let quality = parts
+                .find_map(|param| param.trim().strip_prefix("q="))
+                .and_then(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            Some((quality, lang))
+        })
+        .collect();
+    ranges.sort_by(|a, b| b.0.total_cmp(&a.0));
+    ranges.first().map(|(_, lang)| *lang)
+}
+
+type Catalogue = HashMap<String, String>;
+
+fn load(source: &str, name: &str) -> Catalogue {
+    // The files are part of the binary and checked by tests; a broken file is a build defect.
+    serde_json::from_str(source).unwrap_or_else(|error| panic!("i18n/{name}.json: {error}")) // allowed: build-time data
+}
+
+static EN: LazyLock<Catalogue> = LazyLock::new(|| load(include_str!("../../i18n/en.json"), "en"));
+static FR: LazyLock<Catalogue> = LazyLock::new(|| load(include_str!("../../i18n/fr.json"), "fr"));
+
+/// Looks up texts in one language; handed to every template as `tr`.
+#[derive(Debug, Clone, Copy)]
+pub struct Tr {
+    lang: Lang,
+}
+
+impl Tr {
+    /// The language of this translator.
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    /// The text for `key`; a missing key shows itself (and the catalogue test fails).
+    pub fn t<'a>(&self, key: &'a str) -> &'a str {
+        let catalogue: &'static Catalogue = match self.lang {
+            Lang::En => &EN,
+            Lang::Fr => &FR,
+        };
+        catalogue
+            .get(key)
+            .or_else(|| EN.get(key))
+            .map(String::as_str)
+            .unwrap_or(key)
+    }
+
+    /// The text for `key` with `{name}` placeholders replaced.
+    pub fn fmt(&self, key: &str, args: &[(&str, &str)]) -> String {
+        args.iter()
+            .fold(self.t(key).to_owned(), |text, (name, value)| {
+                text.replace(&format!("{{{name}}}"), value)
+            })
+    }
+}
+
+/// Every key of a catalogue, for the completeness tests.
+pub fn keys(lang: Lang) -> Vec<&'static str> {
+    let catalogue: &'static Catalogue = match lang {
+        Lang::En => &EN,
+        Lang::Fr => &FR,
+    };
+    let mut keys: Vec<&str> = catalogue.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn english_and_french_catalogues_have_the_same_keys_and_no_empty_text() {
+        assert_eq!(keys(Lang::En), keys(Lang::Fr));
+        for lang in Lang::ALL {
+            for key in keys(lang) {
+                assert!(
+                    !lang.tr().t(key).trim().is_empty(),
+                    "{key} is empty in {lang:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_key_the_templates_use_is_in_the_catalogue() {
+        let known = keys(Lang::En);
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            for (_, rest) in text
+                .match_indices("tr.t(\"")
+                .map(|(i, _)| ((), &text[i + 6..]))
+            {
+                let key = &rest[..rest.find('"').unwrap()];
+                assert!(
+                    known.contains(&key),
+                    "template key {key} is not in the catalogue"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 10, "the scan found only {checked} keys");
+    }
+
+    #[test]
+    fn the_cookie_wins_over_the_browser_preference() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            ACCEPT_LANGUAGE,
+            HeaderValue::from_static("fr-CA,fr;q=0.9,en;q=0.5"),
+        );
+        assert_eq!(Lang::from_headers(&headers), Lang::Fr);
+        headers.insert(COOKIE, HeaderValue::from_static("a=b; pledge_lang=en"));
+        assert_eq!(Lang::from_headers(&headers), Lang::En);
+    }
+
+    #[test]
+    fn accept_language_is_read_by_quality() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            ACCEPT_LANGUAGE,
+            HeaderValue::from_static("de, en;q=0.4, fr;q=0.8"),
+        );
+        assert_eq!(Lang::from_headers(&headers), Lang::Fr);
+    }
+
+    #[test]
+    fn placeholders_are_filled() {
+        let text = Lang::En.tr().fmt("error.status", &[("status", "404")]);
+        assert!(text.contains("404"), "{text}");
+    }
+}

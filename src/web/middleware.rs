@@ -1,0 +1,132 @@
+//! Middleware every request passes through: the request span, security headers, the refusal of
+//! cross-site writes, and the HTML rendering of errors on pages.
+
+use axum::extract::Request;
+use axum::http::Method;
+use axum::http::header::{self, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tower_http::trace::MakeSpan;
+
+use super::REQUEST_ID;
+use super::error::{AppError, ErrorReport};
+use super::i18n::Lang;
+use super::pages::render_error_page;
+
+/// Opens one span per request with the request id; `user_id` is filled in once known.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestSpan;
+
+impl<B> MakeSpan<B> for RequestSpan {
+    fn make_span(&mut self, request: &axum::http::Request<B>) -> tracing::Span {
+        let request_id = request
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("-");
+        tracing::info_span!(
+            "request",
+            method = %request.method(),
+            path = %request.uri().path(),
+            request_id = %request_id,
+            user_id = tracing::field::Empty,
+        )
+    }
+}
+
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Baseline security headers on every response. Everything but the stylesheet is `no-store`:
+/// pages and API answers carry confidential data and must not sit in caches.
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let cacheable = request.uri().path().starts_with("/static/");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let set = |headers: &mut axum::http::HeaderMap, name, value: &'static str| {
+        headers
+            .entry(name)
+            .or_insert_with(|| HeaderValue::from_static(value));
+    };
+    set(
+        headers,
+        header::CONTENT_SECURITY_POLICY,
+        CONTENT_SECURITY_POLICY,
+    );
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(headers, header::X_FRAME_OPTIONS, "DENY");
+    set(headers, header::REFERRER_POLICY, "no-referrer");
+    set(
+        headers,
+        header::HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    set(
+        headers,
+        header::HeaderName::from_static("permissions-policy"),
+        "camera=(), microphone=(), geolocation=()",
+    );
+    if !cacheable {
+        set(headers, header::CACHE_CONTROL, "no-store");
+    }
+    response
+}
+
+/// Refuses state-changing requests that a browser marks as coming from another site, or whose
+/// `Origin` is not this service's. (Token-based CSRF protection bound to the session sits on top
+/// of this for signed-in pages; see docs/security.md.)
+pub async fn refuse_cross_site_writes(request: Request, next: Next) -> Response {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if safe || is_same_origin(&request) {
+        return next.run(request).await;
+    }
+    tracing::warn!("cross-site state-changing request refused");
+    let mut response = AppError::Forbidden.into_response();
+    if let Some(report) = response.extensions_mut().get_mut::<ErrorReport>() {
+        report.message_key = "error.bad_origin".to_owned();
+    }
+    response
+}
+
+fn is_same_origin(request: &Request) -> bool {
+    let headers = request.headers();
+    if let Some(site) = headers.get("sec-fetch-site") {
+        // Browsers send this on every request; "none" is a user typing the address.
+        return matches!(site.as_bytes(), b"same-origin" | b"none");
+    }
+    match headers.get(header::ORIGIN) {
+        // Non-browser clients (API scripts, the CLI's tests) send neither header.
+        None => true,
+        Some(origin) => {
+            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+            let origin = origin.to_str().ok();
+            match (origin, host) {
+                (Some(origin), Some(host)) => origin
+                    .split_once("://")
+                    .is_some_and(|(_, authority)| authority == host),
+                _ => false,
+            }
+        }
+    }
+}
+
+/// On page routes: turns an error response into an HTML page in the user's language.
+pub async fn html_errors(request: Request, next: Next) -> Response {
+    let lang = Lang::from_headers(request.headers());
+    let response = next.run(request).await;
+    let Some(report) = response.extensions().get::<ErrorReport>().cloned() else {
+        return response;
+    };
+    let (parts, _) = response.into_parts();
+    let mut page = render_error_page(lang, &report);
+    *page.status_mut() = report.status;
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            page.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    page
+}

@@ -1,0 +1,158 @@
+//! The `pledge` binary end to end: serve on a private cluster, refuse a second server on the same
+//! data directory, stop cleanly on SIGTERM leaving no PostgreSQL behind, and fail fast and
+//! clearly on an unreachable DATABASE_URL.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PLEDGE: &str = env!("CARGO_BIN_EXE_pledge");
+
+fn http_get(addr: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+fn postgres_running_in(dir: &std::path::Path) -> bool {
+    let needle = dir.join("pgdata").display().to_string();
+    std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
+        std::fs::read(entry.path().join("cmdline"))
+            .map(|cmdline| String::from_utf8_lossy(&cmdline).contains(&needle))
+            .unwrap_or(false)
+    })
+}
+
+#[test]
+fn serve_runs_on_a_private_cluster_refuses_a_second_server_and_stops_cleanly_on_sigterm() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("serve-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut server = Command::new(PLEDGE)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let banner = lines.next().expect("a banner line").unwrap();
+    let addr = banner
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("unexpected banner {banner}"))
+        .to_owned();
+    assert!(http_get(&addr, "/livez").starts_with("HTTP/1.1 200"));
+    assert!(http_get(&addr, "/readyz").starts_with("HTTP/1.1 200"));
+    assert!(postgres_running_in(&dir));
+
+    let started = Instant::now();
+    let second = Command::new(PLEDGE)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "refused at once"
+    );
+    let message = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        message.contains("in use by another pledge process"),
+        "{message}"
+    );
+    assert!(
+        http_get(&addr, "/readyz").starts_with("HTTP/1.1 200"),
+        "the first server is unharmed"
+    );
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(server.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = server.wait().unwrap();
+    assert!(status.success(), "a clean stop exits 0, got {status}");
+    assert!(
+        !postgres_running_in(&dir),
+        "no postgres process is left behind"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_unreachable_database_url_fails_within_seconds_with_a_clear_message() {
+    let started = Instant::now();
+    let output = Command::new(PLEDGE)
+        .arg("migrate")
+        .env(
+            "DATABASE_URL",
+            "postgresql://pledge_owner:secret-password@127.0.0.1:1/pledge",
+        )
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        message.contains("cannot reach the database at 127.0.0.1:1"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("secret-password"),
+        "the password is never printed"
+    );
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+        vec!["demo", "--help"],
+        vec!["db", "--help"],
+        vec!["db", "start", "--help"],
+        vec!["db", "stop", "--help"],
+        vec!["db", "url", "--help"],
+    ] {
+        let output = Command::new(PLEDGE).args(&args).output().unwrap();
+        assert!(output.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains("Usage: pledge"),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn without_postgresql_programs_the_service_says_what_to_install_or_set() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("no-binaries");
+    let output = Command::new(PLEDGE)
+        .args(["migrate", "--data-dir"])
+        .arg(&dir)
+        .env_remove("DATABASE_URL")
+        .env("PLEDGE_PG_BIN", "/nonexistent")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let message = String::from_utf8_lossy(&output.stderr);
+    for hint in [
+        "apt-get install postgresql",
+        "PLEDGE_PG_BIN",
+        "DATABASE_URL",
+    ] {
+        assert!(message.contains(hint), "{hint} missing from {message}");
+    }
+}

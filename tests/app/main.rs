@@ -1,0 +1,9 @@
+//! Integration tests: a real PostgreSQL, the real router, the real binary.
+
+mod binary;
+mod cluster;
+mod demo;
+mod frameworks;
+mod schema;
+mod support;
+mod web;

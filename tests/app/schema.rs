@@ -1,0 +1,164 @@
+//! The schema's guarantees, checked with SQL: roles, immutability, the audit chain.
+
+use pledge::storage::audit::{self, Actor, NewEntry};
+use sqlx::{Connection, Executor, Row};
+
+use crate::support::TestDb;
+
+#[tokio::test]
+async fn the_service_role_is_not_superuser_cannot_bypass_rls_and_owns_no_table() {
+    let db = TestDb::new().await;
+    let pool = db.app_pool().await;
+    let row = sqlx::query(
+        "SELECT r.rolsuper, r.rolbypassrls, r.rolcreaterole, r.rolcreatedb,
+                (SELECT count(*) FROM pg_class c WHERE c.relowner = r.oid) AS owned
+         FROM pg_roles r WHERE r.rolname = current_user",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        sqlx::query_scalar::<_, String>("SELECT current_user::text")
+            .fetch_one(&pool)
+            .await
+            .unwrap(),
+        "pledge_app"
+    );
+    assert!(!row.get::<bool, _>("rolsuper"));
+    assert!(!row.get::<bool, _>("rolbypassrls"));
+    assert!(!row.get::<bool, _>("rolcreaterole"));
+    assert!(!row.get::<bool, _>("rolcreatedb"));
+    assert_eq!(row.get::<i64, _>("owned"), 0);
+}
+
+#[tokio::test]
+async fn the_service_role_cannot_create_objects_or_rewrite_the_audit_log() {
+    let db = TestDb::new().await;
+    let pool = db.app_pool().await;
+    let create = pool.execute("CREATE TABLE sneaky (id int)").await;
+    assert!(create.is_err(), "the service role must not create tables");
+    let mut owner = db.owner().await;
+    let mut tx = owner.begin().await.unwrap();
+    audit::append(
+        &mut tx,
+        &NewEntry::new(Actor::System, "test.entry", serde_json::json!({})),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    for statement in [
+        "UPDATE audit_log SET action = 'x.y'",
+        "DELETE FROM audit_log",
+    ] {
+        let error = pool.execute(statement).await.unwrap_err().to_string();
+        assert!(error.contains("permission denied"), "{statement}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn nobody_changes_an_audit_entry_not_even_the_owner() {
+    let db = TestDb::new().await;
+    let mut owner = db.owner().await;
+    let mut tx = owner.begin().await.unwrap();
+    audit::append(
+        &mut tx,
+        &NewEntry::new(Actor::System, "test.entry", serde_json::json!({})),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let error = owner
+        .execute("DELETE FROM audit_log")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("immutable"), "{error}");
+}
+
+#[tokio::test]
+async fn the_audit_chain_verifies_and_detects_an_edited_and_a_deleted_entry() {
+    let db = TestDb::new().await;
+    let mut owner = db.owner().await;
+    let mut tx = owner.begin().await.unwrap();
+    for n in 0..4 {
+        let mut entry = NewEntry::new(
+            Actor::Cli,
+            "test.entry",
+            serde_json::json!({"n": n, "é": [1.5, "x"]}),
+        );
+        entry.client_addr = Some("2001:db8::1".parse().unwrap());
+        audit::append(&mut tx, &entry).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let verified = audit::verify(&mut owner).await.unwrap();
+    assert_eq!(verified.entries, 4);
+    assert_eq!(verified.first_break, None);
+
+    // An attacker with full database access edits one entry, then deletes another.
+    let mut root = db.superuser().await;
+    root.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+        .await
+        .unwrap();
+    root.execute("UPDATE audit_log SET details = '{\"n\": 99}' WHERE seq = 2")
+        .await
+        .unwrap();
+    let broken = audit::verify(&mut owner)
+        .await
+        .unwrap()
+        .first_break
+        .unwrap();
+    assert_eq!(broken.seq, 2);
+    assert!(broken.reason.contains("edited"));
+
+    root.execute("UPDATE audit_log SET details = '{\"n\": 1, \"é\": [1.5, \"x\"]}' WHERE seq = 2")
+        .await
+        .unwrap();
+    assert_eq!(
+        audit::verify(&mut owner).await.unwrap().first_break,
+        None,
+        "restored entry verifies again"
+    );
+    root.execute("DELETE FROM audit_log WHERE seq = 3")
+        .await
+        .unwrap();
+    let broken = audit::verify(&mut owner)
+        .await
+        .unwrap()
+        .first_break
+        .unwrap();
+    assert_eq!(broken.seq, 4);
+    assert!(broken.reason.contains("removed"));
+}
+
+#[tokio::test]
+async fn named_constraints_refuse_inconsistent_answers() {
+    let db = TestDb::new().await;
+    let mut owner = db.owner().await;
+    let constraints: Vec<String> = sqlx::query_scalar(
+        "SELECT conname::text FROM pg_constraint WHERE conrelid = 'answers'::regclass ORDER BY 1",
+    )
+    .fetch_all(&mut owner)
+    .await
+    .unwrap();
+    for expected in [
+        "answers_not_applicable_justified",
+        "answers_one_value",
+        "answers_assessment_fkey",
+    ] {
+        assert!(
+            constraints.iter().any(|c| c == expected),
+            "{expected} missing: {constraints:?}"
+        );
+    }
+    let unnamed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+         WHERE n.nspname = 'public' AND c.conname ~ '_check$|_check[0-9]+$'",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .unwrap();
+    assert_eq!(
+        unnamed, 0,
+        "every check constraint has a name that says what it checks"
+    );
+}
