@@ -52,7 +52,7 @@ CREATE TABLE goals (
     title_fr          text        NOT NULL DEFAULT '',
     guidance_en       text        NOT NULL DEFAULT '',
     guidance_fr       text        NOT NULL DEFAULT '',
-    weight            numeric(9,3) NOT NULL DEFAULT 1,
+    weight            numeric     NOT NULL DEFAULT 1,
     scale_kind        text        NOT NULL,
     numeric_min       numeric,
     numeric_max       numeric,
@@ -65,7 +65,7 @@ CREATE TABLE goals (
     CONSTRAINT goals_position_key UNIQUE (section_id, position) DEFERRABLE INITIALLY DEFERRED,
     CONSTRAINT goals_code_format CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$'),
     CONSTRAINT goals_title_present CHECK (length(btrim(title_en)) BETWEEN 1 AND 500),
-    CONSTRAINT goals_weight_nonnegative CHECK (weight >= 0),
+    CONSTRAINT goals_weight_range CHECK (weight BETWEEN 0 AND 1000000),
     CONSTRAINT goals_scale_kind_valid CHECK (scale_kind IN ('maturity', 'numeric', 'yes_no')),
     -- numeric bounds belong to numeric goals only, and are complete and ordered there
     CONSTRAINT goals_numeric_scale_complete CHECK (

@@ -79,6 +79,7 @@ CREATE TABLE answers (
     updated_at             timestamptz NOT NULL DEFAULT now(),
     row_version            bigint      NOT NULL DEFAULT 1,
     CONSTRAINT answers_pkey PRIMARY KEY (id),
+    CONSTRAINT answers_id_participant_key UNIQUE (id, participant_id),
     CONSTRAINT answers_assessment_goal_key UNIQUE (assessment_id, goal_id),
     CONSTRAINT answers_assessment_fkey FOREIGN KEY (assessment_id, participant_id)
         REFERENCES assessments (id, participant_id) ON DELETE CASCADE,
@@ -106,8 +107,8 @@ CREATE TABLE evidence_links (
     created_by      uuid,
     created_at      timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT evidence_links_pkey PRIMARY KEY (id),
-    CONSTRAINT evidence_links_answer_fkey FOREIGN KEY (answer_id) REFERENCES answers (id) ON DELETE CASCADE,
-    CONSTRAINT evidence_links_participant_fkey FOREIGN KEY (participant_id) REFERENCES participants (id),
+    CONSTRAINT evidence_links_answer_fkey FOREIGN KEY (answer_id, participant_id)
+        REFERENCES answers (id, participant_id) ON DELETE CASCADE,
     CONSTRAINT evidence_links_created_by_fkey FOREIGN KEY (created_by) REFERENCES users (id),
     CONSTRAINT evidence_links_url_scheme CHECK (url ~* '^https?://' AND length(url) <= 2000)
 );
@@ -126,8 +127,8 @@ CREATE TABLE evidence_files (
     uploaded_by     uuid,
     uploaded_at     timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT evidence_files_pkey PRIMARY KEY (id),
-    CONSTRAINT evidence_files_answer_fkey FOREIGN KEY (answer_id) REFERENCES answers (id) ON DELETE CASCADE,
-    CONSTRAINT evidence_files_participant_fkey FOREIGN KEY (participant_id) REFERENCES participants (id),
+    CONSTRAINT evidence_files_answer_fkey FOREIGN KEY (answer_id, participant_id)
+        REFERENCES answers (id, participant_id) ON DELETE CASCADE,
     CONSTRAINT evidence_files_uploaded_by_fkey FOREIGN KEY (uploaded_by) REFERENCES users (id),
     CONSTRAINT evidence_files_size_matches CHECK (size_bytes = octet_length(content)),
     CONSTRAINT evidence_files_name_present CHECK (length(btrim(file_name)) BETWEEN 1 AND 255)
@@ -144,8 +145,8 @@ CREATE TABLE planned_actions (
     created_by      uuid,
     created_at      timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT planned_actions_pkey PRIMARY KEY (id),
-    CONSTRAINT planned_actions_answer_fkey FOREIGN KEY (answer_id) REFERENCES answers (id) ON DELETE CASCADE,
-    CONSTRAINT planned_actions_participant_fkey FOREIGN KEY (participant_id) REFERENCES participants (id),
+    CONSTRAINT planned_actions_answer_fkey FOREIGN KEY (answer_id, participant_id)
+        REFERENCES answers (id, participant_id) ON DELETE CASCADE,
     CONSTRAINT planned_actions_created_by_fkey FOREIGN KEY (created_by) REFERENCES users (id),
     CONSTRAINT planned_actions_description_present CHECK (length(btrim(description)) BETWEEN 1 AND 2000)
 );
@@ -239,6 +240,7 @@ CREATE TABLE assessment_reviews (
     decided_by      uuid,
     decided_at      timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT assessment_reviews_pkey PRIMARY KEY (id),
+    CONSTRAINT assessment_reviews_id_participant_key UNIQUE (id, participant_id),
     CONSTRAINT assessment_reviews_revision_key UNIQUE (assessment_id, revision),
     CONSTRAINT assessment_reviews_assessment_fkey FOREIGN KEY (assessment_id, participant_id)
         REFERENCES assessments (id, participant_id),
@@ -253,7 +255,8 @@ CREATE TABLE review_answer_notes (
     goal_id         uuid  NOT NULL,
     note            text  NOT NULL,
     CONSTRAINT review_answer_notes_pkey PRIMARY KEY (review_id, goal_id),
-    CONSTRAINT review_answer_notes_review_fkey FOREIGN KEY (review_id) REFERENCES assessment_reviews (id),
+    CONSTRAINT review_answer_notes_review_fkey FOREIGN KEY (review_id, participant_id)
+        REFERENCES assessment_reviews (id, participant_id),
     CONSTRAINT review_answer_notes_goal_fkey FOREIGN KEY (goal_id) REFERENCES goals (id),
     CONSTRAINT review_answer_notes_note_present CHECK (length(btrim(note)) > 0)
 );

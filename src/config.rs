@@ -55,6 +55,8 @@ pub struct WebConfig {
     pub shutdown_grace: Duration,
     /// Connections in the service's pool.
     pub max_connections: u32,
+    /// Sessions, cookies and sign-in.
+    pub auth: crate::auth::AuthConfig,
 }
 
 impl Default for WebConfig {
@@ -63,6 +65,7 @@ impl Default for WebConfig {
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(20),
             max_connections: 16,
+            auth: crate::auth::AuthConfig::default(),
         }
     }
 }

@@ -1,3 +1,129 @@
-//! Who is who: password hashing now; sessions, tokens and the second factor join here.
+//! Who is who and who may do what: password hashing, the second factor, sign-in, sessions and
+//! tokens, account management, and the authorization policy (one place: [`policy`]).
 
+pub mod accounts;
 pub mod password;
+pub mod policy;
+pub mod secrets;
+pub mod sign_in;
+pub mod totp;
+
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use crate::domain::role::Role;
+use crate::storage::Scope;
+
+/// How the request proved who it is.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// A browser session (cookie). State changes need its CSRF token.
+    Session {
+        id_hash: Vec<u8>,
+        handle: Uuid,
+        csrf_token: String,
+    },
+    /// A personal API token (`Authorization: Bearer`).
+    Token { id: Uuid },
+}
+
+/// The signed-in user of a request.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub credential: Credential,
+    /// Signed in with a one-time password that must be replaced first.
+    pub must_change_password: bool,
+    /// The password is verified but the second factor not yet given.
+    pub second_factor_pending: bool,
+    /// The user has a second factor.
+    pub has_second_factor: bool,
+}
+
+impl Principal {
+    /// The database scope for this user's transactions.
+    pub fn scope(&self) -> Scope {
+        Scope::User {
+            user_id: self.user_id,
+            role: self.role,
+        }
+    }
+
+    /// The CSRF token of the session, if signed in with one.
+    pub fn csrf_token(&self) -> Option<&str> {
+        match &self.credential {
+            Credential::Session { csrf_token, .. } => Some(csrf_token),
+            Credential::Token { .. } => None,
+        }
+    }
+}
+
+/// Session and sign-in settings.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// A session ends after this long without a request.
+    pub idle_timeout: Duration,
+    /// A session ends this long after sign-in, whatever the activity.
+    pub absolute_timeout: Duration,
+    /// Cookies are `__Host-` and `Secure` (the service is reached over HTTPS).
+    pub secure_cookies: bool,
+    /// Admins must have a second factor before they can do anything else.
+    pub require_admin_second_factor: bool,
+    /// Name shown in authenticator apps.
+    pub issuer: String,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            idle_timeout: Duration::from_secs(30 * 60),
+            absolute_timeout: Duration::from_secs(12 * 60 * 60),
+            secure_cookies: false,
+            require_admin_second_factor: true,
+            issuer: "Pledge Tracker".to_owned(),
+        }
+    }
+}
+
+impl AuthConfig {
+    /// Name of the session cookie: `__Host-` prefixed when served over HTTPS. (Browsers refuse
+    /// `__Host-` cookies without `Secure`, so plain-HTTP development on loopback uses the bare name.)
+    pub fn session_cookie(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-pledge_session"
+        } else {
+            "pledge_session"
+        }
+    }
+
+    /// `Set-Cookie` value that stores a session id.
+    pub fn session_cookie_header(&self, value: &str) -> String {
+        let secure = if self.secure_cookies { "; Secure" } else { "" };
+        format!(
+            "{}={value}; Path=/; HttpOnly; SameSite=Lax{secure}",
+            self.session_cookie()
+        )
+    }
+
+    /// `Set-Cookie` value that removes the session cookie.
+    pub fn clear_session_cookie_header(&self) -> String {
+        let secure = if self.secure_cookies { "; Secure" } else { "" };
+        format!(
+            "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
+            self.session_cookie()
+        )
+    }
+}
+
+/// Errors of the authentication services.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(transparent)]
+    Sql(#[from] sqlx::Error),
+    #[error(transparent)]
+    Hash(#[from] password::HashError),
+}

@@ -86,3 +86,113 @@ mod tests {
         assert!(!verify("x".into(), "not a hash".into()).await.unwrap());
     }
 }
+
+/// Why a new password is refused (a catalogue key suffix: `field.password.<reason>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordProblem {
+    TooShort,
+    TooLong,
+    TooCommon,
+}
+
+impl PasswordProblem {
+    /// Catalogue key of the message.
+    pub fn message_key(self) -> &'static str {
+        match self {
+            Self::TooShort => "field.password.too_short",
+            Self::TooLong => "field.password.too_long",
+            Self::TooCommon => "field.password.too_common",
+        }
+    }
+}
+
+/// Shortest password accepted (characters).
+pub const MIN_LENGTH: usize = 12;
+/// Longest password accepted (characters); long passphrases are welcome, megabytes are not.
+pub const MAX_LENGTH: usize = 256;
+
+/// Checks a new password: 12 to 256 characters, and not guessable — not a common password, a
+/// dictionary word with decorations, a keyboard pattern, or built from the user's own name or
+/// address (zxcvbn's estimate, which carries a list of 30,000 common passwords, must reach 3 of 4).
+pub fn check_new(password: &str, user_inputs: &[&str]) -> Result<(), PasswordProblem> {
+    let length = password.chars().count();
+    if length < MIN_LENGTH {
+        return Err(PasswordProblem::TooShort);
+    }
+    if length > MAX_LENGTH {
+        return Err(PasswordProblem::TooLong);
+    }
+    // zxcvbn matches whole inputs; the parts of a name or address ("camille", "contributor")
+    // are what people build passwords from.
+    let parts: Vec<&str> = user_inputs
+        .iter()
+        .flat_map(|input| input.split(|c: char| !c.is_alphanumeric()))
+        .filter(|part| part.chars().count() >= 3)
+        .chain(user_inputs.iter().copied())
+        .collect();
+    let lowered = password.to_lowercase();
+    if parts
+        .iter()
+        .any(|part| part.chars().count() >= 4 && lowered.contains(&part.to_lowercase()))
+    {
+        return Err(PasswordProblem::TooCommon);
+    }
+    let estimate = zxcvbn::zxcvbn(password, &parts);
+    if u8::from(estimate.score()) < 3 {
+        return Err(PasswordProblem::TooCommon);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+
+    #[test]
+    fn short_common_and_personal_passwords_are_refused() {
+        assert_eq!(check_new("short", &[]), Err(PasswordProblem::TooShort));
+        assert_eq!(
+            check_new("password1234", &[]),
+            Err(PasswordProblem::TooCommon)
+        );
+        assert_eq!(
+            check_new("qwertyuiop123", &[]),
+            Err(PasswordProblem::TooCommon)
+        );
+        assert_eq!(
+            check_new(
+                "camille.contributor2026",
+                &["camille.contributor@example.org", "Camille Contributor"]
+            ),
+            Err(PasswordProblem::TooCommon)
+        );
+        assert_eq!(
+            check_new(&"x".repeat(300), &[]),
+            Err(PasswordProblem::TooLong)
+        );
+    }
+
+    #[test]
+    fn long_unguessable_passwords_are_accepted() {
+        assert_eq!(check_new("violet-harbour-engine-47", &[]), Ok(()));
+        assert_eq!(check_new("Tq8#vL2@pZ9!mW4", &[]), Ok(()));
+    }
+}
+
+/// A hash of a random password, verified against when the account does not exist, so that an
+/// unknown account costs the same time as a wrong password.
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash_blocking(&crate::auth::secrets::random_hex(16)).unwrap_or_default());
+
+/// Verifies against the account's hash, or against a dummy hash of the same cost when there is
+/// no account; false in the second case, always.
+pub async fn verify_or_dummy(password: String, phc: Option<String>) -> Result<bool, HashError> {
+    let known = phc.is_some();
+    let phc = match phc {
+        Some(phc) => phc,
+        None => tokio::task::spawn_blocking(|| DUMMY_HASH.clone())
+            .await
+            .map_err(|e| HashError(e.to_string()))?,
+    };
+    Ok(verify(password, phc).await? && known)
+}

@@ -1,6 +1,7 @@
 //! The `pledge` command line (clap). Every command has `--help`.
 
 mod db;
+mod user;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -52,6 +53,23 @@ enum Command {
         #[command(subcommand)]
         command: db::DbCommand,
     },
+    /// Manage user accounts.
+    User {
+        #[command(subcommand)]
+        command: user::UserCommand,
+    },
+    /// Check the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain; exits 1 and names the first broken entry if any was edited,
+    /// removed or reordered.
+    Verify,
 }
 
 #[derive(Debug, clap::Args)]
@@ -68,6 +86,16 @@ struct ServeArgs {
     /// Connections in the service's database pool.
     #[arg(long, env = "PLEDGE_DB_POOL_SIZE", default_value_t = 16)]
     pool_size: u32,
+    /// The address people use to reach the service. With https://, cookies are `__Host-` and
+    /// `Secure`; plain http is for development on loopback only.
+    #[arg(long, env = "PLEDGE_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Minutes without a request after which a session ends.
+    #[arg(long, env = "PLEDGE_SESSION_IDLE_MINUTES", default_value_t = 30)]
+    session_idle_minutes: u64,
+    /// Hours after sign-in after which a session ends, whatever the activity.
+    #[arg(long, env = "PLEDGE_SESSION_MAX_HOURS", default_value_t = 12)]
+    session_max_hours: u64,
 }
 
 impl Cli {
@@ -125,6 +153,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Db { command } => db::run(&database, command).await,
+        Command::User { command } => {
+            let ready = ReadyDatabase::open(&database).await?;
+            let result = user::run(&ready, command).await;
+            ready.close();
+            result
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let ready = ReadyDatabase::open(&database).await?;
+            let result = verify_audit(&ready).await;
+            ready.close();
+            result
+        }
+    }
+}
+
+async fn verify_audit(ready: &ReadyDatabase) -> anyhow::Result<()> {
+    let mut conn = ready.plan.owner_connection().await?;
+    let verification = crate::storage::audit::verify(&mut conn).await?;
+    match verification.first_break {
+        None => {
+            println!(
+                "audit log intact: {} entries, hash chain verified",
+                verification.entries
+            );
+            Ok(())
+        }
+        Some(chain_break) => anyhow::bail!(
+            "audit log broken at entry {}: {} ({} entries read)",
+            chain_break.seq,
+            chain_break.reason,
+            verification.entries
+        ),
     }
 }
 
@@ -141,9 +203,27 @@ async fn serve(database: &DatabaseConfig, args: ServeArgs) -> anyhow::Result<()>
     } else {
         None
     };
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.listen));
+    let secure_cookies = public_url.starts_with("https://");
+    if !secure_cookies && !args.listen.ip().is_loopback() {
+        tracing::warn!(
+            "serving plain HTTP on a non-loopback address: set PLEDGE_PUBLIC_URL=https://… behind TLS"
+        );
+    }
     let config = WebConfig {
         request_timeout: std::time::Duration::from_secs(args.request_timeout),
         max_connections: args.pool_size,
+        auth: crate::auth::AuthConfig {
+            idle_timeout: std::time::Duration::from_secs(args.session_idle_minutes.max(1) * 60),
+            absolute_timeout: std::time::Duration::from_secs(args.session_max_hours.max(1) * 3600),
+            secure_cookies,
+            // The demo's admin signs in with a password only, as the banner says.
+            require_admin_second_factor: !args.demo,
+            ..crate::auth::AuthConfig::default()
+        },
         ..WebConfig::default()
     };
     let result = startup::serve(&ready, args.listen, config, |addr| {

@@ -8,7 +8,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::domain::framework::{AnswerScale, Framework};
-use crate::domain::scoring::{AnswerState, AnswerValue, ScoreScale};
+use crate::domain::scoring::{AnswerState, AnswerValue};
 use crate::domain::snapshot::{self, SnapshotGoal, SnapshotHeader, SnapshotSection};
 use crate::storage::assessments::{
     self, AnswerRow, AssessmentRow, NewCycle, ReviewRow, SnapshotRow,
@@ -106,20 +106,6 @@ const OPEN_CYCLE_STATES: [&str; 8] = [
     "submitted",
 ];
 
-fn score_scale(scale: &AnswerScale) -> ScoreScale {
-    match scale {
-        AnswerScale::Maturity { levels } => ScoreScale::Maturity {
-            lowest: levels.first().map_or(0, |l| l.level),
-            highest: levels.last().map_or(0, |l| l.level),
-        },
-        AnswerScale::Numeric { min, max, .. } => ScoreScale::Numeric {
-            min: *min,
-            max: *max,
-        },
-        AnswerScale::YesNo => ScoreScale::YesNo,
-    }
-}
-
 /// A value on the scale for a latent capability in 0–1.
 fn value_for(scale: &AnswerScale, latent: f64) -> AnswerValue {
     match scale {
@@ -135,7 +121,7 @@ fn value_for(scale: &AnswerScale, latent: f64) -> AnswerValue {
             let factor = 10f64.powi(i32::from(*decimals));
             AnswerValue::Number(((min + latent * (max - min)) * factor).round() / factor)
         }
-        AnswerScale::YesNo => AnswerValue::Bool(latent >= 0.5),
+        AnswerScale::YesNo {} => AnswerValue::Bool(latent >= 0.5),
     }
 }
 
@@ -168,7 +154,7 @@ pub async fn write(
             code: goal.code.clone(),
             section,
             weight: goal.weight,
-            scale: score_scale(&goal.scale),
+            scale: goal.scale.score_scale(),
         })
         .collect();
     let scales: Vec<&AnswerScale> = framework.goals().map(|(_, goal)| &goal.scale).collect();

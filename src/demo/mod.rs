@@ -86,6 +86,7 @@ pub async fn load(plan: &ConnectionPlan) -> anyhow::Result<DemoOutcome> {
     })?;
     let mut conn = plan.owner_connection().await?;
     let mut tx = conn.begin().await?;
+    crate::storage::set_scope(&mut tx, &crate::storage::Scope::System).await?;
     // Two loaders at once: the second waits here and then finds the data present.
     sqlx::query("LOCK TABLE frameworks IN SHARE ROW EXCLUSIVE MODE")
         .execute(&mut *tx)

@@ -2,6 +2,7 @@
 
 pub mod framework;
 pub mod participant;
+pub mod role;
 pub mod scoring;
 pub mod snapshot;
 pub mod text;

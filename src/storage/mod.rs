@@ -10,12 +10,18 @@ pub mod clarifications;
 pub mod frameworks;
 pub mod national_goals;
 pub mod participants;
+pub mod sessions;
+pub mod throttle;
+pub mod tokens;
 pub mod users;
 
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, Executor, PgConnection, PgPool};
+use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::domain::role::Role;
 
 use crate::cluster::{PrivateCluster, SUPERUSER};
 
@@ -176,6 +182,60 @@ pub async fn bootstrap_private(cluster: &PrivateCluster) -> Result<(), StorageEr
 /// Applies the pending migrations as the owner.
 pub async fn migrate(conn: &mut PgConnection) -> Result<(), StorageError> {
     MIGRATOR.run(conn).await?;
+    Ok(())
+}
+
+/// On whose behalf a transaction runs: row-level security reads this (migration 0007).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// A command run on the server (`pledge demo`, `pledge user …`): sees and changes everything.
+    System,
+    /// Resolving a session or token: may read memberships, nothing participant-owned.
+    Authenticator,
+    /// Nobody signed in.
+    Anonymous,
+    /// A signed-in user.
+    User { user_id: Uuid, role: Role },
+}
+
+/// Begins a transaction and sets who is asking, for this transaction only: settings never stay
+/// on a pooled connection.
+pub async fn begin(
+    pool: &PgPool,
+    scope: &Scope,
+) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    set_scope(&mut tx, scope).await?;
+    Ok(tx)
+}
+
+/// Sets who is asking for the rest of the current transaction (one round trip).
+pub async fn set_scope(conn: &mut PgConnection, scope: &Scope) -> Result<(), sqlx::Error> {
+    let (role, user, participant, delegation_role) = match scope {
+        Scope::System => ("system", None, None, None),
+        Scope::Authenticator => ("authenticator", None, None, None),
+        Scope::Anonymous => ("anonymous", None, None, None),
+        Scope::User { user_id, role } => (
+            role.kind(),
+            Some(user_id.to_string()),
+            role.participant().map(|p| p.to_string()),
+            match role {
+                Role::Delegation { role, .. } => Some(role.as_str()),
+                _ => None,
+            },
+        ),
+    };
+    sqlx::query(
+        "SELECT set_config('pledge.role', $1, true), set_config('pledge.user_id', $2, true),
+                set_config('pledge.participant_id', $3, true),
+                set_config('pledge.delegation_role', $4, true)",
+    )
+    .bind(role)
+    .bind(user.unwrap_or_default())
+    .bind(participant.unwrap_or_default())
+    .bind(delegation_role.unwrap_or_default())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

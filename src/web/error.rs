@@ -25,6 +25,16 @@ pub enum AppError {
     Unauthenticated,
     #[error("forbidden")]
     Forbidden,
+    #[error("missing or wrong CSRF token")]
+    Csrf,
+    #[error("sign-in failed")]
+    SignInFailed,
+    #[error("the second factor is required")]
+    SecondFactorRequired,
+    #[error("a second factor must be set up first")]
+    SecondFactorEnrolmentRequired,
+    #[error("the password must be changed first")]
+    PasswordChangeRequired,
     #[error("invalid input")]
     Validation(FieldErrors),
     #[error("bad request: {0}")]
@@ -47,6 +57,32 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+impl From<crate::auth::AuthError> for AppError {
+    fn from(error: crate::auth::AuthError) -> Self {
+        match error {
+            crate::auth::AuthError::Sql(error) => error.into(),
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<crate::auth::accounts::AccountError> for AppError {
+    fn from(error: crate::auth::accounts::AccountError) -> Self {
+        use crate::auth::accounts::AccountError;
+        match error {
+            AccountError::Invalid(fields) => AppError::Validation(fields),
+            AccountError::NotFound => AppError::NotFound,
+            AccountError::Auth(error) => error.into(),
+        }
+    }
+}
+
+impl From<crate::auth::policy::Denied> for AppError {
+    fn from(_: crate::auth::policy::Denied) -> Self {
+        AppError::Forbidden
+    }
+}
+
 impl From<askama::Error> for AppError {
     fn from(error: askama::Error) -> Self {
         AppError::Internal(error.into())
@@ -59,7 +95,11 @@ impl AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Forbidden
+            | AppError::Csrf
+            | AppError::SecondFactorEnrolmentRequired
+            | AppError::PasswordChangeRequired => StatusCode::FORBIDDEN,
+            AppError::SignInFailed | AppError::SecondFactorRequired => StatusCode::UNAUTHORIZED,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -74,6 +114,11 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::Unauthenticated => "unauthenticated",
             AppError::Forbidden => "forbidden",
+            AppError::Csrf => "csrf",
+            AppError::SignInFailed => "sign_in_failed",
+            AppError::SecondFactorRequired => "second_factor_required",
+            AppError::SecondFactorEnrolmentRequired => "second_factor_enrolment_required",
+            AppError::PasswordChangeRequired => "password_change_required",
             AppError::Validation(_) => "invalid_input",
             AppError::BadRequest(code) | AppError::Conflict(code) => code,
             AppError::Unavailable(_) => "unavailable",
@@ -94,6 +139,7 @@ impl AppError {
 #[derive(Debug, Clone)]
 pub struct ErrorReport {
     pub status: StatusCode,
+    pub code: &'static str,
     pub message_key: String,
     pub fields: FieldErrors,
 }
@@ -146,6 +192,7 @@ impl IntoResponse for AppError {
         let mut response = (status, Json(body)).into_response();
         response.extensions_mut().insert(ErrorReport {
             status,
+            code: self.code(),
             message_key,
             fields,
         });

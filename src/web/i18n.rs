@@ -193,6 +193,42 @@ mod tests {
     }
 
     #[test]
+    fn every_message_key_the_code_names_is_in_the_catalogue() {
+        let known = keys(Lang::En);
+        let mut checked = 0;
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src"
+        ))];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                for prefix in ["\"field.", "\"error."] {
+                    for (index, _) in text.match_indices(prefix) {
+                        let rest = &text[index + 1..];
+                        let key = &rest[..rest.find('"').unwrap()];
+                        if key.ends_with('.') || key.contains('{') || key.ends_with(".html") {
+                            continue;
+                        }
+                        assert!(
+                            known.contains(&key),
+                            "{key} (in {}) is not in the catalogue",
+                            path.display()
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 10, "the scan found only {checked} keys");
+    }
+
+    #[test]
     fn the_cookie_wins_over_the_browser_preference() {
         let mut headers = HeaderMap::new();
         headers.insert(

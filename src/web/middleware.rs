@@ -84,9 +84,17 @@ pub async fn refuse_cross_site_writes(request: Request, next: Next) -> Response 
         return next.run(request).await;
     }
     tracing::warn!("cross-site state-changing request refused");
+    let lang = Lang::from_headers(request.headers());
+    let is_api = request.uri().path().starts_with("/api/");
     let mut response = AppError::Forbidden.into_response();
     if let Some(report) = response.extensions_mut().get_mut::<ErrorReport>() {
         report.message_key = "error.bad_origin".to_owned();
+        if !is_api {
+            let report = report.clone();
+            let mut page = render_error_page(lang, &report);
+            *page.status_mut() = report.status;
+            return page;
+        }
     }
     response
 }
@@ -113,13 +121,34 @@ fn is_same_origin(request: &Request) -> bool {
     }
 }
 
-/// On page routes: turns an error response into an HTML page in the user's language.
+/// On page routes: turns an error response into an HTML page in the user's language, or into a
+/// redirect to the page that settles it (sign in, second factor, password change).
 pub async fn html_errors(request: Request, next: Next) -> Response {
     let lang = Lang::from_headers(request.headers());
+    let here = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned());
     let response = next.run(request).await;
     let Some(report) = response.extensions().get::<ErrorReport>().cloned() else {
         return response;
     };
+    let redirect_to = match report.code {
+        "unauthenticated" => Some(format!("/signin?return_to={}", encode_query_value(&here))),
+        "second_factor_required" => Some("/signin/second-factor".to_owned()),
+        "password_change_required" => Some("/account/password".to_owned()),
+        "second_factor_enrolment_required" => Some("/account/second-factor".to_owned()),
+        _ => None,
+    };
+    if let Some(location) = redirect_to {
+        let mut redirect = axum::response::Redirect::to(&location).into_response();
+        for (name, value) in response.headers() {
+            if name == header::SET_COOKIE {
+                redirect.headers_mut().append(name.clone(), value.clone());
+            }
+        }
+        return redirect;
+    }
     let (parts, _) = response.into_parts();
     let mut page = render_error_page(lang, &report);
     *page.status_mut() = report.status;
@@ -129,4 +158,9 @@ pub async fn html_errors(request: Request, next: Next) -> Response {
         }
     }
     page
+}
+
+/// Percent-encodes a value for a query string.
+pub fn encode_query_value(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }

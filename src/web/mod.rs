@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod authn;
 pub mod error;
 pub mod health;
 pub mod i18n;
@@ -69,10 +70,13 @@ pub fn app(state: AppState) -> Router {
         .merge(api::router())
         .merge(assets::router())
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            authn::authenticate,
+        ))
         .layer(axum::middleware::from_fn(
             middleware::refuse_cross_site_writes,
         ))
-        .layer(axum::middleware::from_fn(middleware::security_headers))
         // Outermost first: a request id, a span that carries it, the id echoed in the response,
         // and a time limit answered with 503.
         .layer(
@@ -85,5 +89,7 @@ pub fn app(state: AppState) -> Router {
                     timeout,
                 )),
         )
+        // Outside everything, so that even a timeout's 503 carries the headers.
+        .layer(axum::middleware::from_fn(middleware::security_headers))
         .with_state(state)
 }

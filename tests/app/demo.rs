@@ -2,7 +2,7 @@
 
 use pledge::domain::snapshot::verify_digest;
 use pledge::storage::audit;
-use sqlx::Row;
+use sqlx::{Connection, Row};
 
 use crate::support::TestDb;
 
@@ -11,11 +11,16 @@ async fn the_demo_loads_three_cycles_for_every_ally_with_varied_states_and_verif
     let db = TestDb::new().await;
     let outcome = pledge::demo::load(&db.plan).await.unwrap();
     assert!(!outcome.already_loaded);
-    let mut owner = db.owner().await;
+    let mut connection = db.owner().await;
+    // Row-level security applies to the owner too (FORCE): read as a command would.
+    let mut owner = connection.begin().await.unwrap();
+    pledge::storage::set_scope(&mut owner, &pledge::storage::Scope::System)
+        .await
+        .unwrap();
 
     let cycles: Vec<(String, String)> =
         sqlx::query_as("SELECT code, state FROM cycles ORDER BY code")
-            .fetch_all(&mut owner)
+            .fetch_all(&mut *owner)
             .await
             .unwrap();
     assert_eq!(
@@ -29,7 +34,7 @@ async fn the_demo_loads_three_cycles_for_every_ally_with_varied_states_and_verif
     let per_cycle: Vec<i64> = sqlx::query_scalar(
         "SELECT count(*) FROM assessments a JOIN cycles c ON c.id = a.cycle_id GROUP BY c.code ORDER BY c.code",
     )
-    .fetch_all(&mut owner)
+    .fetch_all(&mut *owner)
     .await
     .unwrap();
     assert_eq!(per_cycle, [32, 32, 32]);
@@ -37,7 +42,7 @@ async fn the_demo_loads_three_cycles_for_every_ally_with_varied_states_and_verif
         "SELECT DISTINCT a.state FROM assessments a JOIN cycles c ON c.id = a.cycle_id
          WHERE c.code = '2026' ORDER BY 1",
     )
-    .fetch_all(&mut owner)
+    .fetch_all(&mut *owner)
     .await
     .unwrap();
     assert_eq!(
@@ -59,13 +64,13 @@ async fn the_demo_loads_three_cycles_for_every_ally_with_varied_states_and_verif
          JOIN snapshots s25 ON s25.participant_id = s24.participant_id
          JOIN cycles c25 ON c25.id = s25.cycle_id AND c25.code = '2025'",
     )
-    .fetch_one(&mut owner)
+    .fetch_one(&mut *owner)
     .await
     .unwrap();
     assert!(movers >= 2, "some Allies improve and some do not");
 
     let snapshots = sqlx::query("SELECT content::text AS content, digest FROM snapshots")
-        .fetch_all(&mut owner)
+        .fetch_all(&mut *owner)
         .await
         .unwrap();
     assert!(snapshots.len() > 64);
@@ -76,7 +81,7 @@ async fn the_demo_loads_three_cycles_for_every_ally_with_varied_states_and_verif
         ));
     }
     let unconfirmed: i64 = sqlx::query_scalar("SELECT count(*) FROM answers WHERE unconfirmed")
-        .fetch_one(&mut owner)
+        .fetch_one(&mut *owner)
         .await
         .unwrap();
     assert!(
@@ -87,16 +92,23 @@ async fn the_demo_loads_three_cycles_for_every_ally_with_varied_states_and_verif
         "SELECT coalesce(m.delegation_role, u.role) FROM users u
          LEFT JOIN delegation_memberships m ON m.user_id = u.id ORDER BY 1",
     )
-    .fetch_all(&mut owner)
+    .fetch_all(&mut *owner)
     .await
     .unwrap();
     assert_eq!(roles, ["admin", "analyst", "contributor", "head", "viewer"]);
     let history: i64 = sqlx::query_scalar("SELECT count(*) FROM national_goal_versions")
-        .fetch_one(&mut owner)
+        .fetch_one(&mut *owner)
         .await
         .unwrap();
     assert_eq!(history, 64);
     assert_eq!(audit::verify(&mut owner).await.unwrap().entries, 1);
+    drop(owner);
+    // Without a scope, even the owner sees no participant-owned row.
+    let unscoped: i64 = sqlx::query_scalar("SELECT count(*) FROM answers")
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(unscoped, 0);
 }
 
 #[tokio::test]

@@ -218,3 +218,194 @@ pub async fn body_text(response: Response<Body>) -> String {
 pub async fn body_json(response: Response<Body>) -> serde_json::Value {
     serde_json::from_str(&body_text(response).await).expect("JSON body")
 }
+
+/// The password of every fixture user.
+pub const PASSWORD: &str = "correct horse battery staple 42";
+
+async fn fixture_hash() -> &'static str {
+    static HASH: OnceCell<String> = OnceCell::const_new();
+    HASH.get_or_init(|| async {
+        pledge::auth::password::hash(PASSWORD.to_owned())
+            .await
+            .unwrap()
+    })
+    .await
+}
+
+/// A user with a live session, as a browser holds it.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: Uuid,
+    pub email: String,
+    pub cookie: String,
+    pub csrf: String,
+    pub totp_secret: Option<Vec<u8>>,
+}
+
+impl TestUser {
+    fn cookie_header(&self) -> String {
+        format!("pledge_session={}", self.cookie)
+    }
+
+    /// `GET path` with the session cookie.
+    pub fn get(&self, path: &str) -> Request<Body> {
+        Request::get(path)
+            .header("cookie", self.cookie_header())
+            .body(Body::empty())
+            .unwrap()
+    }
+
+    /// A page form post with the cookie and the CSRF token.
+    pub fn post_form(&self, path: &str, body: &str) -> Request<Body> {
+        let body = if body.is_empty() {
+            format!("csrf_token={}", self.csrf)
+        } else {
+            format!("csrf_token={}&{body}", self.csrf)
+        };
+        Request::post(path)
+            .header("cookie", self.cookie_header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    }
+
+    /// An API call with the cookie and the CSRF header.
+    pub fn api(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> Request<Body> {
+        let builder = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("cookie", self.cookie_header())
+            .header("x-csrf-token", &self.csrf);
+        match body {
+            Some(json) => builder
+                .header("content-type", "application/json")
+                .body(Body::from(json.to_string()))
+                .unwrap(),
+            None => builder.body(Body::empty()).unwrap(),
+        }
+    }
+}
+
+/// A role as the fixtures name it: admin, analyst, head, contributor, viewer.
+pub fn role(name: &str, participant_id: Option<Uuid>) -> pledge::domain::role::Role {
+    use pledge::domain::role::{DelegationRole, Role};
+    match name {
+        "admin" => Role::Admin,
+        "analyst" => Role::Analyst,
+        other => Role::Delegation {
+            participant_id: participant_id.expect("a delegation role needs a participant"),
+            role: DelegationRole::parse(other).expect("role name"),
+        },
+    }
+}
+
+impl TestApp {
+    /// The id of a participant by code.
+    pub async fn participant(&self, code: &str) -> Uuid {
+        let mut owner = self.db.owner().await;
+        sqlx::query_scalar("SELECT id FROM participants WHERE code = $1")
+            .bind(code)
+            .fetch_one(&mut owner)
+            .await
+            .unwrap()
+    }
+
+    /// Creates a user with [`PASSWORD`] (admins also get a second factor) and signs them in.
+    pub async fn user(&self, role_name: &str, participant: Option<&str>) -> TestUser {
+        let participant_id = match participant {
+            Some(code) => Some(self.participant(code).await),
+            None => None,
+        };
+        let email = format!(
+            "{role_name}.{}@test.example",
+            &Uuid::new_v4().simple().to_string()[..8]
+        );
+        let mut owner = self.db.owner().await;
+        let mut tx = owner.begin().await.unwrap();
+        storage::set_scope(&mut tx, &storage::Scope::System)
+            .await
+            .unwrap();
+        let new = pledge::storage::users::NewUser {
+            email: email.clone(),
+            display_name: format!("Test {role_name}"),
+            password_hash: fixture_hash().await.to_owned(),
+            must_change_password: false,
+            role: role(role_name, participant_id),
+        };
+        let id = pledge::storage::users::insert(&mut tx, &new).await.unwrap();
+        let totp_secret = (role_name == "admin").then(pledge::auth::totp::new_secret);
+        if let Some(secret) = &totp_secret {
+            pledge::storage::users::enable_totp(&mut tx, id, secret, 0, &[])
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let (cookie, csrf) = self.session_for(id).await;
+        TestUser {
+            id,
+            email,
+            cookie,
+            csrf,
+            totp_secret,
+        }
+    }
+
+    /// A new, fully authenticated session for a user.
+    pub async fn session_for(&self, user_id: Uuid) -> (String, String) {
+        let cookie = pledge::auth::secrets::random_hex(32);
+        let csrf = pledge::auth::secrets::random_hex(32);
+        let mut owner = self.db.owner().await;
+        pledge::storage::sessions::insert(
+            &mut owner,
+            &pledge::storage::sessions::NewSession {
+                id_hash: &pledge::auth::secrets::sha256(&cookie),
+                user_id,
+                csrf_token: &csrf,
+                fully_authenticated: true,
+                lifetime: time::Duration::hours(12),
+                client_addr: None,
+                user_agent: Some("tests"),
+            },
+        )
+        .await
+        .unwrap();
+        (cookie, csrf)
+    }
+
+    /// Counts rows of a query run as the owner (with the system scope).
+    pub async fn count(&self, sql: &str) -> i64 {
+        let mut owner = self.db.owner().await;
+        let mut tx = owner.begin().await.unwrap();
+        storage::set_scope(&mut tx, &storage::Scope::System)
+            .await
+            .unwrap();
+        let n = sqlx::query_scalar(sql).fetch_one(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        n
+    }
+}
+
+/// The value of the session cookie a response sets, if any.
+pub fn session_cookie_set(response: &Response<Body>) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("pledge_session="))
+        .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+/// A form post without a session (sign-in).
+pub fn anonymous_form(path: &str, body: &str) -> Request<Body> {
+    Request::post(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+/// Percent-encodes a form value.
+pub fn enc(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}

@@ -35,7 +35,16 @@ async fn readyz_answers_503_and_pages_503_when_the_database_is_gone() {
     assert_eq!(home.status(), StatusCode::SERVICE_UNAVAILABLE);
     let html = body_text(home).await;
     assert!(html.contains("cannot reach its database"), "{html}");
-    let api = app.get("/api/v1/participants").await;
+}
+
+#[tokio::test]
+async fn signed_in_api_calls_answer_503_when_the_database_is_gone() {
+    let app = TestApp::spawn().await;
+    let analyst = app.user("analyst", None).await;
+    app.state.db.close().await;
+    let api = app
+        .request(analyst.api("GET", "/api/v1/participants", None))
+        .await;
     assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body_json(api).await["error"]["code"], "unavailable");
 }
@@ -186,9 +195,18 @@ async fn unknown_paths_get_an_html_page_or_a_json_error_by_area() {
 }
 
 #[tokio::test]
-async fn the_participants_api_lists_the_32_allies() {
+async fn the_participants_api_lists_the_32_allies_to_signed_in_users_only() {
     let app = TestApp::spawn().await;
-    let response = app.get("/api/v1/participants").await;
+    let anonymous = app.get("/api/v1/participants").await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        body_json(anonymous).await["error"]["code"],
+        "unauthenticated"
+    );
+    let viewer = app.user("viewer", Some("FRA")).await;
+    let response = app
+        .request(viewer.api("GET", "/api/v1/participants", None))
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let body = body_json(response).await;
     let list = body.as_array().unwrap();
@@ -212,7 +230,13 @@ async fn the_openapi_document_describes_every_api_route_and_the_error_body() {
     let document = body_json(response).await;
     assert!(document["openapi"].as_str().unwrap().starts_with("3."));
     let paths = document["paths"].as_object().unwrap();
-    for path in ["/api/v1/participants", "/livez", "/readyz"] {
+    for path in [
+        "/api/v1/participants",
+        "/api/v1/session",
+        "/api/v1/users/{user}",
+        "/livez",
+        "/readyz",
+    ] {
         assert!(paths.contains_key(path), "{path} missing from {paths:?}");
     }
     assert!(document["components"]["schemas"]["ErrorBody"].is_object());

@@ -190,6 +190,13 @@ fn check_scale(problems: &mut Vec<Problem>, path: &str, scale: &AnswerScale) {
                 ));
                 return;
             }
+            if levels.len() > 101 || levels.iter().any(|l| !(0..=100).contains(&l.level)) {
+                problems.push(Problem::new(
+                    format!("{path}/levels"),
+                    "levels must lie between 0 and 100",
+                ));
+                return;
+            }
             let first = levels[0].level;
             if first != 0 && first != 1 {
                 problems.push(Problem::new(
@@ -229,7 +236,7 @@ fn check_scale(problems: &mut Vec<Problem>, path: &str, scale: &AnswerScale) {
                 ));
             }
         }
-        AnswerScale::YesNo => {}
+        AnswerScale::YesNo {} => {}
     }
 }
 
@@ -273,6 +280,12 @@ mod tests {
         let scale = r#"{"kind":"maturity","levels":[{"level":0,"name":{"en":"a"}},{"level":2,"name":{"en":"b"}}]}"#;
         let problems = parse(&minimal(scale)).unwrap_err();
         assert_eq!(problems[0].path, "/sections/0/goals/0/scale/levels/1/level");
+    }
+
+    #[test]
+    fn unknown_fields_beside_a_yes_no_kind_are_refused() {
+        assert!(parse(&minimal(r#"{"kind":"yes_no","min":1}"#)).is_err());
+        assert!(parse(&minimal(r#"{"kind":"yes_no"}"#)).is_ok());
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod document;
 
 use serde::{Deserialize, Serialize};
 
+use super::scoring::ScoreScale;
 use super::text::LocalizedText;
 
 /// How goal scores combine into section and overall scores.
@@ -64,8 +65,8 @@ pub enum AnswerScale {
         #[serde(default)]
         decimals: i16,
     },
-    /// Yes (1) or no (0).
-    YesNo,
+    /// Yes (1) or no (0). (An empty struct variant, so unknown fields beside the kind are refused.)
+    YesNo {},
 }
 
 impl AnswerScale {
@@ -74,7 +75,22 @@ impl AnswerScale {
         match self {
             Self::Maturity { .. } => "maturity",
             Self::Numeric { .. } => "numeric",
-            Self::YesNo => "yes_no",
+            Self::YesNo {} => "yes_no",
+        }
+    }
+
+    /// The facts of the scale that scoring needs.
+    pub fn score_scale(&self) -> ScoreScale {
+        match self {
+            Self::Maturity { levels } => ScoreScale::Maturity {
+                lowest: levels.first().map_or(0, |l| l.level),
+                highest: levels.last().map_or(0, |l| l.level),
+            },
+            Self::Numeric { min, max, .. } => ScoreScale::Numeric {
+                min: *min,
+                max: *max,
+            },
+            Self::YesNo {} => ScoreScale::YesNo,
         }
     }
 }

@@ -4,7 +4,10 @@
 //! from the handler's `#[utoipa::path]`: an endpoint cannot join the router without joining the
 //! document.
 
+mod account;
 mod participants;
+mod session;
+mod users;
 
 use std::sync::Arc;
 
@@ -24,11 +27,16 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
     info(
         title = "Pledge Tracker API",
         description = "Cyber Defence Pledge goals, self-assessments and comparisons. \
-                       Errors are `{\"error\": {\"code\", \"message\", \"fields\"}}`."
+                       Errors are `{\"error\": {\"code\", \"message\", \"fields\"}}`. \
+                       Authenticate with the session cookie (state-changing calls then need the \
+                       `X-CSRF-Token` header) or a personal token (`Authorization: Bearer`)."
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     tags(
         (name = "health", description = "Probes"),
+        (name = "session", description = "Signing in and out"),
+        (name = "account", description = "One's own password and API tokens"),
+        (name = "users", description = "User management and the audit log (admins)"),
         (name = "participants", description = "Allies and partners")
     )
 )]
@@ -37,7 +45,13 @@ struct ApiDoc;
 /// Every documented route: the API and the probes.
 fn documented() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .nest("/api/v1", participants::router())
+        .nest(
+            "/api/v1",
+            participants::router()
+                .merge(session::router())
+                .merge(account::router())
+                .merge(users::router()),
+        )
         .merge(super::health::router())
 }
 

@@ -7,6 +7,7 @@ use utoipa_axum::routes;
 
 use crate::storage::participants::{self, Participant};
 use crate::web::AppState;
+use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
 
 /// The participants' routes.
@@ -18,9 +19,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/participants", tag = "participants",
     responses(
         (status = 200, description = "The participants", body = Vec<Participant>),
+        (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 503, description = "Database unavailable", body = ErrorBody)))]
 pub async fn list_participants(
     State(state): State<AppState>,
+    _signed_in: CurrentUser,
 ) -> Result<Json<Vec<Participant>>, AppError> {
     Ok(Json(participants::list(&state.db).await?))
 }

@@ -2,14 +2,12 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::Uri;
 use axum::response::Response;
 
 use super::{PageContext, render};
 use crate::storage::participants::{self, ServiceFacts};
 use crate::web::AppState;
 use crate::web::error::AppError;
-use crate::web::i18n::Lang;
 
 #[derive(Template)]
 #[template(path = "home.html")]
@@ -19,14 +17,7 @@ struct HomePage {
 }
 
 /// `GET /`: what the service holds, and the way in.
-pub async fn show(
-    State(state): State<AppState>,
-    lang: Lang,
-    uri: Uri,
-) -> Result<Response, AppError> {
+pub async fn show(State(state): State<AppState>, page: PageContext) -> Result<Response, AppError> {
     let facts = participants::service_facts(&state.db).await?;
-    render(&HomePage {
-        page: PageContext::new(lang, &uri),
-        facts,
-    })
+    render(&HomePage { page, facts })
 }

@@ -1,26 +1,103 @@
 //! Server-rendered pages (askama templates under `templates/`, one per page).
 
+mod account;
+mod admin_users;
+mod audit_log;
 mod home;
 mod language;
-mod signin;
+mod session;
 
 use askama::Template;
 use axum::Router;
-use axum::http::{StatusCode, Uri};
+use axum::extract::FromRequestParts;
+use axum::handler::Handler;
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::MethodRouter;
 
 use super::AppState;
-use super::error::{AppError, ErrorReport};
+use super::authn::Authenticated;
+use super::error::{AppError, ErrorReport, FieldErrors};
 use super::i18n::{Lang, Tr};
+use crate::domain::role::Role;
+
+/// One page route: the table below is both what the router serves and what the authorization
+/// matrix test checks, so a page cannot be added without the test noticing.
+pub struct PageRoute {
+    pub method: Method,
+    pub path: &'static str,
+    handler: MethodRouter<AppState>,
+}
+
+fn get<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> PageRoute {
+    PageRoute {
+        method: Method::GET,
+        path,
+        handler: axum::routing::get(handler),
+    }
+}
+
+fn post<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> PageRoute {
+    PageRoute {
+        method: Method::POST,
+        path,
+        handler: axum::routing::post(handler),
+    }
+}
+
+/// Every page route.
+pub fn routes() -> Vec<PageRoute> {
+    vec![
+        get("/", home::show),
+        post("/language", language::choose),
+        get("/signin", session::show_sign_in),
+        post("/signin", session::sign_in),
+        get("/signin/second-factor", session::show_second_factor),
+        post("/signin/second-factor", session::second_factor),
+        post("/signout", session::sign_out),
+        get("/account", account::show),
+        get("/account/password", account::show_password),
+        post("/account/password", account::change_password),
+        get("/account/second-factor", account::show_second_factor),
+        post("/account/second-factor", account::enrol_second_factor),
+        post("/account/tokens", account::create_token),
+        post("/account/tokens/{token}/revoke", account::revoke_token),
+        get("/admin/users", admin_users::list),
+        get("/admin/users/new", admin_users::show_new),
+        post("/admin/users/new", admin_users::create),
+        get("/admin/users/{user}", admin_users::show),
+        post("/admin/users/{user}/role", admin_users::change_role),
+        post("/admin/users/{user}/disable", admin_users::disable),
+        post("/admin/users/{user}/enable", admin_users::enable),
+        post(
+            "/admin/users/{user}/reset-password",
+            admin_users::reset_password,
+        ),
+        post(
+            "/admin/users/{user}/sessions/end",
+            admin_users::end_all_sessions,
+        ),
+        post("/admin/sessions/{session}/end", admin_users::end_session),
+        get("/admin/audit", audit_log::show),
+    ]
+}
 
 /// The page routes, with errors rendered as HTML.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(home::show))
-        .route("/signin", get(signin::show))
-        .route("/language", post(language::choose))
+    routes()
+        .into_iter()
+        .fold(Router::new(), |router, route| {
+            router.route(route.path, route.handler)
+        })
         .layer(axum::middleware::from_fn(super::middleware::html_errors))
+}
+
+/// The signed-in user as the layout shows them.
+pub struct PageUser {
+    pub name: String,
+    pub role: &'static str,
+    pub is_admin: bool,
 }
 
 /// What the layout (templates/base.html) needs on every page.
@@ -28,17 +105,51 @@ pub struct PageContext {
     pub tr: Tr,
     /// The current path, where the language switch returns to.
     pub path: String,
+    pub user: Option<PageUser>,
+    /// The session's CSRF token, put in every form (empty when nobody is signed in).
+    pub csrf: String,
 }
 
 impl PageContext {
-    /// Context for a page at `uri` in `lang`.
+    /// Context for a page at `uri` in `lang`, nobody signed in.
     pub fn new(lang: Lang, uri: &Uri) -> Self {
         Self {
             tr: lang.tr(),
             path: uri
                 .path_and_query()
                 .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned()),
+            user: None,
+            csrf: String::new(),
         }
+    }
+
+    /// The role's name in the page's language.
+    pub fn role_name(&self, role: &str) -> String {
+        self.tr.t(&format!("role.{role}")).to_owned()
+    }
+
+    /// The message key for a field's problem, if it has one.
+    pub fn field_error<'a>(&self, errors: &'a FieldErrors, field: &str) -> Option<&'a str> {
+        errors.get(field).map(String::as_str)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PageContext {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let mut page = PageContext::new(Lang::from_headers(&parts.headers), &parts.uri);
+        if let Some(Authenticated(Some(principal))) = parts.extensions.get::<Authenticated>() {
+            page.csrf = principal.csrf_token().unwrap_or_default().to_owned();
+            if !principal.second_factor_pending {
+                page.user = Some(PageUser {
+                    name: principal.display_name.clone(),
+                    role: principal.role.label(),
+                    is_admin: principal.role == Role::Admin,
+                });
+            }
+        }
+        Ok(page)
     }
 }
 
@@ -90,6 +201,7 @@ pub async fn not_found(lang: Lang, uri: Uri) -> Response {
         lang,
         &ErrorReport {
             status: StatusCode::NOT_FOUND,
+            code: "not_found",
             message_key: "error.not_found".to_owned(),
             fields: Default::default(),
         },

@@ -1,0 +1,282 @@
+//! Signing in and out, shared by the pages, the API and the tests.
+//!
+//! An unknown account, a wrong password, a disabled account and a throttled attempt get the same
+//! answer (`Refused`) after the same work (one argon2 verification), so neither the answer nor
+//! its timing tells whether an account exists. Every attempt lands in the audit log.
+
+use serde_json::json;
+use sqlx::PgPool;
+use time::Duration;
+use uuid::Uuid;
+
+use super::secrets::{random_hex, sha256};
+use super::{AuthConfig, AuthError, Credential, Principal, password, totp};
+use crate::storage::audit::{self, Actor, NewEntry, RequestContext};
+use crate::storage::sessions::{self, EndReason, NewSession};
+use crate::storage::throttle::{self, ACCOUNT, ADDRESS};
+use crate::storage::users;
+use crate::storage::{self as store, Scope};
+
+/// A session just issued: the cookie value is shown to the browser once and stored hashed.
+#[derive(Debug, Clone)]
+pub struct IssuedSession {
+    pub cookie_value: String,
+    pub csrf_token: String,
+    pub user_id: Uuid,
+    /// The password is verified but the second factor is still to be given.
+    pub second_factor_pending: bool,
+}
+
+/// What a sign-in attempt gave.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Issued(IssuedSession),
+    /// Unknown account, wrong password, disabled account or throttled: one answer for all.
+    Refused,
+}
+
+fn account_key(email: &str) -> String {
+    format!("account:{}", email.trim().to_lowercase())
+}
+
+fn address_key(context: &RequestContext) -> Option<String> {
+    context.client_addr.map(|addr| format!("address:{addr}"))
+}
+
+fn lifetime(config: &AuthConfig) -> Duration {
+    Duration::try_from(config.absolute_timeout).unwrap_or(Duration::hours(12))
+}
+
+async fn issue(
+    conn: &mut sqlx::PgConnection,
+    config: &AuthConfig,
+    user_id: Uuid,
+    fully_authenticated: bool,
+    context: &RequestContext,
+) -> Result<IssuedSession, sqlx::Error> {
+    let cookie_value = random_hex(32);
+    let csrf_token = random_hex(32);
+    sessions::insert(
+        conn,
+        &NewSession {
+            id_hash: &sha256(&cookie_value),
+            user_id,
+            csrf_token: &csrf_token,
+            fully_authenticated,
+            lifetime: lifetime(config),
+            client_addr: context.client_addr,
+            user_agent: context.user_agent.as_deref(),
+        },
+    )
+    .await?;
+    Ok(IssuedSession {
+        cookie_value,
+        csrf_token,
+        user_id,
+        second_factor_pending: !fully_authenticated,
+    })
+}
+
+/// Checks an e-mail address and password; issues a new session (a new id, never a reused one)
+/// when they match an enabled account that is not throttled.
+pub async fn sign_in(
+    pool: &PgPool,
+    config: &AuthConfig,
+    email: &str,
+    password_text: String,
+    context: &RequestContext,
+) -> Result<Outcome, AuthError> {
+    let mut keys = vec![account_key(email)];
+    keys.extend(address_key(context));
+    let (blocked, account) = {
+        let mut tx = store::begin(pool, &Scope::Anonymous).await?;
+        let blocked = throttle::blocked_until(&mut tx, &keys).await?.is_some();
+        let account = users::find_for_sign_in(&mut tx, email.trim()).await?;
+        tx.commit().await?;
+        (blocked, account)
+    };
+    // The same verification cost whatever the case (the connection is not held meanwhile).
+    let verified = password::verify_or_dummy(
+        password_text,
+        account.as_ref().map(|a| a.password_hash.clone()),
+    )
+    .await?;
+
+    let mut tx = store::begin(pool, &Scope::Anonymous).await?;
+    let refusal = match &account {
+        _ if blocked => Some("throttled"),
+        None => Some("unknown_account"),
+        Some(_) if !verified => Some("wrong_password"),
+        Some(a) if a.disabled => Some("disabled"),
+        Some(_) => None,
+    };
+    let outcome = match (refusal, account) {
+        (Some(reason), account) => {
+            throttle::record_failure(&mut tx, &keys[0], ACCOUNT).await?;
+            if let Some(address) = keys.get(1) {
+                throttle::record_failure(&mut tx, address, ADDRESS).await?;
+            }
+            let mut entry = NewEntry::new(
+                Actor::Anonymous,
+                "auth.sign_in_failed",
+                json!({ "reason": reason }),
+            )
+            .from_request(context);
+            entry = match &account {
+                Some(a) => entry.about("user", a.id),
+                // Unknown accounts are recorded by what was typed, so attacks can be traced.
+                None => NewEntry {
+                    details: json!({ "reason": reason, "email": email.trim() }),
+                    ..entry
+                },
+            };
+            audit::append(&mut tx, &entry).await?;
+            tracing::info!(reason, "sign-in refused");
+            Outcome::Refused
+        }
+        (None, Some(account)) => {
+            throttle::clear(&mut tx, &keys[0]).await?;
+            let issued = issue(
+                &mut tx,
+                config,
+                account.id,
+                !account.has_second_factor,
+                context,
+            )
+            .await?;
+            let action = if account.has_second_factor {
+                "auth.password_verified"
+            } else {
+                "auth.sign_in"
+            };
+            audit::append(
+                &mut tx,
+                &NewEntry::new(Actor::User(account.id), action, json!({}))
+                    .about("user", account.id)
+                    .from_request(context),
+            )
+            .await?;
+            Outcome::Issued(issued)
+        }
+        (None, None) => Outcome::Refused,
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// A session whose password is verified and whose second factor is awaited.
+#[derive(Debug, Clone)]
+pub struct PendingSignIn {
+    pub user_id: Uuid,
+    pub email: String,
+    pub session_id_hash: Vec<u8>,
+}
+
+impl PendingSignIn {
+    /// The pending sign-in of a principal signed in with a session awaiting its second factor.
+    pub fn of(principal: &Principal) -> Option<Self> {
+        match &principal.credential {
+            Credential::Session { id_hash, .. } if principal.second_factor_pending => Some(Self {
+                user_id: principal.user_id,
+                email: principal.email.clone(),
+                session_id_hash: id_hash.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The pending sign-in of a session just issued.
+    pub fn of_issued(session: &IssuedSession, email: &str) -> Self {
+        Self {
+            user_id: session.user_id,
+            email: email.trim().to_owned(),
+            session_id_hash: sha256(&session.cookie_value),
+        }
+    }
+}
+
+/// Completes a sign-in with a TOTP code or a recovery code: on success the pending session is
+/// replaced by a new, fully authenticated one.
+pub async fn complete_second_factor(
+    pool: &PgPool,
+    config: &AuthConfig,
+    pending: &PendingSignIn,
+    code: &str,
+    context: &RequestContext,
+) -> Result<Option<IssuedSession>, AuthError> {
+    let id_hash = &pending.session_id_hash;
+    let key = account_key(&pending.email);
+    let mut tx = store::begin(pool, &Scope::Anonymous).await?;
+    let accepted = if throttle::blocked_until(&mut tx, std::slice::from_ref(&key))
+        .await?
+        .is_some()
+    {
+        false
+    } else {
+        match users::totp_state(&mut tx, pending.user_id).await? {
+            Some((secret, _)) => match totp::matching_step(&secret, code) {
+                Some(step) => users::claim_totp_step(&mut tx, pending.user_id, step).await?,
+                None => {
+                    let recovery = sha256(&totp::normalise_recovery_code(code));
+                    users::use_recovery_code(&mut tx, pending.user_id, &recovery).await?
+                }
+            },
+            None => false,
+        }
+    };
+    let issued = if accepted {
+        throttle::clear(&mut tx, &key).await?;
+        sessions::end(&mut tx, id_hash, EndReason::Replaced).await?;
+        let issued = issue(&mut tx, config, pending.user_id, true, context).await?;
+        audit::append(
+            &mut tx,
+            &NewEntry::new(
+                Actor::User(pending.user_id),
+                "auth.sign_in",
+                json!({ "second_factor": true }),
+            )
+            .about("user", pending.user_id)
+            .from_request(context),
+        )
+        .await?;
+        Some(issued)
+    } else {
+        throttle::record_failure(&mut tx, &key, ACCOUNT).await?;
+        audit::append(
+            &mut tx,
+            &NewEntry::new(
+                Actor::User(pending.user_id),
+                "auth.second_factor_failed",
+                json!({}),
+            )
+            .about("user", pending.user_id)
+            .from_request(context),
+        )
+        .await?;
+        None
+    };
+    tx.commit().await?;
+    Ok(issued)
+}
+
+/// Ends the principal's session.
+pub async fn sign_out(
+    pool: &PgPool,
+    principal: &Principal,
+    context: &RequestContext,
+) -> Result<(), AuthError> {
+    let Credential::Session { id_hash, .. } = &principal.credential else {
+        return Ok(());
+    };
+    let mut tx = store::begin(pool, &principal.scope()).await?;
+    sessions::end(&mut tx, id_hash, EndReason::SignedOut).await?;
+    audit::append(
+        &mut tx,
+        &NewEntry::new(Actor::User(principal.user_id), "auth.sign_out", json!({}))
+            .about("user", principal.user_id)
+            .from_request(context),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! Personal API tokens, stored as a SHA-256 of the secret.
+
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::role::Role;
+
+/// A token as listed to its owner (never the secret).
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct TokenSummary {
+    pub id: Uuid,
+    pub name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+/// Stores a token's hash; returns its id.
+pub async fn insert(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    name: &str,
+    token_hash: &[u8],
+    expires_at: Option<OffsetDateTime>,
+) -> Result<Uuid, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO api_tokens (user_id, name, token_hash, expires_at) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(user_id)
+    .bind(name)
+    .bind(token_hash)
+    .bind(expires_at)
+    .fetch_one(conn)
+    .await
+}
+
+/// The live tokens of a user, newest first.
+pub async fn list(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+) -> Result<Vec<TokenSummary>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, name, created_at, expires_at, last_used_at FROM api_tokens
+         WHERE user_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+         ORDER BY created_at DESC",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Revokes one of a user's tokens; false when there is no such live token of theirs.
+pub async fn revoke(conn: &mut PgConnection, user_id: Uuid, id: Uuid) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(id)
+    .bind(user_id)
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// The owner of a live token, as the request layer needs it.
+#[derive(Debug, Clone)]
+pub struct TokenOwner {
+    pub token_id: Uuid,
+    pub user_id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub role: Option<Role>,
+    pub must_change_password: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    token_id: Uuid,
+    user_id: Uuid,
+    email: String,
+    display_name: String,
+    role: String,
+    participant_id: Option<Uuid>,
+    delegation_role: Option<String>,
+    must_change_password: bool,
+}
+
+/// Finds the owner of a live token of an enabled user, and records its use (at most once a
+/// minute). Runs in the authenticator scope.
+pub async fn find_owner(
+    conn: &mut PgConnection,
+    token_hash: &[u8],
+) -> Result<Option<TokenOwner>, sqlx::Error> {
+    let row: Option<TokenRow> = sqlx::query_as(
+        "WITH used AS (
+             UPDATE api_tokens SET last_used_at = now()
+             WHERE token_hash = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds')
+         )
+         SELECT t.id AS token_id, u.id AS user_id, u.email, u.display_name, u.role,
+                m.participant_id, m.delegation_role, u.must_change_password
+         FROM api_tokens t
+         JOIN users u ON u.id = t.user_id
+         LEFT JOIN delegation_memberships m ON m.user_id = u.id
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL
+           AND (t.expires_at IS NULL OR t.expires_at > now()) AND u.disabled_at IS NULL",
+    )
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|row| TokenOwner {
+        role: Role::from_parts(
+            &row.role,
+            row.participant_id,
+            row.delegation_role.as_deref(),
+        ),
+        token_id: row.token_id,
+        user_id: row.user_id,
+        email: row.email,
+        display_name: row.display_name,
+        must_change_password: row.must_change_password,
+    }))
+}

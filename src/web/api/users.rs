@@ -1,0 +1,280 @@
+//! User management for admins, and the audit log.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::auth::accounts::{self, NewAccount, Operator, RoleChoice};
+use crate::auth::policy::Permission;
+use crate::storage::audit::{self, EntryView, RequestContext};
+use crate::storage::sessions::{self as session_store, SessionSummary};
+use crate::storage::users::{self, UserSummary};
+use crate::storage::{self as store};
+use crate::web::AppState;
+use crate::web::authn::CurrentUser;
+use crate::web::error::{AppError, ErrorBody};
+
+/// The admin routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(get_user))
+        .routes(routes!(set_role))
+        .routes(routes!(disable_user))
+        .routes(routes!(enable_user))
+        .routes(routes!(reset_password))
+        .routes(routes!(list_sessions, end_all_sessions))
+        .routes(routes!(end_session))
+        .routes(routes!(audit_log))
+}
+
+/// Every user.
+#[utoipa::path(get, path = "/users", tag = "users",
+    responses((status = 200, description = "The users", body = Vec<UserSummary>),
+              (status = 403, description = "Admins only", body = ErrorBody)))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+) -> Result<Json<Vec<UserSummary>>, AppError> {
+    me.require(Permission::ManageUsers)?;
+    let mut tx = store::begin(&state.db, &me.scope()).await?;
+    let list = users::list(&mut tx).await?;
+    tx.commit().await?;
+    Ok(Json(list))
+}
+
+/// A role: `admin`, `analyst`, or `head`/`contributor`/`viewer` with the delegation's participant code.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RoleRequest {
+    pub role: String,
+    /// ISO 3166-1 alpha-3 code, for delegation roles.
+    pub participant: Option<String>,
+}
+
+impl From<RoleRequest> for RoleChoice {
+    fn from(request: RoleRequest) -> Self {
+        RoleChoice {
+            role: request.role,
+            participant_code: request.participant,
+        }
+    }
+}
+
+/// A user to create.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewUserRequest {
+    pub email: String,
+    pub display_name: String,
+    #[serde(flatten)]
+    pub role: RoleRequest,
+}
+
+/// The new user and their one-time password (shown only here; it must be changed at first sign-in).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedUser {
+    pub id: Uuid,
+    pub one_time_password: String,
+}
+
+/// Create a user with a one-time password.
+#[utoipa::path(post, path = "/users", tag = "users", request_body = NewUserRequest,
+    responses((status = 201, description = "Created", body = CreatedUser),
+              (status = 403, description = "Admins only", body = ErrorBody),
+              (status = 422, description = "`fields` names what is wrong", body = ErrorBody)))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Json(request): Json<NewUserRequest>,
+) -> Result<(StatusCode, Json<CreatedUser>), AppError> {
+    me.require(Permission::ManageUsers)?;
+    let account = NewAccount {
+        email: request.email,
+        display_name: request.display_name,
+        role: request.role.into(),
+    };
+    let (id, one_time_password) =
+        accounts::create_user(&state.db, Operator::User(&me), &account, &context).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedUser {
+            id,
+            one_time_password,
+        }),
+    ))
+}
+
+/// One user.
+#[utoipa::path(get, path = "/users/{user}", tag = "users", params(("user" = Uuid, Path, description = "User id")),
+    responses((status = 200, description = "The user", body = UserSummary),
+              (status = 404, description = "No such user", body = ErrorBody)))]
+pub async fn get_user(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    Path(user_id): Path<Uuid>,
+) -> Result<Json<UserSummary>, AppError> {
+    me.require(Permission::ManageUsers)?;
+    let mut tx = store::begin(&state.db, &me.scope()).await?;
+    let user = users::find(&mut tx, user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    tx.commit().await?;
+    Ok(Json(user))
+}
+
+/// Change a user's role or delegation.
+#[utoipa::path(put, path = "/users/{user}/role", tag = "users", params(("user" = Uuid, Path, description = "User id")),
+    request_body = RoleRequest,
+    responses((status = 204, description = "Changed"), (status = 404, description = "No such user", body = ErrorBody),
+              (status = 422, description = "`fields` names what is wrong", body = ErrorBody)))]
+pub async fn set_role(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(user_id): Path<Uuid>,
+    Json(request): Json<RoleRequest>,
+) -> Result<StatusCode, AppError> {
+    me.require(Permission::ManageUsers)?;
+    accounts::change_role(
+        &state.db,
+        Operator::User(&me),
+        user_id,
+        &request.into(),
+        &context,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Disable a user; their sessions end.
+#[utoipa::path(post, path = "/users/{user}/disable", tag = "users", params(("user" = Uuid, Path, description = "User id")),
+    responses((status = 204, description = "Disabled"), (status = 404, description = "No such user", body = ErrorBody),
+              (status = 409, description = "`cannot_disable_self`", body = ErrorBody)))]
+pub async fn disable_user(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(user_id): Path<Uuid>,
+) -> Result<StatusCode, AppError> {
+    me.require(Permission::ManageUsers)?;
+    if user_id == me.user_id {
+        return Err(AppError::Conflict("cannot_disable_self"));
+    }
+    accounts::set_disabled(&state.db, Operator::User(&me), user_id, true, &context).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Enable a disabled user.
+#[utoipa::path(post, path = "/users/{user}/enable", tag = "users", params(("user" = Uuid, Path, description = "User id")),
+    responses((status = 204, description = "Enabled"), (status = 404, description = "No such user", body = ErrorBody)))]
+pub async fn enable_user(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(user_id): Path<Uuid>,
+) -> Result<StatusCode, AppError> {
+    me.require(Permission::ManageUsers)?;
+    accounts::set_disabled(&state.db, Operator::User(&me), user_id, false, &context).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The new one-time password.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OneTimePassword {
+    pub one_time_password: String,
+}
+
+/// Reset a user's password to a one-time password; their sessions end.
+#[utoipa::path(post, path = "/users/{user}/reset-password", tag = "users", params(("user" = Uuid, Path, description = "User id")),
+    responses((status = 200, description = "Reset", body = OneTimePassword), (status = 404, description = "No such user", body = ErrorBody)))]
+pub async fn reset_password(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(user_id): Path<Uuid>,
+) -> Result<Json<OneTimePassword>, AppError> {
+    me.require(Permission::ManageUsers)?;
+    let one_time_password =
+        accounts::reset_password(&state.db, Operator::User(&me), user_id, &context).await?;
+    Ok(Json(OneTimePassword { one_time_password }))
+}
+
+/// A user's live sessions.
+#[utoipa::path(get, path = "/users/{user}/sessions", tag = "users", params(("user" = Uuid, Path, description = "User id")),
+    responses((status = 200, description = "The sessions", body = Vec<SessionSummary>), (status = 404, description = "No such user", body = ErrorBody)))]
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    Path(user_id): Path<Uuid>,
+) -> Result<Json<Vec<SessionSummary>>, AppError> {
+    me.require(Permission::ManageUsers)?;
+    let mut tx = store::begin(&state.db, &me.scope()).await?;
+    users::find(&mut tx, user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let sessions = session_store::list_for_user(&mut tx, user_id).await?;
+    tx.commit().await?;
+    Ok(Json(sessions))
+}
+
+/// End every session of a user.
+#[utoipa::path(delete, path = "/users/{user}/sessions", tag = "users", params(("user" = Uuid, Path, description = "User id")),
+    responses((status = 204, description = "Ended"), (status = 404, description = "No such user", body = ErrorBody)))]
+pub async fn end_all_sessions(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(user_id): Path<Uuid>,
+) -> Result<StatusCode, AppError> {
+    me.require(Permission::ManageUsers)?;
+    accounts::end_all_sessions(&state.db, Operator::User(&me), user_id, &context).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// End one session by its handle.
+#[utoipa::path(delete, path = "/sessions/{session}", tag = "users", params(("session" = Uuid, Path, description = "Session handle")),
+    responses((status = 204, description = "Ended"), (status = 404, description = "No such live session", body = ErrorBody)))]
+pub async fn end_session(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(handle): Path<Uuid>,
+) -> Result<StatusCode, AppError> {
+    me.require(Permission::ManageUsers)?;
+    accounts::end_session(&state.db, Operator::User(&me), handle, &context).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Paging through the audit log.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AuditQuery {
+    /// Entries before this sequence number (for the next page).
+    pub before: Option<i64>,
+    /// At most this many entries (1–1000, default 100).
+    pub limit: Option<i64>,
+}
+
+/// The audit log, newest first.
+#[utoipa::path(get, path = "/audit-log", tag = "users", params(AuditQuery),
+    responses((status = 200, description = "Entries", body = Vec<EntryView>), (status = 403, description = "Admins only", body = ErrorBody)))]
+pub async fn audit_log(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    Query(query): Query<AuditQuery>,
+) -> Result<Json<Vec<EntryView>>, AppError> {
+    me.require(Permission::ReadAuditLog)?;
+    let mut tx = store::begin(&state.db, &me.scope()).await?;
+    let entries = audit::recent(
+        &mut tx,
+        query.before,
+        query.limit.unwrap_or(100).clamp(1, 1000),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(entries))
+}

@@ -1,0 +1,325 @@
+//! Who is asking: resolves the session cookie or bearer token once per request, checks the CSRF
+//! token of state-changing requests made with a session, and hands the result to handlers
+//! through extractors that say what state of sign-in a route accepts.
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, SET_COOKIE, USER_AGENT};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::error::AppError;
+use super::i18n::cookie_value;
+use super::{AppState, REQUEST_ID};
+use crate::auth::secrets::{constant_time_eq, sha256};
+use crate::auth::{Credential, Principal};
+use crate::domain::role::Role;
+use crate::storage::audit::RequestContext;
+use crate::storage::sessions::{self, EndReason};
+use crate::storage::{self as store, Scope, tokens};
+
+/// Largest form body read for its CSRF token (forms with files carry the token in the query).
+const MAX_FORM_BODY: usize = 2 * 1024 * 1024;
+/// Header that carries the CSRF token for API calls made with a session cookie.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// Form field (or query parameter) that carries the CSRF token from pages.
+pub const CSRF_FIELD: &str = "csrf_token";
+
+/// The request's principal, if any, as resolved by [`authenticate`].
+#[derive(Debug, Clone, Default)]
+pub struct Authenticated(pub Option<Principal>);
+
+/// Middleware: resolves the caller and enforces CSRF protection for sessions.
+pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if path.starts_with("/static/") || path == "/livez" || path == "/readyz" {
+        return next.run(request).await;
+    }
+    // Only owned values cross the awaits below (a request body is not Sync).
+    let bearer = bearer_token(&request).map(str::to_owned);
+    let cookie = cookie_value(request.headers(), state.config.auth.session_cookie());
+    let resolved = match resolve(&state, bearer, cookie).await {
+        Ok(resolved) => resolved,
+        Err(error) => return error.into_response(),
+    };
+    let (principal, clear_cookie) = match resolved {
+        Resolution::Principal(principal) => (Some(principal), false),
+        Resolution::Anonymous { stale_cookie } => (None, stale_cookie),
+        Resolution::BadToken => return AppError::Unauthenticated.into_response(),
+    };
+    if let Some(principal) = &principal {
+        tracing::Span::current().record("user_id", tracing::field::display(principal.user_id));
+    }
+    let mut request = request;
+    let unsafe_method = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if let (true, Some(expected)) = (
+        unsafe_method,
+        principal.as_ref().and_then(|p| p.csrf_token()),
+    ) {
+        let (checked, presented) = csrf_token_of(request).await;
+        request = checked;
+        let valid =
+            presented.is_some_and(|token| constant_time_eq(token.as_bytes(), expected.as_bytes()));
+        if !valid {
+            tracing::warn!("state-changing request without a valid CSRF token refused");
+            return AppError::Csrf.into_response();
+        }
+    }
+    request.extensions_mut().insert(Authenticated(principal));
+    let mut response = next.run(request).await;
+    if clear_cookie
+        && let Ok(value) = HeaderValue::from_str(&state.config.auth.clear_session_cookie_header())
+    {
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+    response
+}
+
+enum Resolution {
+    Principal(Principal),
+    Anonymous {
+        stale_cookie: bool,
+    },
+    /// A bearer token was presented and is not valid: the request is refused, not downgraded.
+    BadToken,
+}
+
+async fn resolve(
+    state: &AppState,
+    bearer: Option<String>,
+    cookie: Option<String>,
+) -> Result<Resolution, AppError> {
+    if let Some(token) = bearer {
+        let mut tx = store::begin(&state.db, &Scope::Authenticator).await?;
+        let owner = tokens::find_owner(&mut tx, &sha256(&token)).await?;
+        tx.commit().await?;
+        return Ok(match owner.and_then(|o| o.role.map(|role| (o, role))) {
+            Some((owner, role)) => Resolution::Principal(Principal {
+                user_id: owner.user_id,
+                email: owner.email,
+                display_name: owner.display_name,
+                role,
+                credential: Credential::Token { id: owner.token_id },
+                must_change_password: owner.must_change_password,
+                second_factor_pending: false,
+                has_second_factor: true,
+            }),
+            None => Resolution::BadToken,
+        });
+    }
+    let config = &state.config.auth;
+    let Some(cookie) = cookie else {
+        return Ok(Resolution::Anonymous {
+            stale_cookie: false,
+        });
+    };
+    let id_hash = sha256(&cookie);
+    let mut tx = store::begin(&state.db, &Scope::Authenticator).await?;
+    let Some(record) =
+        sessions::find(&mut tx, &id_hash, time_duration(config.idle_timeout)).await?
+    else {
+        tx.commit().await?;
+        return Ok(Resolution::Anonymous { stale_cookie: true });
+    };
+    let ended = if record.user_disabled {
+        Some(EndReason::UserDisabled)
+    } else if record.absolute_expired {
+        Some(EndReason::Expired)
+    } else if record.idle_expired {
+        Some(EndReason::Idle)
+    } else {
+        None
+    };
+    let role: Option<Role> = record.role;
+    let resolution = match (ended, role) {
+        (Some(reason), _) => {
+            sessions::end(&mut tx, &id_hash, reason).await?;
+            Resolution::Anonymous { stale_cookie: true }
+        }
+        (None, None) => Resolution::Anonymous { stale_cookie: true },
+        (None, Some(role)) => {
+            sessions::touch(&mut tx, &id_hash).await?;
+            Resolution::Principal(Principal {
+                user_id: record.user_id,
+                email: record.email,
+                display_name: record.display_name,
+                role,
+                credential: Credential::Session {
+                    id_hash,
+                    handle: record.handle,
+                    csrf_token: record.csrf_token,
+                },
+                must_change_password: record.must_change_password,
+                second_factor_pending: !record.fully_authenticated,
+                has_second_factor: record.has_second_factor,
+            })
+        }
+    };
+    tx.commit().await?;
+    Ok(resolution)
+}
+
+fn time_duration(duration: std::time::Duration) -> time::Duration {
+    time::Duration::try_from(duration).unwrap_or(time::Duration::minutes(30))
+}
+
+fn bearer_token(request: &Request) -> Option<&str> {
+    let value = request.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The CSRF token presented: the header, else the query parameter, else the field of a
+/// urlencoded form body (which is read and put back).
+async fn csrf_token_of(request: Request) -> (Request, Option<String>) {
+    if let Some(token) = request
+        .headers()
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+    {
+        let token = token.to_owned();
+        return (request, Some(token));
+    }
+    if let Some(token) = request
+        .uri()
+        .query()
+        .and_then(|query| field(query.as_bytes(), CSRF_FIELD))
+    {
+        return (request, Some(token));
+    }
+    let is_form = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return (request, None);
+    }
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, MAX_FORM_BODY).await {
+        Ok(bytes) => {
+            let token = field(&bytes, CSRF_FIELD);
+            (Request::from_parts(parts, Body::from(bytes)), token)
+        }
+        Err(_) => (Request::from_parts(parts, Body::empty()), None),
+    }
+}
+
+fn field(urlencoded: &[u8], name: &str) -> Option<String> {
+    form_urlencoded::parse(urlencoded)
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+fn principal_of(parts: &Parts) -> Option<Principal> {
+    parts
+        .extensions
+        .get::<Authenticated>()
+        .and_then(|authenticated| authenticated.0.clone())
+}
+
+/// A signed-in user with nothing left to do before using the service.
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub Principal);
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let principal = principal_of(parts).ok_or(AppError::Unauthenticated)?;
+        if principal.second_factor_pending {
+            return Err(AppError::SecondFactorRequired);
+        }
+        if principal.must_change_password {
+            return Err(AppError::PasswordChangeRequired);
+        }
+        if state.config.auth.require_admin_second_factor
+            && principal.role == Role::Admin
+            && !principal.has_second_factor
+        {
+            return Err(AppError::SecondFactorEnrolmentRequired);
+        }
+        Ok(CurrentUser(principal))
+    }
+}
+
+/// A user who has signed in fully but may still owe a password change or a second factor:
+/// the routes that settle those accept them.
+#[derive(Debug, Clone)]
+pub struct AccountUser(pub Principal);
+
+impl FromRequestParts<AppState> for AccountUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let principal = principal_of(parts).ok_or(AppError::Unauthenticated)?;
+        if principal.second_factor_pending {
+            return Err(AppError::SecondFactorRequired);
+        }
+        Ok(AccountUser(principal))
+    }
+}
+
+/// A session whose password is verified and whose second factor is awaited.
+#[derive(Debug, Clone)]
+pub struct PendingUser(pub Principal);
+
+impl FromRequestParts<AppState> for PendingUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match principal_of(parts) {
+            Some(principal) if principal.second_factor_pending => Ok(PendingUser(principal)),
+            Some(_) => Err(AppError::NotFound),
+            None => Err(AppError::Unauthenticated),
+        }
+    }
+}
+
+/// Anyone: the principal when there is one (sign-out accepts every state of sign-in).
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<Principal>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeUser {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(MaybeUser(principal_of(parts)))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let header = |name| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        Ok(RequestContext {
+            client_addr: parts
+                .extensions
+                .get::<ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip()),
+            request_id: header(REQUEST_ID),
+            user_agent: header(USER_AGENT),
+        })
+    }
+}

@@ -1,0 +1,277 @@
+//! One's own account: password, second factor, API tokens, sessions.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{PageContext, render};
+use crate::auth::accounts::{self, CreatedToken};
+use crate::auth::policy::Permission;
+use crate::auth::{Principal, totp};
+use crate::storage::audit::RequestContext;
+use crate::storage::sessions::{self as session_store, SessionSummary};
+use crate::storage::tokens::{self as token_store, TokenSummary};
+use crate::storage::{self as store};
+use crate::web::AppState;
+use crate::web::authn::{AccountUser, CurrentUser};
+use crate::web::error::{AppError, FieldErrors};
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    page: PageContext,
+    email: String,
+    has_second_factor: bool,
+    tokens: Vec<TokenSummary>,
+    sessions: Vec<SessionSummary>,
+    current_session: Option<Uuid>,
+    token_name: String,
+    errors: FieldErrors,
+    created: Option<CreatedToken>,
+}
+
+impl AccountPage {
+    fn is_current(&self, handle: &Uuid) -> bool {
+        self.current_session.as_ref() == Some(handle)
+    }
+}
+
+async fn account_page(
+    state: &AppState,
+    principal: &Principal,
+    page: PageContext,
+    token_name: String,
+    errors: FieldErrors,
+    created: Option<CreatedToken>,
+) -> Result<Response, AppError> {
+    let mut tx = store::begin(&state.db, &principal.scope()).await?;
+    let tokens = token_store::list(&mut tx, principal.user_id).await?;
+    let sessions = session_store::list_for_user(&mut tx, principal.user_id).await?;
+    tx.commit().await?;
+    let current_session = match &principal.credential {
+        crate::auth::Credential::Session { handle, .. } => Some(*handle),
+        crate::auth::Credential::Token { .. } => None,
+    };
+    render(&AccountPage {
+        page,
+        email: principal.email.clone(),
+        has_second_factor: principal.has_second_factor,
+        tokens,
+        sessions,
+        current_session,
+        token_name,
+        errors,
+        created,
+    })
+}
+
+/// `GET /account`.
+pub async fn show(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+) -> Result<Response, AppError> {
+    account_page(&state, &me, page, String::new(), FieldErrors::new(), None).await
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    page: PageContext,
+    forced: bool,
+    errors: FieldErrors,
+}
+
+/// `GET /account/password` (also where a one-time password leads).
+pub async fn show_password(
+    AccountUser(me): AccountUser,
+    page: PageContext,
+) -> Result<Response, AppError> {
+    me.require(Permission::ManageOwnCredentials)?;
+    render(&PasswordPage {
+        page,
+        forced: me.must_change_password,
+        errors: FieldErrors::new(),
+    })
+}
+
+/// The password form.
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+/// `POST /account/password`: re-enter the current password, choose a new one.
+pub async fn change_password(
+    State(state): State<AppState>,
+    AccountUser(me): AccountUser,
+    page: PageContext,
+    context: RequestContext,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, AppError> {
+    me.require(Permission::ManageOwnCredentials)?;
+    let result = if form.new_password != form.confirm_password {
+        Err(AppError::Validation(FieldErrors::from([(
+            "confirm_password".to_owned(),
+            "field.confirm_password.mismatch".to_owned(),
+        )])))
+    } else {
+        accounts::change_own_password(
+            &state.db,
+            &me,
+            form.current_password,
+            form.new_password,
+            &context,
+        )
+        .await
+        .map_err(AppError::from)
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/account").into_response()),
+        Err(AppError::Validation(errors)) => {
+            let mut response = render(&PasswordPage {
+                page,
+                forced: me.must_change_password,
+                errors,
+            })?;
+            *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
+        Err(other) => Err(other),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "second_factor_enrol.html")]
+struct EnrolPage {
+    page: PageContext,
+    enabled: bool,
+    secret: String,
+    qr_svg: String,
+    errors: FieldErrors,
+    recovery_codes: Vec<String>,
+}
+
+/// `GET /account/second-factor`: the secret and QR code to scan, or the status when enrolled.
+pub async fn show_second_factor(
+    State(state): State<AppState>,
+    AccountUser(me): AccountUser,
+    page: PageContext,
+) -> Result<Response, AppError> {
+    me.require(Permission::ManageOwnCredentials)?;
+    enrol_page(&state, &me, page, totp::new_secret(), FieldErrors::new())
+}
+
+fn enrol_page(
+    state: &AppState,
+    me: &Principal,
+    page: PageContext,
+    secret: Vec<u8>,
+    errors: FieldErrors,
+) -> Result<Response, AppError> {
+    let uri = totp::provisioning_uri(&secret, &me.email, &state.config.auth.issuer);
+    render(&EnrolPage {
+        page,
+        enabled: me.has_second_factor,
+        secret: totp::secret_base32(&secret),
+        qr_svg: totp::qr_svg(&uri),
+        errors,
+        recovery_codes: Vec::new(),
+    })
+}
+
+/// The enrolment form: the secret shown and a code from the app.
+#[derive(Deserialize)]
+pub struct EnrolForm {
+    #[serde(default)]
+    secret: String,
+    #[serde(default)]
+    code: String,
+}
+
+/// `POST /account/second-factor`: turns the second factor on and shows the recovery codes once.
+pub async fn enrol_second_factor(
+    State(state): State<AppState>,
+    AccountUser(me): AccountUser,
+    page: PageContext,
+    context: RequestContext,
+    Form(form): Form<EnrolForm>,
+) -> Result<Response, AppError> {
+    me.require(Permission::ManageOwnCredentials)?;
+    let Some(secret) = totp::secret_from_base32(&form.secret) else {
+        return Err(AppError::BadRequest("bad_form"));
+    };
+    match accounts::enrol_second_factor(&state.db, &me, &secret, &form.code, &context).await {
+        Ok(recovery_codes) => render(&EnrolPage {
+            page,
+            enabled: true,
+            secret: String::new(),
+            qr_svg: String::new(),
+            errors: FieldErrors::new(),
+            recovery_codes,
+        }),
+        Err(accounts::AccountError::Invalid(errors)) => {
+            let mut response = enrol_page(&state, &me, page, secret, errors)?;
+            *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The new-token form.
+#[derive(Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    name: String,
+}
+
+/// `POST /account/tokens`: the new token is shown once, on the account page.
+pub async fn create_token(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+    context: RequestContext,
+    Form(form): Form<TokenForm>,
+) -> Result<Response, AppError> {
+    me.require(Permission::ManageOwnCredentials)?;
+    match accounts::create_token(&state.db, &me, &form.name, None, &context).await {
+        Ok(created) => {
+            account_page(
+                &state,
+                &me,
+                page,
+                String::new(),
+                FieldErrors::new(),
+                Some(created),
+            )
+            .await
+        }
+        Err(accounts::AccountError::Invalid(errors)) => {
+            let mut response = account_page(&state, &me, page, form.name, errors, None).await?;
+            *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `POST /account/tokens/{token}/revoke`.
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(token): Path<Uuid>,
+) -> Result<Response, AppError> {
+    me.require(Permission::ManageOwnCredentials)?;
+    accounts::revoke_token(&state.db, &me, token, &context).await?;
+    Ok(Redirect::to("/account").into_response())
+}

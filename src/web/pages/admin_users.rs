@@ -1,0 +1,294 @@
+//! The secretariat's user management: list, create (with a one-time password), change role or
+//! delegation, disable and enable, reset passwords, see and end sessions.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{PageContext, render};
+use crate::auth::accounts::{self, AccountError, NewAccount, Operator, RoleChoice};
+use crate::auth::policy::Permission;
+use crate::storage::audit::RequestContext;
+use crate::storage::participants::{self, Participant};
+use crate::storage::sessions::{self as session_store, SessionSummary};
+use crate::storage::users::{self, UserSummary};
+use crate::storage::{self as store};
+use crate::web::AppState;
+use crate::web::authn::CurrentUser;
+use crate::web::error::{AppError, FieldErrors};
+
+/// The roles offered in forms, in order.
+pub const ROLES: [&str; 5] = ["admin", "analyst", "head", "contributor", "viewer"];
+
+#[derive(Template)]
+#[template(path = "admin_users.html")]
+struct UsersPage {
+    page: PageContext,
+    users: Vec<UserSummary>,
+}
+
+/// `GET /admin/users`.
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+) -> Result<Response, AppError> {
+    me.require(Permission::ManageUsers)?;
+    let mut tx = store::begin(&state.db, &me.scope()).await?;
+    let users = users::list(&mut tx).await?;
+    tx.commit().await?;
+    render(&UsersPage { page, users })
+}
+
+#[derive(Template)]
+#[template(path = "admin_user_new.html")]
+struct NewUserPage {
+    page: PageContext,
+    participants: Vec<Participant>,
+    roles: [&'static str; 5],
+    form: NewUserForm,
+    errors: FieldErrors,
+}
+
+/// The new-user form (kept as typed when something is wrong).
+#[derive(Debug, Default, Deserialize)]
+pub struct NewUserForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    participant: String,
+}
+
+async fn new_user_page(
+    state: &AppState,
+    page: PageContext,
+    form: NewUserForm,
+    errors: FieldErrors,
+) -> Result<Response, AppError> {
+    let participants = participants::list(&state.db).await?;
+    render(&NewUserPage {
+        page,
+        participants,
+        roles: ROLES,
+        form,
+        errors,
+    })
+}
+
+/// `GET /admin/users/new`.
+pub async fn show_new(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+) -> Result<Response, AppError> {
+    me.require(Permission::ManageUsers)?;
+    new_user_page(&state, page, NewUserForm::default(), FieldErrors::new()).await
+}
+
+#[derive(Template)]
+#[template(path = "one_time_password.html")]
+struct OneTimePasswordPage {
+    page: PageContext,
+    user_id: Uuid,
+    email: String,
+    password: String,
+    created: bool,
+}
+
+/// `POST /admin/users/new`: creates the account and shows its one-time password once.
+pub async fn create(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+    context: RequestContext,
+    Form(form): Form<NewUserForm>,
+) -> Result<Response, AppError> {
+    me.require(Permission::ManageUsers)?;
+    let account = NewAccount {
+        email: form.email.clone(),
+        display_name: form.display_name.clone(),
+        role: RoleChoice {
+            role: form.role.clone(),
+            participant_code: Some(form.participant.clone()),
+        },
+    };
+    match accounts::create_user(&state.db, Operator::User(&me), &account, &context).await {
+        Ok((user_id, password)) => render(&OneTimePasswordPage {
+            page,
+            user_id,
+            email: form.email.trim().to_owned(),
+            password,
+            created: true,
+        }),
+        Err(AccountError::Invalid(errors)) => {
+            let mut response = new_user_page(&state, page, form, errors).await?;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_user.html")]
+struct UserPage {
+    page: PageContext,
+    user: UserSummary,
+    sessions: Vec<SessionSummary>,
+    participants: Vec<Participant>,
+    roles: [&'static str; 5],
+    errors: FieldErrors,
+}
+
+async fn user_page(
+    state: &AppState,
+    me: &crate::auth::Principal,
+    page: PageContext,
+    user_id: Uuid,
+    errors: FieldErrors,
+) -> Result<Response, AppError> {
+    let mut tx = store::begin(&state.db, &me.scope()).await?;
+    let user = users::find(&mut tx, user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let sessions = session_store::list_for_user(&mut tx, user_id).await?;
+    tx.commit().await?;
+    let participants = participants::list(&state.db).await?;
+    render(&UserPage {
+        page,
+        user,
+        sessions,
+        participants,
+        roles: ROLES,
+        errors,
+    })
+}
+
+/// `GET /admin/users/{user}`.
+pub async fn show(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+    Path(user_id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    me.require(Permission::ManageUsers)?;
+    user_page(&state, &me, page, user_id, FieldErrors::new()).await
+}
+
+/// The role form.
+#[derive(Debug, Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    participant: String,
+}
+
+/// `POST /admin/users/{user}/role`.
+pub async fn change_role(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+    context: RequestContext,
+    Path(user_id): Path<Uuid>,
+    Form(form): Form<RoleForm>,
+) -> Result<Response, AppError> {
+    me.require(Permission::ManageUsers)?;
+    let choice = RoleChoice {
+        role: form.role,
+        participant_code: Some(form.participant),
+    };
+    match accounts::change_role(&state.db, Operator::User(&me), user_id, &choice, &context).await {
+        Ok(()) => Ok(Redirect::to(&format!("/admin/users/{user_id}")).into_response()),
+        Err(AccountError::Invalid(errors)) => {
+            let mut response = user_page(&state, &me, page, user_id, errors).await?;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `POST /admin/users/{user}/disable`: ends their sessions too.
+pub async fn disable(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(user_id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    me.require(Permission::ManageUsers)?;
+    if user_id == me.user_id {
+        return Err(AppError::Conflict("cannot_disable_self"));
+    }
+    accounts::set_disabled(&state.db, Operator::User(&me), user_id, true, &context).await?;
+    Ok(Redirect::to(&format!("/admin/users/{user_id}")).into_response())
+}
+
+/// `POST /admin/users/{user}/enable`.
+pub async fn enable(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(user_id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    me.require(Permission::ManageUsers)?;
+    accounts::set_disabled(&state.db, Operator::User(&me), user_id, false, &context).await?;
+    Ok(Redirect::to(&format!("/admin/users/{user_id}")).into_response())
+}
+
+/// `POST /admin/users/{user}/reset-password`: shows the new one-time password once.
+pub async fn reset_password(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+    context: RequestContext,
+    Path(user_id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    me.require(Permission::ManageUsers)?;
+    let password =
+        accounts::reset_password(&state.db, Operator::User(&me), user_id, &context).await?;
+    let mut tx = store::begin(&state.db, &me.scope()).await?;
+    let user = users::find(&mut tx, user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    tx.commit().await?;
+    render(&OneTimePasswordPage {
+        page,
+        user_id,
+        email: user.email,
+        password,
+        created: false,
+    })
+}
+
+/// `POST /admin/users/{user}/sessions/end`: signs the user out everywhere.
+pub async fn end_all_sessions(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(user_id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    me.require(Permission::ManageUsers)?;
+    accounts::end_all_sessions(&state.db, Operator::User(&me), user_id, &context).await?;
+    Ok(Redirect::to(&format!("/admin/users/{user_id}")).into_response())
+}
+
+/// `POST /admin/sessions/{session}/end`: ends one session.
+pub async fn end_session(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(handle): Path<Uuid>,
+) -> Result<Response, AppError> {
+    me.require(Permission::ManageUsers)?;
+    accounts::end_session(&state.db, Operator::User(&me), handle, &context).await?;
+    Ok(Redirect::to("/admin/users").into_response())
+}
