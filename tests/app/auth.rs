@@ -822,3 +822,37 @@ async fn admins_see_and_end_anyones_sessions_and_every_step_is_audited() {
     let page = body_text(app.request(admin.get("/admin/audit")).await).await;
     assert!(page.contains("user.role_change"));
 }
+
+#[tokio::test]
+async fn over_https_the_session_cookie_is_host_prefixed_and_secure_and_redirects_stay_local() {
+    let mut config = pledge::config::WebConfig::default();
+    config.auth.secure_cookies = true;
+    let app = TestApp::spawn_with(config).await;
+    let viewer = app.user("viewer", Some("FRA")).await;
+    let request = anonymous_form(
+        "/signin",
+        &format!(
+            "email={}&password={}&return_to={}",
+            enc(&viewer.email),
+            enc(PASSWORD),
+            enc("https://evil.example/")
+        ),
+    );
+    let response = app.request(request).await;
+    assert_eq!(
+        response.headers()[header::LOCATION],
+        "/",
+        "only local paths"
+    );
+    let cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
+    assert!(
+        cookie.starts_with("__Host-pledge_session=")
+            && cookie.contains("; Secure")
+            && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Domain="),
+        "__Host- cookies carry no domain"
+    );
+}

@@ -156,3 +156,101 @@ fn without_postgresql_programs_the_service_says_what_to_install_or_set() {
         assert!(message.contains(hint), "{hint} missing from {message}");
     }
 }
+
+#[tokio::test]
+async fn the_user_and_audit_commands_manage_accounts_and_catch_a_tampered_log() {
+    let db = crate::support::TestDb::new().await;
+    let Some((owner_url, app_url)) = db.urls_for_binary() else {
+        return; // runs on the private test cluster only
+    };
+    let pledge = |args: &[&str]| {
+        Command::new(PLEDGE)
+            .args(args)
+            .env("DATABASE_URL", &owner_url)
+            .env("PLEDGE_APP_DATABASE_URL", &app_url)
+            .output()
+            .unwrap()
+    };
+    let created = pledge(&[
+        "user",
+        "create",
+        "--email",
+        "cli.head@test.example",
+        "--name",
+        "Cli Head",
+        "--role",
+        "head",
+        "--participant",
+        "fra",
+    ]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&created.stdout);
+    let one_time = stdout.trim().rsplit(' ').next().unwrap().to_owned();
+    assert_eq!(one_time.len(), 16, "{stdout}");
+
+    let bad = pledge(&[
+        "user",
+        "create",
+        "--email",
+        "no-at-sign",
+        "--name",
+        "X",
+        "--role",
+        "viewer",
+        "--participant",
+        "FRA",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--email: Enter an e-mail address"));
+
+    let reset = pledge(&["user", "reset-password", "--email", "CLI.HEAD@test.example"]);
+    assert!(reset.status.success());
+    assert!(
+        !String::from_utf8_lossy(&reset.stdout).contains(&one_time),
+        "a new one-time password"
+    );
+    assert!(
+        pledge(&["user", "disable", "--email", "cli.head@test.example"])
+            .status
+            .success()
+    );
+    let missing = pledge(&["user", "disable", "--email", "nobody@test.example"]);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no user with the e-mail address"));
+
+    let mut owner = db.owner().await;
+    let state: (bool, bool, String) = sqlx::query_as(
+        "SELECT disabled_at IS NOT NULL, must_change_password, (SELECT string_agg(action, ',' ORDER BY seq) FROM audit_log)
+         FROM users WHERE email = 'cli.head@test.example'",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .unwrap();
+    assert_eq!(
+        state,
+        (
+            true,
+            true,
+            "user.create,user.password_reset,user.disable".to_owned()
+        )
+    );
+
+    let verified = pledge(&["audit", "verify"]);
+    assert!(verified.status.success());
+    assert!(String::from_utf8_lossy(&verified.stdout).contains("3 entries, hash chain verified"));
+    let mut root = db.superuser().await;
+    sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+        .execute(&mut root)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_log SET details = '{}' WHERE seq = 2")
+        .execute(&mut root)
+        .await
+        .unwrap();
+    let broken = pledge(&["audit", "verify"]);
+    assert!(!broken.status.success());
+    assert!(String::from_utf8_lossy(&broken.stderr).contains("broken at entry 2"));
+}

@@ -76,6 +76,11 @@ async fn the_cluster_listens_only_on_its_own_socket() {
     .await
     .unwrap();
     conn.close().await.unwrap();
+    // The URL `pledge db url` prints reaches the same server.
+    let by_url: sqlx::postgres::PgConnectOptions =
+        cluster.url(SUPERUSER, "postgres").parse().unwrap();
+    let conn = PgConnection::connect_with(&by_url).await.unwrap();
+    conn.close().await.unwrap();
     cluster.stop().unwrap();
     assert_eq!(settings.0, "");
     assert_eq!(settings.1, cluster.socket_dir().display().to_string());

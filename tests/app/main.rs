@@ -5,6 +5,8 @@ mod binary;
 mod cluster;
 mod demo;
 mod frameworks;
+mod matrix;
+mod rls;
 mod schema;
 mod support;
 mod web;

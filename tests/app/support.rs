@@ -183,8 +183,13 @@ pub struct TestApp {
 impl TestApp {
     /// A fresh database and the real router on it.
     pub async fn spawn() -> Self {
+        Self::spawn_with(WebConfig::default()).await
+    }
+
+    /// The same, with other settings.
+    pub async fn spawn_with(config: WebConfig) -> Self {
         let db = TestDb::new().await;
-        let state = AppState::new(db.app_pool().await, WebConfig::default());
+        let state = AppState::new(db.app_pool().await, config);
         Self { db, state }
     }
 
@@ -408,4 +413,23 @@ pub fn anonymous_form(path: &str, body: &str) -> Request<Body> {
 /// Percent-encodes a form value.
 pub fn enc(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+impl TestDb {
+    /// Connection strings (owner, service role) for the `pledge` binary, when the database is on
+    /// the private test cluster (an external server's passwords are not known here).
+    pub fn urls_for_binary(&self) -> Option<(String, String)> {
+        if !server().private {
+            return Option::None;
+        }
+        let host = self.plan.owner.get_host().to_owned();
+        let port = self.plan.owner.get_port();
+        let url = |user: &str| {
+            format!(
+                "postgresql:///{}?host={host}&port={port}&user={user}",
+                self.name
+            )
+        };
+        Some((url(OWNER_ROLE), url(APP_ROLE)))
+    }
 }
