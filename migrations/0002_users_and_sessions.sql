@@ -88,7 +88,7 @@ CREATE TABLE sessions (
     CONSTRAINT sessions_pkey PRIMARY KEY (id_hash),
     CONSTRAINT sessions_user_fkey FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE,
     CONSTRAINT sessions_end_reason_valid CHECK (end_reason IN
-        ('signed_out', 'idle', 'expired', 'password_changed', 'user_disabled', 'revoked'))
+        ('signed_out', 'idle', 'expired', 'password_changed', 'user_disabled', 'revoked', 'replaced'))
 );
 CREATE INDEX sessions_user_live_idx ON sessions (user_id) WHERE ended_at IS NULL;
 

@@ -58,13 +58,22 @@ CREATE POLICY assessments_update ON assessments FOR UPDATE
     USING (pledge_is_staff() OR pledge_may_edit(participant_id))
     WITH CHECK (pledge_is_staff() OR pledge_may_edit(participant_id));
 
+-- Whether an assessment's answers may change: before submission, or after a return.
+CREATE FUNCTION pledge_assessment_editable(assessment uuid) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT pledge_role() = 'system'
+        OR EXISTS (SELECT 1 FROM assessments a
+                   WHERE a.id = assessment AND a.state IN ('not_started', 'draft', 'returned'))
+$$;
+
 -- Answers and what hangs off them.
 ALTER TABLE answers ENABLE ROW LEVEL SECURITY;
 ALTER TABLE answers FORCE ROW LEVEL SECURITY;
 CREATE POLICY answers_read ON answers FOR SELECT
     USING (pledge_may_read_answers(participant_id, assessment_id));
 CREATE POLICY answers_write ON answers FOR ALL
-    USING (pledge_may_edit(participant_id)) WITH CHECK (pledge_may_edit(participant_id));
+    USING (pledge_may_edit(participant_id) AND pledge_assessment_editable(assessment_id))
+    WITH CHECK (pledge_may_edit(participant_id) AND pledge_assessment_editable(assessment_id));
 
 ALTER TABLE evidence_links ENABLE ROW LEVEL SECURITY;
 ALTER TABLE evidence_links FORCE ROW LEVEL SECURITY;

@@ -65,6 +65,30 @@ impl ReadyDatabase {
         }
     }
 
+    /// Like [`ReadyDatabase::open`], for a command run beside a running `pledge serve`: when
+    /// another process manages the private cluster and it is up, use it without managing it.
+    pub async fn open_for_command(config: &DatabaseConfig) -> anyhow::Result<Self> {
+        let DatabaseConfig::Private { data_dir } = config else {
+            return Self::open(config).await;
+        };
+        match Self::open(config).await {
+            Err(error) if is_in_use(&error) => {
+                let cluster = PrivateCluster::new(data_dir, Durability::Durable)?;
+                if !cluster.is_running()? {
+                    return Err(error);
+                }
+                tracing::info!(
+                    "the private cluster is managed by another pledge process; using it"
+                );
+                Ok(Self {
+                    plan: ConnectionPlan::private(&cluster),
+                    managed: None,
+                })
+            }
+            other => other,
+        }
+    }
+
     async fn prepare_private(&self) -> anyhow::Result<()> {
         if let Some((cluster, _, _)) = &self.managed {
             storage::bootstrap_private(cluster).await?;
@@ -90,6 +114,13 @@ impl ReadyDatabase {
             drop(lock);
         }
     }
+}
+
+fn is_in_use(error: &anyhow::Error) -> bool {
+    matches!(
+        error.downcast_ref::<crate::cluster::ClusterError>(),
+        Some(crate::cluster::ClusterError::InUse { .. })
+    )
 }
 
 /// Starts the private cluster unless `pledge db start` already did; returns whether it

@@ -260,12 +260,14 @@ pub async fn reset_password(
     }
     let ended =
         sessions::end_all_for_user(&mut tx, user_id, EndReason::PasswordChanged, None).await?;
+    // A reset answers a lost or leaked password: no token issued under the old one survives.
+    let revoked = tokens::revoke_all(&mut tx, user_id).await?;
     audit::append(
         &mut tx,
         &NewEntry::new(
             operator.actor(),
             "user.password_reset",
-            json!({ "sessions_ended": ended }),
+            json!({ "sessions_ended": ended, "tokens_revoked": revoked }),
         )
         .about("user", user_id)
         .from_request(context),
@@ -273,6 +275,34 @@ pub async fn reset_password(
     .await?;
     tx.commit().await?;
     Ok(one_time)
+}
+
+/// Removes a user's second factor and recovery codes (a lost device); ends their sessions, so
+/// the next sign-in sets a new one up (admins must, others may).
+pub async fn reset_second_factor(
+    pool: &PgPool,
+    operator: Operator<'_>,
+    user_id: Uuid,
+    context: &RequestContext,
+) -> Result<(), AccountError> {
+    let mut tx = store::begin(pool, &operator.scope()).await?;
+    if !users::clear_totp(&mut tx, user_id).await? {
+        return Err(AccountError::NotFound);
+    }
+    let ended = sessions::end_all_for_user(&mut tx, user_id, EndReason::Revoked, None).await?;
+    audit::append(
+        &mut tx,
+        &NewEntry::new(
+            operator.actor(),
+            "user.second_factor_reset",
+            json!({ "sessions_ended": ended }),
+        )
+        .about("user", user_id)
+        .from_request(context),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Ends one session by its handle (an admin revoking it).
@@ -384,6 +414,10 @@ pub async fn enrol_second_factor(
     code: &str,
     context: &RequestContext,
 ) -> Result<Vec<String>, AccountError> {
+    if principal.has_second_factor {
+        // Replacing a second factor takes more than a session: an admin removes it first.
+        return Err(invalid("code", "field.totp_code.already_on"));
+    }
     let step = totp::matching_step(secret, code)
         .ok_or_else(|| invalid("code", "field.totp_code.wrong"))?;
     let codes = totp::new_recovery_codes();

@@ -75,6 +75,9 @@ pub struct AuthConfig {
     pub require_admin_second_factor: bool,
     /// Name shown in authenticator apps.
     pub issuer: String,
+    /// The service runs behind a proxy that appends the client's address to `X-Forwarded-For`
+    /// (throttling and the audit log then use that address, not the proxy's).
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for AuthConfig {
@@ -85,6 +88,7 @@ impl Default for AuthConfig {
             secure_cookies: false,
             require_admin_second_factor: true,
             issuer: "Pledge Tracker".to_owned(),
+            trust_forwarded_for: false,
         }
     }
 }

@@ -96,6 +96,10 @@ struct ServeArgs {
     /// Hours after sign-in after which a session ends, whatever the activity.
     #[arg(long, env = "PLEDGE_SESSION_MAX_HOURS", default_value_t = 12)]
     session_max_hours: u64,
+    /// Take the client's address from the last `X-Forwarded-For` entry (only behind a proxy
+    /// that sets it; otherwise clients could choose their own address).
+    #[arg(long, env = "PLEDGE_TRUST_FORWARDED_FOR")]
+    trust_forwarded_for: bool,
 }
 
 impl Cli {
@@ -140,13 +144,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(&database, args).await,
         Command::Migrate => {
-            let ready = ReadyDatabase::open(&database).await?;
+            let ready = ReadyDatabase::open_for_command(&database).await?;
             println!("migrations applied");
             ready.close();
             Ok(())
         }
         Command::Demo => {
-            let ready = ReadyDatabase::open(&database).await?;
+            let ready = ReadyDatabase::open_for_command(&database).await?;
             let result = crate::demo::load(&ready.plan).await;
             ready.close();
             print_demo_outcome(&result?);
@@ -154,7 +158,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Db { command } => db::run(&database, command).await,
         Command::User { command } => {
-            let ready = ReadyDatabase::open(&database).await?;
+            let ready = ReadyDatabase::open_for_command(&database).await?;
             let result = user::run(&ready, command).await;
             ready.close();
             result
@@ -222,6 +226,7 @@ async fn serve(database: &DatabaseConfig, args: ServeArgs) -> anyhow::Result<()>
             secure_cookies,
             // The demo's admin signs in with a password only, as the banner says.
             require_admin_second_factor: !args.demo,
+            trust_forwarded_for: args.trust_forwarded_for,
             ..crate::auth::AuthConfig::default()
         },
         ..WebConfig::default()

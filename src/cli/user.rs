@@ -79,7 +79,7 @@ pub async fn run(database: &ReadyDatabase, command: UserCommand) -> anyhow::Resu
                 .iter()
                 .map(|(field, key)| format!(
                     "--{}: {}",
-                    field.replace('_', "-"),
+                    cli_flag(field),
                     crate::web::i18n::Lang::En.tr().t(key)
                 ))
                 .collect::<Vec<_>>()
@@ -95,4 +95,14 @@ async fn user_id(pool: &sqlx::PgPool, email: &str) -> anyhow::Result<uuid::Uuid>
     let id = users::id_by_email(&mut tx, email).await?;
     tx.commit().await?;
     id.ok_or_else(|| anyhow::anyhow!("no user with the e-mail address {email}"))
+}
+
+/// The command-line flag that carries a field.
+fn cli_flag(field: &str) -> &str {
+    match field {
+        "display_name" => "name",
+        "role" => "role",
+        "participant" => "participant",
+        _ => "email",
+    }
 }

@@ -195,6 +195,8 @@ pub struct ChainBreak {
 pub struct Verification {
     pub entries: u64,
     pub first_break: Option<ChainBreak>,
+    /// The newest entry's sequence number and hash, to record elsewhere.
+    pub last: Option<(i64, Vec<u8>)>,
 }
 
 /// Recomputes every hash in order and reports the first entry that does not match.
@@ -209,6 +211,7 @@ pub async fn verify(conn: &mut PgConnection) -> Result<Verification, sqlx::Error
     .fetch(&mut *conn);
     let mut expected_prev = vec![0u8; 32];
     let mut entries = 0u64;
+    let mut last_seq = 0i64;
     while let Some(row) = rows.try_next().await? {
         entries += 1;
         let seq: i64 = row.try_get("seq")?;
@@ -243,10 +246,12 @@ pub async fn verify(conn: &mut PgConnection) -> Result<Verification, sqlx::Error
             ));
         }
         expected_prev = stored;
+        last_seq = seq;
     }
     Ok(Verification {
         entries,
         first_break: None,
+        last: (entries > 0).then_some((last_seq, expected_prev)),
     })
 }
 
@@ -254,6 +259,7 @@ fn broken(entries: u64, seq: i64, reason: &'static str) -> Verification {
     Verification {
         entries,
         first_break: Some(ChainBreak { seq, reason }),
+        last: None,
     }
 }
 

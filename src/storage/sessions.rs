@@ -28,7 +28,8 @@ impl EndReason {
             Self::Expired => "expired",
             Self::PasswordChanged => "password_changed",
             Self::UserDisabled => "user_disabled",
-            Self::Revoked | Self::Replaced => "revoked",
+            Self::Revoked => "revoked",
+            Self::Replaced => "replaced",
         }
     }
 }

@@ -77,6 +77,7 @@ pub struct TokenOwner {
     pub display_name: String,
     pub role: Option<Role>,
     pub must_change_password: bool,
+    pub has_second_factor: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -89,6 +90,7 @@ struct TokenRow {
     participant_id: Option<Uuid>,
     delegation_role: Option<String>,
     must_change_password: bool,
+    has_second_factor: bool,
 }
 
 /// Finds the owner of a live token of an enabled user, and records its use (at most once a
@@ -103,7 +105,8 @@ pub async fn find_owner(
              WHERE token_hash = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds')
          )
          SELECT t.id AS token_id, u.id AS user_id, u.email, u.display_name, u.role,
-                m.participant_id, m.delegation_role, u.must_change_password
+                m.participant_id, m.delegation_role, u.must_change_password,
+                u.totp_enabled_at IS NOT NULL AS has_second_factor
          FROM api_tokens t
          JOIN users u ON u.id = t.user_id
          LEFT JOIN delegation_memberships m ON m.user_id = u.id
@@ -124,5 +127,17 @@ pub async fn find_owner(
         email: row.email,
         display_name: row.display_name,
         must_change_password: row.must_change_password,
+        has_second_factor: row.has_second_factor,
     }))
+}
+
+/// Revokes every live token of a user (after an admin resets their password); returns how many.
+pub async fn revoke_all(conn: &mut PgConnection, user_id: Uuid) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(user_id)
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected())
 }

@@ -281,3 +281,20 @@ pub async fn id_by_email(
         .fetch_optional(conn)
         .await
 }
+
+/// Turns the second factor off and deletes the recovery codes; false when the user does not exist.
+pub async fn clear_totp(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL,
+                          updated_at = now(), row_version = row_version + 1
+         WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(result.rows_affected() == 1)
+}

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::AppError;
 use super::i18n::cookie_value;
+use super::middleware::for_area;
 use super::{AppState, REQUEST_ID};
 use crate::auth::secrets::{constant_time_eq, sha256};
 use crate::auth::{Credential, Principal};
@@ -42,12 +43,14 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     let cookie = cookie_value(request.headers(), state.config.auth.session_cookie());
     let resolved = match resolve(&state, bearer, cookie).await {
         Ok(resolved) => resolved,
-        Err(error) => return error.into_response(),
+        Err(error) => return for_area(&request, error.into_response()),
     };
     let (principal, clear_cookie) = match resolved {
         Resolution::Principal(principal) => (Some(principal), false),
         Resolution::Anonymous { stale_cookie } => (None, stale_cookie),
-        Resolution::BadToken => return AppError::Unauthenticated.into_response(),
+        Resolution::BadToken => {
+            return for_area(&request, AppError::Unauthenticated.into_response());
+        }
     };
     if let Some(principal) = &principal {
         tracing::Span::current().record("user_id", tracing::field::display(principal.user_id));
@@ -67,7 +70,7 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
             presented.is_some_and(|token| constant_time_eq(token.as_bytes(), expected.as_bytes()));
         if !valid {
             tracing::warn!("state-changing request without a valid CSRF token refused");
-            return AppError::Csrf.into_response();
+            return for_area(&request, AppError::Csrf.into_response());
         }
     }
     request.extensions_mut().insert(Authenticated(principal));
@@ -107,7 +110,7 @@ async fn resolve(
                 credential: Credential::Token { id: owner.token_id },
                 must_change_password: owner.must_change_password,
                 second_factor_pending: false,
-                has_second_factor: true,
+                has_second_factor: owner.has_second_factor,
             }),
             None => Resolution::BadToken,
         });
@@ -302,10 +305,34 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeUser {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
+/// The client's address: the TCP peer, or — behind a trusted proxy — the last address the proxy
+/// added to `X-Forwarded-For` (earlier entries are whatever the client claimed).
+pub fn client_addr(parts: &Parts, trust_forwarded_for: bool) -> Option<std::net::IpAddr> {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip());
+    if !trust_forwarded_for {
+        return peer;
+    }
+    parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|entry| entry.trim().parse().ok())
+        .next_back()
+        .or(peer)
+}
+
+impl FromRequestParts<AppState> for RequestContext {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let header = |name| {
             parts
                 .headers
@@ -314,10 +341,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
                 .map(str::to_owned)
         };
         Ok(RequestContext {
-            client_addr: parts
-                .extensions
-                .get::<ConnectInfo<std::net::SocketAddr>>()
-                .map(|info| info.0.ip()),
+            client_addr: client_addr(parts, state.config.auth.trust_forwarded_for),
             request_id: header(REQUEST_ID),
             user_agent: header(USER_AGENT),
         })

@@ -56,6 +56,12 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(headers, header::X_FRAME_OPTIONS, "DENY");
     set(headers, header::REFERRER_POLICY, "no-referrer");
+    // Browsers honour this only over HTTPS, so it is harmless on a plain-HTTP loopback.
+    set(
+        headers,
+        header::STRICT_TRANSPORT_SECURITY,
+        "max-age=31536000",
+    );
     set(
         headers,
         header::HeaderName::from_static("cross-origin-opener-policy"),
@@ -84,19 +90,24 @@ pub async fn refuse_cross_site_writes(request: Request, next: Next) -> Response 
         return next.run(request).await;
     }
     tracing::warn!("cross-site state-changing request refused");
-    let lang = Lang::from_headers(request.headers());
-    let is_api = request.uri().path().starts_with("/api/");
     let mut response = AppError::Forbidden.into_response();
     if let Some(report) = response.extensions_mut().get_mut::<ErrorReport>() {
         report.message_key = "error.bad_origin".to_owned();
-        if !is_api {
-            let report = report.clone();
-            let mut page = render_error_page(lang, &report);
-            *page.status_mut() = report.status;
-            return page;
-        }
     }
-    response
+    for_area(&request, response)
+}
+
+/// An error answered before routing: an HTML page outside `/api/`, the JSON body inside.
+pub fn for_area(request: &Request, response: Response) -> Response {
+    if request.uri().path().starts_with("/api/") {
+        return response;
+    }
+    let Some(report) = response.extensions().get::<ErrorReport>().cloned() else {
+        return response;
+    };
+    let mut page = render_error_page(Lang::from_headers(request.headers()), &report);
+    *page.status_mut() = report.status;
+    page
 }
 
 fn is_same_origin(request: &Request) -> bool {

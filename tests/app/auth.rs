@@ -856,3 +856,131 @@ async fn over_https_the_session_cookie_is_host_prefixed_and_secure_and_redirects
         "__Host- cookies carry no domain"
     );
 }
+
+#[tokio::test]
+async fn a_second_factor_cannot_be_replaced_from_a_session_and_an_admin_can_remove_it() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin", None).await;
+    let head = app.user("admin", None).await;
+    let secret = totp::new_secret();
+    let body = format!(
+        "secret={}&code={}",
+        totp::secret_base32(&secret),
+        totp::code_at(&secret, totp::current_step())
+    );
+    let response = app
+        .request(head.post_form("/account/second-factor", &body))
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body_text(response).await.contains("already set up"));
+
+    let reset = app
+        .request(admin.post_form(&format!("/admin/users/{}/second-factor/reset", head.id), ""))
+        .await;
+    assert_eq!(reset.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM users WHERE id = '{}' AND totp_secret IS NULL",
+            head.id
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.request(head.get("/account")).await.status(),
+        StatusCode::SEE_OTHER,
+        "their sessions ended"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'user.second_factor_reset'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_token_of_an_admin_without_a_second_factor_is_held_to_the_same_rule() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin", None).await;
+    let created = body_json(
+        app.request(admin.api(
+            "POST",
+            "/api/v1/me/tokens",
+            Some(serde_json::json!({"name": "t"})),
+        ))
+        .await,
+    )
+    .await;
+    let token = created["token"].as_str().unwrap().to_owned();
+    let mut owner = app.db.owner().await;
+    sqlx::query("UPDATE users SET totp_enabled_at = NULL, totp_secret = NULL WHERE id = $1")
+        .bind(admin.id)
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    let request = Request::get("/api/v1/users")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = app.request(request).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        body_json(response).await["error"]["code"],
+        "second_factor_enrolment_required"
+    );
+}
+
+#[tokio::test]
+async fn resetting_a_password_revokes_the_users_tokens() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin", None).await;
+    let analyst = app.user("analyst", None).await;
+    app.request(analyst.api(
+        "POST",
+        "/api/v1/me/tokens",
+        Some(serde_json::json!({"name": "t"})),
+    ))
+    .await;
+    app.request(admin.api(
+        "POST",
+        &format!("/api/v1/users/{}/reset-password", analyst.id),
+        None,
+    ))
+    .await;
+    assert_eq!(
+        app.count("SELECT count(*) FROM api_tokens WHERE revoked_at IS NULL")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_throttled_and_otherwise_it_is_ignored() {
+    for trust in [true, false] {
+        let mut config = pledge::config::WebConfig::default();
+        config.auth.trust_forwarded_for = trust;
+        let app = TestApp::spawn_with(config).await;
+        let mut request = from_address(
+            sign_in_form("nobody@test.example", "wrong password 123"),
+            "10.0.0.1",
+        );
+        request.headers_mut().insert(
+            "x-forwarded-for",
+            "203.0.113.5, 192.0.2.44".parse().unwrap(),
+        );
+        app.request(request).await;
+        let key: String = {
+            let mut owner = app.db.owner().await;
+            sqlx::query_scalar("SELECT key FROM sign_in_throttle WHERE key LIKE 'address:%'")
+                .fetch_one(&mut owner)
+                .await
+                .unwrap()
+        };
+        let expected = if trust {
+            "address:192.0.2.44"
+        } else {
+            "address:10.0.0.1"
+        };
+        assert_eq!(key, expected);
+    }
+}

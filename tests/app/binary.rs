@@ -126,6 +126,12 @@ fn every_command_has_help() {
         vec!["db", "start", "--help"],
         vec!["db", "stop", "--help"],
         vec!["db", "url", "--help"],
+        vec!["user", "--help"],
+        vec!["user", "create", "--help"],
+        vec!["user", "disable", "--help"],
+        vec!["user", "reset-password", "--help"],
+        vec!["audit", "--help"],
+        vec!["audit", "verify", "--help"],
     ] {
         let output = Command::new(PLEDGE).args(&args).output().unwrap();
         assert!(output.status.success(), "{args:?}");

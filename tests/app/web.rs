@@ -170,6 +170,7 @@ async fn every_response_carries_a_request_id_and_the_security_headers() {
         assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
         assert_eq!(headers[header::REFERRER_POLICY], "no-referrer");
         assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+        assert!(headers.contains_key(header::STRICT_TRANSPORT_SECURITY));
     }
     let given = Request::get("/livez")
         .header("x-request-id", "abc-123")

@@ -100,7 +100,7 @@ pub async fn create_token(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-/// Revoke one of one's tokens.
+/// Revoke one of one's tokens. Session only.
 #[utoipa::path(delete, path = "/me/tokens/{token}", tag = "account",
     params(("token" = Uuid, Path, description = "Token id")),
     responses(
@@ -112,6 +112,7 @@ pub async fn revoke_token(
     context: RequestContext,
     Path(token): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
+    me.require(Permission::ManageOwnCredentials)?;
     accounts::revoke_token(&state.db, &me, token, &context).await?;
     Ok(StatusCode::NO_CONTENT)
 }

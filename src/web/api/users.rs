@@ -28,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(disable_user))
         .routes(routes!(enable_user))
         .routes(routes!(reset_password))
+        .routes(routes!(reset_second_factor))
         .routes(routes!(list_sessions, end_all_sessions))
         .routes(routes!(end_session))
         .routes(routes!(audit_log))
@@ -202,6 +203,20 @@ pub async fn reset_password(
     let one_time_password =
         accounts::reset_password(&state.db, Operator::User(&me), user_id, &context).await?;
     Ok(Json(OneTimePassword { one_time_password }))
+}
+
+/// Remove a user's second factor (a lost device); their sessions end.
+#[utoipa::path(post, path = "/users/{user}/second-factor/reset", tag = "users", params(("user" = Uuid, Path, description = "User id")),
+    responses((status = 204, description = "Removed"), (status = 404, description = "No such user", body = ErrorBody)))]
+pub async fn reset_second_factor(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(user_id): Path<Uuid>,
+) -> Result<StatusCode, AppError> {
+    me.require(Permission::ManageUsers)?;
+    accounts::reset_second_factor(&state.db, Operator::User(&me), user_id, &context).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A user's live sessions.

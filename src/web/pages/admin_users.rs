@@ -269,6 +269,18 @@ pub async fn reset_password(
     })
 }
 
+/// `POST /admin/users/{user}/second-factor/reset`: for a user who lost their device.
+pub async fn reset_second_factor(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(user_id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    me.require(Permission::ManageUsers)?;
+    accounts::reset_second_factor(&state.db, Operator::User(&me), user_id, &context).await?;
+    Ok(Redirect::to(&format!("/admin/users/{user_id}")).into_response())
+}
+
 /// `POST /admin/users/{user}/sessions/end`: signs the user out everywhere.
 pub async fn end_all_sessions(
     State(state): State<AppState>,

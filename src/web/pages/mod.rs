@@ -75,6 +75,10 @@ pub fn routes() -> Vec<PageRoute> {
             admin_users::reset_password,
         ),
         post(
+            "/admin/users/{user}/second-factor/reset",
+            admin_users::reset_second_factor,
+        ),
+        post(
             "/admin/users/{user}/sessions/end",
             admin_users::end_all_sessions,
         ),
