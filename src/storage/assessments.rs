@@ -23,12 +23,8 @@ pub struct NewCycle {
     pub published_at: Option<OffsetDateTime>,
 }
 
-/// Creates a cycle and freezes its framework (a framework used by a cycle cannot change).
+/// Creates a cycle; a trigger freezes its framework (a framework used by a cycle cannot change).
 pub async fn insert_cycle(conn: &mut PgConnection, cycle: &NewCycle) -> Result<Uuid, sqlx::Error> {
-    sqlx::query("UPDATE frameworks SET frozen_at = coalesce(frozen_at, now()) WHERE id = $1")
-        .bind(cycle.framework_id)
-        .execute(&mut *conn)
-        .await?;
     sqlx::query_scalar(
         "INSERT INTO cycles (framework_id, code, title_en, title_fr, state, opens_on, deadline,
              opened_at, closed_at, published_at)

@@ -16,15 +16,26 @@ pub const FORMAT: &str = "pledge-framework/1";
 pub struct Problem {
     /// JSON pointer to the offending value ("" for the whole document).
     pub path: String,
-    /// What is wrong, in English.
-    pub message: String,
+    /// Catalogue key of what is wrong (`framework.problem.*`).
+    pub key: &'static str,
+    /// A fact to show after the message (a code, a parser's report), not translated.
+    pub detail: Option<String>,
 }
 
 impl Problem {
-    fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+    fn new(path: impl Into<String>, key: &'static str) -> Self {
         Self {
             path: path.into(),
-            message: message.into(),
+            key,
+            detail: None,
+        }
+    }
+
+    fn with(path: impl Into<String>, key: &'static str, detail: impl ToString) -> Self {
+        Self {
+            path: path.into(),
+            key,
+            detail: Some(detail.to_string()),
         }
     }
 }
@@ -59,16 +70,8 @@ impl From<&Framework> for FrameworkDocument {
 
 /// Parses and validates a document.
 pub fn parse(text: &str) -> Result<Framework, Vec<Problem>> {
-    let document: FrameworkDocument = serde_json::from_str(text).map_err(|error| {
-        vec![Problem::new(
-            "",
-            format!(
-                "not a framework document (line {}, column {}): {error}",
-                error.line(),
-                error.column()
-            ),
-        )]
-    })?;
+    let document: FrameworkDocument = serde_json::from_str(text)
+        .map_err(|error| vec![Problem::with("", "framework.problem.not_a_document", error)])?;
     let problems = validate(&document);
     if !problems.is_empty() {
         return Err(problems);
@@ -92,13 +95,17 @@ fn is_code(text: &str) -> bool {
 
 fn check_text(problems: &mut Vec<Problem>, path: &str, text: &LocalizedText, max: usize) {
     if text.en.trim().is_empty() {
-        problems.push(Problem::new(format!("{path}/en"), "must not be empty"));
+        problems.push(Problem::new(
+            format!("{path}/en"),
+            "framework.problem.text_empty",
+        ));
     }
     for (lang, value) in [("en", &text.en), ("fr", &text.fr)] {
         if value.chars().count() > max {
-            problems.push(Problem::new(
+            problems.push(Problem::with(
                 format!("{path}/{lang}"),
-                format!("is longer than {max} characters"),
+                "framework.problem.text_too_long",
+                max,
             ));
         }
     }
@@ -108,7 +115,7 @@ fn check_text(problems: &mut Vec<Problem>, path: &str, text: &LocalizedText, max
 pub fn validate(document: &FrameworkDocument) -> Vec<Problem> {
     let mut problems = Vec::new();
     if document.format != FORMAT {
-        problems.push(Problem::new("/format", format!("must be \"{FORMAT}\"")));
+        problems.push(Problem::with("/format", "framework.problem.format", FORMAT));
     }
     let family_ok = document.family.len() <= 63
         && document
@@ -119,18 +126,15 @@ pub fn validate(document: &FrameworkDocument) -> Vec<Problem> {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if !family_ok {
-        problems.push(Problem::new(
-            "/family",
-            "must be lower-case letters, digits and hyphens (at most 63), e.g. cyber-defence-pledge",
-        ));
+        problems.push(Problem::new("/family", "framework.problem.family"));
     }
     let version = document.version.trim();
     if version.is_empty() || version.len() > 40 {
-        problems.push(Problem::new("/version", "must be 1 to 40 characters"));
+        problems.push(Problem::new("/version", "framework.problem.version"));
     }
     check_text(&mut problems, "/title", &document.title, 300);
     if document.sections.is_empty() {
-        problems.push(Problem::new("/sections", "must hold at least one section"));
+        problems.push(Problem::new("/sections", "framework.problem.no_sections"));
     }
     let mut section_codes = HashSet::new();
     let mut goal_codes = HashSet::new();
@@ -139,19 +143,20 @@ pub fn validate(document: &FrameworkDocument) -> Vec<Problem> {
         if !is_code(&section.code) {
             problems.push(Problem::new(
                 format!("{path}/code"),
-                "must be 1 to 40 letters, digits, '_', '.' or '-'",
+                "framework.problem.code",
             ));
         } else if !section_codes.insert(section.code.as_str()) {
-            problems.push(Problem::new(
+            problems.push(Problem::with(
                 format!("{path}/code"),
-                format!("\"{}\" is used by another section", section.code),
+                "framework.problem.duplicate_section",
+                &section.code,
             ));
         }
         check_text(&mut problems, &format!("{path}/title"), &section.title, 500);
         if section.goals.is_empty() {
             problems.push(Problem::new(
                 format!("{path}/goals"),
-                "must hold at least one goal",
+                "framework.problem.no_goals",
             ));
         }
         for (g, goal) in section.goals.iter().enumerate() {
@@ -159,19 +164,20 @@ pub fn validate(document: &FrameworkDocument) -> Vec<Problem> {
             if !is_code(&goal.code) {
                 problems.push(Problem::new(
                     format!("{path}/code"),
-                    "must be 1 to 40 letters, digits, '_', '.' or '-'",
+                    "framework.problem.code",
                 ));
             } else if !goal_codes.insert(goal.code.as_str()) {
-                problems.push(Problem::new(
+                problems.push(Problem::with(
                     format!("{path}/code"),
-                    format!("\"{}\" is used by another goal", goal.code),
+                    "framework.problem.duplicate_goal",
+                    &goal.code,
                 ));
             }
             check_text(&mut problems, &format!("{path}/title"), &goal.title, 500);
             if !(goal.weight.is_finite() && (0.0..=1_000_000.0).contains(&goal.weight)) {
                 problems.push(Problem::new(
                     format!("{path}/weight"),
-                    "must be a number from 0 to 1000000",
+                    "framework.problem.weight",
                 ));
             }
             check_scale(&mut problems, &format!("{path}/scale"), &goal.scale);
@@ -186,14 +192,14 @@ fn check_scale(problems: &mut Vec<Problem>, path: &str, scale: &AnswerScale) {
             if levels.len() < 2 {
                 problems.push(Problem::new(
                     format!("{path}/levels"),
-                    "must hold at least two levels",
+                    "framework.problem.levels_count",
                 ));
                 return;
             }
             if levels.len() > 101 || levels.iter().any(|l| !(0..=100).contains(&l.level)) {
                 problems.push(Problem::new(
                     format!("{path}/levels"),
-                    "levels must lie between 0 and 100",
+                    "framework.problem.levels_range",
                 ));
                 return;
             }
@@ -201,15 +207,16 @@ fn check_scale(problems: &mut Vec<Problem>, path: &str, scale: &AnswerScale) {
             if first != 0 && first != 1 {
                 problems.push(Problem::new(
                     format!("{path}/levels/0/level"),
-                    "the lowest level must be 0 or 1",
+                    "framework.problem.lowest_level",
                 ));
             }
             for (i, level) in levels.iter().enumerate() {
                 let expected = i64::from(first) + i as i64;
                 if i64::from(level.level) != expected {
-                    problems.push(Problem::new(
+                    problems.push(Problem::with(
                         format!("{path}/levels/{i}/level"),
-                        format!("levels must run without gaps: expected {expected}"),
+                        "framework.problem.level_gap",
+                        expected,
                     ));
                 }
                 check_text(
@@ -226,13 +233,13 @@ fn check_scale(problems: &mut Vec<Problem>, path: &str, scale: &AnswerScale) {
             if !(min.is_finite() && max.is_finite() && min < max) {
                 problems.push(Problem::new(
                     format!("{path}/max"),
-                    "min and max must be numbers with min < max",
+                    "framework.problem.numeric_range",
                 ));
             }
             if !(0..=6).contains(decimals) {
                 problems.push(Problem::new(
                     format!("{path}/decimals"),
-                    "must be from 0 to 6",
+                    "framework.problem.decimals",
                 ));
             }
         }
@@ -292,6 +299,8 @@ mod tests {
     fn unknown_fields_are_refused() {
         let text =
             minimal(r#"{"kind":"yes_no"}"#).replace(r#""roll_up""#, r#""colour":1,"roll_up""#);
-        assert!(parse(&text).unwrap_err()[0].message.contains("colour"));
+        let problem = &parse(&text).unwrap_err()[0];
+        assert_eq!(problem.key, "framework.problem.not_a_document");
+        assert!(problem.detail.as_deref().unwrap().contains("colour"));
     }
 }
