@@ -260,3 +260,54 @@ async fn the_user_and_audit_commands_manage_accounts_and_catch_a_tampered_log() 
     assert!(!broken.status.success());
     assert!(String::from_utf8_lossy(&broken.stderr).contains("broken at entry 2"));
 }
+
+#[test]
+fn db_start_url_and_stop_manage_the_private_cluster_by_hand_and_serve_leaves_it_running() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("by-hand-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let pledge = |args: &[&str]| {
+        Command::new(PLEDGE)
+            .args(args)
+            .arg("--data-dir")
+            .arg(&dir)
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let started = pledge(&["db", "start"]);
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    assert!(postgres_running_in(&dir));
+    let url = String::from_utf8_lossy(&pledge(&["db", "url"]).stdout)
+        .trim()
+        .to_owned();
+    let psql = Command::new("psql")
+        .arg(&url)
+        .args(["-tAc", "SELECT count(*) FROM participants"])
+        .output();
+    if let Ok(psql) = psql {
+        assert_eq!(
+            String::from_utf8_lossy(&psql.stdout).trim(),
+            "32",
+            "psql accepts the URL: {}",
+            String::from_utf8_lossy(&psql.stderr)
+        );
+    }
+    assert!(
+        pledge(&["migrate"]).status.success(),
+        "commands use a cluster started by hand"
+    );
+    assert!(postgres_running_in(&dir), "and leave it running");
+    let stopped = pledge(&["db", "stop"]);
+    assert!(
+        stopped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stopped.stderr)
+    );
+    assert!(!postgres_running_in(&dir));
+    let _ = std::fs::remove_dir_all(&dir);
+}
