@@ -10,6 +10,7 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub use super::Operator;
 use super::password::{self, PasswordProblem};
 use super::secrets::{one_time_password, random_hex, sha256};
 use super::{AuthError, Credential, Principal, totp};
@@ -17,32 +18,7 @@ use crate::domain::role::{DelegationRole, Role};
 use crate::storage::audit::{self, Actor, NewEntry, RequestContext};
 use crate::storage::sessions::{self, EndReason};
 use crate::storage::users::{self, NewUser};
-use crate::storage::{self as store, Scope, tokens};
-
-/// Who performs an account operation.
-#[derive(Debug, Clone, Copy)]
-pub enum Operator<'a> {
-    /// An admin through the pages or the API (the caller has checked the permission).
-    User(&'a Principal),
-    /// `pledge user …` on the server.
-    Cli,
-}
-
-impl Operator<'_> {
-    fn scope(&self) -> Scope {
-        match self {
-            Operator::User(principal) => principal.scope(),
-            Operator::Cli => Scope::System,
-        }
-    }
-
-    fn actor(&self) -> Actor {
-        match self {
-            Operator::User(principal) => Actor::User(principal.user_id),
-            Operator::Cli => Actor::Cli,
-        }
-    }
-}
+use crate::storage::{self as store, tokens};
 
 /// Field name → catalogue key of what is wrong with it.
 pub type FieldProblems = BTreeMap<String, String>;

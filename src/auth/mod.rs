@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::domain::role::Role;
 use crate::storage::Scope;
+use crate::storage::audit::Actor;
 
 /// How the request proved who it is.
 #[derive(Debug, Clone)]
@@ -58,6 +59,39 @@ impl Principal {
         match &self.credential {
             Credential::Session { csrf_token, .. } => Some(csrf_token),
             Credential::Token { .. } => None,
+        }
+    }
+}
+
+/// Who performs an operation: a signed-in user, or a command on the server.
+#[derive(Debug, Clone, Copy)]
+pub enum Operator<'a> {
+    /// A user through the pages or the API (the caller has checked the permission).
+    User(&'a Principal),
+    /// `pledge user …` on the server.
+    Cli,
+}
+
+impl Operator<'_> {
+    pub fn scope(&self) -> Scope {
+        match self {
+            Operator::User(principal) => principal.scope(),
+            Operator::Cli => Scope::System,
+        }
+    }
+
+    /// The user, if a user acts.
+    pub fn user_id(&self) -> Option<Uuid> {
+        match self {
+            Operator::User(principal) => Some(principal.user_id),
+            Operator::Cli => None,
+        }
+    }
+
+    pub fn actor(&self) -> Actor {
+        match self {
+            Operator::User(principal) => Actor::User(principal.user_id),
+            Operator::Cli => Actor::Cli,
         }
     }
 }

@@ -15,6 +15,8 @@ pub enum Permission {
     ManageUsers,
     /// Read the audit log.
     ReadAuditLog,
+    /// Define framework versions, their mappings, participants and cycles (the secretariat).
+    ManageCatalogue,
     /// Change one's own password, second factor and API tokens. Only from a browser session:
     /// a token never mints tokens or changes the credentials of its owner.
     ManageOwnCredentials,
@@ -32,8 +34,8 @@ impl Principal {
         use DelegationRole::*;
         use Permission::*;
         match (permission, self.role) {
-            (ManageUsers | ReadAuditLog, Role::Admin) => true,
-            (ManageUsers | ReadAuditLog, _) => false,
+            (ManageUsers | ReadAuditLog | ManageCatalogue, Role::Admin) => true,
+            (ManageUsers | ReadAuditLog | ManageCatalogue, _) => false,
             (ManageOwnCredentials, _) => matches!(self.credential, Credential::Session { .. }),
             (ReadParticipant(_), Role::Admin | Role::Analyst) => true,
             (ReadParticipant(p), Role::Delegation { participant_id, .. }) => p == participant_id,
@@ -107,8 +109,10 @@ mod tests {
         let viewer = principal(delegation(DelegationRole::Viewer));
 
         assert!(admin.may(Permission::ManageUsers) && admin.may(Permission::ReadAuditLog));
+        assert!(admin.may(Permission::ManageCatalogue));
         for p in [&analyst, &head, &contributor, &viewer] {
             assert!(!p.may(Permission::ManageUsers) && !p.may(Permission::ReadAuditLog));
+            assert!(!p.may(Permission::ManageCatalogue));
         }
         assert!(analyst.may(Permission::ReadParticipant(other)));
         assert!(!analyst.may(Permission::EditParticipant(other)));

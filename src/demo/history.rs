@@ -10,10 +10,9 @@ use uuid::Uuid;
 use crate::domain::framework::{AnswerScale, Framework};
 use crate::domain::scoring::{AnswerState, AnswerValue};
 use crate::domain::snapshot::{self, SnapshotGoal, SnapshotHeader, SnapshotSection};
-use crate::storage::assessments::{
-    self, AnswerRow, AssessmentRow, NewCycle, ReviewRow, SnapshotRow,
-};
+use crate::storage::assessments::{self, AnswerRow, AssessmentRow, ReviewRow, SnapshotRow};
 use crate::storage::clarifications::{self, NewClarification};
+use crate::storage::cycles::{self, CycleRow};
 use crate::storage::frameworks::StoredFramework;
 use crate::storage::national_goals::{self, NewNationalGoal};
 
@@ -59,7 +58,7 @@ struct DemoCycle {
     published_at: Option<OffsetDateTime>,
 }
 
-fn cycles() -> [DemoCycle; 3] {
+fn cycle_plan() -> [DemoCycle; 3] {
     [
         DemoCycle {
             code: "2024",
@@ -166,12 +165,12 @@ pub async fn write(
     let mut clarification_rows = Vec::new();
     let mut final_states = Vec::new();
 
-    let demo_cycles = cycles();
+    let demo_cycles = cycle_plan();
     for (c, cycle) in demo_cycles.iter().enumerate() {
         let opened_at = cycle.opens_on.midnight().assume_utc() + Duration::hours(9);
-        let cycle_id = assessments::insert_cycle(
+        let cycle_id = cycles::insert(
             conn,
-            &NewCycle {
+            &CycleRow {
                 framework_id: stored.id,
                 code: cycle.code.to_owned(),
                 title_en: cycle.title_en.to_owned(),

@@ -1,48 +1,12 @@
-//! Cycles, assessments, answers, snapshots and reviews: bulk writes in a fixed number of
+//! Assessments, answers, snapshots and reviews: bulk writes in a fixed number of
 //! statements (UNNEST over column arrays), whatever the number of rows.
 
 use sqlx::PgConnection;
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::domain::scoring::{AnswerState, AnswerValue};
 use crate::domain::snapshot::FrozenSnapshot;
-
-/// A cycle to create.
-#[derive(Debug, Clone)]
-pub struct NewCycle {
-    pub framework_id: Uuid,
-    pub code: String,
-    pub title_en: String,
-    pub title_fr: String,
-    pub state: &'static str,
-    pub opens_on: Date,
-    pub deadline: Date,
-    pub opened_at: Option<OffsetDateTime>,
-    pub closed_at: Option<OffsetDateTime>,
-    pub published_at: Option<OffsetDateTime>,
-}
-
-/// Creates a cycle; a trigger freezes its framework (a framework used by a cycle cannot change).
-pub async fn insert_cycle(conn: &mut PgConnection, cycle: &NewCycle) -> Result<Uuid, sqlx::Error> {
-    sqlx::query_scalar(
-        "INSERT INTO cycles (framework_id, code, title_en, title_fr, state, opens_on, deadline,
-             opened_at, closed_at, published_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-    )
-    .bind(cycle.framework_id)
-    .bind(&cycle.code)
-    .bind(&cycle.title_en)
-    .bind(&cycle.title_fr)
-    .bind(cycle.state)
-    .bind(cycle.opens_on)
-    .bind(cycle.deadline)
-    .bind(cycle.opened_at)
-    .bind(cycle.closed_at)
-    .bind(cycle.published_at)
-    .fetch_one(&mut *conn)
-    .await
-}
 
 /// One assessment row (ids are chosen by the caller so children can refer to them).
 #[derive(Debug, Clone)]

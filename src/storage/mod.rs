@@ -7,7 +7,9 @@
 pub mod assessments;
 pub mod audit;
 pub mod clarifications;
+pub mod cycles;
 pub mod frameworks;
+pub mod mappings;
 pub mod national_goals;
 pub mod participants;
 pub mod sessions;

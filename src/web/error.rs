@@ -41,6 +41,18 @@ pub enum AppError {
     BadRequest(&'static str),
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// A rule refuses the request; the key names the explanation (e.g. a frozen framework).
+    #[error("refused: {0}")]
+    Refused(&'static str),
+    /// The record changed since the client read it (a stale form or If-Match).
+    #[error("changed since read")]
+    Stale,
+    /// A document breaks rules, each with its place in the document.
+    #[error("invalid document")]
+    Problems(Vec<crate::domain::framework::document::Problem>),
+    /// `If-Match` is required on this write.
+    #[error("precondition required")]
+    PreconditionRequired,
     #[error("the database is unavailable")]
     Unavailable(#[source] sqlx::Error),
     #[error("internal error")]
@@ -83,6 +95,20 @@ impl From<crate::auth::policy::Denied> for AppError {
     }
 }
 
+impl From<crate::services::ServiceError> for AppError {
+    fn from(error: crate::services::ServiceError) -> Self {
+        use crate::services::ServiceError;
+        match error {
+            ServiceError::Invalid(fields) => AppError::Validation(fields),
+            ServiceError::Problems(problems) => AppError::Problems(problems),
+            ServiceError::NotFound => AppError::NotFound,
+            ServiceError::Conflict => AppError::Stale,
+            ServiceError::Refused(key) => AppError::Refused(key),
+            ServiceError::Sql(error) => error.into(),
+        }
+    }
+}
+
 impl From<askama::Error> for AppError {
     fn from(error: askama::Error) -> Self {
         AppError::Internal(error.into())
@@ -100,7 +126,10 @@ impl AppError {
             | AppError::SecondFactorEnrolmentRequired
             | AppError::PasswordChangeRequired => StatusCode::FORBIDDEN,
             AppError::SignInFailed | AppError::SecondFactorRequired => StatusCode::UNAUTHORIZED,
-            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Validation(_) | AppError::Problems(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Refused(_) => StatusCode::CONFLICT,
+            AppError::Stale => StatusCode::PRECONDITION_FAILED,
+            AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -119,7 +148,10 @@ impl AppError {
             AppError::SecondFactorRequired => "second_factor_required",
             AppError::SecondFactorEnrolmentRequired => "second_factor_enrolment_required",
             AppError::PasswordChangeRequired => "password_change_required",
-            AppError::Validation(_) => "invalid_input",
+            AppError::Validation(_) | AppError::Problems(_) => "invalid_input",
+            AppError::Refused(_) => "refused",
+            AppError::Stale => "stale",
+            AppError::PreconditionRequired => "precondition_required",
             AppError::BadRequest(code) | AppError::Conflict(code) => code,
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
@@ -130,6 +162,7 @@ impl AppError {
     pub fn message_key(&self) -> String {
         match self {
             AppError::BadRequest(code) | AppError::Conflict(code) => format!("error.{code}"),
+            AppError::Refused(key) => (*key).to_owned(),
             other => format!("error.{}", other.code()),
         }
     }
@@ -179,14 +212,20 @@ impl IntoResponse for AppError {
             AppError::Validation(fields) => fields.clone(),
             _ => FieldErrors::new(),
         };
+        let mut messages: BTreeMap<String, String> = fields
+            .iter()
+            .map(|(field, key)| (field.clone(), tr.t(key).to_owned()))
+            .collect();
+        if let AppError::Problems(problems) = &self {
+            for problem in problems {
+                messages.insert(problem_field(&problem.path), problem_message(&tr, problem));
+            }
+        }
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code().to_owned(),
                 message: tr.t(&message_key).to_owned(),
-                fields: fields
-                    .iter()
-                    .map(|(field, key)| (field.clone(), tr.t(key).to_owned()))
-                    .collect(),
+                fields: messages,
             },
         };
         let mut response = (status, Json(body)).into_response();
@@ -197,5 +236,25 @@ impl IntoResponse for AppError {
             fields,
         });
         response
+    }
+}
+
+/// The `fields` key of a document problem: its JSON pointer, or `document` for the whole.
+fn problem_field(path: &str) -> String {
+    if path.is_empty() {
+        "document".to_owned()
+    } else {
+        path.to_owned()
+    }
+}
+
+/// A document problem in words: the message, then its detail (a code, a parser's report).
+pub fn problem_message(
+    tr: &super::i18n::Tr,
+    problem: &crate::domain::framework::document::Problem,
+) -> String {
+    match &problem.detail {
+        Some(detail) => format!("{}: {detail}", tr.t(problem.key)),
+        None => tr.t(problem.key).to_owned(),
     }
 }

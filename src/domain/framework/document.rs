@@ -23,7 +23,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(path: impl Into<String>, key: &'static str) -> Self {
+    pub fn new(path: impl Into<String>, key: &'static str) -> Self {
         Self {
             path: path.into(),
             key,
@@ -31,7 +31,7 @@ impl Problem {
         }
     }
 
-    fn with(path: impl Into<String>, key: &'static str, detail: impl ToString) -> Self {
+    pub fn with(path: impl Into<String>, key: &'static str, detail: impl ToString) -> Self {
         Self {
             path: path.into(),
             key,

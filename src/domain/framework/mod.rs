@@ -5,6 +5,7 @@
 //! checks every rule and reports every problem with its place in the document.
 
 pub mod document;
+pub mod edit;
 
 use serde::{Deserialize, Serialize};
 

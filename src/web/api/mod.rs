@@ -5,6 +5,10 @@
 //! document.
 
 mod account;
+mod cycles;
+mod etag;
+mod frameworks;
+mod national_goals;
 mod participants;
 mod session;
 mod users;
@@ -37,7 +41,10 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         (name = "session", description = "Signing in and out"),
         (name = "account", description = "One's own password and API tokens"),
         (name = "users", description = "User management and the audit log (admins)"),
-        (name = "participants", description = "Allies and partners")
+        (name = "participants", description = "Allies and partners"),
+        (name = "frameworks", description = "Framework versions and mappings between them"),
+        (name = "cycles", description = "Assessment cycles and their status board"),
+        (name = "national goals", description = "Delegations' own goals and their history")
     )
 )]
 struct ApiDoc;
@@ -50,7 +57,10 @@ fn documented() -> OpenApiRouter<AppState> {
             participants::router()
                 .merge(session::router())
                 .merge(account::router())
-                .merge(users::router()),
+                .merge(users::router())
+                .merge(frameworks::router())
+                .merge(cycles::router())
+                .merge(national_goals::router()),
         )
         .merge(super::health::router())
 }

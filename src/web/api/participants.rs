@@ -1,10 +1,15 @@
 //! `GET /api/v1/participants`: the Allies and partners.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::Operator;
+use crate::auth::policy::Permission;
+use crate::services::participants::{self as service, ParticipantInput};
+use crate::storage::audit::RequestContext;
 use crate::storage::participants::{self, Participant};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
@@ -12,7 +17,9 @@ use crate::web::error::{AppError, ErrorBody};
 
 /// The participants' routes.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_participants))
+    OpenApiRouter::new()
+        .routes(routes!(list_participants, create_partner))
+        .routes(routes!(update_participant))
 }
 
 /// Every participant, Allies first, by code.
@@ -26,4 +33,36 @@ pub async fn list_participants(
     _signed_in: CurrentUser,
 ) -> Result<Json<Vec<Participant>>, AppError> {
     Ok(Json(participants::list(&state.db).await?))
+}
+
+/// Add a partner nation.
+#[utoipa::path(post, path = "/participants", tag = "participants", request_body = ParticipantInput,
+    responses((status = 201, description = "Added", body = super::frameworks::Created), (status = 403, description = "Admins only", body = ErrorBody),
+              (status = 422, description = "`fields` names what is wrong", body = ErrorBody)))]
+pub async fn create_partner(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Json(input): Json<ParticipantInput>,
+) -> Result<(StatusCode, Json<super::frameworks::Created>), AppError> {
+    me.require(Permission::ManageCatalogue)?;
+    let id = service::create_partner(&state.db, Operator::User(&me), &input, &context).await?;
+    Ok((StatusCode::CREATED, Json(super::frameworks::Created { id })))
+}
+
+/// Rename a participant, or deactivate or reactivate it (participants are never deleted).
+#[utoipa::path(put, path = "/participants/{participant}", tag = "participants", params(("participant" = Uuid, Path, description = "Participant id")),
+    request_body = ParticipantInput,
+    responses((status = 204, description = "Changed"), (status = 404, description = "No such participant", body = ErrorBody),
+              (status = 422, description = "`fields` names what is wrong", body = ErrorBody)))]
+pub async fn update_participant(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(id): Path<uuid::Uuid>,
+    Json(input): Json<ParticipantInput>,
+) -> Result<StatusCode, AppError> {
+    me.require(Permission::ManageCatalogue)?;
+    service::update(&state.db, Operator::User(&me), id, &input, &context).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

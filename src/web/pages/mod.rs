@@ -3,8 +3,14 @@
 mod account;
 mod admin_users;
 mod audit_log;
+mod cycles;
+mod framework_edit;
+mod frameworks;
 mod home;
 mod language;
+mod mappings;
+mod national_goals;
+mod participants;
 mod session;
 
 use askama::Template;
@@ -84,6 +90,85 @@ pub fn routes() -> Vec<PageRoute> {
         ),
         post("/admin/sessions/{session}/end", admin_users::end_session),
         get("/admin/audit", audit_log::show),
+        get("/frameworks", frameworks::list),
+        get("/frameworks/new", frameworks::show_new),
+        post("/frameworks/new", frameworks::create),
+        get("/frameworks/import", frameworks::show_import),
+        post("/frameworks/import", frameworks::import),
+        get("/frameworks/{framework}", frameworks::show),
+        get("/frameworks/{framework}/export", frameworks::export),
+        get("/frameworks/{framework}/details", frameworks::show_details),
+        post("/frameworks/{framework}/details", frameworks::save_details),
+        post("/frameworks/{framework}/copy", frameworks::copy),
+        get(
+            "/frameworks/{framework}/sections/new",
+            framework_edit::new_section,
+        ),
+        post(
+            "/frameworks/{framework}/sections/new",
+            framework_edit::add_section,
+        ),
+        get(
+            "/frameworks/{framework}/sections/{section}",
+            framework_edit::show_section,
+        ),
+        post(
+            "/frameworks/{framework}/sections/{section}",
+            framework_edit::edit_section,
+        ),
+        post(
+            "/frameworks/{framework}/sections/{section}/delete",
+            framework_edit::delete_section,
+        ),
+        post(
+            "/frameworks/{framework}/sections/{section}/move",
+            framework_edit::move_section,
+        ),
+        get(
+            "/frameworks/{framework}/goals/new",
+            framework_edit::new_goal,
+        ),
+        post(
+            "/frameworks/{framework}/goals/new",
+            framework_edit::add_goal,
+        ),
+        get(
+            "/frameworks/{framework}/goals/{goal}",
+            framework_edit::show_goal,
+        ),
+        post(
+            "/frameworks/{framework}/goals/{goal}",
+            framework_edit::edit_goal,
+        ),
+        post(
+            "/frameworks/{framework}/goals/{goal}/delete",
+            framework_edit::delete_goal,
+        ),
+        post(
+            "/frameworks/{framework}/goals/{goal}/move",
+            framework_edit::move_goal,
+        ),
+        get("/frameworks/{framework}/mappings", mappings::choose),
+        get("/frameworks/{framework}/mappings/{target}", mappings::show),
+        post("/frameworks/{framework}/mappings/{target}", mappings::save),
+        get("/participants", participants::list),
+        get("/participants/new", participants::show_new),
+        post("/participants/new", participants::create),
+        get("/participants/{participant}", participants::show),
+        post("/participants/{participant}", participants::update),
+        get("/cycles", cycles::list),
+        get("/cycles/new", cycles::show_new),
+        post("/cycles/new", cycles::create),
+        get("/cycles/{cycle}", cycles::board),
+        post("/cycles/{cycle}/open", cycles::open),
+        post("/cycles/{cycle}/close", cycles::close),
+        post("/cycles/{cycle}/publish", cycles::publish),
+        post("/cycles/{cycle}/deadline", cycles::extend),
+        get("/national-goals", national_goals::list),
+        get("/national-goals/new", national_goals::show_new),
+        post("/national-goals/new", national_goals::create),
+        get("/national-goals/{goal}", national_goals::show),
+        post("/national-goals/{goal}", national_goals::update),
     ]
 }
 
@@ -125,6 +210,12 @@ impl PageContext {
             user: None,
             csrf: String::new(),
         }
+    }
+
+    /// The name of a value in the page's language: `label("cycle_state", "open")` reads the
+    /// catalogue key `cycle_state.open`.
+    pub fn label(&self, group: &str, value: &str) -> String {
+        self.tr.t(&format!("{group}.{value}")).to_owned()
     }
 
     /// The role's name in the page's language.

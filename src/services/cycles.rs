@@ -1,0 +1,157 @@
+//! Cycles: create on a framework version, open (an assessment for every active participant),
+//! extend the deadline, close, publish.
+
+use serde_json::json;
+use sqlx::PgPool;
+use time::Date;
+use uuid::Uuid;
+
+use super::ServiceError;
+use crate::auth::Operator;
+use crate::domain::cycle::{self, CycleInput, CycleState, NewCycle, Transition};
+use crate::storage::audit::{self, NewEntry, RequestContext};
+use crate::storage::cycles::{self as store, CycleRow};
+use crate::storage::{self};
+
+/// Creates a planned cycle on a framework version (which freezes the version).
+pub async fn create(
+    pool: &PgPool,
+    operator: Operator<'_>,
+    framework_id: Option<Uuid>,
+    input: &CycleInput,
+    context: &RequestContext,
+) -> Result<Uuid, ServiceError> {
+    let parsed = NewCycle::parse(input);
+    let mut problems: super::FieldProblems = match &parsed {
+        Ok(_) => Default::default(),
+        Err(list) => list
+            .iter()
+            .map(|(f, k)| ((*f).to_owned(), (*k).to_owned()))
+            .collect(),
+    };
+    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let framework_exists = match framework_id {
+        Some(id) => {
+            sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM frameworks WHERE id = $1)")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?
+        }
+        None => false,
+    };
+    if !framework_exists {
+        problems.insert(
+            "framework".to_owned(),
+            "field.framework.required".to_owned(),
+        );
+    }
+    let (Ok(new), Some(framework_id), true) = (parsed, framework_id, problems.is_empty()) else {
+        return Err(ServiceError::Invalid(problems));
+    };
+    let row = CycleRow {
+        framework_id,
+        code: new.code.clone(),
+        title_en: new.title_en.clone(),
+        title_fr: new.title_fr.clone(),
+        state: CycleState::Planned.as_str(),
+        opens_on: new.opens_on,
+        deadline: new.deadline,
+        opened_at: None,
+        closed_at: None,
+        published_at: None,
+    };
+    let id = store::insert(&mut tx, &row).await.map_err(|error| {
+        match error.as_database_error().and_then(|e| e.constraint()) {
+            Some("cycles_code_key") => ServiceError::field("code", "field.cycle_code.taken"),
+            _ => ServiceError::Sql(error),
+        }
+    })?;
+    audit::append(
+        &mut tx,
+        &NewEntry::new(
+            operator.actor(),
+            "cycle.create",
+            json!({ "code": new.code, "framework": framework_id, "opens_on": new.opens_on.to_string(),
+                    "deadline": new.deadline.to_string() }),
+        )
+        .about("cycle", id)
+        .from_request(context),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Opens, closes or publishes a cycle; opening creates an assessment for every active
+/// participant. Refused (with the reason) from any other state.
+pub async fn transition(
+    pool: &PgPool,
+    operator: Operator<'_>,
+    id: Uuid,
+    transition: Transition,
+    context: &RequestContext,
+) -> Result<(), ServiceError> {
+    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let (state, _) = store::lock(&mut tx, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let from = CycleState::parse(&state).ok_or(ServiceError::NotFound)?;
+    let to = transition.apply(from).map_err(ServiceError::Refused)?;
+    store::set_state(&mut tx, id, to.as_str()).await?;
+    let created = if transition == Transition::Open {
+        store::create_assessments(&mut tx, id).await?
+    } else {
+        0
+    };
+    audit::append(
+        &mut tx,
+        &NewEntry::new(
+            operator.actor(),
+            &format!("cycle.{}", transition.as_str()),
+            json!({ "old": from.as_str(), "new": to.as_str(), "assessments_created": created }),
+        )
+        .about("cycle", id)
+        .from_request(context),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Moves the deadline later, while the cycle is planned or open.
+pub async fn extend_deadline(
+    pool: &PgPool,
+    operator: Operator<'_>,
+    id: Uuid,
+    new_deadline: &str,
+    context: &RequestContext,
+) -> Result<(), ServiceError> {
+    let new: Date = cycle::parse_date(new_deadline)
+        .ok_or_else(|| ServiceError::field("deadline", "field.date.invalid"))?;
+    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let (state, current) = store::lock(&mut tx, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let state = CycleState::parse(&state).ok_or(ServiceError::NotFound)?;
+    cycle::check_new_deadline(state, current, new).map_err(|key| {
+        if key.starts_with("field.") {
+            ServiceError::field("deadline", key)
+        } else {
+            ServiceError::Refused(key)
+        }
+    })?;
+    store::set_deadline(&mut tx, id, new).await?;
+    audit::append(
+        &mut tx,
+        &NewEntry::new(
+            operator.actor(),
+            "cycle.extend_deadline",
+            json!({ "old": current.to_string(), "new": new.to_string() }),
+        )
+        .about("cycle", id)
+        .from_request(context),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,227 @@
+//! National goals: a delegation's own goals under a section of the pledge, with their history.
+
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{FieldProblems, ServiceError};
+use crate::auth::Principal;
+use crate::storage::audit::{self, Actor, NewEntry, RequestContext};
+use crate::storage::national_goals::{self as store, NewNationalGoal};
+use crate::storage::{self};
+
+/// Statuses a national goal can have.
+pub const STATUSES: [&str; 5] = ["planned", "on_track", "at_risk", "achieved", "dropped"];
+/// What a target is measured on.
+pub const MEASURES: [&str; 2] = ["level", "number"];
+
+/// A national goal form (as typed).
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct NationalGoalInput {
+    #[serde(default)]
+    pub section: String,
+    #[serde(default)]
+    pub title: String,
+    /// `level` (a maturity level) or `number`.
+    #[serde(default)]
+    pub measure: String,
+    #[serde(default)]
+    pub unit: String,
+    #[serde(default)]
+    pub baseline_value: String,
+    #[serde(default)]
+    pub current_value: String,
+    #[serde(default)]
+    pub target_value: String,
+    #[serde(default)]
+    pub target_year: String,
+    /// planned, on_track, at_risk, achieved or dropped.
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub owner: String,
+    #[serde(default)]
+    pub notes: String,
+}
+
+fn parse(
+    input: &NationalGoalInput,
+    participant_id: Uuid,
+    user: Uuid,
+) -> Result<NewNationalGoal, FieldProblems> {
+    let mut problems = FieldProblems::new();
+    let mut problem = |field: &str, key: &str| {
+        problems.insert(field.to_owned(), key.to_owned());
+    };
+    let section = Uuid::parse_str(input.section.trim()).ok();
+    if section.is_none() {
+        problem("section", "field.section.required");
+    }
+    let title = input.title.trim();
+    if title.is_empty() || title.chars().count() > 300 {
+        problem("title", "field.title.required");
+    }
+    let measure = MEASURES
+        .iter()
+        .find(|m| **m == input.measure.trim())
+        .copied();
+    if measure.is_none() {
+        problem("measure", "field.measure.unknown");
+    }
+    let mut number = |field: &str, text: &str, required: bool| -> Option<f64> {
+        let text = text.trim().replace(',', ".");
+        if text.is_empty() {
+            if required {
+                problem(field, "field.number.required");
+            }
+            return None;
+        }
+        match text.parse::<f64>() {
+            Ok(value) if value.is_finite() => Some(value),
+            _ => {
+                problem(field, "field.number.invalid");
+                None
+            }
+        }
+    };
+    let baseline = number("baseline_value", &input.baseline_value, false);
+    let current = number("current_value", &input.current_value, false);
+    let target = number("target_value", &input.target_value, true);
+    let year = input
+        .target_year
+        .trim()
+        .parse::<i32>()
+        .ok()
+        .filter(|y| (2000..=2100).contains(y));
+    if year.is_none() {
+        problems.insert(
+            "target_year".to_owned(),
+            "field.target_year.invalid".to_owned(),
+        );
+    }
+    let status = STATUSES
+        .iter()
+        .find(|s| **s == input.status.trim())
+        .copied();
+    if status.is_none() {
+        problems.insert("status".to_owned(), "field.status.unknown".to_owned());
+    }
+    if input.owner.chars().count() > 200 || input.notes.chars().count() > 5000 {
+        problems.insert("notes".to_owned(), "field.text.too_long".to_owned());
+    }
+    match (section, measure, target, year, status, problems.is_empty()) {
+        (
+            Some(section_id),
+            Some(measure),
+            Some(target_value),
+            Some(target_year),
+            Some(status),
+            true,
+        ) => Ok(NewNationalGoal {
+            participant_id,
+            section_id,
+            title: title.to_owned(),
+            measure,
+            unit: input.unit.trim().to_owned(),
+            baseline_value: baseline,
+            current_value: current,
+            target_value,
+            target_year,
+            status,
+            owner: input.owner.trim().to_owned(),
+            notes: input.notes.trim().to_owned(),
+            created_by: Some(user),
+        }),
+        _ => Err(problems),
+    }
+}
+
+async fn section_offered(
+    conn: &mut sqlx::PgConnection,
+    section: Uuid,
+) -> Result<bool, sqlx::Error> {
+    Ok(store::section_choices(conn)
+        .await?
+        .iter()
+        .any(|s| s.id == section))
+}
+
+/// Records a new national goal of the principal's delegation (or, for staff, of `participant`).
+pub async fn create(
+    pool: &PgPool,
+    principal: &Principal,
+    participant_id: Uuid,
+    input: &NationalGoalInput,
+    context: &RequestContext,
+) -> Result<Uuid, ServiceError> {
+    let goal = parse(input, participant_id, principal.user_id).map_err(ServiceError::Invalid)?;
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    if !section_offered(&mut tx, goal.section_id).await? {
+        return Err(ServiceError::field("section", "field.section.required"));
+    }
+    let ids = store::insert_many(&mut tx, std::slice::from_ref(&goal)).await?;
+    let id = *ids.first().ok_or(ServiceError::NotFound)?;
+    audit::append(
+        &mut tx,
+        &NewEntry::new(
+            Actor::User(principal.user_id),
+            "national_goal.create",
+            json!({ "new": input_json(&goal) }),
+        )
+        .about("national_goal", id)
+        .for_participant(Some(participant_id))
+        .from_request(context),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+fn input_json(goal: &NewNationalGoal) -> serde_json::Value {
+    json!({ "section": goal.section_id, "title": goal.title, "measure": goal.measure, "unit": goal.unit,
+            "baseline_value": goal.baseline_value, "current_value": goal.current_value,
+            "target_value": goal.target_value, "target_year": goal.target_year, "status": goal.status,
+            "owner": goal.owner, "notes": goal.notes })
+}
+
+/// Changes a national goal as it was read (`expected_row_version`); a concurrent change is
+/// refused with [`ServiceError::Conflict`], never overwritten.
+pub async fn update(
+    pool: &PgPool,
+    principal: &Principal,
+    id: Uuid,
+    expected_row_version: i64,
+    input: &NationalGoalInput,
+    context: &RequestContext,
+) -> Result<(), ServiceError> {
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let before = store::find(&mut tx, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let goal =
+        parse(input, before.participant_id, principal.user_id).map_err(ServiceError::Invalid)?;
+    if goal.section_id != before.section_id && !section_offered(&mut tx, goal.section_id).await? {
+        return Err(ServiceError::field("section", "field.section.required"));
+    }
+    if !store::update(&mut tx, id, expected_row_version, &goal).await? {
+        return Err(ServiceError::Conflict);
+    }
+    let old = json!({ "section": before.section_id, "title": before.title, "measure": before.measure,
+        "unit": before.unit, "baseline_value": before.baseline_value, "current_value": before.current_value,
+        "target_value": before.target_value, "target_year": before.target_year, "status": before.status,
+        "owner": before.owner, "notes": before.notes });
+    audit::append(
+        &mut tx,
+        &NewEntry::new(
+            Actor::User(principal.user_id),
+            "national_goal.update",
+            json!({ "old": old, "new": input_json(&goal) }),
+        )
+        .about("national_goal", id)
+        .for_participant(Some(before.participant_id))
+        .from_request(context),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,201 @@
+//! Cycles and the cycle status board.
+
+use sqlx::PgConnection;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+/// A cycle to create (checked by the caller).
+#[derive(Debug, Clone)]
+pub struct CycleRow {
+    pub framework_id: Uuid,
+    pub code: String,
+    pub title_en: String,
+    pub title_fr: String,
+    pub state: &'static str,
+    pub opens_on: Date,
+    pub deadline: Date,
+    pub opened_at: Option<OffsetDateTime>,
+    pub closed_at: Option<OffsetDateTime>,
+    pub published_at: Option<OffsetDateTime>,
+}
+
+/// Creates a cycle; a trigger freezes its framework (a framework used by a cycle cannot change).
+pub async fn insert(conn: &mut PgConnection, cycle: &CycleRow) -> Result<Uuid, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO cycles (framework_id, code, title_en, title_fr, state, opens_on, deadline,
+             opened_at, closed_at, published_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+    )
+    .bind(cycle.framework_id)
+    .bind(&cycle.code)
+    .bind(&cycle.title_en)
+    .bind(&cycle.title_fr)
+    .bind(cycle.state)
+    .bind(cycle.opens_on)
+    .bind(cycle.deadline)
+    .bind(cycle.opened_at)
+    .bind(cycle.closed_at)
+    .bind(cycle.published_at)
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// A cycle as listed and shown.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct CycleView {
+    pub id: Uuid,
+    pub code: String,
+    pub title_en: String,
+    pub title_fr: String,
+    pub state: String,
+    pub framework_id: Uuid,
+    pub framework_version: String,
+    pub framework_title_en: String,
+    #[schema(value_type = String, format = Date)]
+    pub opens_on: Date,
+    #[schema(value_type = String, format = Date)]
+    pub deadline: Date,
+    /// Days from today to the deadline (negative once passed).
+    pub days_left: i32,
+    pub assessments: i64,
+    pub submitted: i64,
+    pub row_version: i64,
+}
+
+const VIEW: &str = "SELECT c.id, c.code, c.title_en, c.title_fr, c.state, c.framework_id,
+        f.version AS framework_version, f.title_en AS framework_title_en, c.opens_on, c.deadline,
+        (c.deadline - current_date) AS days_left,
+        (SELECT count(*) FROM assessments a WHERE a.cycle_id = c.id) AS assessments,
+        (SELECT count(*) FROM assessments a WHERE a.cycle_id = c.id
+           AND a.state IN ('submitted', 'resubmitted', 'accepted')) AS submitted,
+        c.row_version
+     FROM cycles c JOIN frameworks f ON f.id = c.framework_id";
+
+/// Every cycle, newest first.
+pub async fn list(conn: &mut PgConnection) -> Result<Vec<CycleView>, sqlx::Error> {
+    sqlx::query_as(&format!("{VIEW} ORDER BY c.opens_on DESC, c.code DESC"))
+        .fetch_all(conn)
+        .await
+}
+
+/// One cycle.
+pub async fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<CycleView>, sqlx::Error> {
+    sqlx::query_as(&format!("{VIEW} WHERE c.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// The cycle's state and deadline, locked for a change.
+pub async fn lock(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<(String, Date)>, sqlx::Error> {
+    sqlx::query_as("SELECT state, deadline FROM cycles WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Moves a locked cycle to a new state, stamping when it happened.
+pub async fn set_state(conn: &mut PgConnection, id: Uuid, state: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE cycles SET state = $2, updated_at = now(), row_version = row_version + 1,
+             opened_at = CASE WHEN $2 = 'open' THEN now() ELSE opened_at END,
+             closed_at = CASE WHEN $2 = 'closed' THEN now() ELSE closed_at END,
+             published_at = CASE WHEN $2 = 'published' THEN now() ELSE published_at END
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(state)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Creates an assessment for every active participant that has none in this cycle; returns how
+/// many were created (one statement).
+pub async fn create_assessments(conn: &mut PgConnection, id: Uuid) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query(
+        "INSERT INTO assessments (cycle_id, participant_id)
+         SELECT $1, p.id FROM participants p WHERE p.active
+         ON CONFLICT (cycle_id, participant_id) DO NOTHING",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// Moves a locked cycle's deadline.
+pub async fn set_deadline(
+    conn: &mut PgConnection,
+    id: Uuid,
+    deadline: Date,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE cycles SET deadline = $2, updated_at = now(), row_version = row_version + 1 WHERE id = $1")
+        .bind(id)
+        .bind(deadline)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// One row of the cycle status board.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct BoardRow {
+    pub assessment_id: Uuid,
+    pub participant_id: Uuid,
+    pub participant_code: String,
+    pub participant_name_en: String,
+    pub participant_name_fr: String,
+    pub state: String,
+    pub revision: i32,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_activity_at: Option<OffsetDateTime>,
+    pub open_clarifications: i64,
+}
+
+/// How the board is filtered and sorted.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct BoardQuery {
+    /// Only this state (not_started, draft, submitted, returned, resubmitted, accepted).
+    pub state: Option<String>,
+    /// Participants whose code or name contains this text.
+    pub search: Option<String>,
+    /// participant (default), state or activity.
+    pub sort: Option<String>,
+}
+
+/// The board of a cycle: every assessment the caller may see (row-level security shows a
+/// delegation its own row only), in one statement.
+pub async fn board(
+    conn: &mut PgConnection,
+    cycle: Uuid,
+    query: &BoardQuery,
+) -> Result<Vec<BoardRow>, sqlx::Error> {
+    let order = match query.sort.as_deref() {
+        Some("state") => "a.state, p.code",
+        Some("activity") => "a.last_activity_at DESC NULLS LAST, p.code",
+        _ => "p.code",
+    };
+    sqlx::query_as(&format!(
+        "SELECT a.id AS assessment_id, p.id AS participant_id, p.code AS participant_code,
+                p.name_en AS participant_name_en, p.name_fr AS participant_name_fr, a.state, a.revision,
+                a.last_activity_at,
+                (SELECT count(*) FROM clarification_requests r
+                 WHERE r.assessment_id = a.id AND r.state <> 'resolved') AS open_clarifications
+         FROM assessments a JOIN participants p ON p.id = a.participant_id
+         WHERE a.cycle_id = $1
+           AND ($2::text IS NULL OR a.state = $2)
+           AND ($3::text IS NULL OR p.code ILIKE '%' || $3 || '%' OR p.name_en ILIKE '%' || $3 || '%'
+                OR p.name_fr ILIKE '%' || $3 || '%')
+         ORDER BY {order}"
+    ))
+    .bind(cycle)
+    .bind(query.state.as_deref().filter(|s| !s.is_empty()))
+    .bind(query.search.as_deref().map(str::trim).filter(|s| !s.is_empty()))
+    .fetch_all(conn)
+    .await
+}

@@ -1,0 +1,199 @@
+//! Cycles through the API: list, create, read, transitions, deadline, status board.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::frameworks::Created;
+use crate::auth::Operator;
+use crate::auth::policy::Permission;
+use crate::domain::cycle::{CycleInput, Transition};
+use crate::services::cycles as service;
+use crate::storage::audit::RequestContext;
+use crate::storage::cycles::{self as store, BoardQuery, BoardRow, CycleView};
+use crate::storage::{self};
+use crate::web::AppState;
+use crate::web::authn::CurrentUser;
+use crate::web::error::{AppError, ErrorBody};
+
+/// The cycle routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_cycles, create_cycle))
+        .routes(routes!(get_cycle))
+        .routes(routes!(open_cycle))
+        .routes(routes!(close_cycle))
+        .routes(routes!(publish_cycle))
+        .routes(routes!(set_deadline))
+        .routes(routes!(status_board))
+}
+
+/// Every cycle, newest first.
+#[utoipa::path(get, path = "/cycles", tag = "cycles",
+    responses((status = 200, description = "The cycles", body = Vec<CycleView>), (status = 401, description = "Not signed in", body = ErrorBody)))]
+pub async fn list_cycles(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+) -> Result<Json<Vec<CycleView>>, AppError> {
+    let mut tx = storage::begin(&state.db, &me.scope()).await?;
+    let cycles = store::list(&mut tx).await?;
+    tx.commit().await?;
+    Ok(Json(cycles))
+}
+
+/// A cycle to create.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewCycleRequest {
+    pub framework_id: Uuid,
+    pub code: String,
+    pub title_en: String,
+    #[serde(default)]
+    pub title_fr: String,
+    /// YYYY-MM-DD
+    pub opens_on: String,
+    /// YYYY-MM-DD, not before the opening
+    pub deadline: String,
+}
+
+/// Create a planned cycle on a framework version (which becomes frozen).
+#[utoipa::path(post, path = "/cycles", tag = "cycles", request_body = NewCycleRequest,
+    responses((status = 201, description = "Created", body = Created), (status = 403, description = "Admins only", body = ErrorBody),
+              (status = 422, description = "`fields` names what is wrong", body = ErrorBody)))]
+pub async fn create_cycle(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Json(request): Json<NewCycleRequest>,
+) -> Result<(StatusCode, Json<Created>), AppError> {
+    me.require(Permission::ManageCatalogue)?;
+    let input = CycleInput {
+        code: request.code,
+        title_en: request.title_en,
+        title_fr: request.title_fr,
+        opens_on: request.opens_on,
+        deadline: request.deadline,
+    };
+    let id = service::create(
+        &state.db,
+        Operator::User(&me),
+        Some(request.framework_id),
+        &input,
+        &context,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+/// One cycle.
+#[utoipa::path(get, path = "/cycles/{cycle}", tag = "cycles", params(("cycle" = Uuid, Path, description = "Cycle id")),
+    responses((status = 200, description = "The cycle", body = CycleView), (status = 404, description = "No such cycle", body = ErrorBody)))]
+pub async fn get_cycle(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<CycleView>, AppError> {
+    let mut tx = storage::begin(&state.db, &me.scope()).await?;
+    let cycle = store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    tx.commit().await?;
+    Ok(Json(cycle))
+}
+
+async fn transition(
+    state: AppState,
+    me: crate::auth::Principal,
+    context: RequestContext,
+    id: Uuid,
+    transition: Transition,
+) -> Result<StatusCode, AppError> {
+    me.require(Permission::ManageCatalogue)?;
+    service::transition(&state.db, Operator::User(&me), id, transition, &context).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Open a planned cycle: every active participant gets an assessment.
+#[utoipa::path(post, path = "/cycles/{cycle}/open", tag = "cycles", params(("cycle" = Uuid, Path, description = "Cycle id")),
+    responses((status = 204, description = "Opened"), (status = 409, description = "Not planned", body = ErrorBody), (status = 404, description = "No such cycle", body = ErrorBody)))]
+pub async fn open_cycle(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, AppError> {
+    transition(state, me, context, id, Transition::Open).await
+}
+
+/// Close an open cycle.
+#[utoipa::path(post, path = "/cycles/{cycle}/close", tag = "cycles", params(("cycle" = Uuid, Path, description = "Cycle id")),
+    responses((status = 204, description = "Closed"), (status = 409, description = "Not open", body = ErrorBody), (status = 404, description = "No such cycle", body = ErrorBody)))]
+pub async fn close_cycle(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, AppError> {
+    transition(state, me, context, id, Transition::Close).await
+}
+
+/// Publish a closed cycle.
+#[utoipa::path(post, path = "/cycles/{cycle}/publish", tag = "cycles", params(("cycle" = Uuid, Path, description = "Cycle id")),
+    responses((status = 204, description = "Published"), (status = 409, description = "Not closed", body = ErrorBody), (status = 404, description = "No such cycle", body = ErrorBody)))]
+pub async fn publish_cycle(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, AppError> {
+    transition(state, me, context, id, Transition::Publish).await
+}
+
+/// A new deadline.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DeadlineRequest {
+    /// YYYY-MM-DD, later than the current deadline
+    pub deadline: String,
+}
+
+/// Move the deadline later (planned or open cycles only).
+#[utoipa::path(put, path = "/cycles/{cycle}/deadline", tag = "cycles", params(("cycle" = Uuid, Path, description = "Cycle id")),
+    request_body = DeadlineRequest,
+    responses((status = 204, description = "Moved"), (status = 409, description = "Closed or published", body = ErrorBody),
+              (status = 422, description = "`fields.deadline` says what is wrong", body = ErrorBody)))]
+pub async fn set_deadline(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(id): Path<Uuid>,
+    Json(request): Json<DeadlineRequest>,
+) -> Result<StatusCode, AppError> {
+    me.require(Permission::ManageCatalogue)?;
+    service::extend_deadline(
+        &state.db,
+        Operator::User(&me),
+        id,
+        &request.deadline,
+        &context,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The status board: every assessment the caller may see (a delegation sees its own row).
+#[utoipa::path(get, path = "/cycles/{cycle}/status", tag = "cycles", params(("cycle" = Uuid, Path, description = "Cycle id"), BoardQuery),
+    responses((status = 200, description = "One row per assessment", body = Vec<BoardRow>), (status = 404, description = "No such cycle", body = ErrorBody)))]
+pub async fn status_board(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<Uuid>,
+    Query(query): Query<BoardQuery>,
+) -> Result<Json<Vec<BoardRow>>, AppError> {
+    let mut tx = storage::begin(&state.db, &me.scope()).await?;
+    store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let rows = store::board(&mut tx, id, &query).await?;
+    tx.commit().await?;
+    Ok(Json(rows))
+}

@@ -1,0 +1,126 @@
+//! National goals through the API.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::etag::{etag, expected_version};
+use super::frameworks::Created;
+use crate::auth::policy::Permission;
+use crate::services::national_goals::{self as service, NationalGoalInput};
+use crate::storage::audit::RequestContext;
+use crate::storage::national_goals::{self as store, GoalVersion, NationalGoalView};
+use crate::storage::{self};
+use crate::web::AppState;
+use crate::web::authn::CurrentUser;
+use crate::web::error::{AppError, ErrorBody};
+
+/// The national goal routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_goals, create_goal))
+        .routes(routes!(get_goal, update_goal))
+        .routes(routes!(goal_history))
+}
+
+/// A participant's national goals (a delegation reads only its own).
+#[utoipa::path(get, path = "/participants/{participant}/national-goals", tag = "national goals",
+    params(("participant" = Uuid, Path, description = "Participant id")),
+    responses((status = 200, description = "The goals", body = Vec<NationalGoalView>), (status = 403, description = "Another participant's", body = ErrorBody)))]
+pub async fn list_goals(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    Path(participant): Path<Uuid>,
+) -> Result<Json<Vec<NationalGoalView>>, AppError> {
+    me.require(Permission::ReadParticipant(participant))?;
+    let mut tx = storage::begin(&state.db, &me.scope()).await?;
+    crate::storage::participants::find(&mut tx, participant)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let goals = store::list(&mut tx, participant).await?;
+    tx.commit().await?;
+    Ok(Json(goals))
+}
+
+/// Record a national goal of one's own delegation (heads and contributors).
+#[utoipa::path(post, path = "/participants/{participant}/national-goals", tag = "national goals",
+    params(("participant" = Uuid, Path, description = "Participant id")), request_body = NationalGoalInput,
+    responses((status = 201, description = "Created", body = Created), (status = 403, description = "Not this delegation's editor", body = ErrorBody),
+              (status = 422, description = "`fields` names what is wrong", body = ErrorBody)))]
+pub async fn create_goal(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(participant): Path<Uuid>,
+    Json(input): Json<NationalGoalInput>,
+) -> Result<(StatusCode, Json<Created>), AppError> {
+    me.require(Permission::EditParticipant(participant))?;
+    let id = service::create(&state.db, &me, participant, &input, &context).await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+async fn visible(
+    state: &AppState,
+    me: &crate::auth::Principal,
+    id: Uuid,
+) -> Result<NationalGoalView, AppError> {
+    let mut tx = storage::begin(&state.db, &me.scope()).await?;
+    // Row-level security hides other participants' goals: they are "not found".
+    let goal = store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    tx.commit().await?;
+    me.require(Permission::ReadParticipant(goal.participant_id))?;
+    Ok(goal)
+}
+
+/// One national goal, with its row version as `ETag`.
+#[utoipa::path(get, path = "/national-goals/{goal}", tag = "national goals", params(("goal" = Uuid, Path, description = "Goal id")),
+    responses((status = 200, description = "The goal", body = NationalGoalView), (status = 404, description = "No such goal (or not yours)", body = ErrorBody)))]
+pub async fn get_goal(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    let goal = visible(&state, &me, id).await?;
+    Ok(([etag(goal.row_version)], Json(goal)).into_response())
+}
+
+/// Change a national goal; needs `If-Match` with the `ETag` read (412 when it changed since,
+/// 428 without it).
+#[utoipa::path(put, path = "/national-goals/{goal}", tag = "national goals", params(("goal" = Uuid, Path, description = "Goal id")),
+    request_body = NationalGoalInput,
+    responses((status = 204, description = "Changed"), (status = 404, description = "No such goal (or not yours)", body = ErrorBody),
+              (status = 412, description = "Changed since read", body = ErrorBody), (status = 422, description = "`fields` names what is wrong", body = ErrorBody),
+              (status = 428, description = "If-Match missing", body = ErrorBody)))]
+pub async fn update_goal(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Json(input): Json<NationalGoalInput>,
+) -> Result<StatusCode, AppError> {
+    let goal = visible(&state, &me, id).await?;
+    me.require(Permission::EditParticipant(goal.participant_id))?;
+    let expected = expected_version(&headers)?;
+    service::update(&state.db, &me, id, expected, &input, &context).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every version of a national goal, newest first.
+#[utoipa::path(get, path = "/national-goals/{goal}/history", tag = "national goals", params(("goal" = Uuid, Path, description = "Goal id")),
+    responses((status = 200, description = "The versions", body = Vec<GoalVersion>), (status = 404, description = "No such goal (or not yours)", body = ErrorBody)))]
+pub async fn goal_history(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Vec<GoalVersion>>, AppError> {
+    visible(&state, &me, id).await?;
+    let mut tx = storage::begin(&state.db, &me.scope()).await?;
+    let history = store::history(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(Json(history))
+}

@@ -1,0 +1,186 @@
+//! The mapping between two framework versions, edited as a table of rows.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::frameworks::{FormErrors, refused};
+use super::{PageContext, render};
+use crate::auth::policy::Permission;
+use crate::auth::{Operator, Principal};
+use crate::services::ServiceError;
+use crate::services::mappings::{self as service, RELATIONS};
+use crate::storage::audit::RequestContext;
+use crate::storage::frameworks::{self as framework_store, FrameworkRecord};
+use crate::storage::mappings::{self as store, MappingRow};
+use crate::storage::{self};
+use crate::web::AppState;
+use crate::web::authn::CurrentUser;
+use crate::web::error::AppError;
+
+/// Blank rows offered for new relations.
+const BLANK_ROWS: usize = 5;
+
+/// Which version to map to.
+#[derive(Deserialize)]
+pub struct TargetQuery {
+    to: Option<Uuid>,
+}
+
+/// `GET /frameworks/{framework}/mappings?to=…`: the mapping page for the chosen target.
+pub async fn choose(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    Path(from): Path<Uuid>,
+    Query(query): Query<TargetQuery>,
+) -> Result<Response, AppError> {
+    me.require(Permission::ManageCatalogue)?;
+    let mut tx = storage::begin(&state.db, &me.scope()).await?;
+    framework_store::load(&mut tx, from)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    tx.commit().await?;
+    Ok(match query.to {
+        Some(to) => Redirect::to(&format!("/frameworks/{from}/mappings/{to}")),
+        None => Redirect::to(&format!("/frameworks/{from}")),
+    }
+    .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "mapping.html")]
+struct MappingPage {
+    page: PageContext,
+    from: FrameworkRecord,
+    to: FrameworkRecord,
+    rows: Vec<MappingRow>,
+    relations: [&'static str; 5],
+    errors: FormErrors,
+}
+
+impl MappingPage {
+    fn earlier_codes(&self) -> Vec<&str> {
+        self.from
+            .framework
+            .goals()
+            .map(|(_, g)| g.code.as_str())
+            .collect()
+    }
+
+    fn later_codes(&self) -> Vec<&str> {
+        self.to
+            .framework
+            .goals()
+            .map(|(_, g)| g.code.as_str())
+            .collect()
+    }
+
+    fn is(&self, value: &Option<String>, code: &&str) -> bool {
+        value.as_deref() == Some(*code)
+    }
+}
+
+async fn page_for(
+    state: &AppState,
+    me: &Principal,
+    page: PageContext,
+    from: Uuid,
+    to: Uuid,
+    rows: Option<Vec<MappingRow>>,
+    errors: FormErrors,
+) -> Result<MappingPage, AppError> {
+    let mut tx = storage::begin(&state.db, &me.scope()).await?;
+    let from_record = framework_store::load(&mut tx, from)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let to_record = framework_store::load(&mut tx, to)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut rows = match rows {
+        Some(rows) => rows,
+        None => store::rows(&mut tx, from, to).await?,
+    };
+    tx.commit().await?;
+    rows.extend((0..BLANK_ROWS).map(|_| MappingRow {
+        from_goal: None,
+        to_goal: None,
+        relation: String::new(),
+    }));
+    Ok(MappingPage {
+        page,
+        from: from_record,
+        to: to_record,
+        rows,
+        relations: RELATIONS,
+        errors,
+    })
+}
+
+/// `GET /frameworks/{framework}/mappings/{target}`.
+pub async fn show(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+    Path((from, to)): Path<(Uuid, Uuid)>,
+) -> Result<Response, AppError> {
+    me.require(Permission::ManageCatalogue)?;
+    render(&page_for(&state, &me, page, from, to, None, FormErrors::default()).await?)
+}
+
+/// `POST /frameworks/{framework}/mappings/{target}`: replaces every row; blank rows and rows
+/// marked for removal are dropped.
+pub async fn save(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+    context: RequestContext,
+    Path((from, to)): Path<(Uuid, Uuid)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    me.require(Permission::ManageCatalogue)?;
+    let get = |name: String| {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let mut rows = Vec::new();
+    for i in 0..500 {
+        if !pairs
+            .iter()
+            .any(|(k, _)| k.starts_with(&format!("row_{i}_")))
+        {
+            break;
+        }
+        let row = MappingRow {
+            from_goal: Some(get(format!("row_{i}_from"))).filter(|c| !c.is_empty()),
+            to_goal: Some(get(format!("row_{i}_to"))).filter(|c| !c.is_empty()),
+            relation: get(format!("row_{i}_relation")),
+        };
+        let blank = row.from_goal.is_none() && row.to_goal.is_none() && row.relation.is_empty();
+        if !blank && get(format!("row_{i}_remove")).is_empty() {
+            rows.push(row);
+        }
+    }
+    match service::set(
+        &state.db,
+        Operator::User(&me),
+        from,
+        to,
+        rows.clone(),
+        &context,
+    )
+    .await
+    {
+        Ok(()) => Ok(Redirect::to(&format!("/frameworks/{from}")).into_response()),
+        Err(ServiceError::NotFound) => Err(AppError::NotFound),
+        Err(error) => {
+            let errors = FormErrors::from_error(&page, error, |_| None)?;
+            refused(&page_for(&state, &me, page, from, to, Some(rows), errors).await?)
+        }
+    }
+}
