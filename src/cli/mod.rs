@@ -1,6 +1,7 @@
 //! The `pledge` command line (clap). Every command has `--help`.
 
 mod db;
+mod framework;
 mod user;
 
 use std::net::SocketAddr;
@@ -57,6 +58,11 @@ enum Command {
     User {
         #[command(subcommand)]
         command: user::UserCommand,
+    },
+    /// Import and export framework documents.
+    Framework {
+        #[command(subcommand)]
+        command: framework::FrameworkCommand,
     },
     /// Check the audit log.
     Audit {
@@ -160,6 +166,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User { command } => {
             let ready = ReadyDatabase::open_for_command(&database).await?;
             let result = user::run(&ready, command).await;
+            ready.close();
+            result
+        }
+        Command::Framework { command } => {
+            let ready = ReadyDatabase::open_for_command(&database).await?;
+            let result = framework::run(&ready, command).await;
             ready.close();
             result
         }

@@ -2,6 +2,7 @@
 
 mod auth;
 mod binary;
+mod catalogue;
 mod cluster;
 mod demo;
 mod frameworks;
