@@ -8,6 +8,7 @@ CREATE FUNCTION refuse_frozen_framework_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     framework uuid;
+    old_framework uuid;
 BEGIN
     IF TG_TABLE_NAME = 'frameworks' THEN
         IF OLD.frozen_at IS NULL THEN
@@ -34,7 +35,15 @@ BEGIN
     ELSE
         framework := NEW.framework_id;
     END IF;
-    IF framework_is_frozen(framework) THEN
+    -- An update must not move a row out of a frozen version either.
+    IF TG_OP = 'UPDATE' THEN
+        IF TG_TABLE_NAME = 'maturity_levels' THEN
+            SELECT g.framework_id INTO old_framework FROM goals g WHERE g.id = OLD.goal_id;
+        ELSE
+            old_framework := OLD.framework_id;
+        END IF;
+    END IF;
+    IF framework_is_frozen(framework) OR framework_is_frozen(old_framework) THEN
         RAISE EXCEPTION 'framework % is frozen: it is used by a cycle; copy it as a new version', framework
             USING ERRCODE = 'check_violation', CONSTRAINT = 'frameworks_frozen';
     END IF;

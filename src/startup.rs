@@ -80,10 +80,15 @@ impl ReadyDatabase {
                 tracing::info!(
                     "the private cluster is managed by another pledge process; using it"
                 );
-                Ok(Self {
+                let ready = Self {
                     plan: ConnectionPlan::private(&cluster),
                     managed: None,
-                })
+                };
+                // Migrations take an advisory lock, so this is safe beside the running service
+                // (and `pledge migrate` then really migrates).
+                let mut conn = ready.plan.owner_connection().await?;
+                storage::migrate(&mut conn).await?;
+                Ok(ready)
             }
             other => other,
         }

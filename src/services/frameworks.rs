@@ -25,6 +25,9 @@ impl From<FrameworkWriteError> for ServiceError {
             FrameworkWriteError::GoalInMapping => {
                 ServiceError::Refused("framework.refused.goal_in_mapping")
             }
+            FrameworkWriteError::SectionInUse => {
+                ServiceError::Refused("framework.refused.section_in_use")
+            }
             FrameworkWriteError::Sql(error) => ServiceError::Sql(error),
         }
     }

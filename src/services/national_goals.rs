@@ -106,7 +106,13 @@ fn parse(
     if status.is_none() {
         problems.insert("status".to_owned(), "field.status.unknown".to_owned());
     }
-    if input.owner.chars().count() > 200 || input.notes.chars().count() > 5000 {
+    if input.owner.chars().count() > 200 {
+        problems.insert("owner".to_owned(), "field.text.too_long".to_owned());
+    }
+    if input.unit.chars().count() > 40 {
+        problems.insert("unit".to_owned(), "field.text.too_long".to_owned());
+    }
+    if input.notes.chars().count() > 5000 {
         problems.insert("notes".to_owned(), "field.text.too_long".to_owned());
     }
     match (section, measure, target, year, status, problems.is_empty()) {
@@ -146,7 +152,8 @@ async fn section_offered(
         .any(|s| s.id == section))
 }
 
-/// Records a new national goal of the principal's delegation (or, for staff, of `participant`).
+/// Records a new national goal of `participant` (the caller has checked that the principal edits
+/// that delegation; row-level security checks it again).
 pub async fn create(
     pool: &PgPool,
     principal: &Principal,
@@ -198,6 +205,10 @@ pub async fn update(
     let before = store::find(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
+    // A stale form is a conflict even when it also has mistakes: the user must see the change.
+    if before.row_version != expected_row_version {
+        return Err(ServiceError::Conflict);
+    }
     let goal =
         parse(input, before.participant_id, principal.user_id).map_err(ServiceError::Invalid)?;
     if goal.section_id != before.section_id && !section_offered(&mut tx, goal.section_id).await? {

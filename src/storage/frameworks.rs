@@ -23,6 +23,9 @@ pub enum FrameworkWriteError {
     /// A goal to be removed is used by a mapping between versions.
     #[error("a removed goal is used in a mapping")]
     GoalInMapping,
+    /// A section to be removed carries national goals.
+    #[error("a removed section has national goals")]
+    SectionInUse,
     #[error(transparent)]
     Sql(sqlx::Error),
 }
@@ -35,6 +38,7 @@ impl From<sqlx::Error> for FrameworkWriteError {
                 Self::GoalInMapping
             }
             Some("frameworks_frozen") => Self::Frozen,
+            Some("national_goals_section_fkey") => Self::SectionInUse,
             _ => Self::Sql(error),
         }
     }

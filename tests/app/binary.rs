@@ -130,6 +130,9 @@ fn every_command_has_help() {
         vec!["user", "create", "--help"],
         vec!["user", "disable", "--help"],
         vec!["user", "reset-password", "--help"],
+        vec!["framework", "--help"],
+        vec!["framework", "import", "--help"],
+        vec!["framework", "export", "--help"],
         vec!["audit", "--help"],
         vec!["audit", "verify", "--help"],
     ] {

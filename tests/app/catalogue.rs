@@ -724,3 +724,84 @@ fn the_framework_commands_import_export_and_refuse_a_bad_file() {
     );
     let _ = (std::fs::remove_file(out), std::fs::remove_file(bad));
 }
+
+#[tokio::test]
+async fn a_section_is_added_on_its_page_with_its_first_goal() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin", None).await;
+    let id = import(&app, &admin, "itu-gci-2020.json").await;
+    let missing_goal = app
+        .request(admin.post_form(
+            &format!("/frameworks/{id}/sections/new"),
+            "code=EXTRA&title_en=Extra&row_version=1",
+        ))
+        .await;
+    assert_eq!(missing_goal.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body_text(missing_goal)
+            .await
+            .contains(r#"id="first_goal_code-error""#)
+    );
+    let added = app
+        .request(admin.post_form(&format!("/frameworks/{id}/sections/new"), "code=EXTRA&title_en=Extra&first_goal_code=extra.1&first_goal_title_en=First&row_version=1"))
+        .await;
+    assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    let exported = body_text(
+        app.request(admin.api("GET", &format!("/api/v1/frameworks/{id}"), None))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        Framework::from_json(&exported).unwrap().sections[5].goals[0].code,
+        "extra.1"
+    );
+}
+
+#[tokio::test]
+async fn a_stale_national_goal_form_is_a_conflict_even_with_mistakes_in_it() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin", None).await;
+    let framework = import(&app, &admin, "cyber-defence-pledge-2016.json").await;
+    create_cycle(&app, &admin, &framework, "2027").await;
+    let section: String = {
+        let mut owner = app.db.owner().await;
+        sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM framework_sections WHERE code = 'I'")
+            .fetch_one(&mut owner)
+            .await
+            .unwrap()
+            .to_string()
+    };
+    let fra = app.participant("FRA").await;
+    let head = app.user("head", Some("FRA")).await;
+    let goal = json!({"section": section, "title": "Goal", "measure": "level", "target_value": "4", "target_year": "2028", "status": "planned"});
+    let id = body_json(
+        app.request(head.api(
+            "POST",
+            &format!("/api/v1/participants/{fra}/national-goals"),
+            Some(goal.clone()),
+        ))
+        .await,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut put = head.api("PUT", &format!("/api/v1/national-goals/{id}"), Some(goal));
+    put.headers_mut()
+        .insert(header::IF_MATCH, "\"1\"".parse().unwrap());
+    assert_eq!(app.request(put).await.status(), StatusCode::NO_CONTENT);
+    // A form read at version 1, with a mistake in it, after someone saved version 2.
+    let form = format!(
+        "section={section}&title=&measure=level&target_value=4&target_year=2028&status=planned&row_version=1"
+    );
+    let html = body_text(
+        app.request(head.post_form(&format!("/national-goals/{id}"), &form))
+            .await,
+    )
+    .await;
+    assert!(
+        html.contains("Someone else changed this"),
+        "the change is shown first"
+    );
+    assert!(html.contains(r#"name="row_version" value="2""#));
+}

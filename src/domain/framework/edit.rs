@@ -11,8 +11,8 @@ use crate::domain::text::LocalizedText;
 /// Field name → catalogue key, for the fields of one form.
 pub type FieldProblems = BTreeMap<String, String>;
 
-/// Most levels a goal form offers.
-pub const MAX_FORM_LEVELS: usize = 11;
+/// Level rows a goal form offers at least (more when the goal has more levels).
+pub const FORM_LEVELS: usize = 11;
 
 fn pairs_get<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
     pairs
@@ -34,6 +34,12 @@ pub struct SectionInput {
     pub description_en: String,
     #[serde(default)]
     pub description_fr: String,
+    /// A new section's first goal (a section always holds one): its code and title; it starts
+    /// as a yes/no goal, edited afterwards.
+    #[serde(default)]
+    pub first_goal_code: String,
+    #[serde(default)]
+    pub first_goal_title_en: String,
 }
 
 impl SectionInput {
@@ -45,6 +51,7 @@ impl SectionInput {
             title_fr: section.title.fr.clone(),
             description_en: section.description.en.clone(),
             description_fr: section.description.fr.clone(),
+            ..Self::default()
         }
     }
 
@@ -86,7 +93,13 @@ impl GoalInput {
     /// Reads the form's fields.
     pub fn from_pairs(pairs: &[(String, String)]) -> Self {
         let get = |name: &str| pairs_get(pairs, name).to_owned();
-        let levels = (0..MAX_FORM_LEVELS)
+        // Every numbered row sent, however many: a goal may have more levels than the default.
+        let rows = pairs
+            .iter()
+            .filter_map(|(key, _)| key.strip_prefix("level_name_en_")?.parse::<usize>().ok())
+            .max()
+            .map_or(0, |last| last + 1);
+        let levels = (0..rows)
             .map(|i| {
                 [
                     get(&format!("level_name_en_{i}")),
@@ -125,13 +138,16 @@ impl GoalInput {
             guidance_fr: goal.guidance.fr.clone(),
             weight: goal.weight.to_string(),
             scale: goal.scale.kind().to_owned(),
-            levels: vec![Default::default(); MAX_FORM_LEVELS],
+            levels: vec![Default::default(); FORM_LEVELS],
             lowest_level: "0".to_owned(),
             decimals: "0".to_owned(),
             ..Self::default()
         };
         match &goal.scale {
             AnswerScale::Maturity { levels } => {
+                input
+                    .levels
+                    .resize(FORM_LEVELS.max(levels.len() + 2), Default::default());
                 input.lowest_level = levels.first().map_or(0, |l| l.level).to_string();
                 for (row, level) in input.levels.iter_mut().zip(levels) {
                     *row = [
@@ -328,6 +344,16 @@ pub fn apply(framework: &Framework, change: Change) -> Result<Framework, ChangeE
                 goals: Vec::new(),
             };
             input.apply(&mut section);
+            section.goals.push(Goal {
+                code: input.first_goal_code.trim().to_owned(),
+                title: LocalizedText {
+                    en: input.first_goal_title_en.trim().to_owned(),
+                    fr: String::new(),
+                },
+                guidance: LocalizedText::default(),
+                weight: 1.0,
+                scale: AnswerScale::YesNo {},
+            });
             next.sections.push(section);
         }
         Change::EditSection { code, input } => {
@@ -448,6 +474,54 @@ mod tests {
     }
 
     #[test]
+    fn a_new_section_comes_with_its_first_goal() {
+        let input = SectionInput {
+            code: "NEW".into(),
+            title_en: "New".into(),
+            first_goal_code: "new.1".into(),
+            first_goal_title_en: "First".into(),
+            ..SectionInput::default()
+        };
+        let next = apply(&sample(), Change::AddSection(input)).unwrap();
+        assert_eq!(next.sections[5].goals[0].code, "new.1");
+    }
+
+    #[test]
+    fn a_goal_with_many_levels_keeps_them_all_through_the_form() {
+        let levels = (0..=14)
+            .map(|level| MaturityLevel {
+                level,
+                name: LocalizedText {
+                    en: format!("L{level}"),
+                    fr: String::new(),
+                },
+                descriptor: LocalizedText::default(),
+            })
+            .collect();
+        let goal = Goal {
+            code: "g".into(),
+            title: LocalizedText {
+                en: "G".into(),
+                fr: String::new(),
+            },
+            guidance: LocalizedText::default(),
+            weight: 1.0,
+            scale: AnswerScale::Maturity { levels },
+        };
+        let input = GoalInput::of("S", &goal);
+        let mut pairs = vec![
+            ("scale".to_owned(), "maturity".to_owned()),
+            ("code".to_owned(), "g".to_owned()),
+            ("title_en".to_owned(), "G".to_owned()),
+            ("lowest_level".to_owned(), "0".to_owned()),
+        ];
+        for (i, row) in input.levels.iter().enumerate() {
+            pairs.push((format!("level_name_en_{i}"), row[0].clone()));
+        }
+        assert_eq!(GoalInput::from_pairs(&pairs).to_goal().unwrap(), goal);
+    }
+
+    #[test]
     fn unreadable_numbers_are_reported_at_their_fields() {
         let mut input = GoalInput::of("LEGAL", &sample().sections[0].goals[0]);
         input.weight = "heavy".into();
@@ -467,7 +541,14 @@ mod tests {
         match apply(&gci, Change::AddSection(duplicate)) {
             Err(ChangeError::Invalid(problems)) => {
                 let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
-                assert_eq!(paths, ["/sections/5/code", "/sections/5/goals"]);
+                assert_eq!(
+                    paths,
+                    [
+                        "/sections/5/code",
+                        "/sections/5/goals/0/code",
+                        "/sections/5/goals/0/title/en"
+                    ]
+                );
             }
             other => panic!("{other:?}"),
         }

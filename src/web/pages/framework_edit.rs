@@ -11,7 +11,7 @@ use super::frameworks::{FormErrors, refused};
 use super::{PageContext, render};
 use crate::auth::policy::Permission;
 use crate::auth::{Operator, Principal};
-use crate::domain::framework::edit::{self, Change, GoalInput, MAX_FORM_LEVELS, SectionInput};
+use crate::domain::framework::edit::{self, Change, FORM_LEVELS, GoalInput, SectionInput};
 use crate::services::{ServiceError, frameworks as service};
 use crate::storage::audit::RequestContext;
 use crate::storage::frameworks::FrameworkRecord;
@@ -20,7 +20,12 @@ use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
 
 fn section_field(path: &str) -> Option<String> {
-    edit::form_field(path, false)
+    // A new section's first goal has its own two fields on the section form.
+    match edit::form_field(path, true).as_deref() {
+        Some("code") => Some("first_goal_code".to_owned()),
+        Some("title_en") => Some("first_goal_title_en".to_owned()),
+        _ => edit::form_field(path, false),
+    }
 }
 
 fn goal_field(path: &str) -> Option<String> {
@@ -330,7 +335,7 @@ struct GoalPage {
 
 impl GoalPage {
     fn level_rows(&self) -> std::ops::Range<usize> {
-        0..MAX_FORM_LEVELS
+        0..self.form.levels.len()
     }
 
     fn level_value(&self, row: &usize, column: usize) -> &str {
@@ -403,7 +408,7 @@ pub async fn new_goal(
         scale: "maturity".into(),
         lowest_level: "0".into(),
         decimals: "0".into(),
-        levels: vec![Default::default(); MAX_FORM_LEVELS],
+        levels: vec![Default::default(); FORM_LEVELS],
         ..GoalInput::default()
     };
     let errors = frozen_note(&page, &record);

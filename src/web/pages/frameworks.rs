@@ -44,13 +44,21 @@ impl FormErrors {
             ServiceError::Invalid(fields) => errors.fields = fields,
             ServiceError::Problems(problems) => {
                 for problem in &problems {
-                    if let Some(field) = field_of(&problem.path) {
-                        errors
-                            .fields
-                            .entry(field)
-                            .or_insert_with(|| problem.key.to_owned());
+                    let message = problem_message(&page.tr, problem);
+                    match field_of(&problem.path) {
+                        Some(field) => {
+                            errors
+                                .fields
+                                .entry(field)
+                                .or_insert_with(|| problem.key.to_owned());
+                            errors.messages.push(message);
+                        }
+                        // Not a field of this form: say where in the document it is.
+                        None if !problem.path.is_empty() => {
+                            errors.messages.push(format!("{}: {message}", problem.path))
+                        }
+                        None => errors.messages.push(message),
                     }
-                    errors.messages.push(problem_message(&page.tr, problem));
                 }
             }
             ServiceError::Conflict => errors.messages.push(page.tr.t("error.stale").to_owned()),
@@ -81,7 +89,7 @@ impl FormErrors {
     }
 }
 
-/// Renders a form page again with 422 (or 409 when the record changed meanwhile).
+/// Renders a form page again with 422; the page says what to fix (or that the record changed).
 pub fn refused(template: &impl Template) -> Result<Response, AppError> {
     let mut response = render(template)?;
     *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;

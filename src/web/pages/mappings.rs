@@ -149,12 +149,22 @@ pub async fn save(
             .unwrap_or_default()
     };
     let mut rows = Vec::new();
-    for i in 0..500 {
+    let last = pairs
+        .iter()
+        .filter_map(|(k, _)| {
+            k.strip_prefix("row_")?
+                .split('_')
+                .next()?
+                .parse::<usize>()
+                .ok()
+        })
+        .max();
+    for i in 0..=last.unwrap_or(0) {
         if !pairs
             .iter()
             .any(|(k, _)| k.starts_with(&format!("row_{i}_")))
         {
-            break;
+            continue;
         }
         let row = MappingRow {
             from_goal: Some(get(format!("row_{i}_from"))).filter(|c| !c.is_empty()),

@@ -160,7 +160,8 @@ async fn goal_page(
     me: &Principal,
     page: PageContext,
     id: Option<Uuid>,
-    form: Option<NationalGoalInput>,
+    // What was typed, and the version the form should carry next.
+    form: Option<(NationalGoalInput, i64)>,
     errors: FormErrors,
 ) -> Result<GoalPage, AppError> {
     let mut tx = storage::begin(&state.db, &me.scope()).await?;
@@ -173,7 +174,22 @@ async fn goal_page(
         }
         None => (None, Vec::new()),
     };
-    let sections = store::section_choices(&mut tx).await?;
+    let mut sections = store::section_choices(&mut tx).await?;
+    // An older goal's section may belong to an earlier version: keep it on offer.
+    if let Some(goal) = &goal
+        && !sections.iter().any(|s| s.id == goal.section_id)
+    {
+        sections.insert(
+            0,
+            SectionChoice {
+                id: goal.section_id,
+                code: goal.section_code.clone(),
+                title_en: goal.section_title_en.clone(),
+                title_fr: goal.section_title_fr.clone(),
+                framework_version: String::new(),
+            },
+        );
+    }
     tx.commit().await?;
     let participant = goal
         .as_ref()
@@ -183,16 +199,18 @@ async fn goal_page(
     if let Some(goal) = &goal {
         me.require(Permission::ReadParticipant(goal.participant_id))?;
     }
-    let form = form.unwrap_or_else(|| {
-        goal.as_ref()
+    let stored_version = goal.as_ref().map_or(0, |g| g.row_version);
+    let (form, row_version) = form.unwrap_or_else(|| {
+        let input = goal
+            .as_ref()
             .map(input_of)
             .unwrap_or_else(|| NationalGoalInput {
                 measure: "level".into(),
                 status: "planned".into(),
                 ..NationalGoalInput::default()
-            })
+            });
+        (input, stored_version)
     });
-    let row_version = goal.as_ref().map_or(0, |g| g.row_version);
     Ok(GoalPage {
         page,
         goal,
@@ -232,7 +250,7 @@ pub async fn create(
         Ok(id) => Ok(Redirect::to(&format!("/national-goals/{id}")).into_response()),
         Err(error) => {
             let errors = FormErrors::from_error(&page, error, |_| None)?;
-            refused(&goal_page(&state, &me, page, None, Some(form), errors).await?)
+            refused(&goal_page(&state, &me, page, None, Some((form, 0)), errors).await?)
         }
     }
 }
@@ -277,10 +295,35 @@ pub async fn update(
         Ok(()) => Ok(Redirect::to(&format!("/national-goals/{id}")).into_response()),
         Err(ServiceError::NotFound) => Err(AppError::NotFound),
         Err(error) => {
+            let stale = matches!(error, ServiceError::Conflict);
             let errors = FormErrors::from_error(&page, error, |_| None)?;
             // The page shows the stored values above the form, which keeps what was typed; the
             // form now carries the current version, so saving again is a deliberate choice.
-            refused(&goal_page(&state, &me, page, Some(id), Some(form.input), errors).await?)
+            // After a conflict the form carries the stored version (the page shows it above), so
+            // saving again is a deliberate choice; after a mistake, the version the user read.
+            let version = if stale {
+                current_version(&state, &me, id).await?
+            } else {
+                form.row_version
+            };
+            refused(
+                &goal_page(
+                    &state,
+                    &me,
+                    page,
+                    Some(id),
+                    Some((form.input, version)),
+                    errors,
+                )
+                .await?,
+            )
         }
     }
+}
+
+async fn current_version(state: &AppState, me: &Principal, id: Uuid) -> Result<i64, AppError> {
+    let mut tx = storage::begin(&state.db, &me.scope()).await?;
+    let goal = store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    tx.commit().await?;
+    Ok(goal.row_version)
 }
