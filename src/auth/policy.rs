@@ -22,6 +22,9 @@ pub enum Permission {
     ManageOwnCredentials,
     /// Read one participant's own records (national goals, assessment states, snapshots).
     ReadParticipant(Uuid),
+    /// Read one participant's assessment and its answers: staff always, the delegation always,
+    /// analysts once it is submitted (they never read drafts).
+    ReadAssessment { participant: Uuid, submitted: bool },
     /// Edit one participant's draft answers and national goals.
     EditParticipant(Uuid),
     /// Submit one participant's assessment.
@@ -39,6 +42,11 @@ impl Principal {
             (ManageOwnCredentials, _) => matches!(self.credential, Credential::Session { .. }),
             (ReadParticipant(_), Role::Admin | Role::Analyst) => true,
             (ReadParticipant(p), Role::Delegation { participant_id, .. }) => p == participant_id,
+            (ReadAssessment { .. }, Role::Admin) => true,
+            (ReadAssessment { submitted, .. }, Role::Analyst) => submitted,
+            (ReadAssessment { participant, .. }, Role::Delegation { participant_id, .. }) => {
+                participant == participant_id
+            }
             (
                 EditParticipant(p),
                 Role::Delegation {
@@ -115,6 +123,25 @@ mod tests {
             assert!(!p.may(Permission::ManageCatalogue));
         }
         assert!(analyst.may(Permission::ReadParticipant(other)));
+        assert!(
+            !analyst.may(Permission::ReadAssessment {
+                participant: other,
+                submitted: false
+            }),
+            "never drafts"
+        );
+        assert!(analyst.may(Permission::ReadAssessment {
+            participant: other,
+            submitted: true
+        }));
+        assert!(viewer.may(Permission::ReadAssessment {
+            participant: own,
+            submitted: false
+        }));
+        assert!(!viewer.may(Permission::ReadAssessment {
+            participant: other,
+            submitted: true
+        }));
         assert!(!analyst.may(Permission::EditParticipant(other)));
         assert!(
             !admin.may(Permission::EditParticipant(own)),

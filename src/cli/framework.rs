@@ -112,6 +112,7 @@ fn describe(error: ServiceError, file: &std::path::Path) -> anyhow::Error {
                 .join("; ")
         ),
         ServiceError::NotFound => anyhow::anyhow!("no such framework"),
+        ServiceError::Forbidden => anyhow::anyhow!("not allowed"),
         ServiceError::Refused(key) => anyhow::anyhow!("{}", tr.t(key)),
         ServiceError::Conflict => anyhow::anyhow!("{}", tr.t("error.stale")),
         ServiceError::Sql(error) => error.into(),

@@ -1,5 +1,6 @@
 //! The product's values and rules, free of I/O: what a valid framework is, how scores are computed.
 
+pub mod answer;
 pub mod cycle;
 pub mod framework;
 pub mod participant;

@@ -3,6 +3,7 @@
 //! log. Pages, the API and the command line call these; authorization is the caller's (see
 //! [`crate::auth::policy`]) and the database's (row-level security).
 
+pub mod assessments;
 pub mod cycles;
 pub mod frameworks;
 pub mod mappings;
@@ -27,6 +28,9 @@ pub enum ServiceError {
     Problems(Vec<Problem>),
     #[error("not found")]
     NotFound,
+    /// The caller may not do this (a second line behind the handlers' checks).
+    #[error("forbidden")]
+    Forbidden,
     /// The record changed since it was read: nothing was overwritten.
     #[error("changed since read")]
     Conflict,

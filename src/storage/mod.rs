@@ -4,6 +4,7 @@
 //! migrations; [`APP_ROLE`] is what the service connects as: it owns nothing, is not a superuser
 //! and cannot bypass row-level security.
 
+pub mod answers;
 pub mod assessments;
 pub mod audit;
 pub mod clarifications;

@@ -102,6 +102,7 @@ impl From<crate::services::ServiceError> for AppError {
             ServiceError::Invalid(fields) => AppError::Validation(fields),
             ServiceError::Problems(problems) => AppError::Problems(problems),
             ServiceError::NotFound => AppError::NotFound,
+            ServiceError::Forbidden => AppError::Forbidden,
             ServiceError::Conflict => AppError::Stale,
             ServiceError::Refused(key) => AppError::Refused(key),
             ServiceError::Sql(error) => error.into(),

@@ -1,5 +1,6 @@
 //! Integration tests: a real PostgreSQL, the real router, the real binary.
 
+mod assessments;
 mod auth;
 mod binary;
 mod catalogue;

@@ -11,6 +11,7 @@ use pledge::auth::{secrets, totp};
 use uuid::Uuid;
 
 use pledge::domain::framework::Framework;
+use pledge::storage::assessments::AssessmentRow;
 use pledge::storage::cycles::{self, CycleRow};
 use pledge::storage::national_goals::{self, NewNationalGoal};
 use pledge::storage::{self, Scope, frameworks};
@@ -45,6 +46,12 @@ enum Access {
     ParticipantGoalsRead,
     /// Creating a goal under a participant: only that delegation's heads and contributors.
     ParticipantGoalsCreate,
+    /// A draft assessment: staff and its own delegation read it, analysts never read drafts (403),
+    /// another delegation's is hidden (404).
+    AssessmentRead,
+    /// Saving an answer: its own delegation's heads and contributors; viewers and staff 403;
+    /// another delegation's assessment is hidden (404).
+    AnswerWrite,
 }
 
 /// What a request body looks like; `{unique}` and `{password}` are filled in per request.
@@ -462,6 +469,32 @@ const MATRIX: &[Row] = &[
         GoalRead,
         None,
     ),
+    // Assessments.
+    row("GET", "/assessments/{assessment}", AssessmentRead, None),
+    row(
+        "POST",
+        "/assessments/{assessment}/goals/{goal}",
+        AnswerWrite,
+        Form("value=12.5&narrative=x&row_version=0"),
+    ),
+    row(
+        "GET",
+        "/api/v1/assessments/{assessment}",
+        AssessmentRead,
+        None,
+    ),
+    row(
+        "GET",
+        "/api/v1/assessments/{assessment}/answers/{goal}",
+        AssessmentRead,
+        None,
+    ),
+    row(
+        "PUT",
+        "/api/v1/assessments/{assessment}/answers/{goal}",
+        AnswerWrite,
+        JsonIfMatch(r#"{"value": "12.5"}"#),
+    ),
 ];
 
 const ROLES: [&str; 6] = [
@@ -550,6 +583,8 @@ struct Fixture {
     own_goal: Uuid,
     other_goal: Uuid,
     section_for_goals: Uuid,
+    own_assessment: Uuid,
+    other_assessment: Uuid,
 }
 
 async fn token_for(app: &TestApp, user: Uuid) -> Uuid {
@@ -638,6 +673,17 @@ async fn fixture(app: &TestApp) -> Fixture {
     let goals = national_goals::insert_many(&mut tx, &[goal(fra), goal(deu)])
         .await
         .unwrap();
+    let assessment = |participant_id: Uuid| AssessmentRow {
+        id: Uuid::new_v4(),
+        cycle_id: own_cycle,
+        participant_id,
+        state: "draft",
+        last_activity_at: Option::None,
+    };
+    let assessments = [assessment(fra), assessment(deu)];
+    pledge::storage::assessments::insert_assessments(&mut tx, &assessments)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     Fixture {
         own_session: session_handle(app, own_user.id).await,
@@ -656,6 +702,8 @@ async fn fixture(app: &TestApp) -> Fixture {
         own_goal: goals[0],
         other_goal: goals[1],
         section_for_goals: gci.section_ids[0],
+        own_assessment: assessments[0].id,
+        other_assessment: assessments[1].id,
     }
 }
 
@@ -680,7 +728,8 @@ async fn state_digest(app: &TestApp) -> String {
              UNION ALL SELECT 'c' || c::text FROM cycles c
              UNION ALL SELECT 'a' || a::text FROM assessments a
              UNION ALL SELECT 'n' || n::text FROM national_goals n
-             UNION ALL SELECT 'nv' || v::text FROM national_goal_versions v) all_rows",
+             UNION ALL SELECT 'nv' || v::text FROM national_goal_versions v
+             UNION ALL SELECT 'an' || a::text FROM answers a) all_rows",
     )
     .fetch_one(&mut *tx)
     .await
@@ -728,6 +777,18 @@ fn expected(access: Access, role: &str, target: Target) -> Expect {
         },
         ParticipantGoalsCreate if editor && target == Target::Own => Expect::Allowed,
         ParticipantGoalsCreate => Expect::Forbidden,
+        AssessmentRead => match target {
+            Target::Missing => Expect::NotFound,
+            _ if role == "analyst" => Expect::Forbidden,
+            Target::Other if !staff => Expect::NotFound,
+            _ => Expect::Allowed,
+        },
+        AnswerWrite => match target {
+            Target::Missing => Expect::NotFound,
+            Target::Other if !staff => Expect::NotFound,
+            Target::Own if editor => Expect::Allowed,
+            _ => Expect::Forbidden,
+        },
     }
 }
 
@@ -834,7 +895,10 @@ fn fill_path(row: &Row, fx: &Fixture, index: usize, target: Target) -> String {
         Target::Other => other,
         Target::Missing => Uuid::new_v4(),
     };
+    let assessment_path = row.path.contains("{assessment}");
     let (section, goal) = match target {
+        // Assessments are on the GCI version: their goals are its codes.
+        _ if assessment_path => ("LEGAL", "legal"),
         Target::Own => ("I", "I.1"),
         Target::Other => ("LEGAL", "legal"),
         Target::Missing => ("NOPE", "nope"),
@@ -863,6 +927,10 @@ fn fill_path(row: &Row, fx: &Fixture, index: usize, target: Target) -> String {
         .replace(
             "{national_goal}",
             &id(fx.own_goal, fx.other_goal).to_string(),
+        )
+        .replace(
+            "{assessment}",
+            &id(fx.own_assessment, fx.other_assessment).to_string(),
         )
 }
 

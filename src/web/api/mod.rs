@@ -5,6 +5,7 @@
 //! document.
 
 mod account;
+mod assessments;
 mod cycles;
 mod etag;
 mod frameworks;
@@ -44,7 +45,8 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         (name = "participants", description = "Allies and partners"),
         (name = "frameworks", description = "Framework versions and mappings between them"),
         (name = "cycles", description = "Assessment cycles and their status board"),
-        (name = "national goals", description = "Delegations' own goals and their history")
+        (name = "national goals", description = "Delegations' own goals and their history"),
+        (name = "assessments", description = "Assessments and their answers")
     )
 )]
 struct ApiDoc;
@@ -60,7 +62,8 @@ fn documented() -> OpenApiRouter<AppState> {
                 .merge(users::router())
                 .merge(frameworks::router())
                 .merge(cycles::router())
-                .merge(national_goals::router()),
+                .merge(national_goals::router())
+                .merge(assessments::router()),
         )
         .merge(super::health::router())
 }

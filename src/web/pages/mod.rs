@@ -2,6 +2,7 @@
 
 mod account;
 mod admin_users;
+mod assessments;
 mod audit_log;
 mod cycles;
 mod framework_edit;
@@ -164,6 +165,8 @@ pub fn routes() -> Vec<PageRoute> {
         post("/cycles/{cycle}/close", cycles::close),
         post("/cycles/{cycle}/publish", cycles::publish),
         post("/cycles/{cycle}/deadline", cycles::extend),
+        get("/assessments/{assessment}", assessments::show),
+        post("/assessments/{assessment}/goals/{goal}", assessments::save),
         get("/national-goals", national_goals::list),
         get("/national-goals/new", national_goals::show_new),
         post("/national-goals/new", national_goals::create),

@@ -1,0 +1,178 @@
+//! The assessment form: reading an assessment with its answers, and saving one answer so that
+//! two people editing the same answer never overwrite each other silently.
+
+use std::collections::HashMap;
+
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::ServiceError;
+use crate::auth::Principal;
+use crate::auth::policy::Permission;
+use crate::domain::answer::{AnswerInput, value_text};
+use crate::domain::framework::{Goal, Section};
+use crate::storage::answers::{self as store, AssessmentHead, StoredAnswer};
+use crate::storage::audit::{self, Actor, NewEntry, RequestContext};
+use crate::storage::frameworks::{self, FrameworkRecord};
+use crate::storage::{self};
+
+/// States in which a delegation may change answers.
+pub const EDITABLE_STATES: [&str; 3] = ["not_started", "draft", "returned"];
+/// States from which the assessment counts as submitted.
+pub const SUBMITTED_STATES: [&str; 3] = ["submitted", "resubmitted", "accepted"];
+
+/// An assessment with its framework and answers, as the form shows it.
+pub struct AssessmentView {
+    pub head: AssessmentHead,
+    pub framework: FrameworkRecord,
+    /// By goal id.
+    pub answers: HashMap<Uuid, StoredAnswer>,
+    /// Whether the principal may change answers now.
+    pub editable: bool,
+}
+
+impl AssessmentView {
+    /// Every goal with its section and answer (if any), in order.
+    pub fn goals(&self) -> impl Iterator<Item = (&Section, &Goal, Uuid, Option<&StoredAnswer>)> {
+        self.framework
+            .framework
+            .goals()
+            .zip(&self.framework.goal_ids)
+            .map(|((section, goal), id)| (section, goal, *id, self.answers.get(id)))
+    }
+}
+
+/// Loads an assessment for a principal who may read it (analysts: only once submitted).
+pub async fn load(
+    pool: &PgPool,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<AssessmentView, ServiceError> {
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let head = store::head(&mut tx, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let submitted = SUBMITTED_STATES.contains(&head.state.as_str());
+    if !principal.may(Permission::ReadAssessment {
+        participant: head.participant_id,
+        submitted,
+    }) {
+        return Err(ServiceError::Forbidden);
+    }
+    let framework = frameworks::load(&mut tx, head.framework_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let answers = store::list(&mut tx, id)
+        .await?
+        .into_iter()
+        .map(|a| (a.goal_id, a))
+        .collect();
+    tx.commit().await?;
+    let editable = principal.may(Permission::EditParticipant(head.participant_id))
+        && EDITABLE_STATES.contains(&head.state.as_str())
+        && head.cycle_state == "open";
+    Ok(AssessmentView {
+        head,
+        framework,
+        answers,
+        editable,
+    })
+}
+
+/// Why an answer was not saved.
+#[derive(Debug)]
+pub enum SaveError {
+    /// Fields are wrong (field → catalogue key).
+    Invalid(super::FieldProblems),
+    /// Someone saved this answer since it was read: theirs is returned, nothing was written.
+    Conflict(Box<Option<StoredAnswer>>),
+    Other(ServiceError),
+}
+
+impl From<sqlx::Error> for SaveError {
+    fn from(error: sqlx::Error) -> Self {
+        SaveError::Other(ServiceError::Sql(error))
+    }
+}
+
+/// Saves one goal's answer if it is still at `expected_row_version` (0 for a goal not answered
+/// yet); returns the new row version.
+pub async fn save_answer(
+    pool: &PgPool,
+    principal: &Principal,
+    assessment: Uuid,
+    goal_code: &str,
+    expected_row_version: i64,
+    input: &AnswerInput,
+    context: &RequestContext,
+) -> Result<i64, SaveError> {
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let head = store::head(&mut tx, assessment)
+        .await?
+        .ok_or(SaveError::Other(ServiceError::NotFound))?;
+    if !principal.may(Permission::EditParticipant(head.participant_id)) {
+        return Err(SaveError::Other(ServiceError::Forbidden));
+    }
+    // Locked: a submission cannot slip in between this check and the write.
+    let (state, cycle_state) = store::lock(&mut tx, assessment)
+        .await?
+        .ok_or(SaveError::Other(ServiceError::NotFound))?;
+    if !EDITABLE_STATES.contains(&state.as_str()) {
+        return Err(SaveError::Other(ServiceError::Refused(
+            "assessment.refused.submitted",
+        )));
+    }
+    if cycle_state != "open" {
+        return Err(SaveError::Other(ServiceError::Refused(
+            "assessment.refused.cycle_not_open",
+        )));
+    }
+    let framework = frameworks::load(&mut tx, head.framework_id)
+        .await?
+        .ok_or(SaveError::Other(ServiceError::NotFound))?;
+    let (goal_id, goal) = framework
+        .framework
+        .goals()
+        .zip(&framework.goal_ids)
+        .find(|((_, g), _)| g.code == goal_code)
+        .map(|((_, g), id)| (*id, g))
+        .ok_or(SaveError::Other(ServiceError::NotFound))?;
+    let checked = input.check(&goal.scale).map_err(SaveError::Invalid)?;
+    let before = store::lock_answer(&mut tx, assessment, goal_id).await?;
+    let current_version = before.as_ref().map_or(0, |a| a.row_version);
+    if current_version != expected_row_version {
+        return Err(SaveError::Conflict(Box::new(before)));
+    }
+    let new_version = store::write(
+        &mut tx,
+        assessment,
+        head.participant_id,
+        goal_id,
+        &checked,
+        principal.user_id,
+    )
+    .await?;
+    store::touch(&mut tx, assessment).await?;
+    let old = before.as_ref().map(|a| {
+        json!({ "value": value_text(a.value()), "not_applicable": a.not_applicable, "na_justification": a.na_justification,
+                "target": value_text(a.target()), "implementation_status": a.implementation_status, "narrative": a.narrative })
+    });
+    let new = json!({ "value": input.value.trim(), "not_applicable": input.not_applicable,
+                      "na_justification": checked.na_justification, "target": input.target.trim(),
+                      "implementation_status": checked.implementation_status, "narrative": checked.narrative });
+    audit::append(
+        &mut tx,
+        &NewEntry::new(
+            Actor::User(principal.user_id),
+            "answer.update",
+            json!({ "goal": goal_code, "old": old, "new": new }),
+        )
+        .about("answer", format!("{assessment}/{goal_code}"))
+        .for_participant(Some(head.participant_id))
+        .from_request(context),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(new_version)
+}

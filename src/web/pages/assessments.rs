@@ -1,0 +1,339 @@
+//! The assessment form: goals grouped by section, progress and what is missing, one form per
+//! goal (works without JavaScript), and a conflict page when someone saved the same answer first.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{PageContext, render};
+use crate::auth::Principal;
+use crate::domain::answer::{AnswerInput, value_text};
+use crate::domain::framework::AnswerScale;
+use crate::domain::scoring::{ScoredGoal, roll_up};
+use crate::services::ServiceError;
+use crate::services::assessments::{self as service, AssessmentView, SaveError};
+use crate::storage::answers::StoredAnswer;
+use crate::storage::audit::RequestContext;
+use crate::web::AppState;
+use crate::web::authn::CurrentUser;
+use crate::web::error::{AppError, FieldErrors};
+
+/// One level offered for a maturity goal.
+pub struct LevelChoice {
+    pub level: i16,
+    pub name: String,
+    pub descriptor: String,
+}
+
+/// One goal as the form shows it.
+pub struct GoalRow {
+    pub code: String,
+    pub title: String,
+    pub guidance: String,
+    pub kind: &'static str,
+    pub levels: Vec<LevelChoice>,
+    pub range: String,
+    pub input: AnswerInput,
+    pub row_version: i64,
+    pub unconfirmed: bool,
+    pub updated: String,
+    pub errors: FieldErrors,
+}
+
+/// A section with its goals and progress.
+pub struct SectionRow {
+    pub code: String,
+    pub title: String,
+    pub answered: u32,
+    pub applicable: u32,
+    pub goals: Vec<GoalRow>,
+}
+
+/// Progress as a whole percentage.
+fn percent(answered: u32, applicable: u32) -> u32 {
+    (answered * 100).checked_div(applicable).unwrap_or(100)
+}
+
+#[derive(Template)]
+#[template(path = "assessment.html")]
+struct AssessmentPage {
+    page: PageContext,
+    id: Uuid,
+    participant: String,
+    cycle: String,
+    state: String,
+    deadline: String,
+    days_left: i32,
+    editable: bool,
+    answered: u32,
+    applicable: u32,
+    unconfirmed: usize,
+    missing: Vec<(String, String)>,
+    sections: Vec<SectionRow>,
+}
+
+impl AssessmentPage {
+    fn percent(&self) -> u32 {
+        percent(self.answered, self.applicable)
+    }
+
+    fn section_percent(&self, section: &SectionRow) -> u32 {
+        percent(section.answered, section.applicable)
+    }
+}
+
+fn input_of(answer: Option<&StoredAnswer>) -> AnswerInput {
+    match answer {
+        Some(a) => AnswerInput {
+            value: value_text(a.value()),
+            not_applicable: a.not_applicable,
+            na_justification: a.na_justification.clone().unwrap_or_default(),
+            target: value_text(a.target()),
+            implementation_status: a.implementation_status.clone().unwrap_or_default(),
+            narrative: a.narrative.clone(),
+        },
+        None => AnswerInput::default(),
+    }
+}
+
+/// Builds the page; `posted` replaces one goal's stored answer with what was typed (and its errors).
+fn page_of(
+    page: PageContext,
+    view: &AssessmentView,
+    posted: Option<(&str, AnswerInput, FieldErrors)>,
+) -> AssessmentPage {
+    let lang = page.tr.lang().code();
+    let method = view.framework.framework.roll_up;
+    let mut sections: Vec<SectionRow> = Vec::new();
+    let mut all = Vec::new();
+    let mut missing = Vec::new();
+    let mut unconfirmed = 0;
+    for (section, goal, _, answer) in view.goals() {
+        if sections.last().is_none_or(|s| s.code != section.code) {
+            sections.push(SectionRow {
+                code: section.code.clone(),
+                title: section.title.get(lang).to_owned(),
+                answered: 0,
+                applicable: 0,
+                goals: Vec::new(),
+            });
+        }
+        let scored = ScoredGoal::new(
+            goal.weight,
+            goal.scale.score_scale(),
+            answer.map_or(
+                crate::domain::scoring::AnswerState::Missing,
+                StoredAnswer::state,
+            ),
+        );
+        all.push(scored);
+        let rolled = roll_up(method, [&scored]);
+        if let Some(current) = sections.last_mut() {
+            current.answered += rolled.answered;
+            current.applicable += rolled.applicable;
+        }
+        if rolled.applicable > rolled.answered {
+            missing.push((goal.code.clone(), goal.title.get(lang).to_owned()));
+        }
+        if answer.is_some_and(|a| a.unconfirmed) {
+            unconfirmed += 1;
+        }
+        let (input, errors) = match &posted {
+            Some((code, input, errors)) if *code == goal.code => (input.clone(), errors.clone()),
+            _ => (input_of(answer), FieldErrors::new()),
+        };
+        let (kind, levels, range) = match &goal.scale {
+            AnswerScale::Maturity { levels } => (
+                "maturity",
+                levels
+                    .iter()
+                    .map(|l| LevelChoice {
+                        level: l.level,
+                        name: l.name.get(lang).to_owned(),
+                        descriptor: l.descriptor.get(lang).to_owned(),
+                    })
+                    .collect(),
+                String::new(),
+            ),
+            AnswerScale::Numeric { min, max, unit, .. } => {
+                ("numeric", Vec::new(), format!("{min}–{max} {unit}"))
+            }
+            AnswerScale::YesNo {} => ("yes_no", Vec::new(), String::new()),
+        };
+        if let Some(section) = sections.last_mut() {
+            section.goals.push(GoalRow {
+                code: goal.code.clone(),
+                title: goal.title.get(lang).to_owned(),
+                guidance: goal.guidance.get(lang).to_owned(),
+                kind,
+                levels,
+                range,
+                input,
+                row_version: answer.map_or(0, |a| a.row_version),
+                unconfirmed: answer.is_some_and(|a| a.unconfirmed),
+                updated: answer
+                    .map(|a| {
+                        format!(
+                            "{} {}",
+                            a.updated_at.date(),
+                            a.updated_by_name.clone().unwrap_or_default()
+                        )
+                    })
+                    .unwrap_or_default(),
+                errors,
+            });
+        }
+    }
+    let overall = roll_up(method, &all);
+    let head = &view.head;
+    AssessmentPage {
+        id: head.id,
+        participant: format!(
+            "{} — {}",
+            head.participant_code,
+            if lang == "fr" {
+                &head.participant_name_fr
+            } else {
+                &head.participant_name_en
+            }
+        ),
+        cycle: head.cycle_code.clone(),
+        state: head.state.clone(),
+        deadline: head.deadline.to_string(),
+        days_left: head.days_left,
+        editable: view.editable,
+        answered: overall.answered,
+        applicable: overall.applicable,
+        unconfirmed,
+        missing,
+        sections,
+        page,
+    }
+}
+
+/// `GET /assessments/{assessment}`.
+pub async fn show(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    let view = service::load(&state.db, &me, id).await?;
+    render(&page_of(page, &view, None))
+}
+
+/// One goal's form: the answer and the version it was read at.
+#[derive(Deserialize)]
+pub struct AnswerForm {
+    #[serde(default)]
+    value: String,
+    #[serde(default)]
+    not_applicable: Option<String>,
+    #[serde(default)]
+    na_justification: String,
+    #[serde(default)]
+    target: String,
+    #[serde(default)]
+    implementation_status: String,
+    #[serde(default)]
+    narrative: String,
+    #[serde(default)]
+    row_version: i64,
+}
+
+impl AnswerForm {
+    fn input(&self) -> AnswerInput {
+        AnswerInput {
+            value: self.value.clone(),
+            not_applicable: self.not_applicable.is_some(),
+            na_justification: self.na_justification.clone(),
+            target: self.target.clone(),
+            implementation_status: self.implementation_status.clone(),
+            narrative: self.narrative.clone(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "answer_conflict.html")]
+struct ConflictPage {
+    page: PageContext,
+    id: Uuid,
+    goal: String,
+    mine: AnswerInput,
+    theirs: AnswerInput,
+    theirs_by: String,
+    theirs_version: i64,
+}
+
+/// `POST /assessments/{assessment}/goals/{goal}`: saves one answer; a concurrent save shows both
+/// versions and lets the user choose.
+pub async fn save(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+    context: RequestContext,
+    Path((id, goal)): Path<(Uuid, String)>,
+    Form(form): Form<AnswerForm>,
+) -> Result<Response, AppError> {
+    let input = form.input();
+    match service::save_answer(
+        &state.db,
+        &me,
+        id,
+        &goal,
+        form.row_version,
+        &input,
+        &context,
+    )
+    .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/assessments/{id}#goal-{goal}")).into_response()),
+        Err(SaveError::Invalid(errors)) => {
+            refused_with(&state, &me, page, id, &goal, input, errors).await
+        }
+        Err(SaveError::Conflict(theirs)) => {
+            let theirs = *theirs;
+            let mut response = render(&ConflictPage {
+                theirs: input_of(theirs.as_ref()),
+                theirs_by: theirs
+                    .as_ref()
+                    .map(|a| {
+                        format!(
+                            "{} ({})",
+                            a.updated_by_name.clone().unwrap_or_default(),
+                            a.updated_at.date()
+                        )
+                    })
+                    .unwrap_or_default(),
+                theirs_version: theirs.as_ref().map_or(0, |a| a.row_version),
+                page,
+                id,
+                goal,
+                mine: input,
+            })?;
+            *response.status_mut() = axum::http::StatusCode::CONFLICT;
+            Ok(response)
+        }
+        Err(SaveError::Other(ServiceError::NotFound)) => Err(AppError::NotFound),
+        Err(SaveError::Other(error)) => Err(error.into()),
+    }
+}
+
+async fn refused_with(
+    state: &AppState,
+    me: &Principal,
+    page: PageContext,
+    id: Uuid,
+    goal: &str,
+    input: AnswerInput,
+    errors: FieldErrors,
+) -> Result<Response, AppError> {
+    let view = service::load(&state.db, me, id).await?;
+    let mut response = render(&page_of(page, &view, Some((goal, input, errors))))?;
+    *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(response)
+}

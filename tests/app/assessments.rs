@@ -1,0 +1,336 @@
+//! The assessment form: saving answers on pages and through the API, progress, validation that
+//! keeps what was typed, and conflicts that never overwrite silently.
+
+use axum::http::{StatusCode, header};
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, TestUser, body_json, body_text};
+
+/// An open GCI cycle; returns FRA's assessment id.
+async fn open_cycle(app: &TestApp) -> (TestUser, String) {
+    let admin = app.user("admin", None).await;
+    let document = std::fs::read_to_string(format!(
+        "{}/fixtures/frameworks/itu-gci-2020.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let mut import = admin.api("POST", "/api/v1/frameworks", None);
+    *import.body_mut() = document.into();
+    import
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
+    let framework = body_json(app.request(import).await).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cycle = json!({"framework_id": framework, "code": "2026", "title_en": "2026", "opens_on": "2026-09-01", "deadline": "2099-12-31"});
+    let cycle = body_json(
+        app.request(admin.api("POST", "/api/v1/cycles", Some(cycle)))
+            .await,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        app.request(admin.api("POST", &format!("/api/v1/cycles/{cycle}/open"), None))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let board: Value = body_json(
+        app.request(admin.api(
+            "GET",
+            &format!("/api/v1/cycles/{cycle}/status?search=FRA"),
+            None,
+        ))
+        .await,
+    )
+    .await;
+    let assessment = board[0]["assessment_id"].as_str().unwrap().to_owned();
+    let _ = cycle;
+    (admin, assessment)
+}
+
+#[tokio::test]
+async fn a_contributor_saves_answers_and_the_form_shows_progress_and_what_is_missing() {
+    let app = TestApp::spawn().await;
+    let (_, assessment) = open_cycle(&app).await;
+    let contributor = app.user("contributor", Some("FRA")).await;
+    let page = body_text(
+        app.request(contributor.get(&format!("/assessments/{assessment}")))
+            .await,
+    )
+    .await;
+    assert!(
+        page.contains("0 / 5") && page.contains(r##"href="#goal-legal""##),
+        "nothing answered, everything missing"
+    );
+    let saved = app.request(contributor.post_form(&format!("/assessments/{assessment}/goals/legal"), "value=18.75&target=19.5&implementation_status=in_progress&narrative=Law+passed&row_version=0")).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        saved.headers()[header::LOCATION],
+        format!("/assessments/{assessment}#goal-legal")
+    );
+    let page = body_text(
+        app.request(contributor.get(&format!("/assessments/{assessment}")))
+            .await,
+    )
+    .await;
+    assert!(
+        page.contains("1 / 5")
+            && page.contains(r#"value="18.75""#)
+            && !page.contains(r##"href="#goal-legal""##)
+    );
+    let na = app
+        .request(contributor.post_form(
+            &format!("/assessments/{assessment}/goals/cooperation"),
+            "not_applicable=1&na_justification=Handled+by+a+regional+body&row_version=0",
+        ))
+        .await;
+    assert_eq!(na.status(), StatusCode::SEE_OTHER);
+    let page = body_text(
+        app.request(contributor.get(&format!("/assessments/{assessment}")))
+            .await,
+    )
+    .await;
+    assert!(
+        page.contains("1 / 4"),
+        "a goal that does not apply leaves the count"
+    );
+    assert_eq!(app.count(&format!("SELECT count(*) FROM assessments WHERE id = '{assessment}' AND state = 'draft' AND last_activity_at IS NOT NULL")).await, 1);
+    let details: Value = {
+        let mut owner = app.db.owner().await;
+        sqlx::query_scalar(
+            "SELECT details FROM audit_log WHERE action = 'answer.update' ORDER BY seq LIMIT 1",
+        )
+        .fetch_one(&mut owner)
+        .await
+        .unwrap()
+    };
+    assert_eq!(details["old"], Value::Null);
+    assert_eq!(details["new"]["value"], "18.75");
+}
+
+#[tokio::test]
+async fn invalid_values_are_refused_at_the_field_and_keep_what_was_typed() {
+    let app = TestApp::spawn().await;
+    let (_, assessment) = open_cycle(&app).await;
+    let head = app.user("head", Some("FRA")).await;
+    let response = app
+        .request(head.post_form(
+            &format!("/assessments/{assessment}/goals/technical"),
+            "value=25&narrative=Kept+narrative&row_version=0",
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = body_text(response).await;
+    assert!(
+        html.contains("outside the goal&#39;s range") || html.contains("outside the goal's range"),
+        "{html}"
+    );
+    assert!(html.contains(r#"value="25""#) && html.contains("Kept narrative"));
+    let na = app
+        .request(head.post_form(
+            &format!("/assessments/{assessment}/goals/technical"),
+            "not_applicable=1&row_version=0",
+        ))
+        .await;
+    assert!(
+        body_text(na)
+            .await
+            .contains("Say why the goal does not apply.")
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM answers").await,
+        0,
+        "nothing was written"
+    );
+}
+
+#[tokio::test]
+async fn two_people_saving_the_same_answer_get_a_conflict_not_an_overwrite() {
+    let app = TestApp::spawn().await;
+    let (_, assessment) = open_cycle(&app).await;
+    let contributor = app.user("contributor", Some("FRA")).await;
+    let head = app.user("head", Some("FRA")).await;
+    let path = format!("/assessments/{assessment}/goals/legal");
+    assert_eq!(
+        app.request(contributor.post_form(&path, "value=10&row_version=0"))
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    // The head opened the form before that save: it still carries version 0.
+    let conflict = app
+        .request(head.post_form(&path, "value=15&narrative=Head%27s+view&row_version=0"))
+        .await;
+    assert_eq!(conflict.status(), StatusCode::CONFLICT);
+    let html = body_text(conflict).await;
+    assert!(
+        html.contains("<td>10</td><td>15</td>"),
+        "both versions side by side: {html}"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM answers WHERE value_number = 10")
+            .await,
+        1,
+        "theirs is kept"
+    );
+    // Choosing to keep mine is deliberate: the form carries their version now.
+    let version = html
+        .split(r#"name="row_version" value=""#)
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mine = app
+        .request(head.post_form(
+            &path,
+            &format!("value=15&narrative=Head%27s+view&row_version={version}"),
+        ))
+        .await;
+    assert_eq!(mine.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.count("SELECT count(*) FROM answers WHERE value_number = 15 AND row_version = 2")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_api_reads_answers_with_an_etag_and_writes_them_with_if_match() {
+    let app = TestApp::spawn().await;
+    let (_, assessment) = open_cycle(&app).await;
+    let head = app.user("head", Some("FRA")).await;
+    let path = format!("/api/v1/assessments/{assessment}/answers/organizational");
+    let read = app.request(head.api("GET", &path, None)).await;
+    assert_eq!(read.headers()[header::ETAG], "\"0\"");
+    let without = app
+        .request(head.api("PUT", &path, Some(json!({"value": "14.2"}))))
+        .await;
+    assert_eq!(without.status(), StatusCode::PRECONDITION_REQUIRED);
+    let write = |etag: &str, value: &str| {
+        let mut request = head.api(
+            "PUT",
+            &path,
+            Some(json!({"value": value, "implementation_status": "implemented"})),
+        );
+        request
+            .headers_mut()
+            .insert(header::IF_MATCH, etag.parse().unwrap());
+        request
+    };
+    let saved = app.request(write("\"0\"", "14.2")).await;
+    assert_eq!(saved.status(), StatusCode::NO_CONTENT);
+    assert_eq!(saved.headers()[header::ETAG], "\"1\"");
+    assert_eq!(
+        app.request(write("\"0\"", "3")).await.status(),
+        StatusCode::PRECONDITION_FAILED
+    );
+    let bad = app.request(write("\"1\"", "14.255")).await;
+    assert_eq!(
+        body_json(bad).await["error"]["fields"]["value"],
+        "Too many decimals for this goal."
+    );
+    let document = body_json(
+        app.request(head.api("GET", &format!("/api/v1/assessments/{assessment}"), None))
+            .await,
+    )
+    .await;
+    let answer = document["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["goal"] == "organizational")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (answer["value"].clone(), answer["row_version"].clone()),
+        (json!("14.2"), json!(1))
+    );
+    assert_eq!(document["state"], "draft");
+}
+
+#[tokio::test]
+async fn analysts_never_read_drafts_viewers_never_save_and_other_delegations_see_nothing() {
+    let app = TestApp::spawn().await;
+    let (_, assessment) = open_cycle(&app).await;
+    let analyst = app.user("analyst", None).await;
+    let viewer = app.user("viewer", Some("FRA")).await;
+    let other = app.user("head", Some("DEU")).await;
+    assert_eq!(
+        app.request(analyst.get(&format!("/assessments/{assessment}")))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.request(viewer.get(&format!("/assessments/{assessment}")))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.request(viewer.post_form(
+            &format!("/assessments/{assessment}/goals/legal"),
+            "value=1&row_version=0"
+        ))
+        .await
+        .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.request(other.api("GET", &format!("/api/v1/assessments/{assessment}"), None))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(app.count("SELECT count(*) FROM answers").await, 0);
+}
+
+#[tokio::test]
+async fn answers_cannot_change_once_the_cycle_is_closed() {
+    let app = TestApp::spawn().await;
+    let (admin, assessment) = open_cycle(&app).await;
+    let cycle: String = {
+        let mut owner = app.db.owner().await;
+        let mut tx = sqlx::Connection::begin(&mut owner).await.unwrap();
+        pledge::storage::set_scope(&mut tx, &pledge::storage::Scope::System)
+            .await
+            .unwrap();
+        let id: uuid::Uuid = sqlx::query_scalar(&format!(
+            "SELECT cycle_id FROM assessments WHERE id = '{assessment}'"
+        ))
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        id.to_string()
+    };
+    assert_eq!(
+        app.request(admin.api("POST", &format!("/api/v1/cycles/{cycle}/close"), None))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let contributor = app.user("contributor", Some("FRA")).await;
+    let refused = app
+        .request(contributor.post_form(
+            &format!("/assessments/{assessment}/goals/legal"),
+            "value=10&row_version=0",
+        ))
+        .await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert!(body_text(refused).await.contains("The cycle is not open"));
+    let page = body_text(
+        app.request(contributor.get(&format!("/assessments/{assessment}")))
+            .await,
+    )
+    .await;
+    assert!(
+        !page.contains(r#"name="row_version""#),
+        "a closed cycle shows answers read-only"
+    );
+}
