@@ -17,6 +17,8 @@ pub enum Permission {
     ReadAuditLog,
     /// Define framework versions, their mappings, participants and cycles (the secretariat).
     ManageCatalogue,
+    /// Accept or return submissions, and allow a late submission (the secretariat).
+    ReviewSubmissions,
     /// Change one's own password, second factor and API tokens. Only from a browser session:
     /// a token never mints tokens or changes the credentials of its owner.
     ManageOwnCredentials,
@@ -37,8 +39,8 @@ impl Principal {
         use DelegationRole::*;
         use Permission::*;
         match (permission, self.role) {
-            (ManageUsers | ReadAuditLog | ManageCatalogue, Role::Admin) => true,
-            (ManageUsers | ReadAuditLog | ManageCatalogue, _) => false,
+            (ManageUsers | ReadAuditLog | ManageCatalogue | ReviewSubmissions, Role::Admin) => true,
+            (ManageUsers | ReadAuditLog | ManageCatalogue | ReviewSubmissions, _) => false,
             (ManageOwnCredentials, _) => matches!(self.credential, Credential::Session { .. }),
             (ReadParticipant(_), Role::Admin | Role::Analyst) => true,
             (ReadParticipant(p), Role::Delegation { participant_id, .. }) => p == participant_id,

@@ -80,6 +80,22 @@ struct AnswerFigure<'a> {
     state: &'static str,
     value: Option<serde_json::Value>,
     score: Option<f64>,
+    #[serde(flatten)]
+    details: &'a AnswerDetails,
+}
+
+/// What a snapshot records of an answer beyond its value: compared field by field between
+/// revisions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct AnswerDetails {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub na_justification: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub implementation_status: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub narrative: String,
 }
 
 /// Identifies the snapshot inside its document.
@@ -89,13 +105,26 @@ pub struct SnapshotHeader<'a> {
     pub revision: i32,
 }
 
-/// Scores the answers (one per goal, in goal order) and freezes them.
+/// Scores the answers (one per goal, in goal order) and freezes them, values only.
 pub fn freeze(
     header: &SnapshotHeader<'_>,
     method: RollUp,
     sections: &[SnapshotSection],
     goals: &[SnapshotGoal],
     answers: &[AnswerState],
+) -> FrozenSnapshot {
+    let details = vec![AnswerDetails::default(); answers.len()];
+    freeze_detailed(header, method, sections, goals, answers, &details)
+}
+
+/// Scores the answers (one per goal, in goal order) and freezes them with their details.
+pub fn freeze_detailed(
+    header: &SnapshotHeader<'_>,
+    method: RollUp,
+    sections: &[SnapshotSection],
+    goals: &[SnapshotGoal],
+    answers: &[AnswerState],
+    details: &[AnswerDetails],
 ) -> FrozenSnapshot {
     let scored: Vec<ScoredGoal> = goals
         .iter()
@@ -133,8 +162,10 @@ pub fn freeze(
             .iter()
             .zip(answers)
             .zip(&scored)
-            .map(|((goal, answer), scored)| AnswerFigure {
+            .zip(details)
+            .map(|(((goal, answer), scored), details)| AnswerFigure {
                 goal: &goal.code,
+                details,
                 state: match answer {
                     AnswerState::Missing => "missing",
                     AnswerState::NotApplicable => "not_applicable",
@@ -175,6 +206,61 @@ pub fn verify_digest(content: &str, digest: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn revisions_differ_field_by_field() {
+        let sections = [SnapshotSection {
+            id: Uuid::new_v4(),
+            code: "I".into(),
+        }];
+        let goals = [SnapshotGoal {
+            id: Uuid::new_v4(),
+            code: "I.1".into(),
+            section: 0,
+            weight: 1.0,
+            scale: ScoreScale::YesNo,
+        }];
+        let header = SnapshotHeader {
+            participant_code: "FRA",
+            cycle_code: "2026",
+            revision: 1,
+        };
+        let first = freeze(
+            &header,
+            RollUp::WeightedMean,
+            &sections,
+            &goals,
+            &[AnswerState::Answered(AnswerValue::Bool(false))],
+        );
+        let details = [AnswerDetails {
+            narrative: "Now in force".into(),
+            ..AnswerDetails::default()
+        }];
+        let second = freeze_detailed(
+            &header,
+            RollUp::WeightedMean,
+            &sections,
+            &goals,
+            &[AnswerState::Answered(AnswerValue::Bool(true))],
+            &details,
+        );
+        let changes = diff(
+            &recorded_answers(&first.content).unwrap(),
+            &recorded_answers(&second.content).unwrap(),
+        );
+        let fields: Vec<(&str, &str, &str)> = changes
+            .iter()
+            .map(|c| (c.field.as_str(), c.before.as_str(), c.after.as_str()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("value", "false", "true"),
+                ("score", "0", "1"),
+                ("narrative", "", "Now in force")
+            ]
+        );
+    }
 
     #[test]
     fn a_frozen_snapshot_carries_its_scores_and_a_verifiable_digest() {
@@ -224,4 +310,85 @@ mod tests {
             &frozen.digest
         ));
     }
+}
+
+/// One answer as a snapshot document records it (for reading revisions back).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct RecordedAnswer {
+    pub goal: String,
+    pub state: String,
+    pub value: Option<serde_json::Value>,
+    pub score: Option<f64>,
+    #[serde(flatten)]
+    pub details: AnswerDetails,
+}
+
+#[derive(serde::Deserialize)]
+struct RecordedDocument {
+    answers: Vec<RecordedAnswer>,
+}
+
+/// The answers recorded in a snapshot document.
+pub fn recorded_answers(content: &str) -> Result<Vec<RecordedAnswer>, serde_json::Error> {
+    Ok(serde_json::from_str::<RecordedDocument>(content)?.answers)
+}
+
+/// One field that differs between two revisions of an answer.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct FieldChange {
+    pub goal: String,
+    /// state, value, score, na_justification, target, implementation_status or narrative
+    pub field: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// Every field that differs between two revisions, goal by goal, in the later one's goal order.
+pub fn diff(before: &[RecordedAnswer], after: &[RecordedAnswer]) -> Vec<FieldChange> {
+    let text = |value: &Option<serde_json::Value>| match value {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    };
+    let fields = |a: Option<&RecordedAnswer>| -> Vec<(&'static str, String)> {
+        match a {
+            None => Vec::new(),
+            Some(a) => vec![
+                ("state", a.state.clone()),
+                ("value", text(&a.value)),
+                ("score", a.score.map(|s| s.to_string()).unwrap_or_default()),
+                (
+                    "na_justification",
+                    a.details.na_justification.clone().unwrap_or_default(),
+                ),
+                ("target", a.details.target.clone().unwrap_or_default()),
+                (
+                    "implementation_status",
+                    a.details.implementation_status.clone().unwrap_or_default(),
+                ),
+                ("narrative", a.details.narrative.clone()),
+            ],
+        }
+    };
+    let mut changes = Vec::new();
+    for answer in after {
+        let old = before.iter().find(|b| b.goal == answer.goal);
+        let old_fields = fields(old);
+        for (name, new_value) in fields(Some(answer)) {
+            let old_value = old_fields
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            if old_value != new_value {
+                changes.push(FieldChange {
+                    goal: answer.goal.clone(),
+                    field: name.to_owned(),
+                    before: old_value,
+                    after: new_value,
+                });
+            }
+        }
+    }
+    changes
 }

@@ -291,3 +291,149 @@ pub async fn insert_reviews(
     .await?;
     Ok(())
 }
+
+/// What a submission or review needs to know about an assessment, locked for the change.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LockedAssessment {
+    pub state: String,
+    pub revision: i32,
+    pub late_submission_allowed: bool,
+    pub cycle_state: String,
+    pub past_deadline: bool,
+}
+
+/// Locks an assessment for a state change.
+pub async fn lock_for_workflow(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<LockedAssessment>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT a.state, a.revision, a.late_submission_allowed, c.state AS cycle_state,
+                c.deadline < current_date AS past_deadline
+         FROM assessments a JOIN cycles c ON c.id = a.cycle_id WHERE a.id = $1 FOR UPDATE OF a",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Records one review and its notes on answers (two statements); returns the review's id.
+pub async fn insert_review(
+    conn: &mut PgConnection,
+    review: &ReviewRow,
+    notes: &[(Uuid, String)],
+) -> Result<Uuid, sqlx::Error> {
+    let id: Uuid = sqlx::query_scalar(
+        "INSERT INTO assessment_reviews (assessment_id, participant_id, revision, decision, reason, decided_by, decided_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(review.assessment_id)
+    .bind(review.participant_id)
+    .bind(review.revision)
+    .bind(review.decision)
+    .bind(&review.reason)
+    .bind(review.decided_by)
+    .bind(review.decided_at)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO review_answer_notes (review_id, participant_id, goal_id, note)
+         SELECT $1, $2, n.goal, n.note FROM UNNEST($3::uuid[], $4::text[]) AS n(goal, note)",
+    )
+    .bind(id)
+    .bind(review.participant_id)
+    .bind(notes.iter().map(|(goal, _)| *goal).collect::<Vec<_>>())
+    .bind(
+        notes
+            .iter()
+            .map(|(_, note)| note.clone())
+            .collect::<Vec<_>>(),
+    )
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+/// Lets (or stops letting) an assessment be submitted after the deadline.
+pub async fn set_late_allowed(
+    conn: &mut PgConnection,
+    id: Uuid,
+    allowed: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE assessments SET late_submission_allowed = $2, updated_at = now(), row_version = row_version + 1 WHERE id = $1")
+        .bind(id)
+        .bind(allowed)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// One submitted revision with the decision on it, if any.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct RevisionRow {
+    pub revision: i32,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub submitted_at: OffsetDateTime,
+    pub submitted_by_name: Option<String>,
+    /// SHA-256 of the snapshot document, hex.
+    pub digest: String,
+    pub overall_score: Option<f64>,
+    pub answered: i32,
+    pub applicable: i32,
+    pub decision: Option<String>,
+    pub reason: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub decided_at: Option<OffsetDateTime>,
+}
+
+/// Every revision of an assessment, oldest first (one statement).
+pub async fn revisions(
+    conn: &mut PgConnection,
+    assessment: Uuid,
+) -> Result<Vec<RevisionRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT s.revision, s.submitted_at, u.display_name AS submitted_by_name, encode(s.digest, 'hex') AS digest,
+                s.overall_score::float8 AS overall_score, s.answered, s.applicable,
+                r.decision, r.reason, r.decided_at
+         FROM snapshots s
+         LEFT JOIN users u ON u.id = s.submitted_by
+         LEFT JOIN assessment_reviews r ON r.assessment_id = s.assessment_id AND r.revision = s.revision
+         WHERE s.assessment_id = $1 ORDER BY s.revision",
+    )
+    .bind(assessment)
+    .fetch_all(conn)
+    .await
+}
+
+/// The stored document and digest of one revision.
+pub async fn snapshot_document(
+    conn: &mut PgConnection,
+    assessment: Uuid,
+    revision: i32,
+) -> Result<Option<(String, Vec<u8>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT content::text, digest FROM snapshots WHERE assessment_id = $1 AND revision = $2",
+    )
+    .bind(assessment)
+    .bind(revision)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The notes of the latest return, by goal id.
+pub async fn latest_return_notes(
+    conn: &mut PgConnection,
+    assessment: Uuid,
+) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT n.goal_id, n.note FROM review_answer_notes n
+         JOIN assessment_reviews r ON r.id = n.review_id
+         WHERE r.id = (SELECT id FROM assessment_reviews WHERE assessment_id = $1 AND decision = 'returned'
+                       ORDER BY revision DESC LIMIT 1)",
+    )
+    .bind(assessment)
+    .fetch_all(conn)
+    .await
+}

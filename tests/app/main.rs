@@ -12,3 +12,4 @@ mod rls;
 mod schema;
 mod support;
 mod web;
+mod workflow;

@@ -11,7 +11,9 @@ use pledge::auth::{secrets, totp};
 use uuid::Uuid;
 
 use pledge::domain::framework::Framework;
-use pledge::storage::assessments::AssessmentRow;
+use pledge::domain::scoring::AnswerState;
+use pledge::domain::snapshot::{self, SnapshotGoal, SnapshotHeader, SnapshotSection};
+use pledge::storage::assessments::{AssessmentRow, SnapshotRow};
 use pledge::storage::cycles::{self, CycleRow};
 use pledge::storage::national_goals::{self, NewNationalGoal};
 use pledge::storage::{self, Scope, frameworks};
@@ -52,6 +54,13 @@ enum Access {
     /// Saving an answer: its own delegation's heads and contributors; viewers and staff 403;
     /// another delegation's assessment is hidden (404).
     AnswerWrite,
+    /// Submitting: the delegation's head only.
+    Submit,
+    /// Accepting, returning, allowing late: admins only (403 for everyone else, before looking).
+    Review,
+    /// Reading a submitted revision: the own assessment has one (FRA's is submitted); the other
+    /// (DEU's) is a draft without revisions.
+    RevisionRead,
 }
 
 /// What a request body looks like; `{unique}` and `{password}` are filled in per request.
@@ -495,6 +504,65 @@ const MATRIX: &[Row] = &[
         AnswerWrite,
         JsonIfMatch(r#"{"value": "12.5"}"#),
     ),
+    row("POST", "/assessments/{assessment}/submit", Submit, None),
+    row(
+        "POST",
+        "/assessments/{assessment}/return",
+        Review,
+        Form("reason=Please+add+evidence&note_legal=Which+law%3F"),
+    ),
+    row("POST", "/assessments/{assessment}/accept", Review, None),
+    row("POST", "/assessments/{assessment}/allow-late", Review, None),
+    row(
+        "GET",
+        "/assessments/{assessment}/revisions",
+        AssessmentRead,
+        None,
+    ),
+    row(
+        "POST",
+        "/api/v1/assessments/{assessment}/submit",
+        Submit,
+        None,
+    ),
+    row(
+        "POST",
+        "/api/v1/assessments/{assessment}/return",
+        Review,
+        Json(
+            r#"{"reason": "Please add evidence", "notes": [{"goal": "legal", "note": "Which law?"}]}"#,
+        ),
+    ),
+    row(
+        "POST",
+        "/api/v1/assessments/{assessment}/accept",
+        Review,
+        None,
+    ),
+    row(
+        "POST",
+        "/api/v1/assessments/{assessment}/allow-late",
+        Review,
+        None,
+    ),
+    row(
+        "GET",
+        "/api/v1/assessments/{assessment}/revisions",
+        AssessmentRead,
+        None,
+    ),
+    row(
+        "GET",
+        "/api/v1/assessments/{assessment}/revisions/{revision}",
+        RevisionRead,
+        None,
+    ),
+    row(
+        "GET",
+        "/api/v1/assessments/{assessment}/diff?from=1&to=1",
+        RevisionRead,
+        None,
+    ),
 ];
 
 const ROLES: [&str; 6] = [
@@ -541,9 +609,15 @@ fn matrix_name(path: &str) -> String {
 
 #[test]
 fn every_served_route_is_in_the_matrix_and_every_row_is_served() {
+    // A row may carry a query string; the route is its path.
     let in_matrix: BTreeSet<(String, String)> = MATRIX
         .iter()
-        .map(|r| (r.method.to_owned(), r.path.to_owned()))
+        .map(|r| {
+            (
+                r.method.to_owned(),
+                r.path.split('?').next().unwrap_or(r.path).to_owned(),
+            )
+        })
         .collect();
     let served = served_routes();
     let missing: Vec<_> = served.difference(&in_matrix).collect();
@@ -684,6 +758,58 @@ async fn fixture(app: &TestApp) -> Fixture {
     pledge::storage::assessments::insert_assessments(&mut tx, &assessments)
         .await
         .unwrap();
+    // FRA's assessment is submitted (revision 1, all goals unanswered is enough here).
+    let gci_doc = fixture_framework("itu-gci-2020.json");
+    let sections: Vec<SnapshotSection> = gci_doc
+        .sections
+        .iter()
+        .zip(&gci.section_ids)
+        .map(|(s, id)| SnapshotSection {
+            id: *id,
+            code: s.code.clone(),
+        })
+        .collect();
+    let snapshot_goals: Vec<SnapshotGoal> = gci_doc
+        .goals()
+        .zip(&gci.goal_ids)
+        .enumerate()
+        .map(|(i, ((_, g), id))| SnapshotGoal {
+            id: *id,
+            code: g.code.clone(),
+            section: i,
+            weight: g.weight,
+            scale: g.scale.score_scale(),
+        })
+        .collect();
+    let frozen = snapshot::freeze(
+        &SnapshotHeader {
+            participant_code: "FRA",
+            cycle_code: "M1",
+            revision: 1,
+        },
+        gci_doc.roll_up,
+        &sections,
+        &snapshot_goals,
+        &vec![AnswerState::Missing; snapshot_goals.len()],
+    );
+    pledge::storage::assessments::insert_snapshots(
+        &mut tx,
+        &[SnapshotRow {
+            id: Uuid::new_v4(),
+            assessment_id: assessments[0].id,
+            participant_id: fra,
+            cycle_id: own_cycle,
+            revision: 1,
+            frozen,
+            submitted_by: Option::None,
+            submitted_at: time::OffsetDateTime::now_utc(),
+        }],
+    )
+    .await
+    .unwrap();
+    pledge::storage::assessments::set_states(&mut tx, &[(assessments[0].id, "submitted")])
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     Fixture {
         own_session: session_handle(app, own_user.id).await,
@@ -779,15 +905,32 @@ fn expected(access: Access, role: &str, target: Target) -> Expect {
         ParticipantGoalsCreate => Expect::Forbidden,
         AssessmentRead => match target {
             Target::Missing => Expect::NotFound,
-            _ if role == "analyst" => Expect::Forbidden,
+            Target::Own => Expect::Allowed,
+            Target::Other if role == "analyst" => Expect::Forbidden,
             Target::Other if !staff => Expect::NotFound,
-            _ => Expect::Allowed,
+            Target::Other => Expect::Allowed,
         },
         AnswerWrite => match target {
             Target::Missing => Expect::NotFound,
             Target::Other if !staff => Expect::NotFound,
             Target::Own if editor => Expect::Allowed,
             _ => Expect::Forbidden,
+        },
+        Submit => match target {
+            Target::Missing => Expect::NotFound,
+            Target::Other if !staff => Expect::NotFound,
+            Target::Own if role == "head" => Expect::Allowed,
+            _ => Expect::Forbidden,
+        },
+        Review if role != "admin" => Expect::Forbidden,
+        Review => match target {
+            Target::Missing => Expect::NotFound,
+            _ => Expect::Allowed,
+        },
+        RevisionRead => match target {
+            Target::Own => Expect::Allowed,
+            Target::Other if role == "analyst" => Expect::Forbidden,
+            _ => Expect::NotFound,
         },
     }
 }
@@ -932,6 +1075,7 @@ fn fill_path(row: &Row, fx: &Fixture, index: usize, target: Target) -> String {
             "{assessment}",
             &id(fx.own_assessment, fx.other_assessment).to_string(),
         )
+        .replace("{revision}", "1")
 }
 
 /// Tries one row for every role and target; returns the failures.

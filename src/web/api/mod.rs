@@ -13,6 +13,7 @@ mod national_goals;
 mod participants;
 mod session;
 mod users;
+mod workflow;
 
 use std::sync::Arc;
 
@@ -63,7 +64,8 @@ fn documented() -> OpenApiRouter<AppState> {
                 .merge(frameworks::router())
                 .merge(cycles::router())
                 .merge(national_goals::router())
-                .merge(assessments::router()),
+                .merge(assessments::router())
+                .merge(workflow::router()),
         )
         .merge(super::health::router())
 }

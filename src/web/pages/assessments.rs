@@ -41,6 +41,47 @@ pub struct GoalRow {
     pub unconfirmed: bool,
     pub updated: String,
     pub errors: FieldErrors,
+    /// The secretariat's note on this answer from the latest return.
+    pub return_note: Option<String>,
+}
+
+/// What the workflow panel offers the principal.
+#[derive(Default)]
+pub struct Workflow {
+    pub can_submit: bool,
+    pub can_review: bool,
+    pub can_allow_late: bool,
+    pub revisions: i32,
+    pub return_reason: Option<String>,
+    notes: Vec<(Uuid, String)>,
+}
+
+async fn workflow_of(
+    state: &AppState,
+    me: &Principal,
+    view: &AssessmentView,
+) -> Result<Workflow, AppError> {
+    use crate::auth::policy::Permission;
+    let head = &view.head;
+    let submitted = matches!(head.state.as_str(), "submitted" | "resubmitted");
+    let mut workflow = Workflow {
+        can_submit: me.may(Permission::SubmitForParticipant(head.participant_id))
+            && view.editable
+            && head.state != "not_started",
+        can_review: me.may(Permission::ReviewSubmissions) && submitted,
+        can_allow_late: me.may(Permission::ReviewSubmissions)
+            && head.days_left < 0
+            && !submitted
+            && head.state != "accepted",
+        revisions: head.revision,
+        ..Workflow::default()
+    };
+    if head.state == "returned" {
+        workflow.notes = crate::services::workflow::return_notes(&state.db, me, head.id).await?;
+        let revisions = crate::services::workflow::revisions(&state.db, me, head.id).await?;
+        workflow.return_reason = revisions.last().and_then(|r| r.reason.clone());
+    }
+    Ok(workflow)
 }
 
 /// A section with its goals and progress.
@@ -73,6 +114,7 @@ struct AssessmentPage {
     unconfirmed: usize,
     missing: Vec<(String, String)>,
     sections: Vec<SectionRow>,
+    workflow: Workflow,
 }
 
 impl AssessmentPage {
@@ -103,6 +145,7 @@ fn input_of(answer: Option<&StoredAnswer>) -> AnswerInput {
 fn page_of(
     page: PageContext,
     view: &AssessmentView,
+    workflow: Workflow,
     posted: Option<(&str, AnswerInput, FieldErrors)>,
 ) -> AssessmentPage {
     let lang = page.tr.lang().code();
@@ -111,7 +154,7 @@ fn page_of(
     let mut all = Vec::new();
     let mut missing = Vec::new();
     let mut unconfirmed = 0;
-    for (section, goal, _, answer) in view.goals() {
+    for (section, goal, goal_id, answer) in view.goals() {
         if sections.last().is_none_or(|s| s.code != section.code) {
             sections.push(SectionRow {
                 code: section.code.clone(),
@@ -184,6 +227,11 @@ fn page_of(
                     })
                     .unwrap_or_default(),
                 errors,
+                return_note: workflow
+                    .notes
+                    .iter()
+                    .find(|(g, _)| *g == goal_id)
+                    .map(|(_, n)| n.clone()),
             });
         }
     }
@@ -210,6 +258,7 @@ fn page_of(
         unconfirmed,
         missing,
         sections,
+        workflow,
         page,
     }
 }
@@ -222,7 +271,8 @@ pub async fn show(
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
     let view = service::load(&state.db, &me, id).await?;
-    render(&page_of(page, &view, None))
+    let workflow = workflow_of(&state, &me, &view).await?;
+    render(&page_of(page, &view, workflow, None))
 }
 
 /// One goal's form: the answer and the version it was read at.
@@ -333,7 +383,8 @@ async fn refused_with(
     errors: FieldErrors,
 ) -> Result<Response, AppError> {
     let view = service::load(&state.db, me, id).await?;
-    let mut response = render(&page_of(page, &view, Some((goal, input, errors))))?;
+    let workflow = workflow_of(state, me, &view).await?;
+    let mut response = render(&page_of(page, &view, workflow, Some((goal, input, errors))))?;
     *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
     Ok(response)
 }

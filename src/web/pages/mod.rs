@@ -13,6 +13,7 @@ mod mappings;
 mod national_goals;
 mod participants;
 mod session;
+mod workflow;
 
 use askama::Template;
 use axum::Router;
@@ -167,6 +168,14 @@ pub fn routes() -> Vec<PageRoute> {
         post("/cycles/{cycle}/deadline", cycles::extend),
         get("/assessments/{assessment}", assessments::show),
         post("/assessments/{assessment}/goals/{goal}", assessments::save),
+        post("/assessments/{assessment}/submit", workflow::submit),
+        post(
+            "/assessments/{assessment}/return",
+            workflow::return_to_delegation,
+        ),
+        post("/assessments/{assessment}/accept", workflow::accept),
+        post("/assessments/{assessment}/allow-late", workflow::allow_late),
+        get("/assessments/{assessment}/revisions", workflow::revisions),
         get("/national-goals", national_goals::list),
         get("/national-goals/new", national_goals::show_new),
         post("/national-goals/new", national_goals::create),

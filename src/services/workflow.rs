@@ -1,0 +1,338 @@
+//! The assessment workflow: the head submits (freezing an immutable snapshot), the secretariat
+//! returns with reasons or accepts; each submission is a new revision, earlier ones stay readable.
+
+use serde_json::json;
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::ServiceError;
+use super::assessments::{self, SUBMITTED_STATES};
+use crate::auth::Principal;
+use crate::auth::policy::Permission;
+use crate::domain::answer::value_text;
+use crate::domain::scoring::AnswerState;
+use crate::domain::snapshot::{self, AnswerDetails, SnapshotGoal, SnapshotHeader, SnapshotSection};
+use crate::storage::assessments::{self as store, ReviewRow, SnapshotRow};
+use crate::storage::audit::{self, Actor, NewEntry, RequestContext};
+use crate::storage::{self, answers};
+
+/// What a submission did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Submitted {
+    /// A new revision was frozen.
+    Revision(i32),
+    /// It was already submitted (a double click): nothing more was done.
+    AlreadyDone,
+}
+
+/// Submits an assessment: every applicable goal answered, no unconfirmed carried-forward
+/// answer, the cycle open and the deadline not passed (unless a late submission is allowed).
+pub async fn submit(
+    pool: &PgPool,
+    principal: &Principal,
+    id: Uuid,
+    context: &RequestContext,
+) -> Result<Submitted, ServiceError> {
+    let view = assessments::load(pool, principal, id).await?;
+    if !principal.may(Permission::SubmitForParticipant(view.head.participant_id)) {
+        return Err(ServiceError::Forbidden);
+    }
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    // Locked: of two submits at once, the second waits and then finds it done.
+    let locked = store::lock_for_workflow(&mut tx, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if SUBMITTED_STATES.contains(&locked.state.as_str()) {
+        return Ok(Submitted::AlreadyDone);
+    }
+    if locked.cycle_state != "open" {
+        return Err(ServiceError::Refused("assessment.refused.cycle_not_open"));
+    }
+    if locked.past_deadline && !locked.late_submission_allowed {
+        return Err(ServiceError::Refused("assessment.refused.deadline"));
+    }
+    // Read the answers again under the lock: nothing can change them now.
+    let stored: std::collections::HashMap<Uuid, answers::StoredAnswer> = answers::list(&mut tx, id)
+        .await?
+        .into_iter()
+        .map(|a| (a.goal_id, a))
+        .collect();
+    let framework = &view.framework;
+    let states: Vec<AnswerState> = framework
+        .goal_ids
+        .iter()
+        .map(|g| stored.get(g).map_or(AnswerState::Missing, |a| a.state()))
+        .collect();
+    if states.contains(&AnswerState::Missing) {
+        return Err(ServiceError::Refused("assessment.refused.incomplete"));
+    }
+    if stored.values().any(|a| a.unconfirmed) {
+        return Err(ServiceError::Refused("assessment.refused.unconfirmed"));
+    }
+    let details: Vec<AnswerDetails> = framework
+        .goal_ids
+        .iter()
+        .map(|g| {
+            stored
+                .get(g)
+                .map_or_else(AnswerDetails::default, |a| AnswerDetails {
+                    na_justification: a.na_justification.clone(),
+                    target: a.target().map(|t| value_text(Some(t))),
+                    implementation_status: a.implementation_status.clone(),
+                    narrative: a.narrative.clone(),
+                })
+        })
+        .collect();
+    let sections: Vec<SnapshotSection> = framework
+        .framework
+        .sections
+        .iter()
+        .zip(&framework.section_ids)
+        .map(|(s, id)| SnapshotSection {
+            id: *id,
+            code: s.code.clone(),
+        })
+        .collect();
+    let goals: Vec<SnapshotGoal> = framework
+        .framework
+        .sections
+        .iter()
+        .enumerate()
+        .flat_map(|(index, s)| s.goals.iter().map(move |g| (index, g)))
+        .zip(&framework.goal_ids)
+        .map(|((section, g), id)| SnapshotGoal {
+            id: *id,
+            code: g.code.clone(),
+            section,
+            weight: g.weight,
+            scale: g.scale.score_scale(),
+        })
+        .collect();
+    let revision = locked.revision + 1;
+    let frozen = snapshot::freeze_detailed(
+        &SnapshotHeader {
+            participant_code: &view.head.participant_code,
+            cycle_code: &view.head.cycle_code,
+            revision,
+        },
+        framework.framework.roll_up,
+        &sections,
+        &goals,
+        &states,
+        &details,
+    );
+    let digest = hex::encode(frozen.digest);
+    store::insert_snapshots(
+        &mut tx,
+        &[SnapshotRow {
+            id: Uuid::new_v4(),
+            assessment_id: id,
+            participant_id: view.head.participant_id,
+            cycle_id: view.head.cycle_id,
+            revision,
+            frozen,
+            submitted_by: Some(principal.user_id),
+            submitted_at: OffsetDateTime::now_utc(),
+        }],
+    )
+    .await?;
+    let state = if revision == 1 {
+        "submitted"
+    } else {
+        "resubmitted"
+    };
+    store::set_states(&mut tx, &[(id, state)]).await?;
+    answers::touch(&mut tx, id).await?;
+    audit::append(
+        &mut tx,
+        &NewEntry::new(
+            Actor::User(principal.user_id),
+            "assessment.submit",
+            json!({ "revision": revision, "digest": digest }),
+        )
+        .about("assessment", id)
+        .for_participant(Some(view.head.participant_id))
+        .from_request(context),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Submitted::Revision(revision))
+}
+
+/// A return's reasons: overall, and per answer (goal code → note).
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct ReturnReasons {
+    pub reason: String,
+    #[serde(default)]
+    pub notes: Vec<AnswerNote>,
+}
+
+/// A note on one answer.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+pub struct AnswerNote {
+    pub goal: String,
+    pub note: String,
+}
+
+/// Returns a submitted assessment to its delegation, with reasons; or accepts it.
+pub async fn review(
+    pool: &PgPool,
+    principal: &Principal,
+    id: Uuid,
+    reasons: Option<&ReturnReasons>,
+    context: &RequestContext,
+) -> Result<(), ServiceError> {
+    if !principal.may(Permission::ReviewSubmissions) {
+        return Err(ServiceError::Forbidden);
+    }
+    let view = assessments::load(pool, principal, id).await?;
+    let decision = if reasons.is_some() {
+        "returned"
+    } else {
+        "accepted"
+    };
+    let mut notes = Vec::new();
+    if let Some(reasons) = reasons {
+        if reasons.reason.trim().is_empty() {
+            return Err(ServiceError::field("reason", "field.reason.required"));
+        }
+        for note in reasons.notes.iter().filter(|n| !n.note.trim().is_empty()) {
+            let goal = view
+                .goals()
+                .find(|(_, g, _, _)| g.code == note.goal)
+                .map(|(_, _, goal_id, _)| goal_id)
+                .ok_or_else(|| ServiceError::field("notes", "field.goal.unknown"))?;
+            notes.push((goal, note.note.trim().to_owned()));
+        }
+    }
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let locked = store::lock_for_workflow(&mut tx, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if !matches!(locked.state.as_str(), "submitted" | "resubmitted") {
+        return Err(ServiceError::Refused("assessment.refused.not_submitted"));
+    }
+    store::insert_review(
+        &mut tx,
+        &ReviewRow {
+            assessment_id: id,
+            participant_id: view.head.participant_id,
+            revision: locked.revision,
+            decision,
+            reason: reasons
+                .map(|r| r.reason.trim().to_owned())
+                .unwrap_or_default(),
+            decided_by: Some(principal.user_id),
+            decided_at: OffsetDateTime::now_utc(),
+        },
+        &notes,
+    )
+    .await?;
+    store::set_states(&mut tx, &[(id, decision)]).await?;
+    audit::append(
+        &mut tx,
+        &NewEntry::new(
+            Actor::User(principal.user_id),
+            if reasons.is_some() { "assessment.return" } else { "assessment.accept" },
+            json!({ "revision": locked.revision, "reason": reasons.map(|r| r.reason.trim()), "notes": notes.len() }),
+        )
+        .about("assessment", id)
+        .for_participant(Some(view.head.participant_id))
+        .from_request(context),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Lets the delegation submit after the deadline.
+pub async fn allow_late(
+    pool: &PgPool,
+    principal: &Principal,
+    id: Uuid,
+    context: &RequestContext,
+) -> Result<(), ServiceError> {
+    if !principal.may(Permission::ReviewSubmissions) {
+        return Err(ServiceError::Forbidden);
+    }
+    let view = assessments::load(pool, principal, id).await?;
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    store::lock_for_workflow(&mut tx, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    store::set_late_allowed(&mut tx, id, true).await?;
+    audit::append(
+        &mut tx,
+        &NewEntry::new(
+            Actor::User(principal.user_id),
+            "assessment.allow_late",
+            json!({}),
+        )
+        .about("assessment", id)
+        .for_participant(Some(view.head.participant_id))
+        .from_request(context),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Every revision of an assessment the principal may read.
+pub async fn revisions(
+    pool: &PgPool,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<Vec<store::RevisionRow>, ServiceError> {
+    assessments::load(pool, principal, id).await?;
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let rows = store::revisions(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// One revision's stored document, and whether it still matches its digest.
+pub async fn revision(
+    pool: &PgPool,
+    principal: &Principal,
+    id: Uuid,
+    revision: i32,
+) -> Result<(String, String, bool), ServiceError> {
+    assessments::load(pool, principal, id).await?;
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let (content, digest) = store::snapshot_document(&mut tx, id, revision)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    tx.commit().await?;
+    let verified = snapshot::verify_digest(&content, &digest);
+    Ok((content, hex::encode(digest), verified))
+}
+
+/// The field-by-field difference between two revisions.
+pub async fn difference(
+    pool: &PgPool,
+    principal: &Principal,
+    id: Uuid,
+    from: i32,
+    to: i32,
+) -> Result<Vec<snapshot::FieldChange>, ServiceError> {
+    let (before, _, _) = revision(pool, principal, id, from).await?;
+    let (after, _, _) = revision(pool, principal, id, to).await?;
+    let read = |content: &str| {
+        snapshot::recorded_answers(content)
+            .map_err(|e| ServiceError::Sql(sqlx::Error::Decode(Box::new(e))))
+    };
+    Ok(snapshot::diff(&read(&before)?, &read(&after)?))
+}
+
+/// The notes of the latest return, by goal id (shown beside the answers while returned).
+pub async fn return_notes(
+    pool: &PgPool,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<Vec<(Uuid, String)>, ServiceError> {
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let notes = store::latest_return_notes(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(notes)
+}

@@ -1,0 +1,397 @@
+//! Submitting, returning, accepting: immutable snapshots, revisions and their differences.
+
+use axum::http::{StatusCode, header};
+use serde_json::{Value, json};
+use sqlx::Executor;
+
+use crate::support::{TestApp, TestUser, body_json, body_text};
+
+struct Open {
+    admin: TestUser,
+    head: TestUser,
+    assessment: String,
+    cycle: String,
+}
+
+async fn open_and_answer(app: &TestApp, answered: usize) -> Open {
+    let admin = app.user("admin", None).await;
+    let document = std::fs::read_to_string(format!(
+        "{}/fixtures/frameworks/itu-gci-2020.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let mut import = admin.api("POST", "/api/v1/frameworks", None);
+    *import.body_mut() = document.into();
+    import
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
+    let framework = body_json(app.request(import).await).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cycle = json!({"framework_id": framework, "code": "2026", "title_en": "2026", "opens_on": "2026-09-01", "deadline": "2099-12-31"});
+    let cycle = body_json(
+        app.request(admin.api("POST", "/api/v1/cycles", Some(cycle)))
+            .await,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.request(admin.api("POST", &format!("/api/v1/cycles/{cycle}/open"), None))
+        .await;
+    let board = body_json(
+        app.request(admin.api(
+            "GET",
+            &format!("/api/v1/cycles/{cycle}/status?search=FRA"),
+            None,
+        ))
+        .await,
+    )
+    .await;
+    let assessment = board[0]["assessment_id"].as_str().unwrap().to_owned();
+    let head = app.user("head", Some("FRA")).await;
+    for (goal, value) in [
+        ("legal", "18.5"),
+        ("technical", "17"),
+        ("organizational", "16.25"),
+        ("capacity_development", "12"),
+        ("cooperation", "19"),
+    ]
+    .into_iter()
+    .take(answered)
+    {
+        save(app, &head, &assessment, goal, value, "0").await;
+    }
+    Open {
+        admin,
+        head,
+        assessment,
+        cycle,
+    }
+}
+
+async fn save(
+    app: &TestApp,
+    user: &TestUser,
+    assessment: &str,
+    goal: &str,
+    value: &str,
+    version: &str,
+) -> StatusCode {
+    let mut put = user.api(
+        "PUT",
+        &format!("/api/v1/assessments/{assessment}/answers/{goal}"),
+        Some(json!({"value": value, "narrative": format!("About {goal}")})),
+    );
+    put.headers_mut()
+        .insert(header::IF_MATCH, format!("\"{version}\"").parse().unwrap());
+    app.request(put).await.status()
+}
+
+#[tokio::test]
+async fn submitting_freezes_a_verifiable_snapshot_and_ends_editing() {
+    let app = TestApp::spawn().await;
+    let open = open_and_answer(&app, 5).await;
+    let analyst = app.user("analyst", None).await;
+    assert_eq!(
+        app.request(analyst.get(&format!("/assessments/{}", open.assessment)))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN,
+        "a draft"
+    );
+    let page = body_text(
+        app.request(open.head.get(&format!("/assessments/{}", open.assessment)))
+            .await,
+    )
+    .await;
+    assert!(page.contains(&format!(
+        r#"action="/assessments/{}/submit""#,
+        open.assessment
+    )));
+    let submitted = app
+        .request(
+            open.head
+                .post_form(&format!("/assessments/{}/submit", open.assessment), ""),
+        )
+        .await;
+    assert_eq!(submitted.status(), StatusCode::SEE_OTHER);
+
+    let document = body_json(
+        app.request(open.head.api(
+            "GET",
+            &format!("/api/v1/assessments/{}", open.assessment),
+            None,
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (document["state"].clone(), document["revision"].clone()),
+        (json!("submitted"), json!(1))
+    );
+    let revision = body_json(
+        app.request(analyst.api(
+            "GET",
+            &format!("/api/v1/assessments/{}/revisions/1", open.assessment),
+            None,
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(revision["verified"], true);
+    assert_eq!(
+        revision["content"]["overall"]["score"], 82.75,
+        "18.5 + 17 + 16.25 + 12 + 19"
+    );
+    let contributor = app.user("contributor", Some("FRA")).await;
+    assert_eq!(
+        save(&app, &contributor, &open.assessment, "legal", "20", "1").await,
+        StatusCode::CONFLICT,
+        "no editing after submission"
+    );
+    assert_eq!(
+        app.request(analyst.get(&format!("/assessments/{}", open.assessment)))
+            .await
+            .status(),
+        StatusCode::OK,
+        "analysts read it now"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'assessment.submit'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_double_clicked_submit_does_the_work_once() {
+    let app = TestApp::spawn().await;
+    let open = open_and_answer(&app, 5).await;
+    let path = format!("/api/v1/assessments/{}/submit", open.assessment);
+    let (first, second) = tokio::join!(
+        app.request(open.head.api("POST", &path, None)),
+        app.request(open.head.api("POST", &path, None))
+    );
+    assert_eq!(
+        (first.status(), second.status()),
+        (StatusCode::OK, StatusCode::OK)
+    );
+    let results = [body_json(first).await, body_json(second).await];
+    assert_eq!(
+        results
+            .iter()
+            .filter(|r| r["submitted_now"] == true)
+            .count(),
+        1
+    );
+    assert_eq!(app.count("SELECT count(*) FROM snapshots").await, 1);
+}
+
+#[tokio::test]
+async fn an_incomplete_or_unconfirmed_assessment_cannot_be_submitted() {
+    let app = TestApp::spawn().await;
+    let open = open_and_answer(&app, 4).await;
+    let path = format!("/api/v1/assessments/{}/submit", open.assessment);
+    let refused = app.request(open.head.api("POST", &path, None)).await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        body_json(refused).await["error"]["message"],
+        "Every applicable goal needs an answer before submission."
+    );
+    save(&app, &open.head, &open.assessment, "cooperation", "19", "0").await;
+    let mut root = app.db.superuser().await;
+    root.execute("UPDATE answers SET unconfirmed = true WHERE goal_id IN (SELECT id FROM goals WHERE code = 'legal')").await.unwrap();
+    let unconfirmed = app.request(open.head.api("POST", &path, None)).await;
+    assert_eq!(
+        body_json(unconfirmed).await["error"]["message"],
+        "Some carried-forward answers are not confirmed yet."
+    );
+    assert_eq!(app.count("SELECT count(*) FROM snapshots").await, 0);
+}
+
+#[tokio::test]
+async fn past_the_deadline_only_an_allowance_lets_the_head_submit() {
+    let app = TestApp::spawn().await;
+    let open = open_and_answer(&app, 5).await;
+    let mut root = app.db.superuser().await;
+    root.execute(
+        format!(
+            "UPDATE cycles SET opens_on = '2020-01-01', deadline = '2020-02-01' WHERE id = '{}'",
+            open.cycle
+        )
+        .as_str(),
+    )
+    .await
+    .unwrap();
+    let path = format!("/api/v1/assessments/{}/submit", open.assessment);
+    let late = app.request(open.head.api("POST", &path, None)).await;
+    assert_eq!(
+        body_json(late).await["error"]["message"],
+        "The deadline has passed; the secretariat can allow a late submission."
+    );
+    assert_eq!(
+        app.request(open.admin.api(
+            "POST",
+            &format!("/api/v1/assessments/{}/allow-late", open.assessment),
+            None
+        ))
+        .await
+        .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.request(open.head.api("POST", &path, None))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(app.count("SELECT count(*) FROM snapshots").await, 1);
+}
+
+#[tokio::test]
+async fn a_return_then_a_resubmission_makes_a_second_revision_with_a_field_by_field_difference() {
+    let app = TestApp::spawn().await;
+    let open = open_and_answer(&app, 5).await;
+    let api = |user: &TestUser, method: &str, tail: &str, body: Option<Value>| {
+        user.api(
+            method,
+            &format!("/api/v1/assessments/{}{tail}", open.assessment),
+            body,
+        )
+    };
+    app.request(api(&open.head, "POST", "/submit", None)).await;
+    let no_reason = app
+        .request(api(
+            &open.admin,
+            "POST",
+            "/return",
+            Some(json!({"reason": " "})),
+        ))
+        .await;
+    assert_eq!(
+        body_json(no_reason).await["error"]["fields"]["reason"],
+        "Give the reason for the return."
+    );
+    let returned = app.request(api(&open.admin, "POST", "/return", Some(json!({"reason": "Please justify the legal score", "notes": [{"goal": "legal", "note": "Which law?"}]})))).await;
+    assert_eq!(returned.status(), StatusCode::NO_CONTENT);
+
+    let page = body_text(
+        app.request(open.head.get(&format!("/assessments/{}", open.assessment)))
+            .await,
+    )
+    .await;
+    assert!(
+        page.contains("Please justify the legal score") && page.contains("Which law?"),
+        "the delegation sees why"
+    );
+    assert_eq!(
+        save(&app, &open.head, &open.assessment, "legal", "19.75", "1").await,
+        StatusCode::NO_CONTENT
+    );
+    let resubmitted = body_json(app.request(api(&open.head, "POST", "/submit", None)).await).await;
+    assert_eq!(resubmitted["revision"], 2);
+
+    let revisions = body_json(
+        app.request(api(&open.head, "GET", "/revisions", None))
+            .await,
+    )
+    .await;
+    assert_eq!(revisions.as_array().unwrap().len(), 2);
+    assert_eq!(
+        (
+            revisions[0]["decision"].clone(),
+            revisions[1]["decision"].clone()
+        ),
+        (json!("returned"), Value::Null)
+    );
+    let first = body_json(
+        app.request(api(&open.head, "GET", "/revisions/1", None))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        first["content"]["answers"][0]["value"], 18.5,
+        "revision 1 is unchanged"
+    );
+    let diff = body_json(
+        app.request(api(&open.head, "GET", "/diff?from=1&to=2", None))
+            .await,
+    )
+    .await;
+    let changes: Vec<(String, String, String)> = diff
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["field"].as_str().unwrap().to_owned(),
+                c["before"].as_str().unwrap().to_owned(),
+                c["after"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("value".to_owned(), "18.5".to_owned(), "19.75".to_owned()),
+            ("score".to_owned(), "0.925".to_owned(), "0.9875".to_owned())
+        ]
+    );
+    let page = body_text(
+        app.request(open.head.get(&format!(
+            "/assessments/{}/revisions?from=1&to=2",
+            open.assessment
+        )))
+        .await,
+    )
+    .await;
+    assert!(page.contains("<td>18.5</td><td>19.75</td>"));
+
+    assert_eq!(
+        app.request(api(&open.admin, "POST", "/accept", None))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.request(api(&open.admin, "POST", "/accept", None))
+            .await
+            .status(),
+        StatusCode::CONFLICT,
+        "accepted once"
+    );
+    let actions = app.count("SELECT count(*) FROM audit_log WHERE action IN ('assessment.submit', 'assessment.return', 'assessment.accept')").await;
+    assert_eq!(actions, 4);
+}
+
+#[tokio::test]
+async fn snapshots_cannot_be_changed_by_the_service_role_or_anyone_else() {
+    let app = TestApp::spawn().await;
+    let open = open_and_answer(&app, 5).await;
+    app.request(open.head.api(
+        "POST",
+        &format!("/api/v1/assessments/{}/submit", open.assessment),
+        None,
+    ))
+    .await;
+    let pool = app.db.app_pool().await;
+    let mut tx = pool.begin().await.unwrap();
+    pledge::storage::set_scope(&mut tx, &pledge::storage::Scope::System)
+        .await
+        .unwrap();
+    let error = tx
+        .execute("UPDATE snapshots SET overall_score = 100")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("permission denied"), "{error}");
+    let mut root = app.db.superuser().await;
+    let error = root
+        .execute("DELETE FROM snapshot_answers")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("immutable"), "{error}");
+}
