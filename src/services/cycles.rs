@@ -98,17 +98,21 @@ pub async fn transition(
     let from = CycleState::parse(&state).ok_or(ServiceError::NotFound)?;
     let to = transition.apply(from).map_err(ServiceError::Refused)?;
     store::set_state(&mut tx, id, to.as_str()).await?;
-    let created = if transition == Transition::Open {
-        store::create_assessments(&mut tx, id).await?
+    let (created, carried) = if transition == Transition::Open {
+        let created = store::create_assessments(&mut tx, id).await?;
+        // The answers belong to the delegations; copying them forward is the service's own act
+        // on the admin's behalf, under the system scope for this one statement's transaction.
+        storage::set_scope(&mut tx, &crate::storage::Scope::System).await?;
+        (created, store::carry_forward(&mut tx, id).await?)
     } else {
-        0
+        (0, 0)
     };
     audit::append(
         &mut tx,
         &NewEntry::new(
             operator.actor(),
             &format!("cycle.{}", transition.as_str()),
-            json!({ "old": from.as_str(), "new": to.as_str(), "assessments_created": created }),
+            json!({ "old": from.as_str(), "new": to.as_str(), "assessments_created": created, "answers_carried_forward": carried }),
         )
         .about("cycle", id)
         .from_request(context),

@@ -199,3 +199,36 @@ pub async fn board(
     .fetch_all(conn)
     .await
 }
+
+/// Starts each new assessment of the cycle from its participant's last accepted answers (in an
+/// earlier cycle), marked unconfirmed until a person confirms or edits them. Goals carry over
+/// when they are the same goal or mapped as equivalent into this cycle's version. One statement.
+pub async fn carry_forward(conn: &mut PgConnection, cycle: Uuid) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query(
+        "INSERT INTO answers (assessment_id, participant_id, goal_id, value_level, value_number,
+             value_bool, not_applicable, na_justification, target_level, target_number, target_bool,
+             implementation_status, narrative, unconfirmed, updated_at)
+         SELECT fresh.id, fresh.participant_id, target.id, old.value_level, old.value_number,
+                old.value_bool, old.not_applicable, old.na_justification, old.target_level,
+                old.target_number, old.target_bool, old.implementation_status, old.narrative, true, now()
+         FROM assessments fresh
+         JOIN cycles c ON c.id = fresh.cycle_id
+         JOIN LATERAL (
+             SELECT a.id FROM assessments a JOIN cycles ac ON ac.id = a.cycle_id
+             WHERE a.participant_id = fresh.participant_id AND a.state = 'accepted' AND a.cycle_id <> fresh.cycle_id
+             ORDER BY ac.opens_on DESC LIMIT 1
+         ) last ON true
+         JOIN answers old ON old.assessment_id = last.id
+         JOIN goals target ON target.framework_id = c.framework_id
+             AND (target.id = old.goal_id
+                  OR EXISTS (SELECT 1 FROM goal_mappings gm
+                             WHERE gm.from_goal_id = old.goal_id AND gm.to_goal_id = target.id
+                               AND gm.relation = 'equivalent'))
+         WHERE fresh.cycle_id = $1 AND fresh.state = 'not_started'
+         ON CONFLICT (assessment_id, goal_id) DO NOTHING",
+    )
+    .bind(cycle)
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected())
+}

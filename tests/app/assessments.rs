@@ -334,3 +334,89 @@ async fn answers_cannot_change_once_the_cycle_is_closed() {
         "a closed cycle shows answers read-only"
     );
 }
+
+#[tokio::test]
+async fn a_new_cycle_starts_from_the_last_accepted_answers_marked_unconfirmed_until_confirmed() {
+    let app = TestApp::spawn().await;
+    pledge::demo::load(&app.db.plan).await.unwrap();
+    let admin = app.user("admin", None).await;
+    let framework: uuid::Uuid = {
+        let mut owner = app.db.owner().await;
+        sqlx::query_scalar("SELECT id FROM frameworks WHERE family = 'cyber-defence-pledge'")
+            .fetch_one(&mut owner)
+            .await
+            .unwrap()
+    };
+    let cycle = json!({"framework_id": framework, "code": "2027", "title_en": "2027", "opens_on": "2027-09-01", "deadline": "2099-12-11"});
+    let cycle = body_json(
+        app.request(admin.api("POST", "/api/v1/cycles", Some(cycle)))
+            .await,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        app.request(admin.api("POST", &format!("/api/v1/cycles/{cycle}/open"), None))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+
+    // FRA's last accepted assessment is 2025's: its answers come forward, unconfirmed.
+    let (previous, carried): (i64, i64) = (
+        app.count("SELECT count(*) FROM answers a JOIN assessments s ON s.id = a.assessment_id JOIN cycles c ON c.id = s.cycle_id JOIN participants p ON p.id = s.participant_id WHERE p.code = 'FRA' AND c.code = '2025'").await,
+        app.count(&format!("SELECT count(*) FROM answers a JOIN assessments s ON s.id = a.assessment_id JOIN participants p ON p.id = s.participant_id WHERE p.code = 'FRA' AND s.cycle_id = '{cycle}' AND a.unconfirmed")).await,
+    );
+    assert!(previous > 20);
+    assert_eq!(carried, previous);
+    let board = body_json(
+        app.request(admin.api(
+            "GET",
+            &format!("/api/v1/cycles/{cycle}/status?search=FRA"),
+            None,
+        ))
+        .await,
+    )
+    .await;
+    let assessment = board[0]["assessment_id"].as_str().unwrap().to_owned();
+    let head = app.user("head", Some("FRA")).await;
+    let page = body_text(
+        app.request(head.get(&format!("/assessments/{assessment}")))
+            .await,
+    )
+    .await;
+    assert!(
+        page.contains("Carried forward from the last accepted cycle")
+            && page.contains("Confirm and save")
+    );
+    assert!(
+        !page.contains(&format!(r#"action="/assessments/{assessment}/submit""#)),
+        "no submission while answers are unconfirmed"
+    );
+    let document = body_json(
+        app.request(head.api("GET", &format!("/api/v1/assessments/{assessment}"), None))
+            .await,
+    )
+    .await;
+    let first = document["answers"][0].clone();
+    let mut confirm = head.api(
+        "PUT",
+        &format!(
+            "/api/v1/assessments/{assessment}/answers/{}",
+            first["goal"].as_str().unwrap()
+        ),
+        Some(first.clone()),
+    );
+    confirm.headers_mut().insert(
+        header::IF_MATCH,
+        format!("\"{}\"", first["row_version"]).parse().unwrap(),
+    );
+    assert_eq!(app.request(confirm).await.status(), StatusCode::NO_CONTENT);
+    let left = app
+        .count(&format!(
+            "SELECT count(*) FROM answers WHERE assessment_id = '{assessment}' AND unconfirmed"
+        ))
+        .await;
+    assert_eq!(left, carried - 1, "saving confirms");
+}
