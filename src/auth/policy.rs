@@ -19,6 +19,8 @@ pub enum Permission {
     ManageCatalogue,
     /// Accept or return submissions, and allow a late submission (the secretariat).
     ReviewSubmissions,
+    /// Raise a clarification request on an answer (analysts and admins).
+    RaiseClarification,
     /// Change one's own password, second factor and API tokens. Only from a browser session:
     /// a token never mints tokens or changes the credentials of its owner.
     ManageOwnCredentials,
@@ -42,6 +44,7 @@ impl Principal {
             (ManageUsers | ReadAuditLog | ManageCatalogue | ReviewSubmissions, Role::Admin) => true,
             (ManageUsers | ReadAuditLog | ManageCatalogue | ReviewSubmissions, _) => false,
             (ManageOwnCredentials, _) => matches!(self.credential, Credential::Session { .. }),
+            (RaiseClarification, role) => matches!(role, Role::Admin | Role::Analyst),
             (ReadParticipant(_), Role::Admin | Role::Analyst) => true,
             (ReadParticipant(p), Role::Delegation { participant_id, .. }) => p == participant_id,
             (ReadAssessment { .. }, Role::Admin) => true,

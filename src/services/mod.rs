@@ -4,6 +4,7 @@
 //! [`crate::auth::policy`]) and the database's (row-level security).
 
 pub mod assessments;
+pub mod clarifications;
 pub mod cycles;
 pub mod frameworks;
 pub mod mappings;

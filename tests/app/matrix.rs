@@ -14,6 +14,7 @@ use pledge::domain::framework::Framework;
 use pledge::domain::scoring::AnswerState;
 use pledge::domain::snapshot::{self, SnapshotGoal, SnapshotHeader, SnapshotSection};
 use pledge::storage::assessments::{AssessmentRow, SnapshotRow};
+use pledge::storage::clarifications::{self, NewClarification};
 use pledge::storage::cycles::{self, CycleRow};
 use pledge::storage::national_goals::{self, NewNationalGoal};
 use pledge::storage::{self, Scope, frameworks};
@@ -61,6 +62,12 @@ enum Access {
     /// Reading a submitted revision: the own assessment has one (FRA's is submitted); the other
     /// (DEU's) is a draft without revisions.
     RevisionRead,
+    /// Raising a clarification request: analysts and admins, on what they may read.
+    Raise,
+    /// Replying: staff, and the delegation's heads and contributors.
+    Reply,
+    /// Resolving: the requester or an admin (the fixture's requests have no requester).
+    Resolve,
 }
 
 /// What a request body looks like; `{unique}` and `{password}` are filled in per request.
@@ -563,6 +570,50 @@ const MATRIX: &[Row] = &[
         RevisionRead,
         None,
     ),
+    row(
+        "POST",
+        "/assessments/{assessment}/goals/{goal}/clarifications",
+        Raise,
+        Form("question=Which+law%3F"),
+    ),
+    row(
+        "POST",
+        "/clarifications/{clarification}/reply",
+        Reply,
+        Form("body=The+2024+act"),
+    ),
+    row(
+        "POST",
+        "/clarifications/{clarification}/resolve",
+        Resolve,
+        None,
+    ),
+    row("GET", "/clarifications", SignedIn, None),
+    row("GET", "/api/v1/clarifications", SignedIn, None),
+    row(
+        "GET",
+        "/api/v1/assessments/{assessment}/clarifications",
+        AssessmentRead,
+        None,
+    ),
+    row(
+        "POST",
+        "/api/v1/assessments/{assessment}/clarifications",
+        Raise,
+        Json(r#"{"goal": "legal", "question": "Which law?"}"#),
+    ),
+    row(
+        "POST",
+        "/api/v1/clarifications/{clarification}/messages",
+        Reply,
+        Json(r#"{"body": "The 2024 act"}"#),
+    ),
+    row(
+        "POST",
+        "/api/v1/clarifications/{clarification}/resolve",
+        Resolve,
+        None,
+    ),
 ];
 
 const ROLES: [&str; 6] = [
@@ -659,6 +710,8 @@ struct Fixture {
     section_for_goals: Uuid,
     own_assessment: Uuid,
     other_assessment: Uuid,
+    own_clarification: Uuid,
+    other_clarification: Uuid,
 }
 
 async fn token_for(app: &TestApp, user: Uuid) -> Uuid {
@@ -810,6 +863,20 @@ async fn fixture(app: &TestApp) -> Fixture {
     pledge::storage::assessments::set_states(&mut tx, &[(assessments[0].id, "submitted")])
         .await
         .unwrap();
+    let clarification = |assessment_id: Uuid, participant_id: Uuid| NewClarification {
+        assessment_id,
+        participant_id,
+        goal_id: gci.goal_ids[0],
+        question: "Fixture question".into(),
+        raised_by: Option::None,
+    };
+    let own_clarification = clarifications::insert(&mut tx, &clarification(assessments[0].id, fra))
+        .await
+        .unwrap();
+    let other_clarification =
+        clarifications::insert(&mut tx, &clarification(assessments[1].id, deu))
+            .await
+            .unwrap();
     tx.commit().await.unwrap();
     Fixture {
         own_session: session_handle(app, own_user.id).await,
@@ -830,6 +897,8 @@ async fn fixture(app: &TestApp) -> Fixture {
         section_for_goals: gci.section_ids[0],
         own_assessment: assessments[0].id,
         other_assessment: assessments[1].id,
+        own_clarification,
+        other_clarification,
     }
 }
 
@@ -855,7 +924,9 @@ async fn state_digest(app: &TestApp) -> String {
              UNION ALL SELECT 'a' || a::text FROM assessments a
              UNION ALL SELECT 'n' || n::text FROM national_goals n
              UNION ALL SELECT 'nv' || v::text FROM national_goal_versions v
-             UNION ALL SELECT 'an' || a::text FROM answers a) all_rows",
+             UNION ALL SELECT 'an' || a::text FROM answers a
+             UNION ALL SELECT 'cr' || r::text FROM clarification_requests r
+             UNION ALL SELECT 'cm' || m::text FROM clarification_messages m) all_rows",
     )
     .fetch_one(&mut *tx)
     .await
@@ -931,6 +1002,25 @@ fn expected(access: Access, role: &str, target: Target) -> Expect {
             Target::Own => Expect::Allowed,
             Target::Other if role == "analyst" => Expect::Forbidden,
             _ => Expect::NotFound,
+        },
+        Raise if !staff => Expect::Forbidden,
+        Raise => match target {
+            Target::Missing => Expect::NotFound,
+            Target::Other if role == "analyst" => Expect::Forbidden,
+            _ => Expect::Allowed,
+        },
+        Reply => match target {
+            Target::Missing => Expect::NotFound,
+            _ if staff => Expect::Allowed,
+            Target::Other => Expect::NotFound,
+            Target::Own if editor => Expect::Allowed,
+            Target::Own => Expect::Forbidden,
+        },
+        Resolve => match target {
+            Target::Missing => Expect::NotFound,
+            Target::Other if !staff => Expect::NotFound,
+            _ if role == "admin" => Expect::Allowed,
+            _ => Expect::Forbidden,
         },
     }
 }
@@ -1076,6 +1166,10 @@ fn fill_path(row: &Row, fx: &Fixture, index: usize, target: Target) -> String {
             &id(fx.own_assessment, fx.other_assessment).to_string(),
         )
         .replace("{revision}", "1")
+        .replace(
+            "{clarification}",
+            &id(fx.own_clarification, fx.other_clarification).to_string(),
+        )
 }
 
 /// Tries one row for every role and target; returns the failures.

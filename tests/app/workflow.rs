@@ -395,3 +395,140 @@ async fn snapshots_cannot_be_changed_by_the_service_role_or_anyone_else() {
         .to_string();
     assert!(error.contains("immutable"), "{error}");
 }
+
+#[tokio::test]
+async fn an_analyst_asks_about_an_answer_the_delegation_replies_and_the_analyst_resolves() {
+    let app = TestApp::spawn().await;
+    let open = open_and_answer(&app, 5).await;
+    let analyst = app.user("analyst", None).await;
+    let draft = app
+        .request(analyst.api(
+            "POST",
+            &format!("/api/v1/assessments/{}/clarifications", open.assessment),
+            Some(json!({"goal": "legal", "question": "Which law?"})),
+        ))
+        .await;
+    assert_eq!(
+        draft.status(),
+        StatusCode::FORBIDDEN,
+        "not on a draft an analyst cannot read"
+    );
+    app.request(open.head.api(
+        "POST",
+        &format!("/api/v1/assessments/{}/submit", open.assessment),
+        None,
+    ))
+    .await;
+    let raised = app
+        .request(analyst.post_form(
+            &format!(
+                "/assessments/{}/goals/legal/clarifications",
+                open.assessment
+            ),
+            "question=Which+law+is+this%3F",
+        ))
+        .await;
+    assert_eq!(raised.status(), StatusCode::SEE_OTHER);
+
+    let listed = body_text(app.request(open.head.get("/clarifications")).await).await;
+    assert!(
+        listed.contains("Which law is this?"),
+        "the delegation sees it in its list"
+    );
+    let page = body_text(
+        app.request(open.head.get(&format!("/assessments/{}", open.assessment)))
+            .await,
+    )
+    .await;
+    assert!(
+        page.contains("Open clarification requests on this assessment: 1")
+            && page.contains("Which law is this?")
+    );
+    let id = body_json(
+        app.request(analyst.api("GET", "/api/v1/clarifications", None))
+            .await,
+    )
+    .await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let empty = app
+        .request(open.head.api(
+            "POST",
+            &format!("/api/v1/clarifications/{id}/messages"),
+            Some(json!({"body": " "})),
+        ))
+        .await;
+    assert_eq!(
+        body_json(empty).await["error"]["fields"]["body"],
+        "Write a message of at most 5000 characters."
+    );
+    assert_eq!(
+        app.request(open.head.post_form(
+            &format!("/clarifications/{id}/reply"),
+            "body=The+Cyber+Act+2024"
+        ))
+        .await
+        .status(),
+        StatusCode::SEE_OTHER
+    );
+    let thread = body_json(
+        app.request(analyst.api(
+            "GET",
+            &format!("/api/v1/assessments/{}/clarifications", open.assessment),
+            None,
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(thread[0]["state"], "answered");
+    assert_eq!(thread[0]["messages"][0]["body"], "The Cyber Act 2024");
+    let board = body_json(
+        app.request(analyst.api(
+            "GET",
+            &format!("/api/v1/cycles/{}/status?search=FRA", open.cycle),
+            None,
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(board[0]["open_clarifications"], 1);
+
+    let another = app.user("analyst", None).await;
+    assert_eq!(
+        app.request(another.api(
+            "POST",
+            &format!("/api/v1/clarifications/{id}/resolve"),
+            None
+        ))
+        .await
+        .status(),
+        StatusCode::FORBIDDEN,
+        "only the requester or an admin"
+    );
+    assert_eq!(
+        app.request(analyst.api(
+            "POST",
+            &format!("/api/v1/clarifications/{id}/resolve"),
+            None
+        ))
+        .await
+        .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        body_json(
+            app.request(open.head.api("GET", "/api/v1/clarifications", None))
+                .await
+        )
+        .await
+        .as_array()
+        .unwrap()
+        .len(),
+        0
+    );
+    let actions = app
+        .count("SELECT count(*) FROM audit_log WHERE action LIKE 'clarification.%'")
+        .await;
+    assert_eq!(actions, 3);
+}

@@ -6,6 +6,7 @@
 
 mod account;
 mod assessments;
+mod clarifications;
 mod cycles;
 mod etag;
 mod frameworks;
@@ -47,7 +48,8 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         (name = "frameworks", description = "Framework versions and mappings between them"),
         (name = "cycles", description = "Assessment cycles and their status board"),
         (name = "national goals", description = "Delegations' own goals and their history"),
-        (name = "assessments", description = "Assessments and their answers")
+        (name = "assessments", description = "Assessments and their answers"),
+        (name = "clarifications", description = "Questions on answers and their threads")
     )
 )]
 struct ApiDoc;
@@ -65,7 +67,8 @@ fn documented() -> OpenApiRouter<AppState> {
                 .merge(cycles::router())
                 .merge(national_goals::router())
                 .merge(assessments::router())
-                .merge(workflow::router()),
+                .merge(workflow::router())
+                .merge(clarifications::router()),
         )
         .merge(super::health::router())
 }

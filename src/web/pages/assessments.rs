@@ -17,6 +17,7 @@ use crate::services::ServiceError;
 use crate::services::assessments::{self as service, AssessmentView, SaveError};
 use crate::storage::answers::StoredAnswer;
 use crate::storage::audit::RequestContext;
+use crate::storage::clarifications::ClarificationView;
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, FieldErrors};
@@ -43,6 +44,8 @@ pub struct GoalRow {
     pub errors: FieldErrors,
     /// The secretariat's note on this answer from the latest return.
     pub return_note: Option<String>,
+    /// Clarification requests on this answer.
+    pub clarifications: Vec<ClarificationView>,
 }
 
 /// What the workflow panel offers the principal.
@@ -54,6 +57,14 @@ pub struct Workflow {
     pub revisions: i32,
     pub return_reason: Option<String>,
     notes: Vec<(Uuid, String)>,
+    /// Raise clarification requests (staff).
+    pub can_raise: bool,
+    /// Reply to requests (the delegation's editors, and staff).
+    pub can_reply: bool,
+    /// Resolve requests: own ones, or any for admins.
+    pub user: Uuid,
+    pub is_admin: bool,
+    clarifications: Vec<ClarificationView>,
 }
 
 async fn workflow_of(
@@ -74,6 +85,13 @@ async fn workflow_of(
             && !submitted
             && head.state != "accepted",
         revisions: head.revision,
+        can_raise: me.may(Permission::RaiseClarification),
+        can_reply: me.may(Permission::RaiseClarification)
+            || me.may(Permission::EditParticipant(head.participant_id)),
+        user: me.user_id,
+        is_admin: me.role == crate::domain::role::Role::Admin,
+        clarifications: crate::services::clarifications::for_assessment(&state.db, me, head.id)
+            .await?,
         ..Workflow::default()
     };
     if head.state == "returned" {
@@ -118,6 +136,27 @@ struct AssessmentPage {
 }
 
 impl AssessmentPage {
+    fn may_resolve(&self, request: &ClarificationView) -> bool {
+        request.state != "resolved"
+            && (self.workflow.is_admin || request.raised_by == Some(self.workflow.user))
+    }
+
+    fn open_requests(&self) -> usize {
+        self.workflow
+            .clarifications
+            .iter()
+            .filter(|c| c.state != "resolved")
+            .count()
+    }
+
+    fn message_text(message: &serde_json::Value, field: &str) -> String {
+        message
+            .get(field)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     fn percent(&self) -> u32 {
         percent(self.answered, self.applicable)
     }
@@ -232,6 +271,12 @@ fn page_of(
                     .iter()
                     .find(|(g, _)| *g == goal_id)
                     .map(|(_, n)| n.clone()),
+                clarifications: workflow
+                    .clarifications
+                    .iter()
+                    .filter(|c| c.goal_code == goal.code)
+                    .cloned()
+                    .collect(),
             });
         }
     }

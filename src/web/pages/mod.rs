@@ -4,6 +4,7 @@ mod account;
 mod admin_users;
 mod assessments;
 mod audit_log;
+mod clarifications;
 mod cycles;
 mod framework_edit;
 mod frameworks;
@@ -176,6 +177,19 @@ pub fn routes() -> Vec<PageRoute> {
         post("/assessments/{assessment}/accept", workflow::accept),
         post("/assessments/{assessment}/allow-late", workflow::allow_late),
         get("/assessments/{assessment}/revisions", workflow::revisions),
+        post(
+            "/assessments/{assessment}/goals/{goal}/clarifications",
+            clarifications::raise,
+        ),
+        post(
+            "/clarifications/{clarification}/reply",
+            clarifications::reply,
+        ),
+        post(
+            "/clarifications/{clarification}/resolve",
+            clarifications::resolve,
+        ),
+        get("/clarifications", clarifications::list),
         get("/national-goals", national_goals::list),
         get("/national-goals/new", national_goals::show_new),
         post("/national-goals/new", national_goals::create),

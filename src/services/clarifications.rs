@@ -1,0 +1,181 @@
+//! Clarification requests: an analyst or admin asks about one answer, the delegation replies,
+//! the requester (or an admin) resolves it. Open requests show on both sides.
+
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::ServiceError;
+use super::assessments;
+use crate::auth::Principal;
+use crate::auth::policy::Permission;
+use crate::domain::role::Role;
+use crate::storage::audit::{self, Actor, NewEntry, RequestContext};
+use crate::storage::clarifications::{self as store, ClarificationView, NewClarification};
+use crate::storage::{self};
+
+fn text(body: &str, field: &str) -> Result<String, ServiceError> {
+    let body = body.trim();
+    if body.is_empty() || body.chars().count() > 5000 {
+        return Err(ServiceError::field(field, "field.message.required"));
+    }
+    Ok(body.to_owned())
+}
+
+/// Raises a request on one goal's answer of an assessment the principal may read.
+pub async fn raise(
+    pool: &PgPool,
+    principal: &Principal,
+    assessment: Uuid,
+    goal_code: &str,
+    question: &str,
+    context: &RequestContext,
+) -> Result<Uuid, ServiceError> {
+    if !principal.may(Permission::RaiseClarification) {
+        return Err(ServiceError::Forbidden);
+    }
+    let view = assessments::load(pool, principal, assessment).await?;
+    let question = text(question, "question")?;
+    let goal_id = view
+        .goals()
+        .find(|(_, g, _, _)| g.code == goal_code)
+        .map(|(_, _, id, _)| id)
+        .ok_or(ServiceError::NotFound)?;
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let id = store::insert(
+        &mut tx,
+        &NewClarification {
+            assessment_id: assessment,
+            participant_id: view.head.participant_id,
+            goal_id,
+            question: question.clone(),
+            raised_by: Some(principal.user_id),
+        },
+    )
+    .await?;
+    audit::append(
+        &mut tx,
+        &NewEntry::new(
+            Actor::User(principal.user_id),
+            "clarification.raise",
+            json!({ "goal": goal_code, "question": question }),
+        )
+        .about("clarification", id)
+        .for_participant(Some(view.head.participant_id))
+        .from_request(context),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+async fn visible(
+    pool: &PgPool,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<(ClarificationView, Uuid), ServiceError> {
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let request = store::find(&mut tx, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let participant: Uuid =
+        sqlx::query_scalar("SELECT participant_id FROM clarification_requests WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    Ok((request, participant))
+}
+
+/// Adds a reply: the delegation's heads and contributors answer; the requester and admins may
+/// follow up. A delegation's reply marks the request answered.
+pub async fn reply(
+    pool: &PgPool,
+    principal: &Principal,
+    id: Uuid,
+    body: &str,
+    context: &RequestContext,
+) -> Result<(), ServiceError> {
+    let (request, participant) = visible(pool, principal, id).await?;
+    let from_delegation = principal.may(Permission::EditParticipant(participant));
+    let from_staff = principal.may(Permission::RaiseClarification);
+    if !(from_delegation || from_staff) {
+        return Err(ServiceError::Forbidden);
+    }
+    if request.state == "resolved" {
+        return Err(ServiceError::Refused("clarification.refused.resolved"));
+    }
+    let body = text(body, "body")?;
+    let state = if from_delegation { "answered" } else { "open" };
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    store::add_message(&mut tx, id, participant, principal.user_id, &body, state).await?;
+    audit::append(
+        &mut tx,
+        &NewEntry::new(
+            Actor::User(principal.user_id),
+            "clarification.reply",
+            json!({ "body": body }),
+        )
+        .about("clarification", id)
+        .for_participant(Some(participant))
+        .from_request(context),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Resolves a request: its requester or an admin.
+pub async fn resolve(
+    pool: &PgPool,
+    principal: &Principal,
+    id: Uuid,
+    context: &RequestContext,
+) -> Result<(), ServiceError> {
+    let (request, participant) = visible(pool, principal, id).await?;
+    if !(request.raised_by == Some(principal.user_id) || principal.role == Role::Admin) {
+        return Err(ServiceError::Forbidden);
+    }
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    if !store::resolve(&mut tx, id, principal.user_id).await? {
+        return Err(ServiceError::Refused("clarification.refused.resolved"));
+    }
+    audit::append(
+        &mut tx,
+        &NewEntry::new(
+            Actor::User(principal.user_id),
+            "clarification.resolve",
+            json!({}),
+        )
+        .about("clarification", id)
+        .for_participant(Some(participant))
+        .from_request(context),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The requests on an assessment the principal may read.
+pub async fn for_assessment(
+    pool: &PgPool,
+    principal: &Principal,
+    assessment: Uuid,
+) -> Result<Vec<ClarificationView>, ServiceError> {
+    assessments::load(pool, principal, assessment).await?;
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let list = store::for_assessment(&mut tx, assessment).await?;
+    tx.commit().await?;
+    Ok(list)
+}
+
+/// The open requests the principal may see.
+pub async fn open(
+    pool: &PgPool,
+    principal: &Principal,
+) -> Result<Vec<ClarificationView>, ServiceError> {
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let list = store::open(&mut tx).await?;
+    tx.commit().await?;
+    Ok(list)
+}

@@ -1,0 +1,99 @@
+//! Clarification requests on pages: raise on an answer, reply, resolve, and the open list.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{PageContext, render};
+use crate::services::clarifications as service;
+use crate::storage::audit::RequestContext;
+use crate::storage::clarifications::ClarificationView;
+use crate::web::AppState;
+use crate::web::authn::CurrentUser;
+use crate::web::error::AppError;
+
+/// A question.
+#[derive(Deserialize)]
+pub struct QuestionForm {
+    #[serde(default)]
+    question: String,
+}
+
+/// `POST /assessments/{assessment}/goals/{goal}/clarifications`.
+pub async fn raise(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path((assessment, goal)): Path<(Uuid, String)>,
+    Form(form): Form<QuestionForm>,
+) -> Result<Response, AppError> {
+    let id = service::raise(&state.db, &me, assessment, &goal, &form.question, &context).await?;
+    Ok(Redirect::to(&format!("/assessments/{assessment}#clarification-{id}")).into_response())
+}
+
+/// A reply.
+#[derive(Deserialize)]
+pub struct ReplyForm {
+    #[serde(default)]
+    body: String,
+}
+
+async fn back_to(
+    state: &AppState,
+    me: &crate::auth::Principal,
+    id: Uuid,
+) -> Result<Response, AppError> {
+    let mut tx = crate::storage::begin(&state.db, &me.scope()).await?;
+    let request = crate::storage::clarifications::find(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!(
+        "/assessments/{}#clarification-{id}",
+        request.assessment_id
+    ))
+    .into_response())
+}
+
+/// `POST /clarifications/{clarification}/reply`.
+pub async fn reply(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(id): Path<Uuid>,
+    Form(form): Form<ReplyForm>,
+) -> Result<Response, AppError> {
+    service::reply(&state.db, &me, id, &form.body, &context).await?;
+    back_to(&state, &me, id).await
+}
+
+/// `POST /clarifications/{clarification}/resolve`.
+pub async fn resolve(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    service::resolve(&state.db, &me, id, &context).await?;
+    back_to(&state, &me, id).await
+}
+
+#[derive(Template)]
+#[template(path = "clarifications.html")]
+struct OpenPage {
+    page: PageContext,
+    requests: Vec<ClarificationView>,
+}
+
+/// `GET /clarifications`: the open requests the user may see.
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+) -> Result<Response, AppError> {
+    let requests = service::open(&state.db, &me).await?;
+    render(&OpenPage { page, requests })
+}
