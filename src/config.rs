@@ -57,6 +57,8 @@ pub struct WebConfig {
     pub max_connections: u32,
     /// Sessions, cookies and sign-in.
     pub auth: crate::auth::AuthConfig,
+    /// Largest evidence file accepted, in bytes.
+    pub max_evidence_bytes: usize,
 }
 
 impl Default for WebConfig {
@@ -66,6 +68,7 @@ impl Default for WebConfig {
             shutdown_grace: Duration::from_secs(20),
             max_connections: 16,
             auth: crate::auth::AuthConfig::default(),
+            max_evidence_bytes: 10 * 1024 * 1024,
         }
     }
 }

@@ -106,6 +106,9 @@ struct ServeArgs {
     /// that sets it; otherwise clients could choose their own address).
     #[arg(long, env = "PLEDGE_TRUST_FORWARDED_FOR")]
     trust_forwarded_for: bool,
+    /// Largest evidence file accepted, in MiB.
+    #[arg(long, env = "PLEDGE_MAX_EVIDENCE_MB", default_value_t = 10)]
+    max_evidence_mb: usize,
 }
 
 impl Cli {
@@ -232,6 +235,7 @@ async fn serve(database: &DatabaseConfig, args: ServeArgs) -> anyhow::Result<()>
     let config = WebConfig {
         request_timeout: std::time::Duration::from_secs(args.request_timeout),
         max_connections: args.pool_size,
+        max_evidence_bytes: args.max_evidence_mb.max(1) * 1024 * 1024,
         auth: crate::auth::AuthConfig {
             idle_timeout: std::time::Duration::from_secs(args.session_idle_minutes.max(1) * 60),
             absolute_timeout: std::time::Duration::from_secs(args.session_max_hours.max(1) * 3600),

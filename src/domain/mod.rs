@@ -2,6 +2,7 @@
 
 pub mod answer;
 pub mod cycle;
+pub mod evidence;
 pub mod framework;
 pub mod participant;
 pub mod role;

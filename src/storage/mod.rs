@@ -9,6 +9,7 @@ pub mod assessments;
 pub mod audit;
 pub mod clarifications;
 pub mod cycles;
+pub mod evidence;
 pub mod frameworks;
 pub mod mappings;
 pub mod national_goals;

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::support::{TestApp, TestUser, body_json, body_text};
 
 /// An open GCI cycle; returns FRA's assessment id.
-async fn open_cycle(app: &TestApp) -> (TestUser, String) {
+pub(crate) async fn open_cycle(app: &TestApp) -> (TestUser, String) {
     let admin = app.user("admin", None).await;
     let document = std::fs::read_to_string(format!(
         "{}/fixtures/frameworks/itu-gci-2020.json",

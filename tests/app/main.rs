@@ -6,6 +6,7 @@ mod binary;
 mod catalogue;
 mod cluster;
 mod demo;
+mod evidence;
 mod frameworks;
 mod matrix;
 mod rls;

@@ -68,6 +68,12 @@ enum Access {
     Reply,
     /// Resolving: the requester or an admin (the fixture's requests have no requester).
     Resolve,
+    /// Downloading an evidence file: whoever may read its answers. FRA's assessment is
+    /// submitted (analysts read it); DEU's is a draft (only admins and DEU's delegation).
+    EvidenceRead,
+    /// Removing evidence by id: the delegation's heads and contributors; what the caller may
+    /// not read is hidden (404), what they may read but not change is 403.
+    EvidenceRemove,
 }
 
 /// What a request body looks like; `{unique}` and `{password}` are filled in per request.
@@ -80,6 +86,9 @@ enum Payload {
     TotpEnrolment,
     /// A JSON body sent with `If-Match` for the record's first version.
     JsonIfMatch(&'static str),
+    /// A multipart upload of a small PDF in the field `file` (pages carry the CSRF token in
+    /// the query string, as the upload form does).
+    Upload,
 }
 
 struct Row {
@@ -614,6 +623,75 @@ const MATRIX: &[Row] = &[
         Resolve,
         None,
     ),
+    // Evidence.
+    row(
+        "POST",
+        "/assessments/{assessment}/goals/{goal}/links",
+        AnswerWrite,
+        Form("url=https%3A%2F%2Fexample.org%2Flaw&label=Law"),
+    ),
+    row(
+        "POST",
+        "/assessments/{assessment}/goals/{goal}/actions",
+        AnswerWrite,
+        Form("description=Adopt+the+law&due_on=2027-06-30"),
+    ),
+    row(
+        "POST",
+        "/assessments/{assessment}/goals/{goal}/files",
+        AnswerWrite,
+        Upload,
+    ),
+    row(
+        "POST",
+        "/evidence/links/{link}/delete",
+        EvidenceRemove,
+        None,
+    ),
+    row(
+        "POST",
+        "/evidence/actions/{action}/delete",
+        EvidenceRemove,
+        None,
+    ),
+    row(
+        "POST",
+        "/evidence/files/{file}/delete",
+        EvidenceRemove,
+        None,
+    ),
+    row("GET", "/evidence/files/{file}", EvidenceRead, None),
+    row(
+        "GET",
+        "/api/v1/assessments/{assessment}/evidence",
+        AssessmentRead,
+        None,
+    ),
+    row(
+        "POST",
+        "/api/v1/assessments/{assessment}/answers/{goal}/links",
+        AnswerWrite,
+        Json(r#"{"url": "https://example.org/law", "label": "Law"}"#),
+    ),
+    row(
+        "POST",
+        "/api/v1/assessments/{assessment}/answers/{goal}/actions",
+        AnswerWrite,
+        Json(r#"{"description": "Adopt the law", "due_on": "2027-06-30"}"#),
+    ),
+    row(
+        "POST",
+        "/api/v1/assessments/{assessment}/answers/{goal}/files",
+        AnswerWrite,
+        Upload,
+    ),
+    row("GET", "/api/v1/evidence/files/{file}", EvidenceRead, None),
+    row(
+        "DELETE",
+        "/api/v1/evidence/{kind}/{id}",
+        EvidenceRemove,
+        None,
+    ),
 ];
 
 const ROLES: [&str; 6] = [
@@ -712,6 +790,64 @@ struct Fixture {
     other_assessment: Uuid,
     own_clarification: Uuid,
     other_clarification: Uuid,
+    /// A link, a file and a planned action on FRA's and on DEU's first answer.
+    own_evidence: Evidence,
+    other_evidence: Evidence,
+}
+
+#[derive(Clone, Copy)]
+struct Evidence {
+    link: Uuid,
+    file: Uuid,
+    action: Uuid,
+}
+
+/// A small PDF, as an upload would carry it.
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
+
+async fn add_evidence(
+    tx: &mut sqlx::PgConnection,
+    assessment: Uuid,
+    participant: Uuid,
+    goal: Uuid,
+) -> Evidence {
+    let answer: Uuid = sqlx::query_scalar(
+        "INSERT INTO answers (assessment_id, participant_id, goal_id) VALUES ($1, $2, $3)
+         ON CONFLICT (assessment_id, goal_id) DO UPDATE SET updated_at = now() RETURNING id",
+    )
+    .bind(assessment)
+    .bind(participant)
+    .bind(goal)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    let link = sqlx::query_scalar(
+        "INSERT INTO evidence_links (answer_id, participant_id, url) VALUES ($1, $2, 'https://example.org') RETURNING id",
+    )
+    .bind(answer)
+    .bind(participant)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    let file = sqlx::query_scalar(
+        "INSERT INTO evidence_files (answer_id, participant_id, file_name, media_type, size_bytes, sha256, content)
+         VALUES ($1, $2, 'law.pdf', 'application/pdf', length($3), sha256($3), $3) RETURNING id",
+    )
+    .bind(answer)
+    .bind(participant)
+    .bind(PDF)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    let action = sqlx::query_scalar(
+        "INSERT INTO planned_actions (answer_id, participant_id, description) VALUES ($1, $2, 'Adopt the law') RETURNING id",
+    )
+    .bind(answer)
+    .bind(participant)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    Evidence { link, file, action }
 }
 
 async fn token_for(app: &TestApp, user: Uuid) -> Uuid {
@@ -877,6 +1013,8 @@ async fn fixture(app: &TestApp) -> Fixture {
         clarifications::insert(&mut tx, &clarification(assessments[1].id, deu))
             .await
             .unwrap();
+    let own_evidence = add_evidence(&mut tx, assessments[0].id, fra, gci.goal_ids[0]).await;
+    let other_evidence = add_evidence(&mut tx, assessments[1].id, deu, gci.goal_ids[0]).await;
     tx.commit().await.unwrap();
     Fixture {
         own_session: session_handle(app, own_user.id).await,
@@ -899,6 +1037,8 @@ async fn fixture(app: &TestApp) -> Fixture {
         other_assessment: assessments[1].id,
         own_clarification,
         other_clarification,
+        own_evidence,
+        other_evidence,
     }
 }
 
@@ -926,7 +1066,10 @@ async fn state_digest(app: &TestApp) -> String {
              UNION ALL SELECT 'nv' || v::text FROM national_goal_versions v
              UNION ALL SELECT 'an' || a::text FROM answers a
              UNION ALL SELECT 'cr' || r::text FROM clarification_requests r
-             UNION ALL SELECT 'cm' || m::text FROM clarification_messages m) all_rows",
+             UNION ALL SELECT 'cm' || m::text FROM clarification_messages m
+             UNION ALL SELECT 'el' || l::text FROM evidence_links l
+             UNION ALL SELECT 'ef' || (f.id, f.answer_id, f.file_name, f.sha256)::text FROM evidence_files f
+             UNION ALL SELECT 'pa' || p::text FROM planned_actions p) all_rows",
     )
     .fetch_one(&mut *tx)
     .await
@@ -1022,6 +1165,17 @@ fn expected(access: Access, role: &str, target: Target) -> Expect {
             _ if role == "admin" => Expect::Allowed,
             _ => Expect::Forbidden,
         },
+        EvidenceRead => match target {
+            Target::Own => Expect::Allowed,
+            Target::Other if role == "admin" => Expect::Allowed,
+            _ => Expect::NotFound,
+        },
+        EvidenceRemove => match target {
+            Target::Missing => Expect::NotFound,
+            Target::Other if role != "admin" => Expect::NotFound,
+            Target::Own if editor => Expect::Allowed,
+            _ => Expect::Forbidden,
+        },
     }
 }
 
@@ -1087,6 +1241,25 @@ fn build(row: &Row, path: &str, actor: Option<&TestUser>, fx: &Fixture) -> Reque
         Form(body) => form_request(builder, fill(body, true)),
         Json(body) => json_request(builder, body),
         JsonIfMatch(body) => json_request(builder.header(header::IF_MATCH, "\"1\""), body),
+        Upload => {
+            let boundary = "matrix-boundary";
+            let mut body = format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"law.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
+            )
+            .into_bytes();
+            body.extend_from_slice(PDF);
+            body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+            if !is_api {
+                builder = builder.uri(format!("{path}?csrf_token={csrf}"));
+            }
+            builder
+                .header(
+                    header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .body(Body::from(body))
+                .unwrap()
+        }
         TotpEnrolment => {
             let secret = totp::new_secret();
             let body = format!(
@@ -1169,6 +1342,23 @@ fn fill_path(row: &Row, fx: &Fixture, index: usize, target: Target) -> String {
         .replace(
             "{clarification}",
             &id(fx.own_clarification, fx.other_clarification).to_string(),
+        )
+        .replace(
+            "{link}",
+            &id(fx.own_evidence.link, fx.other_evidence.link).to_string(),
+        )
+        .replace(
+            "{file}",
+            &id(fx.own_evidence.file, fx.other_evidence.file).to_string(),
+        )
+        .replace(
+            "{action}",
+            &id(fx.own_evidence.action, fx.other_evidence.action).to_string(),
+        )
+        .replace("{kind}", "links")
+        .replace(
+            "{id}",
+            &id(fx.own_evidence.link, fx.other_evidence.link).to_string(),
         )
 }
 

@@ -9,6 +9,7 @@ mod assessments;
 mod clarifications;
 mod cycles;
 mod etag;
+mod evidence;
 mod frameworks;
 mod national_goals;
 mod participants;
@@ -49,7 +50,8 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         (name = "cycles", description = "Assessment cycles and their status board"),
         (name = "national goals", description = "Delegations' own goals and their history"),
         (name = "assessments", description = "Assessments and their answers"),
-        (name = "clarifications", description = "Questions on answers and their threads")
+        (name = "clarifications", description = "Questions on answers and their threads"),
+        (name = "evidence", description = "Links, files and planned actions on answers")
     )
 )]
 struct ApiDoc;
@@ -68,7 +70,8 @@ fn documented() -> OpenApiRouter<AppState> {
                 .merge(national_goals::router())
                 .merge(assessments::router())
                 .merge(workflow::router())
-                .merge(clarifications::router()),
+                .merge(clarifications::router())
+                .merge(evidence::router()),
         )
         .merge(super::health::router())
 }

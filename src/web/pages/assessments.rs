@@ -18,6 +18,7 @@ use crate::services::assessments::{self as service, AssessmentView, SaveError};
 use crate::storage::answers::StoredAnswer;
 use crate::storage::audit::RequestContext;
 use crate::storage::clarifications::ClarificationView;
+use crate::storage::evidence::EvidenceItem;
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, FieldErrors};
@@ -46,6 +47,26 @@ pub struct GoalRow {
     pub return_note: Option<String>,
     /// Clarification requests on this answer.
     pub clarifications: Vec<ClarificationView>,
+    /// Links, files and planned actions on this answer.
+    pub evidence: Vec<EvidenceItem>,
+    /// What was typed into this goal's evidence forms when it was refused.
+    pub draft: EvidenceDraft,
+}
+
+/// What was typed into one goal's evidence forms, kept (with its errors) when it is refused.
+#[derive(Default, Clone)]
+pub struct EvidenceDraft {
+    pub url: String,
+    pub label: String,
+    pub description: String,
+    pub due_on: String,
+    pub errors: FieldErrors,
+}
+
+/// A refused post on one goal, shown in place of what is stored.
+enum Posted<'a> {
+    Answer(&'a str, AnswerInput, FieldErrors),
+    Evidence(&'a str, EvidenceDraft),
 }
 
 /// What the workflow panel offers the principal.
@@ -65,6 +86,7 @@ pub struct Workflow {
     pub user: Uuid,
     pub is_admin: bool,
     clarifications: Vec<ClarificationView>,
+    evidence: Vec<EvidenceItem>,
 }
 
 async fn workflow_of(
@@ -92,6 +114,7 @@ async fn workflow_of(
         is_admin: me.role == crate::domain::role::Role::Admin,
         clarifications: crate::services::clarifications::for_assessment(&state.db, me, head.id)
             .await?,
+        evidence: crate::services::evidence::list(&state.db, me, head.id).await?,
         ..Workflow::default()
     };
     if head.state == "returned" {
@@ -180,12 +203,13 @@ fn input_of(answer: Option<&StoredAnswer>) -> AnswerInput {
     }
 }
 
-/// Builds the page; `posted` replaces one goal's stored answer with what was typed (and its errors).
+/// Builds the page; `posted` shows what was typed on one goal (and its errors) instead of
+/// what is stored.
 fn page_of(
     page: PageContext,
     view: &AssessmentView,
     workflow: Workflow,
-    posted: Option<(&str, AnswerInput, FieldErrors)>,
+    posted: Option<Posted>,
 ) -> AssessmentPage {
     let lang = page.tr.lang().code();
     let method = view.framework.framework.roll_up;
@@ -224,8 +248,14 @@ fn page_of(
             unconfirmed += 1;
         }
         let (input, errors) = match &posted {
-            Some((code, input, errors)) if *code == goal.code => (input.clone(), errors.clone()),
+            Some(Posted::Answer(code, input, errors)) if *code == goal.code => {
+                (input.clone(), errors.clone())
+            }
             _ => (input_of(answer), FieldErrors::new()),
+        };
+        let draft = match &posted {
+            Some(Posted::Evidence(code, draft)) if *code == goal.code => draft.clone(),
+            _ => EvidenceDraft::default(),
         };
         let (kind, levels, range) = match &goal.scale {
             AnswerScale::Maturity { levels } => (
@@ -277,6 +307,13 @@ fn page_of(
                     .filter(|c| c.goal_code == goal.code)
                     .cloned()
                     .collect(),
+                evidence: workflow
+                    .evidence
+                    .iter()
+                    .filter(|e| e.goal_code == goal.code)
+                    .cloned()
+                    .collect(),
+                draft,
             });
         }
     }
@@ -429,7 +466,25 @@ async fn refused_with(
 ) -> Result<Response, AppError> {
     let view = service::load(&state.db, me, id).await?;
     let workflow = workflow_of(state, me, &view).await?;
-    let mut response = render(&page_of(page, &view, workflow, Some((goal, input, errors))))?;
+    let posted = Posted::Answer(goal, input, errors);
+    let mut response = render(&page_of(page, &view, workflow, Some(posted)))?;
+    *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(response)
+}
+
+/// The form again, with a goal's refused evidence input kept and its errors shown (422).
+pub async fn evidence_refused(
+    state: &AppState,
+    me: &Principal,
+    page: PageContext,
+    id: Uuid,
+    goal: &str,
+    draft: EvidenceDraft,
+) -> Result<Response, AppError> {
+    let view = service::load(&state.db, me, id).await?;
+    let workflow = workflow_of(state, me, &view).await?;
+    let posted = Posted::Evidence(goal, draft);
+    let mut response = render(&page_of(page, &view, workflow, Some(posted)))?;
     *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
     Ok(response)
 }

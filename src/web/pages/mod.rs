@@ -5,6 +5,9 @@ mod admin_users;
 mod assessments;
 mod audit_log;
 mod clarifications;
+mod evidence;
+
+pub use evidence::{download as download_evidence, read_upload};
 mod cycles;
 mod framework_edit;
 mod frameworks;
@@ -44,6 +47,15 @@ fn get<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> P
         method: Method::GET,
         path,
         handler: axum::routing::get(handler),
+    }
+}
+
+/// A POST that reads its own body size limit (file uploads).
+fn upload<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> PageRoute {
+    PageRoute {
+        method: Method::POST,
+        path,
+        handler: axum::routing::post(handler).layer(axum::extract::DefaultBodyLimit::disable()),
     }
 }
 
@@ -190,6 +202,22 @@ pub fn routes() -> Vec<PageRoute> {
             clarifications::resolve,
         ),
         get("/clarifications", clarifications::list),
+        post(
+            "/assessments/{assessment}/goals/{goal}/links",
+            evidence::add_link,
+        ),
+        post(
+            "/assessments/{assessment}/goals/{goal}/actions",
+            evidence::add_action,
+        ),
+        upload(
+            "/assessments/{assessment}/goals/{goal}/files",
+            evidence::upload,
+        ),
+        post("/evidence/links/{link}/delete", evidence::remove_link),
+        post("/evidence/actions/{action}/delete", evidence::remove_action),
+        post("/evidence/files/{file}/delete", evidence::remove_file),
+        get("/evidence/files/{file}", evidence::download),
         get("/national-goals", national_goals::list),
         get("/national-goals/new", national_goals::show_new),
         post("/national-goals/new", national_goals::create),

@@ -1,0 +1,329 @@
+//! Evidence on answers: links, files and planned actions. Added and removed only while the
+//! answers may change, by the delegation's heads and contributors; read by whoever may read the
+//! answers (row-level security enforces that again for every file download).
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::{PgPool, Postgres, Transaction};
+use time::Date;
+use uuid::Uuid;
+
+use super::ServiceError;
+use super::assessments::{self, EDITABLE_STATES};
+use crate::auth::Principal;
+use crate::auth::policy::Permission;
+use crate::domain::cycle::parse_date;
+use crate::domain::evidence::{clean_file_name, sniff, valid_link};
+use crate::storage::audit::{self, Actor, NewEntry, RequestContext};
+use crate::storage::evidence::{self as store, EvidenceItem, NewFile, StoredFile};
+use crate::storage::{self, answers};
+
+struct Editable {
+    tx: Transaction<'static, Postgres>,
+    participant: Uuid,
+    answer: Uuid,
+}
+
+/// Checks that the principal may change this goal's answer now, and locks the assessment.
+async fn editable(
+    pool: &PgPool,
+    principal: &Principal,
+    assessment: Uuid,
+    goal_code: &str,
+) -> Result<Editable, ServiceError> {
+    let view = assessments::load(pool, principal, assessment).await?;
+    if !principal.may(Permission::EditParticipant(view.head.participant_id)) {
+        return Err(ServiceError::Forbidden);
+    }
+    let goal = view
+        .goals()
+        .find(|(_, g, _, _)| g.code == goal_code)
+        .map(|(_, _, id, _)| id)
+        .ok_or(ServiceError::NotFound)?;
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let (state, cycle_state) = answers::lock(&mut tx, assessment)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if !EDITABLE_STATES.contains(&state.as_str()) {
+        return Err(ServiceError::Refused("assessment.refused.submitted"));
+    }
+    if cycle_state != "open" {
+        return Err(ServiceError::Refused("assessment.refused.cycle_not_open"));
+    }
+    let answer = store::answer_id(
+        &mut tx,
+        assessment,
+        view.head.participant_id,
+        goal,
+        principal.user_id,
+    )
+    .await?;
+    Ok(Editable {
+        tx,
+        participant: view.head.participant_id,
+        answer,
+    })
+}
+
+async fn record(
+    mut tx: Transaction<'static, Postgres>,
+    principal: &Principal,
+    action: &str,
+    participant: Uuid,
+    id: Uuid,
+    details: serde_json::Value,
+    context: &RequestContext,
+) -> Result<(), ServiceError> {
+    let assessment = assessment_of(&mut tx, id, action).await?;
+    answers::touch(&mut tx, assessment).await?;
+    audit::append(
+        &mut tx,
+        &NewEntry::new(Actor::User(principal.user_id), action, details)
+            .about(action.split('.').next().unwrap_or("evidence"), id)
+            .for_participant(Some(participant))
+            .from_request(context),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn assessment_of(
+    tx: &mut Transaction<'static, Postgres>,
+    id: Uuid,
+    action: &str,
+) -> Result<Uuid, ServiceError> {
+    let kind = kind_of(action);
+    store::owner(tx, kind, id)
+        .await?
+        .map(|(a, _)| a)
+        .ok_or(ServiceError::NotFound)
+}
+
+fn kind_of(action: &str) -> &'static str {
+    if action.starts_with("evidence_link") {
+        "link"
+    } else if action.starts_with("evidence_file") {
+        "file"
+    } else {
+        "action"
+    }
+}
+
+/// Adds a link to an answer.
+pub async fn add_link(
+    pool: &PgPool,
+    principal: &Principal,
+    assessment: Uuid,
+    goal: &str,
+    url: &str,
+    label: &str,
+    context: &RequestContext,
+) -> Result<Uuid, ServiceError> {
+    // Who may come before what was sent: a stranger learns nothing from a validation message.
+    let mut editable = editable(pool, principal, assessment, goal).await?;
+    if !valid_link(url) {
+        return Err(ServiceError::field("url", "field.url.invalid"));
+    }
+    let label = label.trim().chars().take(300).collect::<String>();
+    let id = store::add_link(
+        &mut editable.tx,
+        editable.answer,
+        editable.participant,
+        url.trim(),
+        &label,
+        principal.user_id,
+    )
+    .await?;
+    record(
+        editable.tx,
+        principal,
+        "evidence_link.add",
+        editable.participant,
+        id,
+        json!({ "goal": goal, "url": url.trim(), "label": label }),
+        context,
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Adds a planned action with an optional due date (YYYY-MM-DD).
+pub async fn add_action(
+    pool: &PgPool,
+    principal: &Principal,
+    assessment: Uuid,
+    goal: &str,
+    description: &str,
+    due_on: &str,
+    context: &RequestContext,
+) -> Result<Uuid, ServiceError> {
+    let mut editable = editable(pool, principal, assessment, goal).await?;
+    let description = description.trim();
+    let mut problems = super::FieldProblems::new();
+    if description.is_empty() || description.chars().count() > 2000 {
+        problems.insert("description".into(), "field.description.required".into());
+    }
+    let due: Option<Date> = match due_on.trim() {
+        "" => None,
+        text => match parse_date(text) {
+            Some(date) => Some(date),
+            None => {
+                problems.insert("due_on".into(), "field.date.invalid".into());
+                None
+            }
+        },
+    };
+    if !problems.is_empty() {
+        return Err(ServiceError::Invalid(problems));
+    }
+    let id = store::add_action(
+        &mut editable.tx,
+        editable.answer,
+        editable.participant,
+        description,
+        due,
+        principal.user_id,
+    )
+    .await?;
+    record(
+        editable.tx,
+        principal,
+        "planned_action.add",
+        editable.participant,
+        id,
+        json!({ "goal": goal, "description": description, "due_on": due.map(|d| d.to_string()) }),
+        context,
+    )
+    .await?;
+    Ok(id)
+}
+
+/// A file as received, with the largest size this service accepts.
+#[derive(Clone, Copy)]
+pub struct Upload<'a> {
+    pub file_name: &'a str,
+    pub content: &'a [u8],
+    pub max_bytes: usize,
+}
+
+/// Stores an uploaded file after checking its size and its type from its content.
+pub async fn add_file(
+    pool: &PgPool,
+    principal: &Principal,
+    assessment: Uuid,
+    goal: &str,
+    upload: &Upload<'_>,
+    context: &RequestContext,
+) -> Result<Uuid, ServiceError> {
+    let Upload {
+        file_name,
+        content,
+        max_bytes,
+    } = *upload;
+    let mut editable = editable(pool, principal, assessment, goal).await?;
+    if content.is_empty() {
+        return Err(ServiceError::field("file", "field.file.empty"));
+    }
+    if content.len() > max_bytes {
+        return Err(ServiceError::field("file", "field.file.too_large"));
+    }
+    let name = clean_file_name(file_name);
+    let media_type =
+        sniff(&name, content).ok_or_else(|| ServiceError::field("file", "field.file.type"))?;
+    let sha256 = Sha256::digest(content).to_vec();
+    let id = store::add_file(
+        &mut editable.tx,
+        &NewFile {
+            answer: editable.answer,
+            participant: editable.participant,
+            file_name: &name,
+            media_type,
+            content,
+            sha256: &sha256,
+            user: principal.user_id,
+        },
+    )
+    .await?;
+    let details = json!({ "goal": goal, "file_name": name, "media_type": media_type, "size_bytes": content.len(), "sha256": hex::encode(&sha256) });
+    record(
+        editable.tx,
+        principal,
+        "evidence_file.add",
+        editable.participant,
+        id,
+        details,
+        context,
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Removes a link, file or planned action (`kind`), while the answer may change.
+pub async fn remove(
+    pool: &PgPool,
+    principal: &Principal,
+    kind: &str,
+    id: Uuid,
+    context: &RequestContext,
+) -> Result<Uuid, ServiceError> {
+    let (assessment, goal) = {
+        let mut tx = storage::begin(pool, &principal.scope()).await?;
+        let owner = store::owner(&mut tx, kind, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        tx.commit().await?;
+        owner
+    };
+    let mut editable = editable(pool, principal, assessment, &goal).await?;
+    let action = match kind {
+        "link" => "evidence_link.remove",
+        "file" => "evidence_file.remove",
+        _ => "planned_action.remove",
+    };
+    answers::touch(&mut editable.tx, assessment).await?;
+    audit::append(
+        &mut editable.tx,
+        &NewEntry::new(
+            Actor::User(principal.user_id),
+            action,
+            json!({ "goal": goal }),
+        )
+        .about(kind, id)
+        .for_participant(Some(editable.participant))
+        .from_request(context),
+    )
+    .await?;
+    if !store::remove(&mut editable.tx, kind, id).await? {
+        return Err(ServiceError::NotFound);
+    }
+    editable.tx.commit().await?;
+    Ok(assessment)
+}
+
+/// The evidence of an assessment the principal may read.
+pub async fn list(
+    pool: &PgPool,
+    principal: &Principal,
+    assessment: Uuid,
+) -> Result<Vec<EvidenceItem>, ServiceError> {
+    assessments::load(pool, principal, assessment).await?;
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let items = store::list(&mut tx, assessment).await?;
+    tx.commit().await?;
+    Ok(items)
+}
+
+/// A file for download: only for those who may read its answer (row-level security decides).
+pub async fn download(
+    pool: &PgPool,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<StoredFile, ServiceError> {
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let file = store::file(&mut tx, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    tx.commit().await?;
+    Ok(file)
+}

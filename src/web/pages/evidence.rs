@@ -1,0 +1,265 @@
+//! Evidence on pages: links, planned actions and files added to an answer, removed, downloaded.
+
+use axum::Form;
+use axum::body::Body;
+use axum::extract::{Multipart, Path, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::PageContext;
+use super::assessments::{EvidenceDraft, evidence_refused};
+use crate::auth::Principal;
+use crate::services::ServiceError;
+use crate::services::evidence as service;
+use crate::storage::audit::RequestContext;
+use crate::web::AppState;
+use crate::web::authn::CurrentUser;
+use crate::web::error::AppError;
+
+fn back(assessment: Uuid, goal: &str) -> Response {
+    Redirect::to(&format!("/assessments/{assessment}#goal-{goal}")).into_response()
+}
+
+/// A link form.
+#[derive(Deserialize)]
+pub struct LinkForm {
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    label: String,
+}
+
+/// Back to the goal when it worked; the form again with what was typed when it was refused.
+async fn answer(
+    state: &AppState,
+    me: &Principal,
+    page: PageContext,
+    id: Uuid,
+    goal: &str,
+    result: Result<Uuid, ServiceError>,
+    draft: EvidenceDraft,
+) -> Result<Response, AppError> {
+    match result {
+        Ok(_) => Ok(back(id, goal)),
+        Err(ServiceError::Invalid(errors)) => {
+            evidence_refused(state, me, page, id, goal, EvidenceDraft { errors, ..draft }).await
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// `POST /assessments/{assessment}/goals/{goal}/links`.
+pub async fn add_link(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+    context: RequestContext,
+    Path((id, goal)): Path<(Uuid, String)>,
+    Form(form): Form<LinkForm>,
+) -> Result<Response, AppError> {
+    let result =
+        service::add_link(&state.db, &me, id, &goal, &form.url, &form.label, &context).await;
+    answer(
+        &state,
+        &me,
+        page,
+        id,
+        &goal,
+        result,
+        EvidenceDraft {
+            url: form.url,
+            label: form.label,
+            ..EvidenceDraft::default()
+        },
+    )
+    .await
+}
+
+/// A planned action form.
+#[derive(Deserialize)]
+pub struct ActionForm {
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    due_on: String,
+}
+
+/// `POST /assessments/{assessment}/goals/{goal}/actions`.
+pub async fn add_action(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+    context: RequestContext,
+    Path((id, goal)): Path<(Uuid, String)>,
+    Form(form): Form<ActionForm>,
+) -> Result<Response, AppError> {
+    let result = service::add_action(
+        &state.db,
+        &me,
+        id,
+        &goal,
+        &form.description,
+        &form.due_on,
+        &context,
+    )
+    .await;
+    answer(
+        &state,
+        &me,
+        page,
+        id,
+        &goal,
+        result,
+        EvidenceDraft {
+            description: form.description,
+            due_on: form.due_on,
+            ..EvidenceDraft::default()
+        },
+    )
+    .await
+}
+
+/// Reads the `file` field of a multipart upload, refusing it as soon as it passes the limit.
+pub async fn read_upload(
+    multipart: &mut Multipart,
+    max_bytes: usize,
+) -> Result<(String, Vec<u8>), AppError> {
+    let too_large =
+        || AppError::Validation([("file".to_owned(), "field.file.too_large".to_owned())].into());
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| AppError::BadRequest("bad_form"))?
+    {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or("evidence").to_owned();
+        let mut content = Vec::new();
+        while let Some(chunk) = field
+            .chunk()
+            .await
+            .map_err(|_| AppError::BadRequest("bad_form"))?
+        {
+            if content.len() + chunk.len() > max_bytes {
+                return Err(too_large());
+            }
+            content.extend_from_slice(&chunk);
+        }
+        return Ok((name, content));
+    }
+    Err(AppError::Validation(
+        [("file".to_owned(), "field.file.empty".to_owned())].into(),
+    ))
+}
+
+/// `POST /assessments/{assessment}/goals/{goal}/files` (multipart; the CSRF token travels in
+/// the query string).
+pub async fn upload(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+    context: RequestContext,
+    Path((id, goal)): Path<(Uuid, String)>,
+    mut multipart: Multipart,
+) -> Result<Response, AppError> {
+    let max = state.config.max_evidence_bytes;
+    let result = match read_upload(&mut multipart, max).await {
+        Ok((name, content)) => {
+            service::add_file(
+                &state.db,
+                &me,
+                id,
+                &goal,
+                &service::Upload {
+                    file_name: &name,
+                    content: &content,
+                    max_bytes: max,
+                },
+                &context,
+            )
+            .await
+        }
+        Err(AppError::Validation(errors)) => Err(ServiceError::Invalid(errors)),
+        Err(error) => return Err(error),
+    };
+    answer(
+        &state,
+        &me,
+        page,
+        id,
+        &goal,
+        result,
+        EvidenceDraft::default(),
+    )
+    .await
+}
+
+async fn remove(
+    state: &AppState,
+    me: &Principal,
+    kind: &str,
+    id: Uuid,
+    context: &RequestContext,
+) -> Result<Response, AppError> {
+    let assessment = service::remove(&state.db, me, kind, id, context).await?;
+    Ok(Redirect::to(&format!("/assessments/{assessment}")).into_response())
+}
+
+/// `POST /evidence/links/{link}/delete`.
+pub async fn remove_link(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    remove(&state, &me, "link", id, &context).await
+}
+
+/// `POST /evidence/files/{file}/delete`.
+pub async fn remove_file(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    remove(&state, &me, "file", id, &context).await
+}
+
+/// `POST /evidence/actions/{action}/delete`.
+pub async fn remove_action(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    remove(&state, &me, "action", id, &context).await
+}
+
+/// `GET /evidence/files/{file}`: the file, as an attachment that never renders in the page.
+pub async fn download(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    let file = service::download(&state.db, &me, id).await?;
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        file.file_name
+            .replace(|c: char| !c.is_ascii() || c == '"', "_")
+    );
+    Ok((
+        [
+            (CONTENT_TYPE, file.media_type),
+            (CONTENT_DISPOSITION, disposition),
+            (
+                CONTENT_SECURITY_POLICY,
+                "default-src 'none'; sandbox".to_owned(),
+            ),
+        ],
+        Body::from(file.content),
+    )
+        .into_response())
+}
