@@ -142,6 +142,16 @@ pub async fn save_answer(
     let before = store::lock_answer(&mut tx, assessment, goal_id).await?;
     let current_version = before.as_ref().map_or(0, |a| a.row_version);
     if current_version != expected_row_version {
+        // The same save again (a double click, a retried request) finds its own work done:
+        // that is success, not a conflict, and nothing is written twice.
+        let repeated = before.as_ref().is_some_and(|stored| {
+            current_version == expected_row_version + 1
+                && !stored.unconfirmed
+                && stored.input().check(&goal.scale).as_ref() == Ok(&checked)
+        });
+        if repeated {
+            return Ok(current_version);
+        }
         return Err(SaveError::Conflict(Box::new(before)));
     }
     let new_version = store::write(

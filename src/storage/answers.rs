@@ -82,6 +82,19 @@ pub struct StoredAnswer {
 }
 
 impl StoredAnswer {
+    /// The answer as the form shows it (and as a client would send it back).
+    pub fn input(&self) -> crate::domain::answer::AnswerInput {
+        use crate::domain::answer::{AnswerInput, value_text};
+        AnswerInput {
+            value: value_text(self.value()),
+            not_applicable: self.not_applicable,
+            na_justification: self.na_justification.clone().unwrap_or_default(),
+            target: value_text(self.target()),
+            implementation_status: self.implementation_status.clone().unwrap_or_default(),
+            narrative: self.narrative.clone(),
+        }
+    }
+
     /// The stored value.
     pub fn value(&self) -> Option<AnswerValue> {
         join(self.value_level, self.value_number, self.value_bool)

@@ -149,6 +149,35 @@ async fn invalid_values_are_refused_at_the_field_and_keep_what_was_typed() {
 }
 
 #[tokio::test]
+async fn a_double_clicked_save_is_done_once_and_is_not_a_conflict() {
+    let app = TestApp::spawn().await;
+    let (_, assessment) = open_cycle(&app).await;
+    let contributor = app.user("contributor", Some("FRA")).await;
+    let path = format!("/assessments/{assessment}/goals/legal");
+    let form = "value=12%2C5&narrative=Law+passed&row_version=0";
+    for _ in 0..2 {
+        let saved = app.request(contributor.post_form(&path, form)).await;
+        assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    }
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'answer.update'")
+            .await,
+        1,
+        "written once"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM answers WHERE value_number = 12.5 AND row_version = 1")
+            .await,
+        1
+    );
+    // A different value sent from the same stale form is still a conflict.
+    let stale = app
+        .request(contributor.post_form(&path, "value=13&row_version=0"))
+        .await;
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
+}
+
+#[tokio::test]
 async fn two_people_saving_the_same_answer_get_a_conflict_not_an_overwrite() {
     let app = TestApp::spawn().await;
     let (_, assessment) = open_cycle(&app).await;

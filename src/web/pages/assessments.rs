@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{PageContext, render};
 use crate::auth::Principal;
-use crate::domain::answer::{AnswerInput, value_text};
+use crate::domain::answer::AnswerInput;
 use crate::domain::framework::AnswerScale;
 use crate::domain::scoring::{ScoredGoal, roll_up};
 use crate::services::ServiceError;
@@ -190,17 +190,7 @@ impl AssessmentPage {
 }
 
 fn input_of(answer: Option<&StoredAnswer>) -> AnswerInput {
-    match answer {
-        Some(a) => AnswerInput {
-            value: value_text(a.value()),
-            not_applicable: a.not_applicable,
-            na_justification: a.na_justification.clone().unwrap_or_default(),
-            target: value_text(a.target()),
-            implementation_status: a.implementation_status.clone().unwrap_or_default(),
-            narrative: a.narrative.clone(),
-        },
-        None => AnswerInput::default(),
-    }
+    answer.map(StoredAnswer::input).unwrap_or_default()
 }
 
 /// Builds the page; `posted` shows what was typed on one goal (and its errors) instead of
