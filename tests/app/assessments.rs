@@ -148,6 +148,78 @@ async fn invalid_values_are_refused_at_the_field_and_keep_what_was_typed() {
     );
 }
 
+/// The autosave script's request: the form's fields, asking for JSON.
+fn autosave(user: &TestUser, path: &str, body: &str) -> axum::http::Request<axum::body::Body> {
+    let mut request = user.post_form(path, body);
+    request
+        .headers_mut()
+        .insert(header::ACCEPT, "application/json".parse().unwrap());
+    request
+}
+
+#[tokio::test]
+async fn with_javascript_the_form_saves_as_the_user_goes_and_says_so() {
+    let app = TestApp::spawn().await;
+    let (_, assessment) = open_cycle(&app).await;
+    let contributor = app.user("contributor", Some("FRA")).await;
+    let page = body_text(
+        app.request(contributor.get(&format!("/assessments/{assessment}")))
+            .await,
+    )
+    .await;
+    assert!(page.contains(r#"<script src="/static/autosave.js" defer></script>"#));
+    assert!(page.contains("data-autosave") && page.contains("data-autosave-status"));
+    let script = app.get("/static/autosave.js").await;
+    assert_eq!(
+        script.headers()[header::CONTENT_TYPE],
+        "text/javascript; charset=utf-8"
+    );
+    assert!(body_text(script).await.contains("form[data-autosave]"));
+
+    // Each save answers with the version to send next, so typing on keeps saving.
+    let path = format!("/assessments/{assessment}/goals/legal");
+    let saved = app
+        .request(autosave(
+            &contributor,
+            &path,
+            "value=11&narrative=Dra&row_version=0",
+        ))
+        .await;
+    assert_eq!(saved.status(), StatusCode::OK);
+    let saved = body_json(saved).await;
+    assert_eq!(saved["row_version"], 1);
+    assert!(saved["saved_at"].as_str().unwrap().ends_with("UTC"));
+    let saved = app
+        .request(autosave(
+            &contributor,
+            &path,
+            "value=11&narrative=Draft&row_version=1",
+        ))
+        .await;
+    assert_eq!(body_json(saved).await["row_version"], 2);
+
+    // An invalid value is named in the user's language and nothing is written.
+    let invalid = app
+        .request(autosave(
+            &contributor,
+            &path,
+            "value=99&narrative=Draft&row_version=2",
+        ))
+        .await;
+    assert_eq!(invalid.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body_json(invalid).await["error"]["fields"]["value"].is_string());
+    // A stale version is a conflict the script leaves to the Save button.
+    let stale = app
+        .request(autosave(&contributor, &path, "value=12&row_version=1"))
+        .await;
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        app.count("SELECT count(*) FROM answers WHERE value_number = 11 AND narrative = 'Draft' AND row_version = 2")
+            .await,
+        1
+    );
+}
+
 #[tokio::test]
 async fn a_double_clicked_save_is_done_once_and_is_not_a_conflict() {
     let app = TestApp::spawn().await;

@@ -118,6 +118,7 @@ const MATRIX: &[Row] = &[
     row("GET", "/livez", Public, None),
     row("GET", "/readyz", Public, None),
     row("GET", "/static/app.css", Public, None),
+    row("GET", "/static/autosave.js", Public, None),
     row("GET", "/api/v1/openapi.json", Public, None),
     // Pages.
     row("GET", "/", Public, None),
@@ -724,6 +725,7 @@ fn served_routes() -> BTreeSet<(String, String)> {
     }
     routes.insert(("GET".into(), pledge::web::api::OPENAPI_PATH.into()));
     routes.insert(("GET".into(), "/static/app.css".into()));
+    routes.insert(("GET".into(), "/static/autosave.js".into()));
     routes
 }
 

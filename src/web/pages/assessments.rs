@@ -2,10 +2,13 @@
 //! goal (works without JavaScript), and a conflict page when someone saved the same answer first.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
+use axum::http::header::ACCEPT;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Form, Json};
 use serde::Deserialize;
+use serde_json::json;
 use uuid::Uuid;
 
 use super::{PageContext, render};
@@ -399,10 +402,11 @@ pub async fn save(
     page: PageContext,
     context: RequestContext,
     Path((id, goal)): Path<(Uuid, String)>,
+    headers: HeaderMap,
     Form(form): Form<AnswerForm>,
 ) -> Result<Response, AppError> {
     let input = form.input();
-    match service::save_answer(
+    let result = service::save_answer(
         &state.db,
         &me,
         id,
@@ -411,8 +415,11 @@ pub async fn save(
         &input,
         &context,
     )
-    .await
-    {
+    .await;
+    if wants_json(&headers) {
+        return autosave_answer(&page, result);
+    }
+    match result {
         Ok(_) => Ok(Redirect::to(&format!("/assessments/{id}#goal-{goal}")).into_response()),
         Err(SaveError::Invalid(errors)) => {
             refused_with(&state, &me, page, id, &goal, input, errors).await
@@ -441,6 +448,42 @@ pub async fn save(
             Ok(response)
         }
         Err(SaveError::Other(ServiceError::NotFound)) => Err(AppError::NotFound),
+        Err(SaveError::Other(error)) => Err(error.into()),
+    }
+}
+
+/// Whether the request comes from the autosave script, which reads JSON.
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.starts_with("application/json"))
+}
+
+/// The autosave script's answer: the new version to send next time, or what stopped the save
+/// (in the user's language). A conflict is only reported: the Save button shows both versions.
+fn autosave_answer(
+    page: &PageContext,
+    result: Result<i64, SaveError>,
+) -> Result<Response, AppError> {
+    match result {
+        Ok(row_version) => {
+            let now = time::OffsetDateTime::now_utc();
+            let saved_at = format!("{:02}:{:02} UTC", now.hour(), now.minute());
+            Ok(Json(json!({ "row_version": row_version, "saved_at": saved_at })).into_response())
+        }
+        Err(SaveError::Invalid(errors)) => {
+            let fields: serde_json::Map<String, serde_json::Value> = errors
+                .iter()
+                .map(|(field, key)| (field.clone(), page.tr.t(key).into()))
+                .collect();
+            let body = json!({ "error": { "code": "invalid_input", "fields": fields } });
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response())
+        }
+        Err(SaveError::Conflict(_)) => {
+            let body = json!({ "error": { "code": "stale" } });
+            Ok((StatusCode::CONFLICT, Json(body)).into_response())
+        }
         Err(SaveError::Other(error)) => Err(error.into()),
     }
 }
