@@ -203,7 +203,17 @@ pub async fn review(
                 .find(|(_, g, _, _)| g.code == note.goal)
                 .map(|(_, _, goal_id, _)| goal_id)
                 .ok_or_else(|| ServiceError::field("notes", "field.goal.unknown"))?;
-            notes.push((goal, note.note.trim().to_owned()));
+            // Two notes on one answer (possible through the API) become one note.
+            match notes
+                .iter_mut()
+                .find(|(g, _): &&mut (Uuid, String)| *g == goal)
+            {
+                Some((_, text)) => {
+                    text.push_str("\n\n");
+                    text.push_str(note.note.trim());
+                }
+                None => notes.push((goal, note.note.trim().to_owned())),
+            }
         }
     }
     let mut tx = storage::begin(pool, &principal.scope()).await?;
@@ -258,9 +268,16 @@ pub async fn allow_late(
     }
     let view = assessments::load(pool, principal, id).await?;
     let mut tx = storage::begin(pool, &principal.scope()).await?;
-    store::lock_for_workflow(&mut tx, id)
+    let locked = store::lock_for_workflow(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
+    // Only an assessment that can still be submitted needs it; allowing twice changes nothing.
+    if !assessments::EDITABLE_STATES.contains(&locked.state.as_str()) {
+        return Err(ServiceError::Refused("assessment.refused.submitted"));
+    }
+    if locked.late_submission_allowed {
+        return Ok(());
+    }
     store::set_late_allowed(&mut tx, id, true).await?;
     audit::append(
         &mut tx,

@@ -215,7 +215,8 @@ pub async fn carry_forward(conn: &mut PgConnection, cycle: Uuid) -> Result<u64, 
          JOIN cycles c ON c.id = fresh.cycle_id
          JOIN LATERAL (
              SELECT a.id FROM assessments a JOIN cycles ac ON ac.id = a.cycle_id
-             WHERE a.participant_id = fresh.participant_id AND a.state = 'accepted' AND a.cycle_id <> fresh.cycle_id
+             WHERE a.participant_id = fresh.participant_id AND a.state = 'accepted'
+               AND ac.opens_on < c.opens_on
              ORDER BY ac.opens_on DESC LIMIT 1
          ) last ON true
          JOIN answers old ON old.assessment_id = last.id

@@ -520,4 +520,27 @@ async fn a_new_cycle_starts_from_the_last_accepted_answers_marked_unconfirmed_un
         ))
         .await;
     assert_eq!(left, carried - 1, "saving confirms");
+
+    // A cycle that opens before every accepted one has nothing earlier to start from.
+    let earlier = json!({"framework_id": framework, "code": "2019", "title_en": "2019", "opens_on": "2019-09-01", "deadline": "2099-12-11"});
+    let earlier = body_json(
+        app.request(admin.api("POST", "/api/v1/cycles", Some(earlier)))
+            .await,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        app.request(admin.api("POST", &format!("/api/v1/cycles/{earlier}/open"), None))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.count(&format!("SELECT count(*) FROM answers a JOIN assessments s ON s.id = a.assessment_id WHERE s.cycle_id = '{earlier}'"))
+            .await,
+        0,
+        "nothing comes back from the future"
+    );
 }

@@ -231,15 +231,20 @@ async fn past_the_deadline_only_an_allowance_lets_the_head_submit() {
         body_json(late).await["error"]["message"],
         "The deadline has passed; the secretariat can allow a late submission."
     );
+    let allow_late = format!("/api/v1/assessments/{}/allow-late", open.assessment);
+    for _ in 0..2 {
+        assert_eq!(
+            app.request(open.admin.api("POST", &allow_late, None))
+                .await
+                .status(),
+            StatusCode::NO_CONTENT
+        );
+    }
     assert_eq!(
-        app.request(open.admin.api(
-            "POST",
-            &format!("/api/v1/assessments/{}/allow-late", open.assessment),
-            None
-        ))
-        .await
-        .status(),
-        StatusCode::NO_CONTENT
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'assessment.allow_late'")
+            .await,
+        1,
+        "allowing twice changes nothing the second time"
     );
     assert_eq!(
         app.request(open.head.api("POST", &path, None))
@@ -248,6 +253,13 @@ async fn past_the_deadline_only_an_allowance_lets_the_head_submit() {
         StatusCode::OK
     );
     assert_eq!(app.count("SELECT count(*) FROM snapshots").await, 1);
+    // A submitted assessment has nothing left to allow.
+    assert_eq!(
+        app.request(open.admin.api("POST", &allow_late, None))
+            .await
+            .status(),
+        StatusCode::CONFLICT
+    );
 }
 
 #[tokio::test]
@@ -274,8 +286,16 @@ async fn a_return_then_a_resubmission_makes_a_second_revision_with_a_field_by_fi
         body_json(no_reason).await["error"]["fields"]["reason"],
         "Give the reason for the return."
     );
-    let returned = app.request(api(&open.admin, "POST", "/return", Some(json!({"reason": "Please justify the legal score", "notes": [{"goal": "legal", "note": "Which law?"}]})))).await;
+    let returned = app.request(api(&open.admin, "POST", "/return", Some(json!({"reason": "Please justify the legal score", "notes": [{"goal": "legal", "note": "Which law?"}, {"goal": "legal", "note": "Since when?"}]})))).await;
     assert_eq!(returned.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM review_answer_notes WHERE note = E'Which law?\\n\\nSince when?'"
+        )
+        .await,
+        1,
+        "two notes on one answer become one"
+    );
 
     let page = body_text(
         app.request(open.head.get(&format!("/assessments/{}", open.assessment)))

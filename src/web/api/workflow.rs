@@ -33,7 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// What a submission did.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SubmitResult {
-    /// The revision frozen by this call, or the current one when it was already submitted.
+    /// The revision frozen by this call; null when it was already submitted.
     pub revision: Option<i32>,
     /// False when it was already submitted (a repeated call does nothing more).
     pub submitted_now: bool,
