@@ -64,7 +64,8 @@ enum Access {
     RevisionRead,
     /// Raising a clarification request: analysts and admins, on what they may read.
     Raise,
-    /// Replying: staff, and the delegation's heads and contributors.
+    /// Replying: staff, and the delegation's heads and contributors; requests are read like the
+    /// answers, so analysts do not see DEU's (on a draft).
     Reply,
     /// Resolving: the requester or an admin (the fixture's requests have no requester).
     Resolve,
@@ -1156,6 +1157,8 @@ fn expected(access: Access, role: &str, target: Target) -> Expect {
         },
         Reply => match target {
             Target::Missing => Expect::NotFound,
+            // DEU's request is on a draft: analysts do not see it (it is read like the answers).
+            Target::Other if role == "analyst" => Expect::NotFound,
             _ if staff => Expect::Allowed,
             Target::Other => Expect::NotFound,
             Target::Own if editor => Expect::Allowed,
@@ -1163,7 +1166,7 @@ fn expected(access: Access, role: &str, target: Target) -> Expect {
         },
         Resolve => match target {
             Target::Missing => Expect::NotFound,
-            Target::Other if !staff => Expect::NotFound,
+            Target::Other if role != "admin" => Expect::NotFound,
             _ if role == "admin" => Expect::Allowed,
             _ => Expect::Forbidden,
         },

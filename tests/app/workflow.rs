@@ -552,3 +552,48 @@ async fn an_analyst_asks_about_an_answer_the_delegation_replies_and_the_analyst_
         .await;
     assert_eq!(actions, 3);
 }
+
+#[tokio::test]
+async fn analysts_lose_sight_of_clarifications_while_the_assessment_is_returned() {
+    let app = TestApp::spawn().await;
+    let open = open_and_answer(&app, 5).await;
+    let analyst = app.user("analyst", None).await;
+    let path = |tail: &str| format!("/api/v1/assessments/{}{tail}", open.assessment);
+    app.request(open.head.api("POST", &path("/submit"), None))
+        .await;
+    let raised = app
+        .request(analyst.api(
+            "POST",
+            &path("/clarifications"),
+            Some(json!({"goal": "legal", "question": "Which law?"})),
+        ))
+        .await;
+    assert_eq!(raised.status(), StatusCode::CREATED);
+    let listed = |user: TestUser| {
+        let app = &app;
+        async move {
+            body_json(
+                app.request(user.api("GET", "/api/v1/clarifications", None))
+                    .await,
+            )
+            .await
+            .as_array()
+            .unwrap()
+            .len()
+        }
+    };
+    assert_eq!(listed(analyst.clone()).await, 1);
+    let returned = app
+        .request(open.admin.api(
+            "POST",
+            &path("/return"),
+            Some(json!({"reason": "Please revise"})),
+        ))
+        .await;
+    assert_eq!(returned.status(), StatusCode::NO_CONTENT);
+    // The returned assessment is a draft again: its discussion is hidden from analysts (row-level
+    // security), still visible to the delegation and the secretariat.
+    assert_eq!(listed(analyst.clone()).await, 0);
+    assert_eq!(listed(open.head.clone()).await, 1);
+    assert_eq!(listed(open.admin.clone()).await, 1);
+}
