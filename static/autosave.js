@@ -50,11 +50,15 @@
           if (result.status === 200) {
             version.value = result.body.row_version;
             say(form.dataset.saved + " " + result.body.saved_at);
-          } else if (result.status === 409) {
+          } else if (result.status === 409 && result.body.error.code === "stale") {
             stopped = true;
             say(form.dataset.conflict);
           } else if (result.status === 422) {
             say(form.dataset.invalid + " " + fieldMessages(result.body));
+          } else if (result.body && result.body.error && result.body.error.message) {
+            // Refused for a reason the user should read (e.g. submitted meanwhile): stop.
+            stopped = true;
+            say(form.dataset.invalid + " " + result.body.error.message);
           } else {
             say(form.dataset.failed);
           }

@@ -289,7 +289,7 @@ pub async fn remove(
             action,
             json!({ "goal": goal }),
         )
-        .about(kind, id)
+        .about(action.split('.').next().unwrap_or(kind), id)
         .for_participant(Some(editable.participant))
         .from_request(context),
     )

@@ -218,6 +218,19 @@ async fn with_javascript_the_form_saves_as_the_user_goes_and_says_so() {
             .await,
         1
     );
+    // Refused for the assessment's state: the reason in words, for the script to show.
+    let mut root = app.db.superuser().await;
+    sqlx::Executor::execute(&mut root, "UPDATE cycles SET state = 'closed'")
+        .await
+        .unwrap();
+    let closed = app
+        .request(autosave(&contributor, &path, "value=12&row_version=2"))
+        .await;
+    assert_eq!(closed.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        body_json(closed).await["error"]["message"],
+        "The cycle is not open: answers cannot change."
+    );
 }
 
 #[tokio::test]

@@ -358,3 +358,45 @@ async fn only_those_who_may_read_the_answers_see_or_change_the_evidence() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn uploads_may_pass_the_usual_body_limit_up_to_the_evidence_limit_and_nothing_else_does() {
+    let app = TestApp::spawn().await;
+    let (_, assessment) = open_cycle(&app).await;
+    let head = app.user("head", Some("FRA")).await;
+    let mut report = PDF.to_vec();
+    report.resize(3 * 1024 * 1024, b' ');
+    let page = app
+        .request(upload(
+            &head,
+            &format!("/assessments/{assessment}/goals/legal/files"),
+            "report.pdf",
+            &report,
+        ))
+        .await;
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    let api = app
+        .request(upload(
+            &head,
+            &format!("/api/v1/assessments/{assessment}/answers/legal/files"),
+            "report.pdf",
+            &report,
+        ))
+        .await;
+    assert_eq!(api.status(), StatusCode::CREATED);
+    // A JSON route on the same router keeps the ordinary limit.
+    let huge_label = "x".repeat(3 * 1024 * 1024);
+    let link = app
+        .request(head.api(
+            "POST",
+            &format!("/api/v1/assessments/{assessment}/answers/legal/links"),
+            Some(json!({"url": "https://example.org", "label": huge_label})),
+        ))
+        .await;
+    assert_eq!(link.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        app.count("SELECT count(*) FROM evidence_files WHERE size_bytes = 3145728")
+            .await,
+        2
+    );
+}

@@ -20,14 +20,16 @@ use crate::web::error::{AppError, ErrorBody};
 
 /// The evidence routes.
 pub fn router() -> OpenApiRouter<AppState> {
+    // Only the upload reads its own limit (the configured evidence size, checked while reading);
+    // a layer covers the routes added before it, so the JSON routes keep the default limit.
     OpenApiRouter::new()
+        .routes(routes!(upload_file))
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .routes(routes!(list_evidence))
         .routes(routes!(add_link))
         .routes(routes!(add_action))
-        .routes(routes!(upload_file))
         .routes(routes!(download_file))
         .routes(routes!(remove_evidence))
-        .layer(axum::extract::DefaultBodyLimit::disable())
 }
 
 /// Links, files and planned actions of an assessment.

@@ -484,6 +484,15 @@ fn autosave_answer(
             let body = json!({ "error": { "code": "stale" } });
             Ok((StatusCode::CONFLICT, Json(body)).into_response())
         }
+        // A refusal the user can act on (submitted meanwhile, cycle closed) is said in words;
+        // anything else takes the normal error path (and its logging).
+        Err(SaveError::Other(
+            error @ (ServiceError::Refused(_) | ServiceError::Forbidden | ServiceError::NotFound),
+        )) => {
+            let error = AppError::from(error);
+            let body = json!({ "error": { "code": error.code(), "message": page.tr.t(&error.message_key()) } });
+            Ok((error.status_code(), Json(body)).into_response())
+        }
         Err(SaveError::Other(error)) => Err(error.into()),
     }
 }
