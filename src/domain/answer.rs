@@ -136,8 +136,11 @@ impl AnswerInput {
                 }
             },
         };
-        if self.narrative.chars().count() > 20_000 || justification.chars().count() > 5_000 {
+        if self.narrative.chars().count() > 20_000 {
             problems.insert("narrative".into(), "field.text.too_long".into());
+        }
+        if justification.chars().count() > 5_000 {
+            problems.insert("na_justification".into(), "field.text.too_long".into());
         }
         if !problems.is_empty() {
             return Err(problems);
@@ -238,6 +241,19 @@ mod tests {
             input.check(&maturity()).unwrap().state,
             AnswerState::NotApplicable
         );
+    }
+
+    #[test]
+    fn an_overlong_text_is_reported_on_its_own_field() {
+        let input = AnswerInput {
+            not_applicable: true,
+            na_justification: "x".repeat(5_001),
+            narrative: "y".repeat(20_001),
+            ..AnswerInput::default()
+        };
+        let problems = input.check(&maturity()).unwrap_err();
+        assert_eq!(problems["na_justification"], "field.text.too_long");
+        assert_eq!(problems["narrative"], "field.text.too_long");
     }
 
     #[test]

@@ -168,8 +168,13 @@ pub async fn save_answer(
         json!({ "value": value_text(a.value()), "not_applicable": a.not_applicable, "na_justification": a.na_justification,
                 "target": value_text(a.target()), "implementation_status": a.implementation_status, "narrative": a.narrative })
     });
-    let new = json!({ "value": input.value.trim(), "not_applicable": input.not_applicable,
-                      "na_justification": checked.na_justification, "target": input.target.trim(),
+    // As stored (e.g. "12.5" for a typed "12,5"), so old and new compare like for like.
+    let stored_value = match checked.state {
+        crate::domain::scoring::AnswerState::Answered(value) => Some(value),
+        _ => None,
+    };
+    let new = json!({ "value": value_text(stored_value), "not_applicable": input.not_applicable,
+                      "na_justification": checked.na_justification, "target": value_text(checked.target),
                       "implementation_status": checked.implementation_status, "narrative": checked.narrative });
     audit::append(
         &mut tx,

@@ -251,6 +251,12 @@ async fn a_double_clicked_save_is_done_once_and_is_not_a_conflict() {
         "written once"
     );
     assert_eq!(
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'answer.update' AND details->'new'->>'value' = '12.5'")
+            .await,
+        1,
+        "the audit records the value as stored, not as typed (12,5)"
+    );
+    assert_eq!(
         app.count("SELECT count(*) FROM answers WHERE value_number = 12.5 AND row_version = 1")
             .await,
         1
