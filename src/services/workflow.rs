@@ -273,7 +273,10 @@ pub async fn allow_late(
         .ok_or(ServiceError::NotFound)?;
     // Only an assessment that can still be submitted needs it; allowing twice changes nothing.
     if !assessments::EDITABLE_STATES.contains(&locked.state.as_str()) {
-        return Err(ServiceError::Refused("assessment.refused.submitted"));
+        return Err(ServiceError::Refused("assessment.refused.nothing_late"));
+    }
+    if locked.cycle_state != "open" {
+        return Err(ServiceError::Refused("assessment.refused.cycle_not_open"));
     }
     if locked.late_submission_allowed {
         return Ok(());

@@ -305,8 +305,9 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeUser {
     }
 }
 
-/// The client's address: the TCP peer, or — behind a trusted proxy — the last address the proxy
-/// added to `X-Forwarded-For` (earlier entries are whatever the client claimed).
+/// The client's address: the TCP peer, or — behind a trusted proxy — the last entry the proxy
+/// added to `X-Forwarded-For`. Earlier entries are whatever the client claimed, so when the last
+/// one is not a plain address the peer is used rather than any earlier entry.
 pub fn client_addr(parts: &Parts, trust_forwarded_for: bool) -> Option<std::net::IpAddr> {
     let peer = parts
         .extensions
@@ -321,8 +322,8 @@ pub fn client_addr(parts: &Parts, trust_forwarded_for: bool) -> Option<std::net:
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|entry| entry.trim().parse().ok())
         .next_back()
+        .and_then(|entry| entry.trim().parse().ok())
         .or(peer)
 }
 
@@ -345,5 +346,46 @@ impl FromRequestParts<AppState> for RequestContext {
             request_id: header(REQUEST_ID),
             user_agent: header(USER_AGENT),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_addr;
+    use axum::extract::ConnectInfo;
+
+    fn parts(forwarded: &[&str]) -> axum::http::request::Parts {
+        let mut builder = axum::http::Request::builder();
+        for value in forwarded {
+            builder = builder.header("x-forwarded-for", *value);
+        }
+        let (mut parts, ()) = builder.body(()).unwrap().into_parts();
+        parts
+            .extensions
+            .insert(ConnectInfo(std::net::SocketAddr::from((
+                [10, 0, 0, 1],
+                443,
+            ))));
+        parts
+    }
+
+    #[test]
+    fn only_the_entry_the_proxy_added_counts() {
+        let ip = |text: &str| Some(text.parse().unwrap());
+        assert_eq!(client_addr(&parts(&["203.0.113.7"]), false), ip("10.0.0.1"));
+        assert_eq!(
+            client_addr(&parts(&["198.51.100.1, 203.0.113.7"]), true),
+            ip("203.0.113.7")
+        );
+        assert_eq!(
+            client_addr(&parts(&["198.51.100.1", "203.0.113.7"]), true),
+            ip("203.0.113.7")
+        );
+        // A last entry that is not an address never lets a client-written one through.
+        assert_eq!(
+            client_addr(&parts(&["198.51.100.1, unknown"]), true),
+            ip("10.0.0.1")
+        );
+        assert_eq!(client_addr(&parts(&[]), true), ip("10.0.0.1"));
     }
 }

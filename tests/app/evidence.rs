@@ -399,4 +399,23 @@ async fn uploads_may_pass_the_usual_body_limit_up_to_the_evidence_limit_and_noth
             .await,
         2
     );
+    // Fields besides the file are not an unbounded way in.
+    let boundary = "test-boundary";
+    let padding = "p".repeat(100 * 1024);
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"padding\"\r\n\r\n{padding}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n\r\n%PDF-1.4\r\n--{boundary}--\r\n"
+    );
+    let padded = Request::post(format!(
+        "/api/v1/assessments/{assessment}/answers/legal/files"
+    ))
+    .header("cookie", format!("pledge_session={}", head.cookie))
+    .header("x-csrf-token", &head.csrf)
+    .header(
+        header::CONTENT_TYPE,
+        format!("multipart/form-data; boundary={boundary}"),
+    )
+    .body(Body::from(body))
+    .unwrap();
+    assert_eq!(app.request(padded).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(app.count("SELECT count(*) FROM evidence_files").await, 2);
 }

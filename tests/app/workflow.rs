@@ -254,11 +254,11 @@ async fn past_the_deadline_only_an_allowance_lets_the_head_submit() {
     );
     assert_eq!(app.count("SELECT count(*) FROM snapshots").await, 1);
     // A submitted assessment has nothing left to allow.
+    let refused = app.request(open.admin.api("POST", &allow_late, None)).await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
     assert_eq!(
-        app.request(open.admin.api("POST", &allow_late, None))
-            .await
-            .status(),
-        StatusCode::CONFLICT
+        body_json(refused).await["error"]["message"],
+        "This assessment is already submitted: there is nothing late to allow."
     );
 }
 

@@ -121,11 +121,15 @@ pub async fn add_action(
     .await
 }
 
+/// How much an upload may carry besides its file.
+const OTHER_FIELDS_MAX_BYTES: usize = 64 * 1024;
+
 /// Reads the `file` field of a multipart upload, refusing it as soon as it passes the limit.
 pub async fn read_upload(
     multipart: &mut Multipart,
     max_bytes: usize,
 ) -> Result<(String, Vec<u8>), AppError> {
+    let mut other_bytes = 0;
     let too_large =
         || AppError::Validation([("file".to_owned(), "field.file.too_large".to_owned())].into());
     while let Some(mut field) = multipart
@@ -134,6 +138,17 @@ pub async fn read_upload(
         .map_err(|_| AppError::BadRequest("bad_form"))?
     {
         if field.name() != Some("file") {
+            // Other fields are unused; they are read only to reach the file, and not without bound.
+            while let Some(chunk) = field
+                .chunk()
+                .await
+                .map_err(|_| AppError::BadRequest("bad_form"))?
+            {
+                other_bytes += chunk.len();
+                if other_bytes > OTHER_FIELDS_MAX_BYTES {
+                    return Err(AppError::BadRequest("bad_form"));
+                }
+            }
             continue;
         }
         let name = field.file_name().unwrap_or("evidence").to_owned();
