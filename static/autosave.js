@@ -1,7 +1,9 @@
 // Saves an answer shortly after the user stops typing, and says so next to the form.
 // Progressive enhancement only: without this script the Save button does the same work.
 // An invalid value is reported and saved once corrected; a conflict stops the automatic saving
-// of that form and leaves it to the Save button, which shows both versions. Nothing typed is lost.
+// of that form and leaves it to the Save button, which shows both versions. Before any other
+// form on the page is sent (adding a link, submitting), pending answers are saved first, so
+// nothing typed is lost.
 (function () {
   "use strict";
   var DELAY_MS = 1500;
@@ -13,10 +15,24 @@
     var inFlight = false;
     var again = false;
     var stopped = false;
+    var waiting = [];
 
     function say(text) {
       if (status) {
         status.textContent = text;
+      }
+    }
+
+    function idle() {
+      return timer === null && !inFlight;
+    }
+
+    // Runs what waits for this form once nothing is pending or under way.
+    function settle() {
+      if (idle()) {
+        var callbacks = waiting;
+        waiting = [];
+        callbacks.forEach(function (callback) { callback(); });
       }
     }
 
@@ -26,7 +42,9 @@
     }
 
     function save() {
+      timer = null;
       if (stopped) {
+        settle();
         return;
       }
       if (inFlight) {
@@ -71,6 +89,8 @@
           if (again) {
             again = false;
             save();
+          } else {
+            settle();
           }
         });
     }
@@ -80,14 +100,65 @@
       timer = setTimeout(save, DELAY_MS);
     }
 
+    // Saves what is pending now; `done` runs once it is saved (or could not be).
+    function flush(done) {
+      if (timer !== null) {
+        clearTimeout(timer);
+        save();
+      }
+      if (idle()) {
+        done();
+      } else {
+        waiting.push(done);
+      }
+    }
+
     form.addEventListener("input", schedule);
     form.addEventListener("change", schedule);
-    // A normal submit (the Save button) takes over: no automatic save may race it.
-    form.addEventListener("submit", function () {
-      stopped = true;
+    // The Save button takes over. A save under way moves the version this post must carry,
+    // so the post waits for it rather than meeting its own work as a conflict.
+    form.addEventListener("submit", function (event) {
       clearTimeout(timer);
+      timer = null;
+      if (inFlight) {
+        event.preventDefault();
+        waiting.push(function () {
+          stopped = true;
+          form.submit();
+        });
+      } else {
+        stopped = true;
+      }
     });
+    return { flush: flush, idle: idle };
   }
 
-  Array.prototype.forEach.call(document.querySelectorAll("form[data-autosave]"), autosave);
+  var savers = Array.prototype.map.call(document.querySelectorAll("form[data-autosave]"), autosave);
+
+  // Another form (a link, a file, the submission) reloads the page: save pending answers first.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.hasAttribute("data-autosave")) {
+      return;
+    }
+    var busy = savers.filter(function (saver) { return !saver.idle(); });
+    if (busy.length === 0) {
+      return;
+    }
+    event.preventDefault();
+    var submitter = event.submitter;
+    var left = busy.length;
+    busy.forEach(function (saver) {
+      saver.flush(function () {
+        left -= 1;
+        if (left === 0) {
+          if (form.requestSubmit) {
+            form.requestSubmit(submitter || undefined);
+          } else {
+            form.submit();
+          }
+        }
+      });
+    });
+  });
 })();

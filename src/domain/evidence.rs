@@ -7,14 +7,21 @@ pub fn sniff(file_name: &str, content: &[u8]) -> Option<&'static str> {
         .rsplit_once('.')
         .map(|(_, e)| e.to_ascii_lowercase())
         .unwrap_or_default();
+    // The name must say what the content is: a program named plan.hta that starts like a PDF
+    // would otherwise be saved under its own name by whoever downloads it.
+    let named = |extensions: &[&str], media_type| {
+        extensions
+            .contains(&extension.as_str())
+            .then_some(media_type)
+    };
     if content.starts_with(b"%PDF-") {
-        return Some("application/pdf");
+        return named(&["pdf"], "application/pdf");
     }
     if content.starts_with(b"\x89PNG\r\n\x1a\n") {
-        return Some("image/png");
+        return named(&["png"], "image/png");
     }
     if content.starts_with(b"\xff\xd8\xff") {
-        return Some("image/jpeg");
+        return named(&["jpg", "jpeg"], "image/jpeg");
     }
     if content.starts_with(b"PK\x03\x04") {
         // Office documents are zip files; other archives are refused (they could hide anything).
@@ -45,7 +52,7 @@ pub fn clean_file_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
     let cleaned: String = base
         .chars()
-        .filter(|c| !c.is_control() && *c != '"')
+        .filter(|c| !c.is_control() && !is_format_character(*c) && *c != '"')
         .take(200)
         .collect();
     if cleaned.trim().is_empty() {
@@ -53,6 +60,12 @@ pub fn clean_file_name(name: &str) -> String {
     } else {
         cleaned.trim().to_owned()
     }
+}
+
+/// Invisible characters that change how a name reads (right-to-left overrides can show
+/// `invoice\u{202e}fdp.exe` as "invoiceexe.pdf"), and zero-width ones.
+fn is_format_character(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 
 /// Whether a link may be stored: http or https, at most 2000 characters.
@@ -93,12 +106,20 @@ mod tests {
             Some("text/plain")
         );
         assert_eq!(sniff("data.bin", b"\x00\x01\x02"), None);
+        // The name must agree with the content.
+        assert_eq!(sniff("plan.hta", b"%PDF-1.7 <script>"), None);
+        assert_eq!(sniff("plan.bat", b"\xff\xd8\xff\xe0rest"), None);
+        assert_eq!(
+            sniff("SCAN.JPEG", b"\xff\xd8\xff\xe0rest"),
+            Some("image/jpeg")
+        );
     }
 
     #[test]
     fn names_and_links_are_checked() {
         assert_eq!(clean_file_name("../../etc/passwd"), "passwd");
         assert_eq!(clean_file_name("C:\\docs\\plan \"v2\".pdf"), "plan v2.pdf");
+        assert_eq!(clean_file_name("invoice\u{202e}fdp.exe"), "invoicefdp.exe");
         assert!(valid_link("https://example.org/report"));
         assert!(!valid_link("javascript:alert(1)"));
         assert!(!valid_link("https://"));

@@ -1,6 +1,6 @@
 //! Evidence on answers: links, files and planned actions. Added and removed only while the
 //! answers may change, by the delegation's heads and contributors; read by whoever may read the
-//! answers (row-level security enforces that again for every file download).
+//! answers (for a file download, row-level security alone decides: a hidden file is not found).
 
 use serde_json::json;
 use sha2::{Digest, Sha256};

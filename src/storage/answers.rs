@@ -21,6 +21,7 @@ pub struct AssessmentHead {
     #[schema(value_type = String, format = Date)]
     pub deadline: Date,
     pub days_left: i32,
+    pub late_submission_allowed: bool,
     pub framework_id: Uuid,
     pub participant_id: Uuid,
     pub participant_code: String,
@@ -36,7 +37,7 @@ pub async fn head(
     sqlx::query_as(
         "SELECT a.id, a.state, a.revision, a.row_version, c.id AS cycle_id, c.code AS cycle_code,
                 c.state AS cycle_state, c.deadline, (c.deadline - current_date) AS days_left,
-                c.framework_id, p.id AS participant_id, p.code AS participant_code,
+                a.late_submission_allowed, c.framework_id, p.id AS participant_id, p.code AS participant_code,
                 p.name_en AS participant_name_en, p.name_fr AS participant_name_fr
          FROM assessments a JOIN cycles c ON c.id = a.cycle_id JOIN participants p ON p.id = a.participant_id
          WHERE a.id = $1",

@@ -5,6 +5,8 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 /// The answer row a piece of evidence hangs on, created empty when the goal is not answered yet.
+/// An empty row stays at version 0, like no row at all, so a colleague's evidence never turns
+/// someone's first save of that answer into a conflict.
 pub async fn answer_id(
     conn: &mut PgConnection,
     assessment: Uuid,
@@ -13,8 +15,8 @@ pub async fn answer_id(
     user: Uuid,
 ) -> Result<Uuid, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO answers AS a (assessment_id, participant_id, goal_id, updated_by)
-         VALUES ($1, $2, $3, $4)
+        "INSERT INTO answers AS a (assessment_id, participant_id, goal_id, updated_by, row_version)
+         VALUES ($1, $2, $3, $4, 0)
          ON CONFLICT (assessment_id, goal_id) DO UPDATE SET updated_at = a.updated_at
          RETURNING id",
     )

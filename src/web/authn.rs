@@ -320,9 +320,9 @@ pub fn client_addr(parts: &Parts, trust_forwarded_for: bool) -> Option<std::net:
         .headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
         .next_back()
+        .and_then(|line| line.to_str().ok())
+        .and_then(|line| line.rsplit(',').next())
         .and_then(|entry| entry.trim().parse().ok())
         .or(peer)
 }
@@ -387,5 +387,12 @@ mod tests {
             ip("10.0.0.1")
         );
         assert_eq!(client_addr(&parts(&[]), true), ip("10.0.0.1"));
+        // Nor does a last line that is not text.
+        let mut odd = parts(&["198.51.100.1"]);
+        odd.headers.append(
+            "x-forwarded-for",
+            axum::http::HeaderValue::from_bytes(b"\xff").unwrap(),
+        );
+        assert_eq!(client_addr(&odd, true), ip("10.0.0.1"));
     }
 }

@@ -107,6 +107,8 @@ async fn workflow_of(
         can_review: me.may(Permission::ReviewSubmissions) && submitted,
         can_allow_late: me.may(Permission::ReviewSubmissions)
             && head.days_left < 0
+            && head.cycle_state == "open"
+            && !head.late_submission_allowed
             && !submitted
             && head.state != "accepted",
         revisions: head.revision,
