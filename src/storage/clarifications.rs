@@ -104,17 +104,22 @@ pub async fn insert(
     conn: &mut PgConnection,
     request: &NewClarification,
 ) -> Result<Uuid, sqlx::Error> {
-    sqlx::query_scalar(
-        "INSERT INTO clarification_requests (assessment_id, participant_id, goal_id, question, raised_by)
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    // The id is made here, not returned: `RETURNING` needs the new row to pass the read policy,
+    // which an analyst's request on an assessment returned a moment ago no longer does.
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO clarification_requests (id, assessment_id, participant_id, goal_id, question, raised_by)
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
+    .bind(id)
     .bind(request.assessment_id)
     .bind(request.participant_id)
     .bind(request.goal_id)
     .bind(&request.question)
     .bind(request.raised_by)
-    .fetch_one(conn)
-    .await
+    .execute(conn)
+    .await?;
+    Ok(id)
 }
 
 /// Adds a message to a request's thread and sets the request's state (two statements).

@@ -168,6 +168,35 @@ async fn analysts_read_submitted_answers_never_drafts_and_edit_nothing() {
         0,
         "the audit log is for admins"
     );
+    // A question raised as the assessment is returned is recorded (not a policy error), and
+    // hidden from analysts like the draft it is about.
+    let (assessment_id, participant_id, goal_id): (Uuid, Uuid, Uuid) = sqlx::query_as(
+        "SELECT s.id, s.participant_id, g.id FROM assessments s JOIN cycles c ON c.id = s.cycle_id
+         JOIN goals g ON g.framework_id = c.framework_id WHERE s.state = 'draft' LIMIT 1",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    let id = pledge::storage::clarifications::insert(
+        &mut tx,
+        &pledge::storage::clarifications::NewClarification {
+            assessment_id,
+            participant_id,
+            goal_id,
+            question: "Which law?".into(),
+            raised_by: Option::None,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        count(
+            &mut tx,
+            &format!("SELECT count(*) FROM clarification_requests WHERE id = '{id}'")
+        )
+        .await,
+        0
+    );
 }
 
 #[tokio::test]
