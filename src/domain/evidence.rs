@@ -1,6 +1,44 @@
 //! Evidence attached to answers: links, files (their type told by their content, never by their
 //! name alone) and planned actions.
 
+/// The three kinds of evidence, each in its own table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvidenceKind {
+    Link,
+    File,
+    Action,
+}
+
+impl EvidenceKind {
+    /// As routes name them: `links`, `files`, `actions`.
+    pub fn from_route(segment: &str) -> Option<Self> {
+        match segment {
+            "links" => Some(Self::Link),
+            "files" => Some(Self::File),
+            "actions" => Some(Self::Action),
+            _ => None,
+        }
+    }
+
+    /// The table that holds it.
+    pub fn table(self) -> &'static str {
+        match self {
+            Self::Link => "evidence_links",
+            Self::File => "evidence_files",
+            Self::Action => "planned_actions",
+        }
+    }
+
+    /// Its name in the audit log (`evidence_link.add`, `planned_action.remove`, …).
+    pub fn entity(self) -> &'static str {
+        match self {
+            Self::Link => "evidence_link",
+            Self::File => "evidence_file",
+            Self::Action => "planned_action",
+        }
+    }
+}
+
 /// File types accepted as evidence, recognised from the first bytes.
 pub fn sniff(file_name: &str, content: &[u8]) -> Option<&'static str> {
     let extension = file_name

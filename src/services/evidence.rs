@@ -13,13 +13,14 @@ use super::assessments::{self, EDITABLE_STATES};
 use crate::auth::Principal;
 use crate::auth::policy::Permission;
 use crate::domain::cycle::parse_date;
-use crate::domain::evidence::{clean_file_name, sniff, valid_link};
+use crate::domain::evidence::{EvidenceKind, clean_file_name, sniff, valid_link};
 use crate::storage::audit::{self, Actor, NewEntry, RequestContext};
 use crate::storage::evidence::{self as store, EvidenceItem, NewFile, StoredFile};
 use crate::storage::{self, answers};
 
 struct Editable {
     tx: Transaction<'static, Postgres>,
+    assessment: Uuid,
     participant: Uuid,
     answer: Uuid,
 }
@@ -60,54 +61,34 @@ async fn editable(
     .await?;
     Ok(Editable {
         tx,
+        assessment,
         participant: view.head.participant_id,
         answer,
     })
 }
 
-async fn record(
-    mut tx: Transaction<'static, Postgres>,
+/// Marks the assessment active and audits one change to its evidence, in the change's
+/// transaction (`verb`: add or remove).
+async fn audit_change(
+    editable: &mut Editable,
     principal: &Principal,
-    action: &str,
-    participant: Uuid,
+    kind: EvidenceKind,
+    verb: &str,
     id: Uuid,
     details: serde_json::Value,
     context: &RequestContext,
 ) -> Result<(), ServiceError> {
-    let assessment = assessment_of(&mut tx, id, action).await?;
-    answers::touch(&mut tx, assessment).await?;
+    answers::touch(&mut editable.tx, editable.assessment).await?;
+    let action = format!("{}.{verb}", kind.entity());
     audit::append(
-        &mut tx,
-        &NewEntry::new(Actor::User(principal.user_id), action, details)
-            .about(action.split('.').next().unwrap_or("evidence"), id)
-            .for_participant(Some(participant))
+        &mut editable.tx,
+        &NewEntry::new(Actor::User(principal.user_id), &action, details)
+            .about(kind.entity(), id)
+            .for_participant(Some(editable.participant))
             .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
-}
-
-async fn assessment_of(
-    tx: &mut Transaction<'static, Postgres>,
-    id: Uuid,
-    action: &str,
-) -> Result<Uuid, ServiceError> {
-    let kind = kind_of(action);
-    store::owner(tx, kind, id)
-        .await?
-        .map(|(a, _)| a)
-        .ok_or(ServiceError::NotFound)
-}
-
-fn kind_of(action: &str) -> &'static str {
-    if action.starts_with("evidence_link") {
-        "link"
-    } else if action.starts_with("evidence_file") {
-        "file"
-    } else {
-        "action"
-    }
 }
 
 /// Adds a link to an answer.
@@ -135,16 +116,17 @@ pub async fn add_link(
         principal.user_id,
     )
     .await?;
-    record(
-        editable.tx,
+    audit_change(
+        &mut editable,
         principal,
-        "evidence_link.add",
-        editable.participant,
+        EvidenceKind::Link,
+        "add",
         id,
         json!({ "goal": goal, "url": url.trim(), "label": label }),
         context,
     )
     .await?;
+    editable.tx.commit().await?;
     Ok(id)
 }
 
@@ -186,16 +168,17 @@ pub async fn add_action(
         principal.user_id,
     )
     .await?;
-    record(
-        editable.tx,
+    audit_change(
+        &mut editable,
         principal,
-        "planned_action.add",
-        editable.participant,
+        EvidenceKind::Action,
+        "add",
         id,
         json!({ "goal": goal, "description": description, "due_on": due.map(|d| d.to_string()) }),
         context,
     )
     .await?;
+    editable.tx.commit().await?;
     Ok(id)
 }
 
@@ -246,24 +229,25 @@ pub async fn add_file(
     )
     .await?;
     let details = json!({ "goal": goal, "file_name": name, "media_type": media_type, "size_bytes": content.len(), "sha256": hex::encode(&sha256) });
-    record(
-        editable.tx,
+    audit_change(
+        &mut editable,
         principal,
-        "evidence_file.add",
-        editable.participant,
+        EvidenceKind::File,
+        "add",
         id,
         details,
         context,
     )
     .await?;
+    editable.tx.commit().await?;
     Ok(id)
 }
 
-/// Removes a link, file or planned action (`kind`), while the answer may change.
+/// Removes a link, file or planned action, while the answer may change.
 pub async fn remove(
     pool: &PgPool,
     principal: &Principal,
-    kind: &str,
+    kind: EvidenceKind,
     id: Uuid,
     context: &RequestContext,
 ) -> Result<Uuid, ServiceError> {
@@ -276,22 +260,14 @@ pub async fn remove(
         owner
     };
     let mut editable = editable(pool, principal, assessment, &goal).await?;
-    let action = match kind {
-        "link" => "evidence_link.remove",
-        "file" => "evidence_file.remove",
-        _ => "planned_action.remove",
-    };
-    answers::touch(&mut editable.tx, assessment).await?;
-    audit::append(
-        &mut editable.tx,
-        &NewEntry::new(
-            Actor::User(principal.user_id),
-            action,
-            json!({ "goal": goal }),
-        )
-        .about(action.split('.').next().unwrap_or(kind), id)
-        .for_participant(Some(editable.participant))
-        .from_request(context),
+    audit_change(
+        &mut editable,
+        principal,
+        kind,
+        "remove",
+        id,
+        json!({ "goal": goal }),
+        context,
     )
     .await?;
     if !store::remove(&mut editable.tx, kind, id).await? {

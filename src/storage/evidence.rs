@@ -4,6 +4,8 @@ use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::domain::evidence::EvidenceKind;
+
 /// The answer row a piece of evidence hangs on, created empty when the goal is not answered yet.
 /// An empty row stays at version 0, like no row at all, so a colleague's evidence never turns
 /// someone's first save of that answer into a conflict.
@@ -156,33 +158,28 @@ pub async fn file(conn: &mut PgConnection, id: Uuid) -> Result<Option<StoredFile
         .await
 }
 
-/// Which assessment and goal a piece of evidence belongs to, by kind (`link`, `file`, `action`).
+/// Which assessment and goal a piece of evidence belongs to.
 pub async fn owner(
     conn: &mut PgConnection,
-    kind: &str,
+    kind: EvidenceKind,
     id: Uuid,
 ) -> Result<Option<(Uuid, String)>, sqlx::Error> {
-    let table = match kind {
-        "link" => "evidence_links",
-        "file" => "evidence_files",
-        _ => "planned_actions",
-    };
     sqlx::query_as(&format!(
-        "SELECT a.assessment_id, g.code FROM {table} e JOIN answers a ON a.id = e.answer_id JOIN goals g ON g.id = a.goal_id WHERE e.id = $1"
+        "SELECT a.assessment_id, g.code FROM {} e JOIN answers a ON a.id = e.answer_id JOIN goals g ON g.id = a.goal_id WHERE e.id = $1",
+        kind.table()
     ))
     .bind(id)
     .fetch_optional(conn)
     .await
 }
 
-/// Removes one piece of evidence by kind; false when it does not exist (or may not be changed).
-pub async fn remove(conn: &mut PgConnection, kind: &str, id: Uuid) -> Result<bool, sqlx::Error> {
-    let table = match kind {
-        "link" => "evidence_links",
-        "file" => "evidence_files",
-        _ => "planned_actions",
-    };
-    let result = sqlx::query(&format!("DELETE FROM {table} WHERE id = $1"))
+/// Removes one piece of evidence; false when it does not exist (or may not be changed).
+pub async fn remove(
+    conn: &mut PgConnection,
+    kind: EvidenceKind,
+    id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(&format!("DELETE FROM {} WHERE id = $1", kind.table()))
         .bind(id)
         .execute(conn)
         .await?;

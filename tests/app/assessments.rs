@@ -6,8 +6,14 @@ use serde_json::{Value, json};
 
 use crate::support::{TestApp, TestUser, body_json, body_text};
 
-/// An open GCI cycle; returns FRA's assessment id.
+/// An open GCI cycle; returns the admin and FRA's assessment id.
 pub(crate) async fn open_cycle(app: &TestApp) -> (TestUser, String) {
+    let (admin, _, assessment) = open_gci_cycle(app).await;
+    (admin, assessment)
+}
+
+/// An open GCI cycle; returns the admin, the cycle id and FRA's assessment id.
+pub(crate) async fn open_gci_cycle(app: &TestApp) -> (TestUser, String, String) {
     let admin = app.user("admin", None).await;
     let document = std::fs::read_to_string(format!(
         "{}/fixtures/frameworks/itu-gci-2020.json",
@@ -48,8 +54,7 @@ pub(crate) async fn open_cycle(app: &TestApp) -> (TestUser, String) {
     )
     .await;
     let assessment = board[0]["assessment_id"].as_str().unwrap().to_owned();
-    let _ = cycle;
-    (admin, assessment)
+    (admin, cycle, assessment)
 }
 
 #[tokio::test]

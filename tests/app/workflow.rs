@@ -14,42 +14,7 @@ struct Open {
 }
 
 async fn open_and_answer(app: &TestApp, answered: usize) -> Open {
-    let admin = app.user("admin", None).await;
-    let document = std::fs::read_to_string(format!(
-        "{}/fixtures/frameworks/itu-gci-2020.json",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
-    let mut import = admin.api("POST", "/api/v1/frameworks", None);
-    *import.body_mut() = document.into();
-    import
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
-    let framework = body_json(app.request(import).await).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let cycle = json!({"framework_id": framework, "code": "2026", "title_en": "2026", "opens_on": "2026-09-01", "deadline": "2099-12-31"});
-    let cycle = body_json(
-        app.request(admin.api("POST", "/api/v1/cycles", Some(cycle)))
-            .await,
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.request(admin.api("POST", &format!("/api/v1/cycles/{cycle}/open"), None))
-        .await;
-    let board = body_json(
-        app.request(admin.api(
-            "GET",
-            &format!("/api/v1/cycles/{cycle}/status?search=FRA"),
-            None,
-        ))
-        .await,
-    )
-    .await;
-    let assessment = board[0]["assessment_id"].as_str().unwrap().to_owned();
+    let (admin, cycle, assessment) = crate::assessments::open_gci_cycle(app).await;
     let head = app.user("head", Some("FRA")).await;
     for (goal, value) in [
         ("legal", "18.5"),

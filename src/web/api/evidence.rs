@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::frameworks::Created;
+use crate::domain::evidence::EvidenceKind;
 use crate::services::evidence as service;
 use crate::storage::audit::RequestContext;
 use crate::storage::evidence::EvidenceItem;
@@ -162,12 +163,7 @@ pub async fn remove_evidence(
     context: RequestContext,
     Path((kind, id)): Path<(String, Uuid)>,
 ) -> Result<StatusCode, AppError> {
-    let kind = match kind.as_str() {
-        "links" => "link",
-        "files" => "file",
-        "actions" => "action",
-        _ => return Err(AppError::NotFound),
-    };
+    let kind = EvidenceKind::from_route(&kind).ok_or(AppError::NotFound)?;
     service::remove(&state.db, &me, kind, id, &context).await?;
     Ok(StatusCode::NO_CONTENT)
 }

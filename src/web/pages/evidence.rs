@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::PageContext;
 use super::assessments::{EvidenceDraft, evidence_refused};
 use crate::auth::Principal;
+use crate::domain::evidence::EvidenceKind;
 use crate::services::ServiceError;
 use crate::services::evidence as service;
 use crate::storage::audit::RequestContext;
@@ -215,7 +216,7 @@ pub async fn upload(
 async fn remove(
     state: &AppState,
     me: &Principal,
-    kind: &str,
+    kind: EvidenceKind,
     id: Uuid,
     context: &RequestContext,
 ) -> Result<Response, AppError> {
@@ -230,7 +231,7 @@ pub async fn remove_link(
     context: RequestContext,
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    remove(&state, &me, "link", id, &context).await
+    remove(&state, &me, EvidenceKind::Link, id, &context).await
 }
 
 /// `POST /evidence/files/{file}/delete`.
@@ -240,7 +241,7 @@ pub async fn remove_file(
     context: RequestContext,
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    remove(&state, &me, "file", id, &context).await
+    remove(&state, &me, EvidenceKind::File, id, &context).await
 }
 
 /// `POST /evidence/actions/{action}/delete`.
@@ -250,7 +251,7 @@ pub async fn remove_action(
     context: RequestContext,
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    remove(&state, &me, "action", id, &context).await
+    remove(&state, &me, EvidenceKind::Action, id, &context).await
 }
 
 /// `GET /evidence/files/{file}`: the file, as an attachment that never renders in the page.
