@@ -21,6 +21,9 @@ pub enum Permission {
     ReviewSubmissions,
     /// Raise a clarification request on an answer (analysts and admins).
     RaiseClarification,
+    /// Compare participants: a cycle's heat map, ranking, distributions and movers (analysts
+    /// and admins; delegations see only the anonymous distribution, in their own report).
+    CompareParticipants,
     /// Change one's own password, second factor and API tokens. Only from a browser session:
     /// a token never mints tokens or changes the credentials of its owner.
     ManageOwnCredentials,
@@ -44,7 +47,9 @@ impl Principal {
             (ManageUsers | ReadAuditLog | ManageCatalogue | ReviewSubmissions, Role::Admin) => true,
             (ManageUsers | ReadAuditLog | ManageCatalogue | ReviewSubmissions, _) => false,
             (ManageOwnCredentials, _) => matches!(self.credential, Credential::Session { .. }),
-            (RaiseClarification, role) => matches!(role, Role::Admin | Role::Analyst),
+            (RaiseClarification | CompareParticipants, role) => {
+                matches!(role, Role::Admin | Role::Analyst)
+            }
             (ReadParticipant(_), Role::Admin | Role::Analyst) => true,
             (ReadParticipant(p), Role::Delegation { participant_id, .. }) => p == participant_id,
             (ReadAssessment { .. }, Role::Admin) => true,
@@ -128,6 +133,14 @@ mod tests {
             assert!(!p.may(Permission::ManageCatalogue));
         }
         assert!(analyst.may(Permission::ReadParticipant(other)));
+        assert!(analyst.may(Permission::CompareParticipants));
+        assert!(admin.may(Permission::CompareParticipants));
+        for p in [&head, &contributor, &viewer] {
+            assert!(
+                !p.may(Permission::CompareParticipants),
+                "delegations never compare"
+            );
+        }
         assert!(
             !analyst.may(Permission::ReadAssessment {
                 participant: other,

@@ -48,7 +48,7 @@ enum Command {
     /// Apply pending database migrations and exit.
     Migrate,
     /// Load the demo history (three cycles, every Ally, one user per role).
-    Demo,
+    Demo(DemoArgs),
     /// Manage the private PostgreSQL cluster by hand.
     Db {
         #[command(subcommand)]
@@ -69,6 +69,15 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+}
+
+#[derive(Debug, clap::Args)]
+struct DemoArgs {
+    /// Instead of the demo history, load a synthetic history for the benchmark (bench/):
+    /// `alliance` is 32 Allies × 60 goals × 10 cycles, `stress` 2,000 participants × 150 goals ×
+    /// 10 cycles. The demo users are created if missing.
+    #[arg(long, value_enum)]
+    scale: Option<crate::demo::Scale>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,9 +167,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             ready.close();
             Ok(())
         }
-        Command::Demo => {
+        Command::Demo(args) => {
             let ready = ReadyDatabase::open_for_command(&database).await?;
-            let result = crate::demo::load(&ready.plan).await;
+            let result = match args.scale {
+                None => crate::demo::load(&ready.plan).await,
+                Some(scale) => crate::demo::load_scale(&ready.plan, scale).await,
+            };
             ready.close();
             print_demo_outcome(&result?);
             Ok(())

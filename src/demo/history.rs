@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::domain::framework::{AnswerScale, Framework};
 use crate::domain::scoring::{AnswerState, AnswerValue};
-use crate::domain::snapshot::{self, SnapshotGoal, SnapshotHeader, SnapshotSection};
+use crate::domain::snapshot::{self, SnapshotHeader};
 use crate::storage::assessments::{self, AnswerRow, AssessmentRow, ReviewRow, SnapshotRow};
 use crate::storage::clarifications::{self, NewClarification};
 use crate::storage::cycles::{self, CycleRow};
@@ -33,7 +33,7 @@ pub struct Counts {
 }
 
 /// A small deterministic generator (SplitMix64) so the demo is the same on every machine.
-fn noise(seed: u64) -> f64 {
+pub(super) fn noise(seed: u64) -> f64 {
     let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -41,7 +41,7 @@ fn noise(seed: u64) -> f64 {
     (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
-fn seed(parts: &[u64]) -> u64 {
+pub(super) fn seed(parts: &[u64]) -> u64 {
     parts.iter().fold(0xC0FFEE, |acc, part| {
         acc.wrapping_mul(0x100_0000_01B3).wrapping_add(*part)
     })
@@ -106,7 +106,7 @@ const OPEN_CYCLE_STATES: [&str; 8] = [
 ];
 
 /// A value on the scale for a latent capability in 0–1.
-fn value_for(scale: &AnswerScale, latent: f64) -> AnswerValue {
+pub(super) fn value_for(scale: &AnswerScale, latent: f64) -> AnswerValue {
     match scale {
         AnswerScale::Maturity { levels } => {
             let lowest = levels.first().map_or(0, |l| l.level);
@@ -133,29 +133,8 @@ pub async fn write(
     participants: &[(Uuid, String)],
     actors: &Actors,
 ) -> anyhow::Result<Counts> {
-    let sections: Vec<SnapshotSection> = framework
-        .sections
-        .iter()
-        .zip(&stored.section_ids)
-        .map(|(section, id)| SnapshotSection {
-            id: *id,
-            code: section.code.clone(),
-        })
-        .collect();
-    let goals: Vec<SnapshotGoal> = framework
-        .sections
-        .iter()
-        .enumerate()
-        .flat_map(|(index, section)| section.goals.iter().map(move |goal| (index, goal)))
-        .zip(&stored.goal_ids)
-        .map(|((section, goal), id)| SnapshotGoal {
-            id: *id,
-            code: goal.code.clone(),
-            section,
-            weight: goal.weight,
-            scale: goal.scale.score_scale(),
-        })
-        .collect();
+    let parts = super::bulk::FrameworkParts::new(framework, stored);
+    let (sections, goals) = (&parts.sections, &parts.goals);
     let scales: Vec<&AnswerScale> = framework.goals().map(|(_, goal)| &goal.scale).collect();
 
     let mut assessment_rows = Vec::new();
@@ -286,8 +265,8 @@ pub async fn write(
                         revision,
                     },
                     framework.roll_up,
-                    &sections,
-                    &goals,
+                    sections,
+                    goals,
                     &answers,
                 );
                 let at = submitted_at + Duration::days(i64::from(revision - 1) * 14);

@@ -2,7 +2,11 @@
 //! open), every Ally with answers in varied states and trends, national goals, clarification
 //! requests, and one user for each role. Loaded once, in one transaction.
 
+pub mod bulk;
 mod history;
+mod scale;
+
+pub use scale::{Scale, load as load_scale};
 
 use anyhow::Context;
 use sqlx::{Connection, Row};
@@ -165,7 +169,7 @@ pub async fn load(plan: &ConnectionPlan) -> anyhow::Result<DemoOutcome> {
     })
 }
 
-async fn create_users(
+pub(crate) async fn create_users(
     conn: &mut sqlx::PgConnection,
     delegation: Uuid,
 ) -> anyhow::Result<Vec<Uuid>> {

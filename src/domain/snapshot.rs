@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::framework::RollUp;
-use super::scoring::{AnswerState, AnswerValue, RolledUp, ScoreScale, ScoredGoal, roll_up};
+use super::scoring::{AnswerState, AnswerValue, RolledUp, ScoreScale, ScoredGoal, score_framework};
 
 /// A goal as the snapshot needs it.
 #[derive(Debug, Clone)]
@@ -131,18 +131,17 @@ pub fn freeze_detailed(
         .zip(answers)
         .map(|(goal, answer)| ScoredGoal::new(goal.weight, goal.scale, *answer))
         .collect();
-    let overall = roll_up(method, &scored);
+    let by_section: Vec<(usize, ScoredGoal)> = goals
+        .iter()
+        .zip(&scored)
+        .map(|(goal, scored)| (goal.section, *scored))
+        .collect();
+    let figures = score_framework(method, sections.len(), &by_section);
+    let overall = figures.overall;
     let section_figures: Vec<(Uuid, RolledUp)> = sections
         .iter()
-        .enumerate()
-        .map(|(index, section)| {
-            let in_section = goals
-                .iter()
-                .zip(&scored)
-                .filter(|(goal, _)| goal.section == index)
-                .map(|(_, scored)| scored);
-            (section.id, roll_up(method, in_section))
-        })
+        .zip(figures.sections)
+        .map(|(section, figure)| (section.id, figure))
         .collect();
     let document = Document {
         format: "pledge-snapshot/1",

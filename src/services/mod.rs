@@ -11,6 +11,7 @@ pub mod frameworks;
 pub mod mappings;
 pub mod national_goals;
 pub mod participants;
+pub mod reports;
 pub mod workflow;
 
 use std::collections::BTreeMap;

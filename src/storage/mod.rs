@@ -14,6 +14,7 @@ pub mod frameworks;
 pub mod mappings;
 pub mod national_goals;
 pub mod participants;
+pub mod reports;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;

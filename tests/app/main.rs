@@ -9,6 +9,7 @@ mod demo;
 mod evidence;
 mod frameworks;
 mod matrix;
+mod reports;
 mod rls;
 mod schema;
 mod support;

@@ -75,6 +75,9 @@ enum Access {
     /// Removing evidence by id: the delegation's heads and contributors; what the caller may
     /// not read is hidden (404), what they may read but not change is 403.
     EvidenceRemove,
+    /// Comparing participants in a cycle: analysts and admins (a missing cycle is 404);
+    /// delegations never (403, before looking).
+    Compare,
 }
 
 /// What a request body looks like; `{unique}` and `{password}` are filled in per request.
@@ -688,6 +691,23 @@ const MATRIX: &[Row] = &[
         Upload,
     ),
     row("GET", "/api/v1/evidence/files/{file}", EvidenceRead, None),
+    // Reports.
+    row("GET", "/methodology", SignedIn, None),
+    row("GET", "/reports", SignedIn, None),
+    row("GET", "/cycles/{cycle}/report", Compare, None),
+    row("GET", "/api/v1/cycles/{cycle}/report", Compare, None),
+    row(
+        "GET",
+        "/assessments/{assessment}/report",
+        AssessmentRead,
+        None,
+    ),
+    row(
+        "GET",
+        "/api/v1/assessments/{assessment}/report",
+        AssessmentRead,
+        None,
+    ),
     row(
         "DELETE",
         "/api/v1/evidence/{kind}/{id}",
@@ -1091,6 +1111,11 @@ fn expected(access: Access, role: &str, target: Target) -> Expect {
         SignedIn => Expect::Allowed,
         PendingSecondFactor => Expect::NotFound,
         Admin if role != "admin" => Expect::Forbidden,
+        Compare if !staff => Expect::Forbidden,
+        Compare => match target {
+            Target::Own | Target::Other => Expect::Allowed,
+            Target::Missing => Expect::NotFound,
+        },
         Admin | SignedInRecord => match target {
             Target::Own | Target::Other => Expect::Allowed,
             Target::Missing => Expect::NotFound,

@@ -13,6 +13,7 @@ mod evidence;
 mod frameworks;
 mod national_goals;
 mod participants;
+mod reports;
 mod session;
 mod users;
 mod workflow;
@@ -51,7 +52,8 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         (name = "national goals", description = "Delegations' own goals and their history"),
         (name = "assessments", description = "Assessments and their answers"),
         (name = "clarifications", description = "Questions on answers and their threads"),
-        (name = "evidence", description = "Links, files and planned actions on answers")
+        (name = "evidence", description = "Links, files and planned actions on answers"),
+        (name = "reports", description = "Progress reports and comparisons, from submitted snapshots")
     )
 )]
 struct ApiDoc;
@@ -71,7 +73,8 @@ fn documented() -> OpenApiRouter<AppState> {
                 .merge(assessments::router())
                 .merge(workflow::router())
                 .merge(clarifications::router())
-                .merge(evidence::router()),
+                .merge(evidence::router())
+                .merge(reports::router()),
         )
         .merge(super::health::router())
 }

@@ -16,6 +16,7 @@ mod language;
 mod mappings;
 mod national_goals;
 mod participants;
+mod reports;
 mod session;
 mod workflow;
 
@@ -218,6 +219,10 @@ pub fn routes() -> Vec<PageRoute> {
         post("/evidence/actions/{action}/delete", evidence::remove_action),
         post("/evidence/files/{file}/delete", evidence::remove_file),
         get("/evidence/files/{file}", evidence::download),
+        get("/methodology", reports::methodology),
+        get("/reports", reports::index),
+        get("/cycles/{cycle}/report", reports::comparison),
+        get("/assessments/{assessment}/report", reports::progress),
         get("/national-goals", national_goals::list),
         get("/national-goals/new", national_goals::show_new),
         post("/national-goals/new", national_goals::create),

@@ -5,9 +5,16 @@
 //! - section score: weighted mean (Σw·s/Σw) or sum (Σw·s) over the section's applicable answered
 //!   goals, as the framework says; no score when none is answered;
 //! - overall score: the same roll-up over all applicable answered goals of the framework;
-//! - completion: answered ÷ applicable (not-applicable goals leave both counts).
+//! - completion: answered ÷ applicable (not-applicable goals leave both counts);
+//! - change: the later figure minus the earlier one;
+//! - attainment of a national goal: the share of the way from baseline to target covered;
+//! - distributions ([`distribution`]) and trends across framework versions ([`translation`]).
+
+pub mod distribution;
+pub mod translation;
 
 use super::framework::RollUp;
+use translation::GoalResult;
 
 /// Scores are rounded to this many decimals, so that equal inputs give equal figures whatever the
 /// order of the additions (dense ranks compare these rounded values).
@@ -98,6 +105,29 @@ impl ScoredGoal {
     }
 }
 
+impl ScoredGoal {
+    /// A goal whose score is already known (carried from another version, or stored).
+    pub fn from_result(weight: f64, result: GoalResult) -> Self {
+        match result {
+            GoalResult::Missing => Self {
+                weight,
+                applicable: true,
+                score: None,
+            },
+            GoalResult::NotApplicable => Self {
+                weight,
+                applicable: false,
+                score: None,
+            },
+            GoalResult::Scored(score) => Self {
+                weight,
+                applicable: true,
+                score: Some(score),
+            },
+        }
+    }
+}
+
 /// A rolled-up figure with the counts behind it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RolledUp {
@@ -145,6 +175,66 @@ pub fn roll_up<'a>(method: RollUp, goals: impl IntoIterator<Item = &'a ScoredGoa
         answered,
         applicable,
     }
+}
+
+/// The overall figure and one per section.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameworkScores {
+    pub overall: RolledUp,
+    pub sections: Vec<RolledUp>,
+}
+
+/// Rolls goals up per section (each goal with the index of its section) and over the whole
+/// framework, pooled.
+pub fn score_framework(
+    method: RollUp,
+    section_count: usize,
+    goals: &[(usize, ScoredGoal)],
+) -> FrameworkScores {
+    FrameworkScores {
+        overall: roll_up(method, goals.iter().map(|(_, goal)| goal)),
+        sections: (0..section_count)
+            .map(|index| {
+                roll_up(
+                    method,
+                    goals
+                        .iter()
+                        .filter(|(section, _)| *section == index)
+                        .map(|(_, goal)| goal),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// The highest figure goals with these weights can reach: 1 for a weighted mean, Σw for a sum.
+pub fn maximum_score(method: RollUp, weights: impl IntoIterator<Item = f64>) -> f64 {
+    match method {
+        RollUp::WeightedMean => 1.0,
+        RollUp::Sum => round_score(weights.into_iter().sum()),
+    }
+}
+
+/// The later figure minus the earlier one, when both exist.
+pub fn change(later: Option<f64>, earlier: Option<f64>) -> Option<f64> {
+    Some(round_score(later? - earlier?))
+}
+
+/// How far a national goal has come from its baseline (0 when absent) towards its target, as a
+/// share in 0–1: (current − baseline) ÷ (target − baseline), clamped. Works for goals that
+/// aim down as well as up. A target equal to the baseline is attained (1) when the current
+/// value equals it, otherwise not (0). No figure without a current value.
+pub fn attainment(baseline: Option<f64>, current: Option<f64>, target: f64) -> Option<f64> {
+    let current = current?;
+    let baseline = baseline.unwrap_or(0.0);
+    let span = target - baseline;
+    if !current.is_finite() || !span.is_finite() {
+        return None;
+    }
+    if span == 0.0 {
+        return Some(if current == target { 1.0 } else { 0.0 });
+    }
+    Some(round_score(((current - baseline) / span).clamp(0.0, 1.0)))
 }
 
 /// Dense ranks for scores sorted or not: the highest score ranks 1, ties share a rank and the
@@ -236,6 +326,37 @@ mod tests {
         let goals = [ScoredGoal::new(1.0, FIVE_LEVELS, AnswerState::Missing)];
         assert_eq!(roll_up(RollUp::Sum, &goals).score, None);
         assert_eq!(roll_up(RollUp::WeightedMean, &[]).completion(), None);
+    }
+
+    #[test]
+    fn attainment_measures_the_way_from_baseline_to_target() {
+        assert_eq!(attainment(Some(2.0), Some(3.0), 4.0), Some(0.5));
+        assert_eq!(attainment(None, Some(15.0), 10.0), Some(1.0), "clamped");
+        assert_eq!(
+            attainment(Some(40.0), Some(30.0), 20.0),
+            Some(0.5),
+            "aiming down"
+        );
+        assert_eq!(attainment(Some(5.0), Some(5.0), 5.0), Some(1.0));
+        assert_eq!(attainment(Some(5.0), Some(4.0), 5.0), Some(0.0));
+        assert_eq!(attainment(Some(1.0), None, 5.0), None);
+    }
+
+    #[test]
+    fn section_and_overall_figures_pool_goals_as_documented() {
+        let one = |score| ScoredGoal::from_result(1.0, GoalResult::Scored(score));
+        let goals = [(0, one(1.0)), (1, one(0.0)), (1, one(0.0)), (1, one(0.0))];
+        let scores = score_framework(RollUp::WeightedMean, 2, &goals);
+        assert_eq!(scores.sections[0].score, Some(1.0));
+        assert_eq!(scores.sections[1].score, Some(0.0));
+        assert_eq!(
+            scores.overall.score,
+            Some(0.25),
+            "pooled, not a mean of sections"
+        );
+        assert_eq!(maximum_score(RollUp::Sum, [20.0; 5]), 100.0);
+        assert_eq!(change(Some(0.7), Some(0.25)), Some(0.45));
+        assert_eq!(change(Some(0.7), None), None);
     }
 
     #[test]

@@ -1,0 +1,390 @@
+//! The analysts' comparison of one cycle: every submitted participant's overall and section
+//! figures (the heat map), dense ranks, the distribution of each figure, and the movers since
+//! the previous cycle.
+//!
+//! Ranks and distributions compare complete figures only (every applicable goal answered): an
+//! incomplete figure is shown, marked incomplete, and left out, because under a sum it is
+//! lower only for want of answers.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{CycleRef, Figure, FrameworkShape, SectionRef, SnapshotRef};
+use crate::domain::scoring::distribution::{Distribution, distribution};
+use crate::domain::scoring::{change, dense_ranks};
+
+/// How many movers a comparison lists.
+pub const MOVERS: usize = 10;
+
+/// One participant's latest submission in the cycle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Submitted {
+    pub participant_id: Uuid,
+    pub code: String,
+    pub name_en: String,
+    pub name_fr: String,
+    pub assessment_id: Uuid,
+    pub assessment_state: String,
+    pub snapshot: SnapshotRef,
+    pub overall: Figure,
+    /// In the framework's section order.
+    pub sections: Vec<Figure>,
+}
+
+/// A participant's figures in the previous cycle, on this cycle's structure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreviousFigures {
+    pub overall: Option<f64>,
+    pub sections: Vec<Option<f64>>,
+}
+
+/// What a comparison is built from.
+pub struct ComparisonInput<'a> {
+    pub cycle: CycleRef,
+    pub previous_cycle: Option<CycleRef>,
+    pub shape: &'a FrameworkShape,
+    /// Participants with an assessment in the cycle (submitted or not).
+    pub assessments: usize,
+    pub submitted: Vec<Submitted>,
+    /// By participant; empty without a previous cycle.
+    pub previous: HashMap<Uuid, PreviousFigures>,
+    /// Rank and compare on one section instead of the overall figure.
+    pub focus: Option<usize>,
+}
+
+/// One row of the comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ComparisonRow {
+    pub participant_id: Uuid,
+    pub participant_code: String,
+    pub participant_name_en: String,
+    pub participant_name_fr: String,
+    pub assessment_id: Uuid,
+    pub assessment_state: String,
+    pub snapshot: SnapshotRef,
+    pub overall: Figure,
+    /// In the order of `sections` of the report.
+    pub sections: Vec<Figure>,
+    /// Dense rank of the compared figure among complete ones; `null` when incomplete.
+    pub rank: Option<u32>,
+    /// The compared figure (overall, or the focused section).
+    pub compared: Figure,
+    /// The compared figure in the previous cycle, on this cycle's structure.
+    pub previous: Option<f64>,
+    /// `compared.score` − `previous`.
+    pub change: Option<f64>,
+}
+
+/// The spread of one figure over complete submissions.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct FigureDistribution {
+    /// `null` for the overall figure.
+    pub section_id: Option<Uuid>,
+    pub label: String,
+    pub max_score: f64,
+    /// `null` when no complete figure exists.
+    pub distribution: Option<Distribution>,
+}
+
+/// A participant whose compared figure moved.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Mover {
+    pub participant_id: Uuid,
+    pub participant_code: String,
+    pub assessment_id: Uuid,
+    pub previous: f64,
+    pub current: f64,
+    pub change: f64,
+}
+
+/// The comparison of one cycle.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CycleComparison {
+    pub cycle: CycleRef,
+    pub previous_cycle: Option<CycleRef>,
+    pub roll_up: String,
+    pub overall_max_score: f64,
+    pub sections: Vec<SectionRef>,
+    /// The section ranks and changes are about; `null` for the overall figure.
+    pub focus: Option<SectionRef>,
+    pub assessments: usize,
+    pub submitted: usize,
+    /// Ranked rows first (by rank, then code), then incomplete ones by code.
+    pub rows: Vec<ComparisonRow>,
+    /// Overall first, then each section.
+    pub distributions: Vec<FigureDistribution>,
+    /// Up to ten participants whose compared figure changed most since the previous cycle.
+    pub movers: Vec<Mover>,
+}
+
+/// Builds the comparison.
+pub fn build(input: ComparisonInput<'_>) -> CycleComparison {
+    let shape = input.shape;
+    let compared = |s: &Submitted| match input.focus {
+        Some(index) => s.sections.get(index).copied().unwrap_or(s.overall),
+        None => s.overall,
+    };
+    let ranked_scores: Vec<Option<f64>> = input
+        .submitted
+        .iter()
+        .map(|s| {
+            let figure = compared(s);
+            figure.score.filter(|_| figure.complete)
+        })
+        .collect();
+    let ranks = dense_ranks(&ranked_scores);
+    let mut rows: Vec<ComparisonRow> = input
+        .submitted
+        .iter()
+        .zip(ranks)
+        .map(|(s, rank)| {
+            let figure = compared(s);
+            let previous = input
+                .previous
+                .get(&s.participant_id)
+                .and_then(|p| match input.focus {
+                    Some(index) => p.sections.get(index).copied().flatten(),
+                    None => p.overall,
+                });
+            ComparisonRow {
+                participant_id: s.participant_id,
+                participant_code: s.code.clone(),
+                participant_name_en: s.name_en.clone(),
+                participant_name_fr: s.name_fr.clone(),
+                assessment_id: s.assessment_id,
+                assessment_state: s.assessment_state.clone(),
+                snapshot: s.snapshot.clone(),
+                overall: s.overall,
+                sections: s.sections.clone(),
+                rank,
+                compared: figure,
+                previous,
+                change: change(figure.score, previous),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        (a.rank.is_none(), a.rank, &a.participant_code).cmp(&(
+            b.rank.is_none(),
+            b.rank,
+            &b.participant_code,
+        ))
+    });
+
+    let complete_scores = |figure_of: &dyn Fn(&Submitted) -> Figure| -> Vec<f64> {
+        input
+            .submitted
+            .iter()
+            .map(figure_of)
+            .filter(|f| f.complete)
+            .filter_map(|f| f.score)
+            .collect()
+    };
+    let mut distributions = vec![FigureDistribution {
+        section_id: None,
+        label: "overall".to_owned(),
+        max_score: shape.max_score(),
+        distribution: distribution(&complete_scores(&|s| s.overall)),
+    }];
+    for (index, section) in shape.sections.iter().enumerate() {
+        distributions.push(FigureDistribution {
+            section_id: Some(section.id),
+            label: section.code.clone(),
+            max_score: section.max_score,
+            distribution: distribution(&complete_scores(&|s| {
+                s.sections.get(index).copied().unwrap_or(s.overall)
+            })),
+        });
+    }
+
+    let mut movers: Vec<Mover> = rows
+        .iter()
+        .filter_map(|row| {
+            Some(Mover {
+                participant_id: row.participant_id,
+                participant_code: row.participant_code.clone(),
+                assessment_id: row.assessment_id,
+                previous: row.previous?,
+                current: row.compared.score?,
+                change: row.change?,
+            })
+        })
+        .filter(|m| m.change != 0.0)
+        .collect();
+    movers.sort_by(|a, b| {
+        b.change
+            .abs()
+            .total_cmp(&a.change.abs())
+            .then_with(|| a.participant_code.cmp(&b.participant_code))
+    });
+    movers.truncate(MOVERS);
+
+    CycleComparison {
+        cycle: input.cycle,
+        previous_cycle: input.previous_cycle,
+        roll_up: shape.roll_up.as_str().to_owned(),
+        overall_max_score: shape.max_score(),
+        sections: shape.sections.clone(),
+        focus: input.focus.and_then(|i| shape.sections.get(i).cloned()),
+        assessments: input.assessments,
+        submitted: input.submitted.len(),
+        rows,
+        distributions,
+        movers,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::framework::RollUp;
+    use crate::domain::report::{GoalRef, stored_figure};
+
+    fn shape() -> FrameworkShape {
+        let id = Uuid::new_v4();
+        let section = |code: &str| SectionRef {
+            id: Uuid::new_v4(),
+            code: code.into(),
+            title_en: code.into(),
+            title_fr: code.into(),
+            max_score: 0.0,
+        };
+        let goal = |section: usize| GoalRef {
+            id: Uuid::new_v4(),
+            framework_id: id,
+            section,
+            code: format!("G{section}"),
+            title_en: String::new(),
+            title_fr: String::new(),
+            weight: 20.0,
+        };
+        FrameworkShape::new(
+            id,
+            "1".into(),
+            RollUp::Sum,
+            vec![section("A"), section("B")],
+            vec![goal(0), goal(1)],
+        )
+    }
+
+    fn submitted(code: &str, a: Option<f64>, b: Option<f64>) -> Submitted {
+        let figure = |s: Option<f64>| stored_figure(s, i32::from(s.is_some()), 1);
+        let overall = match (a, b) {
+            (None, None) => stored_figure(None, 0, 2),
+            _ => stored_figure(
+                Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
+                i32::from(a.is_some()) + i32::from(b.is_some()),
+                2,
+            ),
+        };
+        Submitted {
+            participant_id: Uuid::new_v4(),
+            code: code.into(),
+            name_en: code.into(),
+            name_fr: code.into(),
+            assessment_id: Uuid::new_v4(),
+            assessment_state: "submitted".into(),
+            snapshot: SnapshotRef {
+                id: Uuid::new_v4(),
+                revision: 1,
+                digest: String::new(),
+                submitted_at: time::OffsetDateTime::UNIX_EPOCH,
+            },
+            overall,
+            sections: vec![figure(a), figure(b)],
+        }
+    }
+
+    fn cycle() -> CycleRef {
+        CycleRef {
+            id: Uuid::new_v4(),
+            code: "C".into(),
+            title_en: "C".into(),
+            title_fr: "C".into(),
+            state: "open".into(),
+            framework_id: Uuid::new_v4(),
+            framework_version: "1".into(),
+            opens_on: time::macros::date!(2026 - 01 - 01),
+        }
+    }
+
+    #[test]
+    fn complete_figures_are_ranked_densely_and_incomplete_ones_are_marked() {
+        let shape = shape();
+        let rows = vec![
+            submitted("AAA", Some(20.0), Some(10.0)),
+            submitted("BBB", Some(10.0), Some(20.0)),
+            submitted("CCC", Some(20.0), Some(20.0)),
+            submitted("DDD", Some(20.0), None),
+            submitted("EEE", Some(5.0), Some(5.0)),
+        ];
+        let previous = HashMap::from([(
+            rows[4].participant_id,
+            PreviousFigures {
+                overall: Some(2.0),
+                sections: vec![Some(1.0), Some(1.0)],
+            },
+        )]);
+        let report = build(ComparisonInput {
+            cycle: cycle(),
+            previous_cycle: Some(cycle()),
+            shape: &shape,
+            assessments: 6,
+            submitted: rows,
+            previous,
+            focus: None,
+        });
+        let ranks: Vec<(&str, Option<u32>)> = report
+            .rows
+            .iter()
+            .map(|r| (r.participant_code.as_str(), r.rank))
+            .collect();
+        assert_eq!(
+            ranks,
+            [
+                ("CCC", Some(1)),
+                ("AAA", Some(2)),
+                ("BBB", Some(2)),
+                ("EEE", Some(3)),
+                ("DDD", None)
+            ]
+        );
+        assert_eq!(report.overall_max_score, 40.0);
+        assert_eq!(report.sections[0].max_score, 20.0);
+        let overall = report.distributions[0].distribution.unwrap();
+        assert_eq!(
+            (overall.count, overall.min, overall.median, overall.max),
+            (4, 10.0, 30.0, 40.0)
+        );
+        assert_eq!(report.movers.len(), 1);
+        assert_eq!(report.movers[0].change, 8.0);
+    }
+
+    #[test]
+    fn a_focused_section_ranks_on_that_section() {
+        let shape = shape();
+        let report = build(ComparisonInput {
+            cycle: cycle(),
+            previous_cycle: None,
+            shape: &shape,
+            assessments: 3,
+            submitted: vec![
+                submitted("AAA", Some(20.0), Some(10.0)),
+                submitted("BBB", Some(10.0), Some(20.0)),
+                submitted("DDD", Some(20.0), None),
+            ],
+            previous: HashMap::new(),
+            focus: Some(1),
+        });
+        let ranks: Vec<(&str, Option<u32>)> = report
+            .rows
+            .iter()
+            .map(|r| (r.participant_code.as_str(), r.rank))
+            .collect();
+        assert_eq!(ranks, [("BBB", Some(1)), ("AAA", Some(2)), ("DDD", None)]);
+        assert_eq!(report.focus.as_ref().map(|s| s.code.as_str()), Some("B"));
+        assert!(report.movers.is_empty());
+    }
+}

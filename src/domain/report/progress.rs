@@ -1,0 +1,376 @@
+//! The progress report of one participant in one cycle: its figures from the submitted
+//! snapshot, the change since the previous cycle, the trend over every cycle up to this one
+//! (re-scored on this cycle's framework version through the mappings), the answers that moved
+//! most, its national goals against their targets, open clarification requests, and where it
+//! stands in the anonymous distribution of all submissions.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{CycleRef, Figure, FrameworkShape, SectionRef, SnapshotRef};
+use crate::domain::scoring::distribution::Distribution;
+use crate::domain::scoring::translation::{GoalResult, Translator};
+use crate::domain::scoring::{attainment, change};
+
+/// How many moved answers a report lists.
+pub const MOVED_ANSWERS: usize = 10;
+
+/// The participant reported on.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ParticipantRef {
+    pub id: Uuid,
+    pub code: String,
+    pub name_en: String,
+    pub name_fr: String,
+}
+
+/// One answer as a snapshot recorded it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RecordedAnswer {
+    pub goal_id: Uuid,
+    pub not_applicable: bool,
+    pub value_level: Option<i16>,
+    pub value_number: Option<f64>,
+    pub value_bool: Option<bool>,
+    pub goal_score: Option<f64>,
+}
+
+impl RecordedAnswer {
+    /// What the answer contributes to scores.
+    pub fn result(&self) -> GoalResult {
+        match (self.not_applicable, self.goal_score) {
+            (true, _) => GoalResult::NotApplicable,
+            (false, Some(score)) => GoalResult::Scored(score),
+            (false, None) => GoalResult::Missing,
+        }
+    }
+}
+
+/// The participant's submission in one cycle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CycleSubmission {
+    pub cycle: CycleRef,
+    pub snapshot: SnapshotRef,
+    /// As stored with the snapshot.
+    pub overall: Figure,
+    /// By goal id of the cycle's framework version.
+    pub results: HashMap<Uuid, GoalResult>,
+}
+
+/// The anonymous distribution of every complete submission in the cycle.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AllianceFigures {
+    /// Participants that submitted in the cycle.
+    pub participants: usize,
+    pub overall: Option<Distribution>,
+    /// In the report's section order.
+    pub sections: Vec<Option<Distribution>>,
+}
+
+/// A national goal with its attainment.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct NationalGoalLine {
+    pub id: Uuid,
+    pub section_code: String,
+    pub title: String,
+    /// level or number
+    pub measure: String,
+    pub unit: String,
+    pub baseline_value: Option<f64>,
+    pub current_value: Option<f64>,
+    pub target_value: f64,
+    pub target_year: i32,
+    pub status: String,
+    /// (current − baseline) ÷ (target − baseline), clamped to 0–1; see the methodology.
+    pub attainment: Option<f64>,
+}
+
+impl NationalGoalLine {
+    /// Computes the attainment of a goal read from storage.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: Uuid,
+        section_code: String,
+        title: String,
+        measure: String,
+        unit: String,
+        baseline_value: Option<f64>,
+        current_value: Option<f64>,
+        target_value: f64,
+        target_year: i32,
+        status: String,
+    ) -> Self {
+        Self {
+            attainment: attainment(baseline_value, current_value, target_value),
+            id,
+            section_code,
+            title,
+            measure,
+            unit,
+            baseline_value,
+            current_value,
+            target_value,
+            target_year,
+            status,
+        }
+    }
+}
+
+/// An open clarification request on the assessment.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct OpenClarification {
+    pub id: Uuid,
+    pub goal_code: String,
+    pub question: String,
+    /// open or answered
+    pub state: String,
+}
+
+/// What a progress report is built from.
+pub struct ProgressInput<'a> {
+    pub participant: ParticipantRef,
+    pub cycle: CycleRef,
+    pub previous_cycle: Option<CycleRef>,
+    pub assessment_id: Uuid,
+    pub assessment_state: String,
+    pub shape: &'a FrameworkShape,
+    /// The current snapshot's stored section figures, in section order (empty when none).
+    pub section_figures: Vec<Figure>,
+    /// The current snapshot's answers (empty when none).
+    pub answers: Vec<RecordedAnswer>,
+    /// The participant's submissions in this cycle and every earlier one, any order.
+    pub history: Vec<CycleSubmission>,
+    /// The weight of every goal of the versions in `history`.
+    pub weights: HashMap<Uuid, f64>,
+    pub translator: &'a Translator,
+    /// `None` when withheld (fewer than five submissions).
+    pub alliance: Option<AllianceFigures>,
+    pub national_goals: Vec<NationalGoalLine>,
+    pub clarifications: Vec<OpenClarification>,
+}
+
+/// One section's line.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct SectionLine {
+    pub section: SectionRef,
+    pub figure: Figure,
+    pub previous: Option<f64>,
+    pub change: Option<f64>,
+    pub alliance: Option<Distribution>,
+}
+
+/// One cycle of the trend.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct TrendPoint {
+    pub cycle: CycleRef,
+    pub snapshot: SnapshotRef,
+    /// As submitted, on that cycle's own framework version.
+    pub published_overall: Option<f64>,
+    /// Re-scored on this report's framework version; `false` when no mapping joins them.
+    pub comparable: bool,
+    pub overall: Option<f64>,
+    /// In the report's section order.
+    pub sections: Vec<Option<f64>>,
+}
+
+/// One goal's answer with what it was in the previous cycle.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AnswerLine {
+    pub goal_id: Uuid,
+    pub goal_code: String,
+    pub goal_title_en: String,
+    pub goal_title_fr: String,
+    /// Index into the report's sections.
+    pub section: usize,
+    pub weight: f64,
+    /// missing, not_applicable or answered
+    pub state: String,
+    pub value_level: Option<i16>,
+    pub value_number: Option<f64>,
+    pub value_bool: Option<bool>,
+    pub score: Option<f64>,
+    pub previous_score: Option<f64>,
+    pub change: Option<f64>,
+}
+
+/// The progress report.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ProgressReport {
+    pub participant: ParticipantRef,
+    pub cycle: CycleRef,
+    pub previous_cycle: Option<CycleRef>,
+    pub assessment_id: Uuid,
+    pub assessment_state: String,
+    pub roll_up: String,
+    pub overall_max_score: f64,
+    /// The snapshot the figures come from; `null` before the first submission.
+    pub snapshot: Option<SnapshotRef>,
+    pub overall: Option<Figure>,
+    pub overall_previous: Option<f64>,
+    pub overall_change: Option<f64>,
+    pub sections: Vec<SectionLine>,
+    /// `null` when fewer than five participants submitted.
+    pub alliance: Option<AllianceFigures>,
+    /// Oldest first, this cycle last.
+    pub trend: Vec<TrendPoint>,
+    /// Every goal of the framework, in order (the inputs of every figure).
+    pub answers: Vec<AnswerLine>,
+    /// Up to ten answers whose score changed most since the previous cycle.
+    pub moved: Vec<AnswerLine>,
+    pub national_goals: Vec<NationalGoalLine>,
+    pub clarifications: Vec<OpenClarification>,
+}
+
+/// Builds the report.
+pub fn build(input: ProgressInput<'_>) -> ProgressReport {
+    let shape = input.shape;
+    let mut history = input.history;
+    history
+        .sort_by(|a, b| (a.cycle.opens_on, &a.cycle.code).cmp(&(b.cycle.opens_on, &b.cycle.code)));
+    let current = history.iter().find(|h| h.cycle.id == input.cycle.id);
+    let previous = input
+        .previous_cycle
+        .as_ref()
+        .and_then(|p| history.iter().find(|h| h.cycle.id == p.id));
+
+    let carried = |submission: &CycleSubmission| {
+        if submission.cycle.framework_id == shape.id {
+            Some(submission.results.clone())
+        } else {
+            input.translator.carry(
+                submission.cycle.framework_id,
+                shape.id,
+                &input.weights,
+                &submission.results,
+            )
+        }
+    };
+    let previous_results = previous.and_then(carried);
+    let previous_scores = previous_results.as_ref().map(|r| shape.score(r));
+
+    let overall = current.map(|c| c.overall);
+    let overall_previous = previous_scores.as_ref().and_then(|s| s.overall.score);
+    let sections: Vec<SectionLine> = shape
+        .sections
+        .iter()
+        .enumerate()
+        .map(|(index, section)| {
+            let figure = input.section_figures.get(index).copied();
+            let previous = previous_scores
+                .as_ref()
+                .and_then(|s| s.sections.get(index))
+                .and_then(|f| f.score);
+            SectionLine {
+                section: section.clone(),
+                figure: figure.unwrap_or(Figure {
+                    score: None,
+                    answered: 0,
+                    applicable: 0,
+                    completion: None,
+                    complete: false,
+                }),
+                previous,
+                change: change(figure.and_then(|f| f.score), previous),
+                alliance: input
+                    .alliance
+                    .as_ref()
+                    .and_then(|a| a.sections.get(index).copied().flatten()),
+            }
+        })
+        .collect();
+
+    let trend = history
+        .iter()
+        .map(|submission| {
+            let scores = carried(submission).map(|r| shape.score(&r));
+            TrendPoint {
+                cycle: submission.cycle.clone(),
+                snapshot: submission.snapshot.clone(),
+                published_overall: submission.overall.score,
+                comparable: scores.is_some(),
+                overall: scores.as_ref().and_then(|s| s.overall.score),
+                sections: match &scores {
+                    Some(s) => s.sections.iter().map(|f| f.score).collect(),
+                    None => vec![None; shape.sections.len()],
+                },
+            }
+        })
+        .collect();
+
+    let answers = answer_lines(shape, &input.answers, previous_results.as_ref());
+    let mut moved: Vec<AnswerLine> = answers
+        .iter()
+        .filter(|a| a.change.is_some_and(|c| c != 0.0))
+        .cloned()
+        .collect();
+    moved.sort_by(|a, b| {
+        let size = |l: &AnswerLine| l.change.unwrap_or(0.0).abs();
+        size(b)
+            .total_cmp(&size(a))
+            .then_with(|| a.goal_code.cmp(&b.goal_code))
+    });
+    moved.truncate(MOVED_ANSWERS);
+
+    ProgressReport {
+        participant: input.participant,
+        snapshot: current.map(|c| c.snapshot.clone()),
+        cycle: input.cycle,
+        previous_cycle: input.previous_cycle,
+        assessment_id: input.assessment_id,
+        assessment_state: input.assessment_state,
+        roll_up: shape.roll_up.as_str().to_owned(),
+        overall_max_score: shape.max_score(),
+        overall_change: change(overall.and_then(|o| o.score), overall_previous),
+        overall,
+        overall_previous,
+        sections,
+        alliance: input.alliance,
+        trend,
+        answers,
+        moved,
+        national_goals: input.national_goals,
+        clarifications: input.clarifications,
+    }
+}
+
+fn answer_lines(
+    shape: &FrameworkShape,
+    answers: &[RecordedAnswer],
+    previous: Option<&HashMap<Uuid, GoalResult>>,
+) -> Vec<AnswerLine> {
+    let by_goal: HashMap<Uuid, &RecordedAnswer> = answers.iter().map(|a| (a.goal_id, a)).collect();
+    shape
+        .goals
+        .iter()
+        .map(|goal| {
+            let answer = by_goal.get(&goal.id);
+            let score = answer.and_then(|a| a.goal_score);
+            let previous_score = previous.and_then(|p| match p.get(&goal.id) {
+                Some(GoalResult::Scored(score)) => Some(*score),
+                _ => None,
+            });
+            AnswerLine {
+                goal_id: goal.id,
+                goal_code: goal.code.clone(),
+                goal_title_en: goal.title_en.clone(),
+                goal_title_fr: goal.title_fr.clone(),
+                section: goal.section,
+                weight: goal.weight,
+                state: match answer.map(|a| a.result()) {
+                    Some(GoalResult::NotApplicable) => "not_applicable",
+                    Some(GoalResult::Scored(_)) => "answered",
+                    _ => "missing",
+                }
+                .to_owned(),
+                value_level: answer.and_then(|a| a.value_level),
+                value_number: answer.and_then(|a| a.value_number),
+                value_bool: answer.and_then(|a| a.value_bool),
+                score,
+                previous_score,
+                change: change(score, previous_score),
+            }
+        })
+        .collect()
+}

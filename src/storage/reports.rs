@@ -1,0 +1,496 @@
+//! What reports read: submitted snapshots and the structures and mappings to interpret them.
+//! Every function is one statement (or a fixed few) whatever the number of participants or
+//! goals: reports never query per row.
+
+use std::collections::HashMap;
+
+use sqlx::{PgConnection, Row};
+use uuid::Uuid;
+
+use crate::domain::framework::RollUp;
+use crate::domain::report::comparison::Submitted;
+use crate::domain::report::progress::{ParticipantRef, RecordedAnswer};
+use crate::domain::report::{
+    CycleRef, Figure, FrameworkShape, GoalRef, SectionRef, SnapshotRef, stored_figure,
+};
+use crate::domain::scoring::translation::{MappingLink, Relation};
+
+const CYCLE: &str = "SELECT c.id, c.code, c.title_en, c.title_fr, c.state, c.framework_id,
+        f.version AS framework_version, c.opens_on
+     FROM cycles c JOIN frameworks f ON f.id = c.framework_id";
+
+fn cycle_ref(row: &sqlx::postgres::PgRow) -> Result<CycleRef, sqlx::Error> {
+    Ok(CycleRef {
+        id: row.try_get("id")?,
+        code: row.try_get("code")?,
+        title_en: row.try_get("title_en")?,
+        title_fr: row.try_get("title_fr")?,
+        state: row.try_get("state")?,
+        framework_id: row.try_get("framework_id")?,
+        framework_version: row.try_get("framework_version")?,
+        opens_on: row.try_get("opens_on")?,
+    })
+}
+
+/// One cycle.
+pub async fn cycle(conn: &mut PgConnection, id: Uuid) -> Result<Option<CycleRef>, sqlx::Error> {
+    sqlx::query(&format!("{CYCLE} WHERE c.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .map(|row| cycle_ref(&row))
+        .transpose()
+}
+
+/// Cycles of the same catalogue: frameworks of one family (the versions of one pledge).
+const SAME_FAMILY: &str = "f.family = (SELECT family FROM frameworks WHERE id = $3)";
+
+/// The cycle of the same framework family that opened last before this one (by opening date,
+/// then code).
+pub async fn previous_cycle(
+    conn: &mut PgConnection,
+    cycle: &CycleRef,
+) -> Result<Option<CycleRef>, sqlx::Error> {
+    sqlx::query(&format!(
+        "{CYCLE} WHERE (c.opens_on, c.code) < ($1, $2) AND {SAME_FAMILY}
+         ORDER BY c.opens_on DESC, c.code DESC LIMIT 1"
+    ))
+    .bind(cycle.opens_on)
+    .bind(&cycle.code)
+    .bind(cycle.framework_id)
+    .fetch_optional(conn)
+    .await?
+    .map(|row| cycle_ref(&row))
+    .transpose()
+}
+
+/// Every cycle, newest first (for the report index and the cycle filter).
+pub async fn cycles(conn: &mut PgConnection) -> Result<Vec<CycleRef>, sqlx::Error> {
+    sqlx::query(&format!("{CYCLE} ORDER BY c.opens_on DESC, c.code DESC"))
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(cycle_ref)
+        .collect()
+}
+
+/// The structures of these framework versions (three statements).
+pub async fn shapes(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, FrameworkShape>, sqlx::Error> {
+    let heads = sqlx::query("SELECT id, version, roll_up FROM frameworks WHERE id = ANY($1)")
+        .bind(ids)
+        .fetch_all(&mut *conn)
+        .await?;
+    let sections = sqlx::query(
+        "SELECT id, framework_id, code, title_en, title_fr FROM framework_sections
+         WHERE framework_id = ANY($1) ORDER BY framework_id, position",
+    )
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let goals = sqlx::query(
+        "SELECT g.id, g.framework_id, g.section_id, g.code, g.title_en, g.title_fr, g.weight::float8 AS weight
+         FROM goals g JOIN framework_sections s ON s.id = g.section_id
+         WHERE g.framework_id = ANY($1) ORDER BY g.framework_id, s.position, g.position",
+    )
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await?;
+
+    let mut section_refs: HashMap<Uuid, Vec<SectionRef>> = HashMap::new();
+    let mut section_index: HashMap<Uuid, usize> = HashMap::new();
+    for row in &sections {
+        let framework: Uuid = row.try_get("framework_id")?;
+        let list = section_refs.entry(framework).or_default();
+        section_index.insert(row.try_get("id")?, list.len());
+        list.push(SectionRef {
+            id: row.try_get("id")?,
+            code: row.try_get("code")?,
+            title_en: row.try_get("title_en")?,
+            title_fr: row.try_get("title_fr")?,
+            max_score: 0.0,
+        });
+    }
+    let mut goal_refs: HashMap<Uuid, Vec<GoalRef>> = HashMap::new();
+    for row in &goals {
+        let framework: Uuid = row.try_get("framework_id")?;
+        let section: Uuid = row.try_get("section_id")?;
+        goal_refs.entry(framework).or_default().push(GoalRef {
+            id: row.try_get("id")?,
+            framework_id: framework,
+            section: section_index.get(&section).copied().unwrap_or_default(),
+            code: row.try_get("code")?,
+            title_en: row.try_get("title_en")?,
+            title_fr: row.try_get("title_fr")?,
+            weight: row.try_get("weight")?,
+        });
+    }
+    heads
+        .iter()
+        .map(|row| {
+            let id: Uuid = row.try_get("id")?;
+            let roll_up = RollUp::from_db(&row.try_get::<String, _>("roll_up")?)
+                .unwrap_or(RollUp::WeightedMean);
+            Ok((
+                id,
+                FrameworkShape::new(
+                    id,
+                    row.try_get("version")?,
+                    roll_up,
+                    section_refs.remove(&id).unwrap_or_default(),
+                    goal_refs.remove(&id).unwrap_or_default(),
+                ),
+            ))
+        })
+        .collect()
+}
+
+/// Every goal-to-goal mapping between versions.
+pub async fn mappings(conn: &mut PgConnection) -> Result<Vec<MappingLink>, sqlx::Error> {
+    sqlx::query(
+        "SELECT m.from_framework_id, m.to_framework_id, g.from_goal_id, g.to_goal_id, g.relation
+         FROM goal_mappings g JOIN framework_mappings m ON m.id = g.mapping_id",
+    )
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(MappingLink {
+            from_framework: row.try_get("from_framework_id")?,
+            to_framework: row.try_get("to_framework_id")?,
+            from_goal: row.try_get("from_goal_id")?,
+            to_goal: row.try_get("to_goal_id")?,
+            relation: Relation::from_db(&row.try_get::<String, _>("relation")?),
+        })
+    })
+    .collect()
+}
+
+/// How many participants have an assessment in the cycle (that the caller may see).
+pub async fn assessment_count(conn: &mut PgConnection, cycle: Uuid) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM assessments WHERE cycle_id = $1")
+        .bind(cycle)
+        .fetch_one(conn)
+        .await
+}
+
+fn snapshot_ref(row: &sqlx::postgres::PgRow) -> Result<SnapshotRef, sqlx::Error> {
+    Ok(SnapshotRef {
+        id: row.try_get("snapshot_id")?,
+        revision: row.try_get("revision")?,
+        digest: hex::encode(row.try_get::<Vec<u8>, _>("digest")?),
+        submitted_at: row.try_get("submitted_at")?,
+    })
+}
+
+/// The latest submission of every participant in the cycle, with its section figures in the
+/// shape's order (two statements).
+pub async fn submissions(
+    conn: &mut PgConnection,
+    cycle: Uuid,
+    shape: &FrameworkShape,
+) -> Result<Vec<Submitted>, sqlx::Error> {
+    let heads = sqlx::query(
+        "SELECT a.participant_id, p.code, p.name_en, p.name_fr, a.id AS assessment_id, a.state,
+                s.id AS snapshot_id, s.revision, s.digest, s.submitted_at,
+                s.overall_score::float8 AS overall_score, s.answered, s.applicable
+         FROM assessments a
+         JOIN snapshots s ON s.id = a.latest_snapshot_id
+         JOIN participants p ON p.id = a.participant_id
+         WHERE a.cycle_id = $1 ORDER BY p.code",
+    )
+    .bind(cycle)
+    .fetch_all(&mut *conn)
+    .await?;
+    let sections = sqlx::query(
+        "SELECT a.participant_id, ss.section_id, ss.score::float8 AS score, ss.answered, ss.applicable
+         FROM assessments a JOIN snapshot_section_scores ss ON ss.snapshot_id = a.latest_snapshot_id
+         WHERE a.cycle_id = $1",
+    )
+    .bind(cycle)
+    .fetch_all(&mut *conn)
+    .await?;
+    let index: HashMap<Uuid, usize> = shape
+        .sections
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id, i))
+        .collect();
+    let empty = stored_figure(None, 0, 0);
+    let mut figures: HashMap<Uuid, Vec<Figure>> = HashMap::new();
+    for row in &sections {
+        let Some(position) = index.get(&row.try_get::<Uuid, _>("section_id")?) else {
+            continue;
+        };
+        let list = figures
+            .entry(row.try_get("participant_id")?)
+            .or_insert_with(|| vec![empty; shape.sections.len()]);
+        list[*position] = stored_figure(
+            row.try_get("score")?,
+            row.try_get("answered")?,
+            row.try_get("applicable")?,
+        );
+    }
+    heads
+        .iter()
+        .map(|row| {
+            let participant_id: Uuid = row.try_get("participant_id")?;
+            Ok(Submitted {
+                participant_id,
+                code: row.try_get("code")?,
+                name_en: row.try_get("name_en")?,
+                name_fr: row.try_get("name_fr")?,
+                assessment_id: row.try_get("assessment_id")?,
+                assessment_state: row.try_get("state")?,
+                snapshot: snapshot_ref(row)?,
+                overall: stored_figure(
+                    row.try_get("overall_score")?,
+                    row.try_get("answered")?,
+                    row.try_get("applicable")?,
+                ),
+                sections: figures
+                    .remove(&participant_id)
+                    .unwrap_or_else(|| vec![empty; shape.sections.len()]),
+            })
+        })
+        .collect()
+}
+
+/// The recorded answers of the latest submission of every participant in the cycle, by
+/// participant (used when the previous cycle ran on another framework version).
+pub async fn cycle_answers(
+    conn: &mut PgConnection,
+    cycle: Uuid,
+) -> Result<HashMap<Uuid, Vec<RecordedAnswer>>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT a.participant_id AS owner, {ANSWER_COLUMNS}
+         FROM assessments a JOIN snapshot_answers sa ON sa.snapshot_id = a.latest_snapshot_id
+         WHERE a.cycle_id = $1"
+    ))
+    .bind(cycle)
+    .fetch_all(conn)
+    .await?;
+    let mut by_participant: HashMap<Uuid, Vec<RecordedAnswer>> = HashMap::new();
+    for row in &rows {
+        by_participant
+            .entry(row.try_get("owner")?)
+            .or_default()
+            .push(recorded_answer(row)?);
+    }
+    Ok(by_participant)
+}
+
+const ANSWER_COLUMNS: &str = "sa.goal_id, sa.not_applicable, sa.value_level,
+    sa.value_number::float8 AS value_number, sa.value_bool, sa.goal_score::float8 AS goal_score";
+
+fn recorded_answer(row: &sqlx::postgres::PgRow) -> Result<RecordedAnswer, sqlx::Error> {
+    Ok(RecordedAnswer {
+        goal_id: row.try_get("goal_id")?,
+        not_applicable: row.try_get("not_applicable")?,
+        value_level: row.try_get("value_level")?,
+        value_number: row.try_get("value_number")?,
+        value_bool: row.try_get("value_bool")?,
+        goal_score: row.try_get("goal_score")?,
+    })
+}
+
+/// An assessment as the progress report needs it.
+#[derive(Debug, Clone)]
+pub struct AssessmentFacts {
+    pub id: Uuid,
+    pub cycle_id: Uuid,
+    pub participant: ParticipantRef,
+    pub state: String,
+    /// Whether it has been submitted at least once (has a snapshot).
+    pub has_snapshot: bool,
+}
+
+/// One assessment (row-level security hides what the caller may not read).
+pub async fn assessment(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<AssessmentFacts>, sqlx::Error> {
+    sqlx::query(
+        "SELECT a.id, a.cycle_id, a.state, a.latest_snapshot_id IS NOT NULL AS has_snapshot,
+                p.id AS participant_id, p.code, p.name_en, p.name_fr
+         FROM assessments a JOIN participants p ON p.id = a.participant_id WHERE a.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .map(|row| {
+        Ok(AssessmentFacts {
+            id: row.try_get("id")?,
+            cycle_id: row.try_get("cycle_id")?,
+            state: row.try_get("state")?,
+            has_snapshot: row.try_get("has_snapshot")?,
+            participant: ParticipantRef {
+                id: row.try_get("participant_id")?,
+                code: row.try_get("code")?,
+                name_en: row.try_get("name_en")?,
+                name_fr: row.try_get("name_fr")?,
+            },
+        })
+    })
+    .transpose()
+}
+
+/// A participant's latest submission in one cycle.
+#[derive(Debug, Clone)]
+pub struct HistoryRow {
+    pub cycle: CycleRef,
+    pub snapshot: SnapshotRef,
+    pub overall: Figure,
+}
+
+/// The participant's latest submission in every cycle of the same framework family that
+/// opened no later than `up_to`.
+pub async fn history(
+    conn: &mut PgConnection,
+    participant: Uuid,
+    up_to: &CycleRef,
+) -> Result<Vec<HistoryRow>, sqlx::Error> {
+    sqlx::query(
+        "SELECT c.id, c.code, c.title_en, c.title_fr, c.state, c.framework_id,
+                f.version AS framework_version, c.opens_on,
+                s.id AS snapshot_id, s.revision, s.digest, s.submitted_at,
+                s.overall_score::float8 AS overall_score, s.answered, s.applicable
+         FROM assessments a
+         JOIN snapshots s ON s.id = a.latest_snapshot_id
+         JOIN cycles c ON c.id = a.cycle_id
+         JOIN frameworks f ON f.id = c.framework_id
+         WHERE a.participant_id = $1 AND (c.opens_on, c.code) <= ($2, $3)
+           AND f.family = (SELECT family FROM frameworks WHERE id = $4)
+         ORDER BY c.opens_on, c.code",
+    )
+    .bind(participant)
+    .bind(up_to.opens_on)
+    .bind(&up_to.code)
+    .bind(up_to.framework_id)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(HistoryRow {
+            cycle: cycle_ref(row)?,
+            snapshot: snapshot_ref(row)?,
+            overall: stored_figure(
+                row.try_get("overall_score")?,
+                row.try_get("answered")?,
+                row.try_get("applicable")?,
+            ),
+        })
+    })
+    .collect()
+}
+
+/// The recorded answers of these snapshots, by snapshot.
+pub async fn snapshot_answers(
+    conn: &mut PgConnection,
+    snapshots: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<RecordedAnswer>>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT sa.snapshot_id AS owner, {ANSWER_COLUMNS} FROM snapshot_answers sa
+         WHERE sa.snapshot_id = ANY($1)"
+    ))
+    .bind(snapshots)
+    .fetch_all(conn)
+    .await?;
+    let mut by_snapshot: HashMap<Uuid, Vec<RecordedAnswer>> = HashMap::new();
+    for row in &rows {
+        by_snapshot
+            .entry(row.try_get("owner")?)
+            .or_default()
+            .push(recorded_answer(row)?);
+    }
+    Ok(by_snapshot)
+}
+
+/// One snapshot's section figures in the shape's order.
+pub async fn snapshot_sections(
+    conn: &mut PgConnection,
+    snapshot: Uuid,
+    shape: &FrameworkShape,
+) -> Result<Vec<Figure>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT section_id, score::float8 AS score, answered, applicable
+         FROM snapshot_section_scores WHERE snapshot_id = $1",
+    )
+    .bind(snapshot)
+    .fetch_all(conn)
+    .await?;
+    let mut figures = vec![stored_figure(None, 0, 0); shape.sections.len()];
+    for row in &rows {
+        let section: Uuid = row.try_get("section_id")?;
+        if let Some(index) = shape.sections.iter().position(|s| s.id == section) {
+            figures[index] = stored_figure(
+                row.try_get("score")?,
+                row.try_get("answered")?,
+                row.try_get("applicable")?,
+            );
+        }
+    }
+    Ok(figures)
+}
+
+/// The anonymous distribution's inputs, as the database releases them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleasedScores {
+    /// Participants that submitted in the cycle.
+    pub participants: usize,
+    /// Per figure (`None` = overall), the sorted complete scores; empty when fewer than five.
+    pub scores: HashMap<Option<Uuid>, Vec<f64>>,
+}
+
+/// The anonymous distribution's inputs; nothing when fewer than five participants submitted
+/// (migration 0010).
+pub async fn alliance_scores(
+    conn: &mut PgConnection,
+    cycle: Uuid,
+) -> Result<Option<ReleasedScores>, sqlx::Error> {
+    let rows =
+        sqlx::query("SELECT section_id, participants, scores FROM cycle_score_distribution($1)")
+            .bind(cycle)
+            .fetch_all(conn)
+            .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let participants = usize::try_from(first.try_get::<i32, _>("participants")?).unwrap_or(0);
+    let scores = rows
+        .iter()
+        .map(|row| Ok((row.try_get("section_id")?, row.try_get("scores")?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok(Some(ReleasedScores {
+        participants,
+        scores,
+    }))
+}
+
+/// A participant's assessments, by cycle: (assessment, state, submitted at least once).
+pub async fn participant_assessments(
+    conn: &mut PgConnection,
+    participant: Uuid,
+) -> Result<HashMap<Uuid, (Uuid, String, bool)>, sqlx::Error> {
+    sqlx::query(
+        "SELECT cycle_id, id, state, latest_snapshot_id IS NOT NULL AS has_snapshot
+         FROM assessments WHERE participant_id = $1",
+    )
+    .bind(participant)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok((
+            row.try_get("cycle_id")?,
+            (
+                row.try_get("id")?,
+                row.try_get("state")?,
+                row.try_get("has_snapshot")?,
+            ),
+        ))
+    })
+    .collect()
+}

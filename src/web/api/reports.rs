@@ -1,0 +1,64 @@
+//! Reports through the API: the same figures as the pages, from the same service.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::domain::report::comparison::CycleComparison;
+use crate::domain::report::progress::ProgressReport;
+use crate::services::reports as service;
+use crate::web::AppState;
+use crate::web::authn::CurrentUser;
+use crate::web::error::{AppError, ErrorBody};
+
+/// The report routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(cycle_report))
+        .routes(routes!(progress_report))
+}
+
+/// Which figure to rank and compare on.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct ComparisonParams {
+    /// A section of the cycle's framework version; the overall figure when absent.
+    pub section: Option<Uuid>,
+}
+
+/// The comparison of a cycle: every submitted participant's figures, dense ranks of complete
+/// figures, distributions and movers since the previous cycle (analysts and admins).
+#[utoipa::path(get, path = "/cycles/{cycle}/report", tag = "reports", params(("cycle" = Uuid, Path), ComparisonParams),
+    responses((status = 200, description = "The comparison", body = CycleComparison),
+              (status = 401, description = "Not signed in", body = ErrorBody),
+              (status = 403, description = "Analysts and admins only", body = ErrorBody),
+              (status = 404, description = "No such cycle", body = ErrorBody)))]
+pub async fn cycle_report(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    Path(cycle): Path<Uuid>,
+    Query(params): Query<ComparisonParams>,
+) -> Result<Json<CycleComparison>, AppError> {
+    Ok(Json(
+        service::comparison(&state.db, &me, cycle, params.section).await?,
+    ))
+}
+
+/// The progress report of one assessment: figures from its latest snapshot, change since the
+/// previous cycle, trend, moved answers, national goals, open clarification requests and,
+/// once at least five participants submitted, the anonymous distribution.
+#[utoipa::path(get, path = "/assessments/{assessment}/report", tag = "reports", params(("assessment" = Uuid, Path)),
+    responses((status = 200, description = "The progress report", body = ProgressReport),
+              (status = 401, description = "Not signed in", body = ErrorBody),
+              (status = 403, description = "Analysts read submitted assessments only", body = ErrorBody),
+              (status = 404, description = "No such assessment (or another delegation's)", body = ErrorBody)))]
+pub async fn progress_report(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    Path(assessment): Path<Uuid>,
+) -> Result<Json<ProgressReport>, AppError> {
+    Ok(Json(service::progress(&state.db, &me, assessment).await?))
+}

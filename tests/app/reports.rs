@@ -1,0 +1,647 @@
+//! Reports: the real GCI 2020 data reproduces the published ranks; delegations see only the
+//! anonymous distribution and only from five submissions; figures come from snapshots, never
+//! drafts; trends run across framework versions through the mapping.
+
+use std::collections::HashMap;
+
+use axum::http::StatusCode;
+use pledge::demo::bulk::{self, FrameworkParts, Submission};
+use pledge::domain::framework::Framework;
+use pledge::domain::scoring::{AnswerState, AnswerValue};
+use pledge::storage::cycles::CycleRow;
+use pledge::storage::frameworks::StoredFramework;
+use pledge::storage::{self, Scope, frameworks};
+use serde_json::{Value, json};
+use sqlx::Connection;
+use uuid::Uuid;
+
+use crate::support::{TestApp, body_json, body_text};
+
+const PILLARS: [&str; 5] = [
+    "legal",
+    "technical",
+    "organizational",
+    "capacity_development",
+    "cooperation",
+];
+
+fn gci_framework() -> Framework {
+    let path = format!(
+        "{}/fixtures/frameworks/itu-gci-2020.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    Framework::from_json(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The reference extraction: code → (published overall, the five pillars, missing ones `None`).
+fn gci_rows() -> Vec<(String, f64, Vec<Option<f64>>)> {
+    let path = format!(
+        "{}/../shared/reference/gci2020-allies.csv",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(path).expect("the GCI 2020 reference file");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(header[0], "iso3");
+    assert_eq!(
+        &header[2..],
+        PILLARS,
+        "pillars in the framework's goal order"
+    );
+    lines
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let cells: Vec<&str> = line.split(',').collect();
+            let pillars = cells[2..7]
+                .iter()
+                .map(|c| (!c.trim().is_empty()).then(|| c.trim().parse().unwrap()))
+                .collect();
+            (cells[0].to_owned(), cells[1].parse().unwrap(), pillars)
+        })
+        .collect()
+}
+
+/// Stores a framework and returns it with its ids.
+async fn store_framework(app: &TestApp, framework: &Framework) -> StoredFramework {
+    let mut owner = app.db.owner().await;
+    let mut tx = owner.begin().await.unwrap();
+    storage::set_scope(&mut tx, &Scope::System).await.unwrap();
+    let stored = frameworks::insert(&mut tx, framework).await.unwrap();
+    tx.commit().await.unwrap();
+    stored
+}
+
+fn cycle_row(framework: Uuid, code: &str, opens_on: time::Date) -> CycleRow {
+    CycleRow {
+        framework_id: framework,
+        code: code.to_owned(),
+        title_en: format!("Cycle {code}"),
+        title_fr: String::new(),
+        state: "closed",
+        opens_on,
+        deadline: opens_on + time::Duration::days(90),
+        opened_at: None,
+        closed_at: None,
+        published_at: None,
+    }
+}
+
+async fn submission(app: &TestApp, code: &str, answers: Vec<AnswerState>) -> Submission {
+    Submission {
+        participant_id: app.participant(code).await,
+        participant_code: code.to_owned(),
+        answers,
+        state: "accepted",
+        submitted_at: time::OffsetDateTime::now_utc(),
+    }
+}
+
+async fn write_cycle(
+    app: &TestApp,
+    parts: &FrameworkParts,
+    cycle: &CycleRow,
+    submissions: &[Submission],
+) -> Uuid {
+    let mut owner = app.db.owner().await;
+    let mut tx = owner.begin().await.unwrap();
+    storage::set_scope(&mut tx, &Scope::System).await.unwrap();
+    let id = bulk::write_cycle(&mut tx, parts, cycle, submissions)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+fn pillars(values: &[Option<f64>]) -> Vec<AnswerState> {
+    values
+        .iter()
+        .map(|v| {
+            v.map_or(AnswerState::Missing, |v| {
+                AnswerState::Answered(AnswerValue::Number(v))
+            })
+        })
+        .collect()
+}
+
+/// Dense ranks computed here, independently of the product: 1 for the highest, ties shared.
+fn dense(values: &HashMap<String, f64>) -> HashMap<String, u64> {
+    let mut distinct: Vec<f64> = values.values().copied().collect();
+    distinct.sort_by(|a, b| b.total_cmp(a));
+    distinct.dedup();
+    values
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                distinct.iter().position(|d| d == v).unwrap() as u64 + 1,
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn gci_2020_reproduces_the_published_dense_ranks_and_marks_incomplete_rows() {
+    let app = TestApp::spawn().await;
+    let framework = gci_framework();
+    let stored = store_framework(&app, &framework).await;
+    let parts = FrameworkParts::new(&framework, &stored);
+    let rows = gci_rows();
+    assert_eq!(rows.len(), 32);
+    let mut submissions = Vec::new();
+    for (code, _, values) in &rows {
+        submissions.push(submission(&app, code, pillars(values)).await);
+    }
+    let cycle = write_cycle(
+        &app,
+        &parts,
+        &cycle_row(stored.id, "GCI-2020", time::macros::date!(2020 - 01 - 01)),
+        &submissions,
+    )
+    .await;
+
+    let analyst = app.user("analyst", None).await;
+    let response = app
+        .request(analyst.get(&format!("/api/v1/cycles/{cycle}/report")))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let report = body_json(response).await;
+    let reported: HashMap<String, &Value> = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["participant_code"].as_str().unwrap().to_owned(), r))
+        .collect();
+    assert_eq!(reported.len(), 32);
+
+    let complete: HashMap<String, f64> = rows
+        .iter()
+        .filter(|(_, _, p)| p.iter().all(Option::is_some))
+        .map(|(code, overall, _)| (code.clone(), *overall))
+        .collect();
+    assert_eq!(complete.len(), 30);
+    let published = dense(&complete);
+    for (code, rank) in &published {
+        let row = reported[code];
+        assert_eq!(row["rank"].as_u64(), Some(*rank), "{code}'s rank");
+        assert_eq!(row["overall"]["complete"], json!(true));
+        // The overall score is the sum of the pillars; the published overall differs from it
+        // by ITU's rounding (at most 0.01) and never changes the order.
+        let score = row["overall"]["score"].as_f64().unwrap();
+        assert!((score - complete[code]).abs() <= 0.0101, "{code}: {score}");
+    }
+    for (code, rank) in [
+        ("USA", 1),
+        ("GBR", 2),
+        ("EST", 3),
+        ("ESP", 4),
+        ("DEU", 9),
+        ("LUX", 9),
+        ("PRT", 10),
+    ] {
+        assert_eq!(reported[code]["rank"].as_u64(), Some(rank), "{code}");
+    }
+    for code in ["SVK", "SVN"] {
+        let row = reported[code];
+        assert_eq!(row["rank"], Value::Null, "{code} is not ranked");
+        assert_eq!(
+            row["overall"]["complete"],
+            json!(false),
+            "{code} is marked incomplete"
+        );
+    }
+    assert_eq!(reported["SVK"]["overall"]["answered"], json!(3));
+    assert_eq!(reported["SVN"]["overall"]["answered"], json!(4));
+    let ranked_last = &report["rows"].as_array().unwrap()[30..];
+    assert!(
+        ranked_last.iter().all(|r| r["rank"].is_null()),
+        "incomplete rows come last"
+    );
+    let overall = &report["distributions"][0]["distribution"];
+    assert_eq!(
+        overall["count"],
+        json!(30),
+        "distributions compare complete figures"
+    );
+    assert_eq!(overall["max"].as_f64(), Some(100.0), "USA");
+
+    // The page shows the same figures, with the chart and its data table.
+    let page = body_text(
+        app.request(analyst.get(&format!("/cycles/{cycle}/report")))
+            .await,
+    )
+    .await;
+    assert!(page.contains("<svg") && page.contains("<table"));
+    let svk = page.find(">SVK</a>").expect("SVK's row");
+    let row_start = page[..svk].rfind("<tr>").unwrap();
+    assert!(
+        page[row_start..svk].contains("incomplete"),
+        "SVK's row is marked incomplete"
+    );
+    let usa = page.find(">USA</a>").expect("USA's row");
+    let usa_row = &page[page[..usa].rfind("<tr>").unwrap()..usa + 400];
+    assert!(
+        usa_row.contains("<td>1</td>") && usa_row.contains("100.00"),
+        "{usa_row}"
+    );
+
+    // Ranked on one pillar: LEGAL has many ties at 20.
+    let legal = report["sections"][0]["id"].as_str().unwrap();
+    let by_legal = body_json(
+        app.request(analyst.get(&format!("/api/v1/cycles/{cycle}/report?section={legal}")))
+            .await,
+    )
+    .await;
+    let legal_scores: HashMap<String, f64> = rows
+        .iter()
+        .filter_map(|(code, _, p)| Some((code.clone(), p[0]?)))
+        .collect();
+    let legal_ranks = dense(&legal_scores);
+    for row in by_legal["rows"].as_array().unwrap() {
+        let code = row["participant_code"].as_str().unwrap();
+        assert_eq!(
+            row["rank"].as_u64(),
+            Some(legal_ranks[code]),
+            "{code} on LEGAL"
+        );
+    }
+}
+
+#[tokio::test]
+async fn delegations_see_the_anonymous_distribution_only_from_five_submissions() {
+    let app = TestApp::spawn().await;
+    let framework = gci_framework();
+    let stored = store_framework(&app, &framework).await;
+    let parts = FrameworkParts::new(&framework, &stored);
+    let rows: HashMap<String, Vec<Option<f64>>> = gci_rows()
+        .into_iter()
+        .map(|(code, _, pillars)| (code, pillars))
+        .collect();
+    let mut first = Vec::new();
+    for code in ["FRA", "DEU", "ITA", "ESP"] {
+        first.push(submission(&app, code, pillars(&rows[code])).await);
+    }
+    let cycle = write_cycle(
+        &app,
+        &parts,
+        &cycle_row(stored.id, "C1", time::macros::date!(2025 - 01 - 01)),
+        &first,
+    )
+    .await;
+    let fra_assessment: Uuid = {
+        let mut owner = app.db.owner().await;
+        let mut tx = owner.begin().await.unwrap();
+        storage::set_scope(&mut tx, &Scope::System).await.unwrap();
+        sqlx::query_scalar("SELECT a.id FROM assessments a JOIN participants p ON p.id = a.participant_id WHERE p.code = 'FRA' AND a.cycle_id = $1")
+            .bind(cycle)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap()
+    };
+    let viewer = app.user("viewer", Some("FRA")).await;
+    let report_path = format!("/api/v1/assessments/{fra_assessment}/report");
+    let report = body_json(app.request(viewer.get(&report_path)).await).await;
+    assert_eq!(
+        report["alliance"],
+        Value::Null,
+        "four submissions: withheld"
+    );
+    assert_eq!(
+        report["overall"]["score"].as_f64(),
+        Some(97.6),
+        "FRA's own figure: the sum of its pillars"
+    );
+
+    // Row-level security holds the same line for the database function.
+    let pool = app.db.app_pool().await;
+    let delegation = pledge::storage::Scope::User {
+        user_id: viewer.id,
+        role: crate::support::role("viewer", Some(app.participant("FRA").await)),
+    };
+    let released = |pool: sqlx::PgPool, scope: pledge::storage::Scope| async move {
+        let mut tx = storage::begin(&pool, &scope).await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM cycle_score_distribution($1)")
+            .bind(cycle)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        let visible: i64 = sqlx::query_scalar("SELECT count(*) FROM snapshots")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        (n, visible)
+    };
+    assert_eq!(released(pool.clone(), delegation).await, (0, 1));
+
+    let fifth = vec![submission(&app, "USA", pillars(&rows["USA"])).await];
+    {
+        let mut owner = app.db.owner().await;
+        let mut tx = owner.begin().await.unwrap();
+        storage::set_scope(&mut tx, &Scope::System).await.unwrap();
+        bulk::write_submissions(&mut tx, &parts, cycle, "C1", &fifth)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let (released_rows, visible) = released(pool, delegation).await;
+    assert_eq!(
+        (released_rows, visible),
+        (6, 1),
+        "overall and five pillars; still only its own snapshot"
+    );
+    let response = app.request(viewer.get(&report_path)).await;
+    let text = body_text(response).await;
+    let report: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(report["alliance"]["participants"], json!(5));
+    let overall = &report["alliance"]["overall"];
+    // Overall figures of FRA, DEU, ITA, ESP and USA, sorted: the median is the third.
+    let mut sums: Vec<f64> = ["FRA", "DEU", "ITA", "ESP", "USA"]
+        .iter()
+        .map(|c| rows[*c].iter().map(|v| v.unwrap()).sum::<f64>())
+        .collect();
+    sums.sort_by(f64::total_cmp);
+    assert!((overall["median"].as_f64().unwrap() - sums[2]).abs() < 1e-6);
+    assert_eq!(overall["count"], json!(5));
+    for other in ["DEU", "ITA", "ESP", "USA", "Germany", "United States"] {
+        assert!(!text.contains(other), "nothing names {other}");
+    }
+    let page = body_text(
+        app.request(viewer.get(&format!("/assessments/{fra_assessment}/report")))
+            .await,
+    )
+    .await;
+    assert!(page.contains("id=\"position-title\"") && !page.contains("DEU"));
+
+    // Delegations never get the comparison, on pages or through the API.
+    for path in [
+        format!("/cycles/{cycle}/report"),
+        format!("/api/v1/cycles/{cycle}/report"),
+    ] {
+        assert_eq!(
+            app.request(viewer.get(&path)).await.status(),
+            StatusCode::FORBIDDEN
+        );
+    }
+}
+
+async fn assessment_of(app: &TestApp, cycle: Uuid, code: &str) -> Uuid {
+    let mut owner = app.db.owner().await;
+    let mut tx = owner.begin().await.unwrap();
+    storage::set_scope(&mut tx, &Scope::System).await.unwrap();
+    sqlx::query_scalar(
+        "SELECT a.id FROM assessments a JOIN participants p ON p.id = a.participant_id
+         WHERE p.code = $1 AND a.cycle_id = $2",
+    )
+    .bind(code)
+    .bind(cycle)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap()
+}
+
+fn numbers(values: &[f64]) -> Vec<AnswerState> {
+    values
+        .iter()
+        .map(|v| AnswerState::Answered(AnswerValue::Number(*v)))
+        .collect()
+}
+
+#[tokio::test]
+async fn trends_and_changes_run_across_framework_versions_through_the_mapping() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin", None).await;
+    let framework = gci_framework();
+    let v1 = store_framework(&app, &framework).await;
+    // The next version retires cooperation and adds a new goal in its place.
+    let copied = body_json(
+        app.request(admin.api(
+            "POST",
+            &format!("/api/v1/frameworks/{}/copy", v1.id),
+            Some(json!({"version": "2021"})),
+        ))
+        .await,
+    )
+    .await;
+    let v2_id: Uuid = copied["id"].as_str().unwrap().parse().unwrap();
+    let mut mapping: Vec<Value> = PILLARS[..4]
+        .iter()
+        .map(|g| json!({"from_goal": g, "to_goal": g, "relation": "equivalent"}))
+        .collect();
+    mapping.push(json!({"from_goal": "cooperation", "to_goal": null, "relation": "retired"}));
+    mapping.push(json!({"from_goal": null, "to_goal": "cooperation", "relation": "new"}));
+    let put = app
+        .request(admin.api(
+            "PUT",
+            &format!("/api/v1/frameworks/{}/mappings/{v2_id}", v1.id),
+            Some(Value::Array(mapping)),
+        ))
+        .await;
+    assert_eq!(put.status(), StatusCode::NO_CONTENT);
+    let v2 = {
+        let mut owner = app.db.owner().await;
+        let mut tx = owner.begin().await.unwrap();
+        storage::set_scope(&mut tx, &Scope::System).await.unwrap();
+        let record = frameworks::load(&mut tx, v2_id).await.unwrap().unwrap();
+        StoredFramework {
+            id: record.id,
+            section_ids: record.section_ids,
+            goal_ids: record.goal_ids,
+        }
+    };
+
+    let earlier = [10.0, 12.0, 14.0, 16.0, 18.0];
+    let later = [15.0, 12.0, 13.0, 16.0, 20.0];
+    let c1 = write_cycle(
+        &app,
+        &FrameworkParts::new(&framework, &v1),
+        &cycle_row(v1.id, "Y2020", time::macros::date!(2020 - 01 - 01)),
+        &[
+            submission(&app, "FRA", numbers(&earlier)).await,
+            submission(&app, "DEU", numbers(&[20.0; 5])).await,
+        ],
+    )
+    .await;
+    let c2 = write_cycle(
+        &app,
+        &FrameworkParts::new(&framework, &v2),
+        &cycle_row(v2.id, "Y2021", time::macros::date!(2021 - 01 - 01)),
+        &[
+            submission(&app, "FRA", numbers(&later)).await,
+            submission(&app, "DEU", numbers(&[20.0; 5])).await,
+        ],
+    )
+    .await;
+    // A cycle of another family, opened in between, is not "the previous cycle".
+    let pledge = Framework::from_json(
+        &std::fs::read_to_string(format!(
+            "{}/fixtures/frameworks/cyber-defence-pledge-2016.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let other = store_framework(&app, &pledge).await;
+    write_cycle(
+        &app,
+        &FrameworkParts::new(&pledge, &other),
+        &cycle_row(other.id, "OTHER", time::macros::date!(2020 - 06 - 01)),
+        &[],
+    )
+    .await;
+
+    let head = app.user("head", Some("FRA")).await;
+    let fra = assessment_of(&app, c2, "FRA").await;
+    let report = body_json(
+        app.request(head.get(&format!("/api/v1/assessments/{fra}/report")))
+            .await,
+    )
+    .await;
+    assert_eq!(report["previous_cycle"]["code"], json!("Y2020"));
+    let trend = report["trend"].as_array().unwrap();
+    assert_eq!(trend.len(), 2);
+    assert_eq!(trend[0]["cycle"]["code"], json!("Y2020"));
+    assert_eq!(trend[0]["comparable"], json!(true));
+    assert_eq!(
+        trend[0]["published_overall"].as_f64(),
+        Some(70.0),
+        "as submitted on 2020"
+    );
+    assert_eq!(
+        trend[0]["overall"].as_f64(),
+        Some(52.0),
+        "on 2021: cooperation is new, so only four pillars carry"
+    );
+    assert_eq!(trend[1]["overall"].as_f64(), Some(76.0));
+    assert_eq!(report["overall"]["score"].as_f64(), Some(76.0));
+    assert_eq!(report["overall_previous"].as_f64(), Some(52.0));
+    assert_eq!(report["overall_change"].as_f64(), Some(24.0));
+    let moved: Vec<(&str, f64)> = report["moved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["goal_code"].as_str().unwrap(),
+                a["change"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        moved,
+        [("legal", 0.25), ("organizational", -0.05)],
+        "largest first; cooperation is new"
+    );
+
+    // The analysts' comparison carries the earlier cycle the same way.
+    let analyst = app.user("analyst", None).await;
+    let comparison = body_json(
+        app.request(analyst.get(&format!("/api/v1/cycles/{c2}/report")))
+            .await,
+    )
+    .await;
+    let fra_row = comparison["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["participant_code"] == "FRA")
+        .unwrap();
+    assert_eq!(fra_row["previous"].as_f64(), Some(52.0));
+    assert_eq!(fra_row["change"].as_f64(), Some(24.0));
+    assert_eq!(comparison["movers"][0]["participant_code"], json!("FRA"));
+    assert_eq!(
+        comparison["movers"][1]["change"].as_f64(),
+        Some(20.0),
+        "DEU: 80 → 100"
+    );
+    let _ = c1;
+}
+
+#[tokio::test]
+async fn reports_read_snapshots_so_a_draft_never_changes_a_published_figure() {
+    let app = TestApp::spawn().await;
+    let (admin, cycle, assessment) = crate::assessments::open_gci_cycle(&app).await;
+    let head = app.user("head", Some("FRA")).await;
+    let analyst = app.user("analyst", None).await;
+    let save = |goal: &str, value: &str, version: &str| {
+        let mut put = head.api(
+            "PUT",
+            &format!("/api/v1/assessments/{assessment}/answers/{goal}"),
+            Some(json!({"value": value})),
+        );
+        put.headers_mut()
+            .insert("if-match", format!("\"{version}\"").parse().unwrap());
+        put
+    };
+    for goal in PILLARS {
+        assert!(
+            app.request(save(goal, "10", "0"))
+                .await
+                .status()
+                .is_success()
+        );
+    }
+    // Before submission analysts may not read the report: it is a draft.
+    let report_path = format!("/api/v1/assessments/{assessment}/report");
+    assert_eq!(
+        app.request(analyst.get(&report_path)).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let own = body_json(app.request(head.get(&report_path)).await).await;
+    assert_eq!(
+        own["snapshot"],
+        Value::Null,
+        "no figures before the first submission"
+    );
+    assert_eq!(own["overall"], Value::Null);
+
+    let submit = head.api(
+        "POST",
+        &format!("/api/v1/assessments/{assessment}/submit"),
+        None,
+    );
+    assert!(app.request(submit).await.status().is_success());
+    let figure = |report: &Value| report["overall"]["score"].as_f64();
+    let comparison_path = format!("/api/v1/cycles/{cycle}/report");
+    let published = body_json(app.request(analyst.get(&report_path)).await).await;
+    assert_eq!(figure(&published), Some(50.0));
+    assert_eq!(published["snapshot"]["revision"], json!(1));
+
+    // Returned and edited: the draft is not what reports show.
+    let returned = admin.api(
+        "POST",
+        &format!("/api/v1/assessments/{assessment}/return"),
+        Some(json!({"reason": "Check the legal score"})),
+    );
+    assert_eq!(app.request(returned).await.status(), StatusCode::NO_CONTENT);
+    assert!(
+        app.request(save("legal", "20", "1"))
+            .await
+            .status()
+            .is_success()
+    );
+    let during = body_json(app.request(analyst.get(&report_path)).await).await;
+    assert_eq!(
+        figure(&during),
+        Some(50.0),
+        "the draft's 60 is not published"
+    );
+    let compared = body_json(app.request(analyst.get(&comparison_path)).await).await;
+    assert_eq!(compared["rows"][0]["overall"]["score"].as_f64(), Some(50.0));
+
+    let resubmit = head.api(
+        "POST",
+        &format!("/api/v1/assessments/{assessment}/submit"),
+        None,
+    );
+    assert!(app.request(resubmit).await.status().is_success());
+    let after = body_json(app.request(analyst.get(&report_path)).await).await;
+    assert_eq!(figure(&after), Some(60.0));
+    assert_eq!(after["snapshot"]["revision"], json!(2));
+    let legal = after["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["goal_code"] == "legal")
+        .unwrap();
+    assert_eq!(legal["value_number"].as_f64(), Some(20.0));
+    assert_eq!(legal["score"].as_f64(), Some(1.0));
+}
