@@ -234,6 +234,7 @@ fn alliance(
             .get(&key)
             .filter(|s| s.len() >= ANONYMITY_THRESHOLD)
             .and_then(|s| distribution(s))
+            .map(Into::into)
     };
     Some(AllianceFigures {
         participants,

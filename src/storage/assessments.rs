@@ -5,7 +5,7 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::scoring::{AnswerState, AnswerValue};
+use crate::domain::scoring::{AnswerState, AnswerValue, RolledUp};
 use crate::domain::snapshot::FrozenSnapshot;
 
 /// One assessment row (ids are chosen by the caller so children can refer to them).
@@ -157,15 +157,26 @@ pub async fn insert_snapshots(
     conn: &mut PgConnection,
     rows: &[SnapshotRow],
 ) -> Result<(), sqlx::Error> {
+    // The section figures also go on the snapshot row as arrays (migration 0011); UNNEST
+    // cannot carry one array per row, so each travels as an array literal and is cast back.
+    let literal = |items: Vec<String>| format!("{{{}}}", items.join(","));
+    let section_arrays = |r: &SnapshotRow, part: fn(&(Uuid, RolledUp)) -> String| {
+        literal(r.frozen.sections.iter().map(part).collect())
+    };
     sqlx::query(
         "INSERT INTO snapshots (id, assessment_id, participant_id, cycle_id, revision, content,
-             digest, overall_score, answered, applicable, submitted_by, submitted_at)
+             digest, overall_score, answered, applicable, submitted_by, submitted_at,
+             section_ids, section_scores, section_answered, section_applicable)
          SELECT id, assessment_id, participant_id, cycle_id, revision, content::json, digest,
-                overall_score, answered, applicable, submitted_by, submitted_at
+                overall_score, answered, applicable, submitted_by, submitted_at,
+                section_ids::uuid[], section_scores::float8[], section_answered::int[],
+                section_applicable::int[]
          FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int[], $6::text[],
-                     $7::bytea[], $8::float8[], $9::int[], $10::int[], $11::uuid[], $12::timestamptz[])
+                     $7::bytea[], $8::float8[], $9::int[], $10::int[], $11::uuid[], $12::timestamptz[],
+                     $13::text[], $14::text[], $15::text[], $16::text[])
               AS s(id, assessment_id, participant_id, cycle_id, revision, content, digest,
-                   overall_score, answered, applicable, submitted_by, submitted_at)",
+                   overall_score, answered, applicable, submitted_by, submitted_at,
+                   section_ids, section_scores, section_answered, section_applicable)",
     )
     .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
@@ -179,6 +190,14 @@ pub async fn insert_snapshots(
     .bind(rows.iter().map(|r| r.frozen.overall.applicable as i32).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.submitted_by).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.submitted_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| section_arrays(r, |(id, _)| id.to_string())).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| section_arrays(r, |(_, f)| f.score.map_or_else(|| "NULL".to_owned(), |s| s.to_string())))
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|r| section_arrays(r, |(_, f)| f.answered.to_string())).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| section_arrays(r, |(_, f)| f.applicable.to_string())).collect::<Vec<_>>())
     .execute(&mut *conn)
     .await?;
 

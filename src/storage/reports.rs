@@ -185,77 +185,71 @@ fn snapshot_ref(row: &sqlx::postgres::PgRow) -> Result<SnapshotRef, sqlx::Error>
     })
 }
 
+/// The columns that carry a snapshot's section figures (migration 0011).
+const SECTION_ARRAYS: &str =
+    "s.section_ids, s.section_scores, s.section_answered, s.section_applicable";
+
+/// A snapshot's section figures, from its arrays, in the shape's order (sections the shape
+/// does not know are skipped; sections the snapshot lacks are empty).
+fn section_figures(
+    row: &sqlx::postgres::PgRow,
+    shape: &FrameworkShape,
+) -> Result<Vec<Figure>, sqlx::Error> {
+    let ids: Vec<Uuid> = row.try_get("section_ids")?;
+    let scores: Vec<Option<f64>> = row.try_get("section_scores")?;
+    let answered: Vec<i32> = row.try_get("section_answered")?;
+    let applicable: Vec<i32> = row.try_get("section_applicable")?;
+    let mut figures = vec![stored_figure(None, 0, 0); shape.sections.len()];
+    for (index, id) in ids.iter().enumerate() {
+        if let Some(position) = shape.sections.iter().position(|s| s.id == *id) {
+            figures[position] = stored_figure(
+                scores.get(index).copied().flatten(),
+                answered.get(index).copied().unwrap_or(0),
+                applicable.get(index).copied().unwrap_or(0),
+            );
+        }
+    }
+    Ok(figures)
+}
+
 /// The latest submission of every participant in the cycle, with its section figures in the
-/// shape's order (two statements).
+/// shape's order (one statement, one row per participant).
 pub async fn submissions(
     conn: &mut PgConnection,
     cycle: Uuid,
     shape: &FrameworkShape,
 ) -> Result<Vec<Submitted>, sqlx::Error> {
-    let heads = sqlx::query(
+    sqlx::query(&format!(
         "SELECT a.participant_id, p.code, p.name_en, p.name_fr, a.id AS assessment_id, a.state,
                 s.id AS snapshot_id, s.revision, s.digest, s.submitted_at,
-                s.overall_score::float8 AS overall_score, s.answered, s.applicable
+                s.overall_score::float8 AS overall_score, s.answered, s.applicable, {SECTION_ARRAYS}
          FROM assessments a
          JOIN snapshots s ON s.id = a.latest_snapshot_id
          JOIN participants p ON p.id = a.participant_id
-         WHERE a.cycle_id = $1 ORDER BY p.code",
-    )
+         WHERE a.cycle_id = $1 ORDER BY p.code"
+    ))
     .bind(cycle)
     .fetch_all(&mut *conn)
-    .await?;
-    let sections = sqlx::query(
-        "SELECT a.participant_id, ss.section_id, ss.score::float8 AS score, ss.answered, ss.applicable
-         FROM assessments a JOIN snapshot_section_scores ss ON ss.snapshot_id = a.latest_snapshot_id
-         WHERE a.cycle_id = $1",
-    )
-    .bind(cycle)
-    .fetch_all(&mut *conn)
-    .await?;
-    let index: HashMap<Uuid, usize> = shape
-        .sections
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.id, i))
-        .collect();
-    let empty = stored_figure(None, 0, 0);
-    let mut figures: HashMap<Uuid, Vec<Figure>> = HashMap::new();
-    for row in &sections {
-        let Some(position) = index.get(&row.try_get::<Uuid, _>("section_id")?) else {
-            continue;
-        };
-        let list = figures
-            .entry(row.try_get("participant_id")?)
-            .or_insert_with(|| vec![empty; shape.sections.len()]);
-        list[*position] = stored_figure(
-            row.try_get("score")?,
-            row.try_get("answered")?,
-            row.try_get("applicable")?,
-        );
-    }
-    heads
-        .iter()
-        .map(|row| {
-            let participant_id: Uuid = row.try_get("participant_id")?;
-            Ok(Submitted {
-                participant_id,
-                code: row.try_get("code")?,
-                name_en: row.try_get("name_en")?,
-                name_fr: row.try_get("name_fr")?,
-                assessment_id: row.try_get("assessment_id")?,
-                assessment_state: row.try_get("state")?,
-                snapshot: snapshot_ref(row)?,
-                overall: stored_figure(
-                    row.try_get("overall_score")?,
-                    row.try_get("answered")?,
-                    row.try_get("applicable")?,
-                ),
-                sections: figures
-                    .remove(&participant_id)
-                    .unwrap_or_else(|| vec![empty; shape.sections.len()]),
-            })
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(Submitted {
+            participant_id: row.try_get("participant_id")?,
+            code: row.try_get("code")?,
+            name_en: row.try_get("name_en")?,
+            name_fr: row.try_get("name_fr")?,
+            assessment_id: row.try_get("assessment_id")?,
+            assessment_state: row.try_get("state")?,
+            snapshot: snapshot_ref(row)?,
+            overall: stored_figure(
+                row.try_get("overall_score")?,
+                row.try_get("answered")?,
+                row.try_get("applicable")?,
+            ),
+            sections: section_figures(row, shape)?,
         })
-        .collect()
+    })
+    .collect()
 }
 
 /// The recorded answers of the latest submission of every participant in the cycle, by
@@ -414,25 +408,13 @@ pub async fn snapshot_sections(
     snapshot: Uuid,
     shape: &FrameworkShape,
 ) -> Result<Vec<Figure>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT section_id, score::float8 AS score, answered, applicable
-         FROM snapshot_section_scores WHERE snapshot_id = $1",
-    )
+    let row = sqlx::query(&format!(
+        "SELECT {SECTION_ARRAYS} FROM snapshots s WHERE s.id = $1"
+    ))
     .bind(snapshot)
-    .fetch_all(conn)
+    .fetch_one(conn)
     .await?;
-    let mut figures = vec![stored_figure(None, 0, 0); shape.sections.len()];
-    for row in &rows {
-        let section: Uuid = row.try_get("section_id")?;
-        if let Some(index) = shape.sections.iter().position(|s| s.id == section) {
-            figures[index] = stored_figure(
-                row.try_get("score")?,
-                row.try_get("answered")?,
-                row.try_get("applicable")?,
-            );
-        }
-    }
-    Ok(figures)
+    section_figures(&row, shape)
 }
 
 /// The anonymous distribution's inputs, as the database releases them.

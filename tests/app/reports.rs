@@ -159,6 +159,22 @@ async fn gci_2020_reproduces_the_published_dense_ranks_and_marks_incomplete_rows
     )
     .await;
 
+    // The arrays on each snapshot row agree with the normalised section rows.
+    let disagreeing = app
+        .count(
+            "SELECT count(*) FROM snapshots s, LATERAL (
+                 SELECT array_agg(ss.section_id ORDER BY fs.position) AS ids,
+                        array_agg(ss.score::float8 ORDER BY fs.position) AS scores,
+                        array_agg(ss.answered ORDER BY fs.position) AS answered,
+                        array_agg(ss.applicable ORDER BY fs.position) AS applicable
+                 FROM snapshot_section_scores ss JOIN framework_sections fs ON fs.id = ss.section_id
+                 WHERE ss.snapshot_id = s.id) n
+             WHERE (s.section_ids, s.section_scores, s.section_answered, s.section_applicable)
+                   IS DISTINCT FROM (n.ids, n.scores, n.answered, n.applicable)",
+        )
+        .await;
+    assert_eq!(disagreeing, 0);
+
     let analyst = app.user("analyst", None).await;
     let response = app
         .request(analyst.get(&format!("/api/v1/cycles/{cycle}/report")))
@@ -361,6 +377,10 @@ async fn delegations_see_the_anonymous_distribution_only_from_five_submissions()
     sums.sort_by(f64::total_cmp);
     assert!((overall["median"].as_f64().unwrap() - sums[2]).abs() < 1e-6);
     assert_eq!(overall["count"], json!(5));
+    assert!(
+        overall.get("min").is_none() && overall.get("max").is_none(),
+        "no single participant's score: quartiles and median only"
+    );
     for other in ["DEU", "ITA", "ESP", "USA", "Germany", "United States"] {
         assert!(!text.contains(other), "nothing names {other}");
     }

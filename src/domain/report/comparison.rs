@@ -69,7 +69,9 @@ pub struct ComparisonRow {
     pub sections: Vec<Figure>,
     /// Dense rank of the compared figure among complete ones; `null` when incomplete.
     pub rank: Option<u32>,
-    /// The compared figure (overall, or the focused section).
+    /// The compared figure (overall, or the focused section); not serialised, since it repeats
+    /// `overall` or one of `sections` (the report's `focus` says which).
+    #[serde(skip)]
     pub compared: Figure,
     /// The compared figure in the previous cycle, on this cycle's structure.
     pub previous: Option<f64>,

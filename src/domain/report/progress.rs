@@ -59,14 +59,37 @@ pub struct CycleSubmission {
     pub results: HashMap<Uuid, GoalResult>,
 }
 
+/// Quartiles and median of one figure over all complete submissions: what a delegation may see
+/// of the others (PRODUCT.md §4.3). Minimum and maximum are left out: each is one participant's
+/// own score.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AnonymousDistribution {
+    /// How many complete figures it summarises (at least five).
+    pub count: usize,
+    pub q1: f64,
+    pub median: f64,
+    pub q3: f64,
+}
+
+impl From<Distribution> for AnonymousDistribution {
+    fn from(d: Distribution) -> Self {
+        Self {
+            count: d.count,
+            q1: d.q1,
+            median: d.median,
+            q3: d.q3,
+        }
+    }
+}
+
 /// The anonymous distribution of every complete submission in the cycle.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AllianceFigures {
     /// Participants that submitted in the cycle.
     pub participants: usize,
-    pub overall: Option<Distribution>,
+    pub overall: Option<AnonymousDistribution>,
     /// In the report's section order.
-    pub sections: Vec<Option<Distribution>>,
+    pub sections: Vec<Option<AnonymousDistribution>>,
 }
 
 /// A national goal with its attainment.
@@ -158,7 +181,7 @@ pub struct SectionLine {
     pub figure: Figure,
     pub previous: Option<f64>,
     pub change: Option<f64>,
-    pub alliance: Option<Distribution>,
+    pub alliance: Option<AnonymousDistribution>,
 }
 
 /// One cycle of the trend.

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{PageContext, render};
 use crate::auth::policy::Permission;
 use crate::domain::report::comparison::{ComparisonRow, CycleComparison};
-use crate::domain::report::progress::{AnswerLine, ProgressReport};
+use crate::domain::report::progress::{AnonymousDistribution, AnswerLine, ProgressReport};
 use crate::domain::report::{CycleRef, SectionRef};
 use crate::domain::scoring::distribution::Distribution;
 use crate::services::reports::{self as service, IndexRow};
@@ -500,7 +500,7 @@ fn progress_page(page: PageContext, report: ProgressReport, can_compare: bool) -
     let tr = page.tr;
     let lang = tr.lang();
     let format = ScoreFormat::new(lang, report.overall_max_score);
-    let alliance_text = |fmt: &ScoreFormat, d: Option<&Distribution>| match d {
+    let alliance_text = |fmt: &ScoreFormat, d: Option<&AnonymousDistribution>| match d {
         Some(d) => tr.fmt(
             "report.alliance_cell",
             &[
@@ -544,17 +544,18 @@ fn progress_page(page: PageContext, report: ProgressReport, can_compare: bool) -
             let mut rows = Vec::new();
             let mut push = |label: String,
                             own: Option<f64>,
-                            d: Option<&Distribution>,
+                            d: Option<&AnonymousDistribution>,
                             max: f64,
                             fmt: &ScoreFormat| {
+                // No whiskers: delegations see quartiles and median only.
                 if let Some(d) = d {
                     rows.push(BoxRow {
                         label,
-                        min: share(d.min, max),
+                        min: share(d.q1, max),
                         q1: share(d.q1, max),
                         median: share(d.median, max),
                         q3: share(d.q3, max),
-                        max: share(d.max, max),
+                        max: share(d.q3, max),
                         marker: own.map(|v| (share(v, max), fmt.score(Some(v)))),
                         whiskers: false,
                         summary_label: format!(
