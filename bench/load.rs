@@ -32,6 +32,10 @@ struct Args {
     /// Measuring time per endpoint, after a warm-up of a quarter of it.
     #[arg(long, default_value_t = 20)]
     seconds: u64,
+    /// Measure these paths instead of the report endpoints (repeatable), e.g. to see what
+    /// signing in and routing cost alone.
+    #[arg(long = "path")]
+    paths: Vec<String>,
 }
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
@@ -201,7 +205,7 @@ async fn main() {
         .expect("FRA's assessment")
         .to_owned();
 
-    let endpoints = [
+    let mut endpoints = [
         ("comparison page", format!("/cycles/{cycle_id}/report")),
         (
             "comparison API",
@@ -215,7 +219,15 @@ async fn main() {
             "progress report API",
             format!("/api/v1/assessments/{assessment}/report"),
         ),
-    ];
+    ]
+    .to_vec();
+    if !args.paths.is_empty() {
+        endpoints = args
+            .paths
+            .iter()
+            .map(|p| ("given path", p.clone()))
+            .collect();
+    }
     println!(
         "scale {} — cycle {} ({participants} participants), {} connections, {} s per endpoint\n",
         args.scale,

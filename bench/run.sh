@@ -36,12 +36,13 @@ for _ in $(seq 1 120); do
 done
 curl -fs "http://127.0.0.1:$port/readyz" >/dev/null
 
-echo "== load: $connections connections, $seconds s per endpoint"
-"$root/target/release/examples/load" --base "http://127.0.0.1:$port" --scale "$scale" \
-  --seconds "$seconds" --concurrency "$connections"
+for clients in 1 "$connections"; do
+  echo
+  echo "== load: $clients connection(s), $seconds s per endpoint"
+  "$root/target/release/examples/load" --base "http://127.0.0.1:$port" --scale "$scale" \
+    --seconds "$seconds" --concurrency "$clients"
+done
 
-echo
-echo "== pgbench: the comparison API's statements, same cycle, same connections"
 owner_url=$("$pledge" --data-dir "$data" db url)
 app_url=${owner_url/user=pledge_owner/user=pledge_app}
 prefix=$(echo "$scale" | tr '[:lower:]' '[:upper:]')
@@ -52,6 +53,10 @@ read -r cycle framework previous user < <("$pg_bin/psql" "$owner_url" -Atq -F ' 
           ORDER BY p.opens_on DESC LIMIT 1),
          (SELECT id FROM users WHERE email = 'analyst@demo.pledge.example')
   FROM cycles c WHERE c.code LIKE '$prefix-%' ORDER BY c.opens_on DESC LIMIT 1" | tail -1)
-"$pg_bin/pgbench" "$app_url" -n -M prepared -f "$root/bench/comparison.sql" \
-  -D cycle="$cycle" -D framework="$framework" -D previous="$previous" -D user="$user" \
-  -c "$connections" -j 2 -T "$seconds" | grep -E "tps|latency|transactions actually"
+for clients in 1 "$connections"; do
+  echo
+  echo "== pgbench: the comparison API's statements, same cycle, $clients connection(s)"
+  "$pg_bin/pgbench" "$app_url" -n -M prepared -f "$root/bench/comparison.sql" \
+    -D cycle="$cycle" -D framework="$framework" -D previous="$previous" -D user="$user" \
+    -c "$clients" -j "$(( clients < 2 ? clients : 2 ))" -T "$seconds" | grep -E "tps|latency|transactions actually"
+done

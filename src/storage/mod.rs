@@ -205,18 +205,54 @@ pub enum Scope {
 
 /// Begins a transaction and sets who is asking, for this transaction only: settings never stay
 /// on a pooled connection.
+///
+/// `BEGIN` and the settings go in one round trip: every request opens at least one transaction,
+/// so this is paid on every page. The values are written into the statement: they are our own
+/// role names and UUIDs (see [`ScopeSettings`]), never text from a request.
 pub async fn begin(
     pool: &PgPool,
     scope: &Scope,
 ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    set_scope(&mut tx, scope).await?;
-    Ok(tx)
+    let settings = ScopeSettings::of(scope);
+    pool.begin_with(format!(
+        "BEGIN; SELECT set_config('pledge.role', '{}', true), set_config('pledge.user_id', '{}', true),
+                set_config('pledge.participant_id', '{}', true),
+                set_config('pledge.delegation_role', '{}', true)",
+        settings.role, settings.user, settings.participant, settings.delegation_role
+    ))
+    .await
 }
 
-/// Sets who is asking for the rest of the current transaction (one round trip).
-pub async fn set_scope(conn: &mut PgConnection, scope: &Scope) -> Result<(), sqlx::Error> {
-    let (role, user, participant, delegation_role) = match scope {
+/// The four settings row-level security reads. Every value is a fixed role name or a UUID's
+/// canonical text, so it needs no quoting.
+struct ScopeSettings {
+    role: &'static str,
+    user: String,
+    participant: String,
+    delegation_role: &'static str,
+}
+
+impl ScopeSettings {
+    fn of(scope: &Scope) -> Self {
+        let (role, user, participant, delegation_role) = scope_values(scope);
+        Self {
+            role,
+            user: user.unwrap_or_default(),
+            participant: participant.unwrap_or_default(),
+            delegation_role: delegation_role.unwrap_or_default(),
+        }
+    }
+}
+
+fn scope_values(
+    scope: &Scope,
+) -> (
+    &'static str,
+    Option<String>,
+    Option<String>,
+    Option<&'static str>,
+) {
+    match scope {
         Scope::System => ("system", None, None, None),
         Scope::Authenticator => ("authenticator", None, None, None),
         Scope::Anonymous => ("anonymous", None, None, None),
@@ -229,7 +265,12 @@ pub async fn set_scope(conn: &mut PgConnection, scope: &Scope) -> Result<(), sql
                 _ => None,
             },
         ),
-    };
+    }
+}
+
+/// Sets who is asking for the rest of the current transaction (one round trip).
+pub async fn set_scope(conn: &mut PgConnection, scope: &Scope) -> Result<(), sqlx::Error> {
+    let (role, user, participant, delegation_role) = scope_values(scope);
     sqlx::query(
         "SELECT set_config('pledge.role', $1, true), set_config('pledge.user_id', $2, true),
                 set_config('pledge.participant_id', $3, true),

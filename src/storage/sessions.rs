@@ -79,6 +79,8 @@ pub struct SessionRecord {
     pub user_disabled: bool,
     pub idle_expired: bool,
     pub absolute_expired: bool,
+    /// The last activity is more than a minute old: [`touch`] has something to record.
+    pub stale_activity: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -97,6 +99,7 @@ struct SessionRow {
     user_disabled: bool,
     idle_expired: bool,
     absolute_expired: bool,
+    stale_activity: bool,
 }
 
 /// Finds the session for a cookie (with its user), whether or not it has timed out; `None` when
@@ -112,7 +115,8 @@ pub async fn find(
                 u.totp_enabled_at IS NOT NULL AS has_second_factor,
                 u.disabled_at IS NOT NULL AS user_disabled,
                 s.last_seen_at + $2 < now() AS idle_expired,
-                s.expires_at < now() AS absolute_expired
+                s.expires_at < now() AS absolute_expired,
+                s.last_seen_at < now() - interval '60 seconds' AS stale_activity
          FROM sessions s
          JOIN users u ON u.id = s.user_id
          LEFT JOIN delegation_memberships m ON m.user_id = u.id
@@ -139,6 +143,7 @@ pub async fn find(
         user_disabled: row.user_disabled,
         idle_expired: row.idle_expired,
         absolute_expired: row.absolute_expired,
+        stale_activity: row.stale_activity,
     }))
 }
 

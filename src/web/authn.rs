@@ -146,7 +146,10 @@ async fn resolve(
         }
         (None, None) => Resolution::Anonymous { stale_cookie: true },
         (None, Some(role)) => {
-            sessions::touch(&mut tx, &id_hash).await?;
+            // Activity is recorded at most once a minute: most requests skip the write.
+            if record.stale_activity {
+                sessions::touch(&mut tx, &id_hash).await?;
+            }
             Resolution::Principal(Principal {
                 user_id: record.user_id,
                 email: record.email,

@@ -45,6 +45,8 @@ pub struct HeatCell {
     pub value: Option<f64>,
     /// The value as the caller formatted it.
     pub label: String,
+    /// Where the cell leads (the answers behind it); the row's link when `None`.
+    pub href: Option<String>,
 }
 
 /// A heat-map row (a participant).
@@ -595,7 +597,8 @@ fn heat_cell(
             text.no_value,
         ),
     };
-    let close = open_link(out, class, row.href.as_deref());
+    let href = cell.and_then(|c| c.href.as_deref()).or(row.href.as_deref());
+    let close = open_link(out, class, href);
     let _ = write!(
         out,
         r##"<title>{}</title><rect x="{}" y="{}" width="{}" height="{}" fill="{fill}" stroke="#bfbfbf" stroke-width="0.5"/>"##,
@@ -1078,6 +1081,7 @@ mod tests {
                         HeatCell {
                             value: Some(v),
                             label: format!("{v:.1}"),
+                            href: None,
                         }
                     })
                     .collect(),
@@ -1203,10 +1207,12 @@ mod tests {
                     HeatCell {
                         value: Some(f64::NAN),
                         label: "odd".into(),
+                        href: None,
                     },
                     HeatCell {
                         value: Some(f64::INFINITY),
                         label: "big".into(),
+                        href: None,
                     },
                 ],
             }];
@@ -1445,6 +1451,7 @@ mod tests {
                     cells: vec![HeatCell {
                         value: Some(0.5),
                         label: label.clone(),
+                        href: None,
                     }],
                 }],
             ),
@@ -1747,5 +1754,34 @@ mod tests {
                 "only local references"
             );
         }
+    }
+
+    #[test]
+    fn a_cell_may_lead_elsewhere_than_its_row() {
+        let svg = heat_map(
+            "h",
+            &text(),
+            &[HeatColumn {
+                label: "A".into(),
+                max: 1.0,
+            }],
+            &[HeatRow {
+                label: "P".into(),
+                href: Some("/row".into()),
+                cells: vec![HeatCell {
+                    value: Some(0.5),
+                    label: "0.5".into(),
+                    href: Some("/row#section-A".into()),
+                }],
+            }],
+        );
+        assert!(
+            svg.contains(r#"href="/row#section-A""#),
+            "the cell's own link"
+        );
+        assert!(
+            svg.contains(r#"href="/row""#),
+            "the row label keeps the row's link"
+        );
     }
 }

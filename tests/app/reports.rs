@@ -665,3 +665,100 @@ async fn reports_read_snapshots_so_a_draft_never_changes_a_published_figure() {
     assert_eq!(legal["value_number"].as_f64(), Some(20.0));
     assert_eq!(legal["score"].as_f64(), Some(1.0));
 }
+
+/// Counts the statements sqlx sends (its `sqlx::query` events) on this thread while installed.
+#[derive(Clone, Default)]
+struct StatementCounter(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl tracing::Subscriber for StatementCounter {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        metadata.target() == "sqlx::query"
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        if event.metadata().target() == "sqlx::query" {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// Runs `work` and returns how many statements it sent.
+async fn statements<F: std::future::Future<Output = ()>>(work: F) -> usize {
+    let counter = StatementCounter::default();
+    let guard = tracing::subscriber::set_default(counter.clone());
+    work.await;
+    drop(guard);
+    counter.0.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+#[tokio::test]
+async fn reports_send_the_same_statements_for_three_participants_as_for_thirty() {
+    let app = TestApp::spawn().await;
+    let framework = gci_framework();
+    let stored = store_framework(&app, &framework).await;
+    let parts = FrameworkParts::new(&framework, &stored);
+    let rows = gci_rows();
+    let mut cycles = Vec::new();
+    for (year, size) in [(2020, 3), (2021, 3), (2022, 30), (2023, 30)] {
+        let mut submissions = Vec::new();
+        for (code, _, values) in rows.iter().take(size) {
+            submissions.push(submission(&app, code, pillars(values)).await);
+        }
+        let opens_on = time::Date::from_calendar_date(year, time::Month::January, 1).unwrap();
+        cycles.push(
+            write_cycle(
+                &app,
+                &parts,
+                &cycle_row(stored.id, &format!("S{year}"), opens_on),
+                &submissions,
+            )
+            .await,
+        );
+    }
+    let analyst = pledge::auth::Principal {
+        user_id: app.user("analyst", None).await.id,
+        email: "analyst@test.example".into(),
+        display_name: "Analyst".into(),
+        role: pledge::domain::role::Role::Analyst,
+        credential: pledge::auth::Credential::Token { id: Uuid::new_v4() },
+        must_change_password: false,
+        second_factor_pending: false,
+        has_second_factor: false,
+    };
+    let pool = app.state.db.clone();
+    let comparison = |cycle: Uuid| {
+        let (pool, analyst) = (pool.clone(), analyst.clone());
+        async move {
+            let report = pledge::services::reports::comparison(&pool, &analyst, cycle, None)
+                .await
+                .unwrap();
+            assert!(report.previous_cycle.is_some());
+        }
+    };
+    let small = statements(comparison(cycles[1])).await;
+    let large = statements(comparison(cycles[3])).await;
+    assert!(small > 0, "the counter sees sqlx's statements");
+    assert_eq!(small, large, "3 or 30 participants: the same statements");
+
+    // A progress report with one earlier cycle or three.
+    let mut counts = Vec::new();
+    for cycle in [cycles[1], cycles[3]] {
+        let assessment = assessment_of(&app, cycle, &rows[0].0).await;
+        counts.push(
+            statements(async {
+                let report = pledge::services::reports::progress(&pool, &analyst, assessment)
+                    .await
+                    .unwrap();
+                assert!(!report.trend.is_empty());
+            })
+            .await,
+        );
+    }
+    assert_eq!(counts[0], counts[1], "two cycles of history or four");
+}

@@ -143,7 +143,8 @@ struct RankRow {
     complete: bool,
     overall: String,
     completion: String,
-    sections: Vec<String>,
+    /// Each section's figure with the link to the answers behind it.
+    sections: Vec<(String, String)>,
     compared: String,
     previous: String,
     change: String,
@@ -269,7 +270,15 @@ fn comparison_page(
                 .sections
                 .iter()
                 .zip(&report.sections)
-                .map(|(figure, section)| section_format(section).score(figure.score))
+                .map(|(figure, section)| {
+                    (
+                        section_format(section).score(figure.score),
+                        format!(
+                            "/assessments/{}/report#section-{}",
+                            row.assessment_id, section.code
+                        ),
+                    )
+                })
                 .collect(),
             compared: compared_format.score(row.compared.score),
             previous: compared_format.score(row.previous),
@@ -308,6 +317,10 @@ fn comparison_page(
                     .map(|(figure, section)| HeatCell {
                         value: figure.score,
                         label: section_format(section).score(figure.score),
+                        href: Some(format!(
+                            "/assessments/{}/report#section-{}",
+                            row.assessment_id, section.code
+                        )),
                     })
                     .collect(),
             })
