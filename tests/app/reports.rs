@@ -666,9 +666,15 @@ async fn reports_read_snapshots_so_a_draft_never_changes_a_published_figure() {
     assert_eq!(legal["score"].as_f64(), Some(1.0));
 }
 
-/// Counts the statements sqlx sends (its `sqlx::query` events) on this thread while installed.
-#[derive(Clone, Default)]
-struct StatementCounter(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+thread_local! {
+    /// Statements counted on this thread, while a count is running.
+    static STATEMENTS: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// Counts the statements sqlx sends (its `sqlx::query` events) on threads that are counting.
+/// Installed once as the process's global subscriber: a scoped one loses events when other
+/// tests' threads register the same callsites while it is in place.
+struct StatementCounter;
 
 impl tracing::Subscriber for StatementCounter {
     fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
@@ -681,20 +687,23 @@ impl tracing::Subscriber for StatementCounter {
     fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
     fn event(&self, event: &tracing::Event<'_>) {
         if event.metadata().target() == "sqlx::query" {
-            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            STATEMENTS.with(|count| count.set(count.get().map(|n| n + 1)));
         }
     }
     fn enter(&self, _: &tracing::span::Id) {}
     fn exit(&self, _: &tracing::span::Id) {}
 }
 
-/// Runs `work` and returns how many statements it sent.
+/// Runs `work` on this thread and returns how many statements it sent.
 async fn statements<F: std::future::Future<Output = ()>>(work: F) -> usize {
-    let counter = StatementCounter::default();
-    let guard = tracing::subscriber::set_default(counter.clone());
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        tracing::subscriber::set_global_default(StatementCounter)
+            .expect("no other global subscriber in the tests");
+    });
+    STATEMENTS.with(|count| count.set(Some(0)));
     work.await;
-    drop(guard);
-    counter.0.load(std::sync::atomic::Ordering::SeqCst)
+    STATEMENTS.with(|count| count.take()).unwrap_or_default()
 }
 
 #[tokio::test]
