@@ -15,6 +15,7 @@ pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod export;
 pub mod services;
 pub mod startup;
 pub mod storage;

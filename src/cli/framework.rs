@@ -116,5 +116,6 @@ fn describe(error: ServiceError, file: &std::path::Path) -> anyhow::Error {
         ServiceError::Refused(key) => anyhow::anyhow!("{}", tr.t(key)),
         ServiceError::Conflict => anyhow::anyhow!("{}", tr.t("error.stale")),
         ServiceError::Sql(error) => error.into(),
+        ServiceError::Export(error) => error.into(),
     }
 }

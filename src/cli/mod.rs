@@ -1,5 +1,6 @@
 //! The `pledge` command line (clap). Every command has `--help`.
 
+mod cycle;
 mod db;
 mod framework;
 mod user;
@@ -58,6 +59,11 @@ enum Command {
     User {
         #[command(subcommand)]
         command: user::UserCommand,
+    },
+    /// Export cycle reports.
+    Cycle {
+        #[command(subcommand)]
+        command: cycle::CycleCommand,
     },
     /// Import and export framework documents.
     Framework {
@@ -181,6 +187,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User { command } => {
             let ready = ReadyDatabase::open_for_command(&database).await?;
             let result = user::run(&ready, command).await;
+            ready.close();
+            result
+        }
+        Command::Cycle { command } => {
+            let ready = ReadyDatabase::open_for_command(&database).await?;
+            let result = cycle::run(&ready, command).await;
             ready.close();
             result
         }

@@ -7,6 +7,7 @@ pub mod assessments;
 pub mod clarifications;
 pub mod cycles;
 pub mod evidence;
+pub mod exports;
 pub mod frameworks;
 pub mod mappings;
 pub mod national_goals;
@@ -32,6 +33,9 @@ pub enum ServiceError {
     Problems(Vec<Problem>),
     #[error("not found")]
     NotFound,
+    /// A file could not be written.
+    #[error(transparent)]
+    Export(#[from] crate::export::ExportError),
     /// The caller may not do this (a second line behind the handlers' checks).
     #[error("forbidden")]
     Forbidden,

@@ -31,23 +31,35 @@ pub async fn comparison(
         return Err(ServiceError::Forbidden);
     }
     let mut tx = storage::begin(pool, &me.scope()).await?;
-    let cycle = store::cycle(&mut tx, cycle_id)
+    let (report, _) = load_comparison(&mut tx, cycle_id, focus_section).await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// Builds a cycle's comparison in the caller's transaction, with the structure of its framework
+/// version (the caller has checked the permission).
+pub async fn load_comparison(
+    tx: &mut sqlx::PgConnection,
+    cycle_id: Uuid,
+    focus_section: Option<Uuid>,
+) -> Result<(CycleComparison, FrameworkShape), ServiceError> {
+    let cycle = store::cycle(&mut *tx, cycle_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let previous_cycle = store::previous_cycle(&mut tx, &cycle).await?;
+    let previous_cycle = store::previous_cycle(&mut *tx, &cycle).await?;
     let mut versions = vec![cycle.framework_id];
     versions.extend(previous_cycle.as_ref().map(|p| p.framework_id));
-    let mut shapes = store::shapes(&mut tx, &versions).await?;
+    let mut shapes = store::shapes(&mut *tx, &versions).await?;
     let shape = shapes
         .remove(&cycle.framework_id)
         .ok_or(ServiceError::NotFound)?;
-    let submitted = store::submissions(&mut tx, cycle.id, &shape).await?;
-    let assessments = store::assessment_count(&mut tx, cycle.id).await?;
+    let submitted = store::submissions(&mut *tx, cycle.id, &shape).await?;
+    let assessments = store::assessment_count(&mut *tx, cycle.id).await?;
     let previous = match &previous_cycle {
         None => HashMap::new(),
         Some(p) if p.framework_id == cycle.framework_id => {
             // Same version: the stored figures are the comparable ones.
-            store::submissions(&mut tx, p.id, &shape)
+            store::submissions(&mut *tx, p.id, &shape)
                 .await?
                 .into_iter()
                 .map(|s| {
@@ -60,15 +72,14 @@ pub async fn comparison(
                 .collect()
         }
         Some(p) => {
-            let answers = store::cycle_answers(&mut tx, p.id).await?;
-            let translator = Translator::new(&store::mappings(&mut tx).await?);
+            let answers = store::cycle_answers(&mut *tx, p.id).await?;
+            let translator = Translator::new(&store::mappings(&mut *tx).await?);
             let weights = weights(shapes.values());
             carried_figures(&shape, p.framework_id, &translator, &weights, answers)
         }
     };
-    tx.commit().await?;
     let focus = focus_section.and_then(|id| shape.sections.iter().position(|s| s.id == id));
-    Ok(comparison::build(ComparisonInput {
+    let report = comparison::build(ComparisonInput {
         cycle,
         previous_cycle,
         shape: &shape,
@@ -76,7 +87,8 @@ pub async fn comparison(
         submitted,
         previous,
         focus,
-    }))
+    });
+    Ok((report, shape))
 }
 
 fn weights<'a>(shapes: impl Iterator<Item = &'a FrameworkShape>) -> HashMap<Uuid, f64> {

@@ -106,6 +106,7 @@ impl From<crate::services::ServiceError> for AppError {
             ServiceError::Conflict => AppError::Stale,
             ServiceError::Refused(key) => AppError::Refused(key),
             ServiceError::Sql(error) => error.into(),
+            ServiceError::Export(error) => AppError::Internal(error.into()),
         }
     }
 }

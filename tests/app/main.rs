@@ -7,6 +7,7 @@ mod catalogue;
 mod cluster;
 mod demo;
 mod evidence;
+mod exports;
 mod frameworks;
 mod matrix;
 mod reports;

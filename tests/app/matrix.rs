@@ -697,6 +697,18 @@ const MATRIX: &[Row] = &[
     row("GET", "/cycles/{cycle}/report", Compare, None),
     row("GET", "/api/v1/cycles/{cycle}/report", Compare, None),
     row(
+        "POST",
+        "/cycles/{cycle}/export",
+        Compare,
+        Form("format=csv"),
+    ),
+    row(
+        "GET",
+        "/api/v1/cycles/{cycle}/export?format=csv",
+        Compare,
+        None,
+    ),
+    row(
         "GET",
         "/assessments/{assessment}/report",
         AssessmentRead,

@@ -3,6 +3,7 @@
 //! from [`crate::domain::scoring`], so pages, JSON and exports agree.
 
 pub mod comparison;
+pub mod export;
 pub mod progress;
 
 use std::collections::HashMap;

@@ -8,9 +8,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::auth::Operator;
 use crate::domain::report::comparison::CycleComparison;
 use crate::domain::report::progress::ProgressReport;
+use crate::export::Format;
 use crate::services::reports as service;
+use crate::storage::audit::RequestContext;
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
@@ -20,6 +23,44 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(cycle_report))
         .routes(routes!(progress_report))
+        .routes(routes!(cycle_export))
+}
+
+/// Which file to write.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct ExportParams {
+    /// csv (one row per participant × goal), xlsx (summary, one sheet per section, answers,
+    /// about) or json (the full report with a data dictionary).
+    pub format: Option<String>,
+}
+
+/// The cycle report as a file, stamped with the cycle, the snapshot digests and the time of
+/// generation, and recorded in the audit log (analysts and admins).
+#[utoipa::path(get, path = "/cycles/{cycle}/export", tag = "reports", params(("cycle" = Uuid, Path), ExportParams),
+    responses((status = 200, description = "The file (text/csv, XLSX or application/json), as an attachment"),
+              (status = 401, description = "Not signed in", body = ErrorBody),
+              (status = 403, description = "Analysts and admins only", body = ErrorBody),
+              (status = 404, description = "No such cycle", body = ErrorBody),
+              (status = 422, description = "`fields.format` names an unknown format", body = ErrorBody)))]
+pub async fn cycle_export(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(cycle): Path<Uuid>,
+    Query(params): Query<ExportParams>,
+) -> Result<axum::response::Response, AppError> {
+    let format = Format::parse(params.format.as_deref().unwrap_or_default()).ok_or_else(|| {
+        AppError::Validation([("format".to_owned(), "field.format.unknown".to_owned())].into())
+    })?;
+    let file = crate::services::exports::cycle_report(
+        &state.db,
+        Operator::User(&me),
+        cycle,
+        format,
+        &context,
+    )
+    .await?;
+    Ok(crate::web::pages::attachment(file))
 }
 
 /// Which figure to rank and compare on.

@@ -8,6 +8,7 @@ mod clarifications;
 mod evidence;
 
 pub use evidence::{download as download_evidence, read_upload};
+pub use reports::attachment;
 mod cycles;
 mod framework_edit;
 mod frameworks;
@@ -222,6 +223,7 @@ pub fn routes() -> Vec<PageRoute> {
         get("/methodology", reports::methodology),
         get("/reports", reports::index),
         get("/cycles/{cycle}/report", reports::comparison),
+        post("/cycles/{cycle}/export", reports::export),
         get("/assessments/{assessment}/report", reports::progress),
         get("/national-goals", national_goals::list),
         get("/national-goals/new", national_goals::show_new),

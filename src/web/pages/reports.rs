@@ -713,3 +713,54 @@ fn progress_page(page: PageContext, report: ProgressReport, can_compare: bool) -
         report,
     }
 }
+
+/// The export form's fields.
+#[derive(Debug, Default, Deserialize)]
+pub struct ExportForm {
+    #[serde(default)]
+    format: String,
+}
+
+/// `POST /cycles/{cycle}/export`: the cycle report as a file (a form post, since every export
+/// is recorded in the audit log).
+pub async fn export(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: crate::storage::audit::RequestContext,
+    Path(cycle): Path<Uuid>,
+    axum::Form(form): axum::Form<ExportForm>,
+) -> Result<Response, AppError> {
+    let format = crate::export::Format::parse(&form.format).ok_or_else(|| {
+        AppError::Validation([("format".to_owned(), "field.format.unknown".to_owned())].into())
+    })?;
+    let file = crate::services::exports::cycle_report(
+        &state.db,
+        crate::auth::Operator::User(&me),
+        cycle,
+        format,
+        &context,
+    )
+    .await?;
+    Ok(attachment(file))
+}
+
+/// A written file as a download.
+pub fn attachment(file: crate::export::ExportFile) -> Response {
+    use axum::http::header::{CONTENT_DISPOSITION, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
+    use axum::response::IntoResponse;
+    (
+        [
+            (CONTENT_TYPE, file.format.content_type().to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", file.file_name),
+            ),
+            (
+                CONTENT_SECURITY_POLICY,
+                "default-src 'none'; sandbox".to_owned(),
+            ),
+        ],
+        axum::body::Body::from(file.bytes),
+    )
+        .into_response()
+}

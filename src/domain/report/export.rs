@@ -1,0 +1,252 @@
+//! A cycle report as files: the tidy table (one row per participant × goal), the stamp every
+//! file carries (cycle, snapshot digests, time of generation) and the data dictionary. The
+//! figures are the comparison's ([`super::comparison`]), so every format shows the pages'
+//! numbers.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::FrameworkShape;
+use super::comparison::CycleComparison;
+use super::progress::RecordedAnswer;
+
+/// What every export says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ExportStamp {
+    pub cycle_id: Uuid,
+    pub cycle_code: String,
+    pub framework_version: String,
+    /// RFC 3339, UTC.
+    pub generated_at: String,
+    /// The snapshot each participant's figures were read from.
+    pub snapshots: Vec<StampedSnapshot>,
+    /// SHA-256 (hexadecimal) of the lines `participant revision digest`, one per snapshot in
+    /// this order: one value that names the whole set (the audit log records it).
+    pub fingerprint: String,
+}
+
+/// One participant's snapshot in the stamp.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct StampedSnapshot {
+    pub participant_code: String,
+    pub revision: i32,
+    /// SHA-256 of the snapshot document, hexadecimal.
+    pub digest: String,
+}
+
+/// One row of the tidy table: one goal of one participant's submission.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExportRow {
+    pub cycle_code: String,
+    pub participant_code: String,
+    pub participant_name: String,
+    pub assessment_state: String,
+    pub revision: i32,
+    pub snapshot_digest: String,
+    pub section_code: String,
+    pub goal_code: String,
+    pub goal_title: String,
+    pub weight: f64,
+    /// answered, not_applicable or missing
+    pub answer_state: String,
+    /// The answer on its scale, as text (a level, a number, yes or no).
+    pub value: String,
+    pub goal_score: Option<f64>,
+    pub section_score: Option<f64>,
+    pub section_complete: bool,
+    pub overall_score: Option<f64>,
+    pub overall_complete: bool,
+    /// Dense rank of the overall figure among complete ones.
+    pub rank: Option<u32>,
+}
+
+/// The fields of [`ExportRow`], in order, with what each means: the CSV header, the answers
+/// sheet's columns and the JSON data dictionary.
+pub const FIELDS: [(&str, &str); 18] = [
+    ("cycle_code", "The cycle's code."),
+    (
+        "participant_code",
+        "ISO 3166-1 alpha-3 code of the participant.",
+    ),
+    ("participant_name", "The participant's English name."),
+    (
+        "assessment_state",
+        "submitted, returned, resubmitted or accepted.",
+    ),
+    (
+        "revision",
+        "The snapshot's revision (1 for the first submission).",
+    ),
+    (
+        "snapshot_digest",
+        "SHA-256 of the snapshot document the row was read from, hexadecimal.",
+    ),
+    ("section_code", "The section (commitment) of the goal."),
+    ("goal_code", "The goal (agreed metric)."),
+    ("goal_title", "The goal's English title."),
+    (
+        "weight",
+        "The goal's weight in its section and overall roll-up (points under a sum).",
+    ),
+    ("answer_state", "answered, not_applicable or missing."),
+    (
+        "value",
+        "The answer on the goal's scale: a maturity level, a number, yes or no; empty when not answered.",
+    ),
+    (
+        "goal_score",
+        "The answer normalised to 0–1 on its scale; empty when not answered.",
+    ),
+    (
+        "section_score",
+        "The section's score (weighted mean or sum of goal scores, per the framework); empty when none.",
+    ),
+    (
+        "section_complete",
+        "Whether every applicable goal of the section is answered.",
+    ),
+    (
+        "overall_score",
+        "The overall score over all applicable answered goals, pooled; empty when none.",
+    ),
+    (
+        "overall_complete",
+        "Whether every applicable goal is answered (only complete figures are ranked).",
+    ),
+    (
+        "rank",
+        "Dense rank of the overall score among complete submissions (ties share a rank); empty when incomplete.",
+    ),
+];
+
+/// The stamp of a comparison generated at `generated_at`.
+pub fn stamp(report: &CycleComparison, generated_at: time::OffsetDateTime) -> ExportStamp {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for row in &report.rows {
+        hasher.update(format!(
+            "{} {} {}\n",
+            row.participant_code, row.snapshot.revision, row.snapshot.digest
+        ));
+    }
+    ExportStamp {
+        fingerprint: hex::encode(hasher.finalize()),
+        cycle_id: report.cycle.id,
+        cycle_code: report.cycle.code.clone(),
+        framework_version: report.cycle.framework_version.clone(),
+        generated_at: generated_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        snapshots: report
+            .rows
+            .iter()
+            .map(|row| StampedSnapshot {
+                participant_code: row.participant_code.clone(),
+                revision: row.snapshot.revision,
+                digest: row.snapshot.digest.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// The tidy rows: each compared participant (in the comparison's order) × each goal.
+pub fn rows(
+    report: &CycleComparison,
+    shape: &FrameworkShape,
+    answers: &HashMap<Uuid, Vec<RecordedAnswer>>,
+) -> Vec<ExportRow> {
+    let mut out = Vec::with_capacity(report.rows.len() * shape.goals.len());
+    for row in &report.rows {
+        let recorded: HashMap<Uuid, &RecordedAnswer> = answers
+            .get(&row.participant_id)
+            .map(|list| list.iter().map(|a| (a.goal_id, a)).collect())
+            .unwrap_or_default();
+        for goal in &shape.goals {
+            let answer = recorded.get(&goal.id);
+            let section = row.sections.get(goal.section);
+            let (answer_state, value) = match answer {
+                Some(a) if a.not_applicable => ("not_applicable", String::new()),
+                Some(a) if a.goal_score.is_some() => ("answered", value_text(a)),
+                _ => ("missing", String::new()),
+            };
+            out.push(ExportRow {
+                cycle_code: report.cycle.code.clone(),
+                participant_code: row.participant_code.clone(),
+                participant_name: row.participant_name_en.clone(),
+                assessment_state: row.assessment_state.clone(),
+                revision: row.snapshot.revision,
+                snapshot_digest: row.snapshot.digest.clone(),
+                section_code: shape
+                    .sections
+                    .get(goal.section)
+                    .map(|s| s.code.clone())
+                    .unwrap_or_default(),
+                goal_code: goal.code.clone(),
+                goal_title: goal.title_en.clone(),
+                weight: goal.weight,
+                answer_state: answer_state.to_owned(),
+                value,
+                goal_score: answer.and_then(|a| a.goal_score),
+                section_score: section.and_then(|s| s.score),
+                section_complete: section.is_some_and(|s| s.complete),
+                overall_score: row.overall.score,
+                overall_complete: row.overall.complete,
+                rank: row.rank,
+            });
+        }
+    }
+    out
+}
+
+fn value_text(answer: &RecordedAnswer) -> String {
+    match (answer.value_level, answer.value_number, answer.value_bool) {
+        (Some(level), _, _) => level.to_string(),
+        (_, Some(number), _) => number.to_string(),
+        (_, _, Some(true)) => "yes".to_owned(),
+        (_, _, Some(false)) => "no".to_owned(),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dictionary_names_every_field_of_a_row_in_order() {
+        let row = ExportRow {
+            cycle_code: String::new(),
+            participant_code: String::new(),
+            participant_name: String::new(),
+            assessment_state: String::new(),
+            revision: 1,
+            snapshot_digest: String::new(),
+            section_code: String::new(),
+            goal_code: String::new(),
+            goal_title: String::new(),
+            weight: 1.0,
+            answer_state: String::new(),
+            value: String::new(),
+            goal_score: None,
+            section_score: None,
+            section_complete: false,
+            overall_score: None,
+            overall_complete: false,
+            rank: None,
+        };
+        let json = serde_json::to_value(&row).unwrap();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut fields: Vec<&str> = FIELDS.iter().map(|(name, _)| *name).collect();
+        let mut sorted_keys = keys.clone();
+        sorted_keys.sort_unstable();
+        fields.sort_unstable();
+        assert_eq!(sorted_keys, fields);
+    }
+}

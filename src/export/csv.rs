@@ -1,0 +1,41 @@
+//! The tidy CSV: one row per participant × goal, the fields of [`FIELDS`] then `generated_at`.
+//! UTF-8 with a byte-order mark, so that spreadsheets open accented names correctly.
+
+use super::{ExportError, ReportContent};
+use crate::domain::report::export::FIELDS;
+
+/// The byte-order mark spreadsheet programs look for to read UTF-8.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
+    let mut out = csv::Writer::from_writer(BOM.to_vec());
+    let mut header: Vec<&str> = FIELDS.iter().map(|(name, _)| *name).collect();
+    header.push("generated_at");
+    out.write_record(&header)?;
+    let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    for row in content.rows {
+        out.write_record([
+            row.cycle_code.as_str(),
+            &row.participant_code,
+            &row.participant_name,
+            &row.assessment_state,
+            &row.revision.to_string(),
+            &row.snapshot_digest,
+            &row.section_code,
+            &row.goal_code,
+            &row.goal_title,
+            &row.weight.to_string(),
+            &row.answer_state,
+            &row.value,
+            &number(row.goal_score),
+            &number(row.section_score),
+            &row.section_complete.to_string(),
+            &number(row.overall_score),
+            &row.overall_complete.to_string(),
+            &row.rank.map(|r| r.to_string()).unwrap_or_default(),
+            &content.stamp.generated_at,
+        ])?;
+    }
+    out.into_inner()
+        .map_err(|error| ExportError::Csv(error.into_error().into()))
+}

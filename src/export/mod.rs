@@ -1,0 +1,103 @@
+//! Writing a cycle report as a file: CSV (tidy), XLSX (summary, one sheet per section, answers,
+//! about) and JSON (everything, with a data dictionary). The writers only lay out what
+//! [`crate::domain::report`] computed, so every format carries the pages' figures.
+
+mod csv;
+mod json;
+mod xlsx;
+
+use crate::domain::report::FrameworkShape;
+use crate::domain::report::comparison::CycleComparison;
+use crate::domain::report::export::{ExportRow, ExportStamp};
+
+/// A file format for cycle reports.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Xlsx,
+    Json,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Xlsx => "xlsx",
+            Format::Json => "json",
+        }
+    }
+
+    /// From a form or query value.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "csv" => Some(Format::Csv),
+            "xlsx" => Some(Format::Xlsx),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Format::Json => "application/json",
+        }
+    }
+}
+
+/// Everything a file is made from.
+pub struct ReportContent<'a> {
+    pub stamp: &'a ExportStamp,
+    pub report: &'a CycleComparison,
+    pub shape: &'a FrameworkShape,
+    pub rows: &'a [ExportRow],
+}
+
+/// A written file.
+pub struct ExportFile {
+    pub bytes: Vec<u8>,
+    pub format: Format,
+    /// e.g. `pledge-2026-report.xlsx`: safe in a `Content-Disposition` header.
+    pub file_name: String,
+}
+
+/// Why a file could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("writing CSV failed: {0}")]
+    Csv(#[from] ::csv::Error),
+    #[error("writing XLSX failed: {0}")]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
+    #[error("writing JSON failed: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// Writes the report in `format`.
+pub fn write(format: Format, content: &ReportContent<'_>) -> Result<ExportFile, ExportError> {
+    let bytes = match format {
+        Format::Csv => csv::write(content)?,
+        Format::Xlsx => xlsx::write(content)?,
+        Format::Json => json::write(content)?,
+    };
+    let code: String = content
+        .stamp
+        .cycle_code
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    Ok(ExportFile {
+        bytes,
+        format,
+        file_name: format!("pledge-{code}-report.{}", format.as_str()),
+    })
+}

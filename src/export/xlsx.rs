@@ -1,0 +1,253 @@
+//! The XLSX workbook: "Summary" (participants × sections, overall, rank), one sheet per section
+//! (participants × goal scores), "Answers" (the tidy table) and "About" (the stamp and the data
+//! dictionary). Figures are number cells; headers are bold and frozen; widths fit the content.
+
+use std::collections::{HashMap, HashSet};
+
+use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
+
+use super::{ExportError, ReportContent};
+use crate::domain::report::export::FIELDS;
+
+/// Excel's limit on sheet names.
+const SHEET_NAME_MAX: usize = 31;
+
+pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
+    let mut workbook = Workbook::new();
+    let header = Format::new().set_bold().set_background_color("#D9E2F3");
+    let score = |max: f64| Format::new().set_num_format(if max <= 1.0 { "0.000" } else { "0.00" });
+    let percent = Format::new().set_num_format("0%");
+    let report = content.report;
+    let mut used_names = HashSet::new();
+
+    // Summary.
+    let sheet = workbook.add_worksheet();
+    sheet.set_name(unique_name("Summary", &mut used_names))?;
+    let mut columns = vec![
+        "Rank",
+        "Code",
+        "Participant",
+        "State",
+        "Overall",
+        "Complete",
+        "Completion",
+    ];
+    columns.extend(report.sections.iter().map(|s| s.code.as_str()));
+    write_header(sheet, &columns, &header)?;
+    let overall_format = score(report.overall_max_score);
+    for (index, row) in report.rows.iter().enumerate() {
+        let r = row_number(index);
+        if let Some(rank) = row.rank {
+            sheet.write_number(r, 0, f64::from(rank))?;
+        }
+        sheet.write_string(r, 1, &row.participant_code)?;
+        sheet.write_string(r, 2, &row.participant_name_en)?;
+        sheet.write_string(r, 3, &row.assessment_state)?;
+        if let Some(value) = row.overall.score {
+            sheet.write_number_with_format(r, 4, value, &overall_format)?;
+        }
+        sheet.write_boolean(r, 5, row.overall.complete)?;
+        if let Some(value) = row.overall.completion {
+            sheet.write_number_with_format(r, 6, value, &percent)?;
+        }
+        for (offset, (figure, section)) in row.sections.iter().zip(&report.sections).enumerate() {
+            if let Some(value) = figure.score {
+                sheet.write_number_with_format(
+                    r,
+                    column(7 + offset),
+                    value,
+                    &score(section.max_score),
+                )?;
+            }
+        }
+    }
+    sheet.set_freeze_panes(1, 3)?;
+    sheet.autofit();
+
+    // One sheet per section: each participant's goal scores.
+    let goal_scores: HashMap<(&str, &str), Option<f64>> = content
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                (r.participant_code.as_str(), r.goal_code.as_str()),
+                r.goal_score,
+            )
+        })
+        .collect();
+    for (index, section) in content.shape.sections.iter().enumerate() {
+        let goals: Vec<&str> = content
+            .shape
+            .goals
+            .iter()
+            .filter(|g| g.section == index)
+            .map(|g| g.code.as_str())
+            .collect();
+        let sheet = workbook.add_worksheet();
+        sheet.set_name(unique_name(&section.code, &mut used_names))?;
+        let mut columns = vec!["Code", "Participant", "Section score", "Complete"];
+        columns.extend(goals.iter().copied());
+        write_header(sheet, &columns, &header)?;
+        let section_format = score(section.max_score);
+        let unit = score(1.0);
+        for (i, row) in report.rows.iter().enumerate() {
+            let r = row_number(i);
+            sheet.write_string(r, 0, &row.participant_code)?;
+            sheet.write_string(r, 1, &row.participant_name_en)?;
+            if let Some(figure) = row.sections.get(index) {
+                if let Some(value) = figure.score {
+                    sheet.write_number_with_format(r, 2, value, &section_format)?;
+                }
+                sheet.write_boolean(r, 3, figure.complete)?;
+            }
+            for (offset, goal) in goals.iter().enumerate() {
+                if let Some(Some(value)) = goal_scores.get(&(row.participant_code.as_str(), *goal))
+                {
+                    sheet.write_number_with_format(r, column(4 + offset), *value, &unit)?;
+                }
+            }
+        }
+        sheet.set_freeze_panes(1, 2)?;
+        sheet.autofit();
+    }
+
+    // The tidy table.
+    let sheet = workbook.add_worksheet();
+    sheet.set_name(unique_name("Answers", &mut used_names))?;
+    let columns: Vec<&str> = FIELDS.iter().map(|(name, _)| *name).collect();
+    write_header(sheet, &columns, &header)?;
+    for (i, row) in content.rows.iter().enumerate() {
+        let r = row_number(i);
+        sheet.write_string(r, 0, &row.cycle_code)?;
+        sheet.write_string(r, 1, &row.participant_code)?;
+        sheet.write_string(r, 2, &row.participant_name)?;
+        sheet.write_string(r, 3, &row.assessment_state)?;
+        sheet.write_number(r, 4, f64::from(row.revision))?;
+        sheet.write_string(r, 5, &row.snapshot_digest)?;
+        sheet.write_string(r, 6, &row.section_code)?;
+        sheet.write_string(r, 7, &row.goal_code)?;
+        sheet.write_string(r, 8, &row.goal_title)?;
+        sheet.write_number(r, 9, row.weight)?;
+        sheet.write_string(r, 10, &row.answer_state)?;
+        match row.value.parse::<f64>() {
+            Ok(number) => sheet.write_number(r, 11, number)?,
+            Err(_) => sheet.write_string(r, 11, &row.value)?,
+        };
+        write_optional(sheet, r, 12, row.goal_score)?;
+        write_optional(sheet, r, 13, row.section_score)?;
+        sheet.write_boolean(r, 14, row.section_complete)?;
+        write_optional(sheet, r, 15, row.overall_score)?;
+        sheet.write_boolean(r, 16, row.overall_complete)?;
+        write_optional(sheet, r, 17, row.rank.map(f64::from))?;
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    sheet.autofit();
+
+    // About: what the file is and what each column means.
+    let stamp = content.stamp;
+    let sheet = workbook.add_worksheet();
+    sheet.set_name(unique_name("About", &mut used_names))?;
+    let facts = [
+        ("Cycle", stamp.cycle_code.as_str()),
+        ("Framework version", stamp.framework_version.as_str()),
+        ("Generated at (UTC)", stamp.generated_at.as_str()),
+        ("Roll-up", report.roll_up.as_str()),
+    ];
+    for (i, (name, value)) in facts.iter().enumerate() {
+        let r = u32::try_from(i).unwrap_or(u32::MAX);
+        sheet.write_string_with_format(r, 0, *name, &header)?;
+        sheet.write_string(r, 1, *value)?;
+    }
+    let mut r = u32::try_from(facts.len()).unwrap_or(u32::MAX) + 1;
+    for (c, title) in ["Participant", "Snapshot revision", "Snapshot SHA-256"]
+        .iter()
+        .enumerate()
+    {
+        sheet.write_string_with_format(r, column(c), *title, &header)?;
+    }
+    for snapshot in &stamp.snapshots {
+        r += 1;
+        sheet.write_string(r, 0, &snapshot.participant_code)?;
+        sheet.write_number(r, 1, f64::from(snapshot.revision))?;
+        sheet.write_string(r, 2, &snapshot.digest)?;
+    }
+    r += 2;
+    sheet.write_string_with_format(r, 0, "Answers column", &header)?;
+    sheet.write_string_with_format(r, 1, "Meaning", &header)?;
+    for (name, meaning) in FIELDS {
+        r += 1;
+        sheet.write_string(r, 0, name)?;
+        sheet.write_string(r, 1, meaning)?;
+    }
+    sheet.autofit();
+
+    Ok(workbook.save_to_buffer()?)
+}
+
+fn write_header(sheet: &mut Worksheet, columns: &[&str], format: &Format) -> Result<(), XlsxError> {
+    for (c, title) in columns.iter().enumerate() {
+        sheet.write_string_with_format(0, column(c), *title, format)?;
+    }
+    Ok(())
+}
+
+fn write_optional(
+    sheet: &mut Worksheet,
+    r: u32,
+    c: u16,
+    value: Option<f64>,
+) -> Result<(), XlsxError> {
+    if let Some(value) = value {
+        sheet.write_number(r, c, value)?;
+    }
+    Ok(())
+}
+
+/// The sheet row of data row `index` (row 0 is the header).
+fn row_number(index: usize) -> u32 {
+    u32::try_from(index + 1).unwrap_or(u32::MAX)
+}
+
+fn column(index: usize) -> u16 {
+    u16::try_from(index).unwrap_or(u16::MAX)
+}
+
+/// A valid, unused sheet name: Excel forbids `[]:*?/\`, limits names to 31 characters and
+/// compares them without case.
+fn unique_name(wanted: &str, used: &mut HashSet<String>) -> String {
+    let clean: String = wanted
+        .chars()
+        .map(|c| if "[]:*?/\\".contains(c) { '_' } else { c })
+        .take(SHEET_NAME_MAX)
+        .collect();
+    let clean = if clean.trim().is_empty() {
+        "Sheet".to_owned()
+    } else {
+        clean
+    };
+    let mut name = clean.clone();
+    let mut n = 2;
+    while !used.insert(name.to_lowercase()) {
+        let suffix = format!(" ({n})");
+        let base: String = clean.chars().take(SHEET_NAME_MAX - suffix.len()).collect();
+        name = format!("{base}{suffix}");
+        n += 1;
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sheet_names_are_valid_and_unique() {
+        let mut used = HashSet::new();
+        assert_eq!(unique_name("Summary", &mut used), "Summary");
+        assert_eq!(unique_name("summary", &mut used), "summary (2)");
+        assert_eq!(unique_name("A/B:C", &mut used), "A_B_C");
+        let long = "x".repeat(40);
+        assert_eq!(unique_name(&long, &mut used).chars().count(), 31);
+        assert_eq!(unique_name(&long, &mut used).chars().count(), 31);
+    }
+}

@@ -1,0 +1,78 @@
+//! Exports of a cycle report (CSV, XLSX, JSON): read in one transaction with the comparison
+//! they repeat, stamped, and recorded in the audit log with the fingerprint of the snapshots
+//! they were built from.
+
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::ServiceError;
+use super::reports::load_comparison;
+use crate::auth::Operator;
+use crate::auth::policy::Permission;
+use crate::domain::report::export;
+use crate::export::{ExportFile, Format, ReportContent};
+use crate::storage::audit::{self, NewEntry, RequestContext};
+use crate::storage::{self, reports as store};
+
+/// Writes a cycle's report in `format` (analysts and admins; the command line).
+pub async fn cycle_report(
+    pool: &PgPool,
+    operator: Operator<'_>,
+    cycle_id: Uuid,
+    format: Format,
+    context: &RequestContext,
+) -> Result<ExportFile, ServiceError> {
+    if let Operator::User(me) = operator
+        && !me.may(Permission::CompareParticipants)
+    {
+        return Err(ServiceError::Forbidden);
+    }
+    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let (report, shape) = load_comparison(&mut tx, cycle_id, None).await?;
+    let answers = store::cycle_answers(&mut tx, cycle_id).await?;
+    let stamp = export::stamp(&report, time::OffsetDateTime::now_utc());
+    let rows = export::rows(&report, &shape, &answers);
+    let file = crate::export::write(
+        format,
+        &ReportContent {
+            stamp: &stamp,
+            report: &report,
+            shape: &shape,
+            rows: &rows,
+        },
+    )?;
+    audit::append(
+        &mut tx,
+        &NewEntry::new(
+            operator.actor(),
+            "cycle.export",
+            json!({
+                "cycle": report.cycle.code,
+                "format": format.as_str(),
+                "participants": stamp.snapshots.len(),
+                "rows": rows.len(),
+                "bytes": file.bytes.len(),
+                "generated_at": stamp.generated_at,
+                "snapshots_fingerprint": stamp.fingerprint,
+            }),
+        )
+        .about("cycle", cycle_id)
+        .from_request(context),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(file)
+}
+
+/// Finds a cycle by id or code (for the command line).
+pub async fn find_cycle(pool: &PgPool, id_or_code: &str) -> Result<Uuid, ServiceError> {
+    let mut tx = storage::begin(pool, &storage::Scope::System).await?;
+    let id: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM cycles WHERE id::text = $1 OR code = $1")
+            .bind(id_or_code.trim())
+            .fetch_optional(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    id.ok_or(ServiceError::NotFound)
+}

@@ -1,0 +1,265 @@
+//! Cycle report exports: every format read back with a real reader shows the same figures as
+//! the comparison; every export is stamped and recorded; delegations never export.
+
+use std::collections::HashMap;
+use std::io::Cursor;
+
+use axum::http::{StatusCode, header};
+use calamine::{Data, DataType, Reader, Xlsx, open_workbook_from_rs};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::reports::{
+    cycle_row, gci_framework, gci_rows, pillars, store_framework, submission, write_cycle,
+};
+use crate::support::{TestApp, body_json};
+use pledge::demo::bulk::FrameworkParts;
+
+async fn gci_cycle(app: &TestApp) -> Uuid {
+    let framework = gci_framework();
+    let stored = store_framework(app, &framework).await;
+    let mut submissions = Vec::new();
+    for (code, _, values) in gci_rows() {
+        submissions.push(submission(app, &code, pillars(&values)).await);
+    }
+    write_cycle(
+        app,
+        &FrameworkParts::new(&framework, &stored),
+        &cycle_row(stored.id, "GCI-2020", time::macros::date!(2020 - 01 - 01)),
+        &submissions,
+    )
+    .await
+}
+
+async fn bytes(response: axum::response::Response) -> Vec<u8> {
+    use http_body_util::BodyExt;
+    response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec()
+}
+
+#[tokio::test]
+async fn every_format_carries_the_comparisons_figures_and_is_recorded() {
+    let app = TestApp::spawn().await;
+    let cycle = gci_cycle(&app).await;
+    let analyst = app.user("analyst", None).await;
+    let report = body_json(
+        app.request(analyst.get(&format!("/api/v1/cycles/{cycle}/report")))
+            .await,
+    )
+    .await;
+    // participant → (overall score, rank, snapshot digest), as the pages and API show them.
+    let expected: HashMap<String, (Option<f64>, Option<u64>, String)> = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["participant_code"].as_str().unwrap().to_owned(),
+                (
+                    r["overall"]["score"].as_f64(),
+                    r["rank"].as_u64(),
+                    r["snapshot"]["digest"].as_str().unwrap().to_owned(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(expected.len(), 32);
+
+    // CSV, through the API.
+    let response = app
+        .request(analyst.get(&format!("/api/v1/cycles/{cycle}/export?format=csv")))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        response.headers()[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains("pledge-GCI-2020-report.csv")
+    );
+    let csv_bytes = bytes(response).await;
+    assert!(
+        csv_bytes.starts_with(b"\xEF\xBB\xBF"),
+        "a UTF-8 byte-order mark for spreadsheets"
+    );
+    let mut reader = csv::Reader::from_reader(&csv_bytes[3..]);
+    let headers = reader.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 32 * 5, "one row per participant × goal");
+    for record in &records {
+        let code = &record[column("participant_code")];
+        let (overall, rank, digest) = &expected[code];
+        assert_eq!(
+            record[column("overall_score")].parse::<f64>().ok(),
+            *overall,
+            "{code}"
+        );
+        assert_eq!(record[column("rank")].parse::<u64>().ok(), *rank, "{code}");
+        assert_eq!(&record[column("snapshot_digest")], digest);
+        assert_eq!(&record[column("cycle_code")], "GCI-2020");
+        assert!(!record[column("generated_at")].is_empty());
+    }
+    let svk_missing = records
+        .iter()
+        .filter(|r| {
+            &r[column("participant_code")] == "SVK" && &r[column("answer_state")] == "missing"
+        })
+        .count();
+    assert_eq!(svk_missing, 2, "SVK lacks two pillars");
+
+    // XLSX, through the page's form.
+    let response = app
+        .request(analyst.post_form(&format!("/cycles/{cycle}/export"), "format=xlsx"))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut workbook: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes(response).await)).unwrap();
+    assert_eq!(
+        workbook.sheet_names(),
+        [
+            "Summary",
+            "LEGAL",
+            "TECHNICAL",
+            "ORGANIZATIONAL",
+            "CAPACITY_DEVELOPMENT",
+            "COOPERATION",
+            "Answers",
+            "About"
+        ]
+        .map(str::to_owned)
+    );
+    let summary = workbook.worksheet_range("Summary").unwrap();
+    let header: Vec<String> = summary
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(
+        &header[..7],
+        [
+            "Rank",
+            "Code",
+            "Participant",
+            "State",
+            "Overall",
+            "Complete",
+            "Completion"
+        ]
+    );
+    let mut seen = 0;
+    for row in summary.rows().skip(1) {
+        let code = row[1].to_string();
+        let (overall, rank, _) = &expected[&code];
+        assert_eq!(
+            row[4].get_float(),
+            *overall,
+            "{code}: a number cell with the same figure"
+        );
+        assert_eq!(row[0].get_float().map(|r| r as u64), *rank, "{code}");
+        seen += 1;
+    }
+    assert_eq!(seen, 32);
+    let answers = workbook.worksheet_range("Answers").unwrap();
+    assert_eq!(answers.rows().count(), 1 + 32 * 5);
+    let about = workbook.worksheet_range("About").unwrap();
+    let about_text: Vec<String> = about.cells().map(|(_, _, c)| c.to_string()).collect();
+    assert!(about_text.iter().any(|t| t == "GCI-2020"));
+    for (_, _, digest) in expected.values() {
+        assert!(
+            about_text.contains(digest),
+            "the About sheet lists every snapshot digest"
+        );
+    }
+    assert!(
+        matches!(answers.get((1, 12)), Some(Data::Float(_))),
+        "goal scores are numbers"
+    );
+
+    // JSON, through the API.
+    let document = body_json(
+        app.request(analyst.get(&format!("/api/v1/cycles/{cycle}/export?format=json")))
+            .await,
+    )
+    .await;
+    assert_eq!(document["format"], "pledge-cycle-report/1");
+    assert_eq!(
+        document["report"]["rows"], report["rows"],
+        "the same rows as the API"
+    );
+    assert_eq!(document["stamp"]["snapshots"].as_array().unwrap().len(), 32);
+    let dictionary: Vec<&str> = document["data_dictionary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    for field in document["rows"][0].as_object().unwrap().keys() {
+        assert!(
+            dictionary.contains(&format!("rows[].{field}").as_str()),
+            "{field} is described"
+        );
+    }
+
+    // Each export is in the audit log, with the fingerprint of its snapshots.
+    let fingerprint = document["stamp"]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'cycle.export'")
+            .await,
+        3
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM audit_log WHERE action = 'cycle.export'
+               AND details->>'snapshots_fingerprint' = '{fingerprint}'"
+        ))
+        .await,
+        3,
+        "the same snapshots each time"
+    );
+}
+
+#[tokio::test]
+async fn delegations_never_export_and_a_bad_format_is_named() {
+    let app = TestApp::spawn().await;
+    let cycle = gci_cycle(&app).await;
+    let head = app.user("head", Some("FRA")).await;
+    let refused = app
+        .request(head.get(&format!("/api/v1/cycles/{cycle}/export?format=csv")))
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let refused = app
+        .request(head.post_form(&format!("/cycles/{cycle}/export"), "format=csv"))
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let admin = app.user("admin", None).await;
+    let bad = app
+        .request(admin.get(&format!("/api/v1/cycles/{cycle}/export?format=pdfx")))
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = body_json(bad).await;
+    assert_eq!(
+        body["error"]["fields"]["format"],
+        "Choose csv, xlsx or json."
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'cycle.export'")
+            .await,
+        0,
+        "nothing exported, nothing recorded"
+    );
+}
