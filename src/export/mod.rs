@@ -1,9 +1,11 @@
 //! Writing a cycle report as a file: CSV (tidy), XLSX (summary, one sheet per section, answers,
-//! about) and JSON (everything, with a data dictionary). The writers only lay out what
+//! about), JSON (everything, with a data dictionary) and PDF (cover, method, summary and chart,
+//! a page per participant). The writers only lay out what
 //! [`crate::domain::report`] computed, so every format carries the pages' figures.
 
 mod csv;
 mod json;
+mod pdf;
 mod xlsx;
 
 use crate::domain::report::FrameworkShape;
@@ -19,6 +21,7 @@ pub enum Format {
     Csv,
     Xlsx,
     Json,
+    Pdf,
 }
 
 impl Format {
@@ -27,6 +30,7 @@ impl Format {
             Format::Csv => "csv",
             Format::Xlsx => "xlsx",
             Format::Json => "json",
+            Format::Pdf => "pdf",
         }
     }
 
@@ -36,6 +40,7 @@ impl Format {
             "csv" => Some(Format::Csv),
             "xlsx" => Some(Format::Xlsx),
             "json" => Some(Format::Json),
+            "pdf" => Some(Format::Pdf),
             _ => None,
         }
     }
@@ -45,6 +50,7 @@ impl Format {
             Format::Csv => "text/csv; charset=utf-8",
             Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             Format::Json => "application/json",
+            Format::Pdf => "application/pdf",
         }
     }
 }
@@ -82,6 +88,7 @@ pub fn write(format: Format, content: &ReportContent<'_>) -> Result<ExportFile, 
         Format::Csv => csv::write(content)?,
         Format::Xlsx => xlsx::write(content)?,
         Format::Json => json::write(content)?,
+        Format::Pdf => pdf::write(content)?,
     };
     let code: String = content
         .stamp

@@ -212,6 +212,41 @@ async fn every_format_carries_the_comparisons_figures_and_is_recorded() {
         );
     }
 
+    // PDF: real, searchable text, read back with a PDF reader.
+    let response = app
+        .request(analyst.get(&format!("/api/v1/cycles/{cycle}/export?format=pdf")))
+        .await;
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "application/pdf");
+    let pdf = lopdf::Document::load_mem(&bytes(response).await).unwrap();
+    let pages: Vec<u32> = pdf.get_pages().keys().copied().collect();
+    assert!(
+        pages.len() >= 3 + 32,
+        "cover, method, summary and a page per participant"
+    );
+    let text = |page: u32| pdf.extract_text(&[page]).unwrap();
+    let cover = text(pages[0]);
+    assert!(
+        cover.contains("Cycle report GCI-2020")
+            && cover.contains(document["stamp"]["fingerprint"].as_str().unwrap())
+    );
+    assert!(text(pages[1]).contains("How scores are computed"));
+    let summary = text(pages[2]);
+    assert!(summary.contains("Summary") && summary.contains("USA") && summary.contains("100.00"));
+    let all: String = pages.iter().map(|p| text(*p)).collect();
+    for (code, (overall, _, digest)) in &expected {
+        assert!(
+            all.contains(digest.as_str()),
+            "{code}'s page names its snapshot"
+        );
+        if let Some(score) = overall {
+            assert!(
+                all.contains(&format!("{score:.2}")),
+                "{code}'s overall figure"
+            );
+        }
+    }
+    assert!(all.contains("SVK") && all.contains("incomplete"));
+
     // Each export is in the audit log, with the fingerprint of its snapshots.
     let fingerprint = document["stamp"]["fingerprint"]
         .as_str()
@@ -220,7 +255,7 @@ async fn every_format_carries_the_comparisons_figures_and_is_recorded() {
     assert_eq!(
         app.count("SELECT count(*) FROM audit_log WHERE action = 'cycle.export'")
             .await,
-        3
+        4
     );
     assert_eq!(
         app.count(&format!(
@@ -228,7 +263,7 @@ async fn every_format_carries_the_comparisons_figures_and_is_recorded() {
                AND details->>'snapshots_fingerprint' = '{fingerprint}'"
         ))
         .await,
-        3,
+        4,
         "the same snapshots each time"
     );
 }
@@ -254,7 +289,7 @@ async fn delegations_never_export_and_a_bad_format_is_named() {
     let body: Value = body_json(bad).await;
     assert_eq!(
         body["error"]["fields"]["format"],
-        "Choose csv, xlsx or json."
+        "Choose csv, xlsx, json or pdf."
     );
     assert_eq!(
         app.count("SELECT count(*) FROM audit_log WHERE action = 'cycle.export'")

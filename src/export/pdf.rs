@@ -1,0 +1,482 @@
+//! The cycle report as PDF: a cover, the method, the summary table with a chart of the
+//! distributions, then one page (or more) per participant. Real text in the standard Helvetica
+//! fonts (WinAnsi encoding), so the file is searchable and copyable; charts are vector shapes.
+
+use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
+
+use super::{ExportError, ReportContent};
+use crate::domain::report::comparison::ComparisonRow;
+use crate::web::format::{ScoreFormat, percent};
+use crate::web::i18n::Lang;
+
+const WIDTH: f32 = 595.0;
+const HEIGHT: f32 = 842.0;
+const MARGIN: f32 = 50.0;
+const REGULAR: Name<'static> = Name(b"F1");
+const BOLD: Name<'static> = Name(b"F2");
+
+/// Pages being laid out: a cursor that starts a new page when the next line does not fit.
+struct Layout {
+    pages: Vec<Content>,
+    y: f32,
+    footer: String,
+}
+
+impl Layout {
+    fn new(footer: String) -> Self {
+        let mut layout = Self {
+            pages: Vec::new(),
+            y: 0.0,
+            footer,
+        };
+        layout.new_page();
+        layout
+    }
+
+    fn new_page(&mut self) {
+        let mut content = Content::new();
+        let footer = format!("{} — page {}", self.footer, self.pages.len() + 1);
+        draw_text(&mut content, MARGIN, 30.0, 7.0, REGULAR, &footer);
+        self.pages.push(content);
+        self.y = HEIGHT - MARGIN;
+    }
+
+    /// Makes room for `height` points, on a new page if needed.
+    fn room(&mut self, height: f32) {
+        if self.y - height < MARGIN {
+            self.new_page();
+        }
+    }
+
+    fn page(&mut self) -> &mut Content {
+        self.pages.last_mut().expect("a page")
+    }
+
+    /// One line at the cursor.
+    fn line(&mut self, size: f32, font: Name<'static>, text: &str) {
+        self.room(size * 1.4);
+        self.y -= size * 1.4;
+        let y = self.y;
+        draw_text(self.page(), MARGIN, y, size, font, text);
+    }
+
+    /// A paragraph wrapped to the page width.
+    fn paragraph(&mut self, size: f32, text: &str) {
+        for line in wrap(text, size, WIDTH - 2.0 * MARGIN) {
+            self.line(size, REGULAR, &line);
+        }
+        self.y -= size * 0.6;
+    }
+
+    /// A table row: each cell at its column's x offset, cut to fit.
+    fn row(&mut self, size: f32, font: Name<'static>, columns: &[f32], cells: &[String]) {
+        self.room(size * 1.5);
+        self.y -= size * 1.5;
+        let y = self.y;
+        for (index, (x, cell)) in columns.iter().zip(cells).enumerate() {
+            let next = columns.get(index + 1).copied().unwrap_or(WIDTH - MARGIN);
+            let fitted = fit(cell, size, next - x - 4.0);
+            draw_text(self.page(), MARGIN + x, y, size, font, &fitted);
+        }
+    }
+
+    fn gap(&mut self, points: f32) {
+        self.y -= points;
+    }
+}
+
+fn draw_text(content: &mut Content, x: f32, y: f32, size: f32, font: Name<'static>, text: &str) {
+    content.begin_text();
+    content.set_font(font, size);
+    content.next_line(x, y);
+    content.show(Str(&win_ansi(text)));
+    content.end_text();
+}
+
+/// Text in the WinAnsi encoding of the standard fonts; characters it lacks become `?`.
+fn win_ansi(text: &str) -> Vec<u8> {
+    text.chars()
+        .map(|c| match c {
+            ' '..='~' => c as u8,
+            '\u{a0}'..='\u{ff}' => c as u32 as u8,
+            '€' => 0x80,
+            '…' => 0x85,
+            '‘' => 0x91,
+            '’' => 0x92,
+            '“' => 0x93,
+            '”' => 0x94,
+            '•' => 0x95,
+            '–' => 0x96,
+            '—' => 0x97,
+            'Œ' => 0x8C,
+            'œ' => 0x9C,
+            '−' => b'-',
+            'Σ' => b'S',
+            _ => b'?',
+        })
+        .collect()
+}
+
+/// Helvetica's average advance, as a share of the font size (good enough to wrap and cut).
+const AVERAGE_ADVANCE: f32 = 0.5;
+
+fn wrap(text: &str, size: f32, width: f32) -> Vec<String> {
+    let per_line = ((width / (size * AVERAGE_ADVANCE)) as usize).max(10);
+    let mut lines = Vec::new();
+    let mut current = String::new();
+    for word in text.split_whitespace() {
+        if !current.is_empty() && current.chars().count() + 1 + word.chars().count() > per_line {
+            lines.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(word);
+    }
+    if !current.is_empty() {
+        lines.push(current);
+    }
+    lines
+}
+
+fn fit(text: &str, size: f32, width: f32) -> String {
+    let max = ((width / (size * AVERAGE_ADVANCE)) as usize).max(3);
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let mut cut: String = text.chars().take(max - 1).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
+    let report = content.report;
+    let stamp = content.stamp;
+    let tr = Lang::En.tr();
+    let format = ScoreFormat::new(Lang::En, report.overall_max_score);
+    let mut layout = Layout::new(format!(
+        "Pledge Tracker — cycle {} — generated {} — confidential",
+        stamp.cycle_code, stamp.generated_at
+    ));
+
+    // Cover.
+    layout.gap(120.0);
+    layout.line(22.0, BOLD, "Cyber Defence Pledge");
+    layout.line(18.0, BOLD, &format!("Cycle report {}", stamp.cycle_code));
+    layout.line(12.0, REGULAR, &report.cycle.title_en);
+    layout.gap(20.0);
+    for (name, value) in [
+        ("Framework version", stamp.framework_version.clone()),
+        ("Roll-up", report.roll_up.clone()),
+        (
+            "Participants submitted",
+            format!("{} of {}", report.submitted, report.assessments),
+        ),
+        ("Generated at (UTC)", stamp.generated_at.clone()),
+        ("Snapshots fingerprint (SHA-256)", stamp.fingerprint.clone()),
+    ] {
+        layout.line(10.0, BOLD, name);
+        layout.line(10.0, REGULAR, &value);
+    }
+    layout.gap(10.0);
+    layout.paragraph(9.0, "Every figure comes from the participants' submitted snapshots; each participant's page gives the revision and SHA-256 digest of the snapshot it was read from.");
+
+    // Method: the methodology page's text.
+    layout.new_page();
+    layout.line(16.0, BOLD, tr.t("methodology.title"));
+    layout.gap(6.0);
+    layout.paragraph(9.0, tr.t("methodology.intro"));
+    for (heading, body) in [
+        ("methodology.goal_score", "methodology.goal_score_text"),
+        (
+            "methodology.section_score",
+            "methodology.section_score_text",
+        ),
+        (
+            "methodology.overall_score",
+            "methodology.overall_score_text",
+        ),
+        ("methodology.completion", "methodology.completion_text"),
+        ("methodology.rounding", "methodology.rounding_text"),
+        ("methodology.ranks", "methodology.ranks_text"),
+        ("methodology.distribution", "methodology.distribution_text"),
+        ("methodology.change", "methodology.change_text"),
+        ("methodology.snapshots", "methodology.snapshots_text"),
+    ] {
+        layout.line(11.0, BOLD, tr.t(heading));
+        layout.paragraph(9.0, tr.t(body));
+    }
+    layout.paragraph(9.0, "Goal score: maturity (level − lowest) ÷ (highest − lowest); numeric (value − min) ÷ (max − min); yes/no 1 or 0. Section and overall: weighted mean Σ w·s ÷ Σ w, or sum Σ w·s.");
+
+    // Summary table and the distribution chart.
+    layout.new_page();
+    layout.line(16.0, BOLD, "Summary");
+    layout.paragraph(9.0, tr.t("report.ranking_rule"));
+    draw_distributions(&mut layout, content);
+    let mut columns = vec![0.0, 30.0, 62.0, 190.0, 240.0];
+    let mut header = vec![
+        "Rank".to_owned(),
+        "Code".to_owned(),
+        "Participant".to_owned(),
+        "Overall".to_owned(),
+        "Done".to_owned(),
+    ];
+    let section_width =
+        ((WIDTH - 2.0 * MARGIN - 285.0) / report.sections.len().max(1) as f32).min(60.0);
+    for (index, section) in report.sections.iter().enumerate() {
+        columns.push(285.0 + index as f32 * section_width);
+        header.push(section.code.clone());
+    }
+    layout.row(7.5, BOLD, &columns, &header);
+    for row in &report.rows {
+        layout.row(
+            7.5,
+            REGULAR,
+            &columns,
+            &summary_cells(row, &format, report, Lang::En),
+        );
+    }
+
+    // One page per participant.
+    let mut answers = content.rows.iter().peekable();
+    for row in &report.rows {
+        layout.new_page();
+        layout.line(
+            14.0,
+            BOLD,
+            &format!("{} — {}", row.participant_code, row.participant_name_en),
+        );
+        layout.line(
+            8.0,
+            REGULAR,
+            &format!(
+                "State {} · revision {} · submitted {} · snapshot SHA-256 {}",
+                row.assessment_state,
+                row.snapshot.revision,
+                row.snapshot.submitted_at.date(),
+                row.snapshot.digest
+            ),
+        );
+        layout.gap(6.0);
+        let columns = [0.0, 200.0, 260.0, 320.0, 380.0];
+        layout.row(
+            8.0,
+            BOLD,
+            &columns,
+            &["Figure", "Score", "Completion", "Previous", "Change"].map(str::to_owned),
+        );
+        let previous = format.score(row.previous);
+        layout.row(
+            8.0,
+            REGULAR,
+            &columns,
+            &[
+                format!(
+                    "Overall (rank {})",
+                    row.rank
+                        .map_or_else(|| "—, incomplete".to_owned(), |r| r.to_string())
+                ),
+                format.score(row.overall.score),
+                percent(Lang::En, row.overall.completion),
+                previous,
+                format.change(row.change),
+            ],
+        );
+        for (figure, section) in row.sections.iter().zip(&report.sections) {
+            let section_format = ScoreFormat::new(Lang::En, section.max_score);
+            layout.row(
+                8.0,
+                REGULAR,
+                &columns,
+                &[
+                    format!("{} — {}", section.code, section.title_en),
+                    section_format.score(figure.score),
+                    percent(Lang::En, figure.completion),
+                    String::new(),
+                    String::new(),
+                ],
+            );
+        }
+        layout.gap(8.0);
+        let columns = [0.0, 70.0, 330.0, 380.0, 430.0];
+        layout.row(
+            8.0,
+            BOLD,
+            &columns,
+            &["Goal", "Title", "Answer", "Score", "Weight"].map(str::to_owned),
+        );
+        let unit = ScoreFormat::new(Lang::En, 1.0);
+        while let Some(answer) = answers.next_if(|a| a.participant_code == row.participant_code) {
+            let value = match answer.answer_state.as_str() {
+                "not_applicable" => "n/a".to_owned(),
+                "missing" => "—".to_owned(),
+                _ => answer.value.clone(),
+            };
+            layout.row(
+                7.5,
+                REGULAR,
+                &columns,
+                &[
+                    answer.goal_code.clone(),
+                    answer.goal_title.clone(),
+                    value,
+                    unit.score(answer.goal_score),
+                    answer.weight.to_string(),
+                ],
+            );
+        }
+    }
+
+    Ok(assemble(layout.pages, &stamp.cycle_code))
+}
+
+fn summary_cells(
+    row: &ComparisonRow,
+    format: &ScoreFormat,
+    report: &crate::domain::report::comparison::CycleComparison,
+    lang: Lang,
+) -> Vec<String> {
+    let mut cells = vec![
+        row.rank.map_or_else(|| "—".to_owned(), |r| r.to_string()),
+        row.participant_code.clone(),
+        row.participant_name_en.clone(),
+        format.score(row.overall.score),
+        if row.overall.complete {
+            percent(lang, row.overall.completion)
+        } else {
+            format!("{} inc.", percent(lang, row.overall.completion))
+        },
+    ];
+    for (figure, section) in row.sections.iter().zip(&report.sections) {
+        cells.push(ScoreFormat::new(lang, section.max_score).score(figure.score));
+    }
+    cells
+}
+
+/// Box plots of every figure's distribution, on shares of each figure's maximum.
+fn draw_distributions(layout: &mut Layout, content: &ReportContent<'_>) {
+    let report = content.report;
+    let rows = report.distributions.len() as f32;
+    let height = 14.0 * rows + 30.0;
+    layout.room(height);
+    layout.line(
+        10.0,
+        BOLD,
+        "Distribution of complete figures (minimum, quartiles, median, maximum)",
+    );
+    let label_width = 110.0;
+    let plot_x = MARGIN + label_width;
+    let plot_w = WIDTH - 2.0 * MARGIN - label_width - 60.0;
+    for distribution in &report.distributions {
+        layout.room(14.0);
+        layout.y -= 14.0;
+        let y = layout.y;
+        let label = match report
+            .sections
+            .iter()
+            .find(|s| Some(s.id) == distribution.section_id)
+        {
+            Some(section) => section.code.clone(),
+            None => "Overall".to_owned(),
+        };
+        let page = layout.page();
+        draw_text(
+            page,
+            MARGIN,
+            y,
+            7.5,
+            REGULAR,
+            &fit(&label, 7.5, label_width - 4.0),
+        );
+        let Some(d) = &distribution.distribution else {
+            draw_text(page, plot_x, y, 7.5, REGULAR, "no complete figure");
+            continue;
+        };
+        let max = if distribution.max_score > 0.0 {
+            distribution.max_score
+        } else {
+            1.0
+        };
+        let x = |v: f64| plot_x + plot_w * ((v / max).clamp(0.0, 1.0) as f32);
+        page.set_stroke_gray(0.0);
+        page.set_line_width(0.6);
+        page.move_to(x(d.min), y + 3.0);
+        page.line_to(x(d.max), y + 3.0);
+        page.stroke();
+        page.set_fill_gray(0.8);
+        page.rect(x(d.q1), y - 1.0, (x(d.q3) - x(d.q1)).max(0.8), 8.0);
+        page.fill_nonzero_and_stroke();
+        page.set_line_width(1.5);
+        page.move_to(x(d.median), y - 1.0);
+        page.line_to(x(d.median), y + 7.0);
+        page.stroke();
+        page.set_fill_gray(0.0);
+        let format = ScoreFormat::new(Lang::En, max);
+        draw_text(
+            page,
+            plot_x + plot_w + 6.0,
+            y,
+            7.0,
+            REGULAR,
+            &format!("median {}", format.score(Some(d.median))),
+        );
+    }
+    layout.gap(8.0);
+}
+
+/// The document's objects: catalogue, page tree, pages, their contents and the two fonts.
+fn assemble(pages: Vec<Content>, cycle_code: &str) -> Vec<u8> {
+    let mut pdf = Pdf::new();
+    let catalog = Ref::new(1);
+    let tree = Ref::new(2);
+    let regular = Ref::new(3);
+    let bold = Ref::new(4);
+    let info = Ref::new(5);
+    let first_page = 6;
+    let page_ids: Vec<Ref> = (0..pages.len())
+        .map(|i| Ref::new(first_page + 2 * i32::try_from(i).unwrap_or(i32::MAX / 4)))
+        .collect();
+    pdf.catalog(catalog).pages(tree);
+    pdf.pages(tree)
+        .kids(page_ids.iter().copied())
+        .count(i32::try_from(page_ids.len()).unwrap_or(i32::MAX));
+    pdf.type1_font(regular)
+        .base_font(Name(b"Helvetica"))
+        .encoding_predefined(Name(b"WinAnsiEncoding"));
+    pdf.type1_font(bold)
+        .base_font(Name(b"Helvetica-Bold"))
+        .encoding_predefined(Name(b"WinAnsiEncoding"));
+    let title = format!("Cycle report {cycle_code}");
+    pdf.document_info(info)
+        .title(TextStr(&title))
+        .producer(TextStr("Pledge Tracker"));
+    for (content, id) in pages.into_iter().zip(&page_ids) {
+        let content_id = Ref::new(id.get() + 1);
+        let mut page = pdf.page(*id);
+        page.media_box(Rect::new(0.0, 0.0, WIDTH, HEIGHT));
+        page.parent(tree);
+        page.contents(content_id);
+        page.resources()
+            .fonts()
+            .pair(REGULAR, regular)
+            .pair(BOLD, bold);
+        page.finish();
+        pdf.stream(content_id, &content.finish());
+    }
+    pdf.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_encoded_for_the_standard_fonts_and_wrapped_to_the_page() {
+        assert_eq!(win_ansi("Défense — 2 € …"), b"D\xe9fense \x97 2 \x80 \x85");
+        assert_eq!(win_ansi("−1 ≤ 2"), b"-1 ? 2");
+        let lines = wrap(&"word ".repeat(100), 10.0, 200.0);
+        assert!(lines.len() > 5 && lines.iter().all(|l| l.chars().count() <= 40));
+        assert_eq!(fit("a long participant name", 10.0, 50.0), "a long p…");
+    }
+}
