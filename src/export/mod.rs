@@ -5,7 +5,7 @@
 
 mod csv;
 mod json;
-mod pdf;
+pub mod pdf;
 mod xlsx;
 
 use crate::domain::report::FrameworkShape;

@@ -6,6 +6,7 @@ use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
 use super::{ExportError, ReportContent};
 use crate::domain::report::comparison::ComparisonRow;
+use crate::domain::report::progress::ProgressReport;
 use crate::web::format::{ScoreFormat, percent};
 use crate::web::i18n::Lang;
 
@@ -425,6 +426,269 @@ fn draw_distributions(layout: &mut Layout, content: &ReportContent<'_>) {
     layout.gap(8.0);
 }
 
+/// One participant's progress report as PDF (the figures of the progress report page).
+pub fn progress(report: &ProgressReport, generated_at: &str) -> Vec<u8> {
+    let lang = Lang::En;
+    let format = ScoreFormat::new(lang, report.overall_max_score);
+    let unit = ScoreFormat::new(lang, 1.0);
+    let mut layout = Layout::new(format!(
+        "Pledge Tracker — {} {} — generated {generated_at} — confidential",
+        report.participant.code, report.cycle.code
+    ));
+    layout.line(
+        18.0,
+        BOLD,
+        &format!("{} — progress report", report.participant.name_en),
+    );
+    layout.line(
+        11.0,
+        REGULAR,
+        &format!("Cycle {} — {}", report.cycle.code, report.cycle.title_en),
+    );
+    layout.line(
+        9.0,
+        REGULAR,
+        &format!(
+            "Framework version {} ({}) · state {} · generated {generated_at}",
+            report.cycle.framework_version, report.roll_up, report.assessment_state
+        ),
+    );
+    match &report.snapshot {
+        Some(snapshot) => layout.line(
+            8.0,
+            REGULAR,
+            &format!(
+                "From snapshot revision {}, submitted {}, SHA-256 {}",
+                snapshot.revision,
+                snapshot.submitted_at.date(),
+                snapshot.digest
+            ),
+        ),
+        None => layout.line(9.0, BOLD, "Not submitted in this cycle yet: no figures."),
+    }
+    layout.gap(8.0);
+
+    layout.line(12.0, BOLD, "Scores");
+    let columns = [0.0, 190.0, 245.0, 305.0, 360.0, 415.0];
+    let header = [
+        "Figure",
+        "Score",
+        "Completion",
+        "Previous",
+        "Change",
+        "All: median (Q1–Q3)",
+    ];
+    layout.row(8.0, BOLD, &columns, &header.map(str::to_owned));
+    let alliance =
+        |fmt: &ScoreFormat, d: Option<&crate::domain::report::progress::AnonymousDistribution>| {
+            d.map_or_else(
+                || "—".to_owned(),
+                |d| {
+                    format!(
+                        "{} ({}–{})",
+                        fmt.score(Some(d.median)),
+                        fmt.score(Some(d.q1)),
+                        fmt.score(Some(d.q3))
+                    )
+                },
+            )
+        };
+    layout.row(
+        8.0,
+        REGULAR,
+        &columns,
+        &[
+            "Overall".to_owned(),
+            format.score(report.overall.and_then(|o| o.score)),
+            percent(lang, report.overall.and_then(|o| o.completion)),
+            format.score(report.overall_previous),
+            format.change(report.overall_change),
+            alliance(
+                &format,
+                report.alliance.as_ref().and_then(|a| a.overall.as_ref()),
+            ),
+        ],
+    );
+    for line in &report.sections {
+        let fmt = ScoreFormat::new(lang, line.section.max_score);
+        layout.row(
+            8.0,
+            REGULAR,
+            &columns,
+            &[
+                format!("{} — {}", line.section.code, line.section.title_en),
+                fmt.score(line.figure.score),
+                percent(lang, line.figure.completion),
+                fmt.score(line.previous),
+                fmt.change(line.change),
+                alliance(&fmt, line.alliance.as_ref()),
+            ],
+        );
+    }
+    if report.alliance.is_none() {
+        layout.paragraph(8.0, "The distribution of all participants is shown once at least 5 participants have submitted.");
+    }
+    layout.gap(8.0);
+
+    layout.line(12.0, BOLD, "Trend");
+    let columns = [0.0, 120.0, 200.0, 300.0];
+    layout.row(
+        8.0,
+        BOLD,
+        &columns,
+        &["Cycle", "Version", "As published", "On this version"].map(str::to_owned),
+    );
+    for point in &report.trend {
+        layout.row(
+            8.0,
+            REGULAR,
+            &columns,
+            &[
+                point.cycle.code.clone(),
+                point.cycle.framework_version.clone(),
+                format.score(point.published_overall),
+                if point.comparable {
+                    format.score(point.overall)
+                } else {
+                    "not comparable".to_owned()
+                },
+            ],
+        );
+    }
+    layout.gap(8.0);
+
+    layout.line(12.0, BOLD, "Answers that moved most");
+    let columns = [0.0, 300.0, 360.0, 420.0];
+    if report.moved.is_empty() {
+        layout.paragraph(
+            8.0,
+            "No goal score changed since the previous cycle, or there is no previous submission.",
+        );
+    } else {
+        layout.row(
+            8.0,
+            BOLD,
+            &columns,
+            &["Goal", "Previous", "Now", "Change"].map(str::to_owned),
+        );
+        for answer in &report.moved {
+            layout.row(
+                8.0,
+                REGULAR,
+                &columns,
+                &[
+                    format!("{} — {}", answer.goal_code, answer.goal_title_en),
+                    unit.score(answer.previous_score),
+                    unit.score(answer.score),
+                    unit.change(answer.change),
+                ],
+            );
+        }
+    }
+    layout.gap(8.0);
+
+    layout.line(12.0, BOLD, "National goals");
+    if report.national_goals.is_empty() {
+        layout.paragraph(8.0, "No national goals are recorded.");
+    } else {
+        let columns = [0.0, 50.0, 250.0, 300.0, 350.0, 400.0, 440.0];
+        layout.row(
+            8.0,
+            BOLD,
+            &columns,
+            &[
+                "Section",
+                "Goal",
+                "Baseline",
+                "Current",
+                "Target",
+                "Year",
+                "Attainment",
+            ]
+            .map(str::to_owned),
+        );
+        for goal in &report.national_goals {
+            let plain = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), |v| v.to_string());
+            layout.row(
+                8.0,
+                REGULAR,
+                &columns,
+                &[
+                    goal.section_code.clone(),
+                    goal.title.clone(),
+                    plain(goal.baseline_value),
+                    plain(goal.current_value),
+                    goal.target_value.to_string(),
+                    goal.target_year.to_string(),
+                    percent(lang, goal.attainment),
+                ],
+            );
+        }
+    }
+    layout.gap(8.0);
+
+    layout.line(12.0, BOLD, "Open clarification requests");
+    if report.clarifications.is_empty() {
+        layout.paragraph(8.0, "None.");
+    }
+    for request in &report.clarifications {
+        layout.paragraph(
+            8.0,
+            &format!(
+                "{} ({}): {}",
+                request.goal_code, request.state, request.question
+            ),
+        );
+    }
+    layout.gap(8.0);
+
+    layout.line(12.0, BOLD, "Answers behind the figures");
+    let columns = [0.0, 70.0, 330.0, 380.0, 430.0];
+    for (index, line) in report.sections.iter().enumerate() {
+        layout.line(
+            9.0,
+            BOLD,
+            &format!("{} — {}", line.section.code, line.section.title_en),
+        );
+        layout.row(
+            8.0,
+            BOLD,
+            &columns,
+            &["Goal", "Title", "Answer", "Score", "Weight"].map(str::to_owned),
+        );
+        for answer in report.answers.iter().filter(|a| a.section == index) {
+            let value = match (
+                answer.state.as_str(),
+                answer.value_level,
+                answer.value_number,
+                answer.value_bool,
+            ) {
+                ("not_applicable", ..) => "n/a".to_owned(),
+                (_, Some(level), ..) => level.to_string(),
+                (_, _, Some(number), _) => number.to_string(),
+                (_, _, _, Some(yes)) => if yes { "yes" } else { "no" }.to_owned(),
+                _ => "—".to_owned(),
+            };
+            layout.row(
+                7.5,
+                REGULAR,
+                &columns,
+                &[
+                    answer.goal_code.clone(),
+                    answer.goal_title_en.clone(),
+                    value,
+                    unit.score(answer.score),
+                    answer.weight.to_string(),
+                ],
+            );
+        }
+    }
+    assemble(
+        layout.pages,
+        &format!("{} {}", report.participant.code, report.cycle.code),
+    )
+}
+
 /// The document's objects: catalogue, page tree, pages, their contents and the two fonts.
 fn assemble(pages: Vec<Content>, cycle_code: &str) -> Vec<u8> {
     let mut pdf = Pdf::new();
@@ -447,7 +711,7 @@ fn assemble(pages: Vec<Content>, cycle_code: &str) -> Vec<u8> {
     pdf.type1_font(bold)
         .base_font(Name(b"Helvetica-Bold"))
         .encoding_predefined(Name(b"WinAnsiEncoding"));
-    let title = format!("Cycle report {cycle_code}");
+    let title = format!("Pledge Tracker report {cycle_code}");
     pdf.document_info(info)
         .title(TextStr(&title))
         .producer(TextStr("Pledge Tracker"));
@@ -477,6 +741,6 @@ mod tests {
         assert_eq!(win_ansi("−1 ≤ 2"), b"-1 ? 2");
         let lines = wrap(&"word ".repeat(100), 10.0, 200.0);
         assert!(lines.len() > 5 && lines.iter().all(|l| l.chars().count() <= 40));
-        assert_eq!(fit("a long participant name", 10.0, 50.0), "a long p…");
+        assert_eq!(fit("a long participant name", 10.0, 50.0), "a long pa…");
     }
 }

@@ -76,3 +76,53 @@ pub async fn find_cycle(pool: &PgPool, id_or_code: &str) -> Result<Uuid, Service
     tx.commit().await?;
     id.ok_or(ServiceError::NotFound)
 }
+
+/// One assessment's progress report as PDF: whoever may read the report (the delegation its
+/// own, staff any, analysts once submitted). Recorded in the audit log.
+pub async fn progress_report_pdf(
+    pool: &PgPool,
+    me: &crate::auth::Principal,
+    assessment: Uuid,
+    context: &RequestContext,
+) -> Result<ExportFile, ServiceError> {
+    let report = super::reports::progress(pool, me, assessment).await?;
+    let generated_at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let bytes = crate::export::pdf::progress(&report, &generated_at);
+    let mut tx = storage::begin(pool, &me.scope()).await?;
+    audit::append(
+        &mut tx,
+        &NewEntry::new(
+            Operator::User(me).actor(),
+            "assessment.report_export",
+            json!({
+                "participant": report.participant.code,
+                "cycle": report.cycle.code,
+                "format": "pdf",
+                "revision": report.snapshot.as_ref().map(|s| s.revision),
+                "snapshot_digest": report.snapshot.as_ref().map(|s| s.digest.clone()),
+                "generated_at": generated_at,
+            }),
+        )
+        .about("assessment", assessment)
+        .from_request(context),
+    )
+    .await?;
+    tx.commit().await?;
+    let code: String = format!("{}-{}", report.participant.code, report.cycle.code)
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    Ok(ExportFile {
+        bytes,
+        format: Format::Pdf,
+        file_name: format!("pledge-{code}-progress.pdf"),
+    })
+}

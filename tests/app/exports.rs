@@ -298,3 +298,53 @@ async fn delegations_never_export_and_a_bad_format_is_named() {
         "nothing exported, nothing recorded"
     );
 }
+
+#[tokio::test]
+async fn a_delegation_downloads_its_own_progress_report_as_pdf_and_no_other() {
+    let app = TestApp::spawn().await;
+    let cycle = gci_cycle(&app).await;
+    let fra = crate::reports::assessment_of(&app, cycle, "FRA").await;
+    let viewer = app.user("viewer", Some("FRA")).await;
+    let response = app
+        .request(viewer.get(&format!("/api/v1/assessments/{fra}/report/pdf")))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains("pledge-FRA-GCI-2020-progress.pdf")
+    );
+    let pdf = lopdf::Document::load_mem(&bytes(response).await).unwrap();
+    let pages: Vec<u32> = pdf.get_pages().keys().copied().collect();
+    let text: String = pages
+        .iter()
+        .map(|p| pdf.extract_text(&[*p]).unwrap())
+        .collect();
+    assert!(text.contains("France — progress report"), "{text}");
+    assert!(
+        text.contains("97.60"),
+        "FRA's overall figure, as on the page"
+    );
+    assert!(text.contains("All: median (Q1–Q3)") && text.contains("cooperation"));
+    for other in ["DEU", "Germany", "USA"] {
+        assert!(!text.contains(other), "nothing names {other}");
+    }
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'assessment.report_export'")
+            .await,
+        1
+    );
+
+    // Another delegation's report does not exist for them; the page's form works the same way.
+    let deu = app.user("head", Some("DEU")).await;
+    let hidden = app
+        .request(deu.get(&format!("/api/v1/assessments/{fra}/report/pdf")))
+        .await;
+    assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
+    let form = app
+        .request(viewer.post_form(&format!("/assessments/{fra}/report/pdf"), ""))
+        .await;
+    assert_eq!(form.status(), StatusCode::OK);
+    assert_eq!(form.headers()[header::CONTENT_TYPE], "application/pdf");
+}

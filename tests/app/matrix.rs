@@ -721,6 +721,18 @@ const MATRIX: &[Row] = &[
         None,
     ),
     row(
+        "POST",
+        "/assessments/{assessment}/report/pdf",
+        AssessmentRead,
+        None,
+    ),
+    row(
+        "GET",
+        "/api/v1/assessments/{assessment}/report/pdf",
+        AssessmentRead,
+        None,
+    ),
+    row(
         "DELETE",
         "/api/v1/evidence/{kind}/{id}",
         EvidenceRemove,

@@ -24,6 +24,25 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cycle_report))
         .routes(routes!(progress_report))
         .routes(routes!(cycle_export))
+        .routes(routes!(progress_report_pdf))
+}
+
+/// The progress report of one assessment as PDF, recorded in the audit log (the delegation its
+/// own, staff any, analysts once submitted).
+#[utoipa::path(get, path = "/assessments/{assessment}/report/pdf", tag = "reports", params(("assessment" = Uuid, Path)),
+    responses((status = 200, description = "The PDF, as an attachment", content_type = "application/pdf"),
+              (status = 401, description = "Not signed in", body = ErrorBody),
+              (status = 403, description = "Analysts read submitted assessments only", body = ErrorBody),
+              (status = 404, description = "No such assessment (or another delegation's)", body = ErrorBody)))]
+pub async fn progress_report_pdf(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(assessment): Path<Uuid>,
+) -> Result<axum::response::Response, AppError> {
+    let file =
+        crate::services::exports::progress_report_pdf(&state.db, &me, assessment, &context).await?;
+    Ok(crate::web::pages::attachment(file))
 }
 
 /// Which file to write.

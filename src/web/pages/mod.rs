@@ -225,6 +225,10 @@ pub fn routes() -> Vec<PageRoute> {
         get("/cycles/{cycle}/report", reports::comparison),
         post("/cycles/{cycle}/export", reports::export),
         get("/assessments/{assessment}/report", reports::progress),
+        post(
+            "/assessments/{assessment}/report/pdf",
+            reports::progress_pdf,
+        ),
         get("/national-goals", national_goals::list),
         get("/national-goals/new", national_goals::show_new),
         post("/national-goals/new", national_goals::create),

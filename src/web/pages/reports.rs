@@ -764,3 +764,16 @@ pub fn attachment(file: crate::export::ExportFile) -> Response {
     )
         .into_response()
 }
+
+/// `POST /assessments/{assessment}/report/pdf`: the progress report as PDF (a form post: the
+/// export is recorded in the audit log).
+pub async fn progress_pdf(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: crate::storage::audit::RequestContext,
+    Path(assessment): Path<Uuid>,
+) -> Result<Response, AppError> {
+    let file =
+        crate::services::exports::progress_report_pdf(&state.db, &me, assessment, &context).await?;
+    Ok(attachment(file))
+}
