@@ -60,3 +60,16 @@ for clients in 1 "$connections"; do
     -D cycle="$cycle" -D framework="$framework" -D previous="$previous" -D user="$user" \
     -c "$clients" -j "$(( clients < 2 ? clients : 2 ))" -T "$seconds" | grep -E "tps|latency|transactions actually"
 done
+
+echo
+echo "== exports of the newest cycle (pledge cycle export, wall time including the cluster's start)"
+kill -TERM $server 2>/dev/null; wait $server 2>/dev/null || true
+trap - EXIT
+for format in csv xlsx json pdf; do
+  out="$data.export.$format"
+  started=$(date +%s.%N)
+  "$pledge" --data-dir "$data" cycle export "$prefix-2026" --format "$format" --output "$out" 2>/dev/null
+  ended=$(date +%s.%N)
+  printf '%s: %.2f s, %s bytes\n' "$format" "$(echo "$ended - $started" | bc)" "$(stat -c %s "$out")"
+  rm -f "$out"
+done

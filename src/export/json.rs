@@ -117,7 +117,7 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
             meaning,
         }))
         .collect();
-    Ok(serde_json::to_vec_pretty(&Document {
+    Ok(serde_json::to_vec(&Document {
         format: "pledge-cycle-report/1",
         stamp: content.stamp,
         data_dictionary,
