@@ -99,7 +99,7 @@ pub async fn refuse_cross_site_writes(request: Request, next: Next) -> Response 
 
 /// An error answered before routing: an HTML page outside `/api/`, the JSON body inside.
 pub fn for_area(request: &Request, response: Response) -> Response {
-    if request.uri().path().starts_with("/api/") {
+    if request.uri().path().starts_with("/api/") || wants_json(request.headers()) {
         return response;
     }
     let Some(report) = response.extensions().get::<ErrorReport>().cloned() else {
@@ -135,6 +135,10 @@ fn is_same_origin(request: &Request) -> bool {
 /// On page routes: turns an error response into an HTML page in the user's language, or into a
 /// redirect to the page that settles it (sign in, second factor, password change).
 pub async fn html_errors(request: Request, next: Next) -> Response {
+    if wants_json(request.headers()) {
+        // A page's script (autosave) asked for JSON: it reads the error, not a page.
+        return next.run(request).await;
+    }
     let lang = Lang::from_headers(request.headers());
     let here = request
         .uri()
@@ -169,6 +173,16 @@ pub async fn html_errors(request: Request, next: Next) -> Response {
         }
     }
     page
+}
+
+/// Whether a request to a page asks for JSON first (the autosave script does), so that its
+/// errors come back as the API's JSON rather than an HTML page or a redirect.
+pub fn wants_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|accept| accept.split(',').next())
+        .is_some_and(|first| first.trim().starts_with("application/json"))
 }
 
 /// Percent-encodes a value for a query string.

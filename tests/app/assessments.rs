@@ -239,6 +239,35 @@ async fn with_javascript_the_form_saves_as_the_user_goes_and_says_so() {
 }
 
 #[tokio::test]
+async fn an_autosave_refused_before_the_handler_gets_json_it_can_show() {
+    let app = TestApp::spawn().await;
+    let (_, assessment) = open_cycle(&app).await;
+    let contributor = app.user("contributor", Some("FRA")).await;
+    let path = format!("/assessments/{assessment}/goals/legal");
+    // The CSRF check runs before the page: the script still gets the API's JSON error.
+    let mut forged = autosave(&contributor, &path, "value=11&row_version=0");
+    *forged.body_mut() = "csrf_token=wrong&value=11&row_version=0".into();
+    let refused = app.request(forged).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(
+        refused.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let body = body_json(refused).await;
+    assert_eq!(body["error"]["code"], "csrf");
+    assert!(!body["error"]["message"].as_str().unwrap().is_empty());
+    // A session that ended: JSON 401, not a redirect the script would follow to a sign-in page.
+    let mut anonymous = autosave(&contributor, &path, "value=11&row_version=0");
+    anonymous.headers_mut().remove(header::COOKIE);
+    let refused = app.request(anonymous).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(body_json(refused).await["error"]["code"], "unauthenticated");
+    assert_eq!(app.count("SELECT count(*) FROM answers").await, 0);
+}
+
+#[tokio::test]
 async fn a_double_clicked_save_is_done_once_and_is_not_a_conflict() {
     let app = TestApp::spawn().await;
     let (_, assessment) = open_cycle(&app).await;
