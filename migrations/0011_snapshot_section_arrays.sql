@@ -8,8 +8,12 @@ ALTER TABLE snapshots
     ADD COLUMN section_answered   integer[] NOT NULL DEFAULT '{}',
     ADD COLUMN section_applicable integer[] NOT NULL DEFAULT '{}';
 
--- Existing snapshots get the arrays from their rows; the immutability trigger is lifted for
--- this derived copy only, inside the migration's transaction.
+-- Existing snapshots get the arrays from their rows. The owner runs migrations under the
+-- forced row-level security of 0007, which shows it no snapshot (and allows no UPDATE of one),
+-- so the forcing and the immutability trigger are lifted for this derived copy only, inside
+-- the migration's transaction, and checked before they are put back.
+ALTER TABLE snapshots NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE snapshot_section_scores NO FORCE ROW LEVEL SECURITY;
 ALTER TABLE snapshots DISABLE TRIGGER snapshots_immutable;
 UPDATE snapshots s
 SET section_ids = f.ids, section_scores = f.scores, section_answered = f.answered,
@@ -24,7 +28,16 @@ FROM (
     GROUP BY ss.snapshot_id
 ) f
 WHERE f.snapshot_id = s.id;
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM snapshot_section_scores ss JOIN snapshots s ON s.id = ss.snapshot_id
+               WHERE cardinality(s.section_ids) = 0) THEN
+        RAISE EXCEPTION 'snapshots without their section arrays after the backfill';
+    END IF;
+END $$;
 ALTER TABLE snapshots ENABLE TRIGGER snapshots_immutable;
+ALTER TABLE snapshot_section_scores FORCE ROW LEVEL SECURITY;
+ALTER TABLE snapshots FORCE ROW LEVEL SECURITY;
 
 ALTER TABLE snapshots ADD CONSTRAINT snapshots_section_arrays_aligned CHECK (
     cardinality(section_scores) = cardinality(section_ids)

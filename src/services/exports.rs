@@ -30,7 +30,15 @@ pub async fn cycle_report(
     }
     let mut tx = storage::begin(pool, &operator.scope()).await?;
     let (report, shape) = load_comparison(&mut tx, cycle_id, None).await?;
-    let answers = store::cycle_answers(&mut tx, cycle_id).await?;
+    // The answers of exactly the snapshots the figures came from (read by id: a resubmission
+    // meanwhile cannot pair new answers with old figures and digests).
+    let snapshot_ids: Vec<Uuid> = report.rows.iter().map(|r| r.snapshot.id).collect();
+    let mut by_snapshot = store::snapshot_answers(&mut tx, &snapshot_ids).await?;
+    let answers = report
+        .rows
+        .iter()
+        .filter_map(|r| Some((r.participant_id, by_snapshot.remove(&r.snapshot.id)?)))
+        .collect();
     let stamp = export::stamp(&report, time::OffsetDateTime::now_utc());
     let rows = export::rows(&report, &shape, &answers);
     let file = crate::export::write(

@@ -74,7 +74,7 @@ pub async fn load_comparison(
         Some(p) => {
             let answers = store::cycle_answers(&mut *tx, p.id).await?;
             let translator = Translator::new(&store::mappings(&mut *tx).await?);
-            let weights = weights(shapes.values());
+            let weights = store::family_weights(&mut *tx, cycle.framework_id).await?;
             carried_figures(&shape, p.framework_id, &translator, &weights, answers)
         }
     };
@@ -159,10 +159,14 @@ pub async fn progress(
         Some(c) => store::snapshot_sections(&mut tx, c.snapshot.id, shape).await?,
         None => Vec::new(),
     };
-    let translator = if versions.len() > 1 {
-        Translator::new(&store::mappings(&mut tx).await?)
+    // Scores carried along a chain of mappings need the weights of the versions in between.
+    let (translator, weights) = if versions.len() > 1 {
+        (
+            Translator::new(&store::mappings(&mut tx).await?),
+            store::family_weights(&mut tx, cycle.framework_id).await?,
+        )
     } else {
-        Translator::default()
+        (Translator::default(), weights(shapes.values()))
     };
     let alliance = alliance(store::alliance_scores(&mut tx, cycle.id).await?, shape);
     let goals = national_goals::list(&mut tx, facts.participant.id).await?;
@@ -196,7 +200,7 @@ pub async fn progress(
         section_figures,
         answers: current_answers,
         history,
-        weights: weights(shapes.values()),
+        weights,
         translator: &translator,
         alliance,
         national_goals: goals

@@ -476,3 +476,21 @@ pub async fn participant_assessments(
     })
     .collect()
 }
+
+/// The weight of every goal of every version in the framework family of `framework`: carrying
+/// scores along a chain of mappings needs the versions in between too.
+pub async fn family_weights(
+    conn: &mut PgConnection,
+    framework: Uuid,
+) -> Result<HashMap<Uuid, f64>, sqlx::Error> {
+    sqlx::query(
+        "SELECT g.id, g.weight::float8 AS weight FROM goals g JOIN frameworks f ON f.id = g.framework_id
+         WHERE f.family = (SELECT family FROM frameworks WHERE id = $1)",
+    )
+    .bind(framework)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|row| Ok((row.try_get("id")?, row.try_get("weight")?)))
+    .collect()
+}

@@ -79,7 +79,7 @@ pub struct SessionRecord {
     pub user_disabled: bool,
     pub idle_expired: bool,
     pub absolute_expired: bool,
-    /// The last activity is more than a minute old: [`touch`] has something to record.
+    /// The last activity is older than [`touch`]'s interval: it has something to record.
     pub stale_activity: bool,
 }
 
@@ -116,7 +116,7 @@ pub async fn find(
                 u.disabled_at IS NOT NULL AS user_disabled,
                 s.last_seen_at + $2 < now() AS idle_expired,
                 s.expires_at < now() AS absolute_expired,
-                s.last_seen_at < now() - interval '60 seconds' AS stale_activity
+                s.last_seen_at < now() - least(interval '60 seconds', $2 / 2) AS stale_activity
          FROM sessions s
          JOIN users u ON u.id = s.user_id
          LEFT JOIN delegation_memberships m ON m.user_id = u.id
@@ -147,13 +147,19 @@ pub async fn find(
     }))
 }
 
-/// Records activity, at most once a minute per session (to spare writes).
-pub async fn touch(conn: &mut PgConnection, id_hash: &[u8]) -> Result<(), sqlx::Error> {
+/// Records activity, at most once a minute per session (to spare writes), or every half idle
+/// timeout when that is shorter, so that an active session never looks idle.
+pub async fn touch(
+    conn: &mut PgConnection,
+    id_hash: &[u8],
+    idle: Duration,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE sessions SET last_seen_at = now()
-         WHERE id_hash = $1 AND last_seen_at < now() - interval '60 seconds'",
+         WHERE id_hash = $1 AND last_seen_at < now() - least(interval '60 seconds', $2 / 2)",
     )
     .bind(id_hash)
+    .bind(idle)
     .execute(conn)
     .await?;
     Ok(())

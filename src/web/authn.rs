@@ -148,7 +148,7 @@ async fn resolve(
         (None, Some(role)) => {
             // Activity is recorded at most once a minute: most requests skip the write.
             if record.stale_activity {
-                sessions::touch(&mut tx, &id_hash).await?;
+                sessions::touch(&mut tx, &id_hash, time_duration(config.idle_timeout)).await?;
             }
             Resolution::Principal(Principal {
                 user_id: record.user_id,

@@ -72,7 +72,11 @@ async fn every_format_carries_the_comparisons_figures_and_is_recorded() {
 
     // CSV, through the API.
     let response = app
-        .request(analyst.get(&format!("/api/v1/cycles/{cycle}/export?format=csv")))
+        .request(analyst.api(
+            "POST",
+            &format!("/api/v1/cycles/{cycle}/export?format=csv"),
+            None,
+        ))
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
@@ -189,8 +193,12 @@ async fn every_format_carries_the_comparisons_figures_and_is_recorded() {
 
     // JSON, through the API.
     let document = body_json(
-        app.request(analyst.get(&format!("/api/v1/cycles/{cycle}/export?format=json")))
-            .await,
+        app.request(analyst.api(
+            "POST",
+            &format!("/api/v1/cycles/{cycle}/export?format=json"),
+            None,
+        ))
+        .await,
     )
     .await;
     assert_eq!(document["format"], "pledge-cycle-report/1");
@@ -214,7 +222,11 @@ async fn every_format_carries_the_comparisons_figures_and_is_recorded() {
 
     // PDF: real, searchable text, read back with a PDF reader.
     let response = app
-        .request(analyst.get(&format!("/api/v1/cycles/{cycle}/export?format=pdf")))
+        .request(analyst.api(
+            "POST",
+            &format!("/api/v1/cycles/{cycle}/export?format=pdf"),
+            None,
+        ))
         .await;
     assert_eq!(response.headers()[header::CONTENT_TYPE], "application/pdf");
     let pdf = lopdf::Document::load_mem(&bytes(response).await).unwrap();
@@ -274,7 +286,11 @@ async fn delegations_never_export_and_a_bad_format_is_named() {
     let cycle = gci_cycle(&app).await;
     let head = app.user("head", Some("FRA")).await;
     let refused = app
-        .request(head.get(&format!("/api/v1/cycles/{cycle}/export?format=csv")))
+        .request(head.api(
+            "POST",
+            &format!("/api/v1/cycles/{cycle}/export?format=csv"),
+            None,
+        ))
         .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     let refused = app
@@ -282,8 +298,28 @@ async fn delegations_never_export_and_a_bad_format_is_named() {
         .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     let admin = app.user("admin", None).await;
+    // An export writes the audit log: with a session cookie it needs the CSRF header, so a
+    // link from another site cannot make one in an analyst's name.
+    let mut without_token = admin.api(
+        "POST",
+        &format!("/api/v1/cycles/{cycle}/export?format=csv"),
+        None,
+    );
+    without_token.headers_mut().remove("x-csrf-token");
+    assert_eq!(
+        app.request(without_token).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let by_get = app
+        .request(admin.get(&format!("/api/v1/cycles/{cycle}/export?format=csv")))
+        .await;
+    assert_eq!(by_get.status(), StatusCode::METHOD_NOT_ALLOWED);
     let bad = app
-        .request(admin.get(&format!("/api/v1/cycles/{cycle}/export?format=pdfx")))
+        .request(admin.api(
+            "POST",
+            &format!("/api/v1/cycles/{cycle}/export?format=pdfx"),
+            None,
+        ))
         .await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = body_json(bad).await;
@@ -306,7 +342,11 @@ async fn a_delegation_downloads_its_own_progress_report_as_pdf_and_no_other() {
     let fra = crate::reports::assessment_of(&app, cycle, "FRA").await;
     let viewer = app.user("viewer", Some("FRA")).await;
     let response = app
-        .request(viewer.get(&format!("/api/v1/assessments/{fra}/report/pdf")))
+        .request(viewer.api(
+            "POST",
+            &format!("/api/v1/assessments/{fra}/report/pdf"),
+            None,
+        ))
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
@@ -339,7 +379,11 @@ async fn a_delegation_downloads_its_own_progress_report_as_pdf_and_no_other() {
     // Another delegation's report does not exist for them; the page's form works the same way.
     let deu = app.user("head", Some("DEU")).await;
     let hidden = app
-        .request(deu.get(&format!("/api/v1/assessments/{fra}/report/pdf")))
+        .request(deu.api(
+            "POST",
+            &format!("/api/v1/assessments/{fra}/report/pdf"),
+            None,
+        ))
         .await;
     assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
     let form = app

@@ -703,7 +703,7 @@ const MATRIX: &[Row] = &[
         Form("format=csv"),
     ),
     row(
-        "GET",
+        "POST",
         "/api/v1/cycles/{cycle}/export?format=csv",
         Compare,
         None,
@@ -727,7 +727,7 @@ const MATRIX: &[Row] = &[
         None,
     ),
     row(
-        "GET",
+        "POST",
         "/api/v1/assessments/{assessment}/report/pdf",
         AssessmentRead,
         None,

@@ -162,3 +162,76 @@ async fn named_constraints_refuse_inconsistent_answers() {
         "every check constraint has a name that says what it checks"
     );
 }
+
+#[tokio::test]
+async fn the_section_arrays_are_filled_for_snapshots_taken_before_0011() {
+    use std::borrow::Cow;
+    let mut owner = crate::support::TestDb::unmigrated().await;
+    let before = sqlx::migrate::Migrator {
+        migrations: Cow::Owned(
+            pledge::storage::MIGRATOR
+                .iter()
+                .filter(|m| m.version <= 10)
+                .cloned()
+                .collect(),
+        ),
+        ..pledge::storage::MIGRATOR
+    };
+    before.run(&mut owner).await.unwrap();
+    // A snapshot as 0010 stored it: section scores as rows only.
+    sqlx::raw_sql(
+        "SELECT set_config('pledge.role', 'system', false);
+         INSERT INTO frameworks (id, family, version, title_en, roll_up)
+             VALUES ('00000000-0000-0000-0000-000000000001', 'f', '1', 'F', 'sum');
+         INSERT INTO framework_sections (id, framework_id, position, code, title_en) VALUES
+             ('00000000-0000-0000-0000-000000000011', '00000000-0000-0000-0000-000000000001', 2, 'B', 'B'),
+             ('00000000-0000-0000-0000-000000000010', '00000000-0000-0000-0000-000000000001', 1, 'A', 'A');
+         INSERT INTO cycles (id, framework_id, code, title_en, opens_on, deadline)
+             VALUES ('00000000-0000-0000-0000-000000000002', '00000000-0000-0000-0000-000000000001', 'C', 'C', '2020-01-01', '2020-02-01');
+         INSERT INTO assessments (id, cycle_id, participant_id)
+             SELECT '00000000-0000-0000-0000-000000000003', '00000000-0000-0000-0000-000000000002', id
+             FROM participants WHERE code = 'FRA';
+         INSERT INTO snapshots (id, assessment_id, participant_id, cycle_id, revision, content, digest, overall_score, answered, applicable)
+             SELECT '00000000-0000-0000-0000-000000000004', '00000000-0000-0000-0000-000000000003', id,
+                    '00000000-0000-0000-0000-000000000002', 1, '{}', sha256('{}'), 30, 2, 2
+             FROM participants WHERE code = 'FRA';
+         INSERT INTO snapshot_section_scores (snapshot_id, participant_id, section_id, score, answered, applicable)
+             SELECT '00000000-0000-0000-0000-000000000004', id, s.section, s.score, 1, 1
+             FROM participants, (VALUES ('00000000-0000-0000-0000-000000000010'::uuid, 10.0), ('00000000-0000-0000-0000-000000000011'::uuid, 20.0)) AS s(section, score)
+             WHERE code = 'FRA';",
+    )
+    .execute(&mut owner)
+    .await
+    .unwrap();
+    // Migrations run with no role set, as in an upgrade.
+    sqlx::query("SELECT set_config('pledge.role', '', false)")
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    pledge::storage::migrate(&mut owner).await.unwrap();
+    sqlx::query("SELECT set_config('pledge.role', 'system', false)")
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    let (ids, scores): (Vec<uuid::Uuid>, Vec<Option<f64>>) = sqlx::query_as(
+        "SELECT section_ids, section_scores FROM snapshots WHERE id = '00000000-0000-0000-0000-000000000004'",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .unwrap();
+    assert_eq!(
+        ids.iter().map(|id| id.to_string()).collect::<Vec<_>>(),
+        [
+            "00000000-0000-0000-0000-000000000010",
+            "00000000-0000-0000-0000-000000000011"
+        ],
+        "in section order"
+    );
+    assert_eq!(scores, [Some(10.0), Some(20.0)]);
+    let forced: bool =
+        sqlx::query_scalar("SELECT relforcerowsecurity FROM pg_class WHERE relname = 'snapshots'")
+            .fetch_one(&mut owner)
+            .await
+            .unwrap();
+    assert!(forced, "row-level security is forced again");
+}

@@ -155,6 +155,20 @@ impl TestDb {
         }
     }
 
+    /// An empty database, not migrated, and the owner's connection to it (for migration tests).
+    pub async fn unmigrated() -> PgConnection {
+        let name = format!("t_{}", Uuid::new_v4().simple());
+        let mut admin = admin_connection("postgres").await;
+        storage::ensure_roles(&mut admin).await.expect("roles");
+        admin
+            .execute(format!("CREATE DATABASE {name} OWNER {OWNER_ROLE}").as_str())
+            .await
+            .expect("create database");
+        PgConnection::connect_with(&owner_options(&name))
+            .await
+            .expect("owner connection")
+    }
+
     /// The service role's pool.
     pub async fn app_pool(&self) -> PgPool {
         self.plan.app_pool(4).await.expect("app pool")

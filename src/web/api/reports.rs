@@ -28,8 +28,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The progress report of one assessment as PDF, recorded in the audit log (the delegation its
-/// own, staff any, analysts once submitted).
-#[utoipa::path(get, path = "/assessments/{assessment}/report/pdf", tag = "reports", params(("assessment" = Uuid, Path)),
+/// own, staff any, analysts once submitted). A POST, since it writes the audit log.
+#[utoipa::path(post, path = "/assessments/{assessment}/report/pdf", tag = "reports", params(("assessment" = Uuid, Path)),
     responses((status = 200, description = "The PDF, as an attachment", content_type = "application/pdf"),
               (status = 401, description = "Not signed in", body = ErrorBody),
               (status = 403, description = "Analysts read submitted assessments only", body = ErrorBody),
@@ -54,8 +54,9 @@ pub struct ExportParams {
 }
 
 /// The cycle report as a file, stamped with the cycle, the snapshot digests and the time of
-/// generation, and recorded in the audit log (analysts and admins).
-#[utoipa::path(get, path = "/cycles/{cycle}/export", tag = "reports", params(("cycle" = Uuid, Path), ExportParams),
+/// generation, and recorded in the audit log (analysts and admins). A POST, since it writes
+/// the audit log: with a session cookie it needs the `X-CSRF-Token` header.
+#[utoipa::path(post, path = "/cycles/{cycle}/export", tag = "reports", params(("cycle" = Uuid, Path), ExportParams),
     responses((status = 200, description = "The file (text/csv, XLSX or application/json), as an attachment"),
               (status = 401, description = "Not signed in", body = ErrorBody),
               (status = 403, description = "Analysts and admins only", body = ErrorBody),
