@@ -90,9 +90,17 @@ pub fn write(format: Format, content: &ReportContent<'_>) -> Result<ExportFile, 
         Format::Json => json::write(content)?,
         Format::Pdf => pdf::write(content)?,
     };
-    let code: String = content
-        .stamp
-        .cycle_code
+    Ok(ExportFile {
+        bytes,
+        format,
+        file_name: file_name(&format!("{}-report", content.stamp.cycle_code), format),
+    })
+}
+
+/// `pledge-{stem}.{extension}`, with everything but ASCII letters, digits, `-` and `_` in the
+/// stem made `-`: safe in a `Content-Disposition` header and on any file system.
+pub fn file_name(stem: &str, format: Format) -> String {
+    let stem: String = stem
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
@@ -102,9 +110,5 @@ pub fn write(format: Format, content: &ReportContent<'_>) -> Result<ExportFile, 
             }
         })
         .collect();
-    Ok(ExportFile {
-        bytes,
-        format,
-        file_name: format!("pledge-{code}-report.{}", format.as_str()),
-    })
+    format!("pledge-{stem}.{}", format.as_str())
 }

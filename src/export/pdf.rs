@@ -657,17 +657,10 @@ pub fn progress(report: &ProgressReport, generated_at: &str) -> Vec<u8> {
             &["Goal", "Title", "Answer", "Score", "Weight"].map(str::to_owned),
         );
         for answer in report.answers.iter().filter(|a| a.section == index) {
-            let value = match (
-                answer.state.as_str(),
-                answer.value_level,
-                answer.value_number,
-                answer.value_bool,
-            ) {
-                ("not_applicable", ..) => "n/a".to_owned(),
-                (_, Some(level), ..) => level.to_string(),
-                (_, _, Some(number), _) => number.to_string(),
-                (_, _, _, Some(yes)) => if yes { "yes" } else { "no" }.to_owned(),
-                _ => "—".to_owned(),
+            let value = match (answer.state.as_str(), answer.value()) {
+                ("not_applicable", _) => "n/a".to_owned(),
+                (_, Some(value)) => value.text(),
+                (_, None) => "—".to_owned(),
             };
             layout.row(
                 7.5,

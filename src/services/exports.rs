@@ -118,19 +118,12 @@ pub async fn progress_report_pdf(
     )
     .await?;
     tx.commit().await?;
-    let code: String = format!("{}-{}", report.participant.code, report.cycle.code)
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
     Ok(ExportFile {
         bytes,
         format: Format::Pdf,
-        file_name: format!("pledge-{code}-progress.pdf"),
+        file_name: crate::export::file_name(
+            &format!("{}-{}-progress", report.participant.code, report.cycle.code),
+            Format::Pdf,
+        ),
     })
 }

@@ -155,10 +155,9 @@ pub async fn progress(
     let snapshot_ids: Vec<Uuid> = history.iter().map(|h| h.snapshot.id).collect();
     let mut answers = store::snapshot_answers(&mut tx, &snapshot_ids).await?;
     let current = history.iter().find(|h| h.cycle.id == cycle.id);
-    let section_figures = match current {
-        Some(c) => store::snapshot_sections(&mut tx, c.snapshot.id, shape).await?,
-        None => Vec::new(),
-    };
+    let section_figures = current
+        .map(|c| c.sections.figures(shape))
+        .unwrap_or_default();
     // Scores carried along a chain of mappings need the weights of the versions in between.
     let (translator, weights) = if versions.len() > 1 {
         (

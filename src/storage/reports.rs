@@ -189,27 +189,40 @@ fn snapshot_ref(row: &sqlx::postgres::PgRow) -> Result<SnapshotRef, sqlx::Error>
 const SECTION_ARRAYS: &str =
     "s.section_ids, s.section_scores, s.section_answered, s.section_applicable";
 
-/// A snapshot's section figures, from its arrays, in the shape's order (sections the shape
-/// does not know are skipped; sections the snapshot lacks are empty).
-fn section_figures(
-    row: &sqlx::postgres::PgRow,
-    shape: &FrameworkShape,
-) -> Result<Vec<Figure>, sqlx::Error> {
-    let ids: Vec<Uuid> = row.try_get("section_ids")?;
-    let scores: Vec<Option<f64>> = row.try_get("section_scores")?;
-    let answered: Vec<i32> = row.try_get("section_answered")?;
-    let applicable: Vec<i32> = row.try_get("section_applicable")?;
-    let mut figures = vec![stored_figure(None, 0, 0); shape.sections.len()];
-    for (index, id) in ids.iter().enumerate() {
-        if let Some(position) = shape.sections.iter().position(|s| s.id == *id) {
-            figures[position] = stored_figure(
-                scores.get(index).copied().flatten(),
-                answered.get(index).copied().unwrap_or(0),
-                applicable.get(index).copied().unwrap_or(0),
-            );
-        }
+/// A snapshot's section figures as stored on its row (migration 0011): aligned arrays.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SectionArrays {
+    ids: Vec<Uuid>,
+    scores: Vec<Option<f64>>,
+    answered: Vec<i32>,
+    applicable: Vec<i32>,
+}
+
+impl SectionArrays {
+    fn from_row(row: &sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            ids: row.try_get("section_ids")?,
+            scores: row.try_get("section_scores")?,
+            answered: row.try_get("section_answered")?,
+            applicable: row.try_get("section_applicable")?,
+        })
     }
-    Ok(figures)
+
+    /// The figures in the shape's order (sections the shape does not know are skipped;
+    /// sections the snapshot lacks are empty).
+    pub fn figures(&self, shape: &FrameworkShape) -> Vec<Figure> {
+        let mut figures = vec![stored_figure(None, 0, 0); shape.sections.len()];
+        for (index, id) in self.ids.iter().enumerate() {
+            if let Some(position) = shape.sections.iter().position(|s| s.id == *id) {
+                figures[position] = stored_figure(
+                    self.scores.get(index).copied().flatten(),
+                    self.answered.get(index).copied().unwrap_or(0),
+                    self.applicable.get(index).copied().unwrap_or(0),
+                );
+            }
+        }
+        figures
+    }
 }
 
 /// The latest submission of every participant in the cycle, with its section figures in the
@@ -246,7 +259,7 @@ pub async fn submissions(
                 row.try_get("answered")?,
                 row.try_get("applicable")?,
             ),
-            sections: section_figures(row, shape)?,
+            sections: SectionArrays::from_row(row)?.figures(shape),
         })
     })
     .collect()
@@ -337,6 +350,7 @@ pub struct HistoryRow {
     pub cycle: CycleRef,
     pub snapshot: SnapshotRef,
     pub overall: Figure,
+    pub sections: SectionArrays,
 }
 
 /// The participant's latest submission in every cycle of the same framework family that
@@ -346,11 +360,12 @@ pub async fn history(
     participant: Uuid,
     up_to: &CycleRef,
 ) -> Result<Vec<HistoryRow>, sqlx::Error> {
-    sqlx::query(
+    sqlx::query(&format!(
         "SELECT c.id, c.code, c.title_en, c.title_fr, c.state, c.framework_id,
                 f.version AS framework_version, c.opens_on,
                 s.id AS snapshot_id, s.revision, s.digest, s.submitted_at,
-                s.overall_score::float8 AS overall_score, s.answered, s.applicable
+                s.overall_score::float8 AS overall_score, s.answered, s.applicable,
+                {SECTION_ARRAYS}
          FROM assessments a
          JOIN snapshots s ON s.id = a.latest_snapshot_id
          JOIN cycles c ON c.id = a.cycle_id
@@ -358,7 +373,7 @@ pub async fn history(
          WHERE a.participant_id = $1 AND (c.opens_on, c.code) <= ($2, $3)
            AND f.family = (SELECT family FROM frameworks WHERE id = $4)
          ORDER BY c.opens_on, c.code",
-    )
+    ))
     .bind(participant)
     .bind(up_to.opens_on)
     .bind(&up_to.code)
@@ -375,6 +390,7 @@ pub async fn history(
                 row.try_get("answered")?,
                 row.try_get("applicable")?,
             ),
+            sections: SectionArrays::from_row(row)?,
         })
     })
     .collect()
@@ -400,21 +416,6 @@ pub async fn snapshot_answers(
             .push(recorded_answer(row)?);
     }
     Ok(by_snapshot)
-}
-
-/// One snapshot's section figures in the shape's order.
-pub async fn snapshot_sections(
-    conn: &mut PgConnection,
-    snapshot: Uuid,
-    shape: &FrameworkShape,
-) -> Result<Vec<Figure>, sqlx::Error> {
-    let row = sqlx::query(&format!(
-        "SELECT {SECTION_ARRAYS} FROM snapshots s WHERE s.id = $1"
-    ))
-    .bind(snapshot)
-    .fetch_one(conn)
-    .await?;
-    section_figures(&row, shape)
 }
 
 /// The anonymous distribution's inputs, as the database releases them.

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::FrameworkShape;
 use super::comparison::CycleComparison;
 use super::progress::RecordedAnswer;
+use crate::domain::scoring::translation::GoalResult;
 
 /// What every export says about itself.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -166,9 +167,11 @@ pub fn rows(
         for goal in &shape.goals {
             let answer = recorded.get(&goal.id);
             let section = row.sections.get(goal.section);
-            let (answer_state, value) = match answer {
-                Some(a) if a.not_applicable => ("not_applicable", String::new()),
-                Some(a) if a.goal_score.is_some() => ("answered", value_text(a)),
+            let (answer_state, value) = match answer.map(|a| (a.result(), a.value())) {
+                Some((GoalResult::NotApplicable, _)) => ("not_applicable", String::new()),
+                Some((GoalResult::Scored(_), value)) => {
+                    ("answered", value.map(|v| v.text()).unwrap_or_default())
+                }
                 _ => ("missing", String::new()),
             };
             out.push(ExportRow {
@@ -198,16 +201,6 @@ pub fn rows(
         }
     }
     out
-}
-
-fn value_text(answer: &RecordedAnswer) -> String {
-    match (answer.value_level, answer.value_number, answer.value_bool) {
-        (Some(level), _, _) => level.to_string(),
-        (_, Some(number), _) => number.to_string(),
-        (_, _, Some(true)) => "yes".to_owned(),
-        (_, _, Some(false)) => "no".to_owned(),
-        _ => String::new(),
-    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::{CycleRef, Figure, FrameworkShape, SectionRef, SnapshotRef};
 use crate::domain::scoring::distribution::Distribution;
 use crate::domain::scoring::translation::{GoalResult, Translator};
-use crate::domain::scoring::{attainment, change};
+use crate::domain::scoring::{AnswerValue, attainment, change};
 
 /// How many moved answers a report lists.
 pub const MOVED_ANSWERS: usize = 10;
@@ -38,6 +38,11 @@ pub struct RecordedAnswer {
 }
 
 impl RecordedAnswer {
+    /// The recorded value, if any.
+    pub fn value(&self) -> Option<AnswerValue> {
+        AnswerValue::from_columns(self.value_level, self.value_number, self.value_bool)
+    }
+
     /// What the answer contributes to scores.
     pub fn result(&self) -> GoalResult {
         match (self.not_applicable, self.goal_score) {
@@ -216,6 +221,13 @@ pub struct AnswerLine {
     pub score: Option<f64>,
     pub previous_score: Option<f64>,
     pub change: Option<f64>,
+}
+
+impl AnswerLine {
+    /// The recorded value, if any.
+    pub fn value(&self) -> Option<AnswerValue> {
+        AnswerValue::from_columns(self.value_level, self.value_number, self.value_bool)
+    }
 }
 
 /// The progress report.

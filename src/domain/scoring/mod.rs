@@ -36,6 +36,30 @@ pub enum AnswerValue {
     Bool(bool),
 }
 
+impl AnswerValue {
+    /// The value as files write it: a level, a number, `yes` or `no`.
+    pub fn text(&self) -> String {
+        match self {
+            AnswerValue::Level(level) => level.to_string(),
+            AnswerValue::Number(number) => number.to_string(),
+            AnswerValue::Bool(true) => "yes".to_owned(),
+            AnswerValue::Bool(false) => "no".to_owned(),
+        }
+    }
+
+    /// The value from a row's three columns, whichever is set.
+    pub fn from_columns(
+        level: Option<i16>,
+        number: Option<f64>,
+        yes: Option<bool>,
+    ) -> Option<Self> {
+        level
+            .map(AnswerValue::Level)
+            .or(number.map(AnswerValue::Number))
+            .or(yes.map(AnswerValue::Bool))
+    }
+}
+
 /// What a goal's answer contributes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum AnswerState {

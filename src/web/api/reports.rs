@@ -42,7 +42,11 @@ pub async fn progress_report_pdf(
 ) -> Result<axum::response::Response, AppError> {
     let file =
         crate::services::exports::progress_report_pdf(&state.db, &me, assessment, &context).await?;
-    Ok(crate::web::pages::attachment(file))
+    Ok(crate::web::pages::attachment(
+        file.format.content_type(),
+        &file.file_name,
+        file.bytes,
+    ))
 }
 
 /// Which file to write.
@@ -80,7 +84,11 @@ pub async fn cycle_export(
         &context,
     )
     .await?;
-    Ok(crate::web::pages::attachment(file))
+    Ok(crate::web::pages::attachment(
+        file.format.content_type(),
+        &file.file_name,
+        file.bytes,
+    ))
 }
 
 /// Which figure to rank and compare on.

@@ -1,9 +1,7 @@
 //! Evidence on pages: links, planned actions and files added to an answer, removed, downloaded.
 
 use axum::Form;
-use axum::body::Body;
 use axum::extract::{Multipart, Path, State};
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -261,21 +259,9 @@ pub async fn download(
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
     let file = service::download(&state.db, &me, id).await?;
-    let disposition = format!(
-        "attachment; filename=\"{}\"",
-        file.file_name
-            .replace(|c: char| !c.is_ascii() || c == '"', "_")
-    );
-    Ok((
-        [
-            (CONTENT_TYPE, file.media_type),
-            (CONTENT_DISPOSITION, disposition),
-            (
-                CONTENT_SECURITY_POLICY,
-                "default-src 'none'; sandbox".to_owned(),
-            ),
-        ],
-        Body::from(file.content),
-    )
-        .into_response())
+    Ok(super::attachment(
+        &file.media_type,
+        &file.file_name,
+        file.content,
+    ))
 }

@@ -8,7 +8,6 @@ mod clarifications;
 mod evidence;
 
 pub use evidence::{download as download_evidence, read_upload};
-pub use reports::attachment;
 mod cycles;
 mod framework_edit;
 mod frameworks;
@@ -311,6 +310,29 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
         }
         Ok(page)
     }
+}
+
+/// A file as a download that never renders in the page: `Content-Disposition: attachment` with
+/// the name made ASCII without quotes, and a sandboxing `Content-Security-Policy` (evidence
+/// files, exports).
+pub fn attachment(content_type: &str, file_name: &str, body: Vec<u8>) -> Response {
+    use axum::http::header::{CONTENT_DISPOSITION, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
+    let file_name = file_name.replace(|c: char| !c.is_ascii() || c == '"', "_");
+    (
+        [
+            (CONTENT_TYPE, content_type.to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+            (
+                CONTENT_SECURITY_POLICY,
+                "default-src 'none'; sandbox".to_owned(),
+            ),
+        ],
+        axum::body::Body::from(body),
+    )
+        .into_response()
 }
 
 /// Renders a template into an HTML response.

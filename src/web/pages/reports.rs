@@ -13,6 +13,7 @@ use crate::auth::policy::Permission;
 use crate::domain::report::comparison::{ComparisonRow, CycleComparison};
 use crate::domain::report::progress::{AnonymousDistribution, AnswerLine, ProgressReport};
 use crate::domain::report::{CycleRef, SectionRef};
+use crate::domain::scoring::AnswerValue;
 use crate::domain::scoring::distribution::Distribution;
 use crate::services::reports::{self as service, IndexRow};
 use crate::storage::{self, frameworks::FrameworkSummary};
@@ -480,18 +481,13 @@ pub async fn progress(
 
 fn answer_row(tr: &Tr, line: &AnswerLine) -> AnswerRow {
     let lang = tr.lang();
-    let value = match (
-        line.state.as_str(),
-        line.value_level,
-        line.value_number,
-        line.value_bool,
-    ) {
-        ("not_applicable", ..) => tr.t("report.not_applicable").to_owned(),
-        (_, Some(level), ..) => level.to_string(),
-        (_, _, Some(number), _) => plain(lang, Some(number)),
-        (_, _, _, Some(true)) => tr.t("report.yes").to_owned(),
-        (_, _, _, Some(false)) => tr.t("report.no").to_owned(),
-        _ => "—".to_owned(),
+    let value = match (line.state.as_str(), line.value()) {
+        ("not_applicable", _) => tr.t("report.not_applicable").to_owned(),
+        (_, Some(AnswerValue::Number(number))) => plain(lang, Some(number)),
+        (_, Some(AnswerValue::Bool(true))) => tr.t("report.yes").to_owned(),
+        (_, Some(AnswerValue::Bool(false))) => tr.t("report.no").to_owned(),
+        (_, Some(level)) => level.text(),
+        (_, None) => "—".to_owned(),
     };
     // Goal scores are always on 0–1.
     let unit = ScoreFormat::new(lang, 1.0);
@@ -741,28 +737,11 @@ pub async fn export(
         &context,
     )
     .await?;
-    Ok(attachment(file))
-}
-
-/// A written file as a download.
-pub fn attachment(file: crate::export::ExportFile) -> Response {
-    use axum::http::header::{CONTENT_DISPOSITION, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
-    use axum::response::IntoResponse;
-    (
-        [
-            (CONTENT_TYPE, file.format.content_type().to_owned()),
-            (
-                CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{}\"", file.file_name),
-            ),
-            (
-                CONTENT_SECURITY_POLICY,
-                "default-src 'none'; sandbox".to_owned(),
-            ),
-        ],
-        axum::body::Body::from(file.bytes),
-    )
-        .into_response()
+    Ok(super::attachment(
+        file.format.content_type(),
+        &file.file_name,
+        file.bytes,
+    ))
 }
 
 /// `POST /assessments/{assessment}/report/pdf`: the progress report as PDF (a form post: the
@@ -775,5 +754,9 @@ pub async fn progress_pdf(
 ) -> Result<Response, AppError> {
     let file =
         crate::services::exports::progress_report_pdf(&state.db, &me, assessment, &context).await?;
-    Ok(attachment(file))
+    Ok(super::attachment(
+        file.format.content_type(),
+        &file.file_name,
+        file.bytes,
+    ))
 }
