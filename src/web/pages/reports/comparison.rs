@@ -1,0 +1,319 @@
+//! The analysts' comparison of a cycle on a page: heat map, ranking, distributions, movers.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::domain::report::comparison::{ComparisonRow, CycleComparison};
+use crate::domain::report::{CycleRef, SectionRef};
+use crate::domain::scoring::distribution::Distribution;
+use crate::services::reports::{self as service};
+use crate::storage::{self};
+use crate::web::AppState;
+use crate::web::authn::CurrentUser;
+use crate::web::charts::{self, BoxRow, ChartText, HeatCell, HeatColumn, HeatRow};
+use crate::web::error::AppError;
+use crate::web::format::{ScoreFormat, percent};
+use crate::web::pages::{PageContext, render};
+
+use super::{localized, section_title};
+
+/// Rows of the comparison shown per page (the JSON has them all).
+pub const ROWS_PER_PAGE: usize = 50;
+
+/// The five figures of a distribution as text.
+struct DistributionRow {
+    label: String,
+    count: String,
+    min: String,
+    q1: String,
+    median: String,
+    q3: String,
+    max: String,
+}
+
+impl DistributionRow {
+    fn new(label: String, format: &ScoreFormat, figures: Option<&Distribution>) -> Self {
+        let figure = |f: fn(&Distribution) -> f64| format.score(figures.map(f));
+        Self {
+            label,
+            count: figures.map_or_else(|| "0".to_owned(), |d| d.count.to_string()),
+            min: figure(|d| d.min),
+            q1: figure(|d| d.q1),
+            median: figure(|d| d.median),
+            q3: figure(|d| d.q3),
+            max: figure(|d| d.max),
+        }
+    }
+}
+
+/// One line of the ranking and heat-map data table.
+struct RankRow {
+    rank: String,
+    code: String,
+    name: String,
+    href: String,
+    state: String,
+    complete: bool,
+    overall: String,
+    completion: String,
+    /// Each section's figure with the link to the answers behind it.
+    sections: Vec<(String, String)>,
+    compared: String,
+    previous: String,
+    change: String,
+}
+
+struct MoverRow {
+    code: String,
+    href: String,
+    previous: String,
+    current: String,
+    change: String,
+}
+
+#[derive(Template)]
+#[template(path = "cycle_report.html")]
+struct ComparisonPage {
+    page: PageContext,
+    report: CycleComparison,
+    cycles: Vec<CycleRef>,
+    section_titles: Vec<String>,
+    focus_title: String,
+    heat_map: String,
+    distribution_chart: String,
+    rows: Vec<RankRow>,
+    distributions: Vec<DistributionRow>,
+    movers: Vec<MoverRow>,
+    page_number: usize,
+    pages: usize,
+}
+
+impl ComparisonPage {
+    fn cycle_title(&self, cycle: &CycleRef) -> String {
+        localized(self.page.tr.lang(), &cycle.title_en, &cycle.title_fr)
+    }
+
+    fn focused(&self, section: &SectionRef) -> bool {
+        self.report
+            .focus
+            .as_ref()
+            .is_some_and(|f| f.id == section.id)
+    }
+
+    /// The link to another page of the same comparison.
+    fn page_link(&self, number: &usize) -> String {
+        match &self.report.focus {
+            Some(section) => format!(
+                "/cycles/{}/report?section={}&page={number}",
+                self.report.cycle.id, section.id
+            ),
+            None => format!("/cycles/{}/report?page={number}", self.report.cycle.id),
+        }
+    }
+}
+
+/// The comparison's filters.
+#[derive(Debug, Default, Deserialize)]
+pub struct ComparisonQuery {
+    #[serde(default)]
+    section: String,
+    #[serde(default)]
+    page: Option<usize>,
+}
+
+/// `GET /cycles/{cycle}/report`.
+pub async fn comparison(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+    Path(cycle): Path<Uuid>,
+    Query(query): Query<ComparisonQuery>,
+) -> Result<Response, AppError> {
+    let focus = Uuid::parse_str(query.section.trim()).ok();
+    let report = service::comparison(&state.db, &me, cycle, focus).await?;
+    let mut tx = storage::begin(&state.db, &me.scope()).await?;
+    let cycles = storage::reports::cycles(&mut tx).await?;
+    tx.commit().await?;
+    render(&comparison_page(
+        page,
+        report,
+        cycles,
+        query.page.unwrap_or(1),
+    ))
+}
+
+fn comparison_page(
+    page: PageContext,
+    report: CycleComparison,
+    cycles: Vec<CycleRef>,
+    page_number: usize,
+) -> ComparisonPage {
+    let tr = page.tr;
+    let lang = tr.lang();
+    let format = ScoreFormat::new(lang, report.overall_max_score);
+    let section_format = |s: &SectionRef| ScoreFormat::new(lang, s.max_score);
+    let pages = report.rows.len().div_ceil(ROWS_PER_PAGE).max(1);
+    let page_number = page_number.clamp(1, pages);
+    let shown: Vec<&ComparisonRow> = report
+        .rows
+        .iter()
+        .skip((page_number - 1) * ROWS_PER_PAGE)
+        .take(ROWS_PER_PAGE)
+        .collect();
+    let section_titles: Vec<String> = report
+        .sections
+        .iter()
+        .map(|s| section_title(lang, s))
+        .collect();
+    let compared_format = report.focus.as_ref().map_or(format, &section_format);
+    let rows: Vec<RankRow> = shown
+        .iter()
+        .map(|row| RankRow {
+            rank: row.rank.map_or_else(|| "—".to_owned(), |r| r.to_string()),
+            code: row.participant_code.clone(),
+            name: localized(lang, &row.participant_name_en, &row.participant_name_fr),
+            href: format!("/assessments/{}/report", row.assessment_id),
+            state: tr
+                .t(&format!("assessment_state.{}", row.assessment_state))
+                .to_owned(),
+            complete: row.compared.complete,
+            overall: format.score(row.overall.score),
+            completion: percent(lang, row.overall.completion),
+            sections: row
+                .sections
+                .iter()
+                .zip(&report.sections)
+                .map(|(figure, section)| {
+                    (
+                        section_format(section).score(figure.score),
+                        format!(
+                            "/assessments/{}/report#section-{}",
+                            row.assessment_id, section.code
+                        ),
+                    )
+                })
+                .collect(),
+            compared: compared_format.score(row.compared.score),
+            previous: compared_format.score(row.previous),
+            change: compared_format.change(row.change),
+        })
+        .collect();
+
+    let heat_text = tr.fmt(
+        "report.heat_map_description",
+        &[("cycle", &report.cycle.code)],
+    );
+    let heat_map = charts::heat_map(
+        "heat-map",
+        &ChartText {
+            title: tr.t("report.heat_map"),
+            description: &heat_text,
+            no_value: "—",
+        },
+        &report
+            .sections
+            .iter()
+            .map(|s| HeatColumn {
+                label: s.code.clone(),
+                max: s.max_score,
+            })
+            .collect::<Vec<_>>(),
+        &shown
+            .iter()
+            .map(|row| HeatRow {
+                label: row.participant_code.clone(),
+                href: Some(format!("/assessments/{}/report", row.assessment_id)),
+                cells: row
+                    .sections
+                    .iter()
+                    .zip(&report.sections)
+                    .map(|(figure, section)| HeatCell {
+                        value: figure.score,
+                        label: section_format(section).score(figure.score),
+                        href: Some(format!(
+                            "/assessments/{}/report#section-{}",
+                            row.assessment_id, section.code
+                        )),
+                    })
+                    .collect(),
+            })
+            .collect::<Vec<_>>(),
+    );
+
+    // Each section on its own scale would not share an axis: the chart shows shares of each
+    // figure's maximum, the table the figures themselves.
+    let share = |value: f64, max: f64| if max > 0.0 { value / max } else { 0.0 };
+    let distributions: Vec<DistributionRow> = report
+        .distributions
+        .iter()
+        .map(|d| {
+            let (label, fmt) = match report.sections.iter().find(|s| Some(s.id) == d.section_id) {
+                Some(section) => (section_title(lang, section), section_format(section)),
+                None => (tr.t("report.overall").to_owned(), format),
+            };
+            DistributionRow::new(label, &fmt, d.distribution.as_ref())
+        })
+        .collect();
+    let distribution_text = tr.t("report.distribution_description");
+    let distribution_chart = charts::box_plot(
+        "distribution",
+        &ChartText {
+            title: tr.t("report.distribution"),
+            description: distribution_text,
+            no_value: "—",
+        },
+        1.0,
+        &report
+            .distributions
+            .iter()
+            .zip(&distributions)
+            .filter_map(|(d, row)| {
+                let figures = d.distribution.as_ref()?;
+                let max = d.max_score;
+                Some(BoxRow {
+                    label: row.label.clone(),
+                    min: share(figures.min, max),
+                    q1: share(figures.q1, max),
+                    median: share(figures.median, max),
+                    q3: share(figures.q3, max),
+                    max: share(figures.max, max),
+                    marker: None,
+                    whiskers: true,
+                    summary_label: format!("{} {}", tr.t("report.median"), row.median),
+                })
+            })
+            .collect::<Vec<_>>(),
+    );
+    let movers = report
+        .movers
+        .iter()
+        .map(|m| MoverRow {
+            code: m.participant_code.clone(),
+            href: format!("/assessments/{}/report", m.assessment_id),
+            previous: compared_format.score(Some(m.previous)),
+            current: compared_format.score(Some(m.current)),
+            change: compared_format.change(Some(m.change)),
+        })
+        .collect();
+    let focus_title = report.focus.as_ref().map_or_else(
+        || tr.t("report.overall").to_owned(),
+        |s| section_title(lang, s),
+    );
+    ComparisonPage {
+        page,
+        cycles,
+        section_titles,
+        focus_title,
+        heat_map,
+        distribution_chart,
+        rows,
+        distributions,
+        movers,
+        page_number,
+        pages,
+        report,
+    }
+}
