@@ -16,6 +16,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod export;
+pub mod offline;
 pub mod services;
 pub mod startup;
 pub mod storage;

@@ -10,8 +10,9 @@ use uuid::Uuid;
 use super::ServiceError;
 use crate::auth::Principal;
 use crate::auth::policy::Permission;
-use crate::domain::answer::{AnswerInput, value_text};
+use crate::domain::answer::{AnswerInput, CheckedAnswer, value_text};
 use crate::domain::framework::{Goal, Section};
+use crate::domain::scoring::AnswerState;
 use crate::storage::answers::{self as store, AssessmentHead, StoredAnswer};
 use crate::storage::audit::{self, Actor, NewEntry, RequestContext};
 use crate::storage::frameworks::{self, FrameworkRecord};
@@ -164,18 +165,8 @@ pub async fn save_answer(
     )
     .await?;
     store::touch(&mut tx, assessment).await?;
-    let old = before.as_ref().map(|a| {
-        json!({ "value": value_text(a.value()), "not_applicable": a.not_applicable, "na_justification": a.na_justification,
-                "target": value_text(a.target()), "implementation_status": a.implementation_status, "narrative": a.narrative })
-    });
-    // As stored (e.g. "12.5" for a typed "12,5"), so old and new compare like for like.
-    let stored_value = match checked.state {
-        crate::domain::scoring::AnswerState::Answered(value) => Some(value),
-        _ => None,
-    };
-    let new = json!({ "value": value_text(stored_value), "not_applicable": input.not_applicable,
-                      "na_justification": checked.na_justification, "target": value_text(checked.target),
-                      "implementation_status": checked.implementation_status, "narrative": checked.narrative });
+    let old = before.as_ref().map(stored_for_audit);
+    let new = checked_for_audit(&checked);
     audit::append(
         &mut tx,
         &NewEntry::new(
@@ -190,4 +181,23 @@ pub async fn save_answer(
     .await?;
     tx.commit().await?;
     Ok(new_version)
+}
+
+/// An answer as the audit log records what it was.
+pub(super) fn stored_for_audit(answer: &StoredAnswer) -> serde_json::Value {
+    json!({ "value": value_text(answer.value()), "not_applicable": answer.not_applicable,
+            "na_justification": answer.na_justification, "target": value_text(answer.target()),
+            "implementation_status": answer.implementation_status, "narrative": answer.narrative })
+}
+
+/// An answer as the audit log records what it became: as stored (e.g. "12.5" for a typed
+/// "12,5"), so old and new compare like for like.
+pub(super) fn checked_for_audit(answer: &CheckedAnswer) -> serde_json::Value {
+    let value = match answer.state {
+        AnswerState::Answered(value) => Some(value),
+        _ => None,
+    };
+    json!({ "value": value_text(value), "not_applicable": answer.state == AnswerState::NotApplicable,
+            "na_justification": answer.na_justification, "target": value_text(answer.target),
+            "implementation_status": answer.implementation_status, "narrative": answer.narrative })
 }

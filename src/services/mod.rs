@@ -11,6 +11,7 @@ pub mod exports;
 pub mod frameworks;
 pub mod mappings;
 pub mod national_goals;
+pub mod offline;
 pub mod participants;
 pub mod reports;
 pub mod workflow;

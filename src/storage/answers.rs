@@ -150,6 +150,20 @@ pub async fn list(
     .await
 }
 
+/// Every answer of an assessment, locked for a change (the offline import checks them all).
+pub async fn lock_all(
+    conn: &mut PgConnection,
+    assessment: Uuid,
+) -> Result<Vec<StoredAnswer>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {ANSWER_COLUMNS} FROM answers a LEFT JOIN users u ON u.id = a.updated_by
+         WHERE a.assessment_id = $1 FOR UPDATE OF a"
+    ))
+    .bind(assessment)
+    .fetch_all(conn)
+    .await
+}
+
 /// One answer, locked for a change.
 pub async fn lock_answer(
     conn: &mut PgConnection,
@@ -211,6 +225,75 @@ pub async fn write(
     .bind(user)
     .fetch_one(conn)
     .await
+}
+
+/// Writes many answers in one statement (insert or update), confirming them like [`write`].
+pub async fn write_many(
+    conn: &mut PgConnection,
+    assessment: Uuid,
+    participant: Uuid,
+    answers: &[(Uuid, &CheckedAnswer)],
+    user: Uuid,
+) -> Result<u64, sqlx::Error> {
+    let mut goals = Vec::with_capacity(answers.len());
+    let (mut levels, mut numbers, mut bools) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut target_levels, mut target_numbers, mut target_bools) =
+        (Vec::new(), Vec::new(), Vec::new());
+    let (mut not_applicable, mut justifications, mut statuses, mut narratives) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (goal, answer) in answers {
+        let value = split(match answer.state {
+            AnswerState::Answered(value) => Some(value),
+            _ => None,
+        });
+        let target = split(answer.target);
+        goals.push(*goal);
+        levels.push(value.0);
+        numbers.push(value.1);
+        bools.push(value.2);
+        target_levels.push(target.0);
+        target_numbers.push(target.1);
+        target_bools.push(target.2);
+        not_applicable.push(answer.state == AnswerState::NotApplicable);
+        justifications.push(answer.na_justification.clone());
+        statuses.push(answer.implementation_status);
+        narratives.push(answer.narrative.clone());
+    }
+    let written = sqlx::query(
+        "INSERT INTO answers AS a (assessment_id, participant_id, goal_id, value_level, value_number,
+             value_bool, not_applicable, na_justification, target_level, target_number, target_bool,
+             implementation_status, narrative, unconfirmed, updated_by, updated_at)
+         SELECT $1, $2, g.goal, g.level, g.number, g.yes, g.na, g.justification, g.target_level,
+                g.target_number, g.target_yes, g.status, g.narrative, false, $3, now()
+         FROM unnest($4::uuid[], $5::int2[], $6::float8[], $7::bool[], $8::bool[], $9::text[],
+                     $10::int2[], $11::float8[], $12::bool[], $13::text[], $14::text[])
+              AS g(goal, level, number, yes, na, justification, target_level, target_number,
+                   target_yes, status, narrative)
+         ON CONFLICT (assessment_id, goal_id) DO UPDATE SET value_level = EXCLUDED.value_level,
+             value_number = EXCLUDED.value_number, value_bool = EXCLUDED.value_bool,
+             not_applicable = EXCLUDED.not_applicable, na_justification = EXCLUDED.na_justification,
+             target_level = EXCLUDED.target_level, target_number = EXCLUDED.target_number,
+             target_bool = EXCLUDED.target_bool, implementation_status = EXCLUDED.implementation_status,
+             narrative = EXCLUDED.narrative, unconfirmed = false, updated_by = EXCLUDED.updated_by,
+             updated_at = now(), row_version = a.row_version + 1",
+    )
+    .bind(assessment)
+    .bind(participant)
+    .bind(user)
+    .bind(&goals)
+    .bind(&levels)
+    .bind(&numbers)
+    .bind(&bools)
+    .bind(&not_applicable)
+    .bind(&justifications)
+    .bind(&target_levels)
+    .bind(&target_numbers)
+    .bind(&target_bools)
+    .bind(&statuses)
+    .bind(&narratives)
+    .execute(conn)
+    .await?;
+    Ok(written.rows_affected())
 }
 
 /// Records activity on an assessment and starts its draft on the first save.

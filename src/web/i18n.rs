@@ -132,6 +132,20 @@ impl Tr {
             .unwrap_or(key)
     }
 
+    /// The text for `key`, for keys computed at run time (empty when the key is missing; the
+    /// catalogue tests catch that).
+    pub fn t_static(&self, key: &str) -> &'static str {
+        let catalogue: &'static Catalogue = match self.lang {
+            Lang::En => &EN,
+            Lang::Fr => &FR,
+        };
+        let english: &'static Catalogue = &EN;
+        catalogue
+            .get(key)
+            .or_else(|| english.get(key))
+            .map_or("", String::as_str)
+    }
+
     /// The text for `key` with `{name}` placeholders replaced.
     pub fn fmt(&self, key: &str, args: &[(&str, &str)]) -> String {
         args.iter()
@@ -139,6 +153,13 @@ impl Tr {
                 text.replace(&format!("{{{name}}}"), value)
             })
     }
+}
+
+/// The catalogue's own copy of `key`, for messages chosen at run time that must outlive the
+/// text they were chosen from.
+pub fn catalogue_key(key: &str) -> Option<&'static str> {
+    let english: &'static Catalogue = &EN;
+    english.get_key_value(key).map(|(key, _)| key.as_str())
 }
 
 /// Every key of a catalogue, for the completeness tests.

@@ -14,9 +14,15 @@ pub(crate) async fn open_cycle(app: &TestApp) -> (TestUser, String) {
 
 /// An open GCI cycle; returns the admin, the cycle id and FRA's assessment id.
 pub(crate) async fn open_gci_cycle(app: &TestApp) -> (TestUser, String, String) {
+    open_cycle_of(app, "itu-gci-2020.json").await
+}
+
+/// An open cycle of a framework from `fixtures/frameworks/`; returns the admin, the cycle id
+/// and FRA's assessment id.
+pub(crate) async fn open_cycle_of(app: &TestApp, fixture: &str) -> (TestUser, String, String) {
     let admin = app.user("admin", None).await;
     let document = std::fs::read_to_string(format!(
-        "{}/fixtures/frameworks/itu-gci-2020.json",
+        "{}/fixtures/frameworks/{fixture}",
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap();

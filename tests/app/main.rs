@@ -10,6 +10,7 @@ mod evidence;
 mod exports;
 mod frameworks;
 mod matrix;
+mod offline;
 mod reports;
 mod rls;
 mod schema;

@@ -732,6 +732,37 @@ const MATRIX: &[Row] = &[
         AssessmentRead,
         None,
     ),
+    // The offline round trip.
+    row(
+        "GET",
+        "/assessments/{assessment}/offline",
+        AnswerWrite,
+        None,
+    ),
+    row(
+        "POST",
+        "/assessments/{assessment}/offline/form",
+        AnswerWrite,
+        None,
+    ),
+    row(
+        "POST",
+        "/assessments/{assessment}/offline/import",
+        AnswerWrite,
+        Upload,
+    ),
+    row(
+        "POST",
+        "/api/v1/assessments/{assessment}/offline-form",
+        AnswerWrite,
+        None,
+    ),
+    row(
+        "POST",
+        "/api/v1/assessments/{assessment}/offline-form/import",
+        AnswerWrite,
+        Upload,
+    ),
     row(
         "DELETE",
         "/api/v1/evidence/{kind}/{id}",

@@ -14,7 +14,8 @@ pub const FORMAT: &str = "pledge-framework/1";
 /// One thing wrong with a document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
-    /// JSON pointer to the offending value ("" for the whole document).
+    /// Where the offending value is: a JSON pointer (`""` for the whole document), or for a
+    /// spreadsheet `Sheet!E7` (a cell), `Sheet` or `file`.
     pub path: String,
     /// Catalogue key of what is wrong (`framework.problem.*`).
     pub key: &'static str,

@@ -12,6 +12,7 @@ mod etag;
 mod evidence;
 mod frameworks;
 mod national_goals;
+mod offline;
 mod participants;
 mod reports;
 mod session;
@@ -74,6 +75,7 @@ fn documented() -> OpenApiRouter<AppState> {
                 .merge(workflow::router())
                 .merge(clarifications::router())
                 .merge(evidence::router())
+                .merge(offline::router())
                 .merge(reports::router()),
         )
         .merge(super::health::router())

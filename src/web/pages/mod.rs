@@ -15,6 +15,7 @@ mod home;
 mod language;
 mod mappings;
 mod national_goals;
+mod offline;
 mod participants;
 mod reports;
 mod session;
@@ -228,6 +229,9 @@ pub fn routes() -> Vec<PageRoute> {
             "/assessments/{assessment}/report/pdf",
             reports::progress_pdf,
         ),
+        get("/assessments/{assessment}/offline", offline::show),
+        post("/assessments/{assessment}/offline/form", offline::download),
+        upload("/assessments/{assessment}/offline/import", offline::import),
         get("/national-goals", national_goals::list),
         get("/national-goals/new", national_goals::show_new),
         post("/national-goals/new", national_goals::create),
