@@ -34,21 +34,52 @@ pub async fn run(database: &ReadyDatabase, command: CycleCommand) -> anyhow::Res
         format,
         output,
     } = command;
-    let result = async {
-        let id = exports::find_cycle(&pool, &cycle).await?;
-        exports::cycle_report(&pool, Operator::Cli, id, format, &RequestContext::default()).await
-    }
-    .await;
-    let file = match result {
-        Ok(file) => file,
-        Err(ServiceError::NotFound) => anyhow::bail!("no cycle has the code or id {cycle:?}"),
-        Err(error) => anyhow::bail!("the export failed: {error}"),
+    let mut out: Box<dyn Write> = match &output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
     };
-    match output {
-        Some(path) => std::fs::write(&path, &file.bytes)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
-        None => std::io::stdout().write_all(&file.bytes)?,
-    }
+    let result = write_report(&pool, &cycle, format, &mut out).await;
     pool.close().await;
+    match result {
+        Ok(()) => Ok(out.flush()?),
+        Err(error) => {
+            drop(out);
+            // A file cut short must not pass for a report.
+            if let Some(path) = &output {
+                let _ = std::fs::remove_file(path);
+            }
+            match error {
+                ServiceError::NotFound => anyhow::bail!("no cycle has the code or id {cycle:?}"),
+                error => anyhow::bail!("the export failed: {error}"),
+            }
+        }
+    }
+}
+
+/// Writes the report; CSV chunk by chunk as it is read, the other formats whole.
+async fn write_report(
+    pool: &sqlx::PgPool,
+    cycle: &str,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<(), ServiceError> {
+    use futures_util::StreamExt;
+    let id = exports::find_cycle(pool, cycle).await?;
+    let context = RequestContext::default();
+    let io = |e: std::io::Error| ServiceError::Export(crate::export::ExportError::Io(e));
+    if format == Format::Csv {
+        let chunks = exports::cycle_report_csv(pool, Operator::Cli, id, &context)
+            .await?
+            .into_chunks();
+        futures_util::pin_mut!(chunks);
+        while let Some(chunk) = chunks.next().await {
+            out.write_all(&chunk?).map_err(io)?;
+        }
+    } else {
+        let file = exports::cycle_report(pool, Operator::Cli, id, format, &context).await?;
+        out.write_all(&file.bytes).map_err(io)?;
+    }
     Ok(())
 }

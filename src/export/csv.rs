@@ -2,18 +2,31 @@
 //! UTF-8 with a byte-order mark, so that spreadsheets open accented names correctly.
 
 use super::{ExportError, ReportContent};
-use crate::domain::report::export::FIELDS;
+use crate::domain::report::export::{ExportRow, FIELDS};
 
 /// The byte-order mark spreadsheet programs look for to read UTF-8.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
+    let mut out = header()?;
+    out.extend(records(content.rows, &content.stamp.generated_at)?);
+    Ok(out)
+}
+
+/// The byte-order mark and the header line.
+pub fn header() -> Result<Vec<u8>, ExportError> {
     let mut out = csv::Writer::from_writer(BOM.to_vec());
     let mut header: Vec<&str> = FIELDS.iter().map(|(name, _)| *name).collect();
     header.push("generated_at");
     out.write_record(&header)?;
+    finish(out)
+}
+
+/// Lines for `rows` (a whole report, or one chunk of a streamed one).
+pub fn records(rows: &[ExportRow], generated_at: &str) -> Result<Vec<u8>, ExportError> {
+    let mut out = csv::Writer::from_writer(Vec::new());
     let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-    for row in content.rows {
+    for row in rows {
         out.write_record([
             row.cycle_code.as_str(),
             &row.participant_code,
@@ -33,9 +46,13 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
             &number(row.overall_score),
             &row.overall_complete.to_string(),
             &row.rank.map(|r| r.to_string()).unwrap_or_default(),
-            &content.stamp.generated_at,
+            generated_at,
         ])?;
     }
+    finish(out)
+}
+
+fn finish(out: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, ExportError> {
     out.into_inner()
         .map_err(|error| ExportError::Csv(error.into_error().into()))
 }

@@ -3,7 +3,7 @@
 //! a page per participant). The writers only lay out what
 //! [`crate::domain::report`] computed, so every format carries the pages' figures.
 
-mod csv;
+pub mod csv;
 mod json;
 pub mod pdf;
 mod xlsx;
@@ -80,6 +80,8 @@ pub enum ExportError {
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
     #[error("writing JSON failed: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("writing the file failed: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 /// Writes the report in `format`.

@@ -10,6 +10,8 @@ use super::ServiceError;
 use super::reports::load_comparison;
 use crate::auth::Operator;
 use crate::auth::policy::Permission;
+use crate::domain::report::FrameworkShape;
+use crate::domain::report::comparison::CycleComparison;
 use crate::domain::report::export;
 use crate::export::{ExportFile, Format, ReportContent};
 use crate::storage::audit::{self, NewEntry, RequestContext};
@@ -71,6 +73,122 @@ pub async fn cycle_report(
     .await?;
     tx.commit().await?;
     Ok(file)
+}
+
+/// How many participants one chunk of a streamed CSV covers: their answers are read in one
+/// statement, and at most this many participants' rows are held in memory at a time.
+const CSV_CHUNK_PARTICIPANTS: usize = 100;
+
+/// A cycle report on its way out as CSV: the figures are computed and the export recorded
+/// before the first byte; the rows then follow in chunks ([`CsvExport::into_chunks`]).
+pub struct CsvExport {
+    pub file_name: String,
+    chunk_participants: usize,
+    pool: PgPool,
+    scope: storage::Scope,
+    report: CycleComparison,
+    shape: FrameworkShape,
+    generated_at: String,
+}
+
+/// Starts a cycle report as streamed CSV (analysts and admins; the command line). The answers
+/// are read afterwards by snapshot id: snapshots never change, so every chunk pairs the same
+/// answers with the figures and digests stamped here.
+pub async fn cycle_report_csv(
+    pool: &PgPool,
+    operator: Operator<'_>,
+    cycle_id: Uuid,
+    context: &RequestContext,
+) -> Result<CsvExport, ServiceError> {
+    if let Operator::User(me) = operator
+        && !me.may(Permission::CompareParticipants)
+    {
+        return Err(ServiceError::Forbidden);
+    }
+    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let (report, shape) = load_comparison(&mut tx, cycle_id, None).await?;
+    let stamp = export::stamp(&report, time::OffsetDateTime::now_utc());
+    audit::append(
+        &mut tx,
+        &NewEntry::new(
+            operator.actor(),
+            "cycle.export",
+            json!({
+                "cycle": report.cycle.code,
+                "format": Format::Csv.as_str(),
+                "streamed": true,
+                "participants": stamp.snapshots.len(),
+                "rows": report.rows.len() * shape.goals.len(),
+                "generated_at": stamp.generated_at,
+                "snapshots_fingerprint": stamp.fingerprint,
+            }),
+        )
+        .about("cycle", cycle_id)
+        .from_request(context),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(CsvExport {
+        file_name: crate::export::file_name(&format!("{}-report", report.cycle.code), Format::Csv),
+        chunk_participants: CSV_CHUNK_PARTICIPANTS,
+        pool: pool.clone(),
+        scope: operator.scope(),
+        generated_at: stamp.generated_at,
+        report,
+        shape,
+    })
+}
+
+impl CsvExport {
+    /// Chunks of `participants` participants instead of [`CSV_CHUNK_PARTICIPANTS`] (tests use
+    /// small chunks to cross many chunk boundaries).
+    pub fn chunk_participants(mut self, participants: usize) -> Self {
+        self.chunk_participants = participants.max(1);
+        self
+    }
+
+    /// The file as chunks: the header, then the rows of a chunk's worth of participants at a
+    /// time. An error ends the stream after it is yielded.
+    pub fn into_chunks(
+        self,
+    ) -> impl futures_util::Stream<Item = Result<Vec<u8>, ServiceError>> + Send + 'static {
+        futures_util::stream::unfold(Some((self, 0usize)), |state| async move {
+            let (export, step) = state?;
+            match export.chunk(step).await {
+                Ok(Some(bytes)) => Some((Ok(bytes), Some((export, step + 1)))),
+                Ok(None) => None,
+                Err(error) => Some((Err(error), None)),
+            }
+        })
+    }
+
+    /// Chunk `step`: 0 is the header, then one chunk per batch of participants.
+    async fn chunk(&self, step: usize) -> Result<Option<Vec<u8>>, ServiceError> {
+        if step == 0 {
+            return Ok(Some(crate::export::csv::header()?));
+        }
+        let start = (step - 1) * self.chunk_participants;
+        let Some(participants) = self.report.rows.get(start..) else {
+            return Ok(None);
+        };
+        if participants.is_empty() {
+            return Ok(None);
+        }
+        let participants = &participants[..participants.len().min(self.chunk_participants)];
+        let snapshot_ids: Vec<Uuid> = participants.iter().map(|r| r.snapshot.id).collect();
+        let mut tx = storage::begin(&self.pool, &self.scope).await?;
+        let mut by_snapshot = store::snapshot_answers(&mut tx, &snapshot_ids).await?;
+        tx.commit().await?;
+        let answers = participants
+            .iter()
+            .filter_map(|r| Some((r.participant_id, by_snapshot.remove(&r.snapshot.id)?)))
+            .collect();
+        let rows = export::rows_of(&self.report, participants, &self.shape, &answers);
+        Ok(Some(crate::export::csv::records(
+            &rows,
+            &self.generated_at,
+        )?))
+    }
 }
 
 /// Finds a cycle by id or code (for the command line).

@@ -392,3 +392,110 @@ async fn a_delegation_downloads_its_own_progress_report_as_pdf_and_no_other() {
     assert_eq!(form.status(), StatusCode::OK);
     assert_eq!(form.headers()[header::CONTENT_TYPE], "application/pdf");
 }
+
+/// The CSV's records without the time of generation (which differs between two exports).
+fn records_without_time(csv_bytes: &[u8]) -> Vec<Vec<String>> {
+    assert!(csv_bytes.starts_with(b"\xEF\xBB\xBF"));
+    let mut reader = csv::Reader::from_reader(&csv_bytes[3..]);
+    let headers = reader.headers().unwrap().clone();
+    let time = headers.iter().position(|h| h == "generated_at").unwrap();
+    reader
+        .records()
+        .map(|record| {
+            let record = record.unwrap();
+            record
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != time)
+                .map(|(_, field)| field.to_owned())
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_streamed_csv_is_the_same_across_chunks_and_from_the_command_line() {
+    use futures_util::StreamExt;
+    let app = TestApp::spawn().await;
+    let cycle = gci_cycle(&app).await;
+    let analyst = app.user("analyst", None).await;
+    let response = app
+        .request(analyst.api(
+            "POST",
+            &format!("/api/v1/cycles/{cycle}/export?format=csv"),
+            None,
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let whole = records_without_time(&bytes(response).await);
+    assert_eq!(whole.len(), 32 * 5);
+
+    // Chunks of 7 participants: 5 chunk boundaries, none losing or repeating a row.
+    let pool = app.db.app_pool().await;
+    let export = pledge::services::exports::cycle_report_csv(
+        &pool,
+        pledge::auth::Operator::Cli,
+        cycle,
+        &Default::default(),
+    )
+    .await
+    .unwrap()
+    .chunk_participants(7);
+    let chunks: Vec<Vec<u8>> = export
+        .into_chunks()
+        .map(Result::unwrap)
+        .collect::<Vec<_>>()
+        .await;
+    assert_eq!(
+        chunks.len(),
+        1 + 5,
+        "the header, then 32 participants in chunks of 7"
+    );
+    assert_eq!(records_without_time(&chunks.concat()), whole);
+
+    // The binary writes the same file, and an XLSX that calamine opens.
+    let Some((owner_url, app_url)) = app.db.urls_for_binary() else {
+        return; // runs on the private test cluster only
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let export = |format: &str| {
+        let path = dir.path().join(format!("report.{format}"));
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_pledge"))
+            .args([
+                "cycle", "export", "GCI-2020", "--format", format, "--output",
+            ])
+            .arg(&path)
+            .env("DATABASE_URL", &owner_url)
+            .env("PLEDGE_APP_DATABASE_URL", &app_url)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        std::fs::read(path).unwrap()
+    };
+    assert_eq!(records_without_time(&export("csv")), whole);
+    let mut workbook: Xlsx<_> = open_workbook_from_rs(Cursor::new(export("xlsx"))).unwrap();
+    assert_eq!(
+        workbook.worksheet_range("Summary").unwrap().height(),
+        1 + 32
+    );
+    let missing = std::process::Command::new(env!("CARGO_BIN_EXE_pledge"))
+        .args(["cycle", "export", "1999", "--format", "csv"])
+        .env("DATABASE_URL", &owner_url)
+        .env("PLEDGE_APP_DATABASE_URL", &app_url)
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no cycle has the code or id"));
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM audit_log WHERE action = 'cycle.export' AND actor_label = 'cli'"
+        )
+        .await,
+        3,
+        "the chunked export above and the two files, each recorded"
+    );
+}

@@ -9,7 +9,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::FrameworkShape;
-use super::comparison::CycleComparison;
+use super::comparison::{ComparisonRow, CycleComparison};
 use super::progress::RecordedAnswer;
 use crate::domain::scoring::translation::GoalResult;
 
@@ -158,8 +158,18 @@ pub fn rows(
     shape: &FrameworkShape,
     answers: &HashMap<Uuid, Vec<RecordedAnswer>>,
 ) -> Vec<ExportRow> {
-    let mut out = Vec::with_capacity(report.rows.len() * shape.goals.len());
-    for row in &report.rows {
+    rows_of(report, &report.rows, shape, answers)
+}
+
+/// The tidy rows of some of the report's participants (a chunk of a streamed export).
+pub fn rows_of(
+    report: &CycleComparison,
+    participants: &[ComparisonRow],
+    shape: &FrameworkShape,
+    answers: &HashMap<Uuid, Vec<RecordedAnswer>>,
+) -> Vec<ExportRow> {
+    let mut out = Vec::with_capacity(participants.len() * shape.goals.len());
+    for row in participants {
         let recorded: HashMap<Uuid, &RecordedAnswer> = answers
             .get(&row.participant_id)
             .map(|list| list.iter().map(|a| (a.goal_id, a)).collect())

@@ -52,7 +52,7 @@ pub async fn progress_report_pdf(
 /// Which file to write.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 pub struct ExportParams {
-    /// csv (one row per participant × goal), xlsx (summary, one sheet per section, answers,
+    /// csv (one row per participant × goal, streamed as it is written), xlsx (summary, one sheet per section, answers,
     /// about) or json (the full report with a data dictionary).
     pub format: Option<String>,
 }
@@ -76,6 +76,16 @@ pub async fn cycle_export(
     let format = Format::parse(params.format.as_deref().unwrap_or_default()).ok_or_else(|| {
         AppError::Validation([("format".to_owned(), "field.format.unknown".to_owned())].into())
     })?;
+    if format == Format::Csv {
+        let export = crate::services::exports::cycle_report_csv(
+            &state.db,
+            Operator::User(&me),
+            cycle,
+            &context,
+        )
+        .await?;
+        return Ok(crate::web::pages::streamed_csv(export));
+    }
     let file = crate::services::exports::cycle_report(
         &state.db,
         Operator::User(&me),

@@ -320,6 +320,29 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
 /// the name made ASCII without quotes, and a sandboxing `Content-Security-Policy` (evidence
 /// files, exports).
 pub fn attachment(content_type: &str, file_name: &str, body: Vec<u8>) -> Response {
+    attachment_body(content_type, file_name, axum::body::Body::from(body))
+}
+
+/// A cycle report's CSV, sent as it is written: the first bytes leave before the last rows are
+/// read. An error midway is logged and cuts the body short, so the client sees a failed
+/// transfer, never a file that looks complete.
+pub fn streamed_csv(export: crate::services::exports::CsvExport) -> Response {
+    use futures_util::StreamExt;
+    let file_name = export.file_name.clone();
+    let chunks = export.into_chunks().map(|chunk| {
+        chunk.map(axum::body::Bytes::from).map_err(|error| {
+            tracing::error!(%error, "streamed export failed");
+            std::io::Error::other(error.to_string())
+        })
+    });
+    attachment_body(
+        crate::export::Format::Csv.content_type(),
+        &file_name,
+        axum::body::Body::from_stream(chunks),
+    )
+}
+
+fn attachment_body(content_type: &str, file_name: &str, body: axum::body::Body) -> Response {
     use axum::http::header::{CONTENT_DISPOSITION, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
     let file_name = file_name.replace(|c: char| !c.is_ascii() || c == '"', "_");
     (
@@ -334,7 +357,7 @@ pub fn attachment(content_type: &str, file_name: &str, body: Vec<u8>) -> Respons
                 "default-src 'none'; sandbox".to_owned(),
             ),
         ],
-        axum::body::Body::from(body),
+        body,
     )
         .into_response()
 }

@@ -122,6 +122,16 @@ pub async fn export(
     let format = crate::export::Format::parse(&form.format).ok_or_else(|| {
         AppError::Validation([("format".to_owned(), "field.format.unknown".to_owned())].into())
     })?;
+    if format == crate::export::Format::Csv {
+        let export = crate::services::exports::cycle_report_csv(
+            &state.db,
+            crate::auth::Operator::User(&me),
+            cycle,
+            &context,
+        )
+        .await?;
+        return Ok(super::streamed_csv(export));
+    }
     let file = crate::services::exports::cycle_report(
         &state.db,
         crate::auth::Operator::User(&me),
