@@ -719,7 +719,10 @@ fn assemble(pages: Vec<Content>, cycle_code: &str) -> Vec<u8> {
             .pair(REGULAR, regular)
             .pair(BOLD, bold);
         page.finish();
-        pdf.stream(content_id, &content.finish());
+        // Page content compresses about tenfold (repeated operators and positions).
+        let compressed = miniz_oxide::deflate::compress_to_vec_zlib(&content.finish(), 6);
+        pdf.stream(content_id, &compressed)
+            .filter(pdf_writer::Filter::FlateDecode);
     }
     pdf.finish()
 }

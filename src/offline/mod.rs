@@ -36,12 +36,13 @@ pub enum Column {
     Target,
     Status,
     Narrative,
+    Confirm,
     Version,
     Check,
 }
 
 impl Column {
-    pub const ALL: [Column; 12] = [
+    pub const ALL: [Column; 13] = [
         Column::Goal,
         Column::Section,
         Column::Title,
@@ -52,6 +53,7 @@ impl Column {
         Column::Target,
         Column::Status,
         Column::Narrative,
+        Column::Confirm,
         Column::Version,
         Column::Check,
     ];
@@ -78,6 +80,7 @@ impl Column {
             Column::Target => "offline.column.target",
             Column::Status => "offline.column.status",
             Column::Narrative => "offline.column.narrative",
+            Column::Confirm => "offline.column.confirm",
             Column::Version => "offline.column.version",
             Column::Check => "offline.column.check",
         }
@@ -93,6 +96,7 @@ impl Column {
                 | Column::Target
                 | Column::Status
                 | Column::Narrative
+                | Column::Confirm
         )
     }
 
@@ -250,6 +254,7 @@ mod tests {
     fn columns_are_named_as_spreadsheets_name_them() {
         assert_eq!(column_letters(0), "A");
         assert_eq!(column_letters(11), "L");
+        assert_eq!(Column::Check.index(), 12);
         assert_eq!(column_letters(25), "Z");
         assert_eq!(column_letters(26), "AA");
         assert_eq!(column_letters(701), "ZZ");

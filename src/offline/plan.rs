@@ -86,17 +86,25 @@ pub fn plan(
             );
             continue;
         };
-        if fingerprint(&answer) == row.text(Column::Check) {
+        let Some(confirm) = parse_yes_no(row.text(Column::Confirm)) else {
+            push_problem(
+                &mut problems,
+                Problem::new(at(Column::Confirm), "field.value.yes_no"),
+            );
+            continue;
+        };
+        let now = current.get(&goal_id);
+        // Confirming a carried-forward answer is a change even when the answer is not.
+        let confirming = confirm && now.is_some_and(|stored| stored.unconfirmed);
+        if !confirming && fingerprint(&answer) == row.text(Column::Check) {
             plan.unchanged += 1;
             continue;
         }
-        let now = current.get(&goal_id);
-        let now_checked = now.and_then(|stored| stored.input().check(&goal.scale).ok());
-        let same_as_now = match &now_checked {
-            Some(checked) => *checked == answer,
-            None => AnswerInput::default().check(&goal.scale).ok() == Some(answer.clone()),
+        let same_as_now = match now {
+            Some(stored) => stored.input().check(&goal.scale).ok().as_ref() == Some(&answer),
+            None => AnswerInput::default().check(&goal.scale).ok().as_ref() == Some(&answer),
         };
-        if same_as_now {
+        if !confirming && same_as_now {
             plan.unchanged += 1;
             continue;
         }
@@ -167,5 +175,172 @@ fn read_answer(row: &FileRow, goal: &Goal) -> Result<CheckedAnswer, Vec<(Column,
             }));
             Err(found)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::OffsetDateTime;
+
+    use super::*;
+    use crate::domain::framework::AnswerScale;
+    use crate::domain::text::LocalizedText;
+
+    fn goal() -> Goal {
+        Goal {
+            code: "G1".into(),
+            title: LocalizedText::default(),
+            guidance: LocalizedText::default(),
+            weight: 1.0,
+            scale: AnswerScale::Numeric {
+                min: 0.0,
+                max: 20.0,
+                unit: String::new(),
+                decimals: 1,
+            },
+        }
+    }
+
+    fn stored(goal_id: Uuid, value: Option<f64>, version: i64, unconfirmed: bool) -> StoredAnswer {
+        StoredAnswer {
+            goal_id,
+            value_level: None,
+            value_number: value,
+            value_bool: None,
+            not_applicable: false,
+            na_justification: None,
+            target_level: None,
+            target_number: None,
+            target_bool: None,
+            implementation_status: None,
+            narrative: String::new(),
+            unconfirmed,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+            updated_by_name: Some("A colleague".into()),
+            row_version: version,
+        }
+    }
+
+    /// A file row for G1 with `value`, exported at `version` with the fingerprint of `exported`.
+    fn file(value: &str, version: i64, exported: &str, confirm: &str) -> FormFile {
+        let goal = goal();
+        let exported = AnswerInput {
+            value: exported.into(),
+            ..AnswerInput::default()
+        }
+        .check(&goal.scale)
+        .unwrap();
+        let mut row = FileRow {
+            row: 1,
+            ..FileRow::default()
+        };
+        let mut set = |column: Column, text: &str| {
+            row.cells[usize::from(column.index())] = text.to_owned();
+        };
+        set(Column::Goal, "G1");
+        set(Column::Value, value);
+        set(Column::Confirm, confirm);
+        set(Column::Version, &version.to_string());
+        set(Column::Check, &fingerprint(&exported));
+        FormFile {
+            sheet: "Form".into(),
+            rows: vec![row],
+            problems: Vec::new(),
+        }
+    }
+
+    fn run(file: &FormFile, now: Option<StoredAnswer>) -> Result<Plan, Vec<Problem>> {
+        let goal = goal();
+        let id = Uuid::from_u128(1);
+        let current = now.into_iter().map(|a| (id, a)).collect();
+        plan(file, &[(id, &goal)], &current)
+    }
+
+    #[test]
+    fn a_row_left_as_exported_keeps_the_servers_newer_answer() {
+        let id = Uuid::from_u128(1);
+        let plan = run(
+            &file("5", 1, "5", ""),
+            Some(stored(id, Some(9.0), 2, false)),
+        )
+        .unwrap();
+        assert_eq!((plan.changes.len(), plan.unchanged), (0, 1));
+    }
+
+    #[test]
+    fn a_row_changed_offline_is_written_only_at_the_exported_version() {
+        let id = Uuid::from_u128(1);
+        let written = run(
+            &file("7", 1, "5", ""),
+            Some(stored(id, Some(5.0), 1, false)),
+        )
+        .unwrap();
+        assert_eq!(written.changes.len(), 1);
+        let conflict = run(
+            &file("7", 1, "5", ""),
+            Some(stored(id, Some(9.0), 2, false)),
+        );
+        let problems = conflict.unwrap_err();
+        assert_eq!(problems[0].path, "Form!A2");
+        assert_eq!(problems[0].key, "offline.problem.conflict");
+        assert!(
+            problems[0]
+                .detail
+                .as_deref()
+                .unwrap()
+                .contains("A colleague")
+        );
+        // The same change made on both sides is no conflict.
+        let same = run(
+            &file("9", 1, "5", ""),
+            Some(stored(id, Some(9.0), 2, false)),
+        )
+        .unwrap();
+        assert_eq!((same.changes.len(), same.unchanged), (0, 1));
+    }
+
+    #[test]
+    fn clearing_an_answer_offline_is_a_change() {
+        let id = Uuid::from_u128(1);
+        let cleared = run(&file("", 1, "5", ""), Some(stored(id, Some(5.0), 1, false))).unwrap();
+        assert_eq!(cleared.changes.len(), 1);
+        assert_eq!(
+            cleared.changes[0].answer.state,
+            crate::domain::scoring::AnswerState::Missing
+        );
+        // A stored answer the scale no longer accepts still differs from a cleared row.
+        let invalid = run(
+            &file("", 1, "5", ""),
+            Some(stored(id, Some(99.0), 1, false)),
+        )
+        .unwrap();
+        assert_eq!(invalid.changes.len(), 1);
+    }
+
+    #[test]
+    fn a_carried_forward_answer_is_confirmed_only_when_the_row_says_so() {
+        let id = Uuid::from_u128(1);
+        let left = run(
+            &file("5", 1, "5", "no"),
+            Some(stored(id, Some(5.0), 1, true)),
+        )
+        .unwrap();
+        assert_eq!((left.changes.len(), left.unchanged), (0, 1));
+        let confirmed = run(
+            &file("5", 1, "5", "oui"),
+            Some(stored(id, Some(5.0), 1, true)),
+        )
+        .unwrap();
+        assert_eq!(confirmed.changes.len(), 1, "written, which confirms it");
+        let late = run(
+            &file("5", 1, "5", "yes"),
+            Some(stored(id, Some(6.0), 2, true)),
+        );
+        assert_eq!(late.unwrap_err()[0].key, "offline.problem.conflict");
+        let bad = run(
+            &file("5", 1, "5", "sure"),
+            Some(stored(id, Some(5.0), 1, true)),
+        );
+        assert_eq!(bad.unwrap_err()[0].path, "Form!K2");
     }
 }

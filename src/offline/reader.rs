@@ -27,6 +27,13 @@ pub const MAX_UNPACKED_BYTES: u64 = 64 * 1024 * 1024;
 const MAX_ENTRIES: usize = 1_000;
 /// The most rows the form sheet may use (frameworks have tens to a few hundred goals).
 pub const MAX_ROWS: u32 = 5_000;
+/// The most distinct strings a form may declare (5,000 rows × 12 columns is 60,000).
+const MAX_SHARED_STRINGS: u64 = 100_000;
+/// Excel's own limit on a cell's text.
+const MAX_CELL_CHARS: usize = 32_767;
+/// The most text kept from all cells together: a long shared string referenced from many
+/// cells costs nothing in the file but would be copied for each cell.
+const MAX_TEXT_BYTES: usize = 16 * 1024 * 1024;
 
 /// One filled-in row: its zero-based row number and the text of each column.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -122,13 +129,55 @@ fn check_archive(bytes: &[u8]) -> Result<(), Problem> {
     for index in 0..archive.len() {
         let entry = archive.by_index(index).map_err(|e| not_xlsx(&e))?;
         let allowance = MAX_UNPACKED_BYTES - total + 1;
-        total += std::io::copy(&mut entry.take(allowance), &mut std::io::sink())
-            .map_err(|e| not_xlsx(&e))?;
+        let shared_strings = entry
+            .name()
+            .map_err(|e| not_xlsx(&e))?
+            .to_lowercase()
+            .ends_with("sharedstrings.xml");
+        let mut limited = entry.take(allowance);
+        if shared_strings {
+            // Read whole (within the ceiling) to check the count the reader reserves room for.
+            let mut xml = Vec::new();
+            total += limited.read_to_end(&mut xml).map_err(|e| not_xlsx(&e))? as u64;
+            if total <= MAX_UNPACKED_BYTES && declares_too_many_strings(&xml) {
+                return Err(Problem::with(
+                    "file",
+                    "offline.problem.too_many_strings",
+                    MAX_SHARED_STRINGS,
+                ));
+            }
+        } else {
+            total += std::io::copy(&mut limited, &mut std::io::sink()).map_err(|e| not_xlsx(&e))?;
+        }
         if total > MAX_UNPACKED_BYTES {
             return Err(too_large());
         }
     }
     Ok(())
+}
+
+/// Whether a shared-strings part declares more strings than any form holds. The spreadsheet
+/// reader reserves memory for the declared `uniqueCount` before reading a string, so a forged
+/// count would exhaust memory and abort the process; every occurrence is checked, wherever it
+/// is in the part.
+fn declares_too_many_strings(xml: &[u8]) -> bool {
+    const ATTRIBUTE: &[u8] = b"uniqueCount";
+    let mut rest = xml;
+    while let Some(at) = rest.windows(ATTRIBUTE.len()).position(|w| w == ATTRIBUTE) {
+        rest = &rest[at + ATTRIBUTE.len()..];
+        let value = rest
+            .iter()
+            .skip_while(|b| b.is_ascii_whitespace() || **b == b'=' || **b == b'"' || **b == b'\'')
+            .take_while(|b| b.is_ascii_digit())
+            .map(|b| *b - b'0')
+            .try_fold(0u64, |n, digit| {
+                n.checked_mul(10)?.checked_add(u64::from(digit))
+            });
+        if value.is_none_or(|n| n > MAX_SHARED_STRINGS) {
+            return true;
+        }
+    }
+    false
 }
 
 /// The About sheet must name this assessment: a form exported for another one is refused.
@@ -173,6 +222,7 @@ fn read_form<R: Read + std::io::Seek>(
     let width = u32::try_from(Column::ALL.len()).unwrap_or(u32::MAX);
     let mut rows: BTreeMap<u32, FileRow> = BTreeMap::new();
     let mut extra_columns_seen = std::collections::BTreeSet::new();
+    let mut text_bytes = 0;
     let mut cells = match workbook.worksheet_cells_reader(sheet) {
         Ok(cells) => cells,
         Err(error) => {
@@ -207,16 +257,9 @@ fn read_form<R: Read + std::io::Seek>(
             );
             break;
         }
-        let text = match cell_text(value) {
-            Ok(text) => text,
-            Err(key) => {
-                push_problem(problems, Problem::new(cell_ref(sheet, row, column), key));
-                rows.entry(row).or_default().unreadable = true;
-                continue;
-            }
-        };
         if column >= width {
-            if !text.is_empty() && extra_columns_seen.insert(column) {
+            // Judged without copying the cell's text.
+            if !is_blank(value) && extra_columns_seen.insert(column) {
                 push_problem(
                     problems,
                     Problem::with(
@@ -227,6 +270,26 @@ fn read_form<R: Read + std::io::Seek>(
                 );
             }
             continue;
+        }
+        let text = match cell_text(value) {
+            Ok(text) => text,
+            Err(key) => {
+                push_problem(problems, Problem::new(cell_ref(sheet, row, column), key));
+                rows.entry(row).or_default().unreadable = true;
+                continue;
+            }
+        };
+        text_bytes += text.len();
+        if text_bytes > MAX_TEXT_BYTES {
+            push_problem(
+                problems,
+                Problem::with(
+                    "file",
+                    "offline.problem.too_much_text",
+                    format!("> {} MiB", MAX_TEXT_BYTES / 1024 / 1024),
+                ),
+            );
+            break;
         }
         rows.entry(row).or_default().cells[column as usize] = text;
     }
@@ -259,13 +322,32 @@ fn check_header(sheet: &str, header: &FileRow) -> Vec<Problem> {
     problems
 }
 
+/// Whether a cell holds nothing but spaces.
+fn is_blank(value: &DataRef<'_>) -> bool {
+    match value {
+        DataRef::Empty => true,
+        DataRef::String(text) => text.trim().is_empty(),
+        DataRef::SharedString(text) => text.trim().is_empty(),
+        _ => false,
+    }
+}
+
+/// A text cell's content, refused past Excel's limit before it is copied.
+fn text_of(text: &str) -> Result<String, &'static str> {
+    // Bytes first: a cheap bound that is never below the count of characters.
+    if text.len() > MAX_CELL_CHARS && text.chars().count() > MAX_CELL_CHARS {
+        return Err("offline.problem.cell_too_long");
+    }
+    Ok(text.trim().to_owned())
+}
+
 /// A cell as text: strings trimmed, whole numbers without a decimal point, booleans as yes/no.
 /// Dates and error values (`#N/A` …) have no place in the form.
 fn cell_text(value: &DataRef<'_>) -> Result<String, &'static str> {
     match value {
         DataRef::Empty => Ok(String::new()),
-        DataRef::String(text) => Ok(text.trim().to_owned()),
-        DataRef::SharedString(text) => Ok(text.trim().to_owned()),
+        DataRef::String(text) => text_of(text),
+        DataRef::SharedString(text) => text_of(text),
         DataRef::Int(number) => Ok(number.to_string()),
         DataRef::Float(number) => Ok(number_text(*number)),
         DataRef::Bool(true) => Ok("yes".to_owned()),
@@ -277,12 +359,14 @@ fn cell_text(value: &DataRef<'_>) -> Result<String, &'static str> {
     }
 }
 
-/// A spreadsheet number as it would be typed: `3`, `12.5`.
+/// A spreadsheet number as it would be typed: `3`, `12.5`. Rounded first to the 15
+/// significant digits a spreadsheet shows, so a computed `=0.1+0.2` reads as `0.3`.
 fn number_text(number: f64) -> String {
-    if number.fract() == 0.0 && number.abs() < 1e15 {
-        format!("{number:.0}")
+    let shown: f64 = format!("{number:.14e}").parse().unwrap_or(number);
+    if shown.fract() == 0.0 && shown.abs() < 1e15 {
+        format!("{shown:.0}")
     } else {
-        number.to_string()
+        shown.to_string()
     }
 }
 
@@ -296,6 +380,40 @@ mod tests {
         assert_eq!(number_text(-2.0), "-2");
         assert_eq!(number_text(12.5), "12.5");
         assert_eq!(number_text(0.1), "0.1");
+        assert_eq!(number_text(0.1 + 0.2), "0.3", "as a spreadsheet shows it");
+        assert_eq!(number_text(12.299999999999999), "12.3");
+        assert_eq!(number_text(2.0 / 3.0), "0.666666666666667");
+    }
+
+    #[test]
+    fn a_forged_count_of_shared_strings_is_refused_before_parsing() {
+        assert!(declares_too_many_strings(
+            br#"<sst xmlns="x" count="3" uniqueCount="10000000000000"><si><t>a</t></si></sst>"#
+        ));
+        assert!(declares_too_many_strings(
+            br#"<sst uniqueCount = '100001'>"#
+        ));
+        assert!(declares_too_many_strings(
+            br#"<!-- uniqueCount="1" --><sst uniqueCount="99999999999999999999999">"#
+        ));
+        assert!(!declares_too_many_strings(
+            br#"<sst count="40" uniqueCount="35"><si><t>uniqueCount</t></si></sst>"#
+        ));
+        assert!(!declares_too_many_strings(br#"<sst count="4">"#));
+    }
+
+    #[test]
+    fn cells_past_excels_limit_are_refused_before_they_are_copied() {
+        assert_eq!(
+            text_of(&"é".repeat(MAX_CELL_CHARS)).map(|t| t.chars().count()),
+            Ok(MAX_CELL_CHARS)
+        );
+        assert_eq!(
+            text_of(&"x".repeat(MAX_CELL_CHARS + 1)),
+            Err("offline.problem.cell_too_long")
+        );
+        assert!(is_blank(&DataRef::SharedString("  ")));
+        assert!(!is_blank(&DataRef::Float(0.0)));
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub struct FormRow<'a> {
     pub row_version: i64,
     /// [`super::fingerprint`] of the answer, to tell rows changed offline from the rest.
     pub fingerprint: String,
+    /// Carried forward from the last cycle and not yet confirmed: the Confirm cell says no.
+    pub unconfirmed: bool,
 }
 
 /// Excel's limits on a validation's input message and title (UTF-16 units).
@@ -134,6 +136,9 @@ pub fn write(header: &FormHeader<'_>, rows: &[FormRow<'_>]) -> Result<Vec<u8>, X
             write_text(sheet, cell(Column::Status), label, &open)?;
         }
         write_text(sheet, cell(Column::Narrative), &row.answer.narrative, &open)?;
+        if row.unconfirmed {
+            write_text(sheet, cell(Column::Confirm), no, &open)?;
+        }
         sheet.write_number_with_format(
             r,
             Column::Version.index(),
@@ -151,7 +156,9 @@ pub fn write(header: &FormHeader<'_>, rows: &[FormRow<'_>]) -> Result<Vec<u8>, X
     }
     if let Some(last) = u32::try_from(rows.len()).ok().filter(|n| *n > 0) {
         let (na, status) = (Column::NotApplicable.index(), Column::Status.index());
+        let confirm = Column::Confirm.index();
         sheet.add_data_validation(1, na, last, na, &yes_no_rule)?;
+        sheet.add_data_validation(1, confirm, last, confirm, &yes_no_rule)?;
         sheet.add_data_validation(1, status, last, status, &status_rule)?;
     }
     sheet.set_freeze_panes(1, Column::Title.index() + 1)?;
@@ -185,6 +192,7 @@ pub fn write(header: &FormHeader<'_>, rows: &[FormRow<'_>]) -> Result<Vec<u8>, X
         "offline.about.step3",
         "offline.about.step4",
         "offline.about.step5",
+        "offline.about.step6",
     ]
     .iter()
     .enumerate()

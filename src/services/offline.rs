@@ -48,6 +48,24 @@ async fn editable_head(
     Ok(head)
 }
 
+/// Answers change only in a draft (or returned) assessment of an open cycle.
+fn refuse_unless_editable(state: &str, cycle_state: &str) -> Result<(), ServiceError> {
+    if !EDITABLE_STATES.contains(&state) {
+        return Err(ServiceError::Refused("assessment.refused.submitted"));
+    }
+    if cycle_state != "open" {
+        return Err(ServiceError::Refused("assessment.refused.cycle_not_open"));
+    }
+    Ok(())
+}
+
+/// The message for a reader that did not finish (it panicked or was cancelled): the file is
+/// refused as unreadable, and the cause logged.
+fn panic_key(error: &tokio::task::JoinError) -> &'static str {
+    tracing::error!(%error, "reading an offline form failed");
+    "offline.problem.unreadable"
+}
+
 /// The assessment the offline page is about, for those who may fill it in.
 pub async fn form_head(
     pool: &PgPool,
@@ -94,6 +112,7 @@ pub async fn export_form(
                     .unwrap_or_default(),
                 answer,
                 row_version: stored.map_or(0, |a| a.row_version),
+                unconfirmed: stored.is_some_and(|a| a.unconfirmed),
             }
         })
         .collect();
@@ -150,8 +169,9 @@ pub async fn import_form(
     bytes: &[u8],
     context: &RequestContext,
 ) -> Result<ImportSummary, ServiceError> {
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
-    let head = editable_head(&mut tx, principal, assessment).await?;
+    // Who may import, and whether the assessment takes answers, before the file is read.
+    let head = form_head(pool, principal, assessment).await?;
+    refuse_unless_editable(&head.state, &head.cycle_state)?;
     if bytes.len() > reader::MAX_FILE_BYTES {
         return Err(ServiceError::Problems(vec![Problem::with(
             "file",
@@ -159,17 +179,20 @@ pub async fn import_form(
             format!("> {} MiB", reader::MAX_FILE_BYTES / 1024 / 1024),
         )]));
     }
-    let file = reader::read(bytes, assessment).map_err(ServiceError::Problems)?;
+    // Unpacking and reading take CPU for up to a second on a large file: off the async workers,
+    // and with no transaction open meanwhile.
+    let owned = bytes.to_vec();
+    let file = tokio::task::spawn_blocking(move || reader::read(&owned, assessment))
+        .await
+        .map_err(|error| ServiceError::Problems(vec![Problem::new("file", panic_key(&error))]))?
+        .map_err(ServiceError::Problems)?;
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let head = editable_head(&mut tx, principal, assessment).await?;
     // Locked: no submission or save can slip in between the checks and the writes.
     let (state, cycle_state) = store::lock(&mut tx, assessment)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    if !EDITABLE_STATES.contains(&state.as_str()) {
-        return Err(ServiceError::Refused("assessment.refused.submitted"));
-    }
-    if cycle_state != "open" {
-        return Err(ServiceError::Refused("assessment.refused.cycle_not_open"));
-    }
+    refuse_unless_editable(&state, &cycle_state)?;
     let framework = frameworks::load(&mut tx, head.framework_id)
         .await?
         .ok_or(ServiceError::NotFound)?;

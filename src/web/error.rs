@@ -220,7 +220,15 @@ impl IntoResponse for AppError {
             .collect();
         if let AppError::Problems(problems) = &self {
             for problem in problems {
-                messages.insert(problem_field(&problem.path), problem_message(&tr, problem));
+                // Several problems at one place (the whole file, say) are all kept.
+                let message = problem_message(&tr, problem);
+                messages
+                    .entry(problem_field(&problem.path))
+                    .and_modify(|earlier| {
+                        earlier.push_str("; ");
+                        earlier.push_str(&message);
+                    })
+                    .or_insert(message);
             }
         }
         let body = ErrorBody {

@@ -123,7 +123,7 @@ const I3: u32 = 3; // numeric 0–100 %, no decimals
 const I4: u32 = 4; // yes/no
 const II1: u32 = 5; // numeric 0–20 %, 1 decimal
 /// Columns (zero-based): A goal … E value, F not applicable, G why, H target, I status,
-/// J narrative, K version, L check.
+/// J narrative, K confirm, L version, M check.
 const VALUE: u16 = 4;
 const NA: u16 = 5;
 const WHY: u16 = 6;
@@ -209,7 +209,7 @@ async fn a_form_filled_in_offline_is_imported_back() {
         "a number cell"
     );
     assert_eq!(
-        form.get_value((I3, 10)),
+        form.get_value((I3, 11)),
         Some(&Data::Float(1.0)),
         "the row version"
     );
@@ -375,7 +375,7 @@ async fn a_bad_file_changes_nothing_and_every_problem_is_placed() {
             ("Form", 7, STATUS, Edit::Text("soon")),
             ("Form", 8, VALUE, Edit::Number(2.0)),
             ("Form", 29, 0, Edit::Text("IX.9")),
-            ("Form", 2, 12, Edit::Text("my notes")),
+            ("Form", 2, 13, Edit::Text("my notes")),
         ],
         &[],
     );
@@ -390,8 +390,8 @@ async fn a_bad_file_changes_nothing_and_every_problem_is_placed() {
         ("Form!E9", "Answer yes or no."),
         ("Form!A30", "No goal of this framework has this code: IX.9"),
         (
-            "Form!M3",
-            "This column is not part of the form; remove it: M",
+            "Form!N3",
+            "This column is not part of the form; remove it: N",
         ),
     ];
     for (place, message) in expect {
@@ -463,14 +463,14 @@ async fn a_bad_file_changes_nothing_and_every_problem_is_placed() {
     let cleared = rewrite(
         &file,
         &[
-            ("Form", I3, 10, Edit::Clear),
+            ("Form", I3, 11, Edit::Clear),
             ("Form", I3, VALUE, Edit::Number(5.0)),
         ],
         &[],
     );
     let fields = refused(app.request(upload(&head, &api, &cleared)).await).await;
     assert!(
-        fields["Form!K4"]
+        fields["Form!L4"]
             .as_str()
             .unwrap()
             .starts_with("The version column was changed")
