@@ -2,6 +2,7 @@
 # The benchmark: synthetic data, the service under load, and the same SQL under pgbench.
 #
 #   bash bench/run.sh alliance|stress [seconds per endpoint] [connections]
+#   BENCH_ONLY=exports bash bench/run.sh stress     # only the exports
 #
 # Builds in release mode, loads `pledge demo --scale <scale>` into its own private cluster
 # (bench-data/<scale>, kept between runs), serves it on 127.0.0.1:$BENCH_PORT, runs the load
@@ -26,6 +27,7 @@ started=$SECONDS
 "$pledge" --data-dir "$data" demo --scale "$scale"
 echo "($((SECONDS - started)) s)"
 
+if [ "${BENCH_ONLY:-}" != exports ]; then
 echo "== serving on 127.0.0.1:$port"
 "$pledge" --data-dir "$data" serve --listen "127.0.0.1:$port" >"$data.serve.log" 2>&1 &
 server=$!
@@ -61,15 +63,19 @@ for clients in 1 "$connections"; do
     -c "$clients" -j "$(( clients < 2 ? clients : 2 ))" -T "$seconds" | grep -E "tps|latency|transactions actually"
 done
 
-echo
-echo "== exports of the newest cycle (pledge cycle export, wall time including the cluster's start)"
 kill -TERM $server 2>/dev/null; wait $server 2>/dev/null || true
 trap - EXIT
+fi
+
+echo
+echo "== exports of the newest cycle (pledge cycle export: wall time including the cluster's start, peak memory)"
+prefix=$(echo "$scale" | tr '[:lower:]' '[:upper:]')
 for format in csv xlsx json pdf; do
   out="$data.export.$format"
-  started=$(date +%s.%N)
-  "$pledge" --data-dir "$data" cycle export "$prefix-2026" --format "$format" --output "$out" 2>/dev/null
-  ended=$(date +%s.%N)
-  printf '%s: %.2f s, %s bytes\n' "$format" "$(echo "$ended - $started" | bc)" "$(stat -c %s "$out")"
-  rm -f "$out"
+  stats=$(mktemp)
+  /usr/bin/time -f '%e %M' -o "$stats" \
+    "$pledge" --data-dir "$data" cycle export "$prefix-2026" --format "$format" --output "$out" 2>/dev/null
+  read -r seconds_taken peak_kib <"$stats"
+  printf '%s: %s s, %s bytes, peak %s MiB\n' "$format" "$seconds_taken" "$(stat -c %s "$out")" "$((peak_kib / 1024))"
+  rm -f "$out" "$stats"
 done

@@ -111,10 +111,21 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
         sheet.autofit();
     }
 
-    // The tidy table.
-    let sheet = workbook.add_worksheet();
+    // The tidy table: one row per participant × goal (300,000 at the stress scale). Written in
+    // constant-memory mode (each row goes to a temporary file once the next begins), which took
+    // the stress export's peak memory from 1.27 GB to the size of the other sheets; such a
+    // sheet cannot be autofitted, so its widths are set for its content's usual lengths.
+    let sheet = workbook.add_worksheet_with_constant_memory()?;
     sheet.set_name(unique_name("Answers", &mut used_names))?;
     let columns: Vec<&str> = FIELDS.iter().map(|(name, _)| *name).collect();
+    for (c, name) in columns.iter().enumerate() {
+        let width = match *name {
+            "participant_name" | "goal_title" => 36.0,
+            "snapshot_digest" => 66.0,
+            _ => (name.len() as f64 + 2.0).max(10.0),
+        };
+        sheet.set_column_width(column(c), width)?;
+    }
     write_header(sheet, &columns, &header)?;
     for (i, row) in content.rows.iter().enumerate() {
         let r = row_number(i);
@@ -141,7 +152,6 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
         write_optional(sheet, r, 17, row.rank.map(f64::from))?;
     }
     sheet.set_freeze_panes(1, 0)?;
-    sheet.autofit();
 
     // About: what the file is and what each column means.
     let stamp = content.stamp;

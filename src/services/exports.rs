@@ -77,7 +77,7 @@ pub async fn cycle_report(
 
 /// How many participants one chunk of a streamed CSV covers: their answers are read in one
 /// statement, and at most this many participants' rows are held in memory at a time.
-const CSV_CHUNK_PARTICIPANTS: usize = 100;
+const CSV_CHUNK_PARTICIPANTS: usize = 500;
 
 /// A cycle report on its way out as CSV: the figures are computed and the export recorded
 /// before the first byte; the rows then follow in chunks ([`CsvExport::into_chunks`]).
