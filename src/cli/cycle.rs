@@ -34,28 +34,52 @@ pub async fn run(database: &ReadyDatabase, command: CycleCommand) -> anyhow::Res
         format,
         output,
     } = command;
-    let mut out: Box<dyn Write> = match &output {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
-        )),
-        None => Box::new(std::io::stdout().lock()),
+    let result = match &output {
+        Some(path) => write_file(&pool, &cycle, format, path).await,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            let written = write_report(&pool, &cycle, format, &mut stdout).await;
+            written.and_then(|()| {
+                stdout
+                    .flush()
+                    .map_err(|e| ServiceError::Export(crate::export::ExportError::Io(e)))
+            })
+        }
     };
-    let result = write_report(&pool, &cycle, format, &mut out).await;
     pool.close().await;
     match result {
-        Ok(()) => Ok(out.flush()?),
-        Err(error) => {
-            drop(out);
-            // A file cut short must not pass for a report.
-            if let Some(path) = &output {
-                let _ = std::fs::remove_file(path);
-            }
-            match error {
-                ServiceError::NotFound => anyhow::bail!("no cycle has the code or id {cycle:?}"),
-                error => anyhow::bail!("the export failed: {error}"),
-            }
-        }
+        Ok(()) => Ok(()),
+        Err(ServiceError::NotFound) => anyhow::bail!("no cycle has the code or id {cycle:?}"),
+        Err(error) => anyhow::bail!("the export failed: {error}"),
     }
+}
+
+/// Writes the report to a temporary file beside `path` and renames it to `path` only once it
+/// is complete and on disk: a failed export leaves any earlier file as it was and removes its
+/// temporary file; a killed one may leave a `.tmp…` file, never a partial file under `path`.
+async fn write_file(
+    pool: &sqlx::PgPool,
+    cycle: &str,
+    format: Format,
+    path: &std::path::Path,
+) -> Result<(), ServiceError> {
+    let io = |e: std::io::Error| {
+        let e = std::io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+        ServiceError::Export(crate::export::ExportError::Io(e))
+    };
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => std::path::Path::new("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(directory).map_err(io)?;
+    {
+        let mut out = std::io::BufWriter::new(file.as_file_mut());
+        write_report(pool, cycle, format, &mut out).await?;
+        out.flush().map_err(io)?;
+    }
+    file.as_file().sync_all().map_err(io)?;
+    file.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
 }
 
 /// Writes the report; CSV chunk by chunk as it is read, the other formats whole.

@@ -23,6 +23,11 @@ use crate::storage::frameworks;
 use crate::storage::{self};
 use crate::web::i18n::Lang;
 
+/// At most this many uploaded forms are read at once: each may take up to the reader's
+/// ceilings in memory (`offline::reader`), and the machine's cores are better spent on requests.
+static READING: std::sync::LazyLock<tokio::sync::Semaphore> =
+    std::sync::LazyLock::new(|| tokio::sync::Semaphore::new(2));
+
 /// What an import did.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ImportSummary {
@@ -181,6 +186,9 @@ pub async fn import_form(
     }
     // Unpacking and reading take CPU for up to a second on a large file: off the async workers,
     // and with no transaction open meanwhile.
+    let _permit = READING.acquire().await.map_err(|_| {
+        ServiceError::Problems(vec![Problem::new("file", "offline.problem.unreadable")])
+    })?;
     let owned = bytes.to_vec();
     let file = tokio::task::spawn_blocking(move || reader::read(&owned, assessment))
         .await

@@ -482,14 +482,27 @@ async fn the_streamed_csv_is_the_same_across_chunks_and_from_the_command_line() 
         workbook.worksheet_range("Summary").unwrap().height(),
         1 + 32
     );
+    // A failed export leaves an earlier file of the same name as it was.
+    let earlier = dir.path().join("earlier.csv");
+    std::fs::write(&earlier, "the earlier report").unwrap();
     let missing = std::process::Command::new(env!("CARGO_BIN_EXE_pledge"))
-        .args(["cycle", "export", "1999", "--format", "csv"])
+        .args(["cycle", "export", "1999", "--format", "csv", "--output"])
+        .arg(&earlier)
         .env("DATABASE_URL", &owner_url)
         .env("PLEDGE_APP_DATABASE_URL", &app_url)
         .output()
         .unwrap();
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no cycle has the code or id"));
+    assert_eq!(
+        std::fs::read_to_string(&earlier).unwrap(),
+        "the earlier report"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        3,
+        "no temporary file left"
+    );
     assert_eq!(
         app.count(
             "SELECT count(*) FROM audit_log WHERE action = 'cycle.export' AND actor_label = 'cli'"

@@ -492,7 +492,7 @@ async fn a_bad_file_changes_nothing_and_every_problem_is_placed() {
 #[tokio::test]
 async fn a_row_changed_on_the_server_since_the_export_is_refused_as_a_conflict() {
     let app = TestApp::spawn().await;
-    let (_, _, assessment) = open_cycle_of(&app, "cyber-defence-pledge-2016.json").await;
+    let (admin, cycle, assessment) = open_cycle_of(&app, "cyber-defence-pledge-2016.json").await;
     let offline = app.user("contributor", Some("FRA")).await;
     let online = app.user("head", Some("FRA")).await;
     let file = export(&app, &offline, &assessment, "en").await;
@@ -561,4 +561,18 @@ async fn a_row_changed_on_the_server_since_the_export_is_refused_as_a_conflict()
         assert_eq!(response.status(), status);
         assert_eq!(app.request(upload(user, &api, &one)).await.status(), status);
     }
+
+    // Once the cycle is closed, a good file is refused as such and changes nothing.
+    assert_eq!(
+        app.request(admin.api("POST", &format!("/api/v1/cycles/{cycle}/close"), None))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let before = answers_digest(&app).await;
+    let late = rewrite(&file, &[("Form", II1, VALUE, Edit::Number(3.5))], &[]);
+    let response = app.request(upload(&offline, &api, &late)).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert_eq!(body_json(response).await["error"]["code"], "refused");
+    assert_eq!(answers_digest(&app).await, before);
 }
