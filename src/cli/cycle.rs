@@ -82,7 +82,7 @@ async fn write_file(
     Ok(())
 }
 
-/// Writes the report; CSV chunk by chunk as it is read, the other formats whole.
+/// Writes the report; CSV and JSON chunk by chunk as they are read, the other formats whole.
 async fn write_report(
     pool: &sqlx::PgPool,
     cycle: &str,
@@ -93,8 +93,8 @@ async fn write_report(
     let id = exports::find_cycle(pool, cycle).await?;
     let context = RequestContext::default();
     let io = |e: std::io::Error| ServiceError::Export(crate::export::ExportError::Io(e));
-    if format == Format::Csv {
-        let chunks = exports::cycle_report_csv(pool, Operator::Cli, id, &context)
+    if format.streams() {
+        let chunks = exports::cycle_report_streamed(pool, Operator::Cli, id, format, &context)
             .await?
             .into_chunks();
         futures_util::pin_mut!(chunks);

@@ -90,13 +90,13 @@ const REPORT_FIELDS: [(&str, &str); 22] = [
     ),
 ];
 
+/// Everything but the rows, which follow last (so they can be streamed).
 #[derive(Serialize)]
-struct Document<'a> {
+struct Head<'a> {
     format: &'static str,
     stamp: &'a ExportStamp,
     data_dictionary: Vec<Entry>,
     report: &'a CycleComparison,
-    rows: &'a [ExportRow],
 }
 
 #[derive(Serialize)]
@@ -105,7 +105,18 @@ struct Entry {
     meaning: &'static str,
 }
 
+/// What closes the document after the last row.
+pub const TAIL: &[u8] = b"]}";
+
 pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
+    let mut out = head(content.stamp, content.report)?;
+    out.extend(rows(content.rows, true)?);
+    out.extend_from_slice(TAIL);
+    Ok(out)
+}
+
+/// The document up to the opening of its `rows` array: `{"format":…,"report":…,"rows":[`.
+pub fn head(stamp: &ExportStamp, report: &CycleComparison) -> Result<Vec<u8>, ExportError> {
     let data_dictionary = REPORT_FIELDS
         .iter()
         .map(|(field, meaning)| Entry {
@@ -117,11 +128,26 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
             meaning,
         }))
         .collect();
-    Ok(serde_json::to_vec(&Document {
+    let mut out = serde_json::to_vec(&Head {
         format: "pledge-cycle-report/1",
-        stamp: content.stamp,
+        stamp,
         data_dictionary,
-        report: content.report,
-        rows: content.rows,
-    })?)
+        report,
+    })?;
+    // An object serialises to `{…}`: reopen it for the rows.
+    out.pop();
+    out.extend_from_slice(br#","rows":["#);
+    Ok(out)
+}
+
+/// Rows of the `rows` array, comma-separated; `first` when no row precedes them.
+pub fn rows(rows: &[ExportRow], first: bool) -> Result<Vec<u8>, ExportError> {
+    let mut out = Vec::new();
+    for (index, row) in rows.iter().enumerate() {
+        if index > 0 || !first {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, row)?;
+    }
+    Ok(out)
 }

@@ -4,7 +4,7 @@
 //! [`crate::domain::report`] computed, so every format carries the pages' figures.
 
 pub mod csv;
-mod json;
+pub mod json;
 pub mod pdf;
 mod xlsx;
 
@@ -43,6 +43,12 @@ impl Format {
             "pdf" => Some(Format::Pdf),
             _ => None,
         }
+    }
+
+    /// Whether the file is sent as it is written (CSV and JSON: the tidy rows come last, a
+    /// chunk of participants at a time); XLSX and PDF are built whole.
+    pub fn streams(self) -> bool {
+        matches!(self, Format::Csv | Format::Json)
     }
 
     pub fn content_type(self) -> &'static str {

@@ -75,35 +75,43 @@ pub async fn cycle_report(
     Ok(file)
 }
 
-/// How many participants one chunk of a streamed CSV covers: their answers are read in one
+/// How many participants one chunk of a streamed export covers: their answers are read in one
 /// statement, and at most this many participants' rows are held in memory at a time.
-const CSV_CHUNK_PARTICIPANTS: usize = 500;
+const CHUNK_PARTICIPANTS: usize = 500;
 
-/// A cycle report on its way out as CSV: the figures are computed and the export recorded
-/// before the first byte; the rows then follow in chunks ([`CsvExport::into_chunks`]).
-pub struct CsvExport {
+/// A cycle report on its way out as CSV or JSON: the figures are computed and the export
+/// recorded before the first byte; the tidy rows then follow in chunks
+/// ([`StreamedExport::into_chunks`]).
+pub struct StreamedExport {
+    pub format: Format,
     pub file_name: String,
     chunk_participants: usize,
     pool: PgPool,
     scope: storage::Scope,
     report: CycleComparison,
     shape: FrameworkShape,
-    generated_at: String,
+    stamp: export::ExportStamp,
 }
 
-/// Starts a cycle report as streamed CSV (analysts and admins; the command line). The answers
-/// are read afterwards by snapshot id: snapshots never change, so every chunk pairs the same
-/// answers with the figures and digests stamped here.
-pub async fn cycle_report_csv(
+/// Starts a cycle report as a streamed file (`format` CSV or JSON; analysts and admins; the
+/// command line). The answers are read afterwards by snapshot id: snapshots never change, so
+/// every chunk pairs the same answers with the figures and digests stamped here.
+pub async fn cycle_report_streamed(
     pool: &PgPool,
     operator: Operator<'_>,
     cycle_id: Uuid,
+    format: Format,
     context: &RequestContext,
-) -> Result<CsvExport, ServiceError> {
+) -> Result<StreamedExport, ServiceError> {
     if let Operator::User(me) = operator
         && !me.may(Permission::CompareParticipants)
     {
         return Err(ServiceError::Forbidden);
+    }
+    if !format.streams() {
+        return Err(ServiceError::Invalid(
+            [("format".to_owned(), "field.format.unknown".to_owned())].into(),
+        ));
     }
     let mut tx = storage::begin(pool, &operator.scope()).await?;
     let (report, shape) = load_comparison(&mut tx, cycle_id, None).await?;
@@ -115,7 +123,7 @@ pub async fn cycle_report_csv(
             "cycle.export",
             json!({
                 "cycle": report.cycle.code,
-                "format": Format::Csv.as_str(),
+                "format": format.as_str(),
                 "streamed": true,
                 "participants": stamp.snapshots.len(),
                 "rows": report.rows.len() * shape.goals.len(),
@@ -128,27 +136,29 @@ pub async fn cycle_report_csv(
     )
     .await?;
     tx.commit().await?;
-    Ok(CsvExport {
-        file_name: crate::export::file_name(&format!("{}-report", report.cycle.code), Format::Csv),
-        chunk_participants: CSV_CHUNK_PARTICIPANTS,
+    Ok(StreamedExport {
+        format,
+        file_name: crate::export::file_name(&format!("{}-report", report.cycle.code), format),
+        chunk_participants: CHUNK_PARTICIPANTS,
         pool: pool.clone(),
         scope: operator.scope(),
-        generated_at: stamp.generated_at,
+        stamp,
         report,
         shape,
     })
 }
 
-impl CsvExport {
-    /// Chunks of `participants` participants instead of [`CSV_CHUNK_PARTICIPANTS`] (tests use
+impl StreamedExport {
+    /// Chunks of `participants` participants instead of [`CHUNK_PARTICIPANTS`] (tests use
     /// small chunks to cross many chunk boundaries).
     pub fn chunk_participants(mut self, participants: usize) -> Self {
         self.chunk_participants = participants.max(1);
         self
     }
 
-    /// The file as chunks: the header, then the rows of a chunk's worth of participants at a
-    /// time. An error ends the stream after it is yielded.
+    /// The file as chunks: what precedes the rows (CSV: the header; JSON: everything but the
+    /// rows), the rows a chunk's worth of participants at a time, then what follows them (JSON:
+    /// the closing brackets). An error ends the stream after it is yielded.
     pub fn into_chunks(
         self,
     ) -> impl futures_util::Stream<Item = Result<Vec<u8>, ServiceError>> + Send + 'static {
@@ -162,19 +172,22 @@ impl CsvExport {
         })
     }
 
-    /// Chunk `step`: 0 is the header, then one chunk per batch of participants.
+    /// Chunk `step`: 0 is the head, then one chunk per batch of participants, then the tail.
     async fn chunk(&self, step: usize) -> Result<Option<Vec<u8>>, ServiceError> {
+        let batches = self.report.rows.len().div_ceil(self.chunk_participants);
         if step == 0 {
-            return Ok(Some(crate::export::csv::header()?));
+            return Ok(Some(match self.format {
+                Format::Json => crate::export::json::head(&self.stamp, &self.report)?,
+                _ => crate::export::csv::header()?,
+            }));
+        }
+        if step > batches {
+            let tail_due = step == batches + 1 && self.format == Format::Json;
+            return Ok(tail_due.then(|| crate::export::json::TAIL.to_vec()));
         }
         let start = (step - 1) * self.chunk_participants;
-        let Some(participants) = self.report.rows.get(start..) else {
-            return Ok(None);
-        };
-        if participants.is_empty() {
-            return Ok(None);
-        }
-        let participants = &participants[..participants.len().min(self.chunk_participants)];
+        let end = (start + self.chunk_participants).min(self.report.rows.len());
+        let participants = &self.report.rows[start..end];
         let snapshot_ids: Vec<Uuid> = participants.iter().map(|r| r.snapshot.id).collect();
         let mut tx = storage::begin(&self.pool, &self.scope).await?;
         let mut by_snapshot = store::snapshot_answers(&mut tx, &snapshot_ids).await?;
@@ -184,10 +197,10 @@ impl CsvExport {
             .filter_map(|r| Some((r.participant_id, by_snapshot.remove(&r.snapshot.id)?)))
             .collect();
         let rows = export::rows_of(&self.report, participants, &self.shape, &answers);
-        Ok(Some(crate::export::csv::records(
-            &rows,
-            &self.generated_at,
-        )?))
+        Ok(Some(match self.format {
+            Format::Json => crate::export::json::rows(&rows, step == 1)?,
+            _ => crate::export::csv::records(&rows, &self.stamp.generated_at)?,
+        }))
     }
 }
 

@@ -14,6 +14,7 @@ use crate::reports::{
 };
 use crate::support::{TestApp, body_json};
 use pledge::demo::bulk::FrameworkParts;
+use pledge::export::Format;
 
 async fn gci_cycle(app: &TestApp) -> Uuid {
     let framework = gci_framework();
@@ -414,7 +415,7 @@ fn records_without_time(csv_bytes: &[u8]) -> Vec<Vec<String>> {
 }
 
 #[tokio::test]
-async fn the_streamed_csv_is_the_same_across_chunks_and_from_the_command_line() {
+async fn streamed_files_are_the_same_across_chunks_and_from_the_command_line() {
     use futures_util::StreamExt;
     let app = TestApp::spawn().await;
     let cycle = gci_cycle(&app).await;
@@ -432,26 +433,54 @@ async fn the_streamed_csv_is_the_same_across_chunks_and_from_the_command_line() 
 
     // Chunks of 7 participants: 5 chunk boundaries, none losing or repeating a row.
     let pool = app.db.app_pool().await;
-    let export = pledge::services::exports::cycle_report_csv(
-        &pool,
-        pledge::auth::Operator::Cli,
-        cycle,
-        &Default::default(),
-    )
-    .await
-    .unwrap()
-    .chunk_participants(7);
-    let chunks: Vec<Vec<u8>> = export
-        .into_chunks()
-        .map(Result::unwrap)
-        .collect::<Vec<_>>()
-        .await;
+    let chunked = |format: Format| {
+        let pool = pool.clone();
+        async move {
+            let export = pledge::services::exports::cycle_report_streamed(
+                &pool,
+                pledge::auth::Operator::Cli,
+                cycle,
+                format,
+                &Default::default(),
+            )
+            .await
+            .unwrap()
+            .chunk_participants(7);
+            export
+                .into_chunks()
+                .map(Result::unwrap)
+                .collect::<Vec<Vec<u8>>>()
+                .await
+        }
+    };
+    let chunks = chunked(Format::Csv).await;
     assert_eq!(
         chunks.len(),
         1 + 5,
         "the header, then 32 participants in chunks of 7"
     );
     assert_eq!(records_without_time(&chunks.concat()), whole);
+
+    // JSON the same way: one document, the same rows as the API's whole JSON.
+    let chunks = chunked(Format::Json).await;
+    assert_eq!(
+        chunks.len(),
+        1 + 5 + 1,
+        "the head, five chunks of rows, the closing"
+    );
+    let streamed: Value = serde_json::from_slice(&chunks.concat()).unwrap();
+    let response = app
+        .request(analyst.api(
+            "POST",
+            &format!("/api/v1/cycles/{cycle}/export?format=json"),
+            None,
+        ))
+        .await;
+    let api: Value = serde_json::from_slice(&bytes(response).await).unwrap();
+    assert_eq!(streamed["rows"].as_array().unwrap().len(), 32 * 5);
+    assert_eq!(streamed["rows"], api["rows"]);
+    assert_eq!(streamed["report"], api["report"]);
+    assert_eq!(streamed["data_dictionary"], api["data_dictionary"]);
 
     // The binary writes the same file, and an XLSX that calamine opens.
     let Some((owner_url, app_url)) = app.db.urls_for_binary() else {
@@ -508,7 +537,7 @@ async fn the_streamed_csv_is_the_same_across_chunks_and_from_the_command_line() 
             "SELECT count(*) FROM audit_log WHERE action = 'cycle.export' AND actor_label = 'cli'"
         )
         .await,
-        3,
-        "the chunked export above and the two files, each recorded"
+        4,
+        "the two chunked exports above and the two files, each recorded"
     );
 }

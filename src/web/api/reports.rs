@@ -52,8 +52,9 @@ pub async fn progress_report_pdf(
 /// Which file to write.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 pub struct ExportParams {
-    /// csv (one row per participant × goal, streamed as it is written), xlsx (summary, one sheet per section, answers,
-    /// about) or json (the full report with a data dictionary).
+    /// csv (one row per participant × goal), json (the full report with a data dictionary),
+    /// both streamed as they are written; xlsx (summary, one sheet per section, answers, about)
+    /// or pdf (cover, method, summary, a page per participant).
     pub format: Option<String>,
 }
 
@@ -61,7 +62,7 @@ pub struct ExportParams {
 /// generation, and recorded in the audit log (analysts and admins). A POST, since it writes
 /// the audit log: with a session cookie it needs the `X-CSRF-Token` header.
 #[utoipa::path(post, path = "/cycles/{cycle}/export", tag = "reports", params(("cycle" = Uuid, Path), ExportParams),
-    responses((status = 200, description = "The file (text/csv, XLSX or application/json), as an attachment"),
+    responses((status = 200, description = "The file (text/csv, application/json, XLSX or application/pdf), as an attachment"),
               (status = 401, description = "Not signed in", body = ErrorBody),
               (status = 403, description = "Analysts and admins only", body = ErrorBody),
               (status = 404, description = "No such cycle", body = ErrorBody),
@@ -76,15 +77,16 @@ pub async fn cycle_export(
     let format = Format::parse(params.format.as_deref().unwrap_or_default()).ok_or_else(|| {
         AppError::Validation([("format".to_owned(), "field.format.unknown".to_owned())].into())
     })?;
-    if format == Format::Csv {
-        let export = crate::services::exports::cycle_report_csv(
+    if format.streams() {
+        let export = crate::services::exports::cycle_report_streamed(
             &state.db,
             Operator::User(&me),
             cycle,
+            format,
             &context,
         )
         .await?;
-        return Ok(crate::web::pages::streamed_csv(export));
+        return Ok(crate::web::pages::streamed_export(export));
     }
     let file = crate::services::exports::cycle_report(
         &state.db,

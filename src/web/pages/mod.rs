@@ -323,12 +323,12 @@ pub fn attachment(content_type: &str, file_name: &str, body: Vec<u8>) -> Respons
     attachment_body(content_type, file_name, axum::body::Body::from(body))
 }
 
-/// A cycle report's CSV, sent as it is written: the first bytes leave before the last rows are
-/// read. An error midway is logged and cuts the body short, so the client sees a failed
+/// A cycle report's CSV or JSON, sent as it is written: the first bytes leave before the last
+/// rows are read. An error midway is logged and cuts the body short, so the client sees a failed
 /// transfer, never a file that looks complete.
-pub fn streamed_csv(export: crate::services::exports::CsvExport) -> Response {
+pub fn streamed_export(export: crate::services::exports::StreamedExport) -> Response {
     use futures_util::StreamExt;
-    let file_name = export.file_name.clone();
+    let (format, file_name) = (export.format, export.file_name.clone());
     let chunks = export.into_chunks().map(|chunk| {
         chunk.map(axum::body::Bytes::from).map_err(|error| {
             tracing::error!(%error, "streamed export failed");
@@ -336,7 +336,7 @@ pub fn streamed_csv(export: crate::services::exports::CsvExport) -> Response {
         })
     });
     attachment_body(
-        crate::export::Format::Csv.content_type(),
+        format.content_type(),
         &file_name,
         axum::body::Body::from_stream(chunks),
     )

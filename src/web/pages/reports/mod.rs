@@ -122,15 +122,16 @@ pub async fn export(
     let format = crate::export::Format::parse(&form.format).ok_or_else(|| {
         AppError::Validation([("format".to_owned(), "field.format.unknown".to_owned())].into())
     })?;
-    if format == crate::export::Format::Csv {
-        let export = crate::services::exports::cycle_report_csv(
+    if format.streams() {
+        let export = crate::services::exports::cycle_report_streamed(
             &state.db,
             crate::auth::Operator::User(&me),
             cycle,
+            format,
             &context,
         )
         .await?;
-        return Ok(super::streamed_csv(export));
+        return Ok(super::streamed_export(export));
     }
     let file = crate::services::exports::cycle_report(
         &state.db,
