@@ -17,14 +17,19 @@ use crate::export::{ExportFile, Format, ReportContent};
 use crate::storage::audit::{self, NewEntry, RequestContext};
 use crate::storage::{self, reports as store};
 
-/// Writes a cycle's report in `format` (analysts and admins; the command line).
-pub async fn cycle_report(
+/// An export's beginning: the permission checked, the comparison built and stamped in `tx`.
+struct Opened {
+    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    report: CycleComparison,
+    shape: FrameworkShape,
+    stamp: export::ExportStamp,
+}
+
+async fn open(
     pool: &PgPool,
     operator: Operator<'_>,
     cycle_id: Uuid,
-    format: Format,
-    context: &RequestContext,
-) -> Result<ExportFile, ServiceError> {
+) -> Result<Opened, ServiceError> {
     if let Operator::User(me) = operator
         && !me.may(Permission::CompareParticipants)
     {
@@ -32,46 +37,85 @@ pub async fn cycle_report(
     }
     let mut tx = storage::begin(pool, &operator.scope()).await?;
     let (report, shape) = load_comparison(&mut tx, cycle_id, None).await?;
+    let stamp = export::stamp(&report, time::OffsetDateTime::now_utc());
+    Ok(Opened {
+        tx,
+        report,
+        shape,
+        stamp,
+    })
+}
+
+/// How much a file holds, for its audit entry.
+enum Size {
+    Bytes(usize),
+    /// Streamed: unknown when the entry is written.
+    Streamed,
+}
+
+/// The `cycle.export` entry: what was exported, from which snapshots, how big.
+fn export_entry(
+    operator: Operator<'_>,
+    opened: &Opened,
+    format: Format,
+    size: Size,
+    context: &RequestContext,
+) -> NewEntry {
+    let mut details = json!({
+        "cycle": opened.report.cycle.code,
+        "format": format.as_str(),
+        "participants": opened.stamp.snapshots.len(),
+        "rows": opened.report.rows.len() * opened.shape.goals.len(),
+        "generated_at": opened.stamp.generated_at,
+        "snapshots_fingerprint": opened.stamp.fingerprint,
+    });
+    match size {
+        Size::Bytes(bytes) => details["bytes"] = json!(bytes),
+        Size::Streamed => details["streamed"] = json!(true),
+    }
+    NewEntry::new(operator.actor(), "cycle.export", details)
+        .about("cycle", opened.report.cycle.id)
+        .from_request(context)
+}
+
+/// Writes a cycle's report in `format`, whole (analysts and admins; the command line).
+pub async fn cycle_report(
+    pool: &PgPool,
+    operator: Operator<'_>,
+    cycle_id: Uuid,
+    format: Format,
+    context: &RequestContext,
+) -> Result<ExportFile, ServiceError> {
+    let mut opened = open(pool, operator, cycle_id).await?;
     // The answers of exactly the snapshots the figures came from (read by id: a resubmission
     // meanwhile cannot pair new answers with old figures and digests).
-    let snapshot_ids: Vec<Uuid> = report.rows.iter().map(|r| r.snapshot.id).collect();
-    let mut by_snapshot = store::snapshot_answers(&mut tx, &snapshot_ids).await?;
-    let answers = report
+    let snapshot_ids: Vec<Uuid> = opened.report.rows.iter().map(|r| r.snapshot.id).collect();
+    let mut by_snapshot = store::snapshot_answers(&mut opened.tx, &snapshot_ids).await?;
+    let answers = opened
+        .report
         .rows
         .iter()
         .filter_map(|r| Some((r.participant_id, by_snapshot.remove(&r.snapshot.id)?)))
         .collect();
-    let stamp = export::stamp(&report, time::OffsetDateTime::now_utc());
-    let rows = export::rows(&report, &shape, &answers);
+    let rows = export::rows(&opened.report, &opened.shape, &answers);
     let file = crate::export::write(
         format,
         &ReportContent {
-            stamp: &stamp,
-            report: &report,
-            shape: &shape,
+            stamp: &opened.stamp,
+            report: &opened.report,
+            shape: &opened.shape,
             rows: &rows,
         },
     )?;
-    audit::append(
-        &mut tx,
-        &NewEntry::new(
-            operator.actor(),
-            "cycle.export",
-            json!({
-                "cycle": report.cycle.code,
-                "format": format.as_str(),
-                "participants": stamp.snapshots.len(),
-                "rows": rows.len(),
-                "bytes": file.bytes.len(),
-                "generated_at": stamp.generated_at,
-                "snapshots_fingerprint": stamp.fingerprint,
-            }),
-        )
-        .about("cycle", cycle_id)
-        .from_request(context),
-    )
-    .await?;
-    tx.commit().await?;
+    let entry = export_entry(
+        operator,
+        &opened,
+        format,
+        Size::Bytes(file.bytes.len()),
+        context,
+    );
+    audit::append(&mut opened.tx, &entry).await?;
+    opened.tx.commit().await?;
     Ok(file)
 }
 
@@ -103,38 +147,20 @@ pub async fn cycle_report_streamed(
     format: Format,
     context: &RequestContext,
 ) -> Result<StreamedExport, ServiceError> {
-    if let Operator::User(me) = operator
-        && !me.may(Permission::CompareParticipants)
-    {
-        return Err(ServiceError::Forbidden);
-    }
     if !format.streams() {
         return Err(ServiceError::Invalid(
             [("format".to_owned(), "field.format.unknown".to_owned())].into(),
         ));
     }
-    let mut tx = storage::begin(pool, &operator.scope()).await?;
-    let (report, shape) = load_comparison(&mut tx, cycle_id, None).await?;
-    let stamp = export::stamp(&report, time::OffsetDateTime::now_utc());
-    audit::append(
-        &mut tx,
-        &NewEntry::new(
-            operator.actor(),
-            "cycle.export",
-            json!({
-                "cycle": report.cycle.code,
-                "format": format.as_str(),
-                "streamed": true,
-                "participants": stamp.snapshots.len(),
-                "rows": report.rows.len() * shape.goals.len(),
-                "generated_at": stamp.generated_at,
-                "snapshots_fingerprint": stamp.fingerprint,
-            }),
-        )
-        .about("cycle", cycle_id)
-        .from_request(context),
-    )
-    .await?;
+    let mut opened = open(pool, operator, cycle_id).await?;
+    let entry = export_entry(operator, &opened, format, Size::Streamed, context);
+    audit::append(&mut opened.tx, &entry).await?;
+    let Opened {
+        tx,
+        report,
+        shape,
+        stamp,
+    } = opened;
     tx.commit().await?;
     Ok(StreamedExport {
         format,

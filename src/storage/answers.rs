@@ -190,51 +190,22 @@ pub async fn write(
     answer: &CheckedAnswer,
     user: Uuid,
 ) -> Result<i64, sqlx::Error> {
-    let value = split(match answer.state {
-        AnswerState::Answered(value) => Some(value),
-        _ => None,
-    });
-    let target = split(answer.target);
-    sqlx::query_scalar(
-        "INSERT INTO answers AS a (assessment_id, participant_id, goal_id, value_level, value_number,
-             value_bool, not_applicable, na_justification, target_level, target_number, target_bool,
-             implementation_status, narrative, unconfirmed, updated_by, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, false, $14, now())
-         ON CONFLICT (assessment_id, goal_id) DO UPDATE SET value_level = EXCLUDED.value_level,
-             value_number = EXCLUDED.value_number, value_bool = EXCLUDED.value_bool,
-             not_applicable = EXCLUDED.not_applicable, na_justification = EXCLUDED.na_justification,
-             target_level = EXCLUDED.target_level, target_number = EXCLUDED.target_number,
-             target_bool = EXCLUDED.target_bool, implementation_status = EXCLUDED.implementation_status,
-             narrative = EXCLUDED.narrative, unconfirmed = false, updated_by = EXCLUDED.updated_by,
-             updated_at = now(), row_version = a.row_version + 1
-         RETURNING row_version",
-    )
-    .bind(assessment)
-    .bind(participant)
-    .bind(goal)
-    .bind(value.0)
-    .bind(value.1)
-    .bind(value.2)
-    .bind(answer.state == AnswerState::NotApplicable)
-    .bind(&answer.na_justification)
-    .bind(target.0)
-    .bind(target.1)
-    .bind(target.2)
-    .bind(answer.implementation_status)
-    .bind(&answer.narrative)
-    .bind(user)
-    .fetch_one(conn)
-    .await
+    let versions = write_many(conn, assessment, participant, &[(goal, answer)], user).await?;
+    versions
+        .first()
+        .map(|(_, version)| *version)
+        .ok_or(sqlx::Error::RowNotFound)
 }
 
-/// Writes many answers in one statement (insert or update), confirming them like [`write`].
+/// Writes answers in one statement (insert or update) and returns each goal's new row version.
+/// Confirms them: a person saved them, so none is an unconfirmed carried-forward answer.
 pub async fn write_many(
     conn: &mut PgConnection,
     assessment: Uuid,
     participant: Uuid,
     answers: &[(Uuid, &CheckedAnswer)],
     user: Uuid,
-) -> Result<u64, sqlx::Error> {
+) -> Result<Vec<(Uuid, i64)>, sqlx::Error> {
     let mut goals = Vec::with_capacity(answers.len());
     let (mut levels, mut numbers, mut bools) = (Vec::new(), Vec::new(), Vec::new());
     let (mut target_levels, mut target_numbers, mut target_bools) =
@@ -259,7 +230,7 @@ pub async fn write_many(
         statuses.push(answer.implementation_status);
         narratives.push(answer.narrative.clone());
     }
-    let written = sqlx::query(
+    sqlx::query_as(
         "INSERT INTO answers AS a (assessment_id, participant_id, goal_id, value_level, value_number,
              value_bool, not_applicable, na_justification, target_level, target_number, target_bool,
              implementation_status, narrative, unconfirmed, updated_by, updated_at)
@@ -275,7 +246,8 @@ pub async fn write_many(
              target_level = EXCLUDED.target_level, target_number = EXCLUDED.target_number,
              target_bool = EXCLUDED.target_bool, implementation_status = EXCLUDED.implementation_status,
              narrative = EXCLUDED.narrative, unconfirmed = false, updated_by = EXCLUDED.updated_by,
-             updated_at = now(), row_version = a.row_version + 1",
+             updated_at = now(), row_version = a.row_version + 1
+         RETURNING goal_id, row_version",
     )
     .bind(assessment)
     .bind(participant)
@@ -291,9 +263,8 @@ pub async fn write_many(
     .bind(&target_bools)
     .bind(&statuses)
     .bind(&narratives)
-    .execute(conn)
-    .await?;
-    Ok(written.rows_affected())
+    .fetch_all(conn)
+    .await
 }
 
 /// Records activity on an assessment and starts its draft on the first save.

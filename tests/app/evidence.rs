@@ -7,35 +7,10 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
 use crate::assessments::open_cycle;
-use crate::support::{TestApp, TestUser, body_json, body_text};
+use crate::support::{TestApp, TestUser, body_json, body_text, upload};
 use pledge::config::WebConfig;
 
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
-
-/// A multipart upload of `content` named `name`; pages carry the CSRF token in the query.
-fn upload(user: &TestUser, path: &str, name: &str, content: &[u8]) -> Request<Body> {
-    let boundary = "test-boundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(content);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let uri = if path.starts_with("/api/") {
-        path.to_owned()
-    } else {
-        format!("{path}?csrf_token={}", user.csrf)
-    };
-    Request::post(uri)
-        .header("cookie", format!("pledge_session={}", user.cookie))
-        .header("x-csrf-token", &user.csrf)
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(Body::from(body))
-        .unwrap()
-}
 
 async fn evidence(app: &TestApp, user: &TestUser, assessment: &str) -> Vec<Value> {
     let response = app

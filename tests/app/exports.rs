@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::reports::{
     cycle_row, gci_framework, gci_rows, pillars, store_framework, submission, write_cycle,
 };
-use crate::support::{TestApp, body_json};
+use crate::support::{TestApp, body_bytes, body_json};
 use pledge::demo::bulk::FrameworkParts;
 use pledge::export::Format;
 
@@ -30,17 +30,6 @@ async fn gci_cycle(app: &TestApp) -> Uuid {
         &submissions,
     )
     .await
-}
-
-async fn bytes(response: axum::response::Response) -> Vec<u8> {
-    use http_body_util::BodyExt;
-    response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec()
 }
 
 #[tokio::test]
@@ -92,7 +81,7 @@ async fn every_format_carries_the_comparisons_figures_and_is_recorded() {
             .unwrap()
             .contains("pledge-GCI-2020-report.csv")
     );
-    let csv_bytes = bytes(response).await;
+    let csv_bytes = body_bytes(response).await;
     assert!(
         csv_bytes.starts_with(b"\xEF\xBB\xBF"),
         "a UTF-8 byte-order mark for spreadsheets"
@@ -128,7 +117,8 @@ async fn every_format_carries_the_comparisons_figures_and_is_recorded() {
         .request(analyst.post_form(&format!("/cycles/{cycle}/export"), "format=xlsx"))
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    let mut workbook: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes(response).await)).unwrap();
+    let mut workbook: Xlsx<_> =
+        open_workbook_from_rs(Cursor::new(body_bytes(response).await)).unwrap();
     assert_eq!(
         workbook.sheet_names(),
         [
@@ -230,7 +220,7 @@ async fn every_format_carries_the_comparisons_figures_and_is_recorded() {
         ))
         .await;
     assert_eq!(response.headers()[header::CONTENT_TYPE], "application/pdf");
-    let pdf = lopdf::Document::load_mem(&bytes(response).await).unwrap();
+    let pdf = lopdf::Document::load_mem(&body_bytes(response).await).unwrap();
     let pages: Vec<u32> = pdf.get_pages().keys().copied().collect();
     assert!(
         pages.len() >= 3 + 32,
@@ -356,7 +346,7 @@ async fn a_delegation_downloads_its_own_progress_report_as_pdf_and_no_other() {
             .unwrap()
             .contains("pledge-FRA-GCI-2020-progress.pdf")
     );
-    let pdf = lopdf::Document::load_mem(&bytes(response).await).unwrap();
+    let pdf = lopdf::Document::load_mem(&body_bytes(response).await).unwrap();
     let pages: Vec<u32> = pdf.get_pages().keys().copied().collect();
     let text: String = pages
         .iter()
@@ -428,7 +418,7 @@ async fn streamed_files_are_the_same_across_chunks_and_from_the_command_line() {
         ))
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    let whole = records_without_time(&bytes(response).await);
+    let whole = records_without_time(&body_bytes(response).await);
     assert_eq!(whole.len(), 32 * 5);
 
     // Chunks of 7 participants: 5 chunk boundaries, none losing or repeating a row.
@@ -476,7 +466,7 @@ async fn streamed_files_are_the_same_across_chunks_and_from_the_command_line() {
             None,
         ))
         .await;
-    let api: Value = serde_json::from_slice(&bytes(response).await).unwrap();
+    let api: Value = serde_json::from_slice(&body_bytes(response).await).unwrap();
     assert_eq!(streamed["rows"].as_array().unwrap().len(), 32 * 5);
     assert_eq!(streamed["rows"], api["rows"]);
     assert_eq!(streamed["report"], api["report"]);

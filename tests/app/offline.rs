@@ -10,42 +10,11 @@ use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
 use serde_json::{Value, json};
 
 use crate::assessments::open_cycle_of;
-use crate::support::{TestApp, TestUser, body_json, body_text};
+use crate::support::{TestApp, TestUser, body_bytes, body_json, body_text};
 
-/// A multipart upload; pages carry the CSRF token in the query.
+/// The filled-in form as uploaded from a page or through the API.
 fn upload(user: &TestUser, path: &str, content: &[u8]) -> Request<Body> {
-    let boundary = "offline-boundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"form.xlsx\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(content);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let uri = if path.starts_with("/api/") {
-        path.to_owned()
-    } else {
-        format!("{path}?csrf_token={}", user.csrf)
-    };
-    Request::post(uri)
-        .header("cookie", format!("pledge_session={}", user.cookie))
-        .header("x-csrf-token", &user.csrf)
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(Body::from(body))
-        .unwrap()
-}
-
-async fn bytes(response: axum::response::Response) -> Vec<u8> {
-    use http_body_util::BodyExt;
-    response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec()
+    crate::support::upload(user, path, "form.xlsx", content)
 }
 
 async fn export(app: &TestApp, user: &TestUser, assessment: &str, lang: &str) -> Vec<u8> {
@@ -61,7 +30,7 @@ async fn export(app: &TestApp, user: &TestUser, assessment: &str, lang: &str) ->
         response.headers()[header::CONTENT_TYPE],
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     );
-    bytes(response).await
+    body_bytes(response).await
 }
 
 /// A change made in a spreadsheet program.

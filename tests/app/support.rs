@@ -233,6 +233,43 @@ pub async fn body_text(response: Response<Body>) -> String {
     String::from_utf8(bytes.to_vec()).expect("utf-8 body")
 }
 
+/// The body as bytes (files).
+pub async fn body_bytes(response: Response<Body>) -> Vec<u8> {
+    response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+        .to_vec()
+}
+
+/// A multipart upload of `content` named `name` in the field `file`; pages carry the CSRF token
+/// in the query, as their upload forms do.
+pub fn upload(user: &TestUser, path: &str, name: &str, content: &[u8]) -> Request<Body> {
+    let boundary = "test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(content);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let uri = if path.starts_with("/api/") {
+        path.to_owned()
+    } else {
+        format!("{path}?csrf_token={}", user.csrf)
+    };
+    Request::post(uri)
+        .header("cookie", format!("pledge_session={}", user.cookie))
+        .header("x-csrf-token", &user.csrf)
+        .header(
+            axum::http::header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(body))
+        .unwrap()
+}
+
 /// The body as JSON.
 pub async fn body_json(response: Response<Body>) -> serde_json::Value {
     serde_json::from_str(&body_text(response).await).expect("JSON body")

@@ -8,10 +8,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::auth::Operator;
 use crate::domain::report::comparison::CycleComparison;
 use crate::domain::report::progress::ProgressReport;
-use crate::export::Format;
 use crate::services::reports as service;
 use crate::storage::audit::RequestContext;
 use crate::web::AppState;
@@ -74,33 +72,8 @@ pub async fn cycle_export(
     Path(cycle): Path<Uuid>,
     Query(params): Query<ExportParams>,
 ) -> Result<axum::response::Response, AppError> {
-    let format = Format::parse(params.format.as_deref().unwrap_or_default()).ok_or_else(|| {
-        AppError::Validation([("format".to_owned(), "field.format.unknown".to_owned())].into())
-    })?;
-    if format.streams() {
-        let export = crate::services::exports::cycle_report_streamed(
-            &state.db,
-            Operator::User(&me),
-            cycle,
-            format,
-            &context,
-        )
-        .await?;
-        return Ok(crate::web::pages::streamed_export(export));
-    }
-    let file = crate::services::exports::cycle_report(
-        &state.db,
-        Operator::User(&me),
-        cycle,
-        format,
-        &context,
-    )
-    .await?;
-    Ok(crate::web::pages::attachment(
-        file.format.content_type(),
-        &file.file_name,
-        file.bytes,
-    ))
+    let format = params.format.unwrap_or_default();
+    crate::web::pages::cycle_export(&state, &me, cycle, &format, &context).await
 }
 
 /// Which figure to rank and compare on.

@@ -323,10 +323,38 @@ pub fn attachment(content_type: &str, file_name: &str, body: Vec<u8>) -> Respons
     attachment_body(content_type, file_name, axum::body::Body::from(body))
 }
 
+/// A cycle report as a file in the format a form field or query value names (422 naming
+/// `format` otherwise): CSV and JSON streamed, XLSX and PDF whole. The page and the API answer
+/// alike.
+pub async fn cycle_export(
+    state: &AppState,
+    me: &crate::auth::Principal,
+    cycle: uuid::Uuid,
+    format: &str,
+    context: &crate::storage::audit::RequestContext,
+) -> Result<Response, AppError> {
+    use crate::services::exports;
+    let format = crate::export::Format::parse(format).ok_or_else(|| {
+        AppError::Validation([("format".to_owned(), "field.format.unknown".to_owned())].into())
+    })?;
+    let operator = crate::auth::Operator::User(me);
+    if format.streams() {
+        let export =
+            exports::cycle_report_streamed(&state.db, operator, cycle, format, context).await?;
+        return Ok(streamed_export(export));
+    }
+    let file = exports::cycle_report(&state.db, operator, cycle, format, context).await?;
+    Ok(attachment(
+        file.format.content_type(),
+        &file.file_name,
+        file.bytes,
+    ))
+}
+
 /// A cycle report's CSV or JSON, sent as it is written: the first bytes leave before the last
 /// rows are read. An error midway is logged and cuts the body short, so the client sees a failed
 /// transfer, never a file that looks complete.
-pub fn streamed_export(export: crate::services::exports::StreamedExport) -> Response {
+fn streamed_export(export: crate::services::exports::StreamedExport) -> Response {
     use futures_util::StreamExt;
     let (format, file_name) = (export.format, export.file_name.clone());
     let chunks = export.into_chunks().map(|chunk| {

@@ -119,33 +119,7 @@ pub async fn export(
     Path(cycle): Path<Uuid>,
     axum::Form(form): axum::Form<ExportForm>,
 ) -> Result<Response, AppError> {
-    let format = crate::export::Format::parse(&form.format).ok_or_else(|| {
-        AppError::Validation([("format".to_owned(), "field.format.unknown".to_owned())].into())
-    })?;
-    if format.streams() {
-        let export = crate::services::exports::cycle_report_streamed(
-            &state.db,
-            crate::auth::Operator::User(&me),
-            cycle,
-            format,
-            &context,
-        )
-        .await?;
-        return Ok(super::streamed_export(export));
-    }
-    let file = crate::services::exports::cycle_report(
-        &state.db,
-        crate::auth::Operator::User(&me),
-        cycle,
-        format,
-        &context,
-    )
-    .await?;
-    Ok(super::attachment(
-        file.format.content_type(),
-        &file.file_name,
-        file.bytes,
-    ))
+    super::cycle_export(&state, &me, cycle, &form.format, &context).await
 }
 
 /// `POST /assessments/{assessment}/report/pdf`: the progress report as PDF (a form post: the
