@@ -91,18 +91,7 @@ pub async fn load(plan: &ConnectionPlan) -> anyhow::Result<DemoOutcome> {
     let mut conn = plan.owner_connection().await?;
     let mut tx = conn.begin().await?;
     crate::storage::set_scope(&mut tx, &crate::storage::Scope::System).await?;
-    // Two loaders at once: the second waits here and then finds the data present.
-    sqlx::query("LOCK TABLE frameworks IN SHARE ROW EXCLUSIVE MODE")
-        .execute(&mut *tx)
-        .await?;
-    let present: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM frameworks WHERE family = $1 AND version = $2)",
-    )
-    .bind(&framework.family)
-    .bind(&framework.version)
-    .fetch_one(&mut *tx)
-    .await?;
-    if present {
+    if already_loaded(&mut tx, &framework.family, Some(&framework.version)).await? {
         return Ok(DemoOutcome {
             already_loaded: true,
             summary: String::new(),
@@ -195,4 +184,25 @@ pub(crate) async fn create_users(
         ids.push(users::insert(conn, &new).await?);
     }
     Ok(ids)
+}
+
+/// Locks the frameworks against a second loader and says whether the demo framework (a family,
+/// or one version of it) is there already. Two loaders at once: the second waits on the lock
+/// and then finds the data present.
+pub(crate) async fn already_loaded(
+    tx: &mut sqlx::PgConnection,
+    family: &str,
+    version: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query("LOCK TABLE frameworks IN SHARE ROW EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM frameworks
+                        WHERE family = $1 AND ($2::text IS NULL OR version = $2))",
+    )
+    .bind(family)
+    .bind(version)
+    .fetch_one(&mut *tx)
+    .await
 }

@@ -147,15 +147,7 @@ pub async fn load(plan: &ConnectionPlan, scale: Scale) -> anyhow::Result<DemoOut
     let mut conn = plan.owner_connection().await?;
     let mut tx = conn.begin().await?;
     crate::storage::set_scope(&mut tx, &crate::storage::Scope::System).await?;
-    sqlx::query("LOCK TABLE frameworks IN SHARE ROW EXCLUSIVE MODE")
-        .execute(&mut *tx)
-        .await?;
-    let present: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM frameworks WHERE family = $1)")
-            .bind(&framework.family)
-            .fetch_one(&mut *tx)
-            .await?;
-    if present {
+    if super::already_loaded(&mut tx, &framework.family, None).await? {
         return Ok(DemoOutcome {
             already_loaded: true,
             summary: String::new(),

@@ -5,6 +5,7 @@ pub mod cycle;
 pub mod evidence;
 pub mod framework;
 pub mod participant;
+pub mod problem;
 pub mod report;
 pub mod role;
 pub mod scoring;

@@ -18,28 +18,34 @@ const BOLD: Name<'static> = Name(b"F2");
 
 /// Pages being laid out: a cursor that starts a new page when the next line does not fit.
 struct Layout {
-    pages: Vec<Content>,
+    /// Pages already full.
+    done: Vec<Content>,
+    /// The page being written.
+    current: Content,
     y: f32,
     footer: String,
 }
 
 impl Layout {
     fn new(footer: String) -> Self {
-        let mut layout = Self {
-            pages: Vec::new(),
-            y: 0.0,
+        Self {
+            done: Vec::new(),
+            current: footed_page(&footer, 1),
+            y: HEIGHT - MARGIN,
             footer,
-        };
-        layout.new_page();
-        layout
+        }
     }
 
     fn new_page(&mut self) {
-        let mut content = Content::new();
-        let footer = format!("{} — page {}", self.footer, self.pages.len() + 1);
-        draw_text(&mut content, MARGIN, 30.0, 7.0, REGULAR, &footer);
-        self.pages.push(content);
+        let next = footed_page(&self.footer, self.done.len() + 2);
+        self.done.push(std::mem::replace(&mut self.current, next));
         self.y = HEIGHT - MARGIN;
+    }
+
+    /// Every page, in order.
+    fn into_pages(mut self) -> Vec<Content> {
+        self.done.push(self.current);
+        self.done
     }
 
     /// Makes room for `height` points, on a new page if needed.
@@ -50,7 +56,7 @@ impl Layout {
     }
 
     fn page(&mut self) -> &mut Content {
-        self.pages.last_mut().expect("a page")
+        &mut self.current
     }
 
     /// One line at the cursor.
@@ -329,7 +335,7 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
         }
     }
 
-    Ok(assemble(layout.pages, &stamp.cycle_code))
+    Ok(assemble(layout.into_pages(), &stamp.cycle_code))
 }
 
 fn summary_cells(
@@ -677,12 +683,26 @@ pub fn progress(report: &ProgressReport, generated_at: &str) -> Vec<u8> {
         }
     }
     assemble(
-        layout.pages,
+        layout.into_pages(),
         &format!("{} {}", report.participant.code, report.cycle.code),
     )
 }
 
 /// The document's objects: catalogue, page tree, pages, their contents and the two fonts.
+/// A blank page with its footer ("… — page n").
+fn footed_page(footer: &str, number: usize) -> Content {
+    let mut content = Content::new();
+    draw_text(
+        &mut content,
+        MARGIN,
+        30.0,
+        7.0,
+        REGULAR,
+        &format!("{footer} — page {number}"),
+    );
+    content
+}
+
 fn assemble(pages: Vec<Content>, cycle_code: &str) -> Vec<u8> {
     let mut pdf = Pdf::new();
     let catalog = Ref::new(1);

@@ -3,6 +3,7 @@
 //!
 //! - [`workbook`] writes the form: one row per goal, drop-down lists of the allowed values,
 //!   guidance beside each goal, the row version each answer had and a fingerprint of it.
+//! - [`archive`] checks an upload as an archive before anything parses it.
 //! - [`reader`] reads an uploaded file back, cell by cell, refusing anything that is not the
 //!   form (not an XLSX, wrong sheet, moved or extra columns, oversized archives).
 //! - [`plan`] checks every cell against the goal's scale and decides, row by row, whether the
@@ -12,6 +13,7 @@
 //! Sheet names and headers are written in the exporter's language; the reader accepts either
 //! language, so a form exported in French can be imported by a colleague reading English.
 
+pub mod archive;
 pub mod plan;
 pub mod reader;
 pub mod workbook;
@@ -19,7 +21,7 @@ pub mod workbook;
 use sha2::{Digest, Sha256};
 
 use crate::domain::answer::{CheckedAnswer, IMPLEMENTATION_STATUSES, value_text};
-use crate::domain::framework::document::Problem;
+use crate::domain::problem::Problem;
 use crate::domain::scoring::AnswerState;
 use crate::web::i18n::Lang;
 

@@ -15,7 +15,7 @@ use super::reader::{FileRow, FormFile};
 use super::{Column, cell_ref, fingerprint, parse_status, parse_yes_no, place, push_problem};
 use crate::domain::answer::{AnswerInput, CheckedAnswer};
 use crate::domain::framework::Goal;
-use crate::domain::framework::document::Problem;
+use crate::domain::problem::Problem;
 use crate::storage::answers::StoredAnswer;
 use crate::web::i18n::catalogue_key;
 

@@ -1,9 +1,8 @@
 //! Reads an uploaded offline form back into rows of cell texts, refusing anything that is not
 //! the form this service wrote for this assessment.
 //!
-//! The archive is checked before any spreadsheet parsing: every entry is inflated into a
-//! counter with a ceiling, so a small file that unpacks to gigabytes is refused after reading
-//! at most the ceiling. Cells are then streamed one by one (no dense grid is built, so a stray
+//! The archive is checked before any spreadsheet parsing ([`archive::check`]). Cells are then
+//! streamed one by one (no dense grid is built, so a stray
 //! cell at row 1,000,000 costs nothing), and reading stops past [`MAX_ROWS`].
 
 use std::collections::BTreeMap;
@@ -12,23 +11,18 @@ use std::io::{Cursor, Read};
 use calamine::{DataRef, Reader, Xlsx};
 use uuid::Uuid;
 
+use super::archive;
 use super::workbook::ABOUT_ID_CELL;
 use super::{
     ABOUT_SHEET_KEY, Column, FORM_SHEET_KEY, cell_ref, column_letters, push_problem, sheet_names,
 };
-use crate::domain::framework::document::Problem;
+use crate::domain::problem::Problem;
 use crate::web::i18n::Lang;
 
 /// The largest upload accepted (a form of 150 goals with long narratives is well under 2 MiB).
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
-/// The most the archive may unpack to, all entries together.
-pub const MAX_UNPACKED_BYTES: u64 = 64 * 1024 * 1024;
-/// The most entries the archive may hold (a form has about a dozen).
-const MAX_ENTRIES: usize = 1_000;
 /// The most rows the form sheet may use (frameworks have tens to a few hundred goals).
 pub const MAX_ROWS: u32 = 5_000;
-/// The most distinct strings a form may declare (5,000 rows × 12 columns is 60,000).
-const MAX_SHARED_STRINGS: u64 = 100_000;
 /// Excel's own limit on a cell's text.
 const MAX_CELL_CHARS: usize = 32_767;
 /// The most text kept from all cells together: a long shared string referenced from many
@@ -64,7 +58,7 @@ pub struct FormFile {
 /// Reads the form for `assessment`. A file that is not this form (not an XLSX, no form sheet,
 /// another assessment's, headings moved) is refused outright with every such problem.
 pub fn read(bytes: &[u8], assessment: Uuid) -> Result<FormFile, Vec<Problem>> {
-    check_archive(bytes).map_err(|problem| vec![problem])?;
+    archive::check(bytes).map_err(|problem| vec![problem])?;
     let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes))
         .map_err(|error| vec![Problem::with("file", "offline.problem.not_xlsx", error)])?;
     let names = workbook.sheet_names();
@@ -107,153 +101,6 @@ pub fn read(bytes: &[u8], assessment: Uuid) -> Result<FormFile, Vec<Problem>> {
         })
     } else {
         Err(fatal)
-    }
-}
-
-/// Refuses what is not a ZIP archive, and archives that unpack to more than the ceiling.
-fn check_archive(bytes: &[u8]) -> Result<(), Problem> {
-    let not_xlsx =
-        |detail: &dyn std::fmt::Display| Problem::with("file", "offline.problem.not_xlsx", detail);
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| not_xlsx(&e))?;
-    let too_large = || {
-        Problem::with(
-            "file",
-            "offline.problem.unpacks_too_large",
-            format!("> {} MiB", MAX_UNPACKED_BYTES / 1024 / 1024),
-        )
-    };
-    if archive.len() > MAX_ENTRIES {
-        return Err(too_large());
-    }
-    let mut total: u64 = 0;
-    for index in 0..archive.len() {
-        let entry = archive.by_index(index).map_err(|e| not_xlsx(&e))?;
-        let allowance = MAX_UNPACKED_BYTES - total + 1;
-        let shared_strings = entry
-            .name()
-            .map_err(|e| not_xlsx(&e))?
-            .to_lowercase()
-            .ends_with("sharedstrings.xml");
-        let mut limited = entry.take(allowance);
-        if shared_strings {
-            // Read whole (within the ceiling) to check the count the reader reserves room for.
-            let mut xml = Vec::new();
-            total += limited.read_to_end(&mut xml).map_err(|e| not_xlsx(&e))? as u64;
-            if total <= MAX_UNPACKED_BYTES && too_many_shared_strings(&xml) {
-                return Err(Problem::with(
-                    "file",
-                    "offline.problem.too_many_strings",
-                    MAX_SHARED_STRINGS,
-                ));
-            }
-        } else {
-            total += std::io::copy(&mut limited, &mut std::io::sink()).map_err(|e| not_xlsx(&e))?;
-        }
-        if total > MAX_UNPACKED_BYTES {
-            return Err(too_large());
-        }
-    }
-    Ok(())
-}
-
-/// Whether a shared-strings part holds, or declares, more strings than any form has. The
-/// spreadsheet reader reserves memory for the `uniqueCount` of the first `sst` tag before it
-/// reads a string (a forged count would abort the process), then keeps one string per `si`
-/// tag (millions of empty ones fit in a few megabytes). Tags are found as an XML reader finds
-/// them: comments, processing instructions, declarations and CDATA are skipped, so text that
-/// merely mentions `uniqueCount` is not mistaken for the attribute.
-fn too_many_shared_strings(xml: &[u8]) -> bool {
-    let mut strings: u64 = 0;
-    let mut seen_sst = false;
-    let mut at = 0;
-    while let Some(offset) = xml[at..].iter().position(|b| *b == b'<') {
-        let tag = &xml[at + offset..];
-        let skip_to = |end: &[u8]| {
-            tag.windows(end.len())
-                .position(|w| w == end)
-                .map_or(xml.len(), |p| at + offset + p + end.len())
-        };
-        at = if tag.starts_with(b"<!--") {
-            skip_to(b"-->")
-        } else if tag.starts_with(b"<![CDATA[") {
-            skip_to(b"]]>")
-        } else if tag.starts_with(b"<?") {
-            skip_to(b"?>")
-        } else {
-            let next = tag_end(xml, at + offset);
-            if !tag.starts_with(b"<!") && !tag.starts_with(b"</") {
-                let body = &xml[at + offset + 1..next.saturating_sub(1).max(at + offset + 1)];
-                let name_end = body
-                    .iter()
-                    .position(|b| b.is_ascii_whitespace() || *b == b'/' || *b == b'>')
-                    .unwrap_or(body.len());
-                let name = &body[..name_end];
-                let local = name.rsplit(|b| *b == b':').next().unwrap_or(name);
-                if local == b"si" {
-                    strings += 1;
-                    if strings > MAX_SHARED_STRINGS {
-                        return true;
-                    }
-                } else if local == b"sst" && !seen_sst {
-                    seen_sst = true;
-                    if declared_count(&body[name_end..]).is_some_and(|n| n > MAX_SHARED_STRINGS) {
-                        return true;
-                    }
-                }
-            }
-            next
-        };
-    }
-    false
-}
-
-/// Where the tag starting at `start` ends (just past its `>`), with `>` inside quoted
-/// attribute values not taken for the end, as an XML reader reads it.
-fn tag_end(xml: &[u8], start: usize) -> usize {
-    let mut quote = None;
-    for (i, byte) in xml.iter().enumerate().skip(start) {
-        match (quote, *byte) {
-            (None, b'"' | b'\'') => quote = Some(*byte),
-            (Some(q), b) if b == q => quote = None,
-            (None, b'>') => return i + 1,
-            _ => {}
-        }
-    }
-    xml.len()
-}
-
-/// The `uniqueCount` attribute among a tag's attributes, when present: `None` when absent or
-/// not a number the spreadsheet reader would read (it then reserves nothing), `u64::MAX` when
-/// too long to count.
-fn declared_count(attributes: &[u8]) -> Option<u64> {
-    const NAME: &[u8] = b"uniqueCount";
-    let mut rest = attributes;
-    loop {
-        let at = rest.windows(NAME.len()).position(|w| w == NAME)?;
-        let preceded_by_space = at == 0 || rest[at - 1].is_ascii_whitespace();
-        rest = &rest[at + NAME.len()..];
-        let after: Vec<u8> = rest
-            .iter()
-            .skip_while(|b| b.is_ascii_whitespace())
-            .copied()
-            .collect();
-        if !preceded_by_space || after.first() != Some(&b'=') {
-            continue;
-        }
-        let value = after[1..]
-            .iter()
-            .skip_while(|b| b.is_ascii_whitespace() || **b == b'"' || **b == b'\'')
-            .take_while(|b| b.is_ascii_digit());
-        let mut count: u64 = 0;
-        let mut digits = 0;
-        for digit in value {
-            digits += 1;
-            count = count
-                .checked_mul(10)
-                .and_then(|n| n.checked_add(u64::from(*digit - b'0')))
-                .unwrap_or(u64::MAX);
-        }
-        return (digits > 0).then_some(count);
     }
 }
 
@@ -463,35 +310,6 @@ mod tests {
     }
 
     #[test]
-    fn a_forged_count_of_shared_strings_is_refused_before_parsing() {
-        assert!(too_many_shared_strings(
-            br#"<?xml version="1.0"?><sst xmlns="x" count="3" uniqueCount="10000000000000"><si><t>a</t></si></sst>"#
-        ));
-        assert!(too_many_shared_strings(br#"<sst uniqueCount = '100001'>"#));
-        assert!(too_many_shared_strings(
-            br#"<!-- <sst uniqueCount="1"> --><x:sst uniqueCount="99999999999999999999999">"#
-        ));
-        // Many strings under a modest declared count.
-        let mut many = br#"<sst uniqueCount="1">"#.to_vec();
-        many.extend(b"<si/>".repeat(100_001));
-        assert!(too_many_shared_strings(&many));
-        // What Excel and LibreOffice write, and text that only mentions the attribute.
-        assert!(!too_many_shared_strings(
-            br#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="40" uniqueCount="35"><si><t>uniqueCount="200000"</t></si><si><t xml:space="preserve"> b </t></si></sst>"#
-        ));
-        assert!(!too_many_shared_strings(
-            br#"<sst count="4"><si><t>a</t></si></sst>"#
-        ));
-        assert!(too_many_shared_strings(
-            br#"<sst note="a > b" uniqueCount="9999999999">"#
-        ));
-        assert!(!too_many_shared_strings(
-            b"<sst myuniqueCount=\"999999999\">"
-        ));
-    }
-
-    #[test]
     fn cells_past_excels_limit_are_refused_before_they_are_copied() {
         assert_eq!(
             text_of(&"é".repeat(MAX_CELL_CHARS)).map(|t| t.chars().count()),
@@ -511,29 +329,5 @@ mod tests {
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].key, "offline.problem.not_xlsx");
         assert_eq!(problems[0].path, "file");
-    }
-
-    #[test]
-    fn an_archive_that_unpacks_past_the_ceiling_is_refused() {
-        use std::io::Write;
-        let mut bytes = Vec::new();
-        {
-            let mut archive = zip::ZipWriter::new(Cursor::new(&mut bytes));
-            let options = zip::write::SimpleFileOptions::default()
-                .compression_method(zip::CompressionMethod::Deflated);
-            archive.start_file("xl/bomb.xml", options).unwrap();
-            let zeros = vec![0u8; 1024 * 1024];
-            for _ in 0..=MAX_UNPACKED_BYTES / (1024 * 1024) {
-                archive.write_all(&zeros).unwrap();
-            }
-            archive.finish().unwrap();
-        }
-        assert!(
-            bytes.len() < 1024 * 1024,
-            "the bomb is small: {}",
-            bytes.len()
-        );
-        let problems = read(&bytes, Uuid::nil()).unwrap_err();
-        assert_eq!(problems[0].key, "offline.problem.unpacks_too_large");
     }
 }

@@ -18,7 +18,7 @@ pub mod workflow;
 
 use std::collections::BTreeMap;
 
-use crate::domain::framework::document::Problem;
+use crate::domain::problem::Problem;
 
 /// Field name → catalogue key.
 pub type FieldProblems = BTreeMap<String, String>;

@@ -13,7 +13,7 @@ use super::ServiceError;
 use super::assessments::{EDITABLE_STATES, checked_for_audit, stored_for_audit};
 use crate::auth::Principal;
 use crate::auth::policy::Permission;
-use crate::domain::framework::document::Problem;
+use crate::domain::problem::Problem;
 use crate::export::{ExportFile, Format};
 use crate::offline::workbook::{FormHeader, FormRow};
 use crate::offline::{fingerprint, plan, reader, workbook};

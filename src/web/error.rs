@@ -49,7 +49,7 @@ pub enum AppError {
     Stale,
     /// A document breaks rules, each with its place in the document.
     #[error("invalid document")]
-    Problems(Vec<crate::domain::framework::document::Problem>),
+    Problems(Vec<crate::domain::problem::Problem>),
     /// `If-Match` is required on this write.
     #[error("precondition required")]
     PreconditionRequired,
@@ -259,10 +259,7 @@ fn problem_field(path: &str) -> String {
 }
 
 /// A document problem in words: the message, then its detail (a code, a parser's report).
-pub fn problem_message(
-    tr: &super::i18n::Tr,
-    problem: &crate::domain::framework::document::Problem,
-) -> String {
+pub fn problem_message(tr: &super::i18n::Tr, problem: &crate::domain::problem::Problem) -> String {
     match &problem.detail {
         Some(detail) => format!("{}: {detail}", tr.t(problem.key)),
         None => tr.t(problem.key).to_owned(),

@@ -11,35 +11,7 @@ use crate::domain::text::LocalizedText;
 /// The format name every document carries, so that later formats can be told apart.
 pub const FORMAT: &str = "pledge-framework/1";
 
-/// One thing wrong with a document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Problem {
-    /// Where the offending value is: a JSON pointer (`""` for the whole document), or for a
-    /// spreadsheet `Sheet!E7` (a cell), `Sheet` or `file`.
-    pub path: String,
-    /// Catalogue key of what is wrong (`framework.problem.*`).
-    pub key: &'static str,
-    /// A fact to show after the message (a code, a parser's report), not translated.
-    pub detail: Option<String>,
-}
-
-impl Problem {
-    pub fn new(path: impl Into<String>, key: &'static str) -> Self {
-        Self {
-            path: path.into(),
-            key,
-            detail: None,
-        }
-    }
-
-    pub fn with(path: impl Into<String>, key: &'static str, detail: impl ToString) -> Self {
-        Self {
-            path: path.into(),
-            key,
-            detail: Some(detail.to_string()),
-        }
-    }
-}
+pub use crate::domain::problem::Problem;
 
 /// The document as written, before validation.
 #[derive(Debug, Serialize, Deserialize)]

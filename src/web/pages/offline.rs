@@ -141,7 +141,7 @@ pub async fn import(
 
 fn problem_rows(
     page: &PageContext,
-    problems: &[crate::domain::framework::document::Problem],
+    problems: &[crate::domain::problem::Problem],
 ) -> Vec<ProblemRow> {
     problems
         .iter()
