@@ -55,6 +55,78 @@ pub fn plain(lang: Lang, value: Option<f64>) -> String {
     value.map_or_else(|| "—".to_owned(), |v| localise(lang, &format!("{v}")))
 }
 
+const MONTHS_EN: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const MONTHS_FR: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+
+/// A calendar date as people write it: "3 December 2026", "3 décembre 2026".
+pub fn date(lang: Lang, date: time::Date) -> String {
+    let month = usize::from(u8::from(date.month())) - 1;
+    let name = match lang {
+        Lang::En => MONTHS_EN[month],
+        Lang::Fr => MONTHS_FR[month],
+    };
+    let day = date.day();
+    match (lang, day) {
+        (Lang::Fr, 1) => format!("1er {name} {}", date.year()),
+        _ => format!("{day} {name} {}", date.year()),
+    }
+}
+
+/// A moment to the minute, in the reader's time zone, naming the zone:
+/// "3 December 2026, 14:05 UTC", "3 décembre 2026 à 14:05 UTC". Never microseconds.
+pub fn moment(lang: Lang, zone: &TimeZone, at: time::OffsetDateTime) -> String {
+    let local = at.to_offset(zone.offset);
+    let day = date(lang, local.date());
+    let clock = format!("{:02}:{:02}", local.hour(), local.minute());
+    match lang {
+        Lang::En => format!("{day}, {clock} {}", zone.name),
+        Lang::Fr => format!("{day} à {clock} {}", zone.name),
+    }
+}
+
+/// The time zone a reader sees moments in: its name as shown and its offset from UTC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeZone {
+    pub name: String,
+    pub offset: time::UtcOffset,
+}
+
+impl TimeZone {
+    /// Coordinated Universal Time, the zone of a reader who chose none.
+    pub fn utc() -> Self {
+        Self {
+            name: "UTC".to_owned(),
+            offset: time::UtcOffset::UTC,
+        }
+    }
+}
+
 fn localise(lang: Lang, text: &str) -> String {
     match lang {
         Lang::Fr => text.replace('.', ","),
@@ -84,5 +156,23 @@ mod tests {
         assert_eq!(percent(Lang::Fr, Some(0.8333)), "83\u{a0}%");
         assert_eq!(percent(Lang::En, Some(1.0)), "100%");
         assert_eq!(plain(Lang::Fr, Some(2.5)), "2,5");
+    }
+
+    #[test]
+    fn moments_are_shown_to_the_minute_with_their_zone_in_the_language() {
+        let at = time::macros::datetime!(2026-12-01 14:05:59.123456 UTC);
+        assert_eq!(
+            moment(Lang::En, &TimeZone::utc(), at),
+            "1 December 2026, 14:05 UTC"
+        );
+        assert_eq!(
+            moment(Lang::Fr, &TimeZone::utc(), at),
+            "1er décembre 2026 à 14:05 UTC"
+        );
+        let paris = TimeZone {
+            name: "CET".to_owned(),
+            offset: time::macros::offset!(+1),
+        };
+        assert_eq!(moment(Lang::En, &paris, at), "1 December 2026, 15:05 CET");
     }
 }

@@ -6,6 +6,7 @@ mod assessments;
 mod audit_log;
 mod clarifications;
 mod evidence;
+pub mod flash;
 
 pub use evidence::{download as download_evidence, read_upload};
 mod cycles;
@@ -248,6 +249,7 @@ pub fn router() -> Router<AppState> {
             router.route(route.path, route.handler)
         })
         .layer(axum::middleware::from_fn(super::middleware::html_errors))
+        .layer(axum::middleware::from_fn(flash::clear))
 }
 
 /// The signed-in user as the layout shows them.
@@ -265,6 +267,10 @@ pub struct PageContext {
     pub user: Option<PageUser>,
     /// The session's CSRF token, put in every form (empty when nobody is signed in).
     pub csrf: String,
+    /// The message the previous action left for this page ("Answer 1.2 saved"), translated.
+    pub flash: Option<String>,
+    /// The zone in which this reader sees moments.
+    pub zone: crate::web::format::TimeZone,
 }
 
 impl PageContext {
@@ -277,7 +283,19 @@ impl PageContext {
                 .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned()),
             user: None,
             csrf: String::new(),
+            flash: None,
+            zone: crate::web::format::TimeZone::utc(),
         }
+    }
+
+    /// A moment as this reader reads it: to the minute, in their zone and language.
+    pub fn when(&self, at: &time::OffsetDateTime) -> String {
+        crate::web::format::moment(self.tr.lang(), &self.zone, *at)
+    }
+
+    /// A calendar date in the page's language.
+    pub fn day(&self, date: &time::Date) -> String {
+        crate::web::format::date(self.tr.lang(), *date)
     }
 
     /// The name of a value in the page's language: `label("cycle_state", "open")` reads the
@@ -302,6 +320,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let mut page = PageContext::new(Lang::from_headers(&parts.headers), &parts.uri);
+        page.flash = flash::Flash::from_headers(&parts.headers).map(|flash| flash.text(&page.tr));
         if let Some(Authenticated(Some(principal))) = parts.extensions.get::<Authenticated>() {
             page.csrf = principal.csrf_token().unwrap_or_default().to_owned();
             if !principal.second_factor_pending {
