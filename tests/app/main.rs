@@ -8,6 +8,7 @@ mod cluster;
 mod demo;
 mod evidence;
 mod exports;
+mod feedback;
 mod frameworks;
 mod matrix;
 mod offline;

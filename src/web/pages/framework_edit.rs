@@ -3,10 +3,11 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::flash::{self, Flash};
 use super::frameworks::{FormErrors, refused};
 use super::{PageContext, render};
 use crate::auth::policy::Permission;
@@ -37,8 +38,13 @@ async fn editable(state: &AppState, me: &Principal, id: Uuid) -> Result<Framewor
     Ok(service::load(&state.db, &me.scope(), id).await?)
 }
 
-fn back(id: Uuid) -> Response {
-    Redirect::to(&format!("/frameworks/{id}")).into_response()
+/// Back to the framework, saying the change was saved.
+fn back(state: &AppState, id: Uuid) -> Response {
+    flash::redirect(
+        &format!("/frameworks/{id}"),
+        Flash::new("flash.saved"),
+        state.config.auth.secure_cookies,
+    )
 }
 
 #[derive(Template)]
@@ -146,7 +152,7 @@ async fn save_section(
     )
     .await
     {
-        Ok(()) => Ok(back(id)),
+        Ok(()) => Ok(back(&state, id)),
         Err(ServiceError::NotFound) => Err(AppError::NotFound),
         Err(error) => {
             let errors = FormErrors::from_error(&page, error, section_field)?;
@@ -224,7 +230,7 @@ async fn structural(
     )
     .await
     {
-        Ok(()) => Ok(back(id)),
+        Ok(()) => Ok(back(&state, id)),
         Err(ServiceError::NotFound) => Err(AppError::NotFound),
         Err(error) => {
             // Shown on the framework page (e.g. a section cannot lose its last goal).
@@ -486,7 +492,7 @@ async fn save_goal(
         Err(fields) => Err(ServiceError::Invalid(fields)),
     };
     match result {
-        Ok(()) => Ok(back(id)),
+        Ok(()) => Ok(back(&state, id)),
         Err(ServiceError::NotFound) if editing.is_some() => Err(AppError::NotFound),
         Err(ServiceError::NotFound) => {
             let errors = FormErrors::from_error(

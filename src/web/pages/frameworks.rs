@@ -5,10 +5,11 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::flash::{self, Flash};
 use super::{PageContext, render};
 use crate::auth::Operator;
 use crate::auth::policy::Permission;
@@ -272,7 +273,11 @@ pub async fn import(
 ) -> Result<Response, AppError> {
     me.require(Permission::ManageCatalogue)?;
     match service::import(&state.db, Operator::User(&me), &form.document, &context).await {
-        Ok(id) => Ok(Redirect::to(&format!("/frameworks/{id}")).into_response()),
+        Ok(id) => Ok(flash::redirect(
+            &format!("/frameworks/{id}"),
+            Flash::new("flash.framework_imported"),
+            state.config.auth.secure_cookies,
+        )),
         Err(error) => {
             let errors = FormErrors::from_error(&page, error, |_| None)?;
             refused(&ImportPage {
@@ -399,7 +404,11 @@ pub async fn create(
         Err(ServiceError::Problems(problems))
     };
     match result {
-        Ok(id) => Ok(Redirect::to(&format!("/frameworks/{id}")).into_response()),
+        Ok(id) => Ok(flash::redirect(
+            &format!("/frameworks/{id}"),
+            Flash::new("flash.framework_created"),
+            state.config.auth.secure_cookies,
+        )),
         Err(error) => {
             let errors = FormErrors::from_error(&page, error, details_field)?;
             refused(&DetailsPage {
@@ -475,7 +484,11 @@ pub async fn save_details(
     )
     .await
     {
-        Ok(()) => Ok(Redirect::to(&format!("/frameworks/{id}")).into_response()),
+        Ok(()) => Ok(flash::redirect(
+            &format!("/frameworks/{id}"),
+            Flash::new("flash.saved"),
+            state.config.auth.secure_cookies,
+        )),
         Err(ServiceError::NotFound) => Err(AppError::NotFound),
         Err(error) => {
             let errors = FormErrors::from_error(&page, error, details_field)?;
@@ -511,7 +524,11 @@ pub async fn copy(
     match service::copy_as_new_version(&state.db, Operator::User(&me), id, &form.version, &context)
         .await
     {
-        Ok(new_id) => Ok(Redirect::to(&format!("/frameworks/{new_id}")).into_response()),
+        Ok(new_id) => Ok(flash::redirect(
+            &format!("/frameworks/{new_id}"),
+            Flash::with("flash.framework_copied", form.version.trim()),
+            state.config.auth.secure_cookies,
+        )),
         Err(ServiceError::NotFound) => Err(AppError::NotFound),
         Err(error) => {
             let errors = FormErrors::from_error(&page, error, |_| None)?;

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::flash::{self, Flash};
 use super::frameworks::{FormErrors, refused};
 use super::{PageContext, render};
 use crate::auth::policy::Permission;
@@ -186,7 +187,11 @@ pub async fn save(
     )
     .await
     {
-        Ok(()) => Ok(Redirect::to(&format!("/frameworks/{from}")).into_response()),
+        Ok(()) => Ok(flash::redirect(
+            &format!("/frameworks/{from}"),
+            Flash::new("flash.mapping_saved"),
+            state.config.auth.secure_cookies,
+        )),
         Err(ServiceError::NotFound) => Err(AppError::NotFound),
         Err(error) => {
             let errors = FormErrors::from_error(&page, error, |_| None)?;

@@ -4,10 +4,11 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::flash::{self, Flash};
 use super::frameworks::{FormErrors, refused};
 use super::{PageContext, render};
 use crate::auth::Principal;
@@ -247,7 +248,11 @@ pub async fn create(
     let own = me.role.participant().ok_or(AppError::Forbidden)?;
     me.require(Permission::EditParticipant(own))?;
     match service::create(&state.db, &me, own, &form, &context).await {
-        Ok(id) => Ok(Redirect::to(&format!("/national-goals/{id}")).into_response()),
+        Ok(id) => Ok(flash::redirect(
+            &format!("/national-goals/{id}"),
+            Flash::new("flash.national_goal_added"),
+            state.config.auth.secure_cookies,
+        )),
         Err(error) => {
             let errors = FormErrors::from_error(&page, error, |_| None)?;
             refused(&goal_page(&state, &me, page, None, Some((form, 0)), errors).await?)
@@ -292,7 +297,11 @@ pub async fn update(
     };
     me.require(Permission::EditParticipant(participant))?;
     match service::update(&state.db, &me, id, form.row_version, &form.input, &context).await {
-        Ok(()) => Ok(Redirect::to(&format!("/national-goals/{id}")).into_response()),
+        Ok(()) => Ok(flash::redirect(
+            &format!("/national-goals/{id}"),
+            Flash::new("flash.saved"),
+            state.config.auth.secure_cookies,
+        )),
         Err(ServiceError::NotFound) => Err(AppError::NotFound),
         Err(error) => {
             let stale = matches!(error, ServiceError::Conflict);

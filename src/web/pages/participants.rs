@@ -3,9 +3,10 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use uuid::Uuid;
 
+use super::flash::{self, Flash};
 use super::frameworks::{FormErrors, refused};
 use super::{PageContext, render};
 use crate::auth::Operator;
@@ -77,7 +78,11 @@ pub async fn create(
 ) -> Result<Response, AppError> {
     me.require(Permission::ManageCatalogue)?;
     match service::create_partner(&state.db, Operator::User(&me), &form, &context).await {
-        Ok(_) => Ok(Redirect::to("/participants").into_response()),
+        Ok(_) => Ok(flash::redirect(
+            "/participants",
+            Flash::with("flash.participant_added", form.code.trim().to_uppercase()),
+            state.config.auth.secure_cookies,
+        )),
         Err(error) => {
             let errors = FormErrors::from_error(&page, error, |_| None)?;
             refused(&FormPage {
@@ -143,7 +148,11 @@ pub async fn update(
         active: form.active.is_some(),
     };
     match service::update(&state.db, Operator::User(&me), id, &input, &context).await {
-        Ok(()) => Ok(Redirect::to("/participants").into_response()),
+        Ok(()) => Ok(flash::redirect(
+            "/participants",
+            Flash::new("flash.saved"),
+            state.config.auth.secure_cookies,
+        )),
         Err(ServiceError::NotFound) => Err(AppError::NotFound),
         Err(error) => {
             let errors = FormErrors::from_error(&page, error, |_| None)?;
