@@ -4,6 +4,7 @@ mod assessments;
 mod auth;
 mod binary;
 mod catalogue;
+mod confirmations;
 mod cluster;
 mod demo;
 mod evidence;
