@@ -105,7 +105,15 @@ pub async fn reopen(
     new_deadline: &str,
     context: &RequestContext,
 ) -> Result<(), ServiceError> {
-    change_state(pool, operator, id, Transition::Reopen, new_deadline, context).await
+    change_state(
+        pool,
+        operator,
+        id,
+        Transition::Reopen,
+        new_deadline,
+        context,
+    )
+    .await
 }
 
 async fn change_state(

@@ -91,7 +91,10 @@ async fn a_submission_ends_on_its_confirmation_page_and_a_double_click_makes_one
     let first = app.request(head.post_form(&path, "")).await;
     let second = app.request(head.post_form(&path, "")).await;
     assert_eq!(first.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&first), format!("/assessments/{assessment}/submitted"));
+    assert_eq!(
+        location(&first),
+        format!("/assessments/{assessment}/submitted")
+    );
     assert_eq!(
         location(&second),
         format!("/assessments/{assessment}/submitted"),
@@ -217,8 +220,13 @@ async fn a_return_goes_through_the_review_page_and_a_confirmation_that_keeps_rea
     assert!(confirm.contains("your reason and 2 notes."));
     assert!(confirm.contains("Please justify the legal score"));
     assert!(confirm.contains(r#"<input type="hidden" name="note_legal" value="Which law?">"#));
-    assert!(confirm.contains(r#"<input type="hidden" name="note_cooperation" value="Since when?">"#));
-    assert!(!confirm.contains("note_technical"), "empty notes are not carried");
+    assert!(
+        confirm.contains(r#"<input type="hidden" name="note_cooperation" value="Since when?">"#)
+    );
+    assert!(
+        !confirm.contains("note_technical"),
+        "empty notes are not carried"
+    );
     assert!(confirm.contains(&format!(r#"action="/assessments/{assessment}/return""#)));
     assert!(confirm.contains(">Yes, return it</button>"));
     assert!(confirm.contains(">Go back</button>"));
@@ -303,7 +311,9 @@ async fn cycle_in_several_states(app: &TestApp) -> (TestUser, String) {
     let ita = assessment_of(app, &admin, &cycle, "ITA").await;
     let contributor = app.user("contributor", Some("ITA")).await;
     answer(app, &contributor, &ita, 1).await;
-    let states = |state: &str| format!("SELECT count(*) FROM assessments WHERE cycle_id = '{cycle}' AND state = '{state}'");
+    let states = |state: &str| {
+        format!("SELECT count(*) FROM assessments WHERE cycle_id = '{cycle}' AND state = '{state}'")
+    };
     for (state, n) in [
         ("not_started", 28),
         ("draft", 1),
@@ -331,7 +341,9 @@ async fn closing_and_publishing_say_whom_they_affect_and_an_admin_can_undo_both(
     assert!(actions < filter);
 
     let before = snapshot_of_state(&app).await;
-    let close = app.request(admin.get(&format!("/cycles/{cycle}/close"))).await;
+    let close = app
+        .request(admin.get(&format!("/cycles/{cycle}/close")))
+        .await;
     assert_eq!(close.status(), StatusCode::OK);
     let close = body_text(close).await;
     assert!(close.contains(r#"<dd id="count-participants">32</dd>"#));
@@ -354,7 +366,9 @@ async fn closing_and_publishing_say_whom_they_affect_and_an_admin_can_undo_both(
         StatusCode::FORBIDDEN
     );
     // Steps that do not apply to an open cycle: said so, no button.
-    let publish_early = app.request(admin.get(&format!("/cycles/{cycle}/publish"))).await;
+    let publish_early = app
+        .request(admin.get(&format!("/cycles/{cycle}/publish")))
+        .await;
     assert_eq!(publish_early.status(), StatusCode::CONFLICT);
     let publish_early = body_text(publish_early).await;
     assert!(publish_early.contains("Only a closed cycle can be published."));
@@ -365,7 +379,11 @@ async fn closing_and_publishing_say_whom_they_affect_and_an_admin_can_undo_both(
             .status(),
         StatusCode::CONFLICT
     );
-    assert_eq!(snapshot_of_state(&app).await, before, "a GET changes nothing");
+    assert_eq!(
+        snapshot_of_state(&app).await,
+        before,
+        "a GET changes nothing"
+    );
 
     let closed = app
         .request(admin.post_form(&format!("/cycles/{cycle}/close"), ""))
@@ -374,14 +392,24 @@ async fn closing_and_publishing_say_whom_they_affect_and_an_admin_can_undo_both(
     assert_eq!(location(&closed), format!("/cycles/{cycle}"));
     assert!(flash_set(&closed));
 
-    let publish = body_text(app.request(admin.get(&format!("/cycles/{cycle}/publish"))).await).await;
+    let publish = body_text(
+        app.request(admin.get(&format!("/cycles/{cycle}/publish")))
+            .await,
+    )
+    .await;
     assert!(publish.contains("Delegations and analysts will see the cycle"));
     assert!(publish.contains(
         "2 submissions out of 32 participants (1 accepted, 1 waiting for a review); 30 did not submit"
     ));
     assert!(publish.contains(">Publish</button>"));
-    let reopen = body_text(app.request(admin.get(&format!("/cycles/{cycle}/reopen"))).await).await;
-    assert!(reopen.contains("30 of 32 participants have not submitted (28 not started, 1 in draft, 1 returned)"));
+    let reopen = body_text(
+        app.request(admin.get(&format!("/cycles/{cycle}/reopen")))
+            .await,
+    )
+    .await;
+    assert!(reopen.contains(
+        "30 of 32 participants have not submitted (28 not started, 1 in draft, 1 returned)"
+    ));
     assert!(reopen.contains(">Reopen the cycle</button>"));
 
     // Reopening: admins only, audited, closed only.
@@ -402,7 +430,10 @@ async fn closing_and_publishing_say_whom_they_affect_and_an_admin_can_undo_both(
         StatusCode::NO_CONTENT
     );
     let read = |user: &TestUser| user.api("GET", &format!("/api/v1/cycles/{cycle}"), None);
-    assert_eq!(body_json(app.request(read(&admin)).await).await["state"], "open");
+    assert_eq!(
+        body_json(app.request(read(&admin)).await).await["state"],
+        "open"
+    );
     assert_eq!(
         app.count(&format!("SELECT count(*) FROM cycles WHERE id = '{cycle}' AND closed_at IS NULL AND opened_at IS NOT NULL")).await,
         1
@@ -430,7 +461,11 @@ async fn closing_and_publishing_say_whom_they_affect_and_an_admin_can_undo_both(
         app.request(step(&admin, "reopen")).await.status(),
         StatusCode::CONFLICT
     );
-    let unpublish = body_text(app.request(admin.get(&format!("/cycles/{cycle}/unpublish"))).await).await;
+    let unpublish = body_text(
+        app.request(admin.get(&format!("/cycles/{cycle}/unpublish")))
+            .await,
+    )
+    .await;
     assert!(unpublish.contains("will no longer see the cycle"));
     assert!(unpublish.contains(">Withdraw the publication</button>"));
     let head = app.user("head", Some("FRA")).await;
@@ -445,7 +480,10 @@ async fn closing_and_publishing_say_whom_they_affect_and_an_admin_can_undo_both(
         .await;
     assert_eq!(withdrawn.status(), StatusCode::SEE_OTHER);
     assert!(flash_set(&withdrawn));
-    assert_eq!(body_json(app.request(read(&admin)).await).await["state"], "closed");
+    assert_eq!(
+        body_json(app.request(read(&admin)).await).await["state"],
+        "closed"
+    );
     assert_eq!(
         app.count(&format!("SELECT count(*) FROM cycles WHERE id = '{cycle}' AND published_at IS NULL AND closed_at IS NOT NULL")).await,
         1
@@ -455,7 +493,11 @@ async fn closing_and_publishing_say_whom_they_affect_and_an_admin_can_undo_both(
         StatusCode::CONFLICT,
         "already withdrawn"
     );
-    for (action, n) in [("cycle.reopen", 1), ("cycle.unpublish", 1), ("cycle.close", 2)] {
+    for (action, n) in [
+        ("cycle.reopen", 1),
+        ("cycle.unpublish", 1),
+        ("cycle.close", 2),
+    ] {
         assert_eq!(
             app.count(&format!(
                 "SELECT count(*) FROM audit_log WHERE action = '{action}' AND entity_id = '{cycle}'"
@@ -472,7 +514,10 @@ async fn reopening_after_the_deadline_needs_a_new_deadline() {
     let app = TestApp::spawn().await;
     let (admin, cycle, _) = crate::assessments::open_gci_cycle(&app).await;
     let step = |action: &str| admin.api("POST", &format!("/api/v1/cycles/{cycle}/{action}"), None);
-    assert_eq!(app.request(step("close")).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.request(step("close")).await.status(),
+        StatusCode::NO_CONTENT
+    );
     let mut owner = app.db.owner().await;
     sqlx::query(
         "UPDATE cycles SET opens_on = current_date - 30, deadline = current_date - 3 WHERE id = $1::uuid",
@@ -482,7 +527,11 @@ async fn reopening_after_the_deadline_needs_a_new_deadline() {
     .await
     .unwrap();
 
-    let page = body_text(app.request(admin.get(&format!("/cycles/{cycle}/reopen"))).await).await;
+    let page = body_text(
+        app.request(admin.get(&format!("/cycles/{cycle}/reopen")))
+            .await,
+    )
+    .await;
     assert!(page.contains("passed 3 days ago"), "{page}");
     assert!(page.contains("The deadline has passed: give a new one, today or later."));
     assert!(page.contains(r#"id="deadline""#));
@@ -508,9 +557,14 @@ async fn reopening_after_the_deadline_needs_a_new_deadline() {
         ))
         .await;
     assert_eq!(past.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(snapshot_of_state(&app).await, before, "refusals change nothing");
+    assert_eq!(
+        snapshot_of_state(&app).await,
+        before,
+        "refusals change nothing"
+    );
 
-    let new_deadline = (time::OffsetDateTime::now_utc().date() + time::Duration::days(30)).to_string();
+    let new_deadline =
+        (time::OffsetDateTime::now_utc().date() + time::Duration::days(30)).to_string();
     let reopened = app
         .request(admin.post_form(
             &format!("/cycles/{cycle}/reopen"),
@@ -561,7 +615,11 @@ async fn opening_a_planned_cycle_is_confirmed_with_the_number_of_participants() 
         .unwrap()
         .to_owned();
     let before = snapshot_of_state(&app).await;
-    let page = body_text(app.request(admin.get(&format!("/cycles/{planned}/open"))).await).await;
+    let page = body_text(
+        app.request(admin.get(&format!("/cycles/{planned}/open")))
+            .await,
+    )
+    .await;
     assert!(page.contains(r#"<dd id="count-active">32</dd>"#));
     assert!(page.contains("Each of the 32 active participants gets an assessment"));
     assert!(page.contains("carried forward"));
@@ -591,8 +649,16 @@ async fn disabling_a_user_is_confirmed_with_who_and_how_many_sessions_end() {
     assert!(page.contains("EST — Estonia"));
     assert!(page.contains("signed out of their 2 open sessions"));
     assert!(page.contains(&format!(r#"action="/admin/users/{}/disable""#, head.id)));
-    assert_eq!(snapshot_of_state(&app).await, before, "a GET changes nothing");
-    let user_page = body_text(app.request(admin.get(&format!("/admin/users/{}", head.id))).await).await;
+    assert_eq!(
+        snapshot_of_state(&app).await,
+        before,
+        "a GET changes nothing"
+    );
+    let user_page = body_text(
+        app.request(admin.get(&format!("/admin/users/{}", head.id)))
+            .await,
+    )
+    .await;
     assert!(user_page.contains(&format!(r#"href="/admin/users/{}/disable""#, head.id)));
     assert!(!user_page.contains(&format!(r#"action="/admin/users/{}/disable""#, head.id)));
     assert_eq!(

@@ -424,7 +424,12 @@ const MATRIX: &[Row] = &[
     row("GET", "/cycles/{cycle}/publish", Admin, None),
     row("POST", "/cycles/{cycle}/publish", Admin, None),
     row("GET", "/cycles/{cycle}/reopen", Admin, None),
-    row("POST", "/cycles/{cycle}/reopen", Admin, Form("deadline=2099-12-31")),
+    row(
+        "POST",
+        "/cycles/{cycle}/reopen",
+        Admin,
+        Form("deadline=2099-12-31"),
+    ),
     row("GET", "/cycles/{cycle}/unpublish", Admin, None),
     row("POST", "/cycles/{cycle}/unpublish", Admin, None),
     row(

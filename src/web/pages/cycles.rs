@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::frameworks::{FormErrors, refused};
 use super::flash::{self, Flash};
+use super::frameworks::{FormErrors, refused};
 use super::{PageContext, render};
 use crate::auth::Operator;
 use crate::auth::policy::Permission;

@@ -344,7 +344,12 @@ pub async fn review_again(
 ) -> Result<Response, AppError> {
     let view = load_for_review(&state, &me, id).await?;
     let typed = reasons_of(&pairs);
-    render(&review_page(page, &view, Some(&typed), FormErrors::default()))
+    render(&review_page(
+        page,
+        &view,
+        Some(&typed),
+        FormErrors::default(),
+    ))
 }
 
 #[derive(Template)]
