@@ -1,4 +1,15 @@
 //! Assessment cycles: one round on one framework version, planned → open → closed → published.
+//!
+//! Two steps go back, for an admin who closed or published too early: reopening (closed → open)
+//! and withdrawing a publication (published → closed). Their rules ("within the cycle's rules"):
+//!
+//! - Only one step back at a time: a published cycle is first withdrawn, then reopened; a planned
+//!   cycle never comes back, and nothing goes back to planned (its assessments exist).
+//! - Reopening keeps the deadline rule: when the deadline has passed, a reopening must name a new
+//!   deadline, today or later ([`reopen_deadline`]); otherwise the cycle would be open with nobody
+//!   able to submit. A new deadline, when given, is always later than the current one.
+//! - Reopening changes no assessment: drafts become editable again, submitted ones stay submitted,
+//!   and late submissions still need "allow late" once the (new) deadline passes.
 
 use time::Date;
 
@@ -44,6 +55,10 @@ pub enum Transition {
     Open,
     Close,
     Publish,
+    /// Back from closed to open (see the module's rules).
+    Reopen,
+    /// Withdraws a publication: back from published to closed.
+    Unpublish,
 }
 
 impl Transition {
@@ -53,6 +68,8 @@ impl Transition {
             Self::Open => (CycleState::Planned, CycleState::Open),
             Self::Close => (CycleState::Open, CycleState::Closed),
             Self::Publish => (CycleState::Closed, CycleState::Published),
+            Self::Reopen => (CycleState::Closed, CycleState::Open),
+            Self::Unpublish => (CycleState::Published, CycleState::Closed),
         }
     }
 
@@ -62,6 +79,8 @@ impl Transition {
             Self::Open => "open",
             Self::Close => "close",
             Self::Publish => "publish",
+            Self::Reopen => "reopen",
+            Self::Unpublish => "unpublish",
         }
     }
 
@@ -71,7 +90,22 @@ impl Transition {
             Self::Open => "cycle.refused.open",
             Self::Close => "cycle.refused.close",
             Self::Publish => "cycle.refused.publish",
+            Self::Reopen => "cycle.refused.reopen",
+            Self::Unpublish => "cycle.refused.unpublish",
         }
+    }
+
+    /// Reads the name used in URLs.
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::Open,
+            Self::Close,
+            Self::Publish,
+            Self::Reopen,
+            Self::Unpublish,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == text)
     }
 
     /// Where a cycle may go from `state`, or the key of the refusal.
@@ -94,6 +128,23 @@ pub fn check_new_deadline(state: CycleState, current: Date, new: Date) -> Result
         return Err("field.deadline.not_later");
     }
     Ok(())
+}
+
+/// The deadline a reopened cycle gets: `None` keeps the current one. When the current deadline
+/// has passed (before `today`), a new one is required; a new one is never earlier than today
+/// and always later than the current one. Errors are catalogue keys for the `deadline` field.
+pub fn reopen_deadline(
+    current: Date,
+    today: Date,
+    new: Option<Date>,
+) -> Result<Option<Date>, &'static str> {
+    match new {
+        None if current < today => Err("field.deadline.required_to_reopen"),
+        None => Ok(None),
+        Some(new) if new <= current => Err("field.deadline.not_later"),
+        Some(new) if new < today => Err("field.deadline.past"),
+        Some(new) => Ok(Some(new)),
+    }
 }
 
 /// A cycle as typed, checked.
@@ -204,6 +255,58 @@ mod tests {
         assert_eq!(
             Transition::Close.apply(CycleState::Published),
             Err("cycle.refused.close")
+        );
+    }
+
+    #[test]
+    fn closing_and_publishing_go_back_one_step_at_a_time() {
+        assert_eq!(
+            Transition::Reopen.apply(CycleState::Closed),
+            Ok(CycleState::Open)
+        );
+        assert_eq!(
+            Transition::Unpublish.apply(CycleState::Published),
+            Ok(CycleState::Closed)
+        );
+        assert_eq!(
+            Transition::Reopen.apply(CycleState::Published),
+            Err("cycle.refused.reopen"),
+            "withdraw the publication first"
+        );
+        assert_eq!(
+            Transition::Reopen.apply(CycleState::Open),
+            Err("cycle.refused.reopen")
+        );
+        assert_eq!(
+            Transition::Unpublish.apply(CycleState::Closed),
+            Err("cycle.refused.unpublish")
+        );
+        assert_eq!(Transition::parse("unpublish"), Some(Transition::Unpublish));
+        assert_eq!(Transition::parse("plan"), None);
+    }
+
+    #[test]
+    fn reopening_after_the_deadline_needs_a_new_one_from_today() {
+        let deadline = date!(2026 - 12 - 11);
+        let before = date!(2026 - 12 - 01);
+        let after = date!(2026 - 12 - 20);
+        assert_eq!(reopen_deadline(deadline, before, None), Ok(None));
+        assert_eq!(reopen_deadline(deadline, deadline, None), Ok(None));
+        assert_eq!(
+            reopen_deadline(deadline, after, None),
+            Err("field.deadline.required_to_reopen")
+        );
+        assert_eq!(
+            reopen_deadline(deadline, after, Some(date!(2026 - 12 - 15))),
+            Err("field.deadline.past")
+        );
+        assert_eq!(
+            reopen_deadline(deadline, after, Some(date!(2027 - 01 - 15))),
+            Ok(Some(date!(2027 - 01 - 15)))
+        );
+        assert_eq!(
+            reopen_deadline(deadline, before, Some(deadline)),
+            Err("field.deadline.not_later")
         );
     }
 

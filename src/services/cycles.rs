@@ -1,5 +1,6 @@
 //! Cycles: create on a framework version, open (an assessment for every active participant),
-//! extend the deadline, close, publish.
+//! extend the deadline, close, publish; and back: reopen a closed cycle, withdraw a publication
+//! (the rules are in `domain::cycle`).
 
 use serde_json::json;
 use sqlx::PgPool;
@@ -82,8 +83,9 @@ pub async fn create(
     Ok(id)
 }
 
-/// Opens, closes or publishes a cycle; opening creates an assessment for every active
-/// participant. Refused (with the reason) from any other state.
+/// Opens, closes, publishes, reopens or withdraws a cycle's publication; opening creates an
+/// assessment for every active participant. Refused (with the reason) from any other state. A
+/// reopening keeps the current deadline (refused once it has passed: use [`reopen`]).
 pub async fn transition(
     pool: &PgPool,
     operator: Operator<'_>,
@@ -91,13 +93,61 @@ pub async fn transition(
     transition: Transition,
     context: &RequestContext,
 ) -> Result<(), ServiceError> {
+    change_state(pool, operator, id, transition, "", context).await
+}
+
+/// Reopens a closed cycle, with a new deadline (`YYYY-MM-DD`, empty to keep the current one;
+/// required once the current one has passed).
+pub async fn reopen(
+    pool: &PgPool,
+    operator: Operator<'_>,
+    id: Uuid,
+    new_deadline: &str,
+    context: &RequestContext,
+) -> Result<(), ServiceError> {
+    change_state(
+        pool,
+        operator,
+        id,
+        Transition::Reopen,
+        new_deadline,
+        context,
+    )
+    .await
+}
+
+async fn change_state(
+    pool: &PgPool,
+    operator: Operator<'_>,
+    id: Uuid,
+    transition: Transition,
+    new_deadline: &str,
+    context: &RequestContext,
+) -> Result<(), ServiceError> {
+    let typed = match new_deadline.trim() {
+        "" => None,
+        text => Some(
+            cycle::parse_date(text)
+                .ok_or_else(|| ServiceError::field("deadline", "field.date.invalid"))?,
+        ),
+    };
     let mut tx = storage::begin(pool, &operator.scope()).await?;
-    let (state, _) = store::lock(&mut tx, id)
+    let (state, deadline) = store::lock(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
     let from = CycleState::parse(&state).ok_or(ServiceError::NotFound)?;
     let to = transition.apply(from).map_err(ServiceError::Refused)?;
+    let moved = if transition == Transition::Reopen {
+        let today = time::OffsetDateTime::now_utc().date();
+        cycle::reopen_deadline(deadline, today, typed)
+            .map_err(|key| ServiceError::field("deadline", key))?
+    } else {
+        None
+    };
     store::set_state(&mut tx, id, to.as_str()).await?;
+    if let Some(new) = moved {
+        store::set_deadline(&mut tx, id, new).await?;
+    }
     let (created, carried) = if transition == Transition::Open {
         let created = store::create_assessments(&mut tx, id).await?;
         // The answers belong to the delegations; copying them forward is the service's own act
@@ -107,12 +157,16 @@ pub async fn transition(
     } else {
         (0, 0)
     };
+    let mut detail = json!({ "old": from.as_str(), "new": to.as_str(), "assessments_created": created, "answers_carried_forward": carried });
+    if let Some(new) = moved {
+        detail["deadline"] = json!({ "old": deadline.to_string(), "new": new.to_string() });
+    }
     audit::append(
         &mut tx,
         &NewEntry::new(
             operator.actor(),
             &format!("cycle.{}", transition.as_str()),
-            json!({ "old": from.as_str(), "new": to.as_str(), "assessments_created": created, "answers_carried_forward": carried }),
+            detail,
         )
         .about("cycle", id)
         .from_request(context),
@@ -120,6 +174,22 @@ pub async fn transition(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A cycle and how many of its assessments are in each state: what a confirmation page says a
+/// change of state will affect. Reads only.
+pub async fn impact(
+    pool: &PgPool,
+    operator: Operator<'_>,
+    id: Uuid,
+) -> Result<(store::CycleView, store::Census), ServiceError> {
+    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let cycle = store::find(&mut tx, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let census = store::census(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok((cycle, census))
 }
 
 /// Moves the deadline later, while the cycle is planned or open.

@@ -97,13 +97,17 @@ pub async fn lock(
         .await
 }
 
-/// Moves a locked cycle to a new state, stamping when it happened.
+/// Moves a locked cycle to a new state, stamping when it happened. A step back clears the stamp
+/// of the state it leaves (reopening clears `closed_at`, withdrawing clears `published_at`) and
+/// keeps the first opening's `opened_at`.
 pub async fn set_state(conn: &mut PgConnection, id: Uuid, state: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE cycles SET state = $2, updated_at = now(), row_version = row_version + 1,
-             opened_at = CASE WHEN $2 = 'open' THEN now() ELSE opened_at END,
-             closed_at = CASE WHEN $2 = 'closed' THEN now() ELSE closed_at END,
-             published_at = CASE WHEN $2 = 'published' THEN now() ELSE published_at END
+             opened_at = CASE WHEN $2 = 'open' THEN coalesce(opened_at, now()) ELSE opened_at END,
+             closed_at = CASE WHEN $2 = 'closed' AND state = 'open' THEN now()
+                              WHEN $2 = 'open' THEN NULL ELSE closed_at END,
+             published_at = CASE WHEN $2 = 'published' THEN now()
+                                 WHEN $2 IN ('open', 'closed') THEN NULL ELSE published_at END
          WHERE id = $1",
     )
     .bind(id)
@@ -111,6 +115,54 @@ pub async fn set_state(conn: &mut PgConnection, id: Uuid, state: &str) -> Result
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// How many of a cycle's assessments are in each state, and how many participants are active
+/// (those who get an assessment when a planned cycle opens).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Census {
+    pub assessments: i64,
+    pub not_started: i64,
+    pub draft: i64,
+    pub returned: i64,
+    /// Submitted or resubmitted, waiting for a review.
+    pub submitted: i64,
+    pub accepted: i64,
+    pub active_participants: i64,
+}
+
+impl Census {
+    /// Those who can still change their answers and have not submitted.
+    pub fn unsubmitted(&self) -> i64 {
+        self.not_started + self.draft + self.returned
+    }
+}
+
+/// Counts a cycle's assessments by state (one statement).
+pub async fn census(conn: &mut PgConnection, id: Uuid) -> Result<Census, sqlx::Error> {
+    let (assessments, not_started, draft, returned, submitted, accepted, active_participants) =
+        sqlx::query_as::<_, (i64, i64, i64, i64, i64, i64, i64)>(
+            "SELECT count(*),
+                    count(*) FILTER (WHERE a.state = 'not_started'),
+                    count(*) FILTER (WHERE a.state = 'draft'),
+                    count(*) FILTER (WHERE a.state = 'returned'),
+                    count(*) FILTER (WHERE a.state IN ('submitted', 'resubmitted')),
+                    count(*) FILTER (WHERE a.state = 'accepted'),
+                    (SELECT count(*) FROM participants p WHERE p.active)
+             FROM assessments a WHERE a.cycle_id = $1",
+        )
+        .bind(id)
+        .fetch_one(conn)
+        .await?;
+    Ok(Census {
+        assessments,
+        not_started,
+        draft,
+        returned,
+        submitted,
+        accepted,
+        active_participants,
+    })
 }
 
 /// Creates an assessment for every active participant that has none in this cycle; returns how

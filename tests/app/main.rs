@@ -5,6 +5,7 @@ mod auth;
 mod binary;
 mod catalogue;
 mod cluster;
+mod confirmations;
 mod demo;
 mod evidence;
 mod exports;

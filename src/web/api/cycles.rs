@@ -1,4 +1,5 @@
-//! Cycles through the API: list, create, read, transitions, deadline, status board.
+//! Cycles through the API: list, create, read, transitions (and back: reopen, unpublish),
+//! deadline, status board.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -29,6 +30,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(open_cycle))
         .routes(routes!(close_cycle))
         .routes(routes!(publish_cycle))
+        .routes(routes!(reopen_cycle))
+        .routes(routes!(unpublish_cycle))
         .routes(routes!(set_deadline))
         .routes(routes!(status_board))
 }
@@ -149,6 +152,57 @@ pub async fn publish_cycle(
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
     transition(state, me, context, id, Transition::Publish).await
+}
+
+/// How to reopen a cycle.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ReopenRequest {
+    /// YYYY-MM-DD, later than the current deadline and not before today; required when the
+    /// current deadline has passed, otherwise optional (the deadline stays).
+    #[serde(default)]
+    pub deadline: Option<String>,
+}
+
+/// Reopen a closed cycle (closed → open): delegations that have not submitted can edit and
+/// submit again. Once the deadline has passed, a new deadline is required. Admins only; audited
+/// as `cycle.reopen`. The body is optional.
+#[utoipa::path(post, path = "/cycles/{cycle}/reopen", tag = "cycles", params(("cycle" = Uuid, Path, description = "Cycle id")),
+    request_body(content = ReopenRequest, description = "Optional"),
+    responses((status = 204, description = "Reopened"), (status = 409, description = "Not closed", body = ErrorBody),
+              (status = 422, description = "`fields.deadline` says what is wrong (required once the deadline has passed)", body = ErrorBody),
+              (status = 403, description = "Admins only", body = ErrorBody), (status = 404, description = "No such cycle", body = ErrorBody)))]
+pub async fn reopen_cycle(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(id): Path<Uuid>,
+    request: Option<Json<ReopenRequest>>,
+) -> Result<StatusCode, AppError> {
+    me.require(Permission::ManageCatalogue)?;
+    let request = request.map(|Json(r)| r).unwrap_or_default();
+    service::reopen(
+        &state.db,
+        Operator::User(&me),
+        id,
+        request.deadline.as_deref().unwrap_or_default(),
+        &context,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Withdraw a cycle's publication (published → closed). Admins only; audited as
+/// `cycle.unpublish`.
+#[utoipa::path(post, path = "/cycles/{cycle}/unpublish", tag = "cycles", params(("cycle" = Uuid, Path, description = "Cycle id")),
+    responses((status = 204, description = "Withdrawn: the cycle is closed"), (status = 409, description = "Not published", body = ErrorBody),
+              (status = 403, description = "Admins only", body = ErrorBody), (status = 404, description = "No such cycle", body = ErrorBody)))]
+pub async fn unpublish_cycle(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    context: RequestContext,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, AppError> {
+    transition(state, me, context, id, Transition::Unpublish).await
 }
 
 /// A new deadline.

@@ -5,10 +5,11 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::flash::{self, Flash};
 use super::{PageContext, render};
 use crate::auth::accounts::{self, AccountError, NewAccount, Operator, RoleChoice};
 use crate::auth::policy::Permission;
@@ -172,6 +173,26 @@ async fn user_page(
     })
 }
 
+/// Back to the user's page with a message naming them.
+async fn back_to_user(
+    state: &AppState,
+    me: &crate::auth::Principal,
+    user_id: Uuid,
+    key: &'static str,
+) -> Result<Response, AppError> {
+    let mut tx = store::begin(&state.db, &me.scope()).await?;
+    let name = users::find(&mut tx, user_id)
+        .await?
+        .map(|u| u.display_name)
+        .unwrap_or_default();
+    tx.commit().await?;
+    Ok(flash::redirect(
+        &format!("/admin/users/{user_id}"),
+        Flash::with(key, name),
+        state.config.auth.secure_cookies,
+    ))
+}
+
 /// `GET /admin/users/{user}`.
 pub async fn show(
     State(state): State<AppState>,
@@ -207,7 +228,7 @@ pub async fn change_role(
         participant_code: Some(form.participant),
     };
     match accounts::change_role(&state.db, Operator::User(&me), user_id, &choice, &context).await {
-        Ok(()) => Ok(Redirect::to(&format!("/admin/users/{user_id}")).into_response()),
+        Ok(()) => back_to_user(&state, &me, user_id, "flash.user_role_changed").await,
         Err(AccountError::Invalid(errors)) => {
             let mut response = user_page(&state, &me, page, user_id, errors).await?;
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -215,6 +236,74 @@ pub async fn change_role(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+#[derive(Template)]
+#[template(path = "admin_user_disable.html")]
+struct DisablePage {
+    page: PageContext,
+    user: UserSummary,
+    /// The delegation's name, for heads, contributors and viewers.
+    delegation: Option<String>,
+    /// Why it cannot be done (oneself, or already disabled): no button then.
+    refusal: Option<&'static str>,
+    sessions: String,
+}
+
+/// `GET /admin/users/{user}/disable`: who will be disabled and what it does. Changes nothing.
+pub async fn confirm_disable(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+    Path(user_id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    me.require(Permission::ManageUsers)?;
+    let mut tx = store::begin(&state.db, &me.scope()).await?;
+    let user = users::find(&mut tx, user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    tx.commit().await?;
+    let delegation = match user.participant_id {
+        Some(id) => participants::list(&state.db)
+            .await?
+            .into_iter()
+            .find(|p| p.id == id)
+            .map(|p| {
+                let name = if page.tr.lang().code() == "fr" && !p.name_fr.is_empty() {
+                    p.name_fr
+                } else {
+                    p.name_en
+                };
+                format!("{} — {name}", p.code)
+            }),
+        None => None,
+    };
+    let refusal = if user_id == me.user_id {
+        Some("error.cannot_disable_self")
+    } else if user.disabled {
+        Some("users.disable_confirm.already")
+    } else {
+        None
+    };
+    let sessions = page.tr.fmt(
+        if user.live_sessions == 1 {
+            "users.disable_confirm.sessions_one"
+        } else {
+            "users.disable_confirm.sessions"
+        },
+        &[("n", &user.live_sessions.to_string())],
+    );
+    let mut response = render(&DisablePage {
+        page,
+        user,
+        delegation,
+        refusal,
+        sessions,
+    })?;
+    if refusal.is_some() {
+        *response.status_mut() = StatusCode::CONFLICT;
+    }
+    Ok(response)
 }
 
 /// `POST /admin/users/{user}/disable`: ends their sessions too.
@@ -229,7 +318,7 @@ pub async fn disable(
         return Err(AppError::Conflict("cannot_disable_self"));
     }
     accounts::set_disabled(&state.db, Operator::User(&me), user_id, true, &context).await?;
-    Ok(Redirect::to(&format!("/admin/users/{user_id}")).into_response())
+    back_to_user(&state, &me, user_id, "flash.user_disabled").await
 }
 
 /// `POST /admin/users/{user}/enable`.
@@ -241,7 +330,7 @@ pub async fn enable(
 ) -> Result<Response, AppError> {
     me.require(Permission::ManageUsers)?;
     accounts::set_disabled(&state.db, Operator::User(&me), user_id, false, &context).await?;
-    Ok(Redirect::to(&format!("/admin/users/{user_id}")).into_response())
+    back_to_user(&state, &me, user_id, "flash.user_enabled").await
 }
 
 /// `POST /admin/users/{user}/reset-password`: shows the new one-time password once.
@@ -278,7 +367,7 @@ pub async fn reset_second_factor(
 ) -> Result<Response, AppError> {
     me.require(Permission::ManageUsers)?;
     accounts::reset_second_factor(&state.db, Operator::User(&me), user_id, &context).await?;
-    Ok(Redirect::to(&format!("/admin/users/{user_id}")).into_response())
+    back_to_user(&state, &me, user_id, "flash.user_second_factor_reset").await
 }
 
 /// `POST /admin/users/{user}/sessions/end`: signs the user out everywhere.
@@ -290,7 +379,7 @@ pub async fn end_all_sessions(
 ) -> Result<Response, AppError> {
     me.require(Permission::ManageUsers)?;
     accounts::end_all_sessions(&state.db, Operator::User(&me), user_id, &context).await?;
-    Ok(Redirect::to(&format!("/admin/users/{user_id}")).into_response())
+    back_to_user(&state, &me, user_id, "flash.user_sessions_ended").await
 }
 
 /// `POST /admin/sessions/{session}/end`: ends one session.
@@ -302,5 +391,9 @@ pub async fn end_session(
 ) -> Result<Response, AppError> {
     me.require(Permission::ManageUsers)?;
     accounts::end_session(&state.db, Operator::User(&me), handle, &context).await?;
-    Ok(Redirect::to("/admin/users").into_response())
+    Ok(flash::redirect(
+        "/admin/users",
+        Flash::new("flash.session_ended"),
+        state.config.auth.secure_cookies,
+    ))
 }

@@ -1,4 +1,6 @@
-//! Cycles on pages: list, create, the status board, and the secretariat's transitions.
+//! Cycles on pages: list, create, the status board, and the secretariat's transitions, each
+//! behind a confirmation page that says what will happen and to whom (and the two steps back:
+//! reopen, withdraw a publication).
 
 use askama::Template;
 use axum::Form;
@@ -7,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::flash::{self, Flash};
 use super::frameworks::{FormErrors, refused};
 use super::{PageContext, render};
 use crate::auth::Operator;
@@ -14,7 +17,7 @@ use crate::auth::policy::Permission;
 use crate::domain::cycle::{CycleInput, Transition};
 use crate::services::{ServiceError, cycles as service};
 use crate::storage::audit::RequestContext;
-use crate::storage::cycles::{self as store, BoardQuery, BoardRow, CycleView};
+use crate::storage::cycles::{self as store, BoardQuery, BoardRow, Census, CycleView};
 use crate::storage::frameworks::{self as framework_store, FrameworkSummary};
 use crate::storage::{self};
 use crate::web::AppState;
@@ -225,7 +228,7 @@ async fn transition(
 ) -> Result<Response, AppError> {
     me.require(Permission::ManageCatalogue)?;
     match service::transition(&state.db, Operator::User(&me), id, transition, &context).await {
-        Ok(()) => Ok(Redirect::to(&format!("/cycles/{id}")).into_response()),
+        Ok(()) => done(&state, &me, id, transition).await,
         Err(ServiceError::NotFound) => Err(AppError::NotFound),
         Err(error) => {
             let errors = FormErrors::from_error(&page, error, |_| None)?;
@@ -300,7 +303,11 @@ pub async fn extend(
     match service::extend_deadline(&state.db, Operator::User(&me), id, &form.deadline, &context)
         .await
     {
-        Ok(()) => Ok(Redirect::to(&format!("/cycles/{id}")).into_response()),
+        Ok(()) => Ok(flash::redirect(
+            &format!("/cycles/{id}"),
+            Flash::with("flash.cycle_deadline", form.deadline.trim()),
+            state.config.auth.secure_cookies,
+        )),
         Err(ServiceError::NotFound) => Err(AppError::NotFound),
         Err(error) => {
             let errors = FormErrors::from_error(&page, error, |_| None)?;
@@ -318,4 +325,284 @@ pub async fn extend(
             )
         }
     }
+}
+
+/// Back to the board with the message of a done transition ("Cycle 2026 closed.").
+async fn done(
+    state: &AppState,
+    me: &crate::auth::Principal,
+    id: Uuid,
+    transition: Transition,
+) -> Result<Response, AppError> {
+    let mut tx = storage::begin(&state.db, &me.scope()).await?;
+    let code = store::find(&mut tx, id)
+        .await?
+        .map(|c| c.code)
+        .unwrap_or_default();
+    tx.commit().await?;
+    let key = match transition {
+        Transition::Open => "flash.cycle_open",
+        Transition::Close => "flash.cycle_close",
+        Transition::Publish => "flash.cycle_publish",
+        Transition::Reopen => "flash.cycle_reopen",
+        Transition::Unpublish => "flash.cycle_unpublish",
+    };
+    Ok(flash::redirect(
+        &format!("/cycles/{id}"),
+        Flash::with(key, code),
+        state.config.auth.secure_cookies,
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "cycle_confirm.html")]
+struct ConfirmPage {
+    page: PageContext,
+    cycle: CycleView,
+    census: Census,
+    /// open, close, publish, reopen or unpublish.
+    action: &'static str,
+    /// The question, the consequences, and the button's label, in the page's language.
+    heading: String,
+    consequences: Vec<String>,
+    button: &'static str,
+    /// Why the action cannot be done from the cycle's state (no button then).
+    refusal: Option<&'static str>,
+    /// Reopening: whether a new deadline is required, and what was typed.
+    deadline_required: bool,
+    new_deadline: String,
+    errors: FormErrors,
+}
+
+fn n(value: i64) -> String {
+    value.to_string()
+}
+
+/// What a transition will do, in sentences for the page's language.
+fn consequences(
+    page: &PageContext,
+    transition: Transition,
+    cycle: &CycleView,
+    census: &Census,
+) -> Vec<String> {
+    let tr = &page.tr;
+    let deadline = page.day(&cycle.deadline);
+    let days = n(i64::from(cycle.days_left.abs()));
+    let when = if cycle.days_left >= 0 {
+        tr.fmt(
+            "cycle_confirm.deadline_ahead",
+            &[("deadline", &deadline), ("days", &days)],
+        )
+    } else {
+        tr.fmt(
+            "cycle_confirm.deadline_passed",
+            &[("deadline", &deadline), ("days", &days)],
+        )
+    };
+    let counts = [
+        ("participants", n(census.assessments)),
+        ("unsubmitted", n(census.unsubmitted())),
+        ("not_started", n(census.not_started)),
+        ("draft", n(census.draft)),
+        ("returned", n(census.returned)),
+        ("submitted", n(census.submitted)),
+        ("accepted", n(census.accepted)),
+        ("submissions", n(census.submitted + census.accepted)),
+        ("active", n(census.active_participants)),
+        ("deadline", deadline.clone()),
+    ];
+    let args: Vec<(&str, &str)> = counts.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let say = |key: &str| tr.fmt(key, &args);
+    match transition {
+        Transition::Open => vec![
+            say("cycle_confirm.open.who"),
+            say("cycle_confirm.open.carry"),
+            say("cycle_confirm.open.deadline"),
+        ],
+        Transition::Close => vec![
+            say("cycle_confirm.close.who"),
+            say("cycle_confirm.close.unsubmitted"),
+            say("cycle_confirm.close.submitted"),
+            when,
+            say("cycle_confirm.close.undo"),
+        ],
+        Transition::Publish => vec![
+            say("cycle_confirm.publish.who"),
+            say("cycle_confirm.publish.figures"),
+            say("cycle_confirm.publish.undo"),
+        ],
+        Transition::Reopen => vec![
+            say("cycle_confirm.reopen.who"),
+            say("cycle_confirm.reopen.submitted"),
+            when,
+        ],
+        Transition::Unpublish => vec![
+            say("cycle_confirm.unpublish.who"),
+            say("cycle_confirm.unpublish.nothing_else"),
+        ],
+    }
+}
+
+async fn confirm_page(
+    state: &AppState,
+    me: &crate::auth::Principal,
+    page: PageContext,
+    id: Uuid,
+    transition: Transition,
+    new_deadline: String,
+    errors: FormErrors,
+) -> Result<ConfirmPage, AppError> {
+    let (cycle, census) = match service::impact(&state.db, Operator::User(me), id).await {
+        Ok(found) => found,
+        Err(ServiceError::NotFound) => return Err(AppError::NotFound),
+        Err(other) => return Err(other.into()),
+    };
+    let refusal = crate::domain::cycle::CycleState::parse(&cycle.state)
+        .and_then(|from| transition.apply(from).err());
+    let heading = page.tr.fmt(
+        &format!("cycle_confirm.{}.heading", transition.as_str()),
+        &[("code", &cycle.code)],
+    );
+    let consequences = consequences(&page, transition, &cycle, &census);
+    let button = page
+        .tr
+        .t_static(&format!("cycle_confirm.{}.button", transition.as_str()));
+    Ok(ConfirmPage {
+        deadline_required: transition == Transition::Reopen && cycle.days_left < 0,
+        page,
+        cycle,
+        census,
+        action: transition.as_str(),
+        heading,
+        consequences,
+        button,
+        refusal,
+        new_deadline,
+        errors,
+    })
+}
+
+/// A confirmation page: 200 when the step can be taken, 409 (and no button) otherwise.
+async fn show_confirm(
+    state: AppState,
+    me: crate::auth::Principal,
+    page: PageContext,
+    id: Uuid,
+    transition: Transition,
+) -> Result<Response, AppError> {
+    me.require(Permission::ManageCatalogue)?;
+    let confirm = confirm_page(
+        &state,
+        &me,
+        page,
+        id,
+        transition,
+        String::new(),
+        FormErrors::default(),
+    )
+    .await?;
+    let refused = confirm.refusal.is_some();
+    let mut response = render(&confirm)?;
+    if refused {
+        *response.status_mut() = axum::http::StatusCode::CONFLICT;
+    }
+    Ok(response)
+}
+
+/// `GET /cycles/{cycle}/open`: what opening will do (an assessment for every active participant).
+pub async fn confirm_open(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    show_confirm(state, me, page, id, Transition::Open).await
+}
+
+/// `GET /cycles/{cycle}/close`: who will no longer be able to submit.
+pub async fn confirm_close(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    show_confirm(state, me, page, id, Transition::Close).await
+}
+
+/// `GET /cycles/{cycle}/publish`: who will see the figures.
+pub async fn confirm_publish(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    show_confirm(state, me, page, id, Transition::Publish).await
+}
+
+/// `GET /cycles/{cycle}/reopen`: who can submit again, and the deadline.
+pub async fn confirm_reopen(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    show_confirm(state, me, page, id, Transition::Reopen).await
+}
+
+/// `GET /cycles/{cycle}/unpublish`: withdrawing a publication.
+pub async fn confirm_unpublish(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    show_confirm(state, me, page, id, Transition::Unpublish).await
+}
+
+/// `POST /cycles/{cycle}/reopen`: closed → open, with a new deadline once the old one passed.
+pub async fn reopen(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+    context: RequestContext,
+    Path(id): Path<Uuid>,
+    Form(form): Form<DeadlineForm>,
+) -> Result<Response, AppError> {
+    me.require(Permission::ManageCatalogue)?;
+    match service::reopen(&state.db, Operator::User(&me), id, &form.deadline, &context).await {
+        Ok(()) => done(&state, &me, id, Transition::Reopen).await,
+        Err(ServiceError::NotFound) => Err(AppError::NotFound),
+        Err(error) => {
+            let conflict = matches!(error, ServiceError::Refused(_));
+            let errors = FormErrors::from_error(&page, error, |_| None)?;
+            let confirm = confirm_page(
+                &state,
+                &me,
+                page,
+                id,
+                Transition::Reopen,
+                form.deadline,
+                errors,
+            )
+            .await?;
+            let mut response = render(&confirm)?;
+            *response.status_mut() = if conflict {
+                axum::http::StatusCode::CONFLICT
+            } else {
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY
+            };
+            Ok(response)
+        }
+    }
+}
+
+/// `POST /cycles/{cycle}/unpublish`: published → closed.
+pub async fn unpublish(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+    context: RequestContext,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    transition(state, me, page, context, id, Transition::Unpublish).await
 }
