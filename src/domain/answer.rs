@@ -346,12 +346,17 @@ mod tests {
             parse_value(&scale, " 62,5 "),
             Ok(Some(AnswerValue::Number(62.5)))
         );
-        assert_eq!(parse_value(&scale, ",5"), Ok(Some(AnswerValue::Number(0.5))));
+        assert_eq!(
+            parse_value(&scale, ",5"),
+            Ok(Some(AnswerValue::Number(0.5)))
+        );
     }
 
     #[test]
     fn only_plain_numbers_are_numbers() {
-        for text in ["1e2", "inf", "NaN", "1.2.3", "1,2,3", "12a", "-", ".", "0x10", "1.5%"] {
+        for text in [
+            "1e2", "inf", "NaN", "1.2.3", "1,2,3", "12a", "-", ".", "0x10", "1.5%",
+        ] {
             assert_eq!(
                 parse_value(&percent(), text),
                 Err("field.value.number"),
