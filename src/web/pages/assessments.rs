@@ -457,6 +457,9 @@ fn form_of(
 
 /// A link to one goal: its section page at the goal, with its code and title.
 pub struct GoalLink {
+    /// Its id on the page (`clarification-…` on the task list, where the list of open
+    /// requests links), or empty.
+    pub anchor: String,
     pub href: String,
     pub code: String,
     pub text: String,
@@ -501,6 +504,7 @@ pub async fn show(
     for (section, goal) in form.goals() {
         if let Some(note) = &goal.return_note {
             notes.push(GoalLink {
+                anchor: format!("note-{}", goal.code),
                 href: goal_href(id, section, goal),
                 code: goal.code.clone(),
                 text: note.clone(),
@@ -508,6 +512,7 @@ pub async fn show(
         }
         for request in goal.clarifications.iter().filter(|c| c.state != "resolved") {
             requests.push(GoalLink {
+                anchor: format!("clarification-{}", request.id),
                 href: format!("{}#clarification-{}", section.path(id), request.id),
                 code: goal.code.clone(),
                 text: request.question.clone(),
@@ -641,7 +646,6 @@ async fn refused_page(
     me: &Principal,
     page: PageContext,
     id: Uuid,
-    section: Option<&str>,
     posted: Posted<'_>,
 ) -> Result<Response, AppError> {
     let view = service::load(&state.db, me, id).await?;
@@ -649,10 +653,8 @@ async fn refused_page(
     let goal = match &posted {
         Posted::Answer(goal, ..) | Posted::Evidence(goal, _) => *goal,
     };
-    let code = match section {
-        Some(code) => code.to_owned(),
-        None => section_of(&view, goal).ok_or(AppError::NotFound)?,
-    };
+    // The goal's own section, whichever page the form was on.
+    let code = section_of(&view, goal).ok_or(AppError::NotFound)?;
     let form = form_of(&page, &view, workflow, Some(&posted), None);
     let mut response = render(&section_page(page, form, &code).ok_or(AppError::NotFound)?)?;
     *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -720,6 +722,7 @@ pub async fn check(
     let workflow = workflow_of(&state, &me, &view).await?;
     let form = form_of(&page, &view, workflow, None, None);
     let link = |section: &SectionRow, goal: &GoalRow| GoalLink {
+        anchor: String::new(),
         href: goal_href(id, section, goal),
         code: goal.code.clone(),
         text: goal.title.clone(),
@@ -806,8 +809,7 @@ pub async fn save_in_section(
     Path((id, section)): Path<(Uuid, String)>,
     Form(form): Form<AnswerForm>,
 ) -> Result<Response, AppError> {
-    let goal = form.goal.clone();
-    save_page(&state, &me, page, &context, id, &goal, Some(&section), form).await
+    save_page(&state, &me, page, &context, id, Some(&section), form).await
 }
 
 /// `POST /assessments/{assessment}/goals/{goal}`: saves one answer. The autosave script asks
@@ -820,7 +822,7 @@ pub async fn save(
     context: RequestContext,
     Path((id, goal)): Path<(Uuid, String)>,
     headers: HeaderMap,
-    Form(form): Form<AnswerForm>,
+    Form(mut form): Form<AnswerForm>,
 ) -> Result<Response, AppError> {
     if wants_json(&headers) {
         let result = service::save_answer(
@@ -835,20 +837,22 @@ pub async fn save(
         .await;
         return autosave_answer(&page, result);
     }
-    save_page(&state, &me, page, &context, id, &goal, None, form).await
+    form.goal = goal;
+    save_page(&state, &me, page, &context, id, None, form).await
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Saves the goal `form.goal` from a page's form: 303 back to it with a message, the section page
+/// again when refused, the conflict page when someone saved it first.
 async fn save_page(
     state: &AppState,
     me: &Principal,
     page: PageContext,
     context: &RequestContext,
     id: Uuid,
-    goal: &str,
     section: Option<&str>,
     form: AnswerForm,
 ) -> Result<Response, AppError> {
+    let goal = form.goal.as_str();
     let input = form.input();
     let result =
         service::save_answer(&state.db, me, id, goal, form.row_version, &input, context).await;
@@ -866,7 +870,7 @@ async fn save_page(
         }
         Err(SaveError::Invalid(errors)) => {
             let posted = Posted::Answer(goal, input, errors);
-            refused_page(state, me, page, id, section, posted).await
+            refused_page(state, me, page, id, posted).await
         }
         Err(SaveError::Conflict(theirs)) => {
             let theirs = *theirs;
@@ -966,5 +970,5 @@ pub async fn evidence_refused(
     goal: &str,
     draft: EvidenceDraft,
 ) -> Result<Response, AppError> {
-    refused_page(state, me, page, id, None, Posted::Evidence(goal, draft)).await
+    refused_page(state, me, page, id, Posted::Evidence(goal, draft)).await
 }

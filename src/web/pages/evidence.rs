@@ -43,13 +43,13 @@ pub struct LinkForm {
     label: String,
 }
 
-/// Back to the goal when it worked; the form again with what was typed when it was refused.
+/// Back to the goal with `message` when it worked; the form again with what was typed when it
+/// was refused.
 async fn answer(
     state: &AppState,
     me: &Principal,
     page: PageContext,
-    id: Uuid,
-    goal: &str,
+    (id, goal): (Uuid, &str),
     result: Result<Uuid, ServiceError>,
     draft: EvidenceDraft,
     message: &'static str,
@@ -78,8 +78,7 @@ pub async fn add_link(
         &state,
         &me,
         page,
-        id,
-        &goal,
+        (id, &goal),
         result,
         EvidenceDraft {
             url: form.url,
@@ -123,8 +122,7 @@ pub async fn add_action(
         &state,
         &me,
         page,
-        id,
-        &goal,
+        (id, &goal),
         result,
         EvidenceDraft {
             description: form.description,
@@ -219,8 +217,7 @@ pub async fn upload(
         &state,
         &me,
         page,
-        id,
-        &goal,
+        (id, &goal),
         result,
         EvidenceDraft::default(),
         "flash.file_added",
