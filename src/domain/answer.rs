@@ -64,19 +64,12 @@ pub fn parse_value(scale: &AnswerScale, text: &str) -> Result<Option<AnswerValue
         AnswerScale::Numeric {
             min, max, decimals, ..
         } => {
-            let number: f64 = text
-                .replace(',', ".")
-                .parse()
-                .map_err(|_| "field.value.number")?;
+            let (number, places) = parse_number(text).ok_or("field.value.number")?;
             if !number.is_finite() || number < *min || number > *max {
                 return Err("field.value.out_of_range");
             }
-            let places = text
-                .replace(',', ".")
-                .split_once('.')
-                .map_or(0, |(_, fraction)| fraction.len());
             if places > usize::try_from(*decimals).unwrap_or(0) {
-                return Err("field.value.too_many_decimals");
+                return Err(too_many_decimals(*decimals));
             }
             Ok(Some(AnswerValue::Number(number)))
         }
@@ -85,6 +78,49 @@ pub fn parse_value(scale: &AnswerScale, text: &str) -> Result<Option<AnswerValue
             "no" | "false" | "0" | "non" => Ok(Some(AnswerValue::Bool(false))),
             _ => Err("field.value.yes_no"),
         },
+    }
+}
+
+/// Reads a number as people write it: an optional sign, digits, and at most one decimal
+/// separator, the point (`62.5`) or the comma (`62,5`); spaces between digit groups are ignored
+/// (`1 000,5`). Returns the number and its count of significant decimals (trailing zeros do not
+/// count: `62.50` has one). No exponent, no `inf`.
+pub fn parse_number(text: &str) -> Option<(f64, usize)> {
+    let compact: String = text
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
+        .collect();
+    let unsigned = compact
+        .strip_prefix(['-', '+', '\u{2212}'])
+        .unwrap_or(&compact);
+    let negative = compact.starts_with(['-', '\u{2212}']);
+    let (whole, fraction) = match unsigned.split_once(['.', ',']) {
+        Some((whole, fraction)) => (whole, fraction),
+        None => (unsigned, ""),
+    };
+    let digits = |part: &str| part.chars().all(|c| c.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_empty()) || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    let places = fraction.trim_end_matches('0').len();
+    let whole = if whole.is_empty() { "0" } else { whole };
+    let magnitude: f64 = format!("{whole}.{fraction}0").parse().ok()?;
+    let number = if negative { -magnitude } else { magnitude };
+    Some((number, places))
+}
+
+/// The problem of a number with more decimals than its goal allows, saying how many it does.
+fn too_many_decimals(allowed: i16) -> &'static str {
+    match allowed {
+        0 => "field.value.whole_number",
+        1 => "field.value.decimals_1",
+        2 => "field.value.decimals_2",
+        3 => "field.value.decimals_3",
+        4 => "field.value.decimals_4",
+        5 => "field.value.decimals_5",
+        6 => "field.value.decimals_6",
+        _ => "field.value.too_many_decimals",
     }
 }
 
@@ -203,7 +239,7 @@ mod tests {
         );
         assert_eq!(
             parse_value(&percent(), "12.55"),
-            Err("field.value.too_many_decimals")
+            Err("field.value.decimals_1")
         );
         assert_eq!(
             parse_value(&percent(), "21"),
@@ -282,6 +318,101 @@ mod tests {
                 parse_value(&scale, &value_text(Some(value))),
                 Ok(Some(value))
             );
+        }
+    }
+
+    fn whole_percent() -> AnswerScale {
+        AnswerScale::Numeric {
+            min: 0.0,
+            max: 100.0,
+            unit: "%".into(),
+            decimals: 0,
+        }
+    }
+
+    #[test]
+    fn a_decimal_comma_reads_as_the_point() {
+        let scale = AnswerScale::Numeric {
+            min: 0.0,
+            max: 100.0,
+            unit: "%".into(),
+            decimals: 2,
+        };
+        for (comma, point) in [("62,5", "62.5"), ("0,25", "0.25"), ("100,00", "100.00")] {
+            assert_eq!(parse_value(&scale, comma), parse_value(&scale, point));
+            assert!(parse_value(&scale, comma).unwrap().is_some(), "{comma}");
+        }
+        assert_eq!(
+            parse_value(&scale, " 62,5 "),
+            Ok(Some(AnswerValue::Number(62.5)))
+        );
+        assert_eq!(
+            parse_value(&scale, ",5"),
+            Ok(Some(AnswerValue::Number(0.5)))
+        );
+    }
+
+    #[test]
+    fn only_plain_numbers_are_numbers() {
+        for text in [
+            "1e2", "inf", "NaN", "1.2.3", "1,2,3", "12a", "-", ".", "0x10", "1.5%",
+        ] {
+            assert_eq!(
+                parse_value(&percent(), text),
+                Err("field.value.number"),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            parse_number("1 000,5"),
+            Some((1000.5, 1)),
+            "spaces between digit groups"
+        );
+        assert_eq!(parse_number("-2,50"), Some((-2.5, 1)));
+    }
+
+    #[test]
+    fn the_decimals_message_says_how_many_are_allowed() {
+        assert_eq!(
+            parse_value(&whole_percent(), "62.5"),
+            Err("field.value.whole_number")
+        );
+        assert_eq!(
+            parse_value(&whole_percent(), "62,5"),
+            Err("field.value.whole_number")
+        );
+        assert_eq!(
+            parse_value(&whole_percent(), "62.0"),
+            Ok(Some(AnswerValue::Number(62.0))),
+            "trailing zeros are no decimals"
+        );
+        assert_eq!(
+            parse_value(&percent(), "12.50"),
+            Ok(Some(AnswerValue::Number(12.5)))
+        );
+        for decimals in 0..=6 {
+            assert!(too_many_decimals(decimals).starts_with("field.value."));
+        }
+    }
+
+    #[test]
+    fn comma_and_point_store_the_same_number() {
+        let scale = AnswerScale::Numeric {
+            min: 0.0,
+            max: 1_000_000.0,
+            unit: String::new(),
+            decimals: 2,
+        };
+        // Every fraction, over wholes spread across the range (a property over a grid).
+        for whole in (0..1_000_000u32).step_by(7_919).chain([0, 1, 999_999]) {
+            for fraction in 0..100u32 {
+                let point = format!("{whole}.{fraction:02}");
+                let comma = format!("{whole},{fraction:02}");
+                let read = parse_value(&scale, &point);
+                assert_eq!(read, parse_value(&scale, &comma), "{comma}");
+                let expected: f64 = point.parse().unwrap();
+                assert_eq!(read, Ok(Some(AnswerValue::Number(expected))), "{point}");
+            }
         }
     }
 }

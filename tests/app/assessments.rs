@@ -74,25 +74,32 @@ async fn a_contributor_saves_answers_and_the_form_shows_progress_and_what_is_mis
     )
     .await;
     assert!(
-        page.contains("0 / 5") && page.contains(r##"href="#goal-legal""##),
-        "nothing answered, everything missing"
+        page.contains("0 / 5")
+            && page.contains(&format!(
+                r#"href="/assessments/{assessment}/sections/LEGAL""#
+            ))
+            && status_of(&page, "LEGAL") == "Not started",
+        "nothing answered, every section to do"
     );
     let saved = app.request(contributor.post_form(&format!("/assessments/{assessment}/goals/legal"), "value=18.75&target=19.5&implementation_status=in_progress&narrative=Law+passed&row_version=0")).await;
     assert_eq!(saved.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         saved.headers()[header::LOCATION],
-        format!("/assessments/{assessment}#goal-legal")
+        format!("/assessments/{assessment}/sections/LEGAL#goal-legal"),
+        "back to the goal on its section page"
     );
     let page = body_text(
         app.request(contributor.get(&format!("/assessments/{assessment}")))
             .await,
     )
     .await;
-    assert!(
-        page.contains("1 / 5")
-            && page.contains(r#"value="18.75""#)
-            && !page.contains(r##"href="#goal-legal""##)
-    );
+    assert!(page.contains("1 / 5") && status_of(&page, "LEGAL") == "Completed");
+    let section = body_text(
+        app.request(contributor.get(&format!("/assessments/{assessment}/sections/LEGAL")))
+            .await,
+    )
+    .await;
+    assert!(section.contains(r#"value="18.75""#));
     let na = app
         .request(contributor.post_form(
             &format!("/assessments/{assessment}/goals/cooperation"),
@@ -174,11 +181,14 @@ async fn with_javascript_the_form_saves_as_the_user_goes_and_says_so() {
     let (_, assessment) = open_cycle(&app).await;
     let contributor = app.user("contributor", Some("FRA")).await;
     let page = body_text(
-        app.request(contributor.get(&format!("/assessments/{assessment}")))
+        app.request(contributor.get(&format!("/assessments/{assessment}/sections/LEGAL")))
             .await,
     )
     .await;
     assert!(page.contains(r#"<script src="/static/autosave.js" defer></script>"#));
+    assert!(page.contains(&format!(
+        r#"data-autosave-url="/assessments/{assessment}/goals/legal""#
+    )));
     assert!(page.contains("data-autosave") && page.contains("data-autosave-status"));
     let script = app.get("/static/autosave.js").await;
     assert_eq!(
@@ -199,7 +209,12 @@ async fn with_javascript_the_form_saves_as_the_user_goes_and_says_so() {
     assert_eq!(saved.status(), StatusCode::OK);
     let saved = body_json(saved).await;
     assert_eq!(saved["row_version"], 1);
-    assert!(saved["saved_at"].as_str().unwrap().ends_with("UTC"));
+    let at = saved["saved_at"].as_str().unwrap();
+    assert!(
+        at.len() == 5 && at.as_bytes()[2] == b':',
+        "the time of the save, to the minute: {at}"
+    );
+    assert_eq!(saved["message"], format!("Saved at {at}"));
     let saved = app
         .request(autosave(
             &contributor,
@@ -393,7 +408,8 @@ async fn the_api_reads_answers_with_an_etag_and_writes_them_with_if_match() {
     let bad = app.request(write("\"1\"", "14.255")).await;
     assert_eq!(
         body_json(bad).await["error"]["fields"]["value"],
-        "Too many decimals for this goal."
+        "Too many decimals: this goal allows up to 2.",
+        "the message says how many decimals the goal allows"
     );
     let document = body_json(
         app.request(head.api("GET", &format!("/api/v1/assessments/{assessment}"), None))
@@ -485,10 +501,11 @@ async fn answers_cannot_change_once_the_cycle_is_closed() {
     assert_eq!(refused.status(), StatusCode::CONFLICT);
     assert!(body_text(refused).await.contains("The cycle is not open"));
     let page = body_text(
-        app.request(contributor.get(&format!("/assessments/{assessment}")))
+        app.request(contributor.get(&format!("/assessments/{assessment}/sections/LEGAL")))
             .await,
     )
     .await;
+    assert!(page.contains("<h1>LEGAL — "), "the section is shown");
     assert!(
         !page.contains(r#"name="row_version""#),
         "a closed cycle shows answers read-only"
@@ -541,8 +558,18 @@ async fn a_new_cycle_starts_from_the_last_accepted_answers_marked_unconfirmed_un
     .await;
     let assessment = board[0]["assessment_id"].as_str().unwrap().to_owned();
     let head = app.user("head", Some("FRA")).await;
-    let page = body_text(
+    let tasks = body_text(
         app.request(head.get(&format!("/assessments/{assessment}")))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        status_of(&tasks, "I"),
+        "Needs review",
+        "carried-forward answers need a look"
+    );
+    let page = body_text(
+        app.request(head.get(&format!("/assessments/{assessment}/sections/I")))
             .await,
     )
     .await;
@@ -550,8 +577,13 @@ async fn a_new_cycle_starts_from_the_last_accepted_answers_marked_unconfirmed_un
         page.contains("Carried forward from the last accepted cycle")
             && page.contains("Confirm and save")
     );
+    let check = body_text(
+        app.request(head.get(&format!("/assessments/{assessment}/check")))
+            .await,
+    )
+    .await;
     assert!(
-        !page.contains(&format!(r#"action="/assessments/{assessment}/submit""#)),
+        !check.contains(&format!(r#"action="/assessments/{assessment}/submit""#)),
         "no submission while answers are unconfirmed"
     );
     let document = body_json(
@@ -601,5 +633,496 @@ async fn a_new_cycle_starts_from_the_last_accepted_answers_marked_unconfirmed_un
             .await,
         0,
         "nothing comes back from the future"
+    );
+}
+
+/// The status tag of a section on the task list ("Not started", "Completed", …).
+fn status_of(page: &str, section: &str) -> String {
+    let marker = format!(r#"id="status-{section}">"#);
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no status for {section}"))
+        + marker.len();
+    page[start..]
+        .split('<')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Saves one answer through the section page's own form; returns the response.
+async fn save_in_section(
+    app: &TestApp,
+    user: &TestUser,
+    assessment: &str,
+    section: &str,
+    body: &str,
+) -> axum::http::Response<axum::body::Body> {
+    app.request(user.post_form(
+        &format!("/assessments/{assessment}/sections/{section}"),
+        body,
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn the_task_list_shows_each_section_not_started_in_progress_completed_or_needing_review() {
+    let app = TestApp::spawn().await;
+    let (admin, _, assessment) = open_cycle_of(&app, "cyber-defence-pledge-2016.json").await;
+    let head = app.user("head", Some("FRA")).await;
+    let tasks = || async {
+        body_text(
+            app.request(head.get(&format!("/assessments/{assessment}")))
+                .await,
+        )
+        .await
+    };
+    let page = tasks().await;
+    for section in ["I", "II", "III"] {
+        assert_eq!(status_of(&page, section), "Not started");
+    }
+    assert!(
+        page.contains(&format!(r#"href="/assessments/{assessment}/check""#))
+            && page.contains("Check your answers and submit"),
+        "the head's last step"
+    );
+
+    let one = save_in_section(
+        &app,
+        &head,
+        &assessment,
+        "I",
+        "goal=I.1&value=3&row_version=0",
+    )
+    .await;
+    assert_eq!(one.status(), StatusCode::SEE_OTHER);
+    for (goal, value) in [
+        ("II.1", "12,5"),
+        ("II.2", "2"),
+        ("II.3", "4"),
+        ("II.4", "yes"),
+    ] {
+        let saved = save_in_section(
+            &app,
+            &head,
+            &assessment,
+            "II",
+            &format!(
+                "goal={goal}&value={}&row_version=0",
+                crate::support::enc(value)
+            ),
+        )
+        .await;
+        assert_eq!(saved.status(), StatusCode::SEE_OTHER, "{goal}");
+    }
+    let raised = app
+        .request(admin.post_form(
+            &format!("/assessments/{assessment}/goals/III.1/clarifications"),
+            "question=Which+body+co-ordinates%3F",
+        ))
+        .await;
+    assert_eq!(raised.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        raised.headers()[header::LOCATION],
+        format!("/assessments/{assessment}/sections/III#goal-III.1"),
+        "back to the goal's section"
+    );
+
+    let page = tasks().await;
+    assert_eq!(status_of(&page, "I"), "In progress");
+    assert_eq!(status_of(&page, "II"), "Completed");
+    assert_eq!(status_of(&page, "III"), "Needs review");
+    assert_eq!(status_of(&page, "IV"), "Not started");
+    assert!(
+        page.contains("Open clarification requests on this assessment: 1")
+            && page.contains(&format!(
+                r#"href="/assessments/{assessment}/sections/III#clarification-"#
+            )),
+        "the open request, linked"
+    );
+
+    // A contributor is told who submits; no empty heading.
+    let contributor = app.user("contributor", Some("FRA")).await;
+    let page = body_text(
+        app.request(contributor.get(&format!("/assessments/{assessment}")))
+            .await,
+    )
+    .await;
+    assert!(page.contains("the head of your delegation checks the answers and submits"));
+    assert!(!page.contains(&format!(r#"href="/assessments/{assessment}/check""#)));
+    // Read-only readers get the task list too (an admin: the secretariat).
+    let page = body_text(
+        app.request(admin.get(&format!("/assessments/{assessment}")))
+            .await,
+    )
+    .await;
+    assert_eq!(status_of(&page, "II"), "Completed");
+}
+
+#[tokio::test]
+async fn a_section_page_shows_its_goals_with_labelled_levels_and_evidence_collapsed() {
+    let app = TestApp::spawn().await;
+    let (_, _, assessment) = open_cycle_of(&app, "cyber-defence-pledge-2016.json").await;
+    let contributor = app.user("contributor", Some("FRA")).await;
+    let page = body_text(
+        app.request(contributor.get(&format!("/assessments/{assessment}/sections/I")))
+            .await,
+    )
+    .await;
+    assert!(page.contains(r#"id="goal-I.1""#) && page.contains(r#"id="goal-I.4""#));
+    assert!(
+        !page.contains(r#"id="goal-II.1""#),
+        "only this section's goals"
+    );
+    // A maturity goal: a fieldset whose legend is the goal, one labelled radio per level, its
+    // descriptor as the radio's description.
+    assert!(page.contains(
+        r#"<legend class="goal-legend"><h2 class="goal-title" id="goal-I.1-title">I.1 — "#
+    ));
+    assert!(page.contains(
+        r#"<input type="radio" id="value-I.1-3" name="value" value="3" aria-describedby="value-I.1-3-hint">"#
+    ));
+    assert!(page.contains(r#"<label for="value-I.1-0">0 — Not started</label>"#));
+    assert!(page.contains(r#"<p class="hint" id="value-I.1-0-hint">Nothing has been done yet"#));
+    // A yes/no goal: labelled radios.
+    assert!(page.contains(r#"<label for="value-I.4-yes">Yes</label>"#));
+    // A number: its range, unit and precision on the label.
+    assert!(page.contains("A whole number from 0 to 100 (%), no decimals"));
+    assert!(page.contains(r#"id="value-I.3" name="value""#));
+    // Evidence collapsed until asked for.
+    assert!(page.contains(r#"<details class="evidence" id="evidence-I.1">"#));
+    assert!(!page.contains(r#"id="evidence-I.1" open"#));
+    // Previous/next and back.
+    assert!(page.contains(&format!(
+        r#"href="/assessments/{assessment}/sections/II" rel="next""#
+    )));
+    assert!(
+        !page.contains(r#"rel="prev""#),
+        "the first section has no previous"
+    );
+    assert!(page.contains(&format!(
+        r#"<a href="/assessments/{assessment}">Back to the task list</a>"#
+    )));
+
+    let second = body_text(
+        app.request(contributor.get(&format!("/assessments/{assessment}/sections/II")))
+            .await,
+    )
+    .await;
+    assert!(second.contains("A number from 0 to 20 (%), with up to 1 decimal"));
+    assert!(second.contains(&format!(
+        r#"href="/assessments/{assessment}/sections/I" rel="prev""#
+    )));
+    assert_eq!(
+        app.request(contributor.get(&format!("/assessments/{assessment}/sections/NOPE")))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let french = body_text(
+        app.request({
+            let mut request = contributor.get(&format!("/assessments/{assessment}/sections/II"));
+            request
+                .headers_mut()
+                .insert(header::ACCEPT_LANGUAGE, "fr".parse().unwrap());
+            request
+        })
+        .await,
+    )
+    .await;
+    assert!(french.contains("Un nombre de 0 à 20 (%), avec au plus 1 décimale"));
+}
+
+#[tokio::test]
+async fn a_decimal_comma_is_stored_as_the_point_and_too_many_decimals_says_how_many() {
+    let app = TestApp::spawn().await;
+    let (_, _, assessment) = open_cycle_of(&app, "cyber-defence-pledge-2016.json").await;
+    let head = app.user("head", Some("FRA")).await;
+    let comma = save_in_section(
+        &app,
+        &head,
+        &assessment,
+        "II",
+        "goal=II.1&value=12%2C5&row_version=0",
+    )
+    .await;
+    assert_eq!(comma.status(), StatusCode::SEE_OTHER);
+    let point = app
+        .request(head.post_form(
+            &format!("/assessments/{assessment}/goals/II.1"),
+            "value=12.5&row_version=1",
+        ))
+        .await;
+    assert_eq!(point.status(), StatusCode::SEE_OTHER);
+    let values: Vec<String> = {
+        let mut owner = app.db.owner().await;
+        sqlx::query_scalar(
+            "SELECT details->'new'->>'value' FROM audit_log WHERE action = 'answer.update' ORDER BY seq",
+        )
+        .fetch_all(&mut owner)
+        .await
+        .unwrap()
+    };
+    assert_eq!(
+        values,
+        ["12.5", "12.5"],
+        "the comma and the point store the same number"
+    );
+    let section = body_text(
+        app.request(head.get(&format!("/assessments/{assessment}/sections/II")))
+            .await,
+    )
+    .await;
+    assert!(
+        section.contains(r#"id="value-II.1" name="value" inputmode="decimal""#)
+            && section.contains(r#"value="12.5""#)
+    );
+
+    let refused = save_in_section(
+        &app,
+        &head,
+        &assessment,
+        "II",
+        "goal=II.1&value=12%2C55&row_version=2",
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body_text(refused)
+            .await
+            .contains("Too many decimals: this goal allows up to 1.")
+    );
+    let whole = save_in_section(
+        &app,
+        &head,
+        &assessment,
+        "I",
+        "goal=I.3&value=62%2C5&row_version=0",
+    )
+    .await;
+    assert!(
+        body_text(whole)
+            .await
+            .contains("Enter a whole number: this goal allows no decimals.")
+    );
+}
+
+#[tokio::test]
+async fn saving_goes_back_to_the_section_with_a_message_shown_once() {
+    let app = TestApp::spawn().await;
+    let (_, assessment) = open_cycle(&app).await;
+    let contributor = app.user("contributor", Some("FRA")).await;
+    let saved = save_in_section(
+        &app,
+        &contributor,
+        &assessment,
+        "LEGAL",
+        "goal=legal&value=18&narrative=Law&row_version=0",
+    )
+    .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let location = saved.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        location,
+        format!("/assessments/{assessment}/sections/LEGAL#goal-legal")
+    );
+    let flash = saved.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(flash.starts_with("pledge_flash="), "{flash}");
+    let with_flash = |path: &str| {
+        let mut request = contributor.get(path);
+        let cookie = format!(
+            "{}; {flash}",
+            request.headers()[header::COOKIE].to_str().unwrap()
+        );
+        request
+            .headers_mut()
+            .insert(header::COOKIE, cookie.parse().unwrap());
+        request
+    };
+    let shown = app
+        .request(with_flash(&format!(
+            "/assessments/{assessment}/sections/LEGAL"
+        )))
+        .await;
+    let cleared = shown
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|c| c.to_str().unwrap().starts_with("pledge_flash=;"));
+    assert!(cleared, "the message is removed once shown");
+    assert!(body_text(shown).await.contains("Answer legal saved."));
+    let again = body_text(
+        app.request(contributor.get(&format!("/assessments/{assessment}/sections/LEGAL")))
+            .await,
+    )
+    .await;
+    assert!(!again.contains("Answer legal saved."), "shown once");
+}
+
+#[tokio::test]
+async fn a_refused_save_keeps_every_field_and_sums_up_the_errors_at_the_section_address() {
+    let app = TestApp::spawn().await;
+    let (_, _, assessment) = open_cycle_of(&app, "cyber-defence-pledge-2016.json").await;
+    let head = app.user("head", Some("FRA")).await;
+    let refused = save_in_section(
+        &app,
+        &head,
+        &assessment,
+        "I",
+        "goal=I.3&value=250&target=62%2C5&implementation_status=planned&narrative=Kept+narrative&na_justification=Kept+reason&row_version=0",
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = body_text(refused).await;
+    assert!(page.contains(r#"<div class="error-summary" role="alert""#));
+    assert!(
+        page.contains(
+            r##"<a href="#value-I.3">I.3: This number is outside the goal&#39;s range.</a>"##
+        ) || page.contains(
+            r##"<a href="#value-I.3">I.3: This number is outside the goal's range.</a>"##
+        ),
+        "{page}"
+    );
+    assert!(page.contains(r##"<a href="#target-I.3">I.3: Enter a whole number"##));
+    assert!(page.contains(r#"value="250""#) && page.contains(r#"value="62,5""#));
+    assert!(page.contains("Kept narrative") && page.contains("Kept reason"));
+    assert!(page.contains(r#"<option value="planned" selected>"#));
+    assert!(page.contains(r#"id="error-value-I.3">This number is outside"#));
+    assert!(
+        page.contains("<title>Error: I — "),
+        "the title says there is a problem"
+    );
+    // The form posts to the section page's own address: a reload shows the section again.
+    assert!(page.contains(&format!(r#"action="/assessments/{assessment}/sections/I""#)));
+    assert_eq!(app.count("SELECT count(*) FROM answers").await, 0);
+
+    // A refused radio answer links to its first option.
+    let refused = save_in_section(
+        &app,
+        &head,
+        &assessment,
+        "I",
+        "goal=I.1&value=9&row_version=0",
+    )
+    .await;
+    assert!(
+        body_text(refused)
+            .await
+            .contains(r##"<a href="#value-I.1-0">I.1: Choose one of the levels.</a>"##)
+    );
+}
+
+#[tokio::test]
+async fn check_your_answers_lists_what_is_missing_first_and_only_heads_see_it() {
+    let app = TestApp::spawn().await;
+    let (_, assessment) = open_cycle(&app).await;
+    let head = app.user("head", Some("FRA")).await;
+    let saved = save_in_section(
+        &app,
+        &head,
+        &assessment,
+        "LEGAL",
+        "goal=legal&value=18.5&row_version=0",
+    )
+    .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let page = body_text(
+        app.request(head.get(&format!("/assessments/{assessment}/check")))
+            .await,
+    )
+    .await;
+    let missing = page.find("Still to answer").expect("missing listed");
+    let answers = page
+        .find(r#"id="check-LEGAL""#)
+        .expect("answers by section");
+    assert!(missing < answers, "what is missing comes first");
+    assert!(page.contains(&format!(
+        r##"<a href="/assessments/{assessment}/sections/TECHNICAL#goal-technical">technical</a>"##
+    )));
+    assert!(page.contains(&format!(
+        r##"href="/assessments/{assessment}/sections/LEGAL#goal-legal">Change"##
+    )));
+    assert!(page.contains("18.5"));
+    assert!(
+        !page.contains(&format!(r#"action="/assessments/{assessment}/submit""#)),
+        "not ready"
+    );
+    for goal in [
+        "technical",
+        "organizational",
+        "capacity_development",
+        "cooperation",
+    ] {
+        let section = goal.to_uppercase();
+        let saved = save_in_section(
+            &app,
+            &head,
+            &assessment,
+            &section,
+            &format!("goal={goal}&value=10&row_version=0"),
+        )
+        .await;
+        assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    }
+    let page = body_text(
+        app.request(head.get(&format!("/assessments/{assessment}/check")))
+            .await,
+    )
+    .await;
+    assert!(!page.contains("Still to answer"));
+    assert!(page.contains(&format!(r#"action="/assessments/{assessment}/submit""#)));
+    let tasks = body_text(
+        app.request(head.get(&format!("/assessments/{assessment}")))
+            .await,
+    )
+    .await;
+    assert!(
+        !tasks.contains(&format!(r#"action="/assessments/{assessment}/submit""#)),
+        "the task list leads to the check page, it does not submit"
+    );
+    let contributor = app.user("contributor", Some("FRA")).await;
+    assert_eq!(
+        app.request(contributor.get(&format!("/assessments/{assessment}/check")))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn an_autosave_refused_on_a_field_names_the_field_in_the_users_language() {
+    let app = TestApp::spawn().await;
+    let (_, _, assessment) = open_cycle_of(&app, "cyber-defence-pledge-2016.json").await;
+    let contributor = app.user("contributor", Some("FRA")).await;
+    let mut request = autosave(
+        &contributor,
+        &format!("/assessments/{assessment}/goals/II.1"),
+        "value=12%2C55&narrative=x&row_version=0",
+    );
+    request
+        .headers_mut()
+        .insert(header::ACCEPT_LANGUAGE, "fr".parse().unwrap());
+    let refused = app.request(request).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = body_json(refused).await;
+    assert_eq!(body["error"]["code"], "invalid_input");
+    assert_eq!(
+        body["error"]["fields"]["value"],
+        "Trop de décimales : ce but en admet au plus 1."
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Non enregistré")
     );
 }

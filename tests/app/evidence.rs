@@ -40,8 +40,24 @@ async fn a_contributor_attaches_evidence_and_refused_input_is_kept_with_its_fiel
     assert_eq!(added.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         added.headers()[header::LOCATION],
-        format!("/assessments/{assessment}#goal-legal")
+        format!("/assessments/{assessment}/sections/LEGAL?evidence=legal#goal-legal"),
+        "back to the goal on its section page, its evidence open"
     );
+    assert!(
+        added.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .starts_with("pledge_flash="),
+        "with a message"
+    );
+    let opened = body_text(
+        app.request(contributor.get(&format!(
+            "/assessments/{assessment}/sections/LEGAL?evidence=legal"
+        )))
+        .await,
+    )
+    .await;
+    assert!(opened.contains(r#"<details class="evidence" id="evidence-legal" open>"#));
 
     let refused = app
         .request(contributor.post_form(
@@ -58,6 +74,11 @@ async fn a_contributor_attaches_evidence_and_refused_input_is_kept_with_its_fiel
     assert!(page.contains("Enter a web address starting with https://"));
     assert!(
         page.contains(r#"id="link-legal" name="url""#) && page.contains(r#"aria-invalid="true""#)
+    );
+    assert!(
+        page.contains(r#"<details class="evidence" id="evidence-legal" open>"#)
+            && page.contains(r##"<a href="#link-legal">legal: Enter a web address"##),
+        "the refused evidence is open and summed up at the top"
     );
 
     let refused = app
@@ -124,11 +145,15 @@ async fn a_contributor_attaches_evidence_and_refused_input_is_kept_with_its_fiel
 
     // The form lists all three on the goal.
     let page = body_text(
-        app.request(contributor.get(&format!("/assessments/{assessment}")))
+        app.request(contributor.get(&format!("/assessments/{assessment}/sections/LEGAL")))
             .await,
     )
     .await;
     assert!(page.contains("Loi 2024") && page.contains("Adopt the decree"));
+    assert!(
+        page.contains(r#"<details class="evidence" id="evidence-legal">"#),
+        "collapsed until asked for"
+    );
     assert!(page.contains(&format!(r#"href="/evidence/files/{file}""#)));
 
     // Every change is in the audit log, with the file's digest.

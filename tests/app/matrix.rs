@@ -522,6 +522,20 @@ const MATRIX: &[Row] = &[
     // Assessments.
     row("GET", "/assessments/{assessment}", AssessmentRead, None),
     row(
+        "GET",
+        "/assessments/{assessment}/sections/{section}",
+        AssessmentRead,
+        None,
+    ),
+    row(
+        "POST",
+        "/assessments/{assessment}/sections/{section}",
+        AnswerWrite,
+        Form("goal=legal&value=12.5&narrative=x&row_version=0"),
+    ),
+    // Checking the answers before submitting: like submitting, the head only.
+    row("GET", "/assessments/{assessment}/check", Submit, None),
+    row(
         "POST",
         "/assessments/{assessment}/goals/{goal}",
         AnswerWrite,

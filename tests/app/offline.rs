@@ -353,7 +353,7 @@ async fn a_bad_file_changes_nothing_and_every_problem_is_placed() {
         ("Form!E2", "Choose one of the levels."),
         ("Form!E4", "This number is outside the goal's range."),
         ("Form!E5", "Answer yes or no."),
-        ("Form!E6", "Too many decimals for this goal."),
+        ("Form!E6", "Too many decimals: this goal allows up to 1."),
         ("Form!G7", "Say why the goal does not apply."),
         ("Form!I8", "Choose one of the listed statuses."),
         ("Form!E9", "Answer yes or no."),

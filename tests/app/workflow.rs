@@ -67,8 +67,11 @@ async fn submitting_freezes_a_verifiable_snapshot_and_ends_editing() {
         "a draft"
     );
     let page = body_text(
-        app.request(open.head.get(&format!("/assessments/{}", open.assessment)))
-            .await,
+        app.request(
+            open.head
+                .get(&format!("/assessments/{}/check", open.assessment)),
+        )
+        .await,
     )
     .await;
     assert!(page.contains(&format!(

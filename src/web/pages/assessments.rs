@@ -1,18 +1,24 @@
-//! The assessment form: goals grouped by section, progress and what is missing, one form per
-//! goal (works without JavaScript), and a conflict page when someone saved the same answer first.
+//! The assessment form, one thing per page: the task list (`GET /assessments/{id}`: state,
+//! deadline, what was returned and asked, and the sections with their status), one page per
+//! section (`GET /assessments/{id}/sections/{section}`: its goals, each with its own answer
+//! form that works without JavaScript), and "check your answers" before submitting. A refused
+//! save shows the section page again with an error summary and everything typed; a concurrent
+//! save shows the conflict page.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header::ACCEPT;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::flash::{self, Flash};
 use super::{PageContext, render};
 use crate::auth::Principal;
+use crate::auth::policy::Permission;
 use crate::domain::answer::AnswerInput;
 use crate::domain::framework::AnswerScale;
 use crate::domain::scoring::{ScoredGoal, roll_up};
@@ -33,17 +39,24 @@ pub struct LevelChoice {
     pub descriptor: String,
 }
 
-/// One goal as the form shows it.
+/// One goal as the section page (and the check page) shows it.
 pub struct GoalRow {
     pub code: String,
     pub title: String,
     pub guidance: String,
+    /// maturity, yes_no or numeric
     pub kind: &'static str,
     pub levels: Vec<LevelChoice>,
-    pub range: String,
+    /// For a number: its range, unit and precision in words ("A number from 0 to 20 (points),
+    /// with up to 2 decimals").
+    pub number_hint: String,
     pub input: AnswerInput,
     pub row_version: i64,
+    /// A stored answer exists (typed or carried forward).
+    pub stored: bool,
     pub unconfirmed: bool,
+    /// Still to answer: applicable and without a value.
+    pub missing: bool,
     pub updated: String,
     pub errors: FieldErrors,
     /// The secretariat's note on this answer from the latest return.
@@ -54,6 +67,67 @@ pub struct GoalRow {
     pub evidence: Vec<EvidenceItem>,
     /// What was typed into this goal's evidence forms when it was refused.
     pub draft: EvidenceDraft,
+    /// The evidence block starts open: it has an error or was just changed.
+    pub evidence_open: bool,
+}
+
+impl GoalRow {
+    /// Whether the answer is chosen from radios (a fieldset whose legend is the goal).
+    pub fn has_choices(&self) -> bool {
+        self.kind != "numeric"
+    }
+
+    /// The open clarification requests on this goal.
+    pub fn open_requests(&self) -> usize {
+        self.clarifications
+            .iter()
+            .filter(|c| c.state != "resolved")
+            .count()
+    }
+
+    /// Whether the goal needs the delegation's attention before submission.
+    pub fn needs_review(&self) -> bool {
+        self.unconfirmed || self.return_note.is_some() || self.open_requests() > 0
+    }
+
+    /// The id of the control an error on `field` links to (the error summary).
+    pub fn anchor(&self, field: &str) -> String {
+        let code = &self.code;
+        match field {
+            "value" => match self.levels.first() {
+                Some(level) if self.kind == "maturity" => format!("value-{code}-{}", level.level),
+                _ if self.kind == "yes_no" => format!("value-{code}-yes"),
+                _ => format!("value-{code}"),
+            },
+            "not_applicable" | "na_justification" => format!("na-{code}"),
+            "implementation_status" => format!("status-{code}"),
+            "url" => format!("link-{code}"),
+            "description" => format!("action-{code}"),
+            "due_on" => format!("due-{code}"),
+            other => format!("{other}-{code}"),
+        }
+    }
+
+    /// The name of a value on this goal's scale: "3 — Defined", "Yes", "62.5"; "—" when empty.
+    pub fn value_name(&self, value: &str, tr: &crate::web::i18n::Tr) -> String {
+        let value = value.trim();
+        if value.is_empty() {
+            return "—".to_owned();
+        }
+        match self.kind {
+            "maturity" => self
+                .levels
+                .iter()
+                .find(|l| l.level.to_string() == value)
+                .map_or_else(|| value.to_owned(), |l| format!("{} — {}", l.level, l.name)),
+            "yes_no" => match value {
+                "yes" => tr.t("assessment.yes").to_owned(),
+                "no" => tr.t("assessment.no").to_owned(),
+                other => other.to_owned(),
+            },
+            _ => value.to_owned(),
+        }
+    }
 }
 
 /// What was typed into one goal's evidence forms, kept (with its errors) when it is refused.
@@ -72,10 +146,15 @@ enum Posted<'a> {
     Evidence(&'a str, EvidenceDraft),
 }
 
-/// What the workflow panel offers the principal.
+/// What the workflow parts of the pages offer the principal.
 #[derive(Default)]
 pub struct Workflow {
+    /// May submit for this delegation (the head), whatever the state.
+    pub may_submit: bool,
+    /// May submit now: the permission, and the assessment is editable and started.
     pub can_submit: bool,
+    /// Edits answers but does not submit (a contributor): told that the head submits.
+    pub contributes: bool,
     pub can_review: bool,
     pub can_allow_late: bool,
     pub revisions: i32,
@@ -97,13 +176,13 @@ async fn workflow_of(
     me: &Principal,
     view: &AssessmentView,
 ) -> Result<Workflow, AppError> {
-    use crate::auth::policy::Permission;
     let head = &view.head;
     let submitted = matches!(head.state.as_str(), "submitted" | "resubmitted");
+    let may_submit = me.may(Permission::SubmitForParticipant(head.participant_id));
     let mut workflow = Workflow {
-        can_submit: me.may(Permission::SubmitForParticipant(head.participant_id))
-            && view.editable
-            && head.state != "not_started",
+        may_submit,
+        can_submit: may_submit && view.editable && head.state != "not_started",
+        contributes: view.editable && !may_submit,
         can_review: me.may(Permission::ReviewSubmissions) && submitted,
         can_allow_late: me.may(Permission::ReviewSubmissions)
             && head.days_left < 0
@@ -130,7 +209,7 @@ async fn workflow_of(
     Ok(workflow)
 }
 
-/// A section with its goals and progress.
+/// A section with its goals, progress and status.
 pub struct SectionRow {
     pub code: String,
     pub title: String,
@@ -139,79 +218,111 @@ pub struct SectionRow {
     pub goals: Vec<GoalRow>,
 }
 
-/// Progress as a whole percentage.
-fn percent(answered: u32, applicable: u32) -> u32 {
-    (answered * 100).checked_div(applicable).unwrap_or(100)
+impl SectionRow {
+    /// not_started, in_progress, completed or needs_review (an unconfirmed carried-forward
+    /// answer, a reviewer's note or an open clarification request on one of its goals).
+    pub fn status(&self) -> &'static str {
+        if self.goals.iter().any(GoalRow::needs_review) {
+            "needs_review"
+        } else if !self.goals.iter().any(|g| g.stored) {
+            "not_started"
+        } else if self.goals.iter().any(|g| g.missing) {
+            "in_progress"
+        } else {
+            "completed"
+        }
+    }
+
+    fn path(&self, id: Uuid) -> String {
+        format!("/assessments/{id}/sections/{}", self.code)
+    }
 }
 
-#[derive(Template)]
-#[template(path = "assessment.html")]
-struct AssessmentPage {
-    page: PageContext,
-    id: Uuid,
-    participant: String,
-    cycle: String,
-    state: String,
-    deadline: String,
-    days_left: i32,
-    editable: bool,
-    answered: u32,
-    applicable: u32,
-    unconfirmed: usize,
-    missing: Vec<(String, String)>,
+/// The assessment's facts, shared by its pages.
+pub struct Facts {
+    pub id: Uuid,
+    pub participant: String,
+    pub cycle: String,
+    pub state: String,
+    pub deadline: time::Date,
+    pub days_left: i32,
+    pub editable: bool,
+    pub answered: u32,
+    pub applicable: u32,
+}
+
+impl Facts {
+    /// Progress as a whole percentage.
+    pub fn percent(&self) -> u32 {
+        (self.answered * 100)
+            .checked_div(self.applicable)
+            .unwrap_or(100)
+    }
+}
+
+/// Everything the assessment's pages are built from.
+struct Content {
+    facts: Facts,
     sections: Vec<SectionRow>,
     workflow: Workflow,
 }
 
-impl AssessmentPage {
-    fn may_resolve(&self, request: &ClarificationView) -> bool {
-        request.state != "resolved"
-            && (self.workflow.is_admin || request.raised_by == Some(self.workflow.user))
-    }
-
-    fn open_requests(&self) -> usize {
-        self.workflow
-            .clarifications
+impl Content {
+    fn goals(&self) -> impl Iterator<Item = (&SectionRow, &GoalRow)> {
+        self.sections
             .iter()
-            .filter(|c| c.state != "resolved")
-            .count()
+            .flat_map(|s| s.goals.iter().map(move |g| (s, g)))
     }
 
-    fn message_text(message: &serde_json::Value, field: &str) -> String {
-        message
-            .get(field)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_owned()
+    fn ready(&self) -> bool {
+        !self.goals().any(|(_, g)| g.missing || g.unconfirmed)
     }
+}
 
-    fn percent(&self) -> u32 {
-        percent(self.answered, self.applicable)
-    }
-
-    fn section_percent(&self, section: &SectionRow) -> u32 {
-        percent(section.answered, section.applicable)
-    }
+/// The number's range, unit and precision in words.
+fn number_hint(page: &PageContext, min: f64, max: f64, unit: &str, decimals: i16) -> String {
+    let lang = page.tr.lang();
+    let unit = if unit.trim().is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", unit.trim())
+    };
+    let min = crate::web::format::plain(lang, Some(min));
+    let max = crate::web::format::plain(lang, Some(max));
+    let decimals = decimals.to_string();
+    let key = match decimals.as_str() {
+        "0" => "assessment.number_whole",
+        "1" => "assessment.number_one_decimal",
+        _ => "assessment.number_decimals",
+    };
+    page.tr.fmt(
+        key,
+        &[
+            ("min", &min),
+            ("max", &max),
+            ("unit", &unit),
+            ("decimals", &decimals),
+        ],
+    )
 }
 
 fn input_of(answer: Option<&StoredAnswer>) -> AnswerInput {
     answer.map(StoredAnswer::input).unwrap_or_default()
 }
 
-/// Builds the page; `posted` shows what was typed on one goal (and its errors) instead of
-/// what is stored.
-fn page_of(
-    page: PageContext,
+/// Builds the pages' content; `posted` shows what was typed on one goal (and its errors)
+/// instead of what is stored; `changed` names a goal whose evidence just changed.
+fn form_of(
+    page: &PageContext,
     view: &AssessmentView,
     workflow: Workflow,
-    posted: Option<Posted>,
-) -> AssessmentPage {
+    posted: Option<&Posted>,
+    changed: Option<&str>,
+) -> Content {
     let lang = page.tr.lang().code();
     let method = view.framework.framework.roll_up;
     let mut sections: Vec<SectionRow> = Vec::new();
     let mut all = Vec::new();
-    let mut missing = Vec::new();
-    let mut unconfirmed = 0;
     for (section, goal, goal_id, answer) in view.goals() {
         if sections.last().is_none_or(|s| s.code != section.code) {
             sections.push(SectionRow {
@@ -236,23 +347,17 @@ fn page_of(
             current.answered += rolled.answered;
             current.applicable += rolled.applicable;
         }
-        if rolled.applicable > rolled.answered {
-            missing.push((goal.code.clone(), goal.title.get(lang).to_owned()));
-        }
-        if answer.is_some_and(|a| a.unconfirmed) {
-            unconfirmed += 1;
-        }
-        let (input, errors) = match &posted {
+        let (input, errors) = match posted {
             Some(Posted::Answer(code, input, errors)) if *code == goal.code => {
                 (input.clone(), errors.clone())
             }
             _ => (input_of(answer), FieldErrors::new()),
         };
-        let draft = match &posted {
+        let draft = match posted {
             Some(Posted::Evidence(code, draft)) if *code == goal.code => draft.clone(),
             _ => EvidenceDraft::default(),
         };
-        let (kind, levels, range) = match &goal.scale {
+        let (kind, levels, hint) = match &goal.scale {
             AnswerScale::Maturity { levels } => (
                 "maturity",
                 levels
@@ -265,11 +370,19 @@ fn page_of(
                     .collect(),
                 String::new(),
             ),
-            AnswerScale::Numeric { min, max, unit, .. } => {
-                ("numeric", Vec::new(), format!("{min}–{max} {unit}"))
-            }
+            AnswerScale::Numeric {
+                min,
+                max,
+                unit,
+                decimals,
+            } => (
+                "numeric",
+                Vec::new(),
+                number_hint(page, *min, *max, unit, *decimals),
+            ),
             AnswerScale::YesNo {} => ("yes_no", Vec::new(), String::new()),
         };
+        let evidence_open = !draft.errors.is_empty() || changed == Some(goal.code.as_str());
         if let Some(section) = sections.last_mut() {
             section.goals.push(GoalRow {
                 code: goal.code.clone(),
@@ -277,15 +390,17 @@ fn page_of(
                 guidance: goal.guidance.get(lang).to_owned(),
                 kind,
                 levels,
-                range,
+                number_hint: hint,
                 input,
                 row_version: answer.map_or(0, |a| a.row_version),
+                stored: answer.is_some(),
                 unconfirmed: answer.is_some_and(|a| a.unconfirmed),
+                missing: rolled.applicable > rolled.answered,
                 updated: answer
                     .map(|a| {
                         format!(
                             "{} {}",
-                            a.updated_at.date(),
+                            page.when(&a.updated_at),
                             a.updated_by_name.clone().unwrap_or_default()
                         )
                     })
@@ -309,38 +424,72 @@ fn page_of(
                     .cloned()
                     .collect(),
                 draft,
+                evidence_open,
             });
         }
     }
     let overall = roll_up(method, &all);
     let head = &view.head;
-    AssessmentPage {
-        id: head.id,
-        participant: format!(
-            "{} — {}",
-            head.participant_code,
-            if lang == "fr" {
-                &head.participant_name_fr
-            } else {
-                &head.participant_name_en
-            }
-        ),
-        cycle: head.cycle_code.clone(),
-        state: head.state.clone(),
-        deadline: head.deadline.to_string(),
-        days_left: head.days_left,
-        editable: view.editable,
-        answered: overall.answered,
-        applicable: overall.applicable,
-        unconfirmed,
-        missing,
+    Content {
+        facts: Facts {
+            id: head.id,
+            participant: format!(
+                "{} — {}",
+                head.participant_code,
+                if lang == "fr" {
+                    &head.participant_name_fr
+                } else {
+                    &head.participant_name_en
+                }
+            ),
+            cycle: head.cycle_code.clone(),
+            state: head.state.clone(),
+            deadline: head.deadline,
+            days_left: head.days_left,
+            editable: view.editable,
+            answered: overall.answered,
+            applicable: overall.applicable,
+        },
         sections,
         workflow,
-        page,
     }
 }
 
-/// `GET /assessments/{assessment}`.
+/// A link to one goal: its section page at the goal, with its code and title.
+pub struct GoalLink {
+    /// Its id on the page (`clarification-…` on the task list, where the list of open
+    /// requests links), or empty.
+    pub anchor: String,
+    pub href: String,
+    pub code: String,
+    pub text: String,
+}
+
+#[derive(Template)]
+#[template(path = "assessment.html")]
+struct TaskListPage {
+    page: PageContext,
+    facts: Facts,
+    sections: Vec<SectionRow>,
+    workflow: Workflow,
+    /// Goals carrying the reviewer's notes (returned assessments).
+    notes: Vec<GoalLink>,
+    /// Open clarification requests.
+    requests: Vec<GoalLink>,
+    unconfirmed: usize,
+}
+
+impl TaskListPage {
+    fn section_href(&self, section: &SectionRow) -> String {
+        section.path(self.facts.id)
+    }
+}
+
+fn goal_href(id: Uuid, section: &SectionRow, goal: &GoalRow) -> String {
+    format!("{}#goal-{}", section.path(id), goal.code)
+}
+
+/// `GET /assessments/{assessment}`: the task list.
 pub async fn show(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
@@ -349,12 +498,263 @@ pub async fn show(
 ) -> Result<Response, AppError> {
     let view = service::load(&state.db, &me, id).await?;
     let workflow = workflow_of(&state, &me, &view).await?;
-    render(&page_of(page, &view, workflow, None))
+    let form = form_of(&page, &view, workflow, None, None);
+    let mut notes = Vec::new();
+    let mut requests = Vec::new();
+    for (section, goal) in form.goals() {
+        if let Some(note) = &goal.return_note {
+            notes.push(GoalLink {
+                anchor: format!("note-{}", goal.code),
+                href: goal_href(id, section, goal),
+                code: goal.code.clone(),
+                text: note.clone(),
+            });
+        }
+        for request in goal.clarifications.iter().filter(|c| c.state != "resolved") {
+            requests.push(GoalLink {
+                anchor: format!("clarification-{}", request.id),
+                href: format!("{}#clarification-{}", section.path(id), request.id),
+                code: goal.code.clone(),
+                text: request.question.clone(),
+            });
+        }
+    }
+    let unconfirmed = form.goals().filter(|(_, g)| g.unconfirmed).count();
+    render(&TaskListPage {
+        page,
+        facts: form.facts,
+        sections: form.sections,
+        workflow: form.workflow,
+        notes,
+        requests,
+        unconfirmed,
+    })
+}
+
+/// A section's neighbour, for the previous/next links.
+pub struct Neighbour {
+    pub href: String,
+    pub code: String,
+    pub title: String,
+}
+
+/// An error in the summary at the top of a refused page: the control it links to and the
+/// message (a catalogue key).
+pub struct SummaryError {
+    pub href: String,
+    pub goal: String,
+    pub key: String,
+}
+
+#[derive(Template)]
+#[template(path = "assessment_section.html")]
+struct SectionPage {
+    page: PageContext,
+    facts: Facts,
+    section: SectionRow,
+    workflow: Workflow,
+    previous: Option<Neighbour>,
+    next: Option<Neighbour>,
+    position: usize,
+    count: usize,
+    summary: Vec<SummaryError>,
+}
+
+impl SectionPage {
+    fn may_resolve(&self, request: &ClarificationView) -> bool {
+        request.state != "resolved"
+            && (self.workflow.is_admin || request.raised_by == Some(self.workflow.user))
+    }
+
+    fn message_text(message: &serde_json::Value, field: &str) -> String {
+        message
+            .get(field)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+/// Builds the page of the section `code`; `None` when the framework has no such section.
+fn section_page(page: PageContext, form: Content, code: &str) -> Option<SectionPage> {
+    let Content {
+        facts,
+        mut sections,
+        workflow,
+    } = form;
+    let position = sections.iter().position(|s| s.code == code)?;
+    let neighbour = |s: &SectionRow| Neighbour {
+        href: s.path(facts.id),
+        code: s.code.clone(),
+        title: s.title.clone(),
+    };
+    let previous = position
+        .checked_sub(1)
+        .and_then(|p| sections.get(p))
+        .map(neighbour);
+    let next = sections.get(position + 1).map(neighbour);
+    let count = sections.len();
+    let section = sections.swap_remove(position);
+    let mut summary = Vec::new();
+    for goal in &section.goals {
+        for (field, key) in goal.errors.iter().chain(goal.draft.errors.iter()) {
+            summary.push(SummaryError {
+                href: format!("#{}", goal.anchor(field)),
+                goal: goal.code.clone(),
+                key: key.clone(),
+            });
+        }
+    }
+    Some(SectionPage {
+        page,
+        facts,
+        section,
+        workflow,
+        previous,
+        next,
+        position: position + 1,
+        count,
+        summary,
+    })
+}
+
+/// What the section page's address may carry: the goal whose evidence just changed (its
+/// evidence block starts open).
+#[derive(Deserialize, Default)]
+pub struct SectionQuery {
+    #[serde(default)]
+    evidence: Option<String>,
+}
+
+/// `GET /assessments/{assessment}/sections/{section}`.
+pub async fn show_section(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+    Path((id, code)): Path<(Uuid, String)>,
+    Query(query): Query<SectionQuery>,
+) -> Result<Response, AppError> {
+    let view = service::load(&state.db, &me, id).await?;
+    let workflow = workflow_of(&state, &me, &view).await?;
+    let form = form_of(&page, &view, workflow, None, query.evidence.as_deref());
+    render(&section_page(page, form, &code).ok_or(AppError::NotFound)?)
+}
+
+/// The section page again with what was posted on one goal and its errors (422).
+async fn refused_page(
+    state: &AppState,
+    me: &Principal,
+    page: PageContext,
+    id: Uuid,
+    posted: Posted<'_>,
+) -> Result<Response, AppError> {
+    let view = service::load(&state.db, me, id).await?;
+    let workflow = workflow_of(state, me, &view).await?;
+    let goal = match &posted {
+        Posted::Answer(goal, ..) | Posted::Evidence(goal, _) => *goal,
+    };
+    // The goal's own section, whichever page the form was on.
+    let code = section_of(&view, goal).ok_or(AppError::NotFound)?;
+    let form = form_of(&page, &view, workflow, Some(&posted), None);
+    let mut response = render(&section_page(page, form, &code).ok_or(AppError::NotFound)?)?;
+    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(response)
+}
+
+/// The code of the section holding `goal`.
+fn section_of(view: &AssessmentView, goal: &str) -> Option<String> {
+    view.goals()
+        .find(|(_, g, ..)| g.code == goal)
+        .map(|(section, ..)| section.code.clone())
+}
+
+/// The address of the section page that shows `goal` of an assessment, at that goal (the
+/// task list when the goal is unknown).
+pub async fn goal_page(
+    state: &AppState,
+    me: &Principal,
+    id: Uuid,
+    goal: &str,
+    evidence_changed: bool,
+) -> Result<String, AppError> {
+    let view = service::load(&state.db, me, id).await?;
+    Ok(match section_of(&view, goal) {
+        Some(section) if evidence_changed => {
+            let goal_q: String = form_urlencoded::byte_serialize(goal.as_bytes()).collect();
+            format!("/assessments/{id}/sections/{section}?evidence={goal_q}#goal-{goal}")
+        }
+        Some(section) => format!("/assessments/{id}/sections/{section}#goal-{goal}"),
+        None => format!("/assessments/{id}"),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "assessment_check.html")]
+struct CheckPage {
+    page: PageContext,
+    facts: Facts,
+    sections: Vec<SectionRow>,
+    workflow: Workflow,
+    /// Still to answer, then unconfirmed.
+    missing: Vec<GoalLink>,
+    unconfirmed: Vec<GoalLink>,
+    ready: bool,
+}
+
+impl CheckPage {
+    fn goal_href(&self, section: &SectionRow, goal: &GoalRow) -> String {
+        goal_href(self.facts.id, section, goal)
+    }
+}
+
+/// `GET /assessments/{assessment}/check`: every answer by section before submitting, what is
+/// missing or unconfirmed first. Only for those who may submit (403 otherwise, as the submit).
+pub async fn check(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+    Path(id): Path<Uuid>,
+) -> Result<Response, AppError> {
+    let view = service::load(&state.db, &me, id).await?;
+    if !me.may(Permission::SubmitForParticipant(view.head.participant_id)) {
+        return Err(AppError::Forbidden);
+    }
+    let workflow = workflow_of(&state, &me, &view).await?;
+    let form = form_of(&page, &view, workflow, None, None);
+    let link = |section: &SectionRow, goal: &GoalRow| GoalLink {
+        anchor: String::new(),
+        href: goal_href(id, section, goal),
+        code: goal.code.clone(),
+        text: goal.title.clone(),
+    };
+    let missing = form
+        .goals()
+        .filter(|(_, g)| g.missing)
+        .map(|(s, g)| link(s, g))
+        .collect();
+    let unconfirmed = form
+        .goals()
+        .filter(|(_, g)| g.unconfirmed)
+        .map(|(s, g)| link(s, g))
+        .collect();
+    let ready = form.ready();
+    render(&CheckPage {
+        page,
+        facts: form.facts,
+        sections: form.sections,
+        workflow: form.workflow,
+        missing,
+        unconfirmed,
+        ready,
+    })
 }
 
 /// One goal's form: the answer and the version it was read at.
 #[derive(Deserialize)]
 pub struct AnswerForm {
+    /// The goal, when the form posts to its section page.
+    #[serde(default)]
+    goal: String,
     #[serde(default)]
     value: String,
     #[serde(default)]
@@ -390,13 +790,30 @@ struct ConflictPage {
     page: PageContext,
     id: Uuid,
     goal: String,
+    back: String,
     mine: AnswerInput,
     theirs: AnswerInput,
     theirs_by: String,
     theirs_version: i64,
 }
 
-/// `POST /assessments/{assessment}/goals/{goal}`: saves one answer; a concurrent save shows both
+/// `POST /assessments/{assessment}/sections/{section}`: the section page's own address, where
+/// its answer forms post (the goal in a hidden field). Saved: 303 back to the goal with a
+/// message. Refused: the section page again at this same address, so a reload shows the page
+/// and the browser asks before sending the form again, never a bare save endpoint.
+pub async fn save_in_section(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+    context: RequestContext,
+    Path((id, section)): Path<(Uuid, String)>,
+    Form(form): Form<AnswerForm>,
+) -> Result<Response, AppError> {
+    save_page(&state, &me, page, &context, id, Some(&section), form).await
+}
+
+/// `POST /assessments/{assessment}/goals/{goal}`: saves one answer. The autosave script asks
+/// for JSON; a form post answers like the section page's own. A concurrent save shows both
 /// versions and lets the user choose.
 pub async fn save(
     State(state): State<AppState>,
@@ -405,29 +822,59 @@ pub async fn save(
     context: RequestContext,
     Path((id, goal)): Path<(Uuid, String)>,
     headers: HeaderMap,
-    Form(form): Form<AnswerForm>,
+    Form(mut form): Form<AnswerForm>,
 ) -> Result<Response, AppError> {
-    let input = form.input();
-    let result = service::save_answer(
-        &state.db,
-        &me,
-        id,
-        &goal,
-        form.row_version,
-        &input,
-        &context,
-    )
-    .await;
     if wants_json(&headers) {
+        let result = service::save_answer(
+            &state.db,
+            &me,
+            id,
+            &goal,
+            form.row_version,
+            &form.input(),
+            &context,
+        )
+        .await;
         return autosave_answer(&page, result);
     }
+    form.goal = goal;
+    save_page(&state, &me, page, &context, id, None, form).await
+}
+
+/// Saves the goal `form.goal` from a page's form: 303 back to it with a message, the section page
+/// again when refused, the conflict page when someone saved it first.
+async fn save_page(
+    state: &AppState,
+    me: &Principal,
+    page: PageContext,
+    context: &RequestContext,
+    id: Uuid,
+    section: Option<&str>,
+    form: AnswerForm,
+) -> Result<Response, AppError> {
+    let goal = form.goal.as_str();
+    let input = form.input();
+    let result =
+        service::save_answer(&state.db, me, id, goal, form.row_version, &input, context).await;
     match result {
-        Ok(_) => Ok(Redirect::to(&format!("/assessments/{id}#goal-{goal}")).into_response()),
+        Ok(_) => {
+            let location = match section {
+                Some(section) => format!("/assessments/{id}/sections/{section}#goal-{goal}"),
+                None => goal_page(state, me, id, goal, false).await?,
+            };
+            Ok(flash::redirect(
+                &location,
+                Flash::with("flash.answer_saved", goal),
+                state.config.auth.secure_cookies,
+            ))
+        }
         Err(SaveError::Invalid(errors)) => {
-            refused_with(&state, &me, page, id, &goal, input, errors).await
+            let posted = Posted::Answer(goal, input, errors);
+            refused_page(state, me, page, id, posted).await
         }
         Err(SaveError::Conflict(theirs)) => {
             let theirs = *theirs;
+            let back = goal_page(state, me, id, goal, false).await?;
             let mut response = render(&ConflictPage {
                 theirs: input_of(theirs.as_ref()),
                 theirs_by: theirs
@@ -436,17 +883,18 @@ pub async fn save(
                         format!(
                             "{} ({})",
                             a.updated_by_name.clone().unwrap_or_default(),
-                            a.updated_at.date()
+                            page.when(&a.updated_at)
                         )
                     })
                     .unwrap_or_default(),
                 theirs_version: theirs.as_ref().map_or(0, |a| a.row_version),
                 page,
                 id,
-                goal,
+                goal: goal.to_owned(),
+                back,
                 mine: input,
             })?;
-            *response.status_mut() = axum::http::StatusCode::CONFLICT;
+            *response.status_mut() = StatusCode::CONFLICT;
             Ok(response)
         }
         Err(SaveError::Other(ServiceError::NotFound)) => Err(AppError::NotFound),
@@ -462,28 +910,42 @@ fn wants_json(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.starts_with("application/json"))
 }
 
-/// The autosave script's answer: the new version to send next time, or what stopped the save
-/// (in the user's language). A conflict is only reported: the Save button shows both versions.
+/// The autosave script's answer: the new version to send next time and the time it was saved
+/// ("14:05", in the reader's zone), or what stopped the save, in the user's language: each
+/// field's message (shown at that field, as the page without JavaScript shows it), or a
+/// conflict, which is only reported: the Save button shows both versions.
 fn autosave_answer(
     page: &PageContext,
     result: Result<i64, SaveError>,
 ) -> Result<Response, AppError> {
     match result {
         Ok(row_version) => {
-            let now = time::OffsetDateTime::now_utc();
-            let saved_at = format!("{:02}:{:02} UTC", now.hour(), now.minute());
-            Ok(Json(json!({ "row_version": row_version, "saved_at": saved_at })).into_response())
+            let now = time::OffsetDateTime::now_utc().to_offset(page.zone.offset);
+            let saved_at = format!("{:02}:{:02}", now.hour(), now.minute());
+            let message = page.tr.fmt("autosave.saved", &[("time", &saved_at)]);
+            Ok(Json(json!({
+                "row_version": row_version,
+                "saved_at": saved_at,
+                "zone": page.zone.name,
+                "message": message,
+            }))
+            .into_response())
         }
         Err(SaveError::Invalid(errors)) => {
             let fields: serde_json::Map<String, serde_json::Value> = errors
                 .iter()
                 .map(|(field, key)| (field.clone(), page.tr.t(key).into()))
                 .collect();
-            let body = json!({ "error": { "code": "invalid_input", "fields": fields } });
+            let body = json!({ "error": {
+                "code": "invalid_input",
+                "message": page.tr.t("autosave.invalid"),
+                "fields": fields,
+            } });
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response())
         }
         Err(SaveError::Conflict(_)) => {
-            let body = json!({ "error": { "code": "stale" } });
+            let body =
+                json!({ "error": { "code": "stale", "message": page.tr.t("autosave.conflict") } });
             Ok((StatusCode::CONFLICT, Json(body)).into_response())
         }
         // A refusal the user can act on (submitted meanwhile, cycle closed) is said in words;
@@ -499,24 +961,7 @@ fn autosave_answer(
     }
 }
 
-async fn refused_with(
-    state: &AppState,
-    me: &Principal,
-    page: PageContext,
-    id: Uuid,
-    goal: &str,
-    input: AnswerInput,
-    errors: FieldErrors,
-) -> Result<Response, AppError> {
-    let view = service::load(&state.db, me, id).await?;
-    let workflow = workflow_of(state, me, &view).await?;
-    let posted = Posted::Answer(goal, input, errors);
-    let mut response = render(&page_of(page, &view, workflow, Some(posted)))?;
-    *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(response)
-}
-
-/// The form again, with a goal's refused evidence input kept and its errors shown (422).
+/// The section page again, with a goal's refused evidence input kept and its errors shown (422).
 pub async fn evidence_refused(
     state: &AppState,
     me: &Principal,
@@ -525,10 +970,5 @@ pub async fn evidence_refused(
     goal: &str,
     draft: EvidenceDraft,
 ) -> Result<Response, AppError> {
-    let view = service::load(&state.db, me, id).await?;
-    let workflow = workflow_of(state, me, &view).await?;
-    let posted = Posted::Evidence(goal, draft);
-    let mut response = render(&page_of(page, &view, workflow, Some(posted)))?;
-    *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(response)
+    refused_page(state, me, page, id, Posted::Evidence(goal, draft)).await
 }

@@ -3,10 +3,12 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::assessments::goal_page;
+use super::flash::{self, Flash};
 use super::{PageContext, render};
 use crate::services::clarifications as service;
 use crate::storage::audit::RequestContext;
@@ -30,8 +32,8 @@ pub async fn raise(
     Path((assessment, goal)): Path<(Uuid, String)>,
     Form(form): Form<QuestionForm>,
 ) -> Result<Response, AppError> {
-    let id = service::raise(&state.db, &me, assessment, &goal, &form.question, &context).await?;
-    Ok(Redirect::to(&format!("/assessments/{assessment}#clarification-{id}")).into_response())
+    service::raise(&state.db, &me, assessment, &goal, &form.question, &context).await?;
+    back(&state, &me, assessment, &goal, "flash.clarification_raised").await
 }
 
 /// A reply.
@@ -41,21 +43,41 @@ pub struct ReplyForm {
     body: String,
 }
 
+/// Back to the request's goal on its section page, with a message.
+async fn back(
+    state: &AppState,
+    me: &crate::auth::Principal,
+    assessment: Uuid,
+    goal: &str,
+    message: &'static str,
+) -> Result<Response, AppError> {
+    let location = goal_page(state, me, assessment, goal, false).await?;
+    Ok(flash::redirect(
+        &location,
+        Flash::with(message, goal),
+        state.config.auth.secure_cookies,
+    ))
+}
+
 async fn back_to(
     state: &AppState,
     me: &crate::auth::Principal,
     id: Uuid,
+    message: &'static str,
 ) -> Result<Response, AppError> {
     let mut tx = crate::storage::begin(&state.db, &me.scope()).await?;
     let request = crate::storage::clarifications::find(&mut tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     tx.commit().await?;
-    Ok(Redirect::to(&format!(
-        "/assessments/{}#clarification-{id}",
-        request.assessment_id
-    ))
-    .into_response())
+    back(
+        state,
+        me,
+        request.assessment_id,
+        &request.goal_code,
+        message,
+    )
+    .await
 }
 
 /// `POST /clarifications/{clarification}/reply`.
@@ -67,7 +89,7 @@ pub async fn reply(
     Form(form): Form<ReplyForm>,
 ) -> Result<Response, AppError> {
     service::reply(&state.db, &me, id, &form.body, &context).await?;
-    back_to(&state, &me, id).await
+    back_to(&state, &me, id, "flash.clarification_replied").await
 }
 
 /// `POST /clarifications/{clarification}/resolve`.
@@ -78,7 +100,7 @@ pub async fn resolve(
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
     service::resolve(&state.db, &me, id, &context).await?;
-    back_to(&state, &me, id).await
+    back_to(&state, &me, id, "flash.clarification_resolved").await
 }
 
 #[derive(Template)]

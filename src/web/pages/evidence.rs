@@ -2,12 +2,13 @@
 
 use axum::Form;
 use axum::extract::{Multipart, Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::PageContext;
-use super::assessments::{EvidenceDraft, evidence_refused};
+use super::assessments::{EvidenceDraft, evidence_refused, goal_page};
+use super::flash::{self, Flash};
 use crate::auth::Principal;
 use crate::domain::evidence::EvidenceKind;
 use crate::services::ServiceError;
@@ -17,8 +18,20 @@ use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
 
-fn back(assessment: Uuid, goal: &str) -> Response {
-    Redirect::to(&format!("/assessments/{assessment}#goal-{goal}")).into_response()
+/// Back to the goal on its section page, its evidence open, with a message.
+async fn back(
+    state: &AppState,
+    me: &Principal,
+    assessment: Uuid,
+    goal: &str,
+    message: &'static str,
+) -> Result<Response, AppError> {
+    let location = goal_page(state, me, assessment, goal, true).await?;
+    Ok(flash::redirect(
+        &location,
+        Flash::with(message, goal),
+        state.config.auth.secure_cookies,
+    ))
 }
 
 /// A link form.
@@ -30,18 +43,19 @@ pub struct LinkForm {
     label: String,
 }
 
-/// Back to the goal when it worked; the form again with what was typed when it was refused.
+/// Back to the goal with `message` when it worked; the form again with what was typed when it
+/// was refused.
 async fn answer(
     state: &AppState,
     me: &Principal,
     page: PageContext,
-    id: Uuid,
-    goal: &str,
+    (id, goal): (Uuid, &str),
     result: Result<Uuid, ServiceError>,
     draft: EvidenceDraft,
+    message: &'static str,
 ) -> Result<Response, AppError> {
     match result {
-        Ok(_) => Ok(back(id, goal)),
+        Ok(_) => back(state, me, id, goal, message).await,
         Err(ServiceError::Invalid(errors)) => {
             evidence_refused(state, me, page, id, goal, EvidenceDraft { errors, ..draft }).await
         }
@@ -64,14 +78,14 @@ pub async fn add_link(
         &state,
         &me,
         page,
-        id,
-        &goal,
+        (id, &goal),
         result,
         EvidenceDraft {
             url: form.url,
             label: form.label,
             ..EvidenceDraft::default()
         },
+        "flash.link_added",
     )
     .await
 }
@@ -108,14 +122,14 @@ pub async fn add_action(
         &state,
         &me,
         page,
-        id,
-        &goal,
+        (id, &goal),
         result,
         EvidenceDraft {
             description: form.description,
             due_on: form.due_on,
             ..EvidenceDraft::default()
         },
+        "flash.action_added",
     )
     .await
 }
@@ -203,12 +217,19 @@ pub async fn upload(
         &state,
         &me,
         page,
-        id,
-        &goal,
+        (id, &goal),
         result,
         EvidenceDraft::default(),
+        "flash.file_added",
     )
     .await
+}
+
+/// A removal form: the goal it was shown on, to go back to.
+#[derive(Deserialize)]
+pub struct RemoveForm {
+    #[serde(default)]
+    goal: String,
 }
 
 async fn remove(
@@ -216,10 +237,11 @@ async fn remove(
     me: &Principal,
     kind: EvidenceKind,
     id: Uuid,
+    goal: &str,
     context: &RequestContext,
 ) -> Result<Response, AppError> {
     let assessment = service::remove(&state.db, me, kind, id, context).await?;
-    Ok(Redirect::to(&format!("/assessments/{assessment}")).into_response())
+    back(state, me, assessment, goal, "flash.evidence_removed").await
 }
 
 /// `POST /evidence/links/{link}/delete`.
@@ -228,8 +250,9 @@ pub async fn remove_link(
     CurrentUser(me): CurrentUser,
     context: RequestContext,
     Path(id): Path<Uuid>,
+    Form(form): Form<RemoveForm>,
 ) -> Result<Response, AppError> {
-    remove(&state, &me, EvidenceKind::Link, id, &context).await
+    remove(&state, &me, EvidenceKind::Link, id, &form.goal, &context).await
 }
 
 /// `POST /evidence/files/{file}/delete`.
@@ -238,8 +261,9 @@ pub async fn remove_file(
     CurrentUser(me): CurrentUser,
     context: RequestContext,
     Path(id): Path<Uuid>,
+    Form(form): Form<RemoveForm>,
 ) -> Result<Response, AppError> {
-    remove(&state, &me, EvidenceKind::File, id, &context).await
+    remove(&state, &me, EvidenceKind::File, id, &form.goal, &context).await
 }
 
 /// `POST /evidence/actions/{action}/delete`.
@@ -248,8 +272,9 @@ pub async fn remove_action(
     CurrentUser(me): CurrentUser,
     context: RequestContext,
     Path(id): Path<Uuid>,
+    Form(form): Form<RemoveForm>,
 ) -> Result<Response, AppError> {
-    remove(&state, &me, EvidenceKind::Action, id, &context).await
+    remove(&state, &me, EvidenceKind::Action, id, &form.goal, &context).await
 }
 
 /// `GET /evidence/files/{file}`: the file, as an attachment that never renders in the page.

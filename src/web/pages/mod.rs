@@ -192,6 +192,15 @@ pub fn routes() -> Vec<PageRoute> {
         post("/cycles/{cycle}/deadline", cycles::extend),
         get("/assessments/{assessment}", assessments::show),
         post("/assessments/{assessment}/goals/{goal}", assessments::save),
+        get(
+            "/assessments/{assessment}/sections/{section}",
+            assessments::show_section,
+        ),
+        post(
+            "/assessments/{assessment}/sections/{section}",
+            assessments::save_in_section,
+        ),
+        get("/assessments/{assessment}/check", assessments::check),
         post("/assessments/{assessment}/submit", workflow::submit),
         get("/assessments/{assessment}/submitted", workflow::submitted),
         get("/assessments/{assessment}/review", workflow::review),
