@@ -750,6 +750,7 @@ async fn reports_send_the_same_statements_for_three_participants_as_for_thirty()
         must_change_password: false,
         second_factor_pending: false,
         has_second_factor: false,
+        time_zone: "UTC".into(),
     };
     let pool = app.state.db.clone();
     let comparison = |cycle: Uuid| {
