@@ -9,6 +9,7 @@ mod demo;
 mod evidence;
 mod exports;
 mod frameworks;
+mod home;
 mod matrix;
 mod offline;
 mod reports;

@@ -706,7 +706,7 @@ impl tracing::Subscriber for StatementCounter {
 }
 
 /// Runs `work` on this thread and returns how many statements it sent.
-async fn statements<F: std::future::Future<Output = ()>>(work: F) -> usize {
+pub(crate) async fn statements<F: std::future::Future<Output = ()>>(work: F) -> usize {
     static INSTALL: std::sync::Once = std::sync::Once::new();
     INSTALL.call_once(|| {
         tracing::subscriber::set_global_default(StatementCounter)
