@@ -173,8 +173,14 @@ mod tests {
         // The night the clocks go back: 00:30 UTC is still summer time, 01:30 UTC is not.
         let before = time::macros::datetime!(2026-10-25 00:30 UTC);
         let after = time::macros::datetime!(2026-10-25 01:30 UTC);
-        assert_eq!(moment(Lang::En, &paris, before), "25 October 2026, 02:30 CEST");
-        assert_eq!(moment(Lang::En, &paris, after), "25 October 2026, 02:30 CET");
+        assert_eq!(
+            moment(Lang::En, &paris, before),
+            "25 October 2026, 02:30 CEST"
+        );
+        assert_eq!(
+            moment(Lang::En, &paris, after),
+            "25 October 2026, 02:30 CET"
+        );
         // The day a moment falls on is the reader's day.
         let late = time::macros::datetime!(2026-12-31 23:30 UTC);
         assert_eq!(moment(Lang::En, &paris, late), "1 January 2027, 00:30 CET");
@@ -182,7 +188,10 @@ mod tests {
 
     #[test]
     fn only_known_zone_names_are_accepted() {
-        assert_eq!(TimeZone::named("Europe/Brussels").unwrap().name(), "Europe/Brussels");
+        assert_eq!(
+            TimeZone::named("Europe/Brussels").unwrap().name(),
+            "Europe/Brussels"
+        );
         assert!(TimeZone::named("Europe/Atlantis").is_none());
         assert!(TimeZone::named("europe/paris").is_none());
         assert!(TimeZone::named("").is_none());

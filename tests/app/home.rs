@@ -56,10 +56,15 @@ async fn home_shows_each_role_its_work_in_a_fixed_number_of_statements() {
     let analyst = app.user("analyst", None).await;
     let empty = html(&app, &admin, "/").await;
     assert!(
-        empty.contains(r#"href="/cycles/new""#) && empty.contains("Create the first assessment cycle"),
+        empty.contains(r#"href="/cycles/new""#)
+            && empty.contains("Create the first assessment cycle"),
         "{empty}"
     );
-    assert!(html(&app, &analyst, "/").await.contains("has not created an assessment cycle yet"));
+    assert!(
+        html(&app, &analyst, "/")
+            .await
+            .contains("has not created an assessment cycle yet")
+    );
 
     let (admin, cycle, assessment) = crate::assessments::open_gci_cycle(&app).await;
     let head = app.user("head", Some("FRA")).await;
@@ -72,7 +77,13 @@ async fn home_shows_each_role_its_work_in_a_fixed_number_of_statements() {
         "{before_submission}"
     );
     answer(&app, &head, &assessment).await;
-    post_api(&app, &head, &format!("/api/v1/assessments/{assessment}/submit"), None).await;
+    post_api(
+        &app,
+        &head,
+        &format!("/api/v1/assessments/{assessment}/submit"),
+        None,
+    )
+    .await;
 
     // The admin: the open cycle's counts by state, and FRA waiting for review.
     let admin_home = html(&app, &admin, "/").await;
@@ -106,7 +117,10 @@ async fn home_shows_each_role_its_work_in_a_fixed_number_of_statements() {
     )
     .await;
     let delegation_home = html(&app, &viewer, "/").await;
-    assert!(delegation_home.contains("Returned on "), "{delegation_home}");
+    assert!(
+        delegation_home.contains("Returned on "),
+        "{delegation_home}"
+    );
     assert!(delegation_home.contains("by Test admin"));
     assert!(delegation_home.contains("<q>Check the legal score</q>"));
     assert!(delegation_home.contains("1 clarification requests wait for your reply"));
@@ -140,8 +154,11 @@ async fn home_shows_each_role_its_work_in_a_fixed_number_of_statements() {
     assert!(small.iter().all(|n| *n > 0), "the counter sees statements");
     let second = json!({"framework_id": framework_of(&app, &cycle).await, "code": "2027",
         "title_en": "2027", "opens_on": "2026-09-01", "deadline": "2099-12-31"});
-    let second = body_json(app.request(admin.api("POST", "/api/v1/cycles", Some(second))).await)
-        .await["id"]
+    let second = body_json(
+        app.request(admin.api("POST", "/api/v1/cycles", Some(second)))
+            .await,
+    )
+    .await["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -159,14 +176,23 @@ async fn home_shows_each_role_its_work_in_a_fixed_number_of_statements() {
         .await;
         let theirs = board[0]["assessment_id"].as_str().unwrap().to_owned();
         answer(&app, &head, &theirs).await;
-        post_api(&app, &head, &format!("/api/v1/assessments/{theirs}/submit"), None).await;
+        post_api(
+            &app,
+            &head,
+            &format!("/api/v1/assessments/{theirs}/submit"),
+            None,
+        )
+        .await;
     }
     let large = [
         count(admin.clone()).await,
         count(analyst.clone()).await,
         count(viewer.clone()).await,
     ];
-    assert_eq!(small, large, "admin, analyst, delegation: statements do not grow");
+    assert_eq!(
+        small, large,
+        "admin, analyst, delegation: statements do not grow"
+    );
 }
 
 async fn framework_of(app: &TestApp, cycle: &str) -> String {
@@ -229,11 +255,17 @@ async fn a_first_sign_in_goes_to_the_password_change_then_where_the_user_was_goi
     );
     let cookie = session_cookie_set(&response).unwrap();
     let page = body_text(
-        app.request(cookie_user(&cookie, String::new()).get("/account/password?return_to=%2Fnational-goals"))
-            .await,
+        app.request(
+            cookie_user(&cookie, String::new())
+                .get("/account/password?return_to=%2Fnational-goals"),
+        )
+        .await,
     )
     .await;
-    assert!(page.contains(r#"name="return_to" value="/national-goals""#), "{page}");
+    assert!(
+        page.contains(r#"name="return_to" value="/national-goals""#),
+        "{page}"
+    );
     let user = cookie_user(&cookie, csrf_of(&page));
     let body = format!(
         "current_password={}&new_password={}&confirm_password={}&return_to=%2Fnational-goals",
@@ -241,7 +273,9 @@ async fn a_first_sign_in_goes_to_the_password_change_then_where_the_user_was_goi
         enc("violet harbour engine 47"),
         enc("violet harbour engine 47")
     );
-    let changed = app.request(user.post_form("/account/password", &body)).await;
+    let changed = app
+        .request(user.post_form("/account/password", &body))
+        .await;
     assert_eq!(changed.status(), StatusCode::SEE_OTHER);
     assert_eq!(changed.headers()[header::LOCATION], "/national-goals");
     assert_eq!(
@@ -260,7 +294,10 @@ async fn a_first_sign_in_goes_to_the_password_change_then_where_the_user_was_goi
             ),
         ))
         .await;
-    let location = response.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    let location = response.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(location.starts_with("/signin/second-factor"), "{location}");
     let pending_cookie = session_cookie_set(&response).unwrap();
     let form = body_text(
@@ -384,7 +421,13 @@ async fn the_audit_log_reads_as_words_and_names_and_hides_no_entry() {
     let (admin, _cycle, assessment) = crate::assessments::open_gci_cycle(&app).await;
     let head = app.user("head", Some("FRA")).await;
     answer(&app, &head, &assessment).await;
-    post_api(&app, &head, &format!("/api/v1/assessments/{assessment}/submit"), None).await;
+    post_api(
+        &app,
+        &head,
+        &format!("/api/v1/assessments/{assessment}/submit"),
+        None,
+    )
+    .await;
     let zone = app
         .request(head.post_form("/account/time-zone", "time_zone=Europe%2FBrussels"))
         .await;

@@ -53,7 +53,10 @@ async fn account_page(
     created: Option<CreatedToken>,
 ) -> Result<Response, AppError> {
     let time_zone = principal.time_zone.clone();
-    account_page_with_zone(state, principal, page, token_name, errors, created, time_zone).await
+    account_page_with_zone(
+        state, principal, page, token_name, errors, created, time_zone,
+    )
+    .await
 }
 
 async fn account_page_with_zone(

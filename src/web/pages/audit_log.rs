@@ -109,7 +109,11 @@ fn concerns(tr: &Tr, entry: &ReadableEntry) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut push = |key: &str, value: String| out.push((tr.t(key).to_owned(), value));
     if let Some(code) = &entry.participant_code {
-        let name = match (french, &entry.participant_name_fr, &entry.participant_name_en) {
+        let name = match (
+            french,
+            &entry.participant_name_fr,
+            &entry.participant_name_en,
+        ) {
             (true, Some(fr), _) if !fr.trim().is_empty() => fr.clone(),
             (_, _, Some(en)) => en.clone(),
             _ => String::new(),
@@ -283,7 +287,9 @@ mod tests {
                 let Some((prefix, name)) = piece.split_once('.') else {
                     continue;
                 };
-                let word = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+                let word = |s: &str| {
+                    !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                };
                 if ACTION_PREFIXES.contains(&prefix) && word(name) && name != "html" {
                     found.push(piece.to_owned());
                 }
@@ -315,7 +321,10 @@ mod tests {
         }
         actions.sort();
         actions.dedup();
-        assert!(actions.len() > 40, "the scan finds the actions: {actions:?}");
+        assert!(
+            actions.len() > 40,
+            "the scan finds the actions: {actions:?}"
+        );
         for lang in [Lang::En, Lang::Fr] {
             let known = keys(lang);
             let missing: Vec<&String> = actions

@@ -131,9 +131,7 @@ pub async fn show(
     // A session still owing its second factor (or a password change) sees the way in; the
     // sign-in flow leads on from there.
     let work = match user {
-        Some(me) if page.user.is_some() && !me.must_change_password => {
-            work_of(&state, &me).await?
-        }
+        Some(me) if page.user.is_some() && !me.must_change_password => work_of(&state, &me).await?,
         _ => Work::Anonymous,
     };
     render(&HomePage { page, work })
