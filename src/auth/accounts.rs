@@ -491,13 +491,14 @@ pub async fn revoke_token(
 }
 
 /// Sets one's own time zone (an IANA name this build's zone database knows; `time_zone` names
-/// the field otherwise). Audited with the old and new zone.
+/// the field otherwise; the database's spelling is kept). Audited with the old and new zone;
+/// returns the zone as stored.
 pub async fn change_own_time_zone(
     pool: &PgPool,
     principal: &Principal,
     zone: &str,
     context: &RequestContext,
-) -> Result<(), AccountError> {
+) -> Result<String, AccountError> {
     let zone = crate::domain::time_zone::TimeZone::named(zone)
         .ok_or_else(|| invalid("time_zone", "field.time_zone.unknown"))?;
     let mut tx = store::begin(pool, &principal.scope()).await?;
@@ -518,5 +519,5 @@ pub async fn change_own_time_zone(
         .await?;
     }
     tx.commit().await?;
-    Ok(())
+    Ok(zone.name().to_owned())
 }

@@ -28,18 +28,18 @@ impl TimeZone {
         }
     }
 
-    /// The zone of that IANA name, if the database knows it (names are matched exactly, as
-    /// stored; `Europe/Paris`, not `europe/paris`).
+    /// The zone of that IANA name, if the database knows it; `europe/paris` reads as
+    /// `Europe/Paris` (the database's spelling is the one kept).
     pub fn named(name: &str) -> Option<Self> {
         let name = name.trim();
         if name.is_empty() || name.len() > 64 {
             return None;
         }
         let zone = jiff::tz::TimeZone::get(name).ok()?;
-        // The database matches names without regard to case; we store the spelling it uses.
-        let canonical = zone.iana_name().unwrap_or(name);
-        (canonical == name).then(|| Self {
-            name: name.to_owned(),
+        // The database matches names without regard to case; we keep the spelling it uses.
+        let canonical = zone.iana_name().unwrap_or(name).to_owned();
+        canonical.eq_ignore_ascii_case(name).then_some(Self {
+            name: canonical,
             zone,
         })
     }

@@ -388,7 +388,7 @@ async fn each_user_reads_times_in_their_own_zone_with_summer_and_winter_time() {
     );
 
     let chosen = app
-        .request(contributor.post_form("/account/time-zone", "time_zone=Europe%2FParis"))
+        .request(contributor.post_form("/account/time-zone", "time_zone=europe%2Fparis"))
         .await;
     assert_eq!(chosen.status(), StatusCode::SEE_OTHER);
     assert_eq!(chosen.headers()[header::LOCATION], "/account");

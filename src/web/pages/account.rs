@@ -345,9 +345,9 @@ pub async fn change_time_zone(
     Form(form): Form<TimeZoneForm>,
 ) -> Result<Response, AppError> {
     match accounts::change_own_time_zone(&state.db, &me, &form.time_zone, &context).await {
-        Ok(()) => Ok(flash::redirect(
+        Ok(zone) => Ok(flash::redirect(
             "/account",
-            Flash::with("flash.time_zone_changed", form.time_zone.trim()),
+            Flash::with("flash.time_zone_changed", zone),
             state.config.auth.secure_cookies,
         )),
         Err(accounts::AccountError::Invalid(errors)) => {
