@@ -489,3 +489,35 @@ pub async fn revoke_token(
     tx.commit().await?;
     Ok(())
 }
+
+/// Sets one's own time zone (an IANA name this build's zone database knows; `time_zone` names
+/// the field otherwise; the database's spelling is kept). Audited with the old and new zone;
+/// returns the zone as stored.
+pub async fn change_own_time_zone(
+    pool: &PgPool,
+    principal: &Principal,
+    zone: &str,
+    context: &RequestContext,
+) -> Result<String, AccountError> {
+    let zone = crate::domain::time_zone::TimeZone::named(zone)
+        .ok_or_else(|| invalid("time_zone", "field.time_zone.unknown"))?;
+    let mut tx = store::begin(pool, &principal.scope()).await?;
+    let old = users::set_time_zone(&mut tx, principal.user_id, zone.name())
+        .await?
+        .ok_or(AccountError::NotFound)?;
+    if old != zone.name() {
+        audit::append(
+            &mut tx,
+            &NewEntry::new(
+                Actor::User(principal.user_id),
+                "user.time_zone_change",
+                json!({ "time_zone": { "old": old, "new": zone.name() } }),
+            )
+            .about("user", principal.user_id)
+            .from_request(context),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(zone.name().to_owned())
+}

@@ -43,6 +43,8 @@ pub struct Principal {
     pub second_factor_pending: bool,
     /// The user has a second factor.
     pub has_second_factor: bool,
+    /// The IANA time zone the user reads moments in (read with the session or token).
+    pub time_zone: String,
 }
 
 impl Principal {

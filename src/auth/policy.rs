@@ -109,6 +109,7 @@ mod tests {
             must_change_password: false,
             second_factor_pending: false,
             has_second_factor: true,
+            time_zone: "UTC".into(),
         }
     }
 

@@ -25,6 +25,8 @@ pub struct IssuedSession {
     pub user_id: Uuid,
     /// The password is verified but the second factor is still to be given.
     pub second_factor_pending: bool,
+    /// The password is a one-time password: the user must choose their own first.
+    pub must_change_password: bool,
 }
 
 /// What a sign-in attempt gave.
@@ -74,6 +76,7 @@ async fn issue(
         csrf_token,
         user_id,
         second_factor_pending: !fully_authenticated,
+        must_change_password: false,
     })
 }
 
@@ -136,7 +139,7 @@ pub async fn sign_in(
         }
         (None, Some(account)) => {
             throttle::clear(&mut tx, &keys[0]).await?;
-            let issued = issue(
+            let mut issued = issue(
                 &mut tx,
                 config,
                 account.id,
@@ -144,6 +147,7 @@ pub async fn sign_in(
                 context,
             )
             .await?;
+            issued.must_change_password = account.must_change_password;
             let action = if account.has_second_factor {
                 "auth.password_verified"
             } else {

@@ -11,3 +11,4 @@ pub mod role;
 pub mod scoring;
 pub mod snapshot;
 pub mod text;
+pub mod time_zone;

@@ -304,3 +304,79 @@ pub async fn recent(
     .fetch_all(conn)
     .await
 }
+
+/// An entry as the audit page shows it to a person: who by name, and what it concerns by name
+/// (participant, cycle, national goal, user, framework), resolved in the same statement.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReadableEntry {
+    pub seq: i64,
+    pub occurred_at: OffsetDateTime,
+    pub actor_id: Option<Uuid>,
+    pub actor_label: String,
+    pub actor_name: Option<String>,
+    pub actor_email: Option<String>,
+    pub action: String,
+    pub participant_code: Option<String>,
+    pub participant_name_en: Option<String>,
+    pub participant_name_fr: Option<String>,
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    /// The cycle the entry is about: the cycle itself, or the cycle of the assessment, answer or
+    /// clarification it names.
+    pub cycle_code: Option<String>,
+    pub national_goal_title: Option<String>,
+    pub user_name: Option<String>,
+    pub framework_name: Option<String>,
+    pub details: Value,
+    pub client_addr: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// The newest entries, before `before_seq` when given, with names instead of ids: one
+/// statement whatever the page size (each name is an index look-up by primary key).
+pub async fn recent_readable(
+    conn: &mut PgConnection,
+    before_seq: Option<i64>,
+    limit: i64,
+) -> Result<Vec<ReadableEntry>, sqlx::Error> {
+    sqlx::query_as(
+        "WITH page AS (
+             SELECT a.*,
+                    CASE WHEN a.entity_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                         THEN a.entity_id::uuid END AS entity_uuid
+             FROM audit_log a
+             WHERE $1::bigint IS NULL OR a.seq < $1
+             ORDER BY a.seq DESC LIMIT $2
+         )
+         SELECT e.seq, e.occurred_at, e.actor_id, e.actor_label, actor.display_name AS actor_name,
+                actor.email AS actor_email, e.action,
+                p.code AS participant_code, p.name_en AS participant_name_en,
+                p.name_fr AS participant_name_fr, e.entity_type, e.entity_id,
+                coalesce(c.code, ac.code, wc.code, qc.code) AS cycle_code,
+                ng.title AS national_goal_title, target.display_name AS user_name,
+                f.family || ' ' || f.version AS framework_name,
+                e.details, host(e.client_addr) AS client_addr, e.request_id
+         FROM page e
+         LEFT JOIN users actor ON actor.id = e.actor_id
+         LEFT JOIN participants p
+                ON p.id = coalesce(e.participant_id,
+                                   CASE WHEN e.entity_type = 'participant' THEN e.entity_uuid END)
+         LEFT JOIN cycles c ON e.entity_type = 'cycle' AND c.id = e.entity_uuid
+         LEFT JOIN assessments a ON e.entity_type = 'assessment' AND a.id = e.entity_uuid
+         LEFT JOIN cycles ac ON ac.id = a.cycle_id
+         LEFT JOIN answers w ON e.entity_type = 'answer' AND w.id = e.entity_uuid
+         LEFT JOIN assessments wa ON wa.id = w.assessment_id
+         LEFT JOIN cycles wc ON wc.id = wa.cycle_id
+         LEFT JOIN clarification_requests q ON e.entity_type = 'clarification' AND q.id = e.entity_uuid
+         LEFT JOIN assessments qa ON qa.id = q.assessment_id
+         LEFT JOIN cycles qc ON qc.id = qa.cycle_id
+         LEFT JOIN national_goals ng ON e.entity_type = 'national_goal' AND ng.id = e.entity_uuid
+         LEFT JOIN users target ON e.entity_type = 'user' AND target.id = e.entity_uuid
+         LEFT JOIN frameworks f ON e.entity_type = 'framework' AND f.id = e.entity_uuid
+         ORDER BY e.seq DESC",
+    )
+    .bind(before_seq)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}

@@ -11,6 +11,7 @@ pub mod clarifications;
 pub mod cycles;
 pub mod evidence;
 pub mod frameworks;
+pub mod home;
 pub mod mappings;
 pub mod national_goals;
 pub mod participants;

@@ -76,6 +76,8 @@ pub struct SessionRecord {
     pub fully_authenticated: bool,
     pub must_change_password: bool,
     pub has_second_factor: bool,
+    /// The user's IANA time zone (0012).
+    pub time_zone: String,
     pub user_disabled: bool,
     pub idle_expired: bool,
     pub absolute_expired: bool,
@@ -96,6 +98,7 @@ struct SessionRow {
     fully_authenticated: bool,
     must_change_password: bool,
     has_second_factor: bool,
+    time_zone: String,
     user_disabled: bool,
     idle_expired: bool,
     absolute_expired: bool,
@@ -112,7 +115,7 @@ pub async fn find(
     let row: Option<SessionRow> = sqlx::query_as(
         "SELECT s.handle, s.user_id, u.email, u.display_name, u.role, m.participant_id,
                 m.delegation_role, s.csrf_token, s.fully_authenticated, u.must_change_password,
-                u.totp_enabled_at IS NOT NULL AS has_second_factor,
+                u.totp_enabled_at IS NOT NULL AS has_second_factor, u.time_zone,
                 u.disabled_at IS NOT NULL AS user_disabled,
                 s.last_seen_at + $2 < now() AS idle_expired,
                 s.expires_at < now() AS absolute_expired,
@@ -140,6 +143,7 @@ pub async fn find(
         fully_authenticated: row.fully_authenticated,
         must_change_password: row.must_change_password,
         has_second_factor: row.has_second_factor,
+        time_zone: row.time_zone,
         user_disabled: row.user_disabled,
         idle_expired: row.idle_expired,
         absolute_expired: row.absolute_expired,

@@ -78,6 +78,7 @@ pub struct TokenOwner {
     pub role: Option<Role>,
     pub must_change_password: bool,
     pub has_second_factor: bool,
+    pub time_zone: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -91,6 +92,7 @@ struct TokenRow {
     delegation_role: Option<String>,
     must_change_password: bool,
     has_second_factor: bool,
+    time_zone: String,
 }
 
 /// Finds the owner of a live token of an enabled user, and records its use (at most once a
@@ -106,7 +108,7 @@ pub async fn find_owner(
          )
          SELECT t.id AS token_id, u.id AS user_id, u.email, u.display_name, u.role,
                 m.participant_id, m.delegation_role, u.must_change_password,
-                u.totp_enabled_at IS NOT NULL AS has_second_factor
+                u.totp_enabled_at IS NOT NULL AS has_second_factor, u.time_zone
          FROM api_tokens t
          JOIN users u ON u.id = t.user_id
          LEFT JOIN delegation_memberships m ON m.user_id = u.id
@@ -128,6 +130,7 @@ pub async fn find_owner(
         display_name: row.display_name,
         must_change_password: row.must_change_password,
         has_second_factor: row.has_second_factor,
+        time_zone: row.time_zone,
     }))
 }
 

@@ -54,6 +54,7 @@ pub struct SignInRecord {
     pub password_hash: String,
     pub disabled: bool,
     pub has_second_factor: bool,
+    pub must_change_password: bool,
 }
 
 /// The account for an e-mail address (case-insensitive), if any.
@@ -63,7 +64,7 @@ pub async fn find_for_sign_in(
 ) -> Result<Option<SignInRecord>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, password_hash, disabled_at IS NOT NULL AS disabled,
-                totp_enabled_at IS NOT NULL AS has_second_factor
+                totp_enabled_at IS NOT NULL AS has_second_factor, must_change_password
          FROM users WHERE lower(email) = lower($1)",
     )
     .bind(email)
@@ -143,6 +144,25 @@ pub async fn set_role(conn: &mut PgConnection, id: Uuid, role: Role) -> Result<b
         .await?;
     }
     Ok(true)
+}
+
+/// Sets a user's time zone (an IANA name the caller has checked); the zone it replaces, or
+/// `None` when the user does not exist.
+pub async fn set_time_zone(
+    conn: &mut PgConnection,
+    id: Uuid,
+    zone: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE users u SET time_zone = $2, updated_at = now(), row_version = u.row_version + 1
+         FROM (SELECT id, time_zone FROM users WHERE id = $1 FOR UPDATE) old
+         WHERE u.id = old.id
+         RETURNING old.time_zone",
+    )
+    .bind(id)
+    .bind(zone)
+    .fetch_optional(conn)
+    .await
 }
 
 /// Disables or re-enables a user; false when the user does not exist.

@@ -111,6 +111,7 @@ async fn resolve(
                 must_change_password: owner.must_change_password,
                 second_factor_pending: false,
                 has_second_factor: owner.has_second_factor,
+                time_zone: owner.time_zone,
             }),
             None => Resolution::BadToken,
         });
@@ -163,6 +164,7 @@ async fn resolve(
                 must_change_password: record.must_change_password,
                 second_factor_pending: !record.fully_authenticated,
                 has_second_factor: record.has_second_factor,
+                time_zone: record.time_zone,
             })
         }
     };

@@ -98,34 +98,21 @@ pub fn date(lang: Lang, date: time::Date) -> String {
     }
 }
 
-/// A moment to the minute, in the reader's time zone, naming the zone:
-/// "3 December 2026, 14:05 UTC", "3 décembre 2026 à 14:05 UTC". Never microseconds.
+/// A moment to the minute, in the reader's time zone, naming the zone as it was at that moment:
+/// "3 December 2026, 14:05 UTC", "3 décembre 2026 à 15:05 CET", "3 July 2026, 16:05 CEST".
+/// Never microseconds.
 pub fn moment(lang: Lang, zone: &TimeZone, at: time::OffsetDateTime) -> String {
-    let local = at.to_offset(zone.offset);
+    let (offset, abbreviation) = zone.at(at);
+    let local = at.to_offset(offset);
     let day = date(lang, local.date());
     let clock = format!("{:02}:{:02}", local.hour(), local.minute());
     match lang {
-        Lang::En => format!("{day}, {clock} {}", zone.name),
-        Lang::Fr => format!("{day} à {clock} {}", zone.name),
+        Lang::En => format!("{day}, {clock} {abbreviation}"),
+        Lang::Fr => format!("{day} à {clock} {abbreviation}"),
     }
 }
 
-/// The time zone a reader sees moments in: its name as shown and its offset from UTC.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TimeZone {
-    pub name: String,
-    pub offset: time::UtcOffset,
-}
-
-impl TimeZone {
-    /// Coordinated Universal Time, the zone of a reader who chose none.
-    pub fn utc() -> Self {
-        Self {
-            name: "UTC".to_owned(),
-            offset: time::UtcOffset::UTC,
-        }
-    }
-}
+pub use crate::domain::time_zone::{DEFAULT_ZONE, TimeZone};
 
 fn localise(lang: Lang, text: &str) -> String {
     match lang {
@@ -169,10 +156,51 @@ mod tests {
             moment(Lang::Fr, &TimeZone::utc(), at),
             "1er décembre 2026 à 14:05 UTC"
         );
-        let paris = TimeZone {
-            name: "CET".to_owned(),
-            offset: time::macros::offset!(+1),
-        };
+        let paris = TimeZone::named("Europe/Paris").unwrap();
         assert_eq!(moment(Lang::En, &paris, at), "1 December 2026, 15:05 CET");
+    }
+
+    #[test]
+    fn summer_and_winter_time_follow_the_moment() {
+        let paris = TimeZone::named("Europe/Paris").unwrap();
+        let july = time::macros::datetime!(2026-07-01 12:05 UTC);
+        let january = time::macros::datetime!(2026-01-15 12:05 UTC);
+        assert_eq!(moment(Lang::En, &paris, july), "1 July 2026, 14:05 CEST");
+        assert_eq!(
+            moment(Lang::Fr, &paris, january),
+            "15 janvier 2026 à 13:05 CET"
+        );
+        // The night the clocks go back: 00:30 UTC is still summer time, 01:30 UTC is not.
+        let before = time::macros::datetime!(2026-10-25 00:30 UTC);
+        let after = time::macros::datetime!(2026-10-25 01:30 UTC);
+        assert_eq!(
+            moment(Lang::En, &paris, before),
+            "25 October 2026, 02:30 CEST"
+        );
+        assert_eq!(
+            moment(Lang::En, &paris, after),
+            "25 October 2026, 02:30 CET"
+        );
+        // The day a moment falls on is the reader's day.
+        let late = time::macros::datetime!(2026-12-31 23:30 UTC);
+        assert_eq!(moment(Lang::En, &paris, late), "1 January 2027, 00:30 CET");
+    }
+
+    #[test]
+    fn only_known_zone_names_are_accepted() {
+        assert_eq!(
+            TimeZone::named("Europe/Brussels").unwrap().name(),
+            "Europe/Brussels"
+        );
+        assert!(TimeZone::named("Europe/Atlantis").is_none());
+        assert_eq!(
+            TimeZone::named(" europe/paris").unwrap().name(),
+            "Europe/Paris"
+        );
+        assert!(TimeZone::named("").is_none());
+        assert_eq!(TimeZone::or_utc("Mars/Olympus"), TimeZone::utc());
+        let names = TimeZone::all_names();
+        assert!(names.iter().any(|n| n == "America/New_York"));
+        assert!(names.iter().any(|n| n == "UTC"));
     }
 }

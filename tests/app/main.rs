@@ -11,6 +11,7 @@ mod evidence;
 mod exports;
 mod feedback;
 mod frameworks;
+mod home;
 mod matrix;
 mod offline;
 mod reports;

@@ -154,6 +154,12 @@ const MATRIX: &[Row] = &[
     ),
     row("GET", "/account/second-factor", SignedIn, None),
     row("POST", "/account/second-factor", SignedIn, TotpEnrolment),
+    row(
+        "POST",
+        "/account/time-zone",
+        SignedIn,
+        Form("time_zone=Europe%2FParis"),
+    ),
     row("POST", "/account/tokens", SignedIn, Form("name=script")),
     row("POST", "/account/tokens/{token}/revoke", OwnToken, None),
     row("GET", "/admin/users", Admin, None),

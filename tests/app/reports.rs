@@ -706,7 +706,7 @@ impl tracing::Subscriber for StatementCounter {
 }
 
 /// Runs `work` on this thread and returns how many statements it sent.
-async fn statements<F: std::future::Future<Output = ()>>(work: F) -> usize {
+pub(crate) async fn statements<F: std::future::Future<Output = ()>>(work: F) -> usize {
     static INSTALL: std::sync::Once = std::sync::Once::new();
     INSTALL.call_once(|| {
         tracing::subscriber::set_global_default(StatementCounter)
@@ -750,6 +750,7 @@ async fn reports_send_the_same_statements_for_three_participants_as_for_thirty()
         must_change_password: false,
         second_factor_pending: false,
         has_second_factor: false,
+        time_zone: "UTC".into(),
     };
     let pool = app.state.db.clone();
     let comparison = |cycle: Uuid| {

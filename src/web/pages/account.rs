@@ -4,6 +4,8 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
+
+use super::flash::{self, Flash};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -31,6 +33,9 @@ struct AccountPage {
     token_name: String,
     errors: FieldErrors,
     created: Option<CreatedToken>,
+    /// The zone as shown in the form (what the user typed, after a refusal).
+    time_zone: String,
+    zone_names: Vec<String>,
 }
 
 impl AccountPage {
@@ -46,6 +51,22 @@ async fn account_page(
     token_name: String,
     errors: FieldErrors,
     created: Option<CreatedToken>,
+) -> Result<Response, AppError> {
+    let time_zone = principal.time_zone.clone();
+    account_page_with_zone(
+        state, principal, page, token_name, errors, created, time_zone,
+    )
+    .await
+}
+
+async fn account_page_with_zone(
+    state: &AppState,
+    principal: &Principal,
+    page: PageContext,
+    token_name: String,
+    errors: FieldErrors,
+    created: Option<CreatedToken>,
+    time_zone: String,
 ) -> Result<Response, AppError> {
     let mut tx = store::begin(&state.db, &principal.scope()).await?;
     let tokens = token_store::list(&mut tx, principal.user_id).await?;
@@ -65,6 +86,8 @@ async fn account_page(
         token_name,
         errors,
         created,
+        time_zone,
+        zone_names: crate::web::format::TimeZone::all_names(),
     })
 }
 
@@ -83,18 +106,28 @@ struct PasswordPage {
     page: PageContext,
     forced: bool,
     errors: FieldErrors,
+    /// Where to go once the password is changed (after a first sign-in: where the user was going).
+    return_to: String,
+}
+
+/// Where the password change leads on to.
+#[derive(Deserialize)]
+pub struct PasswordQuery {
+    return_to: Option<String>,
 }
 
 /// `GET /account/password` (also where a one-time password leads).
 pub async fn show_password(
     AccountUser(me): AccountUser,
     page: PageContext,
+    axum::extract::Query(query): axum::extract::Query<PasswordQuery>,
 ) -> Result<Response, AppError> {
     me.require(Permission::ManageOwnCredentials)?;
     render(&PasswordPage {
         page,
         forced: me.must_change_password,
         errors: FieldErrors::new(),
+        return_to: return_target(query.return_to.as_deref()),
     })
 }
 
@@ -107,6 +140,15 @@ pub struct PasswordForm {
     new_password: String,
     #[serde(default)]
     confirm_password: String,
+    return_to: Option<String>,
+}
+
+/// A local page to go on to after the password change; none (empty) means the account page.
+fn return_target(target: Option<&str>) -> String {
+    match super::language::local_path(target) {
+        "/" if target != Some("/") => String::new(),
+        path => path.to_owned(),
+    }
 }
 
 /// `POST /account/password`: re-enter the current password, choose a new one.
@@ -118,6 +160,7 @@ pub async fn change_password(
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, AppError> {
     me.require(Permission::ManageOwnCredentials)?;
+    let return_to = return_target(form.return_to.as_deref());
     let result = if form.new_password != form.confirm_password {
         Err(AppError::Validation(FieldErrors::from([(
             "confirm_password".to_owned(),
@@ -135,12 +178,21 @@ pub async fn change_password(
         .map_err(AppError::from)
     };
     match result {
-        Ok(()) => Ok(Redirect::to("/account").into_response()),
+        Ok(()) => Ok(flash::redirect(
+            if return_to.is_empty() {
+                "/account"
+            } else {
+                &return_to
+            },
+            Flash::new("flash.password_changed"),
+            state.config.auth.secure_cookies,
+        )),
         Err(AppError::Validation(errors)) => {
             let mut response = render(&PasswordPage {
                 page,
                 forced: me.must_change_password,
                 errors,
+                return_to,
             })?;
             *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
             Ok(response)
@@ -274,4 +326,44 @@ pub async fn revoke_token(
     me.require(Permission::ManageOwnCredentials)?;
     accounts::revoke_token(&state.db, &me, token, &context).await?;
     Ok(Redirect::to("/account").into_response())
+}
+
+/// The time-zone form.
+#[derive(Deserialize)]
+pub struct TimeZoneForm {
+    #[serde(default)]
+    time_zone: String,
+}
+
+/// `POST /account/time-zone`: the zone moments are shown in; an unknown name is refused on the
+/// account page with what was typed kept.
+pub async fn change_time_zone(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    page: PageContext,
+    context: RequestContext,
+    Form(form): Form<TimeZoneForm>,
+) -> Result<Response, AppError> {
+    match accounts::change_own_time_zone(&state.db, &me, &form.time_zone, &context).await {
+        Ok(zone) => Ok(flash::redirect(
+            "/account",
+            Flash::with("flash.time_zone_changed", zone),
+            state.config.auth.secure_cookies,
+        )),
+        Err(accounts::AccountError::Invalid(errors)) => {
+            let mut response = account_page_with_zone(
+                &state,
+                &me,
+                page,
+                String::new(),
+                errors,
+                None,
+                form.time_zone,
+            )
+            .await?;
+            *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
+        Err(other) => Err(other.into()),
+    }
 }

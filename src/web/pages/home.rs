@@ -1,23 +1,162 @@
-//! The home page.
+//! Home: each user's work. A delegation sees its assessments (returned ones with who returned
+//! them and why), the clarifications waiting for its reply and its national goals due this
+//! year; an analyst the cycles and what changed lately; an admin each open cycle's status in
+//! brief and what waits for review; someone signed out what the service is and the way in.
 
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 
 use super::{PageContext, render};
-use crate::storage::participants::{self, ServiceFacts};
+use crate::auth::Principal;
+use crate::domain::role::Role;
+use crate::storage::home::{
+    self, AwaitingReview, CycleSummary, DelegationAssessment, GoalDue, RecentEvent, Setup,
+    WaitingClarification,
+};
+use crate::storage::{self as store};
 use crate::web::AppState;
+use crate::web::authn::MaybeUser;
 use crate::web::error::AppError;
+
+/// What Home shows, by who is reading.
+enum Work {
+    Anonymous,
+    Delegation {
+        assessments: Vec<DelegationAssessment>,
+        clarifications: Vec<WaitingClarification>,
+        goals: Vec<GoalDue>,
+    },
+    Analyst {
+        setup: Setup,
+        cycles: Vec<CycleSummary>,
+        recent: Vec<RecentEvent>,
+    },
+    Admin {
+        setup: Setup,
+        cycles: Vec<CycleSummary>,
+        awaiting: Vec<AwaitingReview>,
+    },
+}
 
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage {
     page: PageContext,
-    facts: ServiceFacts,
+    work: Work,
 }
 
-/// `GET /`: what the service holds, and the way in.
-pub async fn show(State(state): State<AppState>, page: PageContext) -> Result<Response, AppError> {
-    let facts = participants::service_facts(&state.db).await?;
-    render(&HomePage { page, facts })
+impl HomePage {
+    fn french(&self) -> bool {
+        self.page.tr.lang().code() == "fr"
+    }
+
+    /// A title in the page's language (the English one when there is no French).
+    fn pick<'a>(&self, en: &'a str, fr: &'a str) -> &'a str {
+        if self.french() && !fr.trim().is_empty() {
+            fr
+        } else {
+            en
+        }
+    }
+
+    /// "12 days left", "due today", "3 days overdue".
+    fn days(&self, days_left: &i32) -> String {
+        match *days_left {
+            0 => self.page.tr.t("home.due_today").to_owned(),
+            n if n > 0 => self.page.tr.fmt("home.days_left", &[("n", &n.to_string())]),
+            n => self
+                .page
+                .tr
+                .fmt("home.days_overdue", &[("n", &n.abs().to_string())]),
+        }
+    }
+
+    fn is_admin(&self) -> bool {
+        self.page.user.as_ref().is_some_and(|user| user.is_admin)
+    }
+
+    /// A catalogue text with a count in `{n}`.
+    fn count(&self, key: &str, n: &i64) -> String {
+        self.page.tr.fmt(key, &[("n", &n.to_string())])
+    }
+
+    /// "Returned on 3 December 2026, 14:05 CET by Jane Doe."
+    fn returned(&self, at: &time::OffsetDateTime, by: &Option<String>) -> String {
+        self.page.tr.fmt(
+            "home.returned_by",
+            &[
+                ("when", &self.page.when(at)),
+                ("who", by.as_deref().unwrap_or("—")),
+            ],
+        )
+    }
+
+    /// "France submitted its assessment for C2026".
+    fn event(&self, event: &RecentEvent) -> String {
+        let key = match event.kind.as_str() {
+            "accepted" => "home.event.accepted",
+            "resubmitted" => "home.event.resubmitted",
+            _ => "home.event.submitted",
+        };
+        self.page.tr.fmt(
+            key,
+            &[
+                (
+                    "participant",
+                    self.pick(&event.participant_name_en, &event.participant_name_fr),
+                ),
+                ("cycle", &event.cycle_code),
+            ],
+        )
+    }
+
+    /// "3 more" when a list shows fewer rows than there are.
+    fn more(&self, shown: usize, total: &i64) -> Option<String> {
+        let shown = i64::try_from(shown).unwrap_or(i64::MAX);
+        (*total > shown).then(|| {
+            self.page
+                .tr
+                .fmt("home.more", &[("n", &(total - shown).to_string())])
+        })
+    }
+}
+
+/// `GET /`: the reader's work, or the way in.
+pub async fn show(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    page: PageContext,
+) -> Result<Response, AppError> {
+    // A session still owing its second factor (or a password change) sees the way in; the
+    // sign-in flow leads on from there.
+    let work = match user {
+        Some(me) if page.user.is_some() && !me.must_change_password => work_of(&state, &me).await?,
+        _ => Work::Anonymous,
+    };
+    render(&HomePage { page, work })
+}
+
+/// A fixed number of statements per role, whatever the data size.
+async fn work_of(state: &AppState, me: &Principal) -> Result<Work, AppError> {
+    let mut tx = store::begin(&state.db, &me.scope()).await?;
+    let work = match me.role {
+        Role::Delegation { participant_id, .. } => Work::Delegation {
+            assessments: home::delegation_assessments(&mut tx, participant_id).await?,
+            clarifications: home::waiting_clarifications(&mut tx, participant_id).await?,
+            goals: home::goals_due(&mut tx, participant_id).await?,
+        },
+        Role::Analyst => Work::Analyst {
+            setup: home::setup(&mut tx).await?,
+            cycles: home::cycle_summaries(&mut tx, true).await?,
+            recent: home::recent_events(&mut tx).await?,
+        },
+        Role::Admin => Work::Admin {
+            setup: home::setup(&mut tx).await?,
+            cycles: home::cycle_summaries(&mut tx, false).await?,
+            awaiting: home::awaiting_review(&mut tx).await?,
+        },
+    };
+    tx.commit().await?;
+    Ok(work)
 }

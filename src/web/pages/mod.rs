@@ -85,6 +85,7 @@ pub fn routes() -> Vec<PageRoute> {
         post("/account/password", account::change_password),
         get("/account/second-factor", account::show_second_factor),
         post("/account/second-factor", account::enrol_second_factor),
+        post("/account/time-zone", account::change_time_zone),
         post("/account/tokens", account::create_token),
         post("/account/tokens/{token}/revoke", account::revoke_token),
         get("/admin/users", admin_users::list),
@@ -347,6 +348,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
         page.flash = flash::Flash::from_headers(&parts.headers).map(|flash| flash.text(&page.tr));
         if let Some(Authenticated(Some(principal))) = parts.extensions.get::<Authenticated>() {
             page.csrf = principal.csrf_token().unwrap_or_default().to_owned();
+            page.zone = crate::web::format::TimeZone::or_utc(&principal.time_zone);
             if !principal.second_factor_pending {
                 page.user = Some(PageUser {
                     name: principal.display_name.clone(),

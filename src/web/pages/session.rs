@@ -98,7 +98,9 @@ pub async fn sign_in(
                 encode_query_value(&return_to)
             ),
         ),
-        Outcome::Issued(session) => with_session_cookie(&state, &session, &return_to),
+        Outcome::Issued(session) => {
+            with_session_cookie(&state, &session, &after_sign_in(&session, &return_to))
+        }
         Outcome::Refused => render(&SignInPage {
             page,
             return_to,
@@ -146,6 +148,7 @@ pub async fn second_factor(
     Form(form): Form<SecondFactorForm>,
 ) -> Result<Response, AppError> {
     let return_to = local_path(form.return_to.as_deref()).to_owned();
+    let must_change_password = pending.must_change_password;
     let pending = sign_in::PendingSignIn::of(&pending).ok_or(AppError::NotFound)?;
     match sign_in::complete_second_factor(
         &state.db,
@@ -156,13 +159,32 @@ pub async fn second_factor(
     )
     .await?
     {
-        Some(session) => with_session_cookie(&state, &session, &return_to),
+        Some(mut session) => {
+            session.must_change_password |= must_change_password;
+            with_session_cookie(&state, &session, &after_sign_in(&session, &return_to))
+        }
         None => render(&SecondFactorPage {
             page,
             return_to,
             failed: true,
         }),
     }
+}
+
+/// Where a completed sign-in leads: the password change first when the password is a one-time
+/// password (whatever `return_to` says), carrying `return_to` on to after it.
+fn after_sign_in(session: &IssuedSession, return_to: &str) -> String {
+    if session.must_change_password {
+        return if return_to == "/" {
+            "/account/password".to_owned()
+        } else {
+            format!(
+                "/account/password?return_to={}",
+                encode_query_value(return_to)
+            )
+        };
+    }
+    return_to.to_owned()
 }
 
 /// `POST /signout`: ends the session (whatever its state) and forgets the cookie.
