@@ -679,7 +679,13 @@ fn heat_cell(
     let (class, fill, ink, label) = match (value, cell) {
         (Some(v), Some(c)) => {
             let (fill, ink) = heat_colour(fraction(v, column.max));
-            ("heat-cell", fill, ink, c.label.as_str())
+            // Dark cells take a light focus ring, light ones a dark one (app.css).
+            let class = if ink == "#ffffff" {
+                "heat-cell heat-dark"
+            } else {
+                "heat-cell"
+            };
+            (class, fill, ink, c.label.as_str())
         }
         _ => (
             "heat-cell heat-missing",
