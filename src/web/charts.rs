@@ -184,7 +184,14 @@ pub fn heat_map(id: &str, text: &ChartText, columns: &[HeatColumn], rows: &[Heat
         .any(|r| r.href.is_some() || r.cells.iter().any(|c| c.href.is_some()));
     let mut out = String::new();
     if linked {
-        svg_open_as(&mut out, &id, CLASS, (layout.width, layout.height), text, "group");
+        svg_open_as(
+            &mut out,
+            &id,
+            CLASS,
+            (layout.width, layout.height),
+            text,
+            "group",
+        );
     } else {
         svg_open(&mut out, &id, CLASS, layout.width, layout.height, text);
     }
@@ -424,7 +431,12 @@ fn text_el(out: &mut String, attrs: &str, label: &str, max_chars: usize) {
 
 /// Appends `<a class=.. href=..>` (named `name` when given) when `href` is given, `<g class=..>`
 /// otherwise; returns the closing tag.
-fn open_link(out: &mut String, class: &str, href: Option<&str>, name: Option<&str>) -> &'static str {
+fn open_link(
+    out: &mut String,
+    class: &str,
+    href: Option<&str>,
+    name: Option<&str>,
+) -> &'static str {
     match href {
         Some(href) => {
             let _ = write!(out, r#"<a class="{class}" href="{}""#, esc(href));
@@ -1691,7 +1703,11 @@ mod tests {
         let mut depth = 0usize;
         let mut tags = Vec::new();
         for piece in markup.split('<').skip(1) {
-            let tag = piece.split(['>', ' ']).next().unwrap_or_default().to_owned();
+            let tag = piece
+                .split(['>', ' '])
+                .next()
+                .unwrap_or_default()
+                .to_owned();
             if tag == "/a" {
                 depth -= 1;
             } else if !tag.starts_with('/') {
@@ -1727,7 +1743,9 @@ mod tests {
             svg.starts_with(r#"<svg xmlns="http://www.w3.org/2000/svg" role="group""#),
             "links are not nested in an image"
         );
-        assert!(svg.contains(r#"<a class="heat-cell" href="/cell" aria-label="Estonia, Section 2 — Legal: 2.0">"#));
+        assert!(svg.contains(
+            r#"<a class="heat-cell" href="/cell" aria-label="Estonia, Section 2 — Legal: 2.0">"#
+        ));
         // Every cell link is named; without a full name the labels name it.
         let cell_links = svg.matches(r#"<a class="heat-cell"#).count();
         assert_eq!(cell_links, 3 * 2);
@@ -1747,13 +1765,25 @@ mod tests {
             "legend",
             &HeatLegend {
                 title: "Colour scale",
-                steps: vec![(0.0, "0.00".into()), (0.5, "0.50".into()), (1.0, "1.00".into())],
+                steps: vec![
+                    (0.0, "0.00".into()),
+                    (0.5, "0.50".into()),
+                    (1.0, "1.00".into()),
+                ],
                 reading: "lighter is lower, darker is higher",
                 missing: "no score <none answered>",
                 no_value: "—",
             },
         );
-        for text in ["Colour scale", "0.00", "0.50", "1.00", "lighter is lower", "no score &lt;none answered&gt;", ">—<"] {
+        for text in [
+            "Colour scale",
+            "0.00",
+            "0.50",
+            "1.00",
+            "lighter is lower",
+            "no score &lt;none answered&gt;",
+            ">—<",
+        ] {
             assert!(legend.contains(text), "{text} in {legend}");
         }
         // The swatches' colours are the heat map's, decorative; nothing in it is interactive.
