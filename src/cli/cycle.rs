@@ -10,6 +10,7 @@ use crate::export::Format;
 use crate::services::{ServiceError, exports};
 use crate::startup::ReadyDatabase;
 use crate::storage::audit::RequestContext;
+use crate::web::i18n::Lang;
 
 #[derive(Debug, Subcommand)]
 pub enum CycleCommand {
@@ -21,6 +22,10 @@ pub enum CycleCommand {
         cycle: String,
         #[arg(long, value_enum)]
         format: Format,
+        /// The language of the file's texts (headers, sheet names, the PDF's words): en or fr.
+        /// The figures are the same in every language.
+        #[arg(long, default_value = "en", value_parser = parse_lang)]
+        lang: Lang,
         /// Write to this file instead of standard output.
         #[arg(long)]
         output: Option<PathBuf>,
@@ -32,13 +37,14 @@ pub async fn run(database: &ReadyDatabase, command: CycleCommand) -> anyhow::Res
     let CycleCommand::Export {
         cycle,
         format,
+        lang,
         output,
     } = command;
     let result = match &output {
-        Some(path) => write_file(&pool, &cycle, format, path).await,
+        Some(path) => write_file(&pool, &cycle, (format, lang), path).await,
         None => {
             let mut stdout = std::io::stdout().lock();
-            let written = write_report(&pool, &cycle, format, &mut stdout).await;
+            let written = write_report(&pool, &cycle, (format, lang), &mut stdout).await;
             written.and_then(|()| {
                 stdout
                     .flush()
@@ -54,13 +60,24 @@ pub async fn run(database: &ReadyDatabase, command: CycleCommand) -> anyhow::Res
     }
 }
 
+/// `en` or `fr` (as `--lang`).
+fn parse_lang(text: &str) -> Result<Lang, String> {
+    match text.trim() {
+        "en" => Ok(Lang::En),
+        "fr" => Ok(Lang::Fr),
+        other => Err(format!(
+            "{other:?} is not a language of the product: en or fr"
+        )),
+    }
+}
+
 /// Writes the report to a temporary file beside `path` and renames it to `path` only once it
 /// is complete and on disk: a failed export leaves any earlier file as it was and removes its
 /// temporary file; a killed one may leave a `.tmp…` file, never a partial file under `path`.
 async fn write_file(
     pool: &sqlx::PgPool,
     cycle: &str,
-    format: Format,
+    format: (Format, Lang),
     path: &std::path::Path,
 ) -> Result<(), ServiceError> {
     let io = |e: std::io::Error| {
@@ -86,7 +103,7 @@ async fn write_file(
 async fn write_report(
     pool: &sqlx::PgPool,
     cycle: &str,
-    format: Format,
+    (format, lang): (Format, Lang),
     out: &mut dyn Write,
 ) -> Result<(), ServiceError> {
     use futures_util::StreamExt;
@@ -94,15 +111,16 @@ async fn write_report(
     let context = RequestContext::default();
     let io = |e: std::io::Error| ServiceError::Export(crate::export::ExportError::Io(e));
     if format.streams() {
-        let chunks = exports::cycle_report_streamed(pool, Operator::Cli, id, format, &context)
-            .await?
-            .into_chunks();
+        let chunks =
+            exports::cycle_report_streamed(pool, Operator::Cli, id, format, lang, &context)
+                .await?
+                .into_chunks();
         futures_util::pin_mut!(chunks);
         while let Some(chunk) = chunks.next().await {
             out.write_all(&chunk?).map_err(io)?;
         }
     } else {
-        let file = exports::cycle_report(pool, Operator::Cli, id, format, &context).await?;
+        let file = exports::cycle_report(pool, Operator::Cli, id, format, lang, &context).await?;
         out.write_all(&file.bytes).map_err(io)?;
     }
     Ok(())

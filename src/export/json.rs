@@ -6,94 +6,42 @@ use serde::Serialize;
 use super::{ExportError, ReportContent};
 use crate::domain::report::comparison::CycleComparison;
 use crate::domain::report::export::{ExportRow, ExportStamp, FIELDS};
+use crate::web::i18n::Lang;
 
-/// What the top-level and report fields mean (the rows' fields come from [`FIELDS`]).
-const REPORT_FIELDS: [(&str, &str); 22] = [
-    ("format", "pledge-cycle-report/1: this document's layout."),
-    (
-        "stamp",
-        "The cycle, the time of generation and the snapshot each participant's figures come from.",
-    ),
-    (
-        "stamp.snapshots[].digest",
-        "SHA-256 of the snapshot document, hexadecimal: verifies against the stored snapshot.",
-    ),
-    ("data_dictionary", "This list: each field's meaning."),
-    (
-        "report",
-        "The comparison of the cycle, as GET /api/v1/cycles/{cycle}/report returns it.",
-    ),
-    (
-        "report.roll_up",
-        "How goal scores roll up: weighted_mean (Σw·s ÷ Σw, 0–1) or sum (Σw·s, points).",
-    ),
-    (
-        "report.overall_max_score",
-        "The highest overall score possible.",
-    ),
-    (
-        "report.sections[].max_score",
-        "The highest score the section can reach.",
-    ),
-    (
-        "report.rows[]",
-        "One submitted participant each: ranked rows first by rank, then incomplete ones by code.",
-    ),
-    (
-        "report.rows[].rank",
-        "Dense rank among complete figures; null when incomplete.",
-    ),
-    (
-        "report.rows[].overall",
-        "The overall figure: score, answered, applicable, completion, complete.",
-    ),
-    (
-        "report.rows[].sections[]",
-        "Each section's figure, in the order of report.sections.",
-    ),
-    (
-        "report.rows[].previous",
-        "The compared figure in the previous cycle of the same framework family, on this cycle's version.",
-    ),
-    (
-        "report.rows[].change",
-        "The compared figure minus previous.",
-    ),
-    (
-        "report.rows[].snapshot",
-        "The snapshot read: id, revision, digest, submitted_at.",
-    ),
-    (
-        "report.distributions[]",
-        "Count, minimum, quartiles (inclusive, linear interpolation), median and maximum of complete figures; the overall figure first.",
-    ),
-    (
-        "report.movers[]",
-        "Up to ten participants whose compared figure changed most since the previous cycle.",
-    ),
-    (
-        "score",
-        "A figure's score; null when no applicable goal is answered.",
-    ),
-    (
-        "answered",
-        "Applicable goals with an answer that has a goal score.",
-    ),
-    ("applicable", "Goals not answered as not applicable."),
-    (
-        "completion",
-        "answered ÷ applicable; null when nothing is applicable.",
-    ),
-    (
-        "rows",
-        "The tidy table: one row per participant × goal (fields below).",
-    ),
+/// The top-level and report fields the data dictionary describes (the rows' fields come from
+/// [`FIELDS`]); each meaning is the catalogue's `export.dict.{field}`, in the file's language.
+const REPORT_FIELDS: [&str; 23] = [
+    "format",
+    "lang",
+    "stamp",
+    "stamp.snapshots[].digest",
+    "data_dictionary",
+    "report",
+    "report.roll_up",
+    "report.overall_max_score",
+    "report.sections[].max_score",
+    "report.rows[]",
+    "report.rows[].rank",
+    "report.rows[].overall",
+    "report.rows[].sections[]",
+    "report.rows[].previous",
+    "report.rows[].change",
+    "report.rows[].snapshot",
+    "report.distributions[]",
+    "report.movers[]",
+    "score",
+    "answered",
+    "applicable",
+    "completion",
+    "rows",
 ];
 
 /// Everything but the rows, which follow last (so they can be streamed).
 #[derive(Serialize)]
 struct Head<'a> {
     format: &'static str,
+    /// The language of the texts (the data dictionary); keys and values never change with it.
+    lang: &'static str,
     stamp: &'a ExportStamp,
     data_dictionary: Vec<Entry>,
     report: &'a CycleComparison,
@@ -109,27 +57,31 @@ struct Entry {
 pub const TAIL: &[u8] = b"]}";
 
 pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
-    let mut out = head(content.stamp, content.report)?;
+    let mut out = head(content.stamp, content.report, content.lang)?;
     out.extend(rows(content.rows, true)?);
     out.extend_from_slice(TAIL);
     Ok(out)
 }
 
 /// The document up to the opening of its `rows` array: `{"format":…,"report":…,"rows":[`.
-pub fn head(stamp: &ExportStamp, report: &CycleComparison) -> Result<Vec<u8>, ExportError> {
+pub fn head(
+    stamp: &ExportStamp,
+    report: &CycleComparison,
+    lang: Lang,
+) -> Result<Vec<u8>, ExportError> {
+    let tr = lang.tr();
     let data_dictionary = REPORT_FIELDS
         .iter()
-        .map(|(field, meaning)| Entry {
-            field: (*field).to_owned(),
-            meaning,
+        .map(|field| (*field).to_owned())
+        .chain(FIELDS.iter().map(|(field, _)| format!("rows[].{field}")))
+        .map(|field| Entry {
+            meaning: tr.t_static(&format!("export.dict.{field}")),
+            field,
         })
-        .chain(FIELDS.iter().map(|(field, meaning)| Entry {
-            field: format!("rows[].{field}"),
-            meaning,
-        }))
         .collect();
     let mut out = serde_json::to_vec(&Head {
         format: "pledge-cycle-report/1",
+        lang: lang.code(),
         stamp,
         data_dictionary,
         report,
@@ -150,4 +102,33 @@ pub fn rows(rows: &[ExportRow], first: bool) -> Result<Vec<u8>, ExportError> {
         serde_json::to_writer(&mut out, row)?;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_field_is_described_in_every_language_and_english_matches_the_fields() {
+        for lang in Lang::ALL {
+            let tr = lang.tr();
+            for field in REPORT_FIELDS
+                .iter()
+                .map(|f| (*f).to_owned())
+                .chain(FIELDS.iter().map(|(f, _)| format!("rows[].{f}")))
+            {
+                assert!(
+                    !tr.t_static(&format!("export.dict.{field}")).is_empty(),
+                    "{field} has no meaning in {lang:?}"
+                );
+            }
+        }
+        let english = Lang::En.tr();
+        for (field, meaning) in FIELDS {
+            assert_eq!(
+                english.t_static(&format!("export.dict.rows[].{field}")),
+                meaning
+            );
+        }
+    }
 }

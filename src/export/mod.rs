@@ -11,6 +11,7 @@ mod xlsx;
 use crate::domain::report::FrameworkShape;
 use crate::domain::report::comparison::CycleComparison;
 use crate::domain::report::export::{ExportRow, ExportStamp};
+use crate::web::i18n::Lang;
 
 /// A file format for cycle reports.
 #[derive(
@@ -67,6 +68,9 @@ pub struct ReportContent<'a> {
     pub report: &'a CycleComparison,
     pub shape: &'a FrameworkShape,
     pub rows: &'a [ExportRow],
+    /// The language of the file's texts (headers, labels, sheet names, the PDF's words); the
+    /// figures, codes and digests are the same in every language.
+    pub lang: Lang,
 }
 
 /// A written file.

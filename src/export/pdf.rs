@@ -118,6 +118,8 @@ fn win_ansi(text: &str) -> Vec<u8> {
             'Œ' => 0x8C,
             'œ' => 0x9C,
             '−' => b'-',
+            // French puts a narrow no-break space before `%`, `:` and `;`.
+            '\u{202f}' => 0xA0,
             'Σ' => b'S',
             _ => b'?',
         })
@@ -160,34 +162,49 @@ fn fit(text: &str, size: f32, width: f32) -> String {
 pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
     let report = content.report;
     let stamp = content.stamp;
-    let tr = Lang::En.tr();
-    let format = ScoreFormat::new(Lang::En, report.overall_max_score);
-    let mut layout = Layout::new(format!(
-        "Pledge Tracker — cycle {} — generated {} — confidential",
-        stamp.cycle_code, stamp.generated_at
+    let lang = content.lang;
+    let tr = lang.tr();
+    let format = ScoreFormat::new(lang, report.overall_max_score);
+    let mut layout = Layout::new(tr.fmt(
+        "export.pdf.footer",
+        &[("cycle", &stamp.cycle_code), ("time", &stamp.generated_at)],
     ));
 
     // Cover.
+    let title = tr.fmt("export.pdf.cycle_report", &[("cycle", &stamp.cycle_code)]);
     layout.gap(120.0);
-    layout.line(22.0, BOLD, "Cyber Defence Pledge");
-    layout.line(18.0, BOLD, &format!("Cycle report {}", stamp.cycle_code));
-    layout.line(12.0, REGULAR, &report.cycle.title_en);
+    layout.line(22.0, BOLD, tr.t("export.pdf.pledge"));
+    layout.line(18.0, BOLD, &title);
+    layout.line(
+        12.0,
+        REGULAR,
+        localized(lang, &report.cycle.title_en, &report.cycle.title_fr),
+    );
     layout.gap(20.0);
     for (name, value) in [
-        ("Framework version", stamp.framework_version.clone()),
-        ("Roll-up", report.roll_up.clone()),
         (
-            "Participants submitted",
-            format!("{} of {}", report.submitted, report.assessments),
+            label(lang, "framework_version"),
+            stamp.framework_version.clone(),
         ),
-        ("Generated at (UTC)", stamp.generated_at.clone()),
-        ("Snapshots fingerprint (SHA-256)", stamp.fingerprint.clone()),
+        (label(lang, "roll_up"), report.roll_up.clone()),
+        (
+            tr.t("export.pdf.submitted"),
+            tr.fmt(
+                "export.pdf.submitted_of",
+                &[
+                    ("submitted", &report.submitted.to_string()),
+                    ("total", &report.assessments.to_string()),
+                ],
+            ),
+        ),
+        (label(lang, "generated_at"), stamp.generated_at.clone()),
+        (tr.t("export.pdf.fingerprint"), stamp.fingerprint.clone()),
     ] {
         layout.line(10.0, BOLD, name);
         layout.line(10.0, REGULAR, &value);
     }
     layout.gap(10.0);
-    layout.paragraph(9.0, "Every figure comes from the participants' submitted snapshots; each participant's page gives the revision and SHA-256 digest of the snapshot it was read from.");
+    layout.paragraph(9.0, tr.t("export.pdf.provenance"));
 
     // Method: the methodology page's text.
     layout.new_page();
@@ -214,21 +231,15 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
         layout.line(11.0, BOLD, tr.t(heading));
         layout.paragraph(9.0, tr.t(body));
     }
-    layout.paragraph(9.0, "Goal score: maturity (level − lowest) ÷ (highest − lowest); numeric (value − min) ÷ (max − min); yes/no 1 or 0. Section and overall: weighted mean Σ w·s ÷ Σ w, or sum Σ w·s.");
+    layout.paragraph(9.0, tr.t("export.pdf.formulas"));
 
     // Summary table and the distribution chart.
     layout.new_page();
-    layout.line(16.0, BOLD, "Summary");
+    layout.line(16.0, BOLD, tr.t("export.pdf.summary"));
     layout.paragraph(9.0, tr.t("report.ranking_rule"));
     draw_distributions(&mut layout, content);
     let mut columns = vec![0.0, 30.0, 62.0, 190.0, 240.0];
-    let mut header = vec![
-        "Rank".to_owned(),
-        "Code".to_owned(),
-        "Participant".to_owned(),
-        "Overall".to_owned(),
-        "Done".to_owned(),
-    ];
+    let mut header = labels(lang, &["rank", "code", "participant", "overall", "done"]);
     let section_width =
         ((WIDTH - 2.0 * MARGIN - 285.0) / report.sections.len().max(1) as f32).min(60.0);
     for (index, section) in report.sections.iter().enumerate() {
@@ -241,7 +252,7 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
             7.5,
             REGULAR,
             &columns,
-            &summary_cells(row, &format, report, Lang::En),
+            &summary_cells(row, &format, report, lang),
         );
     }
 
@@ -252,17 +263,23 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
         layout.line(
             14.0,
             BOLD,
-            &format!("{} — {}", row.participant_code, row.participant_name_en),
+            &format!(
+                "{} — {}",
+                row.participant_code,
+                localized(lang, &row.participant_name_en, &row.participant_name_fr)
+            ),
         );
         layout.line(
             8.0,
             REGULAR,
-            &format!(
-                "State {} · revision {} · submitted {} · snapshot SHA-256 {}",
-                row.assessment_state,
-                row.snapshot.revision,
-                row.snapshot.submitted_at.date(),
-                row.snapshot.digest
+            &tr.fmt(
+                "export.pdf.participant_line",
+                &[
+                    ("state", &row.assessment_state),
+                    ("revision", &row.snapshot.revision.to_string()),
+                    ("date", &row.snapshot.submitted_at.date().to_string()),
+                    ("digest", &row.snapshot.digest),
+                ],
             ),
         );
         layout.gap(6.0);
@@ -271,7 +288,10 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
             8.0,
             BOLD,
             &columns,
-            &["Figure", "Score", "Completion", "Previous", "Change"].map(str::to_owned),
+            &labels(
+                lang,
+                &["figure", "score", "completion", "previous", "change"],
+            ),
         );
         let previous = format.score(row.previous);
         layout.row(
@@ -279,27 +299,36 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
             REGULAR,
             &columns,
             &[
-                format!(
-                    "Overall (rank {})",
-                    row.rank
-                        .map_or_else(|| "—, incomplete".to_owned(), |r| r.to_string())
+                tr.fmt(
+                    "export.pdf.overall_rank",
+                    &[(
+                        "rank",
+                        &row.rank.map_or_else(
+                            || tr.t("export.pdf.unranked").to_owned(),
+                            |r| r.to_string(),
+                        ),
+                    )],
                 ),
                 format.score(row.overall.score),
-                percent(Lang::En, row.overall.completion),
+                percent(lang, row.overall.completion),
                 previous,
                 format.change(row.change),
             ],
         );
         for (figure, section) in row.sections.iter().zip(&report.sections) {
-            let section_format = ScoreFormat::new(Lang::En, section.max_score);
+            let section_format = ScoreFormat::new(lang, section.max_score);
             layout.row(
                 8.0,
                 REGULAR,
                 &columns,
                 &[
-                    format!("{} — {}", section.code, section.title_en),
+                    format!(
+                        "{} — {}",
+                        section.code,
+                        localized(lang, &section.title_en, &section.title_fr)
+                    ),
                     section_format.score(figure.score),
-                    percent(Lang::En, figure.completion),
+                    percent(lang, figure.completion),
                     String::new(),
                     String::new(),
                 ],
@@ -311,12 +340,18 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
             8.0,
             BOLD,
             &columns,
-            &["Goal", "Title", "Answer", "Score", "Weight"].map(str::to_owned),
+            &labels(lang, &["goal", "title", "answer", "score", "weight"]),
         );
-        let unit = ScoreFormat::new(Lang::En, 1.0);
+        let unit = ScoreFormat::new(lang, 1.0);
+        let goal_titles: std::collections::HashMap<&str, &str> = content
+            .shape
+            .goals
+            .iter()
+            .map(|g| (g.code.as_str(), localized(lang, &g.title_en, &g.title_fr)))
+            .collect();
         while let Some(answer) = answers.next_if(|a| a.participant_code == row.participant_code) {
             let value = match answer.answer_state.as_str() {
-                "not_applicable" => "n/a".to_owned(),
+                "not_applicable" => tr.t("export.pdf.not_applicable").to_owned(),
                 "missing" => "—".to_owned(),
                 _ => answer.value.clone(),
             };
@@ -326,16 +361,44 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
                 &columns,
                 &[
                     answer.goal_code.clone(),
-                    answer.goal_title.clone(),
+                    goal_titles
+                        .get(answer.goal_code.as_str())
+                        .map_or_else(|| answer.goal_title.clone(), |t| (*t).to_owned()),
                     value,
                     unit.score(answer.goal_score),
-                    answer.weight.to_string(),
+                    plain(lang, answer.weight),
                 ],
             );
         }
     }
 
-    Ok(assemble(layout.into_pages(), &stamp.cycle_code))
+    Ok(assemble(layout.into_pages(), &title))
+}
+
+/// Labels `export.label.{key}` in `lang`.
+fn label(lang: Lang, key: &str) -> &'static str {
+    lang.tr().t_static(&format!("export.label.{key}"))
+}
+
+fn labels(lang: Lang, keys: &[&str]) -> Vec<String> {
+    keys.iter().map(|key| label(lang, key).to_owned()).collect()
+}
+
+/// The French text when asked for and present, else the English one.
+fn localized<'a>(lang: Lang, english: &'a str, french: &'a str) -> &'a str {
+    match lang {
+        Lang::Fr if !french.trim().is_empty() => french,
+        _ => english,
+    }
+}
+
+/// A plain number (a weight, a target) as `lang` writes decimals.
+fn plain(lang: Lang, value: f64) -> String {
+    let text = value.to_string();
+    match lang {
+        Lang::Fr => text.replace('.', ","),
+        Lang::En => text,
+    }
 }
 
 fn summary_cells(
@@ -352,7 +415,10 @@ fn summary_cells(
         if row.overall.complete {
             percent(lang, row.overall.completion)
         } else {
-            format!("{} inc.", percent(lang, row.overall.completion))
+            lang.tr().fmt(
+                "export.pdf.incomplete_share",
+                &[("share", &percent(lang, row.overall.completion))],
+            )
         },
     ];
     for (figure, section) in row.sections.iter().zip(&report.sections) {
@@ -364,14 +430,12 @@ fn summary_cells(
 /// Box plots of every figure's distribution, on shares of each figure's maximum.
 fn draw_distributions(layout: &mut Layout, content: &ReportContent<'_>) {
     let report = content.report;
+    let lang = content.lang;
+    let tr = lang.tr();
     let rows = report.distributions.len() as f32;
     let height = 14.0 * rows + 30.0;
     layout.room(height);
-    layout.line(
-        10.0,
-        BOLD,
-        "Distribution of complete figures (minimum, quartiles, median, maximum)",
-    );
+    layout.line(10.0, BOLD, tr.t("export.pdf.distribution"));
     let label_width = 110.0;
     let plot_x = MARGIN + label_width;
     let plot_w = WIDTH - 2.0 * MARGIN - label_width - 60.0;
@@ -385,7 +449,7 @@ fn draw_distributions(layout: &mut Layout, content: &ReportContent<'_>) {
             .find(|s| Some(s.id) == distribution.section_id)
         {
             Some(section) => section.code.clone(),
-            None => "Overall".to_owned(),
+            None => label(lang, "overall").to_owned(),
         };
         let page = layout.page();
         draw_text(
@@ -397,7 +461,14 @@ fn draw_distributions(layout: &mut Layout, content: &ReportContent<'_>) {
             &fit(&label, 7.5, label_width - 4.0),
         );
         let Some(d) = &distribution.distribution else {
-            draw_text(page, plot_x, y, 7.5, REGULAR, "no complete figure");
+            draw_text(
+                page,
+                plot_x,
+                y,
+                7.5,
+                REGULAR,
+                tr.t("export.pdf.no_complete_figure"),
+            );
             continue;
         };
         let max = if distribution.max_score > 0.0 {
@@ -419,72 +490,105 @@ fn draw_distributions(layout: &mut Layout, content: &ReportContent<'_>) {
         page.line_to(x(d.median), y + 7.0);
         page.stroke();
         page.set_fill_gray(0.0);
-        let format = ScoreFormat::new(Lang::En, max);
+        let format = ScoreFormat::new(lang, max);
         draw_text(
             page,
             plot_x + plot_w + 6.0,
             y,
             7.0,
             REGULAR,
-            &format!("median {}", format.score(Some(d.median))),
+            &tr.fmt(
+                "export.pdf.median",
+                &[("value", &format.score(Some(d.median)))],
+            ),
         );
     }
     layout.gap(8.0);
 }
 
 /// One participant's progress report as PDF (the figures of the progress report page).
-pub fn progress(report: &ProgressReport, generated_at: &str) -> Vec<u8> {
-    let lang = Lang::En;
+pub fn progress(report: &ProgressReport, generated_at: &str, lang: Lang) -> Vec<u8> {
+    let tr = lang.tr();
     let format = ScoreFormat::new(lang, report.overall_max_score);
     let unit = ScoreFormat::new(lang, 1.0);
-    let mut layout = Layout::new(format!(
-        "Pledge Tracker — {} {} — generated {generated_at} — confidential",
-        report.participant.code, report.cycle.code
+    let mut layout = Layout::new(tr.fmt(
+        "export.pdf.progress_footer",
+        &[
+            ("participant", &report.participant.code),
+            ("cycle", &report.cycle.code),
+            ("time", generated_at),
+        ],
     ));
-    layout.line(
-        18.0,
-        BOLD,
-        &format!("{} — progress report", report.participant.name_en),
+    let title = tr.fmt(
+        "export.pdf.progress_title",
+        &[(
+            "participant",
+            localized(
+                lang,
+                &report.participant.name_en,
+                &report.participant.name_fr,
+            ),
+        )],
     );
+    layout.line(18.0, BOLD, &title);
     layout.line(
         11.0,
         REGULAR,
-        &format!("Cycle {} — {}", report.cycle.code, report.cycle.title_en),
+        &tr.fmt(
+            "export.pdf.cycle_line",
+            &[
+                ("cycle", &report.cycle.code),
+                (
+                    "title",
+                    localized(lang, &report.cycle.title_en, &report.cycle.title_fr),
+                ),
+            ],
+        ),
     );
     layout.line(
         9.0,
         REGULAR,
-        &format!(
-            "Framework version {} ({}) · state {} · generated {generated_at}",
-            report.cycle.framework_version, report.roll_up, report.assessment_state
+        &tr.fmt(
+            "export.pdf.version_line",
+            &[
+                ("version", &report.cycle.framework_version),
+                ("roll_up", &report.roll_up),
+                ("state", &report.assessment_state),
+                ("time", generated_at),
+            ],
         ),
     );
     match &report.snapshot {
         Some(snapshot) => layout.line(
             8.0,
             REGULAR,
-            &format!(
-                "From snapshot revision {}, submitted {}, SHA-256 {}",
-                snapshot.revision,
-                snapshot.submitted_at.date(),
-                snapshot.digest
+            &tr.fmt(
+                "export.pdf.from_snapshot",
+                &[
+                    ("revision", &snapshot.revision.to_string()),
+                    ("date", &snapshot.submitted_at.date().to_string()),
+                    ("digest", &snapshot.digest),
+                ],
             ),
         ),
-        None => layout.line(9.0, BOLD, "Not submitted in this cycle yet: no figures."),
+        None => layout.line(9.0, BOLD, tr.t("export.pdf.not_submitted")),
     }
     layout.gap(8.0);
 
-    layout.line(12.0, BOLD, "Scores");
+    layout.line(12.0, BOLD, tr.t("export.pdf.scores"));
     let columns = [0.0, 190.0, 245.0, 305.0, 360.0, 415.0];
-    let header = [
-        "Figure",
-        "Score",
-        "Completion",
-        "Previous",
-        "Change",
-        "All: median (Q1–Q3)",
-    ];
-    layout.row(8.0, BOLD, &columns, &header.map(str::to_owned));
+    let header = labels(
+        lang,
+        &[
+            "figure",
+            "score",
+            "completion",
+            "previous",
+            "change",
+            "alliance",
+        ],
+    );
+    layout.row(8.0, BOLD, &columns, &header);
     let alliance =
         |fmt: &ScoreFormat, d: Option<&crate::domain::report::progress::AnonymousDistribution>| {
             d.map_or_else(
@@ -504,7 +608,7 @@ pub fn progress(report: &ProgressReport, generated_at: &str) -> Vec<u8> {
         REGULAR,
         &columns,
         &[
-            "Overall".to_owned(),
+            label(lang, "overall").to_owned(),
             format.score(report.overall.and_then(|o| o.score)),
             percent(lang, report.overall.and_then(|o| o.completion)),
             format.score(report.overall_previous),
@@ -522,7 +626,11 @@ pub fn progress(report: &ProgressReport, generated_at: &str) -> Vec<u8> {
             REGULAR,
             &columns,
             &[
-                format!("{} — {}", line.section.code, line.section.title_en),
+                format!(
+                    "{} — {}",
+                    line.section.code,
+                    localized(lang, &line.section.title_en, &line.section.title_fr)
+                ),
                 fmt.score(line.figure.score),
                 percent(lang, line.figure.completion),
                 fmt.score(line.previous),
@@ -532,17 +640,20 @@ pub fn progress(report: &ProgressReport, generated_at: &str) -> Vec<u8> {
         );
     }
     if report.alliance.is_none() {
-        layout.paragraph(8.0, "The distribution of all participants is shown once at least 5 participants have submitted.");
+        layout.paragraph(8.0, tr.t("export.pdf.alliance_withheld"));
     }
     layout.gap(8.0);
 
-    layout.line(12.0, BOLD, "Trend");
+    layout.line(12.0, BOLD, tr.t("export.pdf.trend"));
     let columns = [0.0, 120.0, 200.0, 300.0];
     layout.row(
         8.0,
         BOLD,
         &columns,
-        &["Cycle", "Version", "As published", "On this version"].map(str::to_owned),
+        &labels(
+            lang,
+            &["cycle", "version", "as_published", "on_this_version"],
+        ),
     );
     for point in &report.trend {
         layout.row(
@@ -556,26 +667,23 @@ pub fn progress(report: &ProgressReport, generated_at: &str) -> Vec<u8> {
                 if point.comparable {
                     format.score(point.overall)
                 } else {
-                    "not comparable".to_owned()
+                    tr.t("export.pdf.not_comparable").to_owned()
                 },
             ],
         );
     }
     layout.gap(8.0);
 
-    layout.line(12.0, BOLD, "Answers that moved most");
+    layout.line(12.0, BOLD, tr.t("export.pdf.moved"));
     let columns = [0.0, 300.0, 360.0, 420.0];
     if report.moved.is_empty() {
-        layout.paragraph(
-            8.0,
-            "No goal score changed since the previous cycle, or there is no previous submission.",
-        );
+        layout.paragraph(8.0, tr.t("export.pdf.no_moved"));
     } else {
         layout.row(
             8.0,
             BOLD,
             &columns,
-            &["Goal", "Previous", "Now", "Change"].map(str::to_owned),
+            &labels(lang, &["goal", "previous", "now", "change"]),
         );
         for answer in &report.moved {
             layout.row(
@@ -583,7 +691,11 @@ pub fn progress(report: &ProgressReport, generated_at: &str) -> Vec<u8> {
                 REGULAR,
                 &columns,
                 &[
-                    format!("{} — {}", answer.goal_code, answer.goal_title_en),
+                    format!(
+                        "{} — {}",
+                        answer.goal_code,
+                        localized(lang, &answer.goal_title_en, &answer.goal_title_fr)
+                    ),
                     unit.score(answer.previous_score),
                     unit.score(answer.score),
                     unit.change(answer.change),
@@ -593,28 +705,30 @@ pub fn progress(report: &ProgressReport, generated_at: &str) -> Vec<u8> {
     }
     layout.gap(8.0);
 
-    layout.line(12.0, BOLD, "National goals");
+    layout.line(12.0, BOLD, tr.t("export.pdf.national_goals"));
     if report.national_goals.is_empty() {
-        layout.paragraph(8.0, "No national goals are recorded.");
+        layout.paragraph(8.0, tr.t("export.pdf.no_national_goals"));
     } else {
         let columns = [0.0, 50.0, 250.0, 300.0, 350.0, 400.0, 440.0];
         layout.row(
             8.0,
             BOLD,
             &columns,
-            &[
-                "Section",
-                "Goal",
-                "Baseline",
-                "Current",
-                "Target",
-                "Year",
-                "Attainment",
-            ]
-            .map(str::to_owned),
+            &labels(
+                lang,
+                &[
+                    "section",
+                    "goal",
+                    "baseline",
+                    "current",
+                    "target",
+                    "year",
+                    "attainment",
+                ],
+            ),
         );
         for goal in &report.national_goals {
-            let plain = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), |v| v.to_string());
+            let optional = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), |v| plain(lang, v));
             layout.row(
                 8.0,
                 REGULAR,
@@ -622,9 +736,9 @@ pub fn progress(report: &ProgressReport, generated_at: &str) -> Vec<u8> {
                 &[
                     goal.section_code.clone(),
                     goal.title.clone(),
-                    plain(goal.baseline_value),
-                    plain(goal.current_value),
-                    goal.target_value.to_string(),
+                    optional(goal.baseline_value),
+                    optional(goal.current_value),
+                    plain(lang, goal.target_value),
                     goal.target_year.to_string(),
                     percent(lang, goal.attainment),
                 ],
@@ -633,9 +747,9 @@ pub fn progress(report: &ProgressReport, generated_at: &str) -> Vec<u8> {
     }
     layout.gap(8.0);
 
-    layout.line(12.0, BOLD, "Open clarification requests");
+    layout.line(12.0, BOLD, tr.t("export.pdf.open_clarifications"));
     if report.clarifications.is_empty() {
-        layout.paragraph(8.0, "None.");
+        layout.paragraph(8.0, tr.t("export.pdf.none"));
     }
     for request in &report.clarifications {
         layout.paragraph(
@@ -648,23 +762,27 @@ pub fn progress(report: &ProgressReport, generated_at: &str) -> Vec<u8> {
     }
     layout.gap(8.0);
 
-    layout.line(12.0, BOLD, "Answers behind the figures");
+    layout.line(12.0, BOLD, tr.t("export.pdf.answers"));
     let columns = [0.0, 70.0, 330.0, 380.0, 430.0];
     for (index, line) in report.sections.iter().enumerate() {
         layout.line(
             9.0,
             BOLD,
-            &format!("{} — {}", line.section.code, line.section.title_en),
+            &format!(
+                "{} — {}",
+                line.section.code,
+                localized(lang, &line.section.title_en, &line.section.title_fr)
+            ),
         );
         layout.row(
             8.0,
             BOLD,
             &columns,
-            &["Goal", "Title", "Answer", "Score", "Weight"].map(str::to_owned),
+            &labels(lang, &["goal", "title", "answer", "score", "weight"]),
         );
         for answer in report.answers.iter().filter(|a| a.section == index) {
             let value = match (answer.state.as_str(), answer.value()) {
-                ("not_applicable", _) => "n/a".to_owned(),
+                ("not_applicable", _) => tr.t("export.pdf.not_applicable").to_owned(),
                 (_, Some(value)) => value.text(),
                 (_, None) => "—".to_owned(),
             };
@@ -674,18 +792,15 @@ pub fn progress(report: &ProgressReport, generated_at: &str) -> Vec<u8> {
                 &columns,
                 &[
                     answer.goal_code.clone(),
-                    answer.goal_title_en.clone(),
+                    localized(lang, &answer.goal_title_en, &answer.goal_title_fr).to_owned(),
                     value,
                     unit.score(answer.score),
-                    answer.weight.to_string(),
+                    plain(lang, answer.weight),
                 ],
             );
         }
     }
-    assemble(
-        layout.into_pages(),
-        &format!("{} {}", report.participant.code, report.cycle.code),
-    )
+    assemble(layout.into_pages(), &title)
 }
 
 /// The document's objects: catalogue, page tree, pages, their contents and the two fonts.
@@ -703,7 +818,7 @@ fn footed_page(footer: &str, number: usize) -> Content {
     content
 }
 
-fn assemble(pages: Vec<Content>, cycle_code: &str) -> Vec<u8> {
+fn assemble(pages: Vec<Content>, title: &str) -> Vec<u8> {
     let mut pdf = Pdf::new();
     let catalog = Ref::new(1);
     let tree = Ref::new(2);
@@ -724,9 +839,8 @@ fn assemble(pages: Vec<Content>, cycle_code: &str) -> Vec<u8> {
     pdf.type1_font(bold)
         .base_font(Name(b"Helvetica-Bold"))
         .encoding_predefined(Name(b"WinAnsiEncoding"));
-    let title = format!("Pledge Tracker report {cycle_code}");
     pdf.document_info(info)
-        .title(TextStr(&title))
+        .title(TextStr(title))
         .producer(TextStr("Pledge Tracker"));
     for (content, id) in pages.into_iter().zip(&page_ids) {
         let content_id = Ref::new(id.get() + 1);

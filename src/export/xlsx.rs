@@ -8,6 +8,7 @@ use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
 use super::{ExportError, ReportContent};
 use crate::domain::report::export::FIELDS;
+use crate::web::i18n::Lang;
 
 /// Excel's limit on sheet names.
 const SHEET_NAME_MAX: usize = 31;
@@ -18,20 +19,28 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
     let score = |max: f64| Format::new().set_num_format(if max <= 1.0 { "0.000" } else { "0.00" });
     let percent = Format::new().set_num_format("0%");
     let report = content.report;
+    let lang = content.lang;
+    let tr = lang.tr();
+    let label = |key: &str| tr.t_static(&format!("export.label.{key}"));
     let mut used_names = HashSet::new();
 
     // Summary.
     let sheet = workbook.add_worksheet();
-    sheet.set_name(unique_name("Summary", &mut used_names))?;
-    let mut columns = vec![
-        "Rank",
-        "Code",
-        "Participant",
-        "State",
-        "Overall",
-        "Complete",
-        "Completion",
-    ];
+    sheet.set_name(unique_name(
+        tr.t_static("export.sheet.summary"),
+        &mut used_names,
+    ))?;
+    let mut columns = [
+        "rank",
+        "code",
+        "participant",
+        "state",
+        "overall",
+        "complete",
+        "completion",
+    ]
+    .map(label)
+    .to_vec();
     columns.extend(report.sections.iter().map(|s| s.code.as_str()));
     write_header(sheet, &columns, &header)?;
     let overall_format = score(report.overall_max_score);
@@ -41,7 +50,7 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
             sheet.write_number(r, 0, f64::from(rank))?;
         }
         sheet.write_string(r, 1, &row.participant_code)?;
-        sheet.write_string(r, 2, &row.participant_name_en)?;
+        sheet.write_string(r, 2, name(lang, row))?;
         sheet.write_string(r, 3, &row.assessment_state)?;
         if let Some(value) = row.overall.score {
             sheet.write_number_with_format(r, 4, value, &overall_format)?;
@@ -85,7 +94,9 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
             .collect();
         let sheet = workbook.add_worksheet();
         sheet.set_name(unique_name(&section.code, &mut used_names))?;
-        let mut columns = vec!["Code", "Participant", "Section score", "Complete"];
+        let mut columns = ["code", "participant", "section_score", "complete"]
+            .map(label)
+            .to_vec();
         columns.extend(goals.iter().copied());
         write_header(sheet, &columns, &header)?;
         let section_format = score(section.max_score);
@@ -93,7 +104,7 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
         for (i, row) in report.rows.iter().enumerate() {
             let r = row_number(i);
             sheet.write_string(r, 0, &row.participant_code)?;
-            sheet.write_string(r, 1, &row.participant_name_en)?;
+            sheet.write_string(r, 1, name(lang, row))?;
             if let Some(figure) = row.sections.get(index) {
                 if let Some(value) = figure.score {
                     sheet.write_number_with_format(r, 2, value, &section_format)?;
@@ -116,13 +127,17 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
     // the stress export's peak memory from 1.27 GB to the size of the other sheets; such a
     // sheet cannot be autofitted, so its widths are set for its content's usual lengths.
     let sheet = workbook.add_worksheet_with_constant_memory()?;
-    sheet.set_name(unique_name("Answers", &mut used_names))?;
-    let columns: Vec<&str> = FIELDS.iter().map(|(name, _)| *name).collect();
-    for (c, name) in columns.iter().enumerate() {
+    sheet.set_name(unique_name(
+        tr.t_static("export.sheet.answers"),
+        &mut used_names,
+    ))?;
+    let mut columns = super::csv::column_titles(lang);
+    columns.truncate(FIELDS.len());
+    for (c, ((name, _), title)) in FIELDS.iter().zip(&columns).enumerate() {
         let width = match *name {
             "participant_name" | "goal_title" => 36.0,
             "snapshot_digest" => 66.0,
-            _ => (name.len() as f64 + 2.0).max(10.0),
+            _ => (title.chars().count() as f64 + 2.0).max(10.0),
         };
         sheet.set_column_width(column(c), width)?;
     }
@@ -156,12 +171,16 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
     // About: what the file is and what each column means.
     let stamp = content.stamp;
     let sheet = workbook.add_worksheet();
-    sheet.set_name(unique_name("About", &mut used_names))?;
+    sheet.set_name(unique_name(
+        tr.t_static("export.sheet.about"),
+        &mut used_names,
+    ))?;
     let facts = [
-        ("Cycle", stamp.cycle_code.as_str()),
-        ("Framework version", stamp.framework_version.as_str()),
-        ("Generated at (UTC)", stamp.generated_at.as_str()),
-        ("Roll-up", report.roll_up.as_str()),
+        (label("cycle"), stamp.cycle_code.as_str()),
+        (label("framework_version"), stamp.framework_version.as_str()),
+        (label("generated_at"), stamp.generated_at.as_str()),
+        (label("roll_up"), report.roll_up.as_str()),
+        (label("language"), lang.code()),
     ];
     for (i, (name, value)) in facts.iter().enumerate() {
         let r = u32::try_from(i).unwrap_or(u32::MAX);
@@ -169,7 +188,8 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
         sheet.write_string(r, 1, *value)?;
     }
     let mut r = u32::try_from(facts.len()).unwrap_or(u32::MAX) + 1;
-    for (c, title) in ["Participant", "Snapshot revision", "Snapshot SHA-256"]
+    for (c, title) in ["participant", "snapshot_revision", "snapshot_digest"]
+        .map(label)
         .iter()
         .enumerate()
     {
@@ -182,16 +202,24 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
         sheet.write_string(r, 2, &snapshot.digest)?;
     }
     r += 2;
-    sheet.write_string_with_format(r, 0, "Answers column", &header)?;
-    sheet.write_string_with_format(r, 1, "Meaning", &header)?;
-    for (name, meaning) in FIELDS {
+    sheet.write_string_with_format(r, 0, label("answers_column"), &header)?;
+    sheet.write_string_with_format(r, 1, label("meaning"), &header)?;
+    for ((name, _), title) in FIELDS.iter().zip(&columns) {
         r += 1;
-        sheet.write_string(r, 0, name)?;
-        sheet.write_string(r, 1, meaning)?;
+        sheet.write_string(r, 0, *title)?;
+        sheet.write_string(r, 1, tr.t_static(&format!("export.dict.rows[].{name}")))?;
     }
     sheet.autofit();
 
     Ok(workbook.save_to_buffer()?)
+}
+
+/// The participant's name in `lang`.
+fn name(lang: Lang, row: &crate::domain::report::comparison::ComparisonRow) -> &str {
+    match lang {
+        Lang::Fr if !row.participant_name_fr.is_empty() => &row.participant_name_fr,
+        _ => &row.participant_name_en,
+    }
 }
 
 fn write_header(sheet: &mut Worksheet, columns: &[&str], format: &Format) -> Result<(), XlsxError> {

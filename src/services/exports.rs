@@ -16,6 +16,7 @@ use crate::domain::report::export;
 use crate::export::{ExportFile, Format, ReportContent};
 use crate::storage::audit::{self, NewEntry, RequestContext};
 use crate::storage::{self, reports as store};
+use crate::web::i18n::Lang;
 
 /// An export's beginning: the permission checked, the comparison built and stamped in `tx`.
 struct Opened {
@@ -23,12 +24,14 @@ struct Opened {
     report: CycleComparison,
     shape: FrameworkShape,
     stamp: export::ExportStamp,
+    lang: Lang,
 }
 
 async fn open(
     pool: &PgPool,
     operator: Operator<'_>,
     cycle_id: Uuid,
+    lang: Lang,
 ) -> Result<Opened, ServiceError> {
     if let Operator::User(me) = operator
         && !me.may(Permission::CompareParticipants)
@@ -43,6 +46,7 @@ async fn open(
         report,
         shape,
         stamp,
+        lang,
     })
 }
 
@@ -64,6 +68,7 @@ fn export_entry(
     let mut details = json!({
         "cycle": opened.report.cycle.code,
         "format": format.as_str(),
+        "lang": opened.lang.code(),
         "participants": opened.stamp.snapshots.len(),
         "rows": opened.report.rows.len() * opened.shape.goals.len(),
         "generated_at": opened.stamp.generated_at,
@@ -78,15 +83,17 @@ fn export_entry(
         .from_request(context)
 }
 
-/// Writes a cycle's report in `format`, whole (analysts and admins; the command line).
+/// Writes a cycle's report in `format`, whole, its texts in `lang` (analysts and admins; the
+/// command line).
 pub async fn cycle_report(
     pool: &PgPool,
     operator: Operator<'_>,
     cycle_id: Uuid,
     format: Format,
+    lang: Lang,
     context: &RequestContext,
 ) -> Result<ExportFile, ServiceError> {
-    let mut opened = open(pool, operator, cycle_id).await?;
+    let mut opened = open(pool, operator, cycle_id, lang).await?;
     // The answers of exactly the snapshots the figures came from (read by id: a resubmission
     // meanwhile cannot pair new answers with old figures and digests).
     let snapshot_ids: Vec<Uuid> = opened.report.rows.iter().map(|r| r.snapshot.id).collect();
@@ -105,6 +112,7 @@ pub async fn cycle_report(
             report: &opened.report,
             shape: &opened.shape,
             rows: &rows,
+            lang,
         },
     )?;
     let entry = export_entry(
@@ -129,6 +137,7 @@ const CHUNK_PARTICIPANTS: usize = 500;
 pub struct StreamedExport {
     pub format: Format,
     pub file_name: String,
+    lang: Lang,
     chunk_participants: usize,
     pool: PgPool,
     scope: storage::Scope,
@@ -137,14 +146,16 @@ pub struct StreamedExport {
     stamp: export::ExportStamp,
 }
 
-/// Starts a cycle report as a streamed file (`format` CSV or JSON; analysts and admins; the
-/// command line). The answers are read afterwards by snapshot id: snapshots never change, so
-/// every chunk pairs the same answers with the figures and digests stamped here.
+/// Starts a cycle report as a streamed file (`format` CSV or JSON, texts in `lang`; analysts
+/// and admins; the command line). The answers are read afterwards by snapshot id: snapshots
+/// never change, so every chunk pairs the same answers with the figures and digests stamped
+/// here.
 pub async fn cycle_report_streamed(
     pool: &PgPool,
     operator: Operator<'_>,
     cycle_id: Uuid,
     format: Format,
+    lang: Lang,
     context: &RequestContext,
 ) -> Result<StreamedExport, ServiceError> {
     if !format.streams() {
@@ -152,7 +163,7 @@ pub async fn cycle_report_streamed(
             [("format".to_owned(), "field.format.unknown".to_owned())].into(),
         ));
     }
-    let mut opened = open(pool, operator, cycle_id).await?;
+    let mut opened = open(pool, operator, cycle_id, lang).await?;
     let entry = export_entry(operator, &opened, format, Size::Streamed, context);
     audit::append(&mut opened.tx, &entry).await?;
     let Opened {
@@ -160,11 +171,13 @@ pub async fn cycle_report_streamed(
         report,
         shape,
         stamp,
+        ..
     } = opened;
     tx.commit().await?;
     Ok(StreamedExport {
         format,
         file_name: crate::export::file_name(&format!("{}-report", report.cycle.code), format),
+        lang,
         chunk_participants: CHUNK_PARTICIPANTS,
         pool: pool.clone(),
         scope: operator.scope(),
@@ -203,8 +216,8 @@ impl StreamedExport {
         let batches = self.report.rows.len().div_ceil(self.chunk_participants);
         if step == 0 {
             return Ok(Some(match self.format {
-                Format::Json => crate::export::json::head(&self.stamp, &self.report)?,
-                _ => crate::export::csv::header()?,
+                Format::Json => crate::export::json::head(&self.stamp, &self.report, self.lang)?,
+                _ => crate::export::csv::header(self.lang)?,
             }));
         }
         if step > batches {
@@ -242,19 +255,20 @@ pub async fn find_cycle(pool: &PgPool, id_or_code: &str) -> Result<Uuid, Service
     id.ok_or(ServiceError::NotFound)
 }
 
-/// One assessment's progress report as PDF: whoever may read the report (the delegation its
-/// own, staff any, analysts once submitted). Recorded in the audit log.
+/// One assessment's progress report as PDF, its texts in `lang`: whoever may read the report
+/// (the delegation its own, staff any, analysts once submitted). Recorded in the audit log.
 pub async fn progress_report_pdf(
     pool: &PgPool,
     me: &crate::auth::Principal,
     assessment: Uuid,
+    lang: Lang,
     context: &RequestContext,
 ) -> Result<ExportFile, ServiceError> {
     let report = super::reports::progress(pool, me, assessment).await?;
     let generated_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
-    let bytes = crate::export::pdf::progress(&report, &generated_at);
+    let bytes = crate::export::pdf::progress(&report, &generated_at, lang);
     let mut tx = storage::begin(pool, &me.scope()).await?;
     audit::append(
         &mut tx,
@@ -265,6 +279,7 @@ pub async fn progress_report_pdf(
                 "participant": report.participant.code,
                 "cycle": report.cycle.code,
                 "format": "pdf",
+                "lang": lang.code(),
                 "revision": report.snapshot.as_ref().map(|s| s.revision),
                 "snapshot_digest": report.snapshot.as_ref().map(|s| s.digest.clone()),
                 "generated_at": generated_at,

@@ -35,6 +35,9 @@ pub struct ChartText<'a> {
 pub struct HeatColumn {
     /// The column heading.
     pub label: String,
+    /// The column's full name in each cell's accessible name and tooltip (e.g. the section's
+    /// code and title); `label` when empty.
+    pub name: String,
     /// The value that maps to the darkest colour (minimum is 0).
     pub max: f64,
 }
@@ -53,10 +56,27 @@ pub struct HeatCell {
 pub struct HeatRow {
     /// The row heading.
     pub label: String,
+    /// The row's full name in each cell's accessible name and tooltip (e.g. the participant's
+    /// name); `label` when empty.
+    pub name: String,
     /// Link target for the row label and each cell (drill-down), already a URL.
     pub href: Option<String>,
     /// One cell per column, in column order; missing trailing cells count as `None`.
     pub cells: Vec<HeatCell>,
+}
+
+/// The heat map's legend, in the page's language (the caller translates and formats).
+pub struct HeatLegend<'a> {
+    /// The legend's heading, e.g. "Colour scale".
+    pub title: &'a str,
+    /// Steps of the scale: a share of the column's maximum (0..=1) and its value as text.
+    pub steps: Vec<(f64, String)>,
+    /// What the lightest-to-darkest scale means, e.g. "lighter is lower, darker is higher".
+    pub reading: &'a str,
+    /// What a hatched cell showing `no_value` means.
+    pub missing: &'a str,
+    /// The text missing cells show (as in [`ChartText::no_value`]).
+    pub no_value: &'a str,
 }
 
 /// One bar of a bar chart.
@@ -147,6 +167,11 @@ const GRID: &str = "#d0d0d0";
 /// value is a hatched cell with `text.no_value`. Each cell and row label is a link when the row
 /// has an `href`. Column labels sit at the top (rotated when they do not fit), row labels at left.
 /// A row with fewer cells than columns is padded with missing cells; extra cells are ignored.
+///
+/// With links the drawing is a `role="group"` (an image's content is presentational, so links
+/// inside `role="img"` would be interactive elements nested in an image): each link is one SVG
+/// `<a>` around non-focusable shapes, reachable with the keyboard, named by `aria-label`
+/// ("Estonia, LEGAL: 0.812"). Without links it stays an image.
 pub fn heat_map(id: &str, text: &ChartText, columns: &[HeatColumn], rows: &[HeatRow]) -> String {
     const CLASS: &str = "chart-heatmap";
     let id = sanitize_id(id);
@@ -154,14 +179,63 @@ pub fn heat_map(id: &str, text: &ChartText, columns: &[HeatColumn], rows: &[Heat
         return empty_chart(&id, CLASS, text);
     }
     let layout = HeatLayout::new(columns, rows);
+    let linked = rows
+        .iter()
+        .any(|r| r.href.is_some() || r.cells.iter().any(|c| c.href.is_some()));
     let mut out = String::new();
-    svg_open(&mut out, &id, CLASS, layout.width, layout.height, text);
+    if linked {
+        svg_open_as(
+            &mut out,
+            &id,
+            CLASS,
+            (layout.width, layout.height),
+            text,
+            "group",
+        );
+    } else {
+        svg_open(&mut out, &id, CLASS, layout.width, layout.height, text);
+    }
     hatch_pattern(&mut out, &id);
     heat_column_labels(&mut out, &layout, columns);
     for (index, row) in rows.iter().enumerate() {
         heat_row(&mut out, &id, &layout, text, columns, index, row);
     }
     out.push_str("</svg>");
+    out
+}
+
+/// The heat map's legend as HTML: a swatch per step of the colour scale with its value as
+/// text, how to read the scale, and a hatched swatch with what a missing cell means. The
+/// swatches are decorative (`aria-hidden`); the words carry the meaning, so the legend reads
+/// the same without colour and in print.
+pub fn heat_legend(id: &str, legend: &HeatLegend) -> String {
+    let id = sanitize_id(id);
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        r#"<div class="chart-legend" id="{id}" role="group" aria-labelledby="{id}-title"><p class="chart-legend-title" id="{id}-title">{}</p><ul class="chart-legend-scale">"#,
+        esc(legend.title)
+    );
+    for (share, label) in &legend.steps {
+        let (fill, _) = heat_colour(share.clamp(0.0, 1.0));
+        let _ = write!(
+            out,
+            r##"<li><svg class="chart-swatch" aria-hidden="true" focusable="false" width="28" height="16" viewBox="0 0 28 16"><rect x="0.5" y="0.5" width="27" height="15" fill="{fill}" stroke="#6b6b6b"/></svg> {}</li>"##,
+            esc(label)
+        );
+    }
+    let _ = write!(
+        out,
+        r##"</ul><p class="chart-legend-reading">{}</p><p class="chart-legend-missing"><svg class="chart-swatch" aria-hidden="true" focusable="false" width="28" height="16" viewBox="0 0 28 16">"##,
+        esc(legend.reading)
+    );
+    hatch_pattern(&mut out, &format!("{id}-swatch"));
+    let _ = write!(
+        out,
+        r##"<rect x="0.5" y="0.5" width="27" height="15" fill="url(#{id}-swatch-hatch)" stroke="#6b6b6b"/></svg> <span class="chart-legend-symbol">{}</span> {}</p></div>"##,
+        esc(legend.no_value),
+        esc(legend.missing)
+    );
     out
 }
 
@@ -355,12 +429,21 @@ fn text_el(out: &mut String, attrs: &str, label: &str, max_chars: usize) {
     let _ = write!(out, "{}</text>", esc(&shown));
 }
 
-/// Appends `<a class=.. href=..>` when `href` is given, `<g class=..>` otherwise; returns the
-/// closing tag.
-fn open_link(out: &mut String, class: &str, href: Option<&str>) -> &'static str {
+/// Appends `<a class=.. href=..>` (named `name` when given) when `href` is given, `<g class=..>`
+/// otherwise; returns the closing tag.
+fn open_link(
+    out: &mut String,
+    class: &str,
+    href: Option<&str>,
+    name: Option<&str>,
+) -> &'static str {
     match href {
         Some(href) => {
-            let _ = write!(out, r#"<a class="{class}" href="{}">"#, esc(href));
+            let _ = write!(out, r#"<a class="{class}" href="{}""#, esc(href));
+            if let Some(name) = name {
+                let _ = write!(out, r#" aria-label="{}""#, esc(name));
+            }
+            out.push('>');
             "</a>"
         }
         None => {
@@ -404,6 +487,26 @@ fn svg_open(out: &mut String, id: &str, class: &str, width: f64, height: f64, te
     let _ = write!(
         out,
         r#"<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {w} {h}" width="100%" aria-labelledby="{id}-title {id}-desc" class="chart {class}" font-family="sans-serif" font-size="12" fill="{INK}"><title id="{id}-title">{title}</title><desc id="{id}-desc">{desc}</desc>"#,
+        w = num(width),
+        h = num(height),
+        title = esc(text.title),
+        desc = esc(text.description),
+    );
+}
+
+/// Opens a chart that is not an image (`role` e.g. `group`, for a chart holding links): named
+/// by its title, described by its desc.
+fn svg_open_as(
+    out: &mut String,
+    id: &str,
+    class: &str,
+    (width, height): (f64, f64),
+    text: &ChartText,
+    role: &str,
+) {
+    let _ = write!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" role="{role}" viewBox="0 0 {w} {h}" width="100%" aria-labelledby="{id}-title" aria-describedby="{id}-desc" class="chart {class}" font-family="sans-serif" font-size="12" fill="{INK}"><title id="{id}-title">{title}</title><desc id="{id}-desc">{desc}</desc>"#,
         w = num(width),
         h = num(height),
         title = esc(text.title),
@@ -557,7 +660,7 @@ fn heat_row(
     let y = layout.row_y(index);
     let href = row.href.as_deref();
     out.push_str(r#"<g class="heat-row">"#);
-    let close = open_link(out, "heat-row-label", href);
+    let close = open_link(out, "heat-row-label", href, None);
     let attrs = format!(
         r#"x="{x}" y="{y}" text-anchor="end""#,
         x = num(layout.left - 6.0),
@@ -588,7 +691,13 @@ fn heat_cell(
     let (class, fill, ink, label) = match (value, cell) {
         (Some(v), Some(c)) => {
             let (fill, ink) = heat_colour(fraction(v, column.max));
-            ("heat-cell", fill, ink, c.label.as_str())
+            // Dark cells take a light focus ring, light ones a dark one (app.css).
+            let class = if ink == "#ffffff" {
+                "heat-cell heat-dark"
+            } else {
+                "heat-cell"
+            };
+            (class, fill, ink, c.label.as_str())
         }
         _ => (
             "heat-cell heat-missing",
@@ -598,11 +707,24 @@ fn heat_cell(
         ),
     };
     let href = cell.and_then(|c| c.href.as_deref()).or(row.href.as_deref());
-    let close = open_link(out, class, href);
+    let named = |name: &str, label: &str| {
+        if name.trim().is_empty() {
+            label.to_owned()
+        } else {
+            name.to_owned()
+        }
+    };
+    let name = format!(
+        "{}, {}: {}",
+        named(&row.name, &row.label),
+        named(&column.name, &column.label),
+        label
+    );
+    let close = open_link(out, class, href, Some(&name));
     let _ = write!(
         out,
         r##"<title>{}</title><rect x="{}" y="{}" width="{}" height="{}" fill="{fill}" stroke="#bfbfbf" stroke-width="0.5"/>"##,
-        esc(&format!("{}, {}: {}", row.label, column.label, label)),
+        esc(&name),
         num(x),
         num(y),
         num(layout.cell_w),
@@ -1065,6 +1187,7 @@ mod tests {
         (0..n)
             .map(|i| HeatColumn {
                 label: format!("Section {i}"),
+                name: String::new(),
                 max: 4.0,
             })
             .collect()
@@ -1074,6 +1197,7 @@ mod tests {
         (0..n)
             .map(|r| HeatRow {
                 label: format!("Participant {r}"),
+                name: String::new(),
                 href: href.then(|| format!("/participants/{r}?a=1&b=2")),
                 cells: (0..cols)
                     .map(|c| {
@@ -1193,15 +1317,18 @@ mod tests {
             let cols = vec![
                 HeatColumn {
                     label: long.clone(),
+                    name: String::new(),
                     max,
                 },
                 HeatColumn {
                     label: "x".into(),
+                    name: String::new(),
                     max,
                 },
             ];
             let rows = vec![HeatRow {
                 label: long.clone(),
+                name: String::new(),
                 href: None,
                 cells: vec![
                     HeatCell {
@@ -1404,10 +1531,19 @@ mod tests {
                 .unwrap()
                 .0
                 .to_owned();
-            assert!(svg.starts_with(
-                r#"<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 "#
-            ));
-            assert!(svg.contains(&format!(r#"aria-labelledby="{id}-title {id}-desc""#)));
+            // A chart holding links is a group (links may not sit inside an image), named by
+            // its title and described by its desc; any other chart is an image named by both.
+            let role = if svg.contains("<a ") { "group" } else { "img" };
+            assert!(svg.starts_with(&format!(
+                r#"<svg xmlns="http://www.w3.org/2000/svg" role="{role}" viewBox="0 0 "#
+            )));
+            if role == "img" {
+                assert!(svg.contains(&format!(r#"aria-labelledby="{id}-title {id}-desc""#)));
+            } else {
+                assert!(svg.contains(&format!(
+                    r#"aria-labelledby="{id}-title" aria-describedby="{id}-desc""#
+                )));
+            }
             assert!(svg.contains(r#" width="100%""#));
             let after_open = &svg[svg.find('>').unwrap() + 1..];
             assert!(after_open.starts_with(&format!(
@@ -1443,10 +1579,12 @@ mod tests {
                 &t,
                 &[HeatColumn {
                     label: label.clone(),
+                    name: String::new(),
                     max: 1.0,
                 }],
                 &[HeatRow {
                     label: label.clone(),
+                    name: String::new(),
                     href: Some(format!("/x?q={HOSTILE}")),
                     cells: vec![HeatCell {
                         value: Some(0.5),
@@ -1567,6 +1705,106 @@ mod tests {
         assert!(svg.contains(r#"href="/participants/2?a=1&amp;b=2""#));
         let svg = heat_map("h", &text(), &columns(3), &heat_rows(4, 3, false));
         assert_eq!(svg.matches("<a ").count(), 0);
+    }
+
+    /// The tags of `markup` in order, each with how many `<a>` enclose it.
+    fn link_depths(markup: &str) -> Vec<(String, usize)> {
+        let mut depth = 0usize;
+        let mut tags = Vec::new();
+        for piece in markup.split('<').skip(1) {
+            let tag = piece
+                .split(['>', ' '])
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            if tag == "/a" {
+                depth -= 1;
+            } else if !tag.starts_with('/') {
+                tags.push((tag.clone(), depth));
+                if tag == "a" {
+                    depth += 1;
+                }
+            }
+        }
+        assert_eq!(depth, 0, "every <a> is closed");
+        tags
+    }
+
+    #[test]
+    fn heat_map_links_are_single_named_and_never_nested() {
+        let mut rows = heat_rows(3, 2, true);
+        rows[1].name = "Estonia".into();
+        rows[1].cells[1].href = Some("/cell".into());
+        let mut columns = columns(2);
+        columns[1].name = "Section 2 — Legal".into();
+        let svg = heat_map("h", &text(), &columns, &rows);
+        for (tag, depth) in link_depths(&svg) {
+            if tag == "a" {
+                assert_eq!(depth, 0, "no link inside another link");
+            }
+            assert!(
+                depth == 0 || ["title", "rect", "text"].contains(&tag.as_str()),
+                "only shapes and text inside a link, not <{tag}>"
+            );
+        }
+        assert!(!svg.contains("tabindex") && !svg.contains("<foreignObject"));
+        assert!(
+            svg.starts_with(r#"<svg xmlns="http://www.w3.org/2000/svg" role="group""#),
+            "links are not nested in an image"
+        );
+        assert!(svg.contains(
+            r#"<a class="heat-cell" href="/cell" aria-label="Estonia, Section 2 — Legal: 2.0">"#
+        ));
+        // Every cell link is named; without a full name the labels name it.
+        let cell_links = svg.matches(r#"<a class="heat-cell"#).count();
+        assert_eq!(cell_links, 3 * 2);
+        assert_eq!(
+            svg.matches(r#"<a class="heat-cell"#).count(),
+            svg.matches(r#"aria-label=""#).count()
+        );
+        assert!(svg.contains(r#"aria-label="Participant 0, Section 0: 0.0""#));
+        // Without links the heat map is an image.
+        let svg = heat_map("h", &text(), &columns, &heat_rows(3, 2, false));
+        assert!(svg.contains(r#"role="img""#) && !svg.contains("<a "));
+    }
+
+    #[test]
+    fn heat_legend_gives_the_scale_in_words_and_the_missing_cell() {
+        let legend = heat_legend(
+            "legend",
+            &HeatLegend {
+                title: "Colour scale",
+                steps: vec![
+                    (0.0, "0.00".into()),
+                    (0.5, "0.50".into()),
+                    (1.0, "1.00".into()),
+                ],
+                reading: "lighter is lower, darker is higher",
+                missing: "no score <none answered>",
+                no_value: "—",
+            },
+        );
+        for text in [
+            "Colour scale",
+            "0.00",
+            "0.50",
+            "1.00",
+            "lighter is lower",
+            "no score &lt;none answered&gt;",
+            ">—<",
+        ] {
+            assert!(legend.contains(text), "{text} in {legend}");
+        }
+        // The swatches' colours are the heat map's, decorative; nothing in it is interactive.
+        assert!(legend.contains(&format!(r#"fill="{}""#, heat_colour(0.0).0)));
+        assert!(legend.contains(&format!(r#"fill="{}""#, heat_colour(1.0).0)));
+        assert!(legend.contains(r#"fill="url(#legend-swatch-hatch)""#));
+        assert_eq!(
+            legend.matches("<svg ").count(),
+            legend.matches(r#"aria-hidden="true""#).count()
+        );
+        assert!(!legend.contains("<a ") && !legend.contains("tabindex"));
+        assert!(link_depths(&legend).iter().all(|(_, depth)| *depth == 0));
     }
 
     #[test]
@@ -1763,10 +2001,12 @@ mod tests {
             &text(),
             &[HeatColumn {
                 label: "A".into(),
+                name: String::new(),
                 max: 1.0,
             }],
             &[HeatRow {
                 label: "P".into(),
+                name: String::new(),
                 href: Some("/row".into()),
                 cells: vec![HeatCell {
                     value: Some(0.5),

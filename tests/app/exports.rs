@@ -431,6 +431,7 @@ async fn streamed_files_are_the_same_across_chunks_and_from_the_command_line() {
                 pledge::auth::Operator::Cli,
                 cycle,
                 format,
+                pledge::web::i18n::Lang::En,
                 &Default::default(),
             )
             .await
@@ -530,4 +531,225 @@ async fn streamed_files_are_the_same_across_chunks_and_from_the_command_line() {
         4,
         "the two chunked exports above and the two files, each recorded"
     );
+}
+
+/// A CSV's header and its records without the last column (the time of generation).
+fn csv_parts(csv_bytes: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
+    assert!(csv_bytes.starts_with(b"\xEF\xBB\xBF"));
+    let mut reader = csv::Reader::from_reader(&csv_bytes[3..]);
+    let header = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let records = reader
+        .records()
+        .map(|record| {
+            let record = record.unwrap();
+            let mut fields: Vec<String> = record.iter().map(str::to_owned).collect();
+            fields.pop();
+            fields
+        })
+        .collect();
+    (header, records)
+}
+
+/// Every cell of a sheet that holds a number.
+fn numbers(range: &calamine::Range<Data>) -> Vec<(usize, usize, f64)> {
+    range
+        .cells()
+        .filter_map(|(r, c, cell)| cell.get_float().map(|v| (r, c, v)))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_french_export_speaks_french_with_the_same_figures() {
+    let app = TestApp::spawn().await;
+    let cycle = gci_cycle(&app).await;
+    let analyst = app.user("analyst", None).await;
+    let in_french = |mut request: axum::http::Request<axum::body::Body>| {
+        request
+            .headers_mut()
+            .insert("accept-language", "fr-FR,fr;q=0.9".parse().unwrap());
+        request
+    };
+    let export = |format: &str, lang: &str| {
+        analyst.api(
+            "POST",
+            &format!("/api/v1/cycles/{cycle}/export?format={format}&lang={lang}"),
+            None,
+        )
+    };
+
+    // CSV from the page, in the page's language (Accept-Language): French column titles, the
+    // same records as the English file.
+    let french = app
+        .request(in_french(
+            analyst.post_form(&format!("/cycles/{cycle}/export"), "format=csv"),
+        ))
+        .await;
+    assert_eq!(french.status(), StatusCode::OK);
+    let (header, french_records) = csv_parts(&body_bytes(french).await);
+    assert_eq!(
+        &header[..4],
+        [
+            "code_cycle",
+            "code_participant",
+            "nom_participant",
+            "etat_evaluation"
+        ]
+    );
+    assert!(header.contains(&"score_global".to_owned()) && header.contains(&"rang".to_owned()));
+    assert_eq!(header.last().unwrap(), "genere_le");
+    let english = app.request(export("csv", "en")).await;
+    let (english_header, english_records) = csv_parts(&body_bytes(english).await);
+    assert_eq!(english_header[0], "cycle_code");
+    assert_eq!(french_records.len(), 32 * 5);
+    assert_eq!(
+        french_records, english_records,
+        "the same figures, decimal points and codes"
+    );
+
+    // XLSX through the API with ?lang=fr: French sheet names and headings, the same numbers.
+    let open = |bytes: Vec<u8>| -> Xlsx<_> { open_workbook_from_rs(Cursor::new(bytes)).unwrap() };
+    let mut french = open(body_bytes(app.request(export("xlsx", "fr")).await).await);
+    let mut english = open(body_bytes(app.request(export("xlsx", "en")).await).await);
+    let names = french.sheet_names();
+    assert_eq!(names[0], "Synthèse");
+    assert_eq!(&names[names.len() - 2..], ["Réponses", "À propos"]);
+    let summary = french.worksheet_range("Synthèse").unwrap();
+    let heading: Vec<String> = summary
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(
+        &heading[..7],
+        [
+            "Rang",
+            "Code",
+            "Participant",
+            "État",
+            "Global",
+            "Complet",
+            "Taux de réponse"
+        ]
+    );
+    let about: Vec<String> = french
+        .worksheet_range("À propos")
+        .unwrap()
+        .cells()
+        .map(|(_, _, c)| c.to_string())
+        .collect();
+    assert!(about.iter().any(|t| t == "Version du référentiel"));
+    assert!(about.iter().any(|t| t.starts_with("Code ISO 3166-1")));
+    for (french_sheet, english_sheet) in [("Synthèse", "Summary"), ("Réponses", "Answers")] {
+        let figures = numbers(&french.worksheet_range(french_sheet).unwrap());
+        assert!(figures.len() > 32, "{french_sheet} holds number cells");
+        assert_eq!(
+            figures,
+            numbers(&english.worksheet_range(english_sheet).unwrap()),
+            "{french_sheet}: the same numbers in the same cells"
+        );
+    }
+
+    // JSON: the keys stay, the data dictionary is in French, the figures are the same.
+    let french = body_json(app.request(export("json", "fr")).await).await;
+    let english = body_json(app.request(export("json", "en")).await).await;
+    assert_eq!(french["lang"], "fr");
+    assert_eq!(french["report"], english["report"]);
+    assert_eq!(french["rows"], english["rows"]);
+    assert_eq!(
+        french["stamp"]["fingerprint"],
+        english["stamp"]["fingerprint"]
+    );
+    let meaning = |document: &Value, field: &str| {
+        document["data_dictionary"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["field"] == field)
+            .unwrap()["meaning"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(meaning(&french, "rows[].rank").starts_with("Rang dense"));
+    assert!(meaning(&english, "rows[].rank").starts_with("Dense rank"));
+
+    // PDF: French words, the same fingerprint and figures written the French way.
+    let response = app.request(export("pdf", "fr")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let pdf = lopdf::Document::load_mem(&body_bytes(response).await).unwrap();
+    let pages: Vec<u32> = pdf.get_pages().keys().copied().collect();
+    let text = |page: u32| pdf.extract_text(&[page]).unwrap();
+    let cover = text(pages[0]);
+    assert!(cover.contains("Rapport du cycle GCI-2020"), "{cover}");
+    assert!(cover.contains("Empreinte des instantanés"), "{cover}");
+    assert!(cover.contains(french["stamp"]["fingerprint"].as_str().unwrap()));
+    assert!(text(pages[1]).contains("Calcul des notes"));
+    let all: String = pages.iter().map(|p| text(*p)).collect();
+    assert!(all.contains("Synthèse") && all.contains("Indicateur"));
+    assert!(!all.contains("Summary") && !all.contains("Cycle report"));
+    for row in english["report"]["rows"].as_array().unwrap() {
+        assert!(all.contains(row["snapshot"]["digest"].as_str().unwrap()));
+        if let Some(score) = row["overall"]["score"].as_f64() {
+            let french_figure = format!("{score:.2}").replace('.', ",");
+            assert!(all.contains(&french_figure), "{french_figure}");
+        }
+    }
+
+    // The progress report PDF in the page's language.
+    let fra = crate::reports::assessment_of(&app, cycle, "FRA").await;
+    let viewer = app.user("viewer", Some("FRA")).await;
+    let response = app
+        .request(in_french(
+            viewer.post_form(&format!("/assessments/{fra}/report/pdf"), ""),
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let pdf = lopdf::Document::load_mem(&body_bytes(response).await).unwrap();
+    let text: String = pdf
+        .get_pages()
+        .keys()
+        .map(|p| pdf.extract_text(&[*p]).unwrap())
+        .collect();
+    assert!(text.contains("rapport de progression"), "{text}");
+    assert!(
+        text.contains("97,60"),
+        "FRA's overall figure, the French way"
+    );
+    assert!(text.contains("Tous : médiane (Q1–Q3)"), "{text}");
+
+    // An unknown language is named.
+    let refused = app.request(export("csv", "de")).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        body_json(refused).await["error"]["fields"]["lang"],
+        "Choose English or French."
+    );
+
+    // The command line takes --lang.
+    let Some((owner_url, app_url)) = app.db.urls_for_binary() else {
+        return; // runs on the private test cluster only
+    };
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pledge"))
+        .args([
+            "cycle", "export", "GCI-2020", "--format", "csv", "--lang", "fr",
+        ])
+        .env("DATABASE_URL", &owner_url)
+        .env("PLEDGE_APP_DATABASE_URL", &app_url)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (header, records) = csv_parts(&output.stdout);
+    assert_eq!(header[0], "code_cycle");
+    assert_eq!(records, english_records);
 }

@@ -783,3 +783,55 @@ async fn reports_send_the_same_statements_for_three_participants_as_for_thirty()
     }
     assert_eq!(counts[0], counts[1], "two cycles of history or four");
 }
+
+#[tokio::test]
+async fn the_heat_map_has_a_legend_and_one_named_link_per_cell() {
+    let app = TestApp::spawn().await;
+    let framework = gci_framework();
+    let stored = store_framework(&app, &framework).await;
+    let mut submissions = Vec::new();
+    for (code, _, values) in gci_rows() {
+        submissions.push(submission(&app, &code, pillars(&values)).await);
+    }
+    let cycle = write_cycle(
+        &app,
+        &FrameworkParts::new(&framework, &stored),
+        &cycle_row(stored.id, "GCI-2020", time::macros::date!(2020 - 01 - 01)),
+        &submissions,
+    )
+    .await;
+    let analyst = app.user("analyst", None).await;
+    let page = body_text(
+        app.request(analyst.get(&format!("/cycles/{cycle}/report")))
+            .await,
+    )
+    .await;
+    let start = page
+        .find(r#"class="chart chart-heatmap"#)
+        .expect("the heat map");
+    let svg = &page[page[..start].rfind("<svg").unwrap()..];
+    let svg = &svg[..svg.find("</svg>").unwrap()];
+    // Links are not nested in an image, nor in one another; each is named.
+    assert!(svg.starts_with(r#"<svg xmlns="http://www.w3.org/2000/svg" role="group""#));
+    let mut depth = 0;
+    for piece in svg.split('<').skip(1) {
+        if piece.starts_with("a ") {
+            assert_eq!(depth, 0, "a link inside a link");
+            assert!(piece.contains(" aria-label=\"") || piece.contains("heat-row-label"));
+            depth += 1;
+        } else if piece.starts_with("/a>") {
+            depth -= 1;
+        }
+    }
+    assert!(!svg.contains("tabindex"));
+    let usa = svg
+        .split("<a ")
+        .find(|link| link.contains("aria-label=\"United States"))
+        .expect("a cell named by the participant's name");
+    assert!(usa.contains("/report#section-"), "{usa}");
+    // The legend: the scale's values and what a hatched cell means, in words.
+    let legend = &page[page.find(r#"class="chart-legend""#).expect("a legend")..];
+    assert!(legend.contains("Colour scale"));
+    assert!(legend.contains("hatched cell: no score"));
+    assert!(legend.matches("<li>").count() >= 5);
+}

@@ -15,6 +15,7 @@ use crate::storage::audit::RequestContext;
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
+use crate::web::i18n::Lang;
 
 /// The report routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -25,21 +26,47 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(progress_report_pdf))
 }
 
+/// The language of an exported file's texts.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct LangParams {
+    /// `en` or `fr`: the language of the file's texts (headers, sheet names, labels, the PDF's
+    /// words). When absent: the `pledge_lang` cookie, then `Accept-Language`, then English. The
+    /// figures, codes, digests and JSON keys are the same in every language.
+    pub lang: Option<String>,
+}
+
+impl LangParams {
+    /// The asked language (422 naming `lang` when unknown), else the request's.
+    fn resolve(&self, headers: &axum::http::HeaderMap) -> Result<Lang, AppError> {
+        match &self.lang {
+            Some(tag) => Lang::parse(tag).ok_or_else(|| {
+                AppError::Validation([("lang".to_owned(), "field.lang.unknown".to_owned())].into())
+            }),
+            None => Ok(Lang::from_headers(headers)),
+        }
+    }
+}
+
 /// The progress report of one assessment as PDF, recorded in the audit log (the delegation its
 /// own, staff any, analysts once submitted). A POST, since it writes the audit log.
-#[utoipa::path(post, path = "/assessments/{assessment}/report/pdf", tag = "reports", params(("assessment" = Uuid, Path)),
+#[utoipa::path(post, path = "/assessments/{assessment}/report/pdf", tag = "reports", params(("assessment" = Uuid, Path), LangParams),
     responses((status = 200, description = "The PDF, as an attachment", content_type = "application/pdf"),
               (status = 401, description = "Not signed in", body = ErrorBody),
               (status = 403, description = "Analysts read submitted assessments only", body = ErrorBody),
-              (status = 404, description = "No such assessment (or another delegation's)", body = ErrorBody)))]
+              (status = 404, description = "No such assessment (or another delegation's)", body = ErrorBody),
+              (status = 422, description = "`fields.lang` names an unknown language", body = ErrorBody)))]
 pub async fn progress_report_pdf(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     context: RequestContext,
+    headers: axum::http::HeaderMap,
     Path(assessment): Path<Uuid>,
+    Query(params): Query<LangParams>,
 ) -> Result<axum::response::Response, AppError> {
+    let lang = params.resolve(&headers)?;
     let file =
-        crate::services::exports::progress_report_pdf(&state.db, &me, assessment, &context).await?;
+        crate::services::exports::progress_report_pdf(&state.db, &me, assessment, lang, &context)
+            .await?;
     Ok(crate::web::pages::attachment(
         file.format.content_type(),
         &file.file_name,
@@ -54,6 +81,11 @@ pub struct ExportParams {
     /// both streamed as they are written; xlsx (summary, one sheet per section, answers, about)
     /// or pdf (cover, method, summary, a page per participant).
     pub format: Option<String>,
+    /// `en` or `fr`: the language of the file's texts (CSV header, XLSX sheet names and labels,
+    /// the JSON data dictionary's meanings, the PDF's words). When absent: the `pledge_lang`
+    /// cookie, then `Accept-Language`, then English. The figures, codes, digests and JSON keys
+    /// are the same in every language.
+    pub lang: Option<String>,
 }
 
 /// The cycle report as a file, stamped with the cycle, the snapshot digests and the time of
@@ -64,16 +96,21 @@ pub struct ExportParams {
               (status = 401, description = "Not signed in", body = ErrorBody),
               (status = 403, description = "Analysts and admins only", body = ErrorBody),
               (status = 404, description = "No such cycle", body = ErrorBody),
-              (status = 422, description = "`fields.format` names an unknown format", body = ErrorBody)))]
+              (status = 422, description = "`fields.format` names an unknown format, or `fields.lang` an unknown language", body = ErrorBody)))]
 pub async fn cycle_export(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     context: RequestContext,
+    headers: axum::http::HeaderMap,
     Path(cycle): Path<Uuid>,
     Query(params): Query<ExportParams>,
 ) -> Result<axum::response::Response, AppError> {
+    let lang = LangParams {
+        lang: params.lang.clone(),
+    }
+    .resolve(&headers)?;
     let format = params.format.unwrap_or_default();
-    crate::web::pages::cycle_export(&state, &me, cycle, &format, &context).await
+    crate::web::pages::cycle_export(&state, &me, cycle, (&format, lang), &context).await
 }
 
 /// Which figure to rank and compare on.

@@ -369,13 +369,13 @@ pub fn attachment(content_type: &str, file_name: &str, body: Vec<u8>) -> Respons
 }
 
 /// A cycle report as a file in the format a form field or query value names (422 naming
-/// `format` otherwise): CSV and JSON streamed, XLSX and PDF whole. The page and the API answer
-/// alike.
+/// `format` otherwise), its texts in `lang`: CSV and JSON streamed, XLSX and PDF whole. The
+/// page and the API answer alike.
 pub async fn cycle_export(
     state: &AppState,
     me: &crate::auth::Principal,
     cycle: uuid::Uuid,
-    format: &str,
+    (format, lang): (&str, Lang),
     context: &crate::storage::audit::RequestContext,
 ) -> Result<Response, AppError> {
     use crate::services::exports;
@@ -385,10 +385,11 @@ pub async fn cycle_export(
     let operator = crate::auth::Operator::User(me);
     if format.streams() {
         let export =
-            exports::cycle_report_streamed(&state.db, operator, cycle, format, context).await?;
+            exports::cycle_report_streamed(&state.db, operator, cycle, format, lang, context)
+                .await?;
         return Ok(streamed_export(export));
     }
-    let file = exports::cycle_report(&state.db, operator, cycle, format, context).await?;
+    let file = exports::cycle_report(&state.db, operator, cycle, format, lang, context).await?;
     Ok(attachment(
         file.format.content_type(),
         &file.file_name,

@@ -13,9 +13,10 @@ use crate::services::reports::{self as service};
 use crate::storage::{self};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
-use crate::web::charts::{self, BoxRow, ChartText, HeatCell, HeatColumn, HeatRow};
+use crate::web::charts::{self, BoxRow, ChartText, HeatCell, HeatColumn, HeatLegend, HeatRow};
 use crate::web::error::AppError;
 use crate::web::format::{ScoreFormat, percent};
+use crate::web::i18n::Lang;
 use crate::web::pages::{PageContext, render};
 
 use super::{localized, section_title};
@@ -83,6 +84,7 @@ struct ComparisonPage {
     section_titles: Vec<String>,
     focus_title: String,
     heat_map: String,
+    heat_legend: String,
     distribution_chart: String,
     rows: Vec<RankRow>,
     distributions: Vec<DistributionRow>,
@@ -218,6 +220,7 @@ fn comparison_page(
             .iter()
             .map(|s| HeatColumn {
                 label: s.code.clone(),
+                name: section_title(lang, s),
                 max: s.max_score,
             })
             .collect::<Vec<_>>(),
@@ -225,6 +228,7 @@ fn comparison_page(
             .iter()
             .map(|row| HeatRow {
                 label: row.participant_code.clone(),
+                name: localized(lang, &row.participant_name_en, &row.participant_name_fr),
                 href: Some(format!("/assessments/{}/report", row.assessment_id)),
                 cells: row
                     .sections
@@ -241,6 +245,17 @@ fn comparison_page(
                     .collect(),
             })
             .collect::<Vec<_>>(),
+    );
+
+    let heat_legend = charts::heat_legend(
+        "heat-map-legend",
+        &HeatLegend {
+            title: tr.t("report.heat_legend_title"),
+            steps: heat_legend_steps(lang, &report.sections),
+            reading: tr.t("report.heat_legend_reading"),
+            missing: tr.t("report.heat_legend_missing"),
+            no_value: "—",
+        },
     );
 
     // Each section on its own scale would not share an axis: the chart shows shares of each
@@ -308,6 +323,7 @@ fn comparison_page(
         section_titles,
         focus_title,
         heat_map,
+        heat_legend,
         distribution_chart,
         rows,
         distributions,
@@ -316,4 +332,27 @@ fn comparison_page(
         pages,
         report,
     }
+}
+
+/// The legend's steps: the values themselves when every section has the same maximum (0 to 1
+/// under a weighted mean), else shares of each section's maximum.
+fn heat_legend_steps(lang: Lang, sections: &[SectionRef]) -> Vec<(f64, String)> {
+    const SHARES: [f64; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
+    let max = sections.first().map_or(1.0, |s| s.max_score);
+    let shared = sections.iter().all(|s| (s.max_score - max).abs() < 1e-9);
+    let tr = lang.tr();
+    SHARES
+        .iter()
+        .map(|share| {
+            let label = if shared {
+                ScoreFormat::new(lang, max).score(Some(share * max))
+            } else {
+                tr.fmt(
+                    "report.heat_legend_share",
+                    &[("share", &percent(lang, Some(*share)))],
+                )
+            };
+            (*share, label)
+        })
+        .collect()
 }

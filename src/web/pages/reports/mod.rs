@@ -110,28 +110,31 @@ pub struct ExportForm {
     format: String,
 }
 
-/// `POST /cycles/{cycle}/export`: the cycle report as a file (a form post, since every export
+/// `POST /cycles/{cycle}/export`: the cycle report as a file in the page's language (a form post, since every export
 /// is recorded in the audit log).
 pub async fn export(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     context: crate::storage::audit::RequestContext,
+    lang: Lang,
     Path(cycle): Path<Uuid>,
     axum::Form(form): axum::Form<ExportForm>,
 ) -> Result<Response, AppError> {
-    super::cycle_export(&state, &me, cycle, &form.format, &context).await
+    super::cycle_export(&state, &me, cycle, (&form.format, lang), &context).await
 }
 
-/// `POST /assessments/{assessment}/report/pdf`: the progress report as PDF (a form post: the
+/// `POST /assessments/{assessment}/report/pdf`: the progress report as PDF in the page's language (a form post: the
 /// export is recorded in the audit log).
 pub async fn progress_pdf(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     context: crate::storage::audit::RequestContext,
+    lang: Lang,
     Path(assessment): Path<Uuid>,
 ) -> Result<Response, AppError> {
     let file =
-        crate::services::exports::progress_report_pdf(&state.db, &me, assessment, &context).await?;
+        crate::services::exports::progress_report_pdf(&state.db, &me, assessment, lang, &context)
+            .await?;
     Ok(super::attachment(
         file.format.content_type(),
         &file.file_name,
