@@ -920,13 +920,17 @@ fn autosave_answer(
 ) -> Result<Response, AppError> {
     match result {
         Ok(row_version) => {
-            let now = time::OffsetDateTime::now_utc().to_offset(page.zone.offset);
-            let saved_at = format!("{:02}:{:02}", now.hour(), now.minute());
+            let now = time::OffsetDateTime::now_utc();
+            // In the reader's zone, summer or winter time as of now; the zone's name travels
+            // beside it for scripts that want it.
+            let (offset, _) = page.zone.at(now);
+            let local = now.to_offset(offset);
+            let saved_at = format!("{:02}:{:02}", local.hour(), local.minute());
             let message = page.tr.fmt("autosave.saved", &[("time", &saved_at)]);
             Ok(Json(json!({
                 "row_version": row_version,
                 "saved_at": saved_at,
-                "zone": page.zone.name,
+                "zone": page.zone.name(),
                 "message": message,
             }))
             .into_response())
