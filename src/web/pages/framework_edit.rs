@@ -152,7 +152,7 @@ async fn save_section(
     )
     .await
     {
-        Ok(()) => Ok(back(&state, id)),
+        Ok(()) => Ok(back(state, id)),
         Err(ServiceError::NotFound) => Err(AppError::NotFound),
         Err(error) => {
             let errors = FormErrors::from_error(&page, error, section_field)?;
@@ -230,7 +230,7 @@ async fn structural(
     )
     .await
     {
-        Ok(()) => Ok(back(&state, id)),
+        Ok(()) => Ok(back(state, id)),
         Err(ServiceError::NotFound) => Err(AppError::NotFound),
         Err(error) => {
             // Shown on the framework page (e.g. a section cannot lose its last goal).
@@ -492,7 +492,7 @@ async fn save_goal(
         Err(fields) => Err(ServiceError::Invalid(fields)),
     };
     match result {
-        Ok(()) => Ok(back(&state, id)),
+        Ok(()) => Ok(back(state, id)),
         Err(ServiceError::NotFound) if editing.is_some() => Err(AppError::NotFound),
         Err(ServiceError::NotFound) => {
             let errors = FormErrors::from_error(
