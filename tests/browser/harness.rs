@@ -546,10 +546,6 @@ impl Browser {
             )
             .await
             .context("run axe-core")?;
-        let path = url
-            .strip_prefix(&self.service.base)
-            .unwrap_or(url)
-            .to_owned();
         let mut problems = Vec::new();
         for violation in result.as_array().cloned().unwrap_or_default() {
             let id = violation["id"].as_str().unwrap_or_default();
@@ -567,11 +563,7 @@ impl Browser {
                         .join(", "))
                     .unwrap_or_default()
             );
-            if crate::pages::known_violation(&path, id) {
-                eprintln!("known axe violation, tolerated until its fix lands: {path}: {line}");
-            } else {
-                problems.push(line);
-            }
+            problems.push(line);
         }
         if !problems.is_empty() {
             bail!(
@@ -596,13 +588,30 @@ impl Browser {
             widths[1].as_u64().unwrap_or(0),
         );
         if scroll > inner {
-            let message =
-                format!("{url} scrolls sideways at {inner} px: the document is {scroll} px wide");
-            if crate::pages::SIDEWAYS_SCROLL_TOLERATED {
-                eprintln!("tolerated until the responsive layout lands: {message}");
-            } else {
-                bail!(message);
-            }
+            // Name the outermost elements that stick out, so the failure points at a template.
+            let culprits: Value = self
+                .client
+                .execute(
+                    "var width = window.innerWidth, found = [];
+                     document.querySelectorAll('body *').forEach(function (el) {
+                       var box = el.getBoundingClientRect();
+                       if (box.right > width + 0.5 && !(el.parentElement &&
+                           el.parentElement.getBoundingClientRect().right > width + 0.5)) {
+                         found.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+                           (el.className && typeof el.className === 'string'
+                             ? '.' + el.className.trim().split(/\\s+/).join('.') : '') +
+                           ' (' + Math.round(box.right) + ' px)');
+                       }
+                     });
+                     return found.slice(0, 5);",
+                    vec![],
+                )
+                .await
+                .unwrap_or(Value::Null);
+            bail!(
+                "{url} scrolls sideways at {inner} px: the document is {scroll} px wide; \
+                 sticking out: {culprits}"
+            );
         }
         Ok(())
     }

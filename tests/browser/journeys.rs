@@ -3,16 +3,17 @@
 use anyhow::ensure;
 
 use crate::harness::{Browser, Lang};
-use crate::pages::{self, tr};
+use crate::pages;
 use crate::support::PASSWORD;
 
 /// The numeric goal (0–100 %, whole numbers) the contributor answers.
 const NUMERIC_GOAL: &str = "I.3";
 
-/// A contributor fills in the form, signed in through the sign-in page. With JavaScript:
-/// autosave saves (the page's policy allows it), survives a reload, keeps typed text when a link
-/// is added at once, and shows a refused value as the field's message. Without: Save saves and
-/// the page says so.
+/// A contributor answers on the section page, reached from the task list, signed in through the
+/// sign-in page. With JavaScript: leaving with unsaved input asks first, autosave saves (the
+/// page's policy allows it) and then leaving no longer asks, the answer survives a reload, typed
+/// text is kept when a link is added at once, and a refused value reads as the field's message.
+/// Without: Save saves and the page says so. The task list then shows the section started.
 pub async fn contributor(b: Browser) -> anyhow::Result<()> {
     let (assessment, ally) = b.service.claim("draft").await;
     let user = b.service.user("contributor", Some(ally)).await;
@@ -26,14 +27,26 @@ pub async fn contributor(b: Browser) -> anyhow::Result<()> {
         pages::switch_language(&b, Lang::Fr).await?;
     }
 
+    pages::open_assessment(&b, assessment).await?;
+    let section = pages::section_of(NUMERIC_GOAL);
+    pages::section_status(&b, section).await?;
     pages::open_section(&b, assessment, NUMERIC_GOAL).await?;
     let mark = b.service.next();
     let narrative = format!("Narrative {mark}: exercised twice a year, last in March.");
     if b.config.javascript {
-        // Types, waits for "Saved", reloads: the text is still there.
+        // Typed and not saved yet: leaving the page asks first.
         pages::fill_value(&b, NUMERIC_GOAL, "42").await?;
         pages::fill_narrative(&b, NUMERIC_GOAL, &narrative).await?;
-        pages::wait_for_autosave(&b, assessment, NUMERIC_GOAL).await?;
+        ensure!(
+            pages::warns_before_leaving(&b).await?,
+            "with unsaved input, leaving the page does not ask first"
+        );
+        // Waits for "Saved at HH:MM": leaving no longer asks; reloads: the text is still there.
+        pages::wait_for_autosave(&b, NUMERIC_GOAL).await?;
+        ensure!(
+            !pages::warns_before_leaving(&b).await?,
+            "everything is saved, yet leaving the page still asks"
+        );
         b.reload().await?;
         ensure!(
             b.value(&pages::narrative_field(NUMERIC_GOAL)).await? == narrative,
@@ -54,15 +67,16 @@ pub async fn contributor(b: Browser) -> anyhow::Result<()> {
         let links = pages::evidence_links(&b, NUMERIC_GOAL).await?;
         ensure!(links.contains(&link), "the link was not added: {links:?}");
 
-        // A value autosave's server refuses (422) reads as the field's message.
+        // A value autosave's server refuses (422) reads as the field's own message, and the
+        // status beside Save says where to look.
         pages::fill_value(&b, NUMERIC_GOAL, "250").await?;
-        let status = pages::wait_for_autosave_refusal(&b, assessment, NUMERIC_GOAL).await?;
+        let message = pages::wait_for_autosave_refusal(&b, NUMERIC_GOAL, "value").await?;
         ensure!(
-            status.trim() != tr(b.lang(), "autosave.invalid").trim(),
-            "the refusal names no reason: {status:?}"
+            !message.trim().is_empty(),
+            "the refusal names no reason at the field"
         );
         pages::fill_value(&b, NUMERIC_GOAL, "43").await?;
-        pages::wait_for_autosave(&b, assessment, NUMERIC_GOAL).await?;
+        pages::wait_for_autosave(&b, NUMERIC_GOAL).await?;
     } else {
         pages::fill_value(&b, NUMERIC_GOAL, "42").await?;
         pages::fill_narrative(&b, NUMERIC_GOAL, &narrative).await?;
@@ -71,6 +85,14 @@ pub async fn contributor(b: Browser) -> anyhow::Result<()> {
         ensure!(b.value(&pages::narrative_field(NUMERIC_GOAL)).await? == narrative);
         ensure!(b.value(&pages::value_field(NUMERIC_GOAL)).await? == "42");
     }
+    // The task list counts the section as started.
+    pages::open_assessment(&b, assessment).await?;
+    let status = pages::section_status(&b, section).await?;
+    ensure!(
+        status != "not_started",
+        "section {section} is still \"not started\" after an answer was saved"
+    );
+    pages::expect_section_status(&b, section, status).await?;
     Ok(())
 }
 
@@ -83,6 +105,7 @@ pub async fn head(b: Browser) -> anyhow::Result<()> {
     pages::open_assessment(&b, assessment).await?;
     pages::expect_assessment_state(&b, "returned").await?;
     pages::submit_assessment(&b, assessment).await?;
+    pages::open_assessment(&b, assessment).await?;
     pages::expect_assessment_state(&b, "resubmitted").await?;
     Ok(())
 }
@@ -102,7 +125,9 @@ pub async fn secretariat(b: Browser) -> anyhow::Result<()> {
     pages::open_assessment(&b, assessment).await?;
     pages::expect_assessment_state(&b, "returned").await?;
     pages::expect_returned_because(&b, &reason).await?;
-    pages::expect_note_on_goal(&b, NUMERIC_GOAL, &note).await?;
+    // The note puts its section up for review on the task list.
+    pages::expect_section_status(&b, pages::section_of(NUMERIC_GOAL), "needs_review").await?;
+    pages::expect_note_on_goal(&b, assessment, NUMERIC_GOAL, &note).await?;
 
     let status = b
         .service
@@ -117,13 +142,15 @@ pub async fn secretariat(b: Browser) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The analyst opens the comparison of the open cycle and downloads each export.
+/// The analyst opens the comparison of the open cycle (the heat map has a legend and named cell
+/// links) and downloads each export (the CSV's columns in the session's language).
 pub async fn analyst(b: Browser) -> anyhow::Result<()> {
     let user = b.service.user("analyst", None).await;
     let cycle = b.service.cycle("2026").await;
     b.adopt_session(&user).await?;
     b.visit("/").await?;
     pages::open_comparison(&b, cycle).await?;
+    pages::expect_heat_map(&b).await?;
     let mut seen = Vec::new();
     for (format, signature) in pages::EXPORTS {
         pages::export(&b, format).await?;
@@ -136,7 +163,7 @@ pub async fn analyst(b: Browser) -> anyhow::Result<()> {
             String::from_utf8_lossy(&bytes[..bytes.len().min(8)])
         );
         if format == "csv" {
-            pages::csv_looks_right(&bytes)?;
+            pages::csv_looks_right(b.lang(), &bytes)?;
         }
         let name = file.to_string_lossy().to_lowercase();
         ensure!(
@@ -163,7 +190,7 @@ pub async fn admin(b: Browser) -> anyhow::Result<()> {
     let id =
         pages::create_cycle(&b, &code, "Browser suite cycle", "2030-01-15", "2030-06-30").await?;
     pages::expect_cycle_state(&b, "planned").await?;
-    pages::open_cycle(&b, id).await?;
+    pages::open_cycle(&b, id, &code).await?;
     pages::expect_cycle_state(&b, "open").await?;
     Ok(())
 }
