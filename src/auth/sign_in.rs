@@ -138,7 +138,10 @@ pub async fn sign_in(
             Outcome::Refused
         }
         (None, Some(account)) => {
-            throttle::clear(&mut tx, &keys[0]).await?;
+            // With a second factor the sign-in is not over: its failures must outlive this step.
+            if !account.has_second_factor {
+                throttle::clear(&mut tx, &keys[0]).await?;
+            }
             let mut issued = issue(
                 &mut tx,
                 config,
@@ -200,7 +203,8 @@ impl PendingSignIn {
 }
 
 /// Completes a sign-in with a TOTP code or a recovery code: on success the pending session is
-/// replaced by a new, fully authenticated one.
+/// replaced by a new, fully authenticated one. A wrong code counts against the account and the
+/// client's address; while either is blocked every code, the right one included, is refused.
 pub async fn complete_second_factor(
     pool: &PgPool,
     config: &AuthConfig,
@@ -209,12 +213,12 @@ pub async fn complete_second_factor(
     context: &RequestContext,
 ) -> Result<Option<IssuedSession>, AuthError> {
     let id_hash = &pending.session_id_hash;
-    let key = account_key(&pending.email);
+    let mut keys = vec![account_key(&pending.email)];
+    keys.extend(address_key(context));
     let mut tx = store::begin(pool, &Scope::Anonymous).await?;
-    let accepted = if throttle::blocked_until(&mut tx, std::slice::from_ref(&key))
-        .await?
-        .is_some()
-    {
+    // One code at a time per account, so parallel guesses cannot all pass the check below.
+    throttle::lock(&mut tx, &keys[0]).await?;
+    let accepted = if throttle::blocked_until(&mut tx, &keys).await?.is_some() {
         false
     } else {
         match users::totp_state(&mut tx, pending.user_id).await? {
@@ -229,7 +233,7 @@ pub async fn complete_second_factor(
         }
     };
     let issued = if accepted {
-        throttle::clear(&mut tx, &key).await?;
+        throttle::clear(&mut tx, &keys[0]).await?;
         sessions::end(&mut tx, id_hash, EndReason::Replaced).await?;
         let issued = issue(&mut tx, config, pending.user_id, true, context).await?;
         audit::append(
@@ -245,7 +249,10 @@ pub async fn complete_second_factor(
         .await?;
         Some(issued)
     } else {
-        throttle::record_failure(&mut tx, &key, ACCOUNT).await?;
+        throttle::record_failure(&mut tx, &keys[0], ACCOUNT).await?;
+        if let Some(address) = keys.get(1) {
+            throttle::record_failure(&mut tx, address, ADDRESS).await?;
+        }
         audit::append(
             &mut tx,
             &NewEntry::new(

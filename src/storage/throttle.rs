@@ -45,6 +45,21 @@ pub async fn blocked_until(
     .await
 }
 
+/// The first half of the two-part advisory lock keys of throttle keys (a key space apart from
+/// the single-number locks used elsewhere).
+const LOCK_SPACE: i32 = 0x7468_726f;
+
+/// Serialises the attempts on a key until the end of the transaction (an advisory lock, as the
+/// key's row may not exist yet).
+pub async fn lock(conn: &mut PgConnection, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock($2, hashtext($1))")
+        .bind(key)
+        .bind(LOCK_SPACE)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Counts one failure for a key and blocks it past the threshold.
 pub async fn record_failure(
     conn: &mut PgConnection,

@@ -984,3 +984,182 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_throttled_and_otherwise
         assert_eq!(key, expected);
     }
 }
+
+/// A six-digit code that the secret does not give for any step accepted now.
+fn wrong_code(secret: &[u8]) -> String {
+    let step = totp::current_step();
+    let accepted: Vec<String> = (step - 1..=step + 1)
+        .map(|s| totp::code_at(secret, s))
+        .collect();
+    ["000000", "111111"]
+        .into_iter()
+        .find(|code| !accepted.iter().any(|a| a == code))
+        .unwrap()
+        .to_owned()
+}
+
+/// Signs in with the right password on the page from `address`: the session awaiting its code.
+async fn pending_second_factor(app: &TestApp, user: &TestUser, address: &str) -> Option<TestUser> {
+    let response = app
+        .request(from_address(sign_in_form(&user.email, PASSWORD), address))
+        .await;
+    let cookie = session_cookie_set(&response)?;
+    let page = body_text(
+        app.request(with_cookie(&cookie).get("/signin/second-factor"))
+            .await,
+    )
+    .await;
+    let csrf = page
+        .split(r#"name="csrf_token" value=""#)
+        .nth(1)?
+        .split('"')
+        .next()?
+        .to_owned();
+    Some(TestUser {
+        cookie,
+        csrf,
+        ..user.clone()
+    })
+}
+
+async fn failures(app: &TestApp, key: &str) -> i64 {
+    app.count(&format!(
+        "SELECT coalesce(sum(failures), 0)::bigint FROM sign_in_throttle WHERE key = '{key}'"
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn api_wrong_codes_with_the_right_password_block_the_account_and_then_even_the_right_code() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin", None).await;
+    let secret = admin.totp_secret.clone().unwrap();
+    let address = "192.0.2.7";
+    let call = |code: String| {
+        from_address(
+            Request::post("/api/v1/session")
+                .header("content-type", "application/json")
+                .body(Body::from(
+                    serde_json::json!({"email": admin.email, "password": PASSWORD, "second_factor": code})
+                        .to_string(),
+                ))
+                .unwrap(),
+            address,
+        )
+    };
+    for _ in 0..5 {
+        let response = app.request(call(wrong_code(&secret))).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(session_cookie_set(&response).is_none());
+    }
+    let account = format!("account:{}", admin.email.to_lowercase());
+    assert_eq!(
+        failures(&app, &account).await,
+        5,
+        "the right password does not wipe the wrong codes"
+    );
+    assert_eq!(failures(&app, &format!("address:{address}")).await, 5);
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'auth.second_factor_failed'")
+            .await,
+        5
+    );
+
+    // Blocked: the right password with the right code gets the answer of any other refusal.
+    let code = totp::code_at(&secret, totp::current_step());
+    let blocked = app.request(call(code.clone())).await;
+    assert_eq!(blocked.status(), StatusCode::UNAUTHORIZED);
+    assert!(session_cookie_set(&blocked).is_none());
+    assert_eq!(body_json(blocked).await["error"]["code"], "sign_in_failed");
+
+    // Once the block has passed, the right code works and clears the account's count.
+    let mut owner = app.db.owner().await;
+    sqlx::query("UPDATE sign_in_throttle SET blocked_until = now() - interval '1 second'")
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    let response = app.request(call(code)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(failures(&app, &account).await, 0);
+}
+
+#[tokio::test]
+async fn page_wrong_codes_count_against_account_and_address_and_then_even_the_right_code_is_refused()
+ {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin", None).await;
+    let secret = admin.totp_secret.clone().unwrap();
+    let address = "192.0.2.8";
+    // A pending session kept from the start, to try the right code once blocked.
+    let kept = pending_second_factor(&app, &admin, address).await.unwrap();
+    for _ in 0..5 {
+        // A fresh sign-in with the right password each time, as an attacker would.
+        let pending = pending_second_factor(&app, &admin, address).await.unwrap();
+        let refused = app
+            .request(from_address(
+                pending.post_form(
+                    "/signin/second-factor",
+                    &format!("code={}", wrong_code(&secret)),
+                ),
+                address,
+            ))
+            .await;
+        assert!(session_cookie_set(&refused).is_none());
+    }
+    let account = format!("account:{}", admin.email.to_lowercase());
+    assert_eq!(failures(&app, &account).await, 5);
+    assert_eq!(failures(&app, &format!("address:{address}")).await, 5);
+
+    // Blocked: the right password is refused like a wrong one, and the right code like a wrong one.
+    assert!(
+        pending_second_factor(&app, &admin, "198.51.100.9")
+            .await
+            .is_none(),
+        "the account is blocked from every address"
+    );
+    let right = app
+        .request(from_address(
+            kept.post_form(
+                "/signin/second-factor",
+                &format!("code={}", totp::code_at(&secret, totp::current_step())),
+            ),
+            address,
+        ))
+        .await;
+    assert!(session_cookie_set(&right).is_none());
+    assert_eq!(
+        app.request(with_cookie(&kept.cookie).get("/account"))
+            .await
+            .headers()[header::LOCATION],
+        "/signin/second-factor",
+        "the kept session still awaits its code"
+    );
+}
+
+#[tokio::test]
+async fn wrong_codes_from_one_address_block_that_address_for_every_account() {
+    let app = TestApp::spawn().await;
+    let address = "192.0.2.9";
+    // 30 wrong codes spread over eight accounts: no account reaches its own limit.
+    let mut admins = Vec::new();
+    for _ in 0..8 {
+        admins.push(app.user("admin", None).await);
+    }
+    for n in 0..30 {
+        let admin = &admins[n / 4];
+        let pending = pending_second_factor(&app, admin, address).await.unwrap();
+        app.request(from_address(
+            pending.post_form(
+                "/signin/second-factor",
+                &format!("code={}", wrong_code(admin.totp_secret.as_ref().unwrap())),
+            ),
+            address,
+        ))
+        .await;
+    }
+    let viewer = app.user("viewer", Some("FRA")).await;
+    let from_attacker = app
+        .request(from_address(sign_in_form(&viewer.email, PASSWORD), address))
+        .await;
+    assert!(session_cookie_set(&from_attacker).is_none());
+}
