@@ -28,6 +28,12 @@ pub enum Submitted {
 
 /// Submits an assessment: every applicable goal answered, no unconfirmed carried-forward
 /// answer, the cycle open and the deadline not passed (unless a late submission is allowed).
+/// Whether an assessment in `state` waits for the secretariat's review (accept or return): the
+/// one rule the review page, the task list and the review operations share.
+pub fn awaits_review(state: &str) -> bool {
+    matches!(state, "submitted" | "resubmitted")
+}
+
 pub async fn submit(
     pool: &PgPool,
     principal: &Principal,
@@ -220,7 +226,7 @@ pub async fn review(
     let locked = store::lock_for_workflow(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    if !matches!(locked.state.as_str(), "submitted" | "resubmitted") {
+    if !awaits_review(&locked.state) {
         return Err(ServiceError::Refused("assessment.refused.not_submitted"));
     }
     store::insert_review(

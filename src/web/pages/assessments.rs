@@ -177,7 +177,7 @@ async fn workflow_of(
     view: &AssessmentView,
 ) -> Result<Workflow, AppError> {
     let head = &view.head;
-    let submitted = matches!(head.state.as_str(), "submitted" | "resubmitted");
+    let submitted = crate::services::workflow::awaits_review(&head.state);
     let may_submit = me.may(Permission::SubmitForParticipant(head.participant_id));
     let mut workflow = Workflow {
         may_submit,

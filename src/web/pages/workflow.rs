@@ -287,7 +287,7 @@ fn review_page(
         cycle: view.head.cycle_code.clone(),
         state: view.head.state.clone(),
         revision: view.head.revision,
-        reviewable: matches!(view.head.state.as_str(), "submitted" | "resubmitted"),
+        reviewable: service::awaits_review(&view.head.state),
         sections,
         reason: typed.map(|t| t.reason.clone()).unwrap_or_default(),
         errors,
@@ -375,7 +375,7 @@ pub async fn confirm_return(
 ) -> Result<Response, AppError> {
     let view = load_for_review(&state, &me, id).await?;
     let typed = reasons_of(&pairs);
-    if !matches!(view.head.state.as_str(), "submitted" | "resubmitted") {
+    if !service::awaits_review(&view.head.state) {
         return Err(AppError::Refused("assessment.refused.not_submitted"));
     }
     if typed.reason.trim().is_empty() {
