@@ -11,7 +11,7 @@ mod xlsx;
 use crate::domain::report::FrameworkShape;
 use crate::domain::report::comparison::CycleComparison;
 use crate::domain::report::export::{ExportRow, ExportStamp};
-use crate::web::i18n::Lang;
+use crate::presentation::i18n::Lang;
 
 /// A file format for cycle reports.
 #[derive(

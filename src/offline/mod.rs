@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::answer::{CheckedAnswer, IMPLEMENTATION_STATUSES, value_text};
 use crate::domain::problem::Problem;
 use crate::domain::scoring::AnswerState;
-use crate::web::i18n::Lang;
+use crate::presentation::i18n::Lang;
 
 /// The columns of the form sheet, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

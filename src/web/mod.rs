@@ -7,11 +7,9 @@
 pub mod api;
 pub mod assets;
 pub mod authn;
-pub mod charts;
 pub mod error;
-pub mod format;
 pub mod health;
-pub mod i18n;
+pub mod locale;
 pub mod middleware;
 pub mod pages;
 

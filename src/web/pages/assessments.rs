@@ -109,7 +109,7 @@ impl GoalRow {
     }
 
     /// The name of a value on this goal's scale: "3 — Defined", "Yes", "62.5"; "—" when empty.
-    pub fn value_name(&self, value: &str, tr: &crate::web::i18n::Tr) -> String {
+    pub fn value_name(&self, value: &str, tr: &crate::presentation::i18n::Tr) -> String {
         let value = value.trim();
         if value.is_empty() {
             return "—".to_owned();
@@ -287,8 +287,8 @@ fn number_hint(page: &PageContext, min: f64, max: f64, unit: &str, decimals: i16
     } else {
         format!(" ({})", unit.trim())
     };
-    let min = crate::web::format::plain(lang, Some(min));
-    let max = crate::web::format::plain(lang, Some(max));
+    let min = crate::presentation::format::plain(lang, Some(min));
+    let max = crate::presentation::format::plain(lang, Some(max));
     let decimals = decimals.to_string();
     let key = match decimals.as_str() {
         "0" => "assessment.number_whole",
