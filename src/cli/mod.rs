@@ -3,6 +3,8 @@
 mod cycle;
 mod db;
 mod framework;
+mod participant;
+mod table;
 mod user;
 
 use std::net::SocketAddr;
@@ -14,9 +16,17 @@ use clap::{Parser, Subcommand};
 use crate::config::{DatabaseConfig, DatabaseUrl, WebConfig};
 use crate::startup::{self, ReadyDatabase};
 
+/// The version and the commit it was built from (`git describe`, set by build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("PLEDGE_COMMIT"),
+    ")"
+);
+
 /// Pledge Tracker: Cyber Defence Pledge goals, annual self-assessments and comparisons.
 #[derive(Debug, Parser)]
-#[command(name = "pledge", version, propagate_version = true)]
+#[command(name = "pledge", version = VERSION, propagate_version = true)]
 pub struct Cli {
     /// Data directory of the private PostgreSQL cluster (used when DATABASE_URL is not set).
     #[arg(
@@ -60,12 +70,17 @@ enum Command {
         #[command(subcommand)]
         command: user::UserCommand,
     },
-    /// Export cycle reports.
+    /// List participants.
+    Participant {
+        #[command(subcommand)]
+        command: participant::ParticipantCommand,
+    },
+    /// List cycles and export cycle reports.
     Cycle {
         #[command(subcommand)]
         command: cycle::CycleCommand,
     },
-    /// Import and export framework documents.
+    /// List, import and export framework documents.
     Framework {
         #[command(subcommand)]
         command: framework::FrameworkCommand,
@@ -187,6 +202,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User { command } => {
             let ready = ReadyDatabase::open_for_command(&database).await?;
             let result = user::run(&ready, command).await;
+            ready.close();
+            result
+        }
+        Command::Participant { command } => {
+            let ready = ReadyDatabase::open_for_command(&database).await?;
+            let result = participant::run(&ready, command).await;
             ready.close();
             result
         }

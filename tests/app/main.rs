@@ -4,6 +4,7 @@ mod assessments;
 mod auth;
 mod binary;
 mod catalogue;
+mod cli;
 mod cluster;
 mod confirmations;
 mod demo;
