@@ -12,6 +12,7 @@ pub mod error;
 pub mod format;
 pub mod health;
 pub mod i18n;
+pub mod input;
 pub mod middleware;
 pub mod pages;
 
@@ -72,6 +73,9 @@ pub fn app(state: AppState) -> Router {
         .merge(api::router())
         .merge(assets::router())
         .fallback(pages::not_found)
+        // Every text sent (query, form, JSON) passes one check before any handler reads it;
+        // inside authentication and the CSRF check, so those answer first.
+        .layer(axum::middleware::from_fn(input::refuse_control_characters))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             authn::authenticate,
