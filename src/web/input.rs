@@ -16,7 +16,8 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
 use super::error::{AppError, FieldErrors};
-use super::i18n::Lang;
+use super::locale;
+use crate::presentation::i18n::Lang;
 use super::middleware::wants_json;
 use super::pages::PageContext;
 use crate::domain::text::{refused_control, show_controls};
@@ -109,7 +110,7 @@ pub fn json_problems(value: &serde_json::Value) -> FieldErrors {
 /// The middleware (see the module's documentation).
 pub async fn refuse_control_characters(request: Request, next: Next) -> Response {
     let is_page = !request.uri().path().starts_with("/api/") && !wants_json(request.headers());
-    let lang = Lang::from_headers(request.headers());
+    let lang = locale::from_headers(request.headers());
     let query_problems = request
         .uri()
         .query()
