@@ -17,10 +17,10 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::error::{AppError, FieldErrors};
 use super::locale;
-use crate::presentation::i18n::Lang;
 use super::middleware::wants_json;
 use super::pages::PageContext;
 use crate::domain::text::{refused_control, show_controls};
+use crate::presentation::i18n::Lang;
 
 /// Largest urlencoded or JSON body read (the extractors' own default limit).
 const MAX_BODY: usize = 2 * 1024 * 1024;
@@ -79,11 +79,9 @@ pub fn json_problems(value: &serde_json::Value) -> FieldErrors {
             }
         };
         match value {
-            serde_json::Value::String(text) => {
-                if refused_control(text).is_some() {
-                    let field = if path.is_empty() { "body" } else { path };
-                    problems.insert(field.to_owned(), REFUSED_KEY.to_owned());
-                }
+            serde_json::Value::String(text) if refused_control(text).is_some() => {
+                let field = if path.is_empty() { "body" } else { path };
+                problems.insert(field.to_owned(), REFUSED_KEY.to_owned());
             }
             serde_json::Value::Array(items) => {
                 for (index, item) in items.iter().enumerate() {
