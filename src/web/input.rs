@@ -4,8 +4,8 @@
 //! names each field: the API's problem body (`fields`), or for a page form the same form shown
 //! again, each refused field with its message beside it and the input kept (the refused
 //! characters made visible), ready to be corrected and sent again. Nothing reaches a handler, so
-//! nothing is written. A JSON body that is not valid JSON (e.g. a lone surrogate `"\ud800"`) is
-//! refused with 400 here too. Multipart bodies (file uploads) are checked by their readers.
+//! nothing is written. A JSON body that is not valid JSON (e.g. a lone surrogate `"\ud800"`) goes
+//! on to the handler, whose reader refuses it (400 or 422). Multipart bodies (file uploads) are checked by their readers.
 
 use askama::Template;
 use axum::body::{Body, Bytes};
@@ -135,7 +135,9 @@ pub async fn refuse_control_characters(request: Request, next: Next) -> Response
         Kind::Json if bytes.iter().all(u8::is_ascii_whitespace) => FieldErrors::new(),
         Kind::Json => match serde_json::from_slice::<serde_json::Value>(&bytes) {
             Ok(value) => json_problems(&value),
-            Err(_) => return AppError::BadRequest("invalid_json").into_response(),
+            // Not JSON (a lone surrogate `"\ud800"`, a truncated body): the handler's own reader
+            // refuses it, naming the line where it can (a framework document).
+            Err(_) => FieldErrors::new(),
         },
         Kind::Other => FieldErrors::new(),
     };
