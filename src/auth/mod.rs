@@ -7,6 +7,7 @@ pub mod policy;
 pub mod secrets;
 pub mod sign_in;
 pub mod totp;
+pub mod totp_key;
 
 use std::time::Duration;
 
@@ -114,6 +115,9 @@ pub struct AuthConfig {
     /// The service runs behind a proxy that appends the client's address to `X-Forwarded-For`
     /// (throttling and the audit log then use that address, not the proxy's).
     pub trust_forwarded_for: bool,
+    /// The key that seals second-factor secrets (`serve` reads it from its file; the default is
+    /// a key in memory only).
+    pub totp_keys: std::sync::Arc<totp_key::TotpKeys>,
 }
 
 impl Default for AuthConfig {
@@ -125,6 +129,7 @@ impl Default for AuthConfig {
             require_admin_second_factor: true,
             issuer: "Pledge Tracker".to_owned(),
             trust_forwarded_for: false,
+            totp_keys: std::sync::Arc::new(totp_key::TotpKeys::ephemeral()),
         }
     }
 }

@@ -110,6 +110,10 @@ enum AuditCommand {
 
 #[derive(Debug, clap::Args)]
 struct ServeArgs {
+    /// File of the key that seals second-factor secrets (made on first start, mode 0600;
+    /// default: secrets/totp.key in the data directory). Keep it out of the database's backups.
+    #[arg(long, env = "PLEDGE_TOTP_KEY_FILE")]
+    totp_key_file: Option<std::path::PathBuf>,
     /// Address to listen on.
     #[arg(long, env = "PLEDGE_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -181,7 +185,7 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let database = cli.database();
     match cli.command {
-        Command::Serve(args) => serve(&database, args).await,
+        Command::Serve(args) => serve(&database, &cli.data_dir, args).await,
         Command::Migrate => {
             let ready = ReadyDatabase::open_for_command(&database).await?;
             println!("migrations applied");
@@ -254,8 +258,39 @@ async fn verify_audit(ready: &ReadyDatabase) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(database: &DatabaseConfig, args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(
+    database: &DatabaseConfig,
+    data_dir: &std::path::Path,
+    args: ServeArgs,
+) -> anyhow::Result<()> {
     let ready = ReadyDatabase::open(database).await?;
+    // The key that seals second-factor secrets: outside the database and its cluster directory.
+    let key_file = args
+        .totp_key_file
+        .clone()
+        .unwrap_or_else(|| crate::auth::totp_key::TotpKeys::default_path(data_dir));
+    let totp_keys = match crate::auth::totp_key::TotpKeys::load_or_create(&key_file) {
+        Ok(keys) => keys,
+        Err(error) => {
+            ready.close();
+            return Err(error);
+        }
+    };
+    {
+        let pool = ready.plan.app_pool(1).await?;
+        let sealed = crate::auth::totp_key::seal_stored_secrets(&pool, &totp_keys).await;
+        pool.close().await;
+        match sealed {
+            Ok(0) => {}
+            Ok(count) => {
+                tracing::info!(count, key = %totp_keys.current_id(), "sealed second-factor secrets")
+            }
+            Err(error) => {
+                ready.close();
+                return Err(error);
+            }
+        }
+    }
     let demo = if args.demo {
         match crate::demo::load(&ready.plan).await {
             Ok(outcome) => Some(outcome),
@@ -288,6 +323,7 @@ async fn serve(database: &DatabaseConfig, args: ServeArgs) -> anyhow::Result<()>
             // The demo's admin signs in with a password only, as the banner says.
             require_admin_second_factor: !args.demo,
             trust_forwarded_for: args.trust_forwarded_for,
+            totp_keys: std::sync::Arc::new(totp_keys),
             ..crate::auth::AuthConfig::default()
         },
         ..WebConfig::default()

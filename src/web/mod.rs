@@ -91,6 +91,7 @@ pub mod assets;
 pub mod authn;
 pub mod error;
 pub mod health;
+pub mod input;
 pub mod locale;
 pub mod middleware;
 pub mod pages;
@@ -152,6 +153,9 @@ pub fn app(state: AppState) -> Router {
         .merge(api::router())
         .merge(assets::router())
         .fallback(pages::not_found)
+        // Every text sent (query, form, JSON) passes one check before any handler reads it;
+        // inside authentication and the CSRF check, so those answer first.
+        .layer(axum::middleware::from_fn(input::refuse_control_characters))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             authn::authenticate,
