@@ -111,10 +111,12 @@ fn add_error_responses(operation: &mut Map<String, Value>, public: bool) {
     if located("path") {
         statuses.push(("404", "No such record, or not one the caller may see"));
     }
+    if located("query") || has_body {
+        statuses.push(("422", "The input is wrong; `fields` names each field"));
+    }
     if has_body {
         statuses.push(("413", "The body is larger than allowed"));
         statuses.push(("415", "The body is not of the type the operation takes"));
-        statuses.push(("422", "The input is wrong; `fields` names each field"));
     }
     let Some(responses) = operation
         .entry("responses")
