@@ -11,17 +11,13 @@ use super::ServiceError;
 use crate::auth::Principal;
 use crate::auth::policy::Permission;
 use crate::domain::answer::{AnswerInput, CheckedAnswer, value_text};
+use crate::domain::assessment::answers_may_change;
 use crate::domain::framework::{Goal, Section};
 use crate::domain::scoring::AnswerState;
 use crate::storage::answers::{self as store, AssessmentHead, StoredAnswer};
 use crate::storage::audit::{self, Actor, NewEntry, RequestContext};
 use crate::storage::frameworks::{self, FrameworkRecord};
 use crate::storage::{self};
-
-/// States in which a delegation may change answers.
-pub const EDITABLE_STATES: [&str; 3] = ["not_started", "draft", "returned"];
-/// States from which the assessment counts as submitted.
-pub const SUBMITTED_STATES: [&str; 3] = ["submitted", "resubmitted", "accepted"];
 
 /// An assessment with its framework and answers, as the form shows it.
 pub struct AssessmentView {
@@ -54,7 +50,7 @@ pub async fn load(
     let head = store::head(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let submitted = SUBMITTED_STATES.contains(&head.state.as_str());
+    let submitted = head.state.is_submitted();
     if !principal.may(Permission::ReadAssessment {
         participant: head.participant_id,
         submitted,
@@ -71,8 +67,7 @@ pub async fn load(
         .collect();
     tx.commit().await?;
     let editable = principal.may(Permission::EditParticipant(head.participant_id))
-        && EDITABLE_STATES.contains(&head.state.as_str())
-        && head.cycle_state == "open";
+        && answers_may_change(head.state, head.cycle_state).is_ok();
     Ok(AssessmentView {
         head,
         framework,
@@ -119,16 +114,8 @@ pub async fn save_answer(
     let (state, cycle_state) = store::lock(&mut tx, assessment)
         .await?
         .ok_or(SaveError::Other(ServiceError::NotFound))?;
-    if !EDITABLE_STATES.contains(&state.as_str()) {
-        return Err(SaveError::Other(ServiceError::Refused(
-            "assessment.refused.submitted",
-        )));
-    }
-    if cycle_state != "open" {
-        return Err(SaveError::Other(ServiceError::Refused(
-            "assessment.refused.cycle_not_open",
-        )));
-    }
+    answers_may_change(state, cycle_state)
+        .map_err(|key| SaveError::Other(ServiceError::Refused(key)))?;
     let framework = frameworks::load(&mut tx, head.framework_id)
         .await?
         .ok_or(SaveError::Other(ServiceError::NotFound))?;

@@ -135,7 +135,7 @@ async fn change_state(
     let (state, deadline) = store::lock(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let from = CycleState::parse(&state).ok_or(ServiceError::NotFound)?;
+    let from = state;
     let to = transition.apply(from).map_err(ServiceError::Refused)?;
     let moved = if transition == Transition::Reopen {
         let today = time::OffsetDateTime::now_utc().date();
@@ -144,7 +144,7 @@ async fn change_state(
     } else {
         None
     };
-    store::set_state(&mut tx, id, to.as_str()).await?;
+    store::set_state(&mut tx, id, to).await?;
     if let Some(new) = moved {
         store::set_deadline(&mut tx, id, new).await?;
     }
@@ -206,7 +206,6 @@ pub async fn extend_deadline(
     let (state, current) = store::lock(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let state = CycleState::parse(&state).ok_or(ServiceError::NotFound)?;
     cycle::check_new_deadline(state, current, new).map_err(|key| {
         if key.starts_with("field.") {
             ServiceError::field("deadline", key)

@@ -9,9 +9,10 @@ use time::Date;
 use uuid::Uuid;
 
 use super::ServiceError;
-use super::assessments::{self, EDITABLE_STATES};
+use super::assessments;
 use crate::auth::Principal;
 use crate::auth::policy::Permission;
+use crate::domain::assessment::answers_may_change;
 use crate::domain::cycle::parse_date;
 use crate::domain::evidence::{EvidenceKind, clean_file_name, sniff, valid_link};
 use crate::storage::audit::{self, Actor, NewEntry, RequestContext};
@@ -45,12 +46,7 @@ async fn editable(
     let (state, cycle_state) = answers::lock(&mut tx, assessment)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    if !EDITABLE_STATES.contains(&state.as_str()) {
-        return Err(ServiceError::Refused("assessment.refused.submitted"));
-    }
-    if cycle_state != "open" {
-        return Err(ServiceError::Refused("assessment.refused.cycle_not_open"));
-    }
+    answers_may_change(state, cycle_state).map_err(ServiceError::Refused)?;
     let answer = store::answer_id(
         &mut tx,
         assessment,

@@ -10,9 +10,11 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::ServiceError;
-use super::assessments::{EDITABLE_STATES, checked_for_audit, stored_for_audit};
+use super::assessments::{checked_for_audit, stored_for_audit};
 use crate::auth::Principal;
 use crate::auth::policy::Permission;
+use crate::domain::assessment::{AssessmentState, answers_may_change};
+use crate::domain::cycle::CycleState;
 use crate::domain::problem::Problem;
 use crate::export::{ExportFile, Format};
 use crate::offline::workbook::{FormHeader, FormRow};
@@ -54,14 +56,11 @@ async fn editable_head(
 }
 
 /// Answers change only in a draft (or returned) assessment of an open cycle.
-fn refuse_unless_editable(state: &str, cycle_state: &str) -> Result<(), ServiceError> {
-    if !EDITABLE_STATES.contains(&state) {
-        return Err(ServiceError::Refused("assessment.refused.submitted"));
-    }
-    if cycle_state != "open" {
-        return Err(ServiceError::Refused("assessment.refused.cycle_not_open"));
-    }
-    Ok(())
+fn refuse_unless_editable(
+    state: AssessmentState,
+    cycle_state: CycleState,
+) -> Result<(), ServiceError> {
+    answers_may_change(state, cycle_state).map_err(ServiceError::Refused)
 }
 
 /// The message for a reader that did not finish (it panicked or was cancelled): the file is
@@ -176,7 +175,7 @@ pub async fn import_form(
 ) -> Result<ImportSummary, ServiceError> {
     // Who may import, and whether the assessment takes answers, before the file is read.
     let head = form_head(pool, principal, assessment).await?;
-    refuse_unless_editable(&head.state, &head.cycle_state)?;
+    refuse_unless_editable(head.state, head.cycle_state)?;
     if bytes.len() > reader::MAX_FILE_BYTES {
         return Err(ServiceError::Problems(vec![Problem::with(
             "file",
@@ -200,7 +199,7 @@ pub async fn import_form(
     let (state, cycle_state) = store::lock(&mut tx, assessment)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    refuse_unless_editable(&state, &cycle_state)?;
+    refuse_unless_editable(state, cycle_state)?;
     let framework = frameworks::load(&mut tx, head.framework_id)
         .await?
         .ok_or(ServiceError::NotFound)?;

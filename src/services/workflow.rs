@@ -7,10 +7,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::ServiceError;
-use super::assessments::{self, SUBMITTED_STATES};
+use super::assessments;
 use crate::auth::Principal;
 use crate::auth::policy::Permission;
 use crate::domain::answer::value_text;
+use crate::domain::assessment::AssessmentState;
 use crate::domain::scoring::AnswerState;
 use crate::domain::snapshot::{self, AnswerDetails, SnapshotGoal, SnapshotHeader, SnapshotSection};
 use crate::storage::assessments::{self as store, ReviewRow, SnapshotRow};
@@ -28,11 +29,6 @@ pub enum Submitted {
 
 /// Submits an assessment: every applicable goal answered, no unconfirmed carried-forward
 /// answer, the cycle open and the deadline not passed (unless a late submission is allowed).
-/// Whether an assessment in `state` waits for the secretariat's review (accept or return): the
-/// one rule the review page, the task list and the review operations share.
-pub fn awaits_review(state: &str) -> bool {
-    matches!(state, "submitted" | "resubmitted")
-}
 
 pub async fn submit(
     pool: &PgPool,
@@ -49,10 +45,10 @@ pub async fn submit(
     let locked = store::lock_for_workflow(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    if SUBMITTED_STATES.contains(&locked.state.as_str()) {
+    if locked.state.is_submitted() {
         return Ok(Submitted::AlreadyDone);
     }
-    if locked.cycle_state != "open" {
+    if !locked.cycle_state.is_open() {
         return Err(ServiceError::Refused("assessment.refused.cycle_not_open"));
     }
     if locked.past_deadline && !locked.late_submission_allowed {
@@ -143,12 +139,8 @@ pub async fn submit(
         }],
     )
     .await?;
-    let state = if revision == 1 {
-        "submitted"
-    } else {
-        "resubmitted"
-    };
-    store::set_states(&mut tx, &[(id, state)]).await?;
+    let state = AssessmentState::after_submission(revision);
+    store::set_states(&mut tx, &[(id, state.as_str())]).await?;
     answers::touch(&mut tx, id).await?;
     audit::append(
         &mut tx,
@@ -194,9 +186,9 @@ pub async fn review(
     }
     let view = assessments::load(pool, principal, id).await?;
     let decision = if reasons.is_some() {
-        "returned"
+        AssessmentState::Returned
     } else {
-        "accepted"
+        AssessmentState::Accepted
     };
     let mut notes = Vec::new();
     if let Some(reasons) = reasons {
@@ -226,7 +218,7 @@ pub async fn review(
     let locked = store::lock_for_workflow(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    if !awaits_review(&locked.state) {
+    if !locked.state.may_review() {
         return Err(ServiceError::Refused("assessment.refused.not_submitted"));
     }
     store::insert_review(
@@ -235,7 +227,7 @@ pub async fn review(
             assessment_id: id,
             participant_id: view.head.participant_id,
             revision: locked.revision,
-            decision,
+            decision: decision.as_str(),
             reason: reasons
                 .map(|r| r.reason.trim().to_owned())
                 .unwrap_or_default(),
@@ -245,7 +237,7 @@ pub async fn review(
         &notes,
     )
     .await?;
-    store::set_states(&mut tx, &[(id, decision)]).await?;
+    store::set_states(&mut tx, &[(id, decision.as_str())]).await?;
     audit::append(
         &mut tx,
         &NewEntry::new(
@@ -278,10 +270,10 @@ pub async fn allow_late(
         .await?
         .ok_or(ServiceError::NotFound)?;
     // Only an assessment that can still be submitted needs it; allowing twice changes nothing.
-    if !assessments::EDITABLE_STATES.contains(&locked.state.as_str()) {
+    if !locked.state.may_allow_late() {
         return Err(ServiceError::Refused("assessment.refused.nothing_late"));
     }
-    if locked.cycle_state != "open" {
+    if !locked.cycle_state.is_open() {
         return Err(ServiceError::Refused("assessment.refused.cycle_not_open"));
     }
     if locked.late_submission_allowed {

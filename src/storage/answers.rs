@@ -6,18 +6,22 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::domain::answer::CheckedAnswer;
+use crate::domain::assessment::AssessmentState;
+use crate::domain::cycle::CycleState;
 use crate::domain::scoring::{AnswerState, AnswerValue};
 
 /// An assessment with what the form shows around it.
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AssessmentHead {
     pub id: Uuid,
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: AssessmentState,
     pub revision: i32,
     pub row_version: i64,
     pub cycle_id: Uuid,
     pub cycle_code: String,
-    pub cycle_state: String,
+    #[schema(value_type = String)]
+    pub cycle_state: CycleState,
     #[schema(value_type = String, format = Date)]
     pub deadline: Date,
     pub days_left: i32,
@@ -51,7 +55,7 @@ pub async fn head(
 pub async fn lock(
     conn: &mut PgConnection,
     id: Uuid,
-) -> Result<Option<(String, String)>, sqlx::Error> {
+) -> Result<Option<(AssessmentState, CycleState)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT a.state, c.state FROM assessments a JOIN cycles c ON c.id = a.cycle_id
          WHERE a.id = $1 FOR UPDATE OF a",

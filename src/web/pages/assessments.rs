@@ -20,6 +20,7 @@ use super::{PageContext, render};
 use crate::auth::Principal;
 use crate::auth::policy::Permission;
 use crate::domain::answer::AnswerInput;
+use crate::domain::assessment::AssessmentState;
 use crate::domain::framework::AnswerScale;
 use crate::domain::scoring::{ScoredGoal, roll_up};
 use crate::services::ServiceError;
@@ -177,19 +178,17 @@ async fn workflow_of(
     view: &AssessmentView,
 ) -> Result<Workflow, AppError> {
     let head = &view.head;
-    let submitted = crate::services::workflow::awaits_review(&head.state);
     let may_submit = me.may(Permission::SubmitForParticipant(head.participant_id));
     let mut workflow = Workflow {
         may_submit,
-        can_submit: may_submit && view.editable && head.state != "not_started",
+        can_submit: may_submit && view.editable && head.state.may_submit(),
         contributes: view.editable && !may_submit,
-        can_review: me.may(Permission::ReviewSubmissions) && submitted,
+        can_review: me.may(Permission::ReviewSubmissions) && head.state.may_review(),
         can_allow_late: me.may(Permission::ReviewSubmissions)
             && head.days_left < 0
-            && head.cycle_state == "open"
+            && head.cycle_state.is_open()
             && !head.late_submission_allowed
-            && !submitted
-            && head.state != "accepted",
+            && head.state.may_allow_late(),
         revisions: head.revision,
         can_raise: me.may(Permission::RaiseClarification),
         can_reply: me.may(Permission::RaiseClarification)
@@ -201,7 +200,7 @@ async fn workflow_of(
         evidence: crate::services::evidence::list(&state.db, me, head.id).await?,
         ..Workflow::default()
     };
-    if head.state == "returned" {
+    if head.state == AssessmentState::Returned {
         workflow.notes = crate::services::workflow::return_notes(&state.db, me, head.id).await?;
         let revisions = crate::services::workflow::revisions(&state.db, me, head.id).await?;
         workflow.return_reason = revisions.last().and_then(|r| r.reason.clone());
@@ -243,7 +242,7 @@ pub struct Facts {
     pub id: Uuid,
     pub participant: String,
     pub cycle: String,
-    pub state: String,
+    pub state: AssessmentState,
     pub deadline: time::Date,
     pub days_left: i32,
     pub editable: bool,
@@ -443,7 +442,7 @@ fn form_of(
                 }
             ),
             cycle: head.cycle_code.clone(),
-            state: head.state.clone(),
+            state: head.state,
             deadline: head.deadline,
             days_left: head.days_left,
             editable: view.editable,

@@ -14,6 +14,7 @@ use super::frameworks::{FormErrors, refused};
 use super::{PageContext, render};
 use crate::auth::Operator;
 use crate::auth::policy::Permission;
+use crate::domain::assessment::AssessmentState;
 use crate::domain::cycle::{CycleInput, Transition};
 use crate::services::{ServiceError, cycles as service};
 use crate::storage::audit::RequestContext;
@@ -23,16 +24,6 @@ use crate::storage::{self};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
-
-/// The assessment states, in workflow order (for the board's filter).
-pub const ASSESSMENT_STATES: [&str; 6] = [
-    "not_started",
-    "draft",
-    "submitted",
-    "returned",
-    "resubmitted",
-    "accepted",
-];
 
 #[derive(Template)]
 #[template(path = "cycles.html")]
@@ -147,7 +138,7 @@ struct BoardPage {
     cycle: CycleView,
     rows: Vec<BoardRow>,
     query: BoardQuery,
-    states: [&'static str; 6],
+    states: [AssessmentState; 6],
     can_manage: bool,
     new_deadline: String,
     errors: FormErrors,
@@ -162,8 +153,8 @@ impl BoardPage {
         }
     }
 
-    fn selected(&self, value: &str) -> bool {
-        self.query.state.as_deref() == Some(value)
+    fn selected(&self, value: &AssessmentState) -> bool {
+        self.query.state.as_deref() == Some(value.as_str())
     }
 
     fn sorted_by(&self, value: &str) -> bool {
@@ -189,7 +180,7 @@ async fn board_page(
         cycle,
         rows,
         query,
-        states: ASSESSMENT_STATES,
+        states: AssessmentState::ALL,
         can_manage: me.may(Permission::ManageCatalogue),
         new_deadline,
         errors,
@@ -457,8 +448,7 @@ async fn confirm_page(
         Err(ServiceError::NotFound) => return Err(AppError::NotFound),
         Err(other) => return Err(other.into()),
     };
-    let refusal = crate::domain::cycle::CycleState::parse(&cycle.state)
-        .and_then(|from| transition.apply(from).err());
+    let refusal = transition.apply(cycle.state).err();
     let heading = page.tr.fmt(
         &format!("cycle_confirm.{}.heading", transition.as_str()),
         &[("code", &cycle.code)],
