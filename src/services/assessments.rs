@@ -15,7 +15,7 @@ use crate::domain::assessment::answers_may_change;
 use crate::domain::framework::{Goal, Section};
 use crate::domain::scoring::AnswerState;
 use crate::storage::answers::{self as store, AssessmentHead, StoredAnswer};
-use crate::storage::audit::{self, Actor, NewEntry, RequestContext};
+use crate::storage::audit::{Actor, NewEntry, RequestContext};
 use crate::storage::frameworks::{self, FrameworkRecord};
 use crate::storage::{self};
 
@@ -30,6 +30,12 @@ pub struct AssessmentView {
 }
 
 impl AssessmentView {
+    /// The goal with this code, with its section, id and answer (if any).
+    pub fn goal(&self, code: &str) -> Option<(&Section, &Goal, Uuid, Option<&StoredAnswer>)> {
+        let (section, goal, id) = self.framework.goal(code)?;
+        Some((section, goal, id, self.answers.get(&id)))
+    }
+
     /// Every goal with its section and answer (if any), in order.
     pub fn goals(&self) -> impl Iterator<Item = (&Section, &Goal, Uuid, Option<&StoredAnswer>)> {
         self.framework
@@ -103,7 +109,7 @@ pub async fn save_answer(
     input: &AnswerInput,
     context: &RequestContext,
 ) -> Result<i64, SaveError> {
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
     let head = store::head(&mut tx, assessment)
         .await?
         .ok_or(SaveError::Other(ServiceError::NotFound))?;
@@ -119,12 +125,8 @@ pub async fn save_answer(
     let framework = frameworks::load(&mut tx, head.framework_id)
         .await?
         .ok_or(SaveError::Other(ServiceError::NotFound))?;
-    let (goal_id, goal) = framework
-        .framework
-        .goals()
-        .zip(&framework.goal_ids)
-        .find(|((_, g), _)| g.code == goal_code)
-        .map(|((_, g), id)| (*id, g))
+    let (_, goal, goal_id) = framework
+        .goal(goal_code)
         .ok_or(SaveError::Other(ServiceError::NotFound))?;
     let checked = input.check(&goal.scale).map_err(SaveError::Invalid)?;
     let before = store::lock_answer(&mut tx, assessment, goal_id).await?;
@@ -154,8 +156,7 @@ pub async fn save_answer(
     store::touch(&mut tx, assessment).await?;
     let old = before.as_ref().map(stored_for_audit);
     let new = checked_for_audit(&checked);
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             Actor::User(principal.user_id),
             "answer.update",
@@ -166,7 +167,6 @@ pub async fn save_answer(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(new_version)
 }
 

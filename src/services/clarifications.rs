@@ -10,7 +10,7 @@ use super::assessments;
 use crate::auth::Principal;
 use crate::auth::policy::Permission;
 use crate::domain::role::Role;
-use crate::storage::audit::{self, Actor, NewEntry, RequestContext};
+use crate::storage::audit::{Actor, NewEntry, RequestContext};
 use crate::storage::clarifications::{self as store, ClarificationView, NewClarification};
 use crate::storage::{self};
 
@@ -37,11 +37,10 @@ pub async fn raise(
     let view = assessments::load(pool, principal, assessment).await?;
     let question = text(question, "question")?;
     let goal_id = view
-        .goals()
-        .find(|(_, g, _, _)| g.code == goal_code)
+        .goal(goal_code)
         .map(|(_, _, id, _)| id)
         .ok_or(ServiceError::NotFound)?;
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
     let id = store::insert(
         &mut tx,
         &NewClarification {
@@ -53,8 +52,7 @@ pub async fn raise(
         },
     )
     .await?;
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             Actor::User(principal.user_id),
             "clarification.raise",
@@ -65,7 +63,6 @@ pub async fn raise(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(id)
 }
 
@@ -107,10 +104,9 @@ pub async fn reply(
     }
     let body = text(body, "body")?;
     let state = if from_delegation { "answered" } else { "open" };
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
     store::add_message(&mut tx, id, participant, principal.user_id, &body, state).await?;
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             Actor::User(principal.user_id),
             "clarification.reply",
@@ -121,7 +117,6 @@ pub async fn reply(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -136,12 +131,11 @@ pub async fn resolve(
     if !(request.raised_by == Some(principal.user_id) || principal.role == Role::Admin) {
         return Err(ServiceError::Forbidden);
     }
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
     if !store::resolve(&mut tx, id, principal.user_id).await? {
         return Err(ServiceError::Refused("clarification.refused.resolved"));
     }
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             Actor::User(principal.user_id),
             "clarification.resolve",
@@ -152,7 +146,6 @@ pub async fn resolve(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 

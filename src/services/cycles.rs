@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::ServiceError;
 use crate::auth::Operator;
 use crate::domain::cycle::{self, CycleInput, CycleState, NewCycle, Transition};
-use crate::storage::audit::{self, NewEntry, RequestContext};
+use crate::storage::audit::{NewEntry, RequestContext};
 use crate::storage::cycles::{self as store, CycleRow};
 use crate::storage::{self};
 
@@ -30,7 +30,7 @@ pub async fn create(
             .map(|(f, k)| ((*f).to_owned(), (*k).to_owned()))
             .collect(),
     };
-    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &operator.scope()).await?;
     let framework_exists = match framework_id {
         Some(id) => {
             sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM frameworks WHERE id = $1)")
@@ -67,19 +67,14 @@ pub async fn create(
             _ => ServiceError::Sql(error),
         }
     })?;
-    audit::append(
-        &mut tx,
-        &NewEntry::new(
+    tx.commit(&NewEntry::new(
             operator.actor(),
             "cycle.create",
             json!({ "code": new.code, "framework": framework_id, "opens_on": new.opens_on.to_string(),
                     "deadline": new.deadline.to_string() }),
         )
         .about("cycle", id)
-        .from_request(context),
-    )
-    .await?;
-    tx.commit().await?;
+        .from_request(context)).await?;
     Ok(id)
 }
 
@@ -131,7 +126,7 @@ async fn change_state(
                 .ok_or_else(|| ServiceError::field("deadline", "field.date.invalid"))?,
         ),
     };
-    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &operator.scope()).await?;
     let (state, deadline) = store::lock(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
@@ -161,8 +156,7 @@ async fn change_state(
     if let Some(new) = moved {
         detail["deadline"] = json!({ "old": deadline.to_string(), "new": new.to_string() });
     }
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             operator.actor(),
             &format!("cycle.{}", transition.as_str()),
@@ -172,7 +166,6 @@ async fn change_state(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -202,7 +195,7 @@ pub async fn extend_deadline(
 ) -> Result<(), ServiceError> {
     let new: Date = cycle::parse_date(new_deadline)
         .ok_or_else(|| ServiceError::field("deadline", "field.date.invalid"))?;
-    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &operator.scope()).await?;
     let (state, current) = store::lock(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
@@ -214,8 +207,7 @@ pub async fn extend_deadline(
         }
     })?;
     store::set_deadline(&mut tx, id, new).await?;
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             operator.actor(),
             "cycle.extend_deadline",
@@ -225,6 +217,5 @@ pub async fn extend_deadline(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::PgPool;
 use time::Date;
 use uuid::Uuid;
 
@@ -15,12 +15,12 @@ use crate::auth::policy::Permission;
 use crate::domain::assessment::answers_may_change;
 use crate::domain::cycle::parse_date;
 use crate::domain::evidence::{EvidenceKind, clean_file_name, sniff, valid_link};
-use crate::storage::audit::{self, Actor, NewEntry, RequestContext};
+use crate::storage::audit::{Actor, NewEntry, RequestContext};
 use crate::storage::evidence::{self as store, EvidenceItem, NewFile, StoredFile};
 use crate::storage::{self, answers};
 
 struct Editable {
-    tx: Transaction<'static, Postgres>,
+    tx: storage::Audited,
     assessment: Uuid,
     participant: Uuid,
     answer: Uuid,
@@ -38,11 +38,10 @@ async fn editable(
         return Err(ServiceError::Forbidden);
     }
     let goal = view
-        .goals()
-        .find(|(_, g, _, _)| g.code == goal_code)
+        .goal(goal_code)
         .map(|(_, _, id, _)| id)
         .ok_or(ServiceError::NotFound)?;
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
     let (state, cycle_state) = answers::lock(&mut tx, assessment)
         .await?
         .ok_or(ServiceError::NotFound)?;
@@ -63,10 +62,10 @@ async fn editable(
     })
 }
 
-/// Marks the assessment active and audits one change to its evidence, in the change's
-/// transaction (`verb`: add or remove).
-async fn audit_change(
-    editable: &mut Editable,
+/// Marks the assessment active and commits one change to its evidence with its audit entry
+/// (`verb`: add or remove).
+async fn commit_change(
+    mut editable: Editable,
     principal: &Principal,
     kind: EvidenceKind,
     verb: &str,
@@ -76,14 +75,15 @@ async fn audit_change(
 ) -> Result<(), ServiceError> {
     answers::touch(&mut editable.tx, editable.assessment).await?;
     let action = format!("{}.{verb}", kind.entity());
-    audit::append(
-        &mut editable.tx,
-        &NewEntry::new(Actor::User(principal.user_id), &action, details)
-            .about(kind.entity(), id)
-            .for_participant(Some(editable.participant))
-            .from_request(context),
-    )
-    .await?;
+    editable
+        .tx
+        .commit(
+            &NewEntry::new(Actor::User(principal.user_id), &action, details)
+                .about(kind.entity(), id)
+                .for_participant(Some(editable.participant))
+                .from_request(context),
+        )
+        .await?;
     Ok(())
 }
 
@@ -112,8 +112,8 @@ pub async fn add_link(
         principal.user_id,
     )
     .await?;
-    audit_change(
-        &mut editable,
+    commit_change(
+        editable,
         principal,
         EvidenceKind::Link,
         "add",
@@ -122,7 +122,6 @@ pub async fn add_link(
         context,
     )
     .await?;
-    editable.tx.commit().await?;
     Ok(id)
 }
 
@@ -164,8 +163,8 @@ pub async fn add_action(
         principal.user_id,
     )
     .await?;
-    audit_change(
-        &mut editable,
+    commit_change(
+        editable,
         principal,
         EvidenceKind::Action,
         "add",
@@ -174,7 +173,6 @@ pub async fn add_action(
         context,
     )
     .await?;
-    editable.tx.commit().await?;
     Ok(id)
 }
 
@@ -225,8 +223,8 @@ pub async fn add_file(
     )
     .await?;
     let details = json!({ "goal": goal, "file_name": name, "media_type": media_type, "size_bytes": content.len(), "sha256": hex::encode(&sha256) });
-    audit_change(
-        &mut editable,
+    commit_change(
+        editable,
         principal,
         EvidenceKind::File,
         "add",
@@ -235,7 +233,6 @@ pub async fn add_file(
         context,
     )
     .await?;
-    editable.tx.commit().await?;
     Ok(id)
 }
 
@@ -256,8 +253,11 @@ pub async fn remove(
         owner
     };
     let mut editable = editable(pool, principal, assessment, &goal).await?;
-    audit_change(
-        &mut editable,
+    if !store::remove(&mut editable.tx, kind, id).await? {
+        return Err(ServiceError::NotFound);
+    }
+    commit_change(
+        editable,
         principal,
         kind,
         "remove",
@@ -266,10 +266,6 @@ pub async fn remove(
         context,
     )
     .await?;
-    if !store::remove(&mut editable.tx, kind, id).await? {
-        return Err(ServiceError::NotFound);
-    }
-    editable.tx.commit().await?;
     Ok(assessment)
 }
 

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{FieldProblems, ServiceError};
 use crate::auth::Principal;
-use crate::storage::audit::{self, Actor, NewEntry, RequestContext};
+use crate::storage::audit::{Actor, NewEntry, RequestContext};
 use crate::storage::national_goals::{self as store, NewNationalGoal};
 use crate::storage::{self};
 
@@ -162,14 +162,13 @@ pub async fn create(
     context: &RequestContext,
 ) -> Result<Uuid, ServiceError> {
     let goal = parse(input, participant_id, principal.user_id).map_err(ServiceError::Invalid)?;
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
     if !section_offered(&mut tx, goal.section_id).await? {
         return Err(ServiceError::field("section", "field.section.required"));
     }
     let ids = store::insert_many(&mut tx, std::slice::from_ref(&goal)).await?;
     let id = *ids.first().ok_or(ServiceError::NotFound)?;
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             Actor::User(principal.user_id),
             "national_goal.create",
@@ -180,7 +179,6 @@ pub async fn create(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(id)
 }
 
@@ -201,7 +199,7 @@ pub async fn update(
     input: &NationalGoalInput,
     context: &RequestContext,
 ) -> Result<(), ServiceError> {
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
     let before = store::find(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
@@ -221,8 +219,7 @@ pub async fn update(
         "unit": before.unit, "baseline_value": before.baseline_value, "current_value": before.current_value,
         "target_value": before.target_value, "target_year": before.target_year, "status": before.status,
         "owner": before.owner, "notes": before.notes });
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             Actor::User(principal.user_id),
             "national_goal.update",
@@ -233,6 +230,5 @@ pub async fn update(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }

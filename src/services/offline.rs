@@ -20,7 +20,7 @@ use crate::export::{ExportFile, Format};
 use crate::offline::workbook::{FormHeader, FormRow};
 use crate::offline::{fingerprint, plan, reader, workbook};
 use crate::storage::answers::{self as store, AssessmentHead};
-use crate::storage::audit::{self, Actor, NewEntry, RequestContext};
+use crate::storage::audit::{Actor, NewEntry, RequestContext};
 use crate::storage::frameworks;
 use crate::storage::{self};
 use crate::web::i18n::Lang;
@@ -90,7 +90,7 @@ pub async fn export_form(
     lang: Lang,
     context: &RequestContext,
 ) -> Result<ExportFile, ServiceError> {
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
     let head = editable_head(&mut tx, principal, assessment).await?;
     let framework = frameworks::load(&mut tx, head.framework_id)
         .await?
@@ -141,8 +141,7 @@ pub async fn export_form(
         &rows,
     )
     .map_err(crate::export::ExportError::from)?;
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             Actor::User(principal.user_id),
             "assessment.form_export",
@@ -153,7 +152,6 @@ pub async fn export_form(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(ExportFile {
         bytes,
         format: Format::Xlsx,
@@ -193,7 +191,7 @@ pub async fn import_form(
         .await
         .map_err(|error| ServiceError::Problems(vec![Problem::new("file", panic_key(&error))]))?
         .map_err(ServiceError::Problems)?;
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
     let head = editable_head(&mut tx, principal, assessment).await?;
     // Locked: no submission or save can slip in between the checks and the writes.
     let (state, cycle_state) = store::lock(&mut tx, assessment)
@@ -239,8 +237,7 @@ pub async fn import_form(
                     "new": checked_for_audit(&change.answer) })
         })
         .collect();
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             Actor::User(principal.user_id),
             "assessment.import",
@@ -252,7 +249,6 @@ pub async fn import_form(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(ImportSummary {
         changed: plan.changes.into_iter().map(|c| c.goal_code).collect(),
         unchanged: plan.unchanged,

@@ -15,7 +15,7 @@ use crate::domain::assessment::AssessmentState;
 use crate::domain::scoring::AnswerState;
 use crate::domain::snapshot::{self, AnswerDetails, SnapshotGoal, SnapshotHeader, SnapshotSection};
 use crate::storage::assessments::{self as store, ReviewRow, SnapshotRow};
-use crate::storage::audit::{self, Actor, NewEntry, RequestContext};
+use crate::storage::audit::{Actor, NewEntry, RequestContext};
 use crate::storage::{self, answers};
 
 /// What a submission did.
@@ -40,7 +40,7 @@ pub async fn submit(
     if !principal.may(Permission::SubmitForParticipant(view.head.participant_id)) {
         return Err(ServiceError::Forbidden);
     }
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
     // Locked: of two submits at once, the second waits and then finds it done.
     let locked = store::lock_for_workflow(&mut tx, id)
         .await?
@@ -142,8 +142,7 @@ pub async fn submit(
     let state = AssessmentState::after_submission(revision);
     store::set_states(&mut tx, &[(id, state.as_str())]).await?;
     answers::touch(&mut tx, id).await?;
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             Actor::User(principal.user_id),
             "assessment.submit",
@@ -154,7 +153,6 @@ pub async fn submit(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(Submitted::Revision(revision))
 }
 
@@ -197,8 +195,7 @@ pub async fn review(
         }
         for note in reasons.notes.iter().filter(|n| !n.note.trim().is_empty()) {
             let goal = view
-                .goals()
-                .find(|(_, g, _, _)| g.code == note.goal)
+                .goal(&note.goal)
                 .map(|(_, _, goal_id, _)| goal_id)
                 .ok_or_else(|| ServiceError::field("notes", "field.goal.unknown"))?;
             // Two notes on one answer (possible through the API) become one note.
@@ -214,7 +211,7 @@ pub async fn review(
             }
         }
     }
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
     let locked = store::lock_for_workflow(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
@@ -238,19 +235,14 @@ pub async fn review(
     )
     .await?;
     store::set_states(&mut tx, &[(id, decision.as_str())]).await?;
-    audit::append(
-        &mut tx,
-        &NewEntry::new(
+    tx.commit(&NewEntry::new(
             Actor::User(principal.user_id),
             if reasons.is_some() { "assessment.return" } else { "assessment.accept" },
             json!({ "revision": locked.revision, "reason": reasons.map(|r| r.reason.trim()), "notes": notes.len() }),
         )
         .about("assessment", id)
         .for_participant(Some(view.head.participant_id))
-        .from_request(context),
-    )
-    .await?;
-    tx.commit().await?;
+        .from_request(context)).await?;
     Ok(())
 }
 
@@ -265,7 +257,7 @@ pub async fn allow_late(
         return Err(ServiceError::Forbidden);
     }
     let view = assessments::load(pool, principal, id).await?;
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
     let locked = store::lock_for_workflow(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
@@ -280,8 +272,7 @@ pub async fn allow_late(
         return Ok(());
     }
     store::set_late_allowed(&mut tx, id, true).await?;
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             Actor::User(principal.user_id),
             "assessment.allow_late",
@@ -292,7 +283,6 @@ pub async fn allow_late(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 

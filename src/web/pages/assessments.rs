@@ -662,9 +662,7 @@ async fn refused_page(
 
 /// The code of the section holding `goal`.
 fn section_of(view: &AssessmentView, goal: &str) -> Option<String> {
-    view.goals()
-        .find(|(_, g, ..)| g.code == goal)
-        .map(|(section, ..)| section.code.clone())
+    view.goal(goal).map(|(section, ..)| section.code.clone())
 }
 
 /// The address of the section page that shows `goal` of an assessment, at that goal (the
@@ -896,8 +894,7 @@ async fn save_page(
             *response.status_mut() = StatusCode::CONFLICT;
             Ok(response)
         }
-        Err(SaveError::Other(ServiceError::NotFound)) => Err(AppError::NotFound),
-        Err(SaveError::Other(error)) => Err(error.into()),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -960,7 +957,7 @@ fn autosave_answer(
             let body = json!({ "error": { "code": error.code(), "message": page.tr.t(&error.message_key()) } });
             Ok((error.status_code(), Json(body)).into_response())
         }
-        Err(SaveError::Other(error)) => Err(error.into()),
+        Err(other) => Err(other.into()),
     }
 }
 
