@@ -7,10 +7,10 @@ use clap::Subcommand;
 
 use crate::auth::Operator;
 use crate::export::Format;
+use crate::presentation::i18n::Lang;
 use crate::services::{ServiceError, exports};
 use crate::startup::ReadyDatabase;
 use crate::storage::audit::RequestContext;
-use crate::web::i18n::Lang;
 
 #[derive(Debug, Subcommand)]
 pub enum CycleCommand {

@@ -6,11 +6,11 @@ use clap::Subcommand;
 use uuid::Uuid;
 
 use crate::auth::Operator;
+use crate::presentation::i18n::Lang;
 use crate::services::{ServiceError, frameworks as service};
 use crate::startup::ReadyDatabase;
 use crate::storage::audit::RequestContext;
 use crate::storage::{self, Scope};
-use crate::web::i18n::Lang;
 
 #[derive(Debug, Subcommand)]
 pub enum FrameworkCommand {

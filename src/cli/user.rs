@@ -80,7 +80,7 @@ pub async fn run(database: &ReadyDatabase, command: UserCommand) -> anyhow::Resu
                 .map(|(field, key)| format!(
                     "--{}: {}",
                     cli_flag(field),
-                    crate::web::i18n::Lang::En.tr().t(key)
+                    crate::presentation::i18n::Lang::En.tr().t(key)
                 ))
                 .collect::<Vec<_>>()
                 .join("; ")

@@ -10,12 +10,12 @@ use uuid::Uuid;
 
 use crate::domain::report::comparison::CycleComparison;
 use crate::domain::report::progress::ProgressReport;
+use crate::presentation::i18n::Lang;
 use crate::services::reports as service;
 use crate::storage::audit::RequestContext;
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
-use crate::web::i18n::Lang;
 
 /// The report routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -42,7 +42,7 @@ impl LangParams {
             Some(tag) => Lang::parse(tag).ok_or_else(|| {
                 AppError::Validation([("lang".to_owned(), "field.lang.unknown".to_owned())].into())
             }),
-            None => Ok(Lang::from_headers(headers)),
+            None => Ok(crate::web::locale::from_headers(headers)),
         }
     }
 }

@@ -87,7 +87,7 @@ async fn account_page_with_zone(
         errors,
         created,
         time_zone,
-        zone_names: crate::web::format::TimeZone::all_names(),
+        zone_names: crate::presentation::format::TimeZone::all_names(),
     })
 }
 
