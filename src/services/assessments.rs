@@ -2,6 +2,7 @@
 //! two people editing the same answer never overwrite each other silently.
 
 use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, RwLock};
 
 use serde_json::json;
 use sqlx::PgPool;
@@ -11,22 +12,41 @@ use super::ServiceError;
 use crate::auth::Principal;
 use crate::auth::policy::Permission;
 use crate::domain::answer::{AnswerInput, CheckedAnswer, value_text};
-use crate::domain::assessment::answers_may_change;
+use crate::domain::assessment::{AssessmentState, answers_may_change};
 use crate::domain::framework::{Goal, Section};
 use crate::domain::scoring::AnswerState;
 use crate::storage::answers::{self as store, AssessmentHead, StoredAnswer};
+use crate::storage::assessments as reviews;
 use crate::storage::audit::{Actor, NewEntry, RequestContext};
+use crate::storage::clarifications::{self, ClarificationView};
+use crate::storage::evidence::{self, EvidenceItem};
 use crate::storage::frameworks::{self, FrameworkRecord};
 use crate::storage::{self};
 
-/// An assessment with its framework and answers, as the form shows it.
+/// An assessment with everything its pages show, read once, in one transaction, with the
+/// permission already checked: the read model of the task list, the section pages, the check
+/// page, the review page and the API's assessment read.
 pub struct AssessmentView {
     pub head: AssessmentHead,
-    pub framework: FrameworkRecord,
+    pub framework: Arc<FrameworkRecord>,
     /// By goal id.
     pub answers: HashMap<Uuid, StoredAnswer>,
     /// Whether the principal may change answers now.
     pub editable: bool,
+    /// What surrounds the answers on the pages ([`load_page`]); empty after [`load`].
+    pub around: Around,
+}
+
+/// What the pages show around the answers, read with them.
+#[derive(Debug, Clone, Default)]
+pub struct Around {
+    /// Clarification requests on this assessment's answers.
+    pub clarifications: Vec<ClarificationView>,
+    /// Links, files and planned actions on its answers.
+    pub evidence: Vec<EvidenceItem>,
+    /// While returned: the secretariat's notes on answers (goal id, note) and its reason.
+    pub return_notes: Vec<(Uuid, String)>,
+    pub return_reason: Option<String>,
 }
 
 impl AssessmentView {
@@ -46,31 +66,87 @@ impl AssessmentView {
     }
 }
 
-/// Loads an assessment for a principal who may read it (analysts: only once submitted).
+/// Frozen framework versions, read once per process: a version used by a cycle can never
+/// change (migration 0008's triggers), so every assessment page and save reuses it instead of
+/// reading its sections, goals and levels again. Only frozen versions are kept.
+static FROZEN: LazyLock<RwLock<HashMap<Uuid, Arc<FrameworkRecord>>>> =
+    LazyLock::new(Default::default);
+
+/// The framework version of an assessment (from [`FROZEN`] when it was read before).
+async fn framework_of(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> Result<Arc<FrameworkRecord>, ServiceError> {
+    if let Some(found) = FROZEN.read().ok().and_then(|map| map.get(&id).cloned()) {
+        return Ok(found);
+    }
+    let record = Arc::new(
+        frameworks::load(conn, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?,
+    );
+    if record.frozen
+        && let Ok(mut map) = FROZEN.write()
+    {
+        map.insert(id, Arc::clone(&record));
+    }
+    Ok(record)
+}
+
+/// Loads an assessment for a principal who may read it (analysts: only once submitted): its
+/// framework and answers.
 pub async fn load(
     pool: &PgPool,
     principal: &Principal,
     id: Uuid,
 ) -> Result<AssessmentView, ServiceError> {
+    read(pool, principal, id, false).await
+}
+
+/// Loads an assessment as its pages show it: [`load`] and what is [`Around`] the answers, in
+/// the same transaction.
+pub async fn load_page(
+    pool: &PgPool,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<AssessmentView, ServiceError> {
+    read(pool, principal, id, true).await
+}
+
+async fn read(
+    pool: &PgPool,
+    principal: &Principal,
+    id: Uuid,
+    page: bool,
+) -> Result<AssessmentView, ServiceError> {
     let mut tx = storage::begin(pool, &principal.scope()).await?;
     let head = store::head(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let submitted = head.state.is_submitted();
     if !principal.may(Permission::ReadAssessment {
         participant: head.participant_id,
-        submitted,
+        submitted: head.state.is_submitted(),
     }) {
         return Err(ServiceError::Forbidden);
     }
-    let framework = frameworks::load(&mut tx, head.framework_id)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
+    let framework = framework_of(&mut tx, head.framework_id).await?;
     let answers = store::list(&mut tx, id)
         .await?
         .into_iter()
         .map(|a| (a.goal_id, a))
         .collect();
+    let mut around = Around::default();
+    if page {
+        around.clarifications = clarifications::for_assessment(&mut tx, id).await?;
+        around.evidence = evidence::list(&mut tx, id).await?;
+        if head.state == AssessmentState::Returned {
+            around.return_notes = reviews::latest_return_notes(&mut tx, id).await?;
+            around.return_reason = reviews::revisions(&mut tx, id)
+                .await?
+                .pop()
+                .and_then(|r| r.reason);
+        }
+    }
     tx.commit().await?;
     let editable = principal.may(Permission::EditParticipant(head.participant_id))
         && answers_may_change(head.state, head.cycle_state).is_ok();
@@ -79,6 +155,7 @@ pub async fn load(
         framework,
         answers,
         editable,
+        around,
     })
 }
 
@@ -110,21 +187,25 @@ pub async fn save_answer(
     context: &RequestContext,
 ) -> Result<i64, SaveError> {
     let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
-    let head = store::head(&mut tx, assessment)
-        .await?
-        .ok_or(SaveError::Other(ServiceError::NotFound))?;
+    // Locked: a submission cannot slip in between this check and the write.
+    let Some(head) = store::lock_head(&mut tx, assessment).await? else {
+        // Not lockable: row-level security lets only editors lock it. Visible but not editable
+        // is a refusal, not an absence.
+        let visible = store::head(&mut tx, assessment).await?.is_some();
+        return Err(SaveError::Other(if visible {
+            ServiceError::Forbidden
+        } else {
+            ServiceError::NotFound
+        }));
+    };
     if !principal.may(Permission::EditParticipant(head.participant_id)) {
         return Err(SaveError::Other(ServiceError::Forbidden));
     }
-    // Locked: a submission cannot slip in between this check and the write.
-    let (state, cycle_state) = store::lock(&mut tx, assessment)
-        .await?
-        .ok_or(SaveError::Other(ServiceError::NotFound))?;
-    answers_may_change(state, cycle_state)
+    answers_may_change(head.state, head.cycle_state)
         .map_err(|key| SaveError::Other(ServiceError::Refused(key)))?;
-    let framework = frameworks::load(&mut tx, head.framework_id)
-        .await?
-        .ok_or(SaveError::Other(ServiceError::NotFound))?;
+    let framework = framework_of(&mut tx, head.framework_id)
+        .await
+        .map_err(SaveError::Other)?;
     let (_, goal, goal_id) = framework
         .goal(goal_code)
         .ok_or(SaveError::Other(ServiceError::NotFound))?;

@@ -190,11 +190,10 @@ pub async fn for_assessment(
     principal: &Principal,
     assessment: Uuid,
 ) -> Result<Vec<ClarificationView>, ServiceError> {
-    assessments::load(pool, principal, assessment).await?;
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
-    let list = store::for_assessment(&mut tx, assessment).await?;
-    tx.commit().await?;
-    Ok(list)
+    Ok(assessments::load_page(pool, principal, assessment)
+        .await?
+        .around
+        .clarifications)
 }
 
 /// The open requests the principal may see.

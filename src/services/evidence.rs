@@ -354,11 +354,10 @@ pub async fn list(
     principal: &Principal,
     assessment: Uuid,
 ) -> Result<Vec<EvidenceItem>, ServiceError> {
-    assessments::load(pool, principal, assessment).await?;
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
-    let items = store::list(&mut tx, assessment).await?;
-    tx.commit().await?;
-    Ok(items)
+    Ok(assessments::load_page(pool, principal, assessment)
+        .await?
+        .around
+        .evidence)
 }
 
 /// A file for download: only for those who may read its answer (row-level security decides).

@@ -38,18 +38,30 @@ pub async fn head(
     conn: &mut PgConnection,
     id: Uuid,
 ) -> Result<Option<AssessmentHead>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT a.id, a.state, a.revision, a.row_version, c.id AS cycle_id, c.code AS cycle_code,
-                c.state AS cycle_state, c.deadline, (c.deadline - current_date) AS days_left,
-                a.late_submission_allowed, c.framework_id, p.id AS participant_id, p.code AS participant_code,
-                p.name_en AS participant_name_en, p.name_fr AS participant_name_fr
-         FROM assessments a JOIN cycles c ON c.id = a.cycle_id JOIN participants p ON p.id = a.participant_id
-         WHERE a.id = $1",
-    )
-    .bind(id)
-    .fetch_optional(conn)
-    .await
+    sqlx::query_as(&format!("{HEAD} WHERE a.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
 }
+
+/// One assessment, locked for a change of its answers or state: nothing else changes it until
+/// the transaction ends. Row-level security lets only those who may change it lock it.
+pub async fn lock_head(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<AssessmentHead>, sqlx::Error> {
+    sqlx::query_as(&format!("{HEAD} WHERE a.id = $1 FOR UPDATE OF a"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+const HEAD: &str = "SELECT a.id, a.state, a.revision, a.row_version, c.id AS cycle_id,
+        c.code AS cycle_code, c.state AS cycle_state, c.deadline,
+        (c.deadline - current_date) AS days_left, a.late_submission_allowed, c.framework_id,
+        p.id AS participant_id, p.code AS participant_code, p.name_en AS participant_name_en,
+        p.name_fr AS participant_name_fr
+     FROM assessments a JOIN cycles c ON c.id = a.cycle_id JOIN participants p ON p.id = a.participant_id";
 
 /// The assessment's state and its cycle's, locked for a change.
 pub async fn lock(

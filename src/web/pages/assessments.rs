@@ -29,6 +29,10 @@
 //! other clients: a form post there answers the same way (the redirect goes to the goal's section).
 //! The pages need no JavaScript; with it, the forms also save by themselves (Autosave ([`crate::web::pages::assessments`])).
 //!
+//! - **One read per page.** The task list, the section pages and the check page read what they
+//!   show through `services::assessments::load_page`, in one transaction (the assessment, its
+//!   answers, clarification requests, evidence and, while returned, the latest return); the
+//!   framework version, frozen once a cycle uses it, is read once per process.
 //! - **Who sees it.** `services::assessments::load` reads the assessment under row-level security
 //!   (another delegation's is 404), then checks `Permission::ReadAssessment { participant, submitted }`:
 //!   admins and the participant's delegation always; analysts only while the state is `submitted`,
@@ -291,14 +295,10 @@ pub struct Workflow {
     evidence: Vec<EvidenceItem>,
 }
 
-async fn workflow_of(
-    state: &AppState,
-    me: &Principal,
-    view: &AssessmentView,
-) -> Result<Workflow, AppError> {
+fn workflow_of(me: &Principal, view: &AssessmentView) -> Workflow {
     let head = &view.head;
     let may_submit = me.may(Permission::SubmitForParticipant(head.participant_id));
-    let mut workflow = Workflow {
+    Workflow {
         may_submit,
         can_submit: may_submit && view.editable && head.state.may_submit(),
         contributes: view.editable && !may_submit,
@@ -309,22 +309,16 @@ async fn workflow_of(
             && !head.late_submission_allowed
             && head.state.may_allow_late(),
         revisions: head.revision,
+        return_reason: view.around.return_reason.clone(),
+        notes: view.around.return_notes.clone(),
         can_raise: me.may(Permission::RaiseClarification),
         can_reply: me.may(Permission::RaiseClarification)
             || me.may(Permission::EditParticipant(head.participant_id)),
         user: me.user_id,
         is_admin: me.role == crate::domain::role::Role::Admin,
-        clarifications: crate::services::clarifications::for_assessment(&state.db, me, head.id)
-            .await?,
-        evidence: crate::services::evidence::list(&state.db, me, head.id).await?,
-        ..Workflow::default()
-    };
-    if head.state == AssessmentState::Returned {
-        workflow.notes = crate::services::workflow::return_notes(&state.db, me, head.id).await?;
-        let revisions = crate::services::workflow::revisions(&state.db, me, head.id).await?;
-        workflow.return_reason = revisions.last().and_then(|r| r.reason.clone());
+        clarifications: view.around.clarifications.clone(),
+        evidence: view.around.evidence.clone(),
     }
-    Ok(workflow)
 }
 
 /// A section with its goals, progress and status.
@@ -614,8 +608,8 @@ pub async fn show(
     page: PageContext,
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    let view = service::load(&state.db, &me, id).await?;
-    let workflow = workflow_of(&state, &me, &view).await?;
+    let view = service::load_page(&state.db, &me, id).await?;
+    let workflow = workflow_of(&me, &view);
     let form = form_of(&page, &view, workflow, None, None);
     let mut notes = Vec::new();
     let mut requests = Vec::new();
@@ -752,8 +746,8 @@ pub async fn show_section(
     Path((id, code)): Path<(Uuid, String)>,
     Query(query): Query<SectionQuery>,
 ) -> Result<Response, AppError> {
-    let view = service::load(&state.db, &me, id).await?;
-    let workflow = workflow_of(&state, &me, &view).await?;
+    let view = service::load_page(&state.db, &me, id).await?;
+    let workflow = workflow_of(&me, &view);
     let form = form_of(&page, &view, workflow, None, query.evidence.as_deref());
     render(&section_page(page, form, &code).ok_or(AppError::NotFound)?)
 }
@@ -766,8 +760,8 @@ async fn refused_page(
     id: Uuid,
     posted: Posted<'_>,
 ) -> Result<Response, AppError> {
-    let view = service::load(&state.db, me, id).await?;
-    let workflow = workflow_of(state, me, &view).await?;
+    let view = service::load_page(&state.db, me, id).await?;
+    let workflow = workflow_of(me, &view);
     let goal = match &posted {
         Posted::Answer(goal, ..) | Posted::Evidence(goal, _) => *goal,
     };
@@ -831,11 +825,11 @@ pub async fn check(
     page: PageContext,
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    let view = service::load(&state.db, &me, id).await?;
+    let view = service::load_page(&state.db, &me, id).await?;
     if !me.may(Permission::SubmitForParticipant(view.head.participant_id)) {
         return Err(AppError::Forbidden);
     }
-    let workflow = workflow_of(&state, &me, &view).await?;
+    let workflow = workflow_of(&me, &view);
     let form = form_of(&page, &view, workflow, None, None);
     let link = |section: &SectionRow, goal: &GoalRow| GoalLink {
         anchor: String::new(),
