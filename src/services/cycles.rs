@@ -11,7 +11,7 @@ use super::ServiceError;
 use crate::auth::Operator;
 use crate::domain::cycle::{self, CycleInput, CycleState, NewCycle, Transition};
 use crate::storage::audit::{NewEntry, RequestContext};
-use crate::storage::cycles::{self as store, CycleRow};
+use crate::storage::cycles::{self as store, BoardQuery, BoardRow, CycleRow, CycleView};
 use crate::storage::{self};
 
 /// Creates a planned cycle on a framework version (which freezes the version).
@@ -218,4 +218,43 @@ pub async fn extend_deadline(
     )
     .await?;
     Ok(())
+}
+
+/// Every cycle the caller may see, newest first. Reads only.
+pub async fn list(pool: &PgPool, operator: Operator<'_>) -> Result<Vec<CycleView>, ServiceError> {
+    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let cycles = store::list(&mut tx).await?;
+    tx.commit().await?;
+    Ok(cycles)
+}
+
+/// One cycle. Reads only.
+pub async fn find(
+    pool: &PgPool,
+    operator: Operator<'_>,
+    id: Uuid,
+) -> Result<CycleView, ServiceError> {
+    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let cycle = store::find(&mut tx, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    tx.commit().await?;
+    Ok(cycle)
+}
+
+/// A cycle and its status board (row-level security shows a delegation its own row only), in
+/// one transaction. Reads only.
+pub async fn board(
+    pool: &PgPool,
+    operator: Operator<'_>,
+    id: Uuid,
+    query: &BoardQuery,
+) -> Result<(CycleView, Vec<BoardRow>), ServiceError> {
+    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let cycle = store::find(&mut tx, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let rows = store::board(&mut tx, id, query).await?;
+    tx.commit().await?;
+    Ok((cycle, rows))
 }

@@ -79,6 +79,17 @@ pub async fn load(pool: &PgPool, scope: &Scope, id: Uuid) -> Result<FrameworkRec
     Ok(record)
 }
 
+/// Every version, by family and creation. Reads only.
+pub async fn list(
+    pool: &PgPool,
+    scope: &Scope,
+) -> Result<Vec<store::FrameworkSummary>, ServiceError> {
+    let mut tx = storage::begin(pool, scope).await?;
+    let list = store::list(&mut tx).await?;
+    tx.commit().await?;
+    Ok(list)
+}
+
 /// The version as a JSON document; importing it gives an identical framework.
 pub fn export(record: &FrameworkRecord) -> String {
     // Serialising plain structs cannot fail.

@@ -18,9 +18,8 @@ use crate::domain::assessment::AssessmentState;
 use crate::domain::cycle::{CycleInput, Transition};
 use crate::services::{ServiceError, cycles as service};
 use crate::storage::audit::RequestContext;
-use crate::storage::cycles::{self as store, BoardQuery, BoardRow, Census, CycleView};
-use crate::storage::frameworks::{self as framework_store, FrameworkSummary};
-use crate::storage::{self};
+use crate::storage::cycles::{BoardQuery, BoardRow, Census, CycleView};
+use crate::storage::frameworks::FrameworkSummary;
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
@@ -39,9 +38,7 @@ pub async fn list(
     CurrentUser(me): CurrentUser,
     page: PageContext,
 ) -> Result<Response, AppError> {
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    let cycles = store::list(&mut tx).await?;
-    tx.commit().await?;
+    let cycles = service::list(&state.db, Operator::User(&me)).await?;
     render(&ListPage {
         page,
         cycles,
@@ -74,9 +71,7 @@ async fn new_page(
     form: NewCycleForm,
     errors: FormErrors,
 ) -> Result<NewPage, AppError> {
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    let frameworks = framework_store::list(&mut tx).await?;
-    tx.commit().await?;
+    let frameworks = crate::services::frameworks::list(&state.db, &me.scope()).await?;
     Ok(NewPage {
         page,
         frameworks,
@@ -171,10 +166,7 @@ async fn board_page(
     new_deadline: String,
     errors: FormErrors,
 ) -> Result<BoardPage, AppError> {
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    let cycle = store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let rows = store::board(&mut tx, id, &query).await?;
-    tx.commit().await?;
+    let (cycle, rows) = service::board(&state.db, Operator::User(me), id, &query).await?;
     Ok(BoardPage {
         page,
         cycle,
@@ -325,12 +317,11 @@ async fn done(
     id: Uuid,
     transition: Transition,
 ) -> Result<Response, AppError> {
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    let code = store::find(&mut tx, id)
-        .await?
-        .map(|c| c.code)
-        .unwrap_or_default();
-    tx.commit().await?;
+    let code = match service::find(&state.db, Operator::User(me), id).await {
+        Ok(cycle) => cycle.code,
+        Err(ServiceError::NotFound) => String::new(),
+        Err(other) => return Err(other.into()),
+    };
     let key = match transition {
         Transition::Open => "flash.cycle_open",
         Transition::Close => "flash.cycle_close",
