@@ -101,7 +101,6 @@ pub enum Submitted {
 
 /// Submits an assessment: every applicable goal answered, no unconfirmed carried-forward
 /// answer, the cycle open and the deadline not passed (unless a late submission is allowed).
-
 pub async fn submit(
     pool: &PgPool,
     principal: &Principal,
