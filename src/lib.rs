@@ -11,6 +11,11 @@
 //! - [`cluster`]: the private PostgreSQL cluster;
 //! - [`demo`]: the demo history.
 
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 pub mod auth;
 pub mod cli;
 pub mod cluster;

@@ -15,7 +15,7 @@ use time::Date;
 
 /// Where a cycle is in its life.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum CycleState {
@@ -46,7 +46,37 @@ impl CycleState {
             _ => None,
         }
     }
+
+    /// Open: delegations answer, submit and are reviewed; nothing of an assessment changes in
+    /// any other state.
+    pub fn is_open(self) -> bool {
+        self == Self::Open
+    }
+
+    /// The deadline may still move (later): planned or open.
+    pub fn may_extend(self) -> bool {
+        matches!(self, Self::Planned | Self::Open)
+    }
+
+    /// Whether `transition` starts from this state.
+    pub fn allows(self, transition: Transition) -> bool {
+        transition.states().0 == self
+    }
 }
+
+impl std::fmt::Display for CycleState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl AsRef<str> for CycleState {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+super::stored_as_text!(CycleState);
 
 /// A change of state an admin can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,7 +151,7 @@ impl Transition {
 
 /// A deadline may move later (never earlier) while the cycle is planned or open.
 pub fn check_new_deadline(state: CycleState, current: Date, new: Date) -> Result<(), &'static str> {
-    if !matches!(state, CycleState::Planned | CycleState::Open) {
+    if !state.may_extend() {
         return Err("cycle.refused.extend");
     }
     if new <= current {

@@ -44,6 +44,10 @@ impl Lang {
 
 type Catalogue = HashMap<String, String>;
 
+#[allow(
+    clippy::panic,
+    reason = "the catalogues are embedded and checked by tests: a broken one is a build defect, found at start-up"
+)]
 fn load(source: &str, name: &str) -> Catalogue {
     // The files are part of the binary and checked by tests; a broken file is a build defect.
     serde_json::from_str(source).unwrap_or_else(|error| panic!("i18n/{name}.json: {error}")) // allowed: build-time data

@@ -2,6 +2,7 @@
 //! two people editing the same answer never overwrite each other silently.
 
 use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, RwLock};
 
 use serde_json::json;
 use sqlx::PgPool;
@@ -11,29 +12,50 @@ use super::ServiceError;
 use crate::auth::Principal;
 use crate::auth::policy::Permission;
 use crate::domain::answer::{AnswerInput, CheckedAnswer, value_text};
+use crate::domain::assessment::{AssessmentState, answers_may_change};
 use crate::domain::framework::{Goal, Section};
 use crate::domain::scoring::AnswerState;
 use crate::storage::answers::{self as store, AssessmentHead, StoredAnswer};
-use crate::storage::audit::{self, Actor, NewEntry, RequestContext};
+use crate::storage::assessments as reviews;
+use crate::storage::audit::{Actor, NewEntry, RequestContext};
+use crate::storage::clarifications::{self, ClarificationView};
+use crate::storage::evidence::{self, EvidenceItem};
 use crate::storage::frameworks::{self, FrameworkRecord};
 use crate::storage::{self};
 
-/// States in which a delegation may change answers.
-pub const EDITABLE_STATES: [&str; 3] = ["not_started", "draft", "returned"];
-/// States from which the assessment counts as submitted.
-pub const SUBMITTED_STATES: [&str; 3] = ["submitted", "resubmitted", "accepted"];
-
-/// An assessment with its framework and answers, as the form shows it.
+/// An assessment with everything its pages show, read once, in one transaction, with the
+/// permission already checked: the read model of the task list, the section pages, the check
+/// page, the review page and the API's assessment read.
 pub struct AssessmentView {
     pub head: AssessmentHead,
-    pub framework: FrameworkRecord,
+    pub framework: Arc<FrameworkRecord>,
     /// By goal id.
     pub answers: HashMap<Uuid, StoredAnswer>,
     /// Whether the principal may change answers now.
     pub editable: bool,
+    /// What surrounds the answers on the pages ([`load_page`]); empty after [`load`].
+    pub around: Around,
+}
+
+/// What the pages show around the answers, read with them.
+#[derive(Debug, Clone, Default)]
+pub struct Around {
+    /// Clarification requests on this assessment's answers.
+    pub clarifications: Vec<ClarificationView>,
+    /// Links, files and planned actions on its answers.
+    pub evidence: Vec<EvidenceItem>,
+    /// While returned: the secretariat's notes on answers (goal id, note) and its reason.
+    pub return_notes: Vec<(Uuid, String)>,
+    pub return_reason: Option<String>,
 }
 
 impl AssessmentView {
+    /// The goal with this code, with its section, id and answer (if any).
+    pub fn goal(&self, code: &str) -> Option<(&Section, &Goal, Uuid, Option<&StoredAnswer>)> {
+        let (section, goal, id) = self.framework.goal(code)?;
+        Some((section, goal, id, self.answers.get(&id)))
+    }
+
     /// Every goal with its section and answer (if any), in order.
     pub fn goals(&self) -> impl Iterator<Item = (&Section, &Goal, Uuid, Option<&StoredAnswer>)> {
         self.framework
@@ -44,40 +66,96 @@ impl AssessmentView {
     }
 }
 
-/// Loads an assessment for a principal who may read it (analysts: only once submitted).
+/// Frozen framework versions, read once per process: a version used by a cycle can never
+/// change (migration 0008's triggers), so every assessment page and save reuses it instead of
+/// reading its sections, goals and levels again. Only frozen versions are kept.
+static FROZEN: LazyLock<RwLock<HashMap<Uuid, Arc<FrameworkRecord>>>> =
+    LazyLock::new(Default::default);
+
+/// The framework version of an assessment (from [`FROZEN`] when it was read before).
+async fn framework_of(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> Result<Arc<FrameworkRecord>, ServiceError> {
+    if let Some(found) = FROZEN.read().ok().and_then(|map| map.get(&id).cloned()) {
+        return Ok(found);
+    }
+    let record = Arc::new(
+        frameworks::load(conn, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?,
+    );
+    if record.frozen
+        && let Ok(mut map) = FROZEN.write()
+    {
+        map.insert(id, Arc::clone(&record));
+    }
+    Ok(record)
+}
+
+/// Loads an assessment for a principal who may read it (analysts: only once submitted): its
+/// framework and answers.
 pub async fn load(
     pool: &PgPool,
     principal: &Principal,
     id: Uuid,
 ) -> Result<AssessmentView, ServiceError> {
+    read(pool, principal, id, false).await
+}
+
+/// Loads an assessment as its pages show it: [`load`] and what is [`Around`] the answers, in
+/// the same transaction.
+pub async fn load_page(
+    pool: &PgPool,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<AssessmentView, ServiceError> {
+    read(pool, principal, id, true).await
+}
+
+async fn read(
+    pool: &PgPool,
+    principal: &Principal,
+    id: Uuid,
+    page: bool,
+) -> Result<AssessmentView, ServiceError> {
     let mut tx = storage::begin(pool, &principal.scope()).await?;
     let head = store::head(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let submitted = SUBMITTED_STATES.contains(&head.state.as_str());
     if !principal.may(Permission::ReadAssessment {
         participant: head.participant_id,
-        submitted,
+        submitted: head.state.is_submitted(),
     }) {
         return Err(ServiceError::Forbidden);
     }
-    let framework = frameworks::load(&mut tx, head.framework_id)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
+    let framework = framework_of(&mut tx, head.framework_id).await?;
     let answers = store::list(&mut tx, id)
         .await?
         .into_iter()
         .map(|a| (a.goal_id, a))
         .collect();
+    let mut around = Around::default();
+    if page {
+        around.clarifications = clarifications::for_assessment(&mut tx, id).await?;
+        around.evidence = evidence::list(&mut tx, id).await?;
+        if head.state == AssessmentState::Returned {
+            around.return_notes = reviews::latest_return_notes(&mut tx, id).await?;
+            around.return_reason = reviews::revisions(&mut tx, id)
+                .await?
+                .pop()
+                .and_then(|r| r.reason);
+        }
+    }
     tx.commit().await?;
     let editable = principal.may(Permission::EditParticipant(head.participant_id))
-        && EDITABLE_STATES.contains(&head.state.as_str())
-        && head.cycle_state == "open";
+        && answers_may_change(head.state, head.cycle_state).is_ok();
     Ok(AssessmentView {
         head,
         framework,
         answers,
         editable,
+        around,
     })
 }
 
@@ -108,36 +186,28 @@ pub async fn save_answer(
     input: &AnswerInput,
     context: &RequestContext,
 ) -> Result<i64, SaveError> {
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
-    let head = store::head(&mut tx, assessment)
-        .await?
-        .ok_or(SaveError::Other(ServiceError::NotFound))?;
+    let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
+    // Locked: a submission cannot slip in between this check and the write.
+    let Some(head) = store::lock_head(&mut tx, assessment).await? else {
+        // Not lockable: row-level security lets only editors lock it. Visible but not editable
+        // is a refusal, not an absence.
+        let visible = store::head(&mut tx, assessment).await?.is_some();
+        return Err(SaveError::Other(if visible {
+            ServiceError::Forbidden
+        } else {
+            ServiceError::NotFound
+        }));
+    };
     if !principal.may(Permission::EditParticipant(head.participant_id)) {
         return Err(SaveError::Other(ServiceError::Forbidden));
     }
-    // Locked: a submission cannot slip in between this check and the write.
-    let (state, cycle_state) = store::lock(&mut tx, assessment)
-        .await?
-        .ok_or(SaveError::Other(ServiceError::NotFound))?;
-    if !EDITABLE_STATES.contains(&state.as_str()) {
-        return Err(SaveError::Other(ServiceError::Refused(
-            "assessment.refused.submitted",
-        )));
-    }
-    if cycle_state != "open" {
-        return Err(SaveError::Other(ServiceError::Refused(
-            "assessment.refused.cycle_not_open",
-        )));
-    }
-    let framework = frameworks::load(&mut tx, head.framework_id)
-        .await?
-        .ok_or(SaveError::Other(ServiceError::NotFound))?;
-    let (goal_id, goal) = framework
-        .framework
-        .goals()
-        .zip(&framework.goal_ids)
-        .find(|((_, g), _)| g.code == goal_code)
-        .map(|((_, g), id)| (*id, g))
+    answers_may_change(head.state, head.cycle_state)
+        .map_err(|key| SaveError::Other(ServiceError::Refused(key)))?;
+    let framework = framework_of(&mut tx, head.framework_id)
+        .await
+        .map_err(SaveError::Other)?;
+    let (_, goal, goal_id) = framework
+        .goal(goal_code)
         .ok_or(SaveError::Other(ServiceError::NotFound))?;
     let checked = input.check(&goal.scale).map_err(SaveError::Invalid)?;
     let before = store::lock_answer(&mut tx, assessment, goal_id).await?;
@@ -167,8 +237,7 @@ pub async fn save_answer(
     store::touch(&mut tx, assessment).await?;
     let old = before.as_ref().map(stored_for_audit);
     let new = checked_for_audit(&checked);
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             Actor::User(principal.user_id),
             "answer.update",
@@ -179,7 +248,6 @@ pub async fn save_answer(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(new_version)
 }
 

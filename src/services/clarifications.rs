@@ -45,7 +45,7 @@ use super::assessments;
 use crate::auth::Principal;
 use crate::auth::policy::Permission;
 use crate::domain::role::Role;
-use crate::storage::audit::{self, Actor, NewEntry, RequestContext};
+use crate::storage::audit::{Actor, NewEntry, RequestContext};
 use crate::storage::clarifications::{self as store, ClarificationView, NewClarification};
 use crate::storage::{self};
 
@@ -72,11 +72,10 @@ pub async fn raise(
     let view = assessments::load(pool, principal, assessment).await?;
     let question = text(question, "question")?;
     let goal_id = view
-        .goals()
-        .find(|(_, g, _, _)| g.code == goal_code)
+        .goal(goal_code)
         .map(|(_, _, id, _)| id)
         .ok_or(ServiceError::NotFound)?;
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
     let id = store::insert(
         &mut tx,
         &NewClarification {
@@ -88,8 +87,7 @@ pub async fn raise(
         },
     )
     .await?;
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             Actor::User(principal.user_id),
             "clarification.raise",
@@ -100,7 +98,6 @@ pub async fn raise(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(id)
 }
 
@@ -142,10 +139,9 @@ pub async fn reply(
     }
     let body = text(body, "body")?;
     let state = if from_delegation { "answered" } else { "open" };
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
     store::add_message(&mut tx, id, participant, principal.user_id, &body, state).await?;
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             Actor::User(principal.user_id),
             "clarification.reply",
@@ -156,7 +152,6 @@ pub async fn reply(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -171,12 +166,11 @@ pub async fn resolve(
     if !(request.raised_by == Some(principal.user_id) || principal.role == Role::Admin) {
         return Err(ServiceError::Forbidden);
     }
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
     if !store::resolve(&mut tx, id, principal.user_id).await? {
         return Err(ServiceError::Refused("clarification.refused.resolved"));
     }
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             Actor::User(principal.user_id),
             "clarification.resolve",
@@ -187,7 +181,6 @@ pub async fn resolve(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -197,11 +190,10 @@ pub async fn for_assessment(
     principal: &Principal,
     assessment: Uuid,
 ) -> Result<Vec<ClarificationView>, ServiceError> {
-    assessments::load(pool, principal, assessment).await?;
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
-    let list = store::for_assessment(&mut tx, assessment).await?;
-    tx.commit().await?;
-    Ok(list)
+    Ok(assessments::load_page(pool, principal, assessment)
+        .await?
+        .around
+        .clarifications)
 }
 
 /// The open requests the principal may see.

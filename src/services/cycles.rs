@@ -10,8 +10,8 @@ use uuid::Uuid;
 use super::ServiceError;
 use crate::auth::Operator;
 use crate::domain::cycle::{self, CycleInput, CycleState, NewCycle, Transition};
-use crate::storage::audit::{self, NewEntry, RequestContext};
-use crate::storage::cycles::{self as store, CycleRow};
+use crate::storage::audit::{NewEntry, RequestContext};
+use crate::storage::cycles::{self as store, BoardQuery, BoardRow, CycleRow, CycleView};
 use crate::storage::{self};
 
 /// Creates a planned cycle on a framework version (which freezes the version).
@@ -30,7 +30,7 @@ pub async fn create(
             .map(|(f, k)| ((*f).to_owned(), (*k).to_owned()))
             .collect(),
     };
-    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &operator.scope()).await?;
     let framework_exists = match framework_id {
         Some(id) => {
             sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM frameworks WHERE id = $1)")
@@ -67,19 +67,14 @@ pub async fn create(
             _ => ServiceError::Sql(error),
         }
     })?;
-    audit::append(
-        &mut tx,
-        &NewEntry::new(
+    tx.commit(&NewEntry::new(
             operator.actor(),
             "cycle.create",
             json!({ "code": new.code, "framework": framework_id, "opens_on": new.opens_on.to_string(),
                     "deadline": new.deadline.to_string() }),
         )
         .about("cycle", id)
-        .from_request(context),
-    )
-    .await?;
-    tx.commit().await?;
+        .from_request(context)).await?;
     Ok(id)
 }
 
@@ -131,11 +126,11 @@ async fn change_state(
                 .ok_or_else(|| ServiceError::field("deadline", "field.date.invalid"))?,
         ),
     };
-    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &operator.scope()).await?;
     let (state, deadline) = store::lock(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let from = CycleState::parse(&state).ok_or(ServiceError::NotFound)?;
+    let from = state;
     let to = transition.apply(from).map_err(ServiceError::Refused)?;
     let moved = if transition == Transition::Reopen {
         let today = time::OffsetDateTime::now_utc().date();
@@ -144,7 +139,7 @@ async fn change_state(
     } else {
         None
     };
-    store::set_state(&mut tx, id, to.as_str()).await?;
+    store::set_state(&mut tx, id, to).await?;
     if let Some(new) = moved {
         store::set_deadline(&mut tx, id, new).await?;
     }
@@ -161,8 +156,7 @@ async fn change_state(
     if let Some(new) = moved {
         detail["deadline"] = json!({ "old": deadline.to_string(), "new": new.to_string() });
     }
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             operator.actor(),
             &format!("cycle.{}", transition.as_str()),
@@ -172,7 +166,6 @@ async fn change_state(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -202,11 +195,10 @@ pub async fn extend_deadline(
 ) -> Result<(), ServiceError> {
     let new: Date = cycle::parse_date(new_deadline)
         .ok_or_else(|| ServiceError::field("deadline", "field.date.invalid"))?;
-    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &operator.scope()).await?;
     let (state, current) = store::lock(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let state = CycleState::parse(&state).ok_or(ServiceError::NotFound)?;
     cycle::check_new_deadline(state, current, new).map_err(|key| {
         if key.starts_with("field.") {
             ServiceError::field("deadline", key)
@@ -215,8 +207,7 @@ pub async fn extend_deadline(
         }
     })?;
     store::set_deadline(&mut tx, id, new).await?;
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             operator.actor(),
             "cycle.extend_deadline",
@@ -226,6 +217,44 @@ pub async fn extend_deadline(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
+}
+
+/// Every cycle the caller may see, newest first. Reads only.
+pub async fn list(pool: &PgPool, operator: Operator<'_>) -> Result<Vec<CycleView>, ServiceError> {
+    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let cycles = store::list(&mut tx).await?;
+    tx.commit().await?;
+    Ok(cycles)
+}
+
+/// One cycle. Reads only.
+pub async fn find(
+    pool: &PgPool,
+    operator: Operator<'_>,
+    id: Uuid,
+) -> Result<CycleView, ServiceError> {
+    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let cycle = store::find(&mut tx, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    tx.commit().await?;
+    Ok(cycle)
+}
+
+/// A cycle and its status board (row-level security shows a delegation its own row only), in
+/// one transaction. Reads only.
+pub async fn board(
+    pool: &PgPool,
+    operator: Operator<'_>,
+    id: Uuid,
+    query: &BoardQuery,
+) -> Result<(CycleView, Vec<BoardRow>), ServiceError> {
+    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let cycle = store::find(&mut tx, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let rows = store::board(&mut tx, id, query).await?;
+    tx.commit().await?;
+    Ok((cycle, rows))
 }

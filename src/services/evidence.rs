@@ -83,22 +83,23 @@
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::PgPool;
 use time::Date;
 use uuid::Uuid;
 
 use super::ServiceError;
-use super::assessments::{self, EDITABLE_STATES};
+use super::assessments;
 use crate::auth::Principal;
 use crate::auth::policy::Permission;
+use crate::domain::assessment::answers_may_change;
 use crate::domain::cycle::parse_date;
 use crate::domain::evidence::{EvidenceKind, clean_file_name, sniff, valid_link};
-use crate::storage::audit::{self, Actor, NewEntry, RequestContext};
+use crate::storage::audit::{Actor, NewEntry, RequestContext};
 use crate::storage::evidence::{self as store, EvidenceItem, NewFile, StoredFile};
 use crate::storage::{self, answers};
 
 struct Editable {
-    tx: Transaction<'static, Postgres>,
+    tx: storage::Audited,
     assessment: Uuid,
     participant: Uuid,
     answer: Uuid,
@@ -116,20 +117,14 @@ async fn editable(
         return Err(ServiceError::Forbidden);
     }
     let goal = view
-        .goals()
-        .find(|(_, g, _, _)| g.code == goal_code)
+        .goal(goal_code)
         .map(|(_, _, id, _)| id)
         .ok_or(ServiceError::NotFound)?;
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
     let (state, cycle_state) = answers::lock(&mut tx, assessment)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    if !EDITABLE_STATES.contains(&state.as_str()) {
-        return Err(ServiceError::Refused("assessment.refused.submitted"));
-    }
-    if cycle_state != "open" {
-        return Err(ServiceError::Refused("assessment.refused.cycle_not_open"));
-    }
+    answers_may_change(state, cycle_state).map_err(ServiceError::Refused)?;
     let answer = store::answer_id(
         &mut tx,
         assessment,
@@ -146,10 +141,10 @@ async fn editable(
     })
 }
 
-/// Marks the assessment active and audits one change to its evidence, in the change's
-/// transaction (`verb`: add or remove).
-async fn audit_change(
-    editable: &mut Editable,
+/// Marks the assessment active and commits one change to its evidence with its audit entry
+/// (`verb`: add or remove).
+async fn commit_change(
+    mut editable: Editable,
     principal: &Principal,
     kind: EvidenceKind,
     verb: &str,
@@ -159,14 +154,15 @@ async fn audit_change(
 ) -> Result<(), ServiceError> {
     answers::touch(&mut editable.tx, editable.assessment).await?;
     let action = format!("{}.{verb}", kind.entity());
-    audit::append(
-        &mut editable.tx,
-        &NewEntry::new(Actor::User(principal.user_id), &action, details)
-            .about(kind.entity(), id)
-            .for_participant(Some(editable.participant))
-            .from_request(context),
-    )
-    .await?;
+    editable
+        .tx
+        .commit(
+            &NewEntry::new(Actor::User(principal.user_id), &action, details)
+                .about(kind.entity(), id)
+                .for_participant(Some(editable.participant))
+                .from_request(context),
+        )
+        .await?;
     Ok(())
 }
 
@@ -195,8 +191,8 @@ pub async fn add_link(
         principal.user_id,
     )
     .await?;
-    audit_change(
-        &mut editable,
+    commit_change(
+        editable,
         principal,
         EvidenceKind::Link,
         "add",
@@ -205,7 +201,6 @@ pub async fn add_link(
         context,
     )
     .await?;
-    editable.tx.commit().await?;
     Ok(id)
 }
 
@@ -247,8 +242,8 @@ pub async fn add_action(
         principal.user_id,
     )
     .await?;
-    audit_change(
-        &mut editable,
+    commit_change(
+        editable,
         principal,
         EvidenceKind::Action,
         "add",
@@ -257,7 +252,6 @@ pub async fn add_action(
         context,
     )
     .await?;
-    editable.tx.commit().await?;
     Ok(id)
 }
 
@@ -308,8 +302,8 @@ pub async fn add_file(
     )
     .await?;
     let details = json!({ "goal": goal, "file_name": name, "media_type": media_type, "size_bytes": content.len(), "sha256": hex::encode(&sha256) });
-    audit_change(
-        &mut editable,
+    commit_change(
+        editable,
         principal,
         EvidenceKind::File,
         "add",
@@ -318,7 +312,6 @@ pub async fn add_file(
         context,
     )
     .await?;
-    editable.tx.commit().await?;
     Ok(id)
 }
 
@@ -339,8 +332,11 @@ pub async fn remove(
         owner
     };
     let mut editable = editable(pool, principal, assessment, &goal).await?;
-    audit_change(
-        &mut editable,
+    if !store::remove(&mut editable.tx, kind, id).await? {
+        return Err(ServiceError::NotFound);
+    }
+    commit_change(
+        editable,
         principal,
         kind,
         "remove",
@@ -349,10 +345,6 @@ pub async fn remove(
         context,
     )
     .await?;
-    if !store::remove(&mut editable.tx, kind, id).await? {
-        return Err(ServiceError::NotFound);
-    }
-    editable.tx.commit().await?;
     Ok(assessment)
 }
 
@@ -362,11 +354,10 @@ pub async fn list(
     principal: &Principal,
     assessment: Uuid,
 ) -> Result<Vec<EvidenceItem>, ServiceError> {
-    assessments::load(pool, principal, assessment).await?;
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
-    let items = store::list(&mut tx, assessment).await?;
-    tx.commit().await?;
-    Ok(items)
+    Ok(assessments::load_page(pool, principal, assessment)
+        .await?
+        .around
+        .evidence)
 }
 
 /// A file for download: only for those who may read its answer (row-level security decides).

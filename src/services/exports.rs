@@ -15,12 +15,12 @@ use crate::domain::report::comparison::CycleComparison;
 use crate::domain::report::export;
 use crate::export::{ExportFile, Format, ReportContent};
 use crate::presentation::i18n::Lang;
-use crate::storage::audit::{self, NewEntry, RequestContext};
+use crate::storage::audit::{NewEntry, RequestContext};
 use crate::storage::{self, reports as store};
 
 /// An export's beginning: the permission checked, the comparison built and stamped in `tx`.
 struct Opened {
-    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    tx: storage::Audited,
     report: CycleComparison,
     shape: FrameworkShape,
     stamp: export::ExportStamp,
@@ -38,7 +38,7 @@ async fn open(
     {
         return Err(ServiceError::Forbidden);
     }
-    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &operator.scope()).await?;
     let (report, shape) = load_comparison(&mut tx, cycle_id, None).await?;
     let stamp = export::stamp(&report, time::OffsetDateTime::now_utc());
     Ok(Opened {
@@ -122,8 +122,7 @@ pub async fn cycle_report(
         Size::Bytes(file.bytes.len()),
         context,
     );
-    audit::append(&mut opened.tx, &entry).await?;
-    opened.tx.commit().await?;
+    opened.tx.commit(&entry).await?;
     Ok(file)
 }
 
@@ -163,9 +162,8 @@ pub async fn cycle_report_streamed(
             [("format".to_owned(), "field.format.unknown".to_owned())].into(),
         ));
     }
-    let mut opened = open(pool, operator, cycle_id, lang).await?;
+    let opened = open(pool, operator, cycle_id, lang).await?;
     let entry = export_entry(operator, &opened, format, Size::Streamed, context);
-    audit::append(&mut opened.tx, &entry).await?;
     let Opened {
         tx,
         report,
@@ -173,7 +171,7 @@ pub async fn cycle_report_streamed(
         stamp,
         ..
     } = opened;
-    tx.commit().await?;
+    tx.commit(&entry).await?;
     Ok(StreamedExport {
         format,
         file_name: crate::export::file_name(&format!("{}-report", report.cycle.code), format),
@@ -269,9 +267,8 @@ pub async fn progress_report_pdf(
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
     let bytes = crate::export::pdf::progress(&report, &generated_at, lang);
-    let mut tx = storage::begin(pool, &me.scope()).await?;
-    audit::append(
-        &mut tx,
+    let tx = storage::Audited::begin(pool, &me.scope()).await?;
+    tx.commit(
         &NewEntry::new(
             Operator::User(me).actor(),
             "assessment.report_export",
@@ -289,7 +286,6 @@ pub async fn progress_report_pdf(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(ExportFile {
         bytes,
         format: Format::Pdf,

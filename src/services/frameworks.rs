@@ -9,7 +9,7 @@ use crate::auth::Operator;
 use crate::domain::framework::Framework;
 use crate::domain::framework::document::{FrameworkDocument, Problem};
 use crate::domain::framework::edit::{self, Change, ChangeError};
-use crate::storage::audit::{self, NewEntry, RequestContext};
+use crate::storage::audit::{NewEntry, RequestContext};
 use crate::storage::frameworks::{self as store, FrameworkRecord, FrameworkWriteError};
 use crate::storage::{self, Scope};
 
@@ -53,10 +53,9 @@ pub async fn create(
     action: &str,
     context: &RequestContext,
 ) -> Result<Uuid, ServiceError> {
-    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &operator.scope()).await?;
     let stored = store::insert(&mut tx, framework).await?;
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             operator.actor(),
             action,
@@ -67,7 +66,6 @@ pub async fn create(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(stored.id)
 }
 
@@ -79,6 +77,17 @@ pub async fn load(pool: &PgPool, scope: &Scope, id: Uuid) -> Result<FrameworkRec
         .ok_or(ServiceError::NotFound)?;
     tx.commit().await?;
     Ok(record)
+}
+
+/// Every version, by family and creation. Reads only.
+pub async fn list(
+    pool: &PgPool,
+    scope: &Scope,
+) -> Result<Vec<store::FrameworkSummary>, ServiceError> {
+    let mut tx = storage::begin(pool, scope).await?;
+    let list = store::list(&mut tx).await?;
+    tx.commit().await?;
+    Ok(list)
 }
 
 /// The version as a JSON document; importing it gives an identical framework.
@@ -178,16 +187,14 @@ async fn write(
     details: serde_json::Value,
     context: &RequestContext,
 ) -> Result<(), ServiceError> {
-    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &operator.scope()).await?;
     store::replace(&mut tx, id, expected_row_version, framework).await?;
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(operator.actor(), "framework.update", details)
             .about("framework", id)
             .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -208,12 +215,11 @@ pub async fn copy_as_new_version(
     if let Some(problem) = problems.iter().find(|p| p.path == "/version") {
         return Err(ServiceError::field("version", problem.key));
     }
-    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &operator.scope()).await?;
     let stored = store::insert(&mut tx, &copy).await?;
     crate::storage::mappings::insert_equivalent_by_code(&mut tx, id, stored.id, operator.user_id())
         .await?;
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             operator.actor(),
             "framework.copy",
@@ -223,6 +229,5 @@ pub async fn copy_as_new_version(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(stored.id)
 }

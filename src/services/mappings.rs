@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::ServiceError;
 use crate::auth::Operator;
 use crate::domain::framework::document::Problem;
-use crate::storage::audit::{self, NewEntry, RequestContext};
+use crate::storage::audit::{NewEntry, RequestContext};
 use crate::storage::mappings::{self as store, MappingRow};
 use crate::storage::{self, frameworks};
 
@@ -100,7 +100,7 @@ pub async fn set(
             relation: row.relation.trim().to_owned(),
         })
         .collect();
-    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &operator.scope()).await?;
     let from_version = frameworks::load(&mut tx, from)
         .await?
         .ok_or(ServiceError::NotFound)?;
@@ -119,8 +119,7 @@ pub async fn set(
         return Err(ServiceError::Problems(problems));
     }
     store::replace(&mut tx, from, to, &rows, operator.user_id()).await?;
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             operator.actor(),
             "framework.mapping",
@@ -130,7 +129,6 @@ pub async fn set(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 

@@ -11,9 +11,15 @@
 //! functions. One operation:
 //!
 //! 1. checks its input: fields of a form or request, or a framework document as a whole;
-//! 2. writes in **one transaction**, opened with the caller's scope (`storage::begin(pool,
+//! 2. writes in **one transaction**, opened with the caller's scope (`storage::Audited::begin(pool,
 //!    &operator.scope())`), so row-level security applies;
-//! 3. appends **one audit entry** in that transaction, so the entry commits with the change or not at all.
+//! 3. ends it with `tx.commit(&entry)`: the **audit entry** is appended and committed with the
+//!    change, or neither lands. `storage::Audited` has no other way to commit.
+//!
+//! Rules about states are asked of the state, never spelled as strings:
+//! `domain::assessment::AssessmentState` (`may_edit`, `may_submit`, `may_review`,
+//! `may_allow_late`, `is_submitted`; `answers_may_change` adds the cycle) and
+//! `domain::cycle::CycleState` (`is_open`, `may_extend`, `allows(transition)`).
 //!
 //! Some operations read the record first in a transaction of their own (`frameworks::change` loads the
 //! version to apply the change to; the workflow, clarification, evidence and offline import operations
@@ -44,7 +50,7 @@
 //! | `cycles` | `create`, `transition` (open, close, publish; opening also creates the assessments and carries answers forward, see Carry-forward ([`crate::storage::cycles`])), `extend_deadline` | `cycle.create`, `cycle.open`, `cycle.close`, `cycle.publish`, `cycle.extend_deadline` |
 //! | `participants` | `create_partner`, `update` (names, active) | `participant.create`, `participant.update` |
 //! | `national_goals` | `create`, `update` | `national_goal.create`, `national_goal.update` |
-//! | `assessments` | `load` (an assessment with its framework version and answers; `ReadAssessment`), `save_answer` (one goal's answer; `EditParticipant`) | `answer.update` |
+//! | `assessments` | `load` (an assessment with its framework version and answers; `ReadAssessment`), `load_page` (the same and what the pages show around the answers: clarification requests, evidence, the latest return's notes and reason; one transaction: the read model `AssessmentView`, with `goal(code)`), `save_answer` (one goal's answer; `EditParticipant`; ten statements with the session, see `assessments::saving_one_answer_takes_a_handful_of_statements`) | `answer.update` |
 //! | `workflow` | `submit` (`SubmitForParticipant`), `review` (return with reasons, or accept; `ReviewSubmissions`), `allow_late` (`ReviewSubmissions`); `revisions`, `revision`, `difference` read (`ReadAssessment`); `return_notes` reads under row-level security only | `assessment.submit`, `assessment.return`, `assessment.accept`, `assessment.allow_late` |
 //! | `clarifications` | `raise` (`RaiseClarification` and `ReadAssessment`), `reply`, `resolve`; `for_assessment` (`ReadAssessment`) and `open` (row-level security only) read | `clarification.raise`, `clarification.reply`, `clarification.resolve` |
 //! | `evidence` | `add_link`, `add_action`, `add_file`, `remove` (`ReadAssessment`, then `EditParticipant`); `list` (`ReadAssessment`) and `download` (row-level security only) read | `evidence_link.add`, `evidence_link.remove`, `evidence_file.add`, `evidence_file.remove`, `planned_action.add`, `planned_action.remove` |
@@ -64,7 +70,7 @@
 //! | `Refused(key)` | a rule refuses it: a frozen version, a removed goal used in a mapping, a cycle in the wrong state, answers or evidence of a submitted assessment or a cycle not open, a late allowance for a submitted assessment, an incomplete or unconfirmed submission, a passed deadline, a review of an assessment not submitted, a reply to a resolved request | 409 `refused`, the message from the key | the page again with the message: 409 for cycle transitions, 422 otherwise; on the assessment, workflow, clarification and evidence routes, the HTML error page with the message (409) |
 //! | `Sql` | a database error | 500, or 503 when the database is unreachable | the same, as an HTML page |
 //!
-//! `save_answer` returns its own `SaveError`: `Invalid(fields)` (API 422; the page comes back, 422,
+//! `save_answer` returns its own `SaveError` (one `From<SaveError> for AppError` in `web::error`): `Invalid(fields)` (API 422; the page comes back, 422,
 //! with what was typed), `Conflict(theirs)` (API 412 `stale`; on pages the conflict page, see
 //! Optimistic concurrency ([`crate::web::api::etag`])) or `Other(ServiceError)`. On the workflow and
 //! clarification pages, `Invalid` (a blank return reason or message) is the HTML error page (422), not

@@ -6,8 +6,10 @@ use uuid::Uuid;
 
 use super::{FieldProblems, ServiceError};
 use crate::auth::Principal;
-use crate::storage::audit::{self, Actor, NewEntry, RequestContext};
-use crate::storage::national_goals::{self as store, NewNationalGoal};
+use crate::storage::audit::{Actor, NewEntry, RequestContext};
+use crate::storage::national_goals::{
+    self as store, GoalVersion, NationalGoalView, NewNationalGoal, SectionChoice,
+};
 use crate::storage::{self};
 
 /// Statuses a national goal can have.
@@ -191,15 +193,14 @@ pub async fn create(
     context: &RequestContext,
 ) -> Result<Uuid, ServiceError> {
     let goal = parse(input, participant_id, principal.user_id).map_err(ServiceError::Invalid)?;
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
     if !section_offered(&mut tx, goal.section_id).await? {
         return Err(ServiceError::field("section", "field.section.required"));
     }
     check_ranges(&mut tx, &goal).await?;
     let ids = store::insert_many(&mut tx, std::slice::from_ref(&goal)).await?;
     let id = *ids.first().ok_or(ServiceError::NotFound)?;
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             Actor::User(principal.user_id),
             "national_goal.create",
@@ -210,7 +211,6 @@ pub async fn create(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(id)
 }
 
@@ -231,7 +231,7 @@ pub async fn update(
     input: &NationalGoalInput,
     context: &RequestContext,
 ) -> Result<(), ServiceError> {
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
     let before = store::find(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
@@ -252,8 +252,7 @@ pub async fn update(
         "unit": before.unit, "baseline_value": before.baseline_value, "current_value": before.current_value,
         "target_value": before.target_value, "target_year": before.target_year, "status": before.status,
         "owner": before.owner, "notes": before.notes });
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             Actor::User(principal.user_id),
             "national_goal.update",
@@ -264,6 +263,90 @@ pub async fn update(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
+}
+
+/// A participant's national goals (404 for a participant the caller cannot see). Reads only.
+pub async fn list(
+    pool: &PgPool,
+    principal: &Principal,
+    participant: Uuid,
+) -> Result<Vec<NationalGoalView>, ServiceError> {
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    crate::storage::participants::find(&mut tx, participant)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let goals = store::list(&mut tx, participant).await?;
+    tx.commit().await?;
+    Ok(goals)
+}
+
+/// One goal; row-level security hides other participants' goals ("not found"). Reads only.
+pub async fn find(
+    pool: &PgPool,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<NationalGoalView, ServiceError> {
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let goal = store::find(&mut tx, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    tx.commit().await?;
+    Ok(goal)
+}
+
+/// A goal's versions, oldest first. Reads only.
+pub async fn history(
+    pool: &PgPool,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<Vec<GoalVersion>, ServiceError> {
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let history = store::history(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(history)
+}
+
+/// What the goal form shows: the goal and its history (when it exists) and the sections a goal
+/// may refer to (an older goal's own section kept on offer), in one transaction. Reads only.
+pub async fn form(
+    pool: &PgPool,
+    principal: &Principal,
+    id: Option<Uuid>,
+) -> Result<
+    (
+        Option<NationalGoalView>,
+        Vec<GoalVersion>,
+        Vec<SectionChoice>,
+    ),
+    ServiceError,
+> {
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let (goal, history) = match id {
+        Some(id) => {
+            let goal = store::find(&mut tx, id)
+                .await?
+                .ok_or(ServiceError::NotFound)?;
+            let history = store::history(&mut tx, id).await?;
+            (Some(goal), history)
+        }
+        None => (None, Vec::new()),
+    };
+    let mut sections = store::section_choices(&mut tx).await?;
+    if let Some(goal) = &goal
+        && !sections.iter().any(|s| s.id == goal.section_id)
+    {
+        sections.insert(
+            0,
+            SectionChoice {
+                id: goal.section_id,
+                code: goal.section_code.clone(),
+                title_en: goal.section_title_en.clone(),
+                title_fr: goal.section_title_fr.clone(),
+                framework_version: String::new(),
+            },
+        );
+    }
+    tx.commit().await?;
+    Ok((goal, history, sections))
 }

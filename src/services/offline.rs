@@ -10,16 +10,18 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::ServiceError;
-use super::assessments::{EDITABLE_STATES, checked_for_audit, stored_for_audit};
+use super::assessments::{checked_for_audit, stored_for_audit};
 use crate::auth::Principal;
 use crate::auth::policy::Permission;
+use crate::domain::assessment::{AssessmentState, answers_may_change};
+use crate::domain::cycle::CycleState;
 use crate::domain::problem::Problem;
 use crate::export::{ExportFile, Format};
 use crate::offline::workbook::{FormHeader, FormRow};
 use crate::offline::{fingerprint, plan, reader, workbook};
 use crate::presentation::i18n::Lang;
 use crate::storage::answers::{self as store, AssessmentHead};
-use crate::storage::audit::{self, Actor, NewEntry, RequestContext};
+use crate::storage::audit::{Actor, NewEntry, RequestContext};
 use crate::storage::frameworks;
 use crate::storage::{self};
 
@@ -54,14 +56,11 @@ async fn editable_head(
 }
 
 /// Answers change only in a draft (or returned) assessment of an open cycle.
-fn refuse_unless_editable(state: &str, cycle_state: &str) -> Result<(), ServiceError> {
-    if !EDITABLE_STATES.contains(&state) {
-        return Err(ServiceError::Refused("assessment.refused.submitted"));
-    }
-    if cycle_state != "open" {
-        return Err(ServiceError::Refused("assessment.refused.cycle_not_open"));
-    }
-    Ok(())
+fn refuse_unless_editable(
+    state: AssessmentState,
+    cycle_state: CycleState,
+) -> Result<(), ServiceError> {
+    answers_may_change(state, cycle_state).map_err(ServiceError::Refused)
 }
 
 /// The message for a reader that did not finish (it panicked or was cancelled): the file is
@@ -91,7 +90,7 @@ pub async fn export_form(
     lang: Lang,
     context: &RequestContext,
 ) -> Result<ExportFile, ServiceError> {
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
     let head = editable_head(&mut tx, principal, assessment).await?;
     let framework = frameworks::load(&mut tx, head.framework_id)
         .await?
@@ -142,8 +141,7 @@ pub async fn export_form(
         &rows,
     )
     .map_err(crate::export::ExportError::from)?;
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             Actor::User(principal.user_id),
             "assessment.form_export",
@@ -154,7 +152,6 @@ pub async fn export_form(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(ExportFile {
         bytes,
         format: Format::Xlsx,
@@ -176,7 +173,7 @@ pub async fn import_form(
 ) -> Result<ImportSummary, ServiceError> {
     // Who may import, and whether the assessment takes answers, before the file is read.
     let head = form_head(pool, principal, assessment).await?;
-    refuse_unless_editable(&head.state, &head.cycle_state)?;
+    refuse_unless_editable(head.state, head.cycle_state)?;
     if bytes.len() > reader::MAX_FILE_BYTES {
         return Err(ServiceError::Problems(vec![Problem::with(
             "file",
@@ -194,13 +191,13 @@ pub async fn import_form(
         .await
         .map_err(|error| ServiceError::Problems(vec![Problem::new("file", panic_key(&error))]))?
         .map_err(ServiceError::Problems)?;
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
     let head = editable_head(&mut tx, principal, assessment).await?;
     // Locked: no submission or save can slip in between the checks and the writes.
     let (state, cycle_state) = store::lock(&mut tx, assessment)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    refuse_unless_editable(&state, &cycle_state)?;
+    refuse_unless_editable(state, cycle_state)?;
     let framework = frameworks::load(&mut tx, head.framework_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
@@ -240,8 +237,7 @@ pub async fn import_form(
                     "new": checked_for_audit(&change.answer) })
         })
         .collect();
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             Actor::User(principal.user_id),
             "assessment.import",
@@ -253,7 +249,6 @@ pub async fn import_form(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(ImportSummary {
         changed: plan.changes.into_iter().map(|c| c.goal_code).collect(),
         unchanged: plan.unchanged,

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{FieldProblems, ServiceError};
 use crate::auth::Operator;
 use crate::domain::participant::ParticipantCode;
-use crate::storage::audit::{self, NewEntry, RequestContext};
+use crate::storage::audit::{NewEntry, RequestContext};
 use crate::storage::participants as store;
 use crate::storage::{self};
 
@@ -63,12 +63,11 @@ pub async fn create_partner(
     let (Some(code), true) = (code, problems.is_empty()) else {
         return Err(ServiceError::Invalid(problems));
     };
-    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &operator.scope()).await?;
     let id = store::insert_partner(&mut tx, code.as_str(), &en, &fr)
         .await?
         .ok_or_else(|| ServiceError::field("code", "field.participant_code.taken"))?;
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             operator.actor(),
             "participant.create",
@@ -79,7 +78,6 @@ pub async fn create_partner(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(id)
 }
 
@@ -96,14 +94,12 @@ pub async fn update(
     if !problems.is_empty() {
         return Err(ServiceError::Invalid(problems));
     }
-    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &operator.scope()).await?;
     let before = store::find(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
     store::update(&mut tx, id, &en, &fr, input.active).await?;
-    audit::append(
-        &mut tx,
-        &NewEntry::new(
+    tx.commit(&NewEntry::new(
             operator.actor(),
             "participant.update",
             json!({ "old": { "name_en": before.name_en, "name_fr": before.name_fr, "active": before.active },
@@ -111,9 +107,6 @@ pub async fn update(
         )
         .about("participant", id)
         .for_participant(Some(id))
-        .from_request(context),
-    )
-    .await?;
-    tx.commit().await?;
+        .from_request(context)).await?;
     Ok(())
 }

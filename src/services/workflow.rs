@@ -79,14 +79,15 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::ServiceError;
-use super::assessments::{self, SUBMITTED_STATES};
+use super::assessments;
 use crate::auth::Principal;
 use crate::auth::policy::Permission;
 use crate::domain::answer::value_text;
+use crate::domain::assessment::AssessmentState;
 use crate::domain::scoring::AnswerState;
 use crate::domain::snapshot::{self, AnswerDetails, SnapshotGoal, SnapshotHeader, SnapshotSection};
 use crate::storage::assessments::{self as store, ReviewRow, SnapshotRow};
-use crate::storage::audit::{self, Actor, NewEntry, RequestContext};
+use crate::storage::audit::{Actor, NewEntry, RequestContext};
 use crate::storage::{self, answers};
 
 /// What a submission did.
@@ -100,12 +101,6 @@ pub enum Submitted {
 
 /// Submits an assessment: every applicable goal answered, no unconfirmed carried-forward
 /// answer, the cycle open and the deadline not passed (unless a late submission is allowed).
-/// Whether an assessment in `state` waits for the secretariat's review (accept or return): the
-/// one rule the review page, the task list and the review operations share.
-pub fn awaits_review(state: &str) -> bool {
-    matches!(state, "submitted" | "resubmitted")
-}
-
 pub async fn submit(
     pool: &PgPool,
     principal: &Principal,
@@ -116,15 +111,15 @@ pub async fn submit(
     if !principal.may(Permission::SubmitForParticipant(view.head.participant_id)) {
         return Err(ServiceError::Forbidden);
     }
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
     // Locked: of two submits at once, the second waits and then finds it done.
     let locked = store::lock_for_workflow(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    if SUBMITTED_STATES.contains(&locked.state.as_str()) {
+    if locked.state.is_submitted() {
         return Ok(Submitted::AlreadyDone);
     }
-    if locked.cycle_state != "open" {
+    if !locked.cycle_state.is_open() {
         return Err(ServiceError::Refused("assessment.refused.cycle_not_open"));
     }
     if locked.past_deadline && !locked.late_submission_allowed {
@@ -215,15 +210,10 @@ pub async fn submit(
         }],
     )
     .await?;
-    let state = if revision == 1 {
-        "submitted"
-    } else {
-        "resubmitted"
-    };
-    store::set_states(&mut tx, &[(id, state)]).await?;
+    let state = AssessmentState::after_submission(revision);
+    store::set_states(&mut tx, &[(id, state.as_str())]).await?;
     answers::touch(&mut tx, id).await?;
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             Actor::User(principal.user_id),
             "assessment.submit",
@@ -234,7 +224,6 @@ pub async fn submit(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(Submitted::Revision(revision))
 }
 
@@ -266,9 +255,9 @@ pub async fn review(
     }
     let view = assessments::load(pool, principal, id).await?;
     let decision = if reasons.is_some() {
-        "returned"
+        AssessmentState::Returned
     } else {
-        "accepted"
+        AssessmentState::Accepted
     };
     let mut notes = Vec::new();
     if let Some(reasons) = reasons {
@@ -277,8 +266,7 @@ pub async fn review(
         }
         for note in reasons.notes.iter().filter(|n| !n.note.trim().is_empty()) {
             let goal = view
-                .goals()
-                .find(|(_, g, _, _)| g.code == note.goal)
+                .goal(&note.goal)
                 .map(|(_, _, goal_id, _)| goal_id)
                 .ok_or_else(|| ServiceError::field("notes", "field.goal.unknown"))?;
             // Two notes on one answer (possible through the API) become one note.
@@ -294,11 +282,11 @@ pub async fn review(
             }
         }
     }
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
     let locked = store::lock_for_workflow(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    if !awaits_review(&locked.state) {
+    if !locked.state.may_review() {
         return Err(ServiceError::Refused("assessment.refused.not_submitted"));
     }
     store::insert_review(
@@ -307,7 +295,7 @@ pub async fn review(
             assessment_id: id,
             participant_id: view.head.participant_id,
             revision: locked.revision,
-            decision,
+            decision: decision.as_str(),
             reason: reasons
                 .map(|r| r.reason.trim().to_owned())
                 .unwrap_or_default(),
@@ -317,20 +305,15 @@ pub async fn review(
         &notes,
     )
     .await?;
-    store::set_states(&mut tx, &[(id, decision)]).await?;
-    audit::append(
-        &mut tx,
-        &NewEntry::new(
+    store::set_states(&mut tx, &[(id, decision.as_str())]).await?;
+    tx.commit(&NewEntry::new(
             Actor::User(principal.user_id),
             if reasons.is_some() { "assessment.return" } else { "assessment.accept" },
             json!({ "revision": locked.revision, "reason": reasons.map(|r| r.reason.trim()), "notes": notes.len() }),
         )
         .about("assessment", id)
         .for_participant(Some(view.head.participant_id))
-        .from_request(context),
-    )
-    .await?;
-    tx.commit().await?;
+        .from_request(context)).await?;
     Ok(())
 }
 
@@ -345,23 +328,22 @@ pub async fn allow_late(
         return Err(ServiceError::Forbidden);
     }
     let view = assessments::load(pool, principal, id).await?;
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
     let locked = store::lock_for_workflow(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
     // Only an assessment that can still be submitted needs it; allowing twice changes nothing.
-    if !assessments::EDITABLE_STATES.contains(&locked.state.as_str()) {
+    if !locked.state.may_allow_late() {
         return Err(ServiceError::Refused("assessment.refused.nothing_late"));
     }
-    if locked.cycle_state != "open" {
+    if !locked.cycle_state.is_open() {
         return Err(ServiceError::Refused("assessment.refused.cycle_not_open"));
     }
     if locked.late_submission_allowed {
         return Ok(());
     }
     store::set_late_allowed(&mut tx, id, true).await?;
-    audit::append(
-        &mut tx,
+    tx.commit(
         &NewEntry::new(
             Actor::User(principal.user_id),
             "assessment.allow_late",
@@ -372,7 +354,6 @@ pub async fn allow_late(
         .from_request(context),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 

@@ -6,18 +6,22 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::domain::answer::CheckedAnswer;
+use crate::domain::assessment::AssessmentState;
+use crate::domain::cycle::CycleState;
 use crate::domain::scoring::{AnswerState, AnswerValue};
 
 /// An assessment with what the form shows around it.
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AssessmentHead {
     pub id: Uuid,
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: AssessmentState,
     pub revision: i32,
     pub row_version: i64,
     pub cycle_id: Uuid,
     pub cycle_code: String,
-    pub cycle_state: String,
+    #[schema(value_type = String)]
+    pub cycle_state: CycleState,
     #[schema(value_type = String, format = Date)]
     pub deadline: Date,
     pub days_left: i32,
@@ -34,24 +38,36 @@ pub async fn head(
     conn: &mut PgConnection,
     id: Uuid,
 ) -> Result<Option<AssessmentHead>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT a.id, a.state, a.revision, a.row_version, c.id AS cycle_id, c.code AS cycle_code,
-                c.state AS cycle_state, c.deadline, (c.deadline - current_date) AS days_left,
-                a.late_submission_allowed, c.framework_id, p.id AS participant_id, p.code AS participant_code,
-                p.name_en AS participant_name_en, p.name_fr AS participant_name_fr
-         FROM assessments a JOIN cycles c ON c.id = a.cycle_id JOIN participants p ON p.id = a.participant_id
-         WHERE a.id = $1",
-    )
-    .bind(id)
-    .fetch_optional(conn)
-    .await
+    sqlx::query_as(&format!("{HEAD} WHERE a.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
 }
+
+/// One assessment, locked for a change of its answers or state: nothing else changes it until
+/// the transaction ends. Row-level security lets only those who may change it lock it.
+pub async fn lock_head(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<AssessmentHead>, sqlx::Error> {
+    sqlx::query_as(&format!("{HEAD} WHERE a.id = $1 FOR UPDATE OF a"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+const HEAD: &str = "SELECT a.id, a.state, a.revision, a.row_version, c.id AS cycle_id,
+        c.code AS cycle_code, c.state AS cycle_state, c.deadline,
+        (c.deadline - current_date) AS days_left, a.late_submission_allowed, c.framework_id,
+        p.id AS participant_id, p.code AS participant_code, p.name_en AS participant_name_en,
+        p.name_fr AS participant_name_fr
+     FROM assessments a JOIN cycles c ON c.id = a.cycle_id JOIN participants p ON p.id = a.participant_id";
 
 /// The assessment's state and its cycle's, locked for a change.
 pub async fn lock(
     conn: &mut PgConnection,
     id: Uuid,
-) -> Result<Option<(String, String)>, sqlx::Error> {
+) -> Result<Option<(AssessmentState, CycleState)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT a.state, c.state FROM assessments a JOIN cycles c ON c.id = a.cycle_id
          WHERE a.id = $1 FOR UPDATE OF a",

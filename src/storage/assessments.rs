@@ -5,6 +5,8 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::assessment::AssessmentState;
+use crate::domain::cycle::CycleState;
 use crate::domain::scoring::{AnswerState, AnswerValue, RolledUp};
 use crate::domain::snapshot::FrozenSnapshot;
 
@@ -314,10 +316,10 @@ pub async fn insert_reviews(
 /// What a submission or review needs to know about an assessment, locked for the change.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LockedAssessment {
-    pub state: String,
+    pub state: AssessmentState,
     pub revision: i32,
     pub late_submission_allowed: bool,
-    pub cycle_state: String,
+    pub cycle_state: CycleState,
     pub past_deadline: bool,
 }
 

@@ -24,6 +24,9 @@ use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::domain::assessment::AssessmentState;
+use crate::domain::cycle::CycleState;
+
 /// A cycle to create (checked by the caller).
 #[derive(Debug, Clone)]
 pub struct CycleRow {
@@ -67,7 +70,8 @@ pub struct CycleView {
     pub code: String,
     pub title_en: String,
     pub title_fr: String,
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: CycleState,
     pub framework_id: Uuid,
     pub framework_version: String,
     pub framework_title_en: String,
@@ -110,7 +114,7 @@ pub async fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<CycleView>
 pub async fn lock(
     conn: &mut PgConnection,
     id: Uuid,
-) -> Result<Option<(String, Date)>, sqlx::Error> {
+) -> Result<Option<(CycleState, Date)>, sqlx::Error> {
     sqlx::query_as("SELECT state, deadline FROM cycles WHERE id = $1 FOR UPDATE")
         .bind(id)
         .fetch_optional(conn)
@@ -120,7 +124,11 @@ pub async fn lock(
 /// Moves a locked cycle to a new state, stamping when it happened. A step back clears the stamp
 /// of the state it leaves (reopening clears `closed_at`, withdrawing clears `published_at`) and
 /// keeps the first opening's `opened_at`.
-pub async fn set_state(conn: &mut PgConnection, id: Uuid, state: &str) -> Result<(), sqlx::Error> {
+pub async fn set_state(
+    conn: &mut PgConnection,
+    id: Uuid,
+    state: CycleState,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE cycles SET state = $2, updated_at = now(), row_version = row_version + 1,
              opened_at = CASE WHEN $2 = 'open' THEN coalesce(opened_at, now()) ELSE opened_at END,
@@ -221,7 +229,8 @@ pub struct BoardRow {
     pub participant_code: String,
     pub participant_name_en: String,
     pub participant_name_fr: String,
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: AssessmentState,
     pub revision: i32,
     #[serde(with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]

@@ -314,6 +314,17 @@ pub struct FrameworkRecord {
     pub goal_ids: Vec<Uuid>,
 }
 
+impl FrameworkRecord {
+    /// The goal with this code, with its section and id: the one place a goal is found by code.
+    pub fn goal(&self, code: &str) -> Option<(&Section, &Goal, Uuid)> {
+        self.framework
+            .goals()
+            .zip(&self.goal_ids)
+            .find(|((_, g), _)| g.code == code)
+            .map(|((section, goal), id)| (section, goal, *id))
+    }
+}
+
 fn text(row: &sqlx::postgres::PgRow, en: &str, fr: &str) -> Result<LocalizedText, sqlx::Error> {
     Ok(LocalizedText {
         en: row.try_get(en)?,

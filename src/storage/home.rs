@@ -5,6 +5,9 @@ use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::domain::assessment::AssessmentState;
+use crate::domain::cycle::CycleState;
+
 /// How many rows a Home list shows at most (the rest is one link away).
 pub const LIST_LIMIT: i64 = 10;
 
@@ -35,10 +38,10 @@ pub struct DelegationAssessment {
     pub cycle_code: String,
     pub cycle_title_en: String,
     pub cycle_title_fr: String,
-    pub cycle_state: String,
+    pub cycle_state: CycleState,
     pub deadline: Date,
     pub days_left: i32,
-    pub state: String,
+    pub state: AssessmentState,
     /// When the assessment is in the `returned` state: the latest return.
     pub returned_at: Option<OffsetDateTime>,
     pub returned_by: Option<String>,
@@ -155,7 +158,7 @@ pub struct CycleSummary {
     pub code: String,
     pub title_en: String,
     pub title_fr: String,
-    pub state: String,
+    pub state: CycleState,
     pub deadline: Date,
     pub days_left: i32,
     pub participants: i64,
@@ -256,7 +259,7 @@ pub struct AwaitingReview {
     pub participant_code: String,
     pub participant_name_en: String,
     pub participant_name_fr: String,
-    pub state: String,
+    pub state: AssessmentState,
     pub submitted_at: Option<OffsetDateTime>,
     /// How many wait in all (the same on every row).
     pub total: i64,

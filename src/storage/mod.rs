@@ -269,6 +269,52 @@ fn scope_values(
     }
 }
 
+/// One audited unit of work: a transaction (opened like [`begin`], with the scope) that can only
+/// be committed together with its audit entry, so a data change never lands without one.
+/// Dropping it (an early return, an error) rolls everything back, entry included.
+///
+/// ```ignore
+/// let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
+/// store::update(&mut tx, id, &name).await?;
+/// tx.commit(&NewEntry::new(actor, "thing.update", json!({ "name": name }))).await?;
+/// ```
+pub struct Audited {
+    tx: Transaction<'static, Postgres>,
+}
+
+impl Audited {
+    /// Begins the transaction with who is asking (see [`begin`]).
+    pub async fn begin(pool: &PgPool, scope: &Scope) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            tx: begin(pool, scope).await?,
+        })
+    }
+
+    /// Appends an entry without ending the work (for a change that records several).
+    pub async fn record(&mut self, entry: &audit::NewEntry) -> Result<(), sqlx::Error> {
+        audit::append(&mut self.tx, entry).await
+    }
+
+    /// Appends the entry and commits: the change and its record land together.
+    pub async fn commit(mut self, entry: &audit::NewEntry) -> Result<(), sqlx::Error> {
+        audit::append(&mut self.tx, entry).await?;
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for Audited {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for Audited {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+}
+
 /// Sets who is asking for the rest of the current transaction (one round trip).
 pub async fn set_scope(conn: &mut PgConnection, scope: &Scope) -> Result<(), sqlx::Error> {
     let (role, user, participant, delegation_role) = scope_values(scope);

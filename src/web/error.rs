@@ -111,6 +111,20 @@ impl From<crate::services::ServiceError> for AppError {
     }
 }
 
+/// A refused save of one answer: wrong fields (422), someone else's save since it was read
+/// (409/412 as `Stale`), or any other service error. Pages that show the conflict or the form
+/// again match the first two themselves; everything else comes here.
+impl From<crate::services::assessments::SaveError> for AppError {
+    fn from(error: crate::services::assessments::SaveError) -> Self {
+        use crate::services::assessments::SaveError;
+        match error {
+            SaveError::Invalid(fields) => AppError::Validation(fields),
+            SaveError::Conflict(_) => AppError::Stale,
+            SaveError::Other(error) => error.into(),
+        }
+    }
+}
+
 impl From<askama::Error> for AppError {
     fn from(error: askama::Error) -> Self {
         AppError::Internal(error.into())

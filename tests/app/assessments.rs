@@ -1126,3 +1126,49 @@ async fn an_autosave_refused_on_a_field_names_the_field_in_the_users_language() 
             .starts_with("Non enregistré")
     );
 }
+
+/// Saving one answer (the section page's form, session included) takes a handful of
+/// statements, and the section page reads what it shows in a fixed number, however many goals
+/// have answers, evidence or clarification requests.
+#[tokio::test]
+async fn saving_one_answer_takes_a_handful_of_statements() {
+    let app = TestApp::spawn().await;
+    let (_, assessment) = open_cycle(&app).await;
+    let contributor = app.user("contributor", Some("FRA")).await;
+    // Warm up: the first save turns the assessment into a draft.
+    let first = save_in_section(
+        &app,
+        &contributor,
+        &assessment,
+        "LEGAL",
+        "goal=legal&value=18&narrative=Law&row_version=0",
+    )
+    .await;
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    let save = crate::reports::statements(async {
+        let saved = save_in_section(
+            &app,
+            &contributor,
+            &assessment,
+            "LEGAL",
+            "goal=legal&value=19&narrative=Law&row_version=1",
+        )
+        .await;
+        assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    })
+    .await;
+    let page = crate::reports::statements(async {
+        let shown = app
+            .request(contributor.get(&format!("/assessments/{assessment}/sections/LEGAL")))
+            .await;
+        assert_eq!(shown.status(), StatusCode::OK);
+    })
+    .await;
+    eprintln!("statements: save {save}, section page {page}");
+    assert!(save > 0, "the counter sees the save's statements");
+    // Session 1; begin, the locked assessment, the answer locked, written, the assessment
+    // touched, the audit entry (3), commit. The framework version is read once per process.
+    assert!(save <= 10, "saving one answer took {save} statements");
+    // Session 1; begin, assessment, answers, clarifications, evidence, commit.
+    assert!(page <= 8, "the section page took {page} statements");
+}

@@ -225,3 +225,72 @@ async fn without_settings_nothing_participant_owned_is_visible_even_on_a_reused_
         assert_eq!(n, 0, "{table} is visible without settings");
     }
 }
+
+/// The database's own rule for "may the answers change" (`pledge_assessment_editable`, migration
+/// 0007) and the Rust one (`AssessmentState::may_edit`) are one list: for every state, a
+/// delegation's contributor tries to change an answer, and the database agrees with the enum.
+#[tokio::test]
+async fn the_database_allows_editing_answers_in_exactly_the_states_the_domain_does() {
+    use pledge::domain::assessment::AssessmentState;
+    let (_db, pool) = demo().await;
+    // An assessment with a snapshot (so every state passes the table's own checks) and answers.
+    let mut system = as_role(&pool, "system", Option::None, "").await;
+    let (assessment, participant): (Uuid, Uuid) = sqlx::query_as(
+        "SELECT a.id, a.participant_id FROM assessments a
+         WHERE a.revision > 0 AND a.latest_snapshot_id IS NOT NULL
+           AND EXISTS (SELECT 1 FROM answers x WHERE x.assessment_id = a.id) LIMIT 1",
+    )
+    .fetch_one(&mut *system)
+    .await
+    .unwrap();
+    system.rollback().await.unwrap();
+
+    for state in AssessmentState::ALL {
+        let mut tx = as_role(&pool, "system", Option::None, "").await;
+        sqlx::query("UPDATE assessments SET state = $2 WHERE id = $1")
+            .bind(assessment)
+            .bind(state)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query(
+            "SELECT set_config('pledge.role', 'delegation', true),
+                    set_config('pledge.participant_id', $1, true),
+                    set_config('pledge.delegation_role', 'contributor', true)",
+        )
+        .bind(participant.to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        let changed = tx
+            .execute(
+                sqlx::query(
+                    "UPDATE answers SET narrative = narrative || '.' WHERE assessment_id = $1",
+                )
+                .bind(assessment),
+            )
+            .await
+            .unwrap()
+            .rows_affected();
+        assert_eq!(
+            changed > 0,
+            state.may_edit(),
+            "{state}: the database and AssessmentState::may_edit disagree"
+        );
+        // Analysts read the answers once submitted (`pledge_may_read_answers`).
+        tx.execute("SELECT set_config('pledge.role', 'analyst', true)")
+            .await
+            .unwrap();
+        let read = count(
+            &mut tx,
+            &format!("SELECT count(*) FROM answers WHERE assessment_id = '{assessment}'"),
+        )
+        .await;
+        assert_eq!(
+            read > 0,
+            state.is_submitted(),
+            "{state}: the database and AssessmentState::is_submitted disagree"
+        );
+        tx.rollback().await.unwrap();
+    }
+}

@@ -13,8 +13,7 @@ use uuid::Uuid;
 
 use super::etag::{etag, expected_version};
 use crate::domain::answer::{AnswerInput, value_text};
-use crate::services::ServiceError;
-use crate::services::assessments::{self as service, AssessmentView, SaveError};
+use crate::services::assessments::{self as service, AssessmentView};
 use crate::storage::answers::{AssessmentHead, StoredAnswer};
 use crate::storage::audit::RequestContext;
 use crate::web::AppState;
@@ -105,10 +104,7 @@ pub async fn get_answer(
     Path((id, goal)): Path<(Uuid, String)>,
 ) -> Result<Response, AppError> {
     let view = service::load(&state.db, &me, id).await?;
-    let (section, goal, _, answer) = view
-        .goals()
-        .find(|(_, g, _, _)| g.code == goal)
-        .ok_or(AppError::NotFound)?;
+    let (section, goal, _, answer) = view.goal(&goal).ok_or(AppError::NotFound)?;
     let answer = answer_view(&section.code, &goal.code, answer);
     Ok(([etag(answer.row_version)], Json(answer)).into_response())
 }
@@ -133,11 +129,7 @@ pub async fn put_answer(
     Json(input): Json<AnswerInput>,
 ) -> Result<Response, AppError> {
     let expected = expected_version(&headers)?;
-    match service::save_answer(&state.db, &me, id, &goal, expected, &input, &context).await {
-        Ok(version) => Ok((StatusCode::NO_CONTENT, [etag(version)]).into_response()),
-        Err(SaveError::Invalid(fields)) => Err(AppError::Validation(fields)),
-        Err(SaveError::Conflict(_)) => Err(AppError::Stale),
-        Err(SaveError::Other(ServiceError::NotFound)) => Err(AppError::NotFound),
-        Err(SaveError::Other(error)) => Err(error.into()),
-    }
+    let version =
+        service::save_answer(&state.db, &me, id, &goal, expected, &input, &context).await?;
+    Ok((StatusCode::NO_CONTENT, [etag(version)]).into_response())
 }

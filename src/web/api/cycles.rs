@@ -16,8 +16,7 @@ use crate::auth::policy::Permission;
 use crate::domain::cycle::{CycleInput, Transition};
 use crate::services::cycles as service;
 use crate::storage::audit::RequestContext;
-use crate::storage::cycles::{self as store, BoardQuery, BoardRow, CycleView};
-use crate::storage::{self};
+use crate::storage::cycles::{BoardQuery, BoardRow, CycleView};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
@@ -43,10 +42,7 @@ pub async fn list_cycles(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
 ) -> Result<Json<Vec<CycleView>>, AppError> {
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    let cycles = store::list(&mut tx).await?;
-    tx.commit().await?;
-    Ok(Json(cycles))
+    Ok(Json(service::list(&state.db, Operator::User(&me)).await?))
 }
 
 /// A cycle to create.
@@ -100,10 +96,9 @@ pub async fn get_cycle(
     CurrentUser(me): CurrentUser,
     Path(id): Path<Uuid>,
 ) -> Result<Json<CycleView>, AppError> {
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    let cycle = store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    tx.commit().await?;
-    Ok(Json(cycle))
+    Ok(Json(
+        service::find(&state.db, Operator::User(&me), id).await?,
+    ))
 }
 
 async fn transition(
@@ -245,9 +240,6 @@ pub async fn status_board(
     Path(id): Path<Uuid>,
     Query(query): Query<BoardQuery>,
 ) -> Result<Json<Vec<BoardRow>>, AppError> {
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let rows = store::board(&mut tx, id, &query).await?;
-    tx.commit().await?;
+    let (_, rows) = service::board(&state.db, Operator::User(&me), id, &query).await?;
     Ok(Json(rows))
 }

@@ -13,8 +13,7 @@ use super::frameworks::Created;
 use crate::auth::policy::Permission;
 use crate::services::national_goals::{self as service, NationalGoalInput};
 use crate::storage::audit::RequestContext;
-use crate::storage::national_goals::{self as store, GoalVersion, NationalGoalView};
-use crate::storage::{self};
+use crate::storage::national_goals::{GoalVersion, NationalGoalView};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
@@ -37,13 +36,7 @@ pub async fn list_goals(
     Path(participant): Path<Uuid>,
 ) -> Result<Json<Vec<NationalGoalView>>, AppError> {
     me.require(Permission::ReadParticipant(participant))?;
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    crate::storage::participants::find(&mut tx, participant)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let goals = store::list(&mut tx, participant).await?;
-    tx.commit().await?;
-    Ok(Json(goals))
+    Ok(Json(service::list(&state.db, &me, participant).await?))
 }
 
 /// Record a national goal of one's own delegation (heads and contributors).
@@ -68,10 +61,8 @@ async fn visible(
     me: &crate::auth::Principal,
     id: Uuid,
 ) -> Result<NationalGoalView, AppError> {
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
     // Row-level security hides other participants' goals: they are "not found".
-    let goal = store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    tx.commit().await?;
+    let goal = service::find(&state.db, me, id).await?;
     me.require(Permission::ReadParticipant(goal.participant_id))?;
     Ok(goal)
 }
@@ -119,8 +110,5 @@ pub async fn goal_history(
     Path(id): Path<Uuid>,
 ) -> Result<Json<Vec<GoalVersion>>, AppError> {
     visible(&state, &me, id).await?;
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    let history = store::history(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(Json(history))
+    Ok(Json(service::history(&state.db, &me, id).await?))
 }

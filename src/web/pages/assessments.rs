@@ -29,6 +29,10 @@
 //! other clients: a form post there answers the same way (the redirect goes to the goal's section).
 //! The pages need no JavaScript; with it, the forms also save by themselves (Autosave ([`crate::web::pages::assessments`])).
 //!
+//! - **One read per page.** The task list, the section pages and the check page read what they
+//!   show through `services::assessments::load_page`, in one transaction (the assessment, its
+//!   answers, clarification requests, evidence and, while returned, the latest return); the
+//!   framework version, frozen once a cycle uses it, is read once per process.
 //! - **Who sees it.** `services::assessments::load` reads the assessment under row-level security
 //!   (another delegation's is 404), then checks `Permission::ReadAssessment { participant, submitted }`:
 //!   admins and the participant's delegation always; analysts only while the state is `submitted`,
@@ -139,6 +143,7 @@ use super::{PageContext, render};
 use crate::auth::Principal;
 use crate::auth::policy::Permission;
 use crate::domain::answer::AnswerInput;
+use crate::domain::assessment::AssessmentState;
 use crate::domain::framework::AnswerScale;
 use crate::domain::scoring::{ScoredGoal, roll_up};
 use crate::services::ServiceError;
@@ -290,42 +295,30 @@ pub struct Workflow {
     evidence: Vec<EvidenceItem>,
 }
 
-async fn workflow_of(
-    state: &AppState,
-    me: &Principal,
-    view: &AssessmentView,
-) -> Result<Workflow, AppError> {
+fn workflow_of(me: &Principal, view: &AssessmentView) -> Workflow {
     let head = &view.head;
-    let submitted = crate::services::workflow::awaits_review(&head.state);
     let may_submit = me.may(Permission::SubmitForParticipant(head.participant_id));
-    let mut workflow = Workflow {
+    Workflow {
         may_submit,
-        can_submit: may_submit && view.editable && head.state != "not_started",
+        can_submit: may_submit && view.editable && head.state.may_submit(),
         contributes: view.editable && !may_submit,
-        can_review: me.may(Permission::ReviewSubmissions) && submitted,
+        can_review: me.may(Permission::ReviewSubmissions) && head.state.may_review(),
         can_allow_late: me.may(Permission::ReviewSubmissions)
             && head.days_left < 0
-            && head.cycle_state == "open"
+            && head.cycle_state.is_open()
             && !head.late_submission_allowed
-            && !submitted
-            && head.state != "accepted",
+            && head.state.may_allow_late(),
         revisions: head.revision,
+        return_reason: view.around.return_reason.clone(),
+        notes: view.around.return_notes.clone(),
         can_raise: me.may(Permission::RaiseClarification),
         can_reply: me.may(Permission::RaiseClarification)
             || me.may(Permission::EditParticipant(head.participant_id)),
         user: me.user_id,
         is_admin: me.role == crate::domain::role::Role::Admin,
-        clarifications: crate::services::clarifications::for_assessment(&state.db, me, head.id)
-            .await?,
-        evidence: crate::services::evidence::list(&state.db, me, head.id).await?,
-        ..Workflow::default()
-    };
-    if head.state == "returned" {
-        workflow.notes = crate::services::workflow::return_notes(&state.db, me, head.id).await?;
-        let revisions = crate::services::workflow::revisions(&state.db, me, head.id).await?;
-        workflow.return_reason = revisions.last().and_then(|r| r.reason.clone());
+        clarifications: view.around.clarifications.clone(),
+        evidence: view.around.evidence.clone(),
     }
-    Ok(workflow)
 }
 
 /// A section with its goals, progress and status.
@@ -362,7 +355,7 @@ pub struct Facts {
     pub id: Uuid,
     pub participant: String,
     pub cycle: String,
-    pub state: String,
+    pub state: AssessmentState,
     pub deadline: time::Date,
     pub days_left: i32,
     pub editable: bool,
@@ -562,7 +555,7 @@ fn form_of(
                 }
             ),
             cycle: head.cycle_code.clone(),
-            state: head.state.clone(),
+            state: head.state,
             deadline: head.deadline,
             days_left: head.days_left,
             editable: view.editable,
@@ -615,8 +608,8 @@ pub async fn show(
     page: PageContext,
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    let view = service::load(&state.db, &me, id).await?;
-    let workflow = workflow_of(&state, &me, &view).await?;
+    let view = service::load_page(&state.db, &me, id).await?;
+    let workflow = workflow_of(&me, &view);
     let form = form_of(&page, &view, workflow, None, None);
     let mut notes = Vec::new();
     let mut requests = Vec::new();
@@ -753,8 +746,8 @@ pub async fn show_section(
     Path((id, code)): Path<(Uuid, String)>,
     Query(query): Query<SectionQuery>,
 ) -> Result<Response, AppError> {
-    let view = service::load(&state.db, &me, id).await?;
-    let workflow = workflow_of(&state, &me, &view).await?;
+    let view = service::load_page(&state.db, &me, id).await?;
+    let workflow = workflow_of(&me, &view);
     let form = form_of(&page, &view, workflow, None, query.evidence.as_deref());
     render(&section_page(page, form, &code).ok_or(AppError::NotFound)?)
 }
@@ -767,8 +760,8 @@ async fn refused_page(
     id: Uuid,
     posted: Posted<'_>,
 ) -> Result<Response, AppError> {
-    let view = service::load(&state.db, me, id).await?;
-    let workflow = workflow_of(state, me, &view).await?;
+    let view = service::load_page(&state.db, me, id).await?;
+    let workflow = workflow_of(me, &view);
     let goal = match &posted {
         Posted::Answer(goal, ..) | Posted::Evidence(goal, _) => *goal,
     };
@@ -782,9 +775,7 @@ async fn refused_page(
 
 /// The code of the section holding `goal`.
 fn section_of(view: &AssessmentView, goal: &str) -> Option<String> {
-    view.goals()
-        .find(|(_, g, ..)| g.code == goal)
-        .map(|(section, ..)| section.code.clone())
+    view.goal(goal).map(|(section, ..)| section.code.clone())
 }
 
 /// The address of the section page that shows `goal` of an assessment, at that goal (the
@@ -834,11 +825,11 @@ pub async fn check(
     page: PageContext,
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    let view = service::load(&state.db, &me, id).await?;
+    let view = service::load_page(&state.db, &me, id).await?;
     if !me.may(Permission::SubmitForParticipant(view.head.participant_id)) {
         return Err(AppError::Forbidden);
     }
-    let workflow = workflow_of(&state, &me, &view).await?;
+    let workflow = workflow_of(&me, &view);
     let form = form_of(&page, &view, workflow, None, None);
     let link = |section: &SectionRow, goal: &GoalRow| GoalLink {
         anchor: String::new(),
@@ -1016,8 +1007,7 @@ async fn save_page(
             *response.status_mut() = StatusCode::CONFLICT;
             Ok(response)
         }
-        Err(SaveError::Other(ServiceError::NotFound)) => Err(AppError::NotFound),
-        Err(SaveError::Other(error)) => Err(error.into()),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -1080,7 +1070,7 @@ fn autosave_answer(
             let body = json!({ "error": { "code": error.code(), "message": page.tr.t(&error.message_key()) } });
             Ok((error.status_code(), Json(body)).into_response())
         }
-        Err(SaveError::Other(error)) => Err(error.into()),
+        Err(other) => Err(other.into()),
     }
 }
 

@@ -14,25 +14,15 @@ use super::frameworks::{FormErrors, refused};
 use super::{PageContext, render};
 use crate::auth::Operator;
 use crate::auth::policy::Permission;
+use crate::domain::assessment::AssessmentState;
 use crate::domain::cycle::{CycleInput, Transition};
 use crate::services::{ServiceError, cycles as service};
 use crate::storage::audit::RequestContext;
-use crate::storage::cycles::{self as store, BoardQuery, BoardRow, Census, CycleView};
-use crate::storage::frameworks::{self as framework_store, FrameworkSummary};
-use crate::storage::{self};
+use crate::storage::cycles::{BoardQuery, BoardRow, Census, CycleView};
+use crate::storage::frameworks::FrameworkSummary;
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
-
-/// The assessment states, in workflow order (for the board's filter).
-pub const ASSESSMENT_STATES: [&str; 6] = [
-    "not_started",
-    "draft",
-    "submitted",
-    "returned",
-    "resubmitted",
-    "accepted",
-];
 
 #[derive(Template)]
 #[template(path = "cycles.html")]
@@ -48,9 +38,7 @@ pub async fn list(
     CurrentUser(me): CurrentUser,
     page: PageContext,
 ) -> Result<Response, AppError> {
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    let cycles = store::list(&mut tx).await?;
-    tx.commit().await?;
+    let cycles = service::list(&state.db, Operator::User(&me)).await?;
     render(&ListPage {
         page,
         cycles,
@@ -83,9 +71,7 @@ async fn new_page(
     form: NewCycleForm,
     errors: FormErrors,
 ) -> Result<NewPage, AppError> {
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    let frameworks = framework_store::list(&mut tx).await?;
-    tx.commit().await?;
+    let frameworks = crate::services::frameworks::list(&state.db, &me.scope()).await?;
     Ok(NewPage {
         page,
         frameworks,
@@ -147,7 +133,7 @@ struct BoardPage {
     cycle: CycleView,
     rows: Vec<BoardRow>,
     query: BoardQuery,
-    states: [&'static str; 6],
+    states: [AssessmentState; 6],
     can_manage: bool,
     new_deadline: String,
     errors: FormErrors,
@@ -162,8 +148,8 @@ impl BoardPage {
         }
     }
 
-    fn selected(&self, value: &str) -> bool {
-        self.query.state.as_deref() == Some(value)
+    fn selected(&self, value: &AssessmentState) -> bool {
+        self.query.state.as_deref() == Some(value.as_str())
     }
 
     fn sorted_by(&self, value: &str) -> bool {
@@ -180,16 +166,13 @@ async fn board_page(
     new_deadline: String,
     errors: FormErrors,
 ) -> Result<BoardPage, AppError> {
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    let cycle = store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let rows = store::board(&mut tx, id, &query).await?;
-    tx.commit().await?;
+    let (cycle, rows) = service::board(&state.db, Operator::User(me), id, &query).await?;
     Ok(BoardPage {
         page,
         cycle,
         rows,
         query,
-        states: ASSESSMENT_STATES,
+        states: AssessmentState::ALL,
         can_manage: me.may(Permission::ManageCatalogue),
         new_deadline,
         errors,
@@ -334,12 +317,11 @@ async fn done(
     id: Uuid,
     transition: Transition,
 ) -> Result<Response, AppError> {
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    let code = store::find(&mut tx, id)
-        .await?
-        .map(|c| c.code)
-        .unwrap_or_default();
-    tx.commit().await?;
+    let code = match service::find(&state.db, Operator::User(me), id).await {
+        Ok(cycle) => cycle.code,
+        Err(ServiceError::NotFound) => String::new(),
+        Err(other) => return Err(other.into()),
+    };
     let key = match transition {
         Transition::Open => "flash.cycle_open",
         Transition::Close => "flash.cycle_close",
@@ -457,8 +439,7 @@ async fn confirm_page(
         Err(ServiceError::NotFound) => return Err(AppError::NotFound),
         Err(other) => return Err(other.into()),
     };
-    let refusal = crate::domain::cycle::CycleState::parse(&cycle.state)
-        .and_then(|from| transition.apply(from).err());
+    let refusal = transition.apply(cycle.state).err();
     let heading = page.tr.fmt(
         &format!("cycle_confirm.{}.heading", transition.as_str()),
         &[("code", &cycle.code)],

@@ -9,6 +9,7 @@ use axum::response::Response;
 
 use super::{PageContext, render};
 use crate::auth::Principal;
+use crate::domain::assessment::AssessmentState;
 use crate::domain::role::Role;
 use crate::storage::home::{
     self, AwaitingReview, CycleSummary, DelegationAssessment, GoalDue, RecentEvent, Setup,

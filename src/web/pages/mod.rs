@@ -325,8 +325,8 @@ impl PageContext {
 
     /// The name of a value in the page's language: `label("cycle_state", "open")` reads the
     /// catalogue key `cycle_state.open`.
-    pub fn label(&self, group: &str, value: &str) -> String {
-        self.tr.t(&format!("{group}.{value}")).to_owned()
+    pub fn label(&self, group: &str, value: impl AsRef<str>) -> String {
+        self.tr.t(&format!("{group}.{}", value.as_ref())).to_owned()
     }
 
     /// The role's name in the page's language.

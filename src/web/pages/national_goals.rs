@@ -16,9 +16,8 @@ use crate::auth::policy::Permission;
 use crate::services::ServiceError;
 use crate::services::national_goals::{self as service, MEASURES, NationalGoalInput, STATUSES};
 use crate::storage::audit::RequestContext;
-use crate::storage::national_goals::{self as store, GoalVersion, NationalGoalView, SectionChoice};
+use crate::storage::national_goals::{GoalVersion, NationalGoalView, SectionChoice};
 use crate::storage::participants::{self, Participant};
-use crate::storage::{self};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
@@ -81,12 +80,7 @@ pub async fn list(
 ) -> Result<Response, AppError> {
     let participant = participant_for(&state, &me, &query).await?;
     let goals = match &participant {
-        Some(p) => {
-            let mut tx = storage::begin(&state.db, &me.scope()).await?;
-            let goals = store::list(&mut tx, p.id).await?;
-            tx.commit().await?;
-            goals
-        }
+        Some(p) => service::list(&state.db, &me, p.id).await?,
         None => Vec::new(),
     };
     let can_edit = participant
@@ -165,33 +159,7 @@ async fn goal_page(
     form: Option<(NationalGoalInput, i64)>,
     errors: FormErrors,
 ) -> Result<GoalPage, AppError> {
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    let (goal, history) = match id {
-        Some(id) => {
-            // Row-level security hides other participants' goals: they are "not found".
-            let goal = store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-            let history = store::history(&mut tx, id).await?;
-            (Some(goal), history)
-        }
-        None => (None, Vec::new()),
-    };
-    let mut sections = store::section_choices(&mut tx).await?;
-    // An older goal's section may belong to an earlier version: keep it on offer.
-    if let Some(goal) = &goal
-        && !sections.iter().any(|s| s.id == goal.section_id)
-    {
-        sections.insert(
-            0,
-            SectionChoice {
-                id: goal.section_id,
-                code: goal.section_code.clone(),
-                title_en: goal.section_title_en.clone(),
-                title_fr: goal.section_title_fr.clone(),
-                framework_version: String::new(),
-            },
-        );
-    }
-    tx.commit().await?;
+    let (goal, history, sections) = service::form(&state.db, me, id).await?;
     let participant = goal
         .as_ref()
         .map(|g| g.participant_id)
@@ -289,12 +257,7 @@ pub async fn update(
     Form(form): Form<EditForm>,
 ) -> Result<Response, AppError> {
     // Permission on the goal's participant: a goal the caller cannot see is not found.
-    let participant = {
-        let mut tx = storage::begin(&state.db, &me.scope()).await?;
-        let goal = store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-        tx.commit().await?;
-        goal.participant_id
-    };
+    let participant = service::find(&state.db, &me, id).await?.participant_id;
     me.require(Permission::EditParticipant(participant))?;
     match service::update(&state.db, &me, id, form.row_version, &form.input, &context).await {
         Ok(()) => Ok(flash::redirect(
@@ -331,8 +294,5 @@ pub async fn update(
 }
 
 async fn current_version(state: &AppState, me: &Principal, id: Uuid) -> Result<i64, AppError> {
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    let goal = store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    tx.commit().await?;
-    Ok(goal.row_version)
+    Ok(service::find(&state.db, me, id).await?.row_version)
 }

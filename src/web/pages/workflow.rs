@@ -82,7 +82,7 @@ pub async fn submitted(
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
     let view = assessments::load(&state.db, &me, id).await?;
-    let current = assessments::SUBMITTED_STATES.contains(&view.head.state.as_str());
+    let current = view.head.state.is_submitted();
     let revisions = service::revisions(&state.db, &me, id).await?;
     let Some(revision) = revisions
         .into_iter()
@@ -214,7 +214,7 @@ struct ReviewPage {
     id: Uuid,
     participant: String,
     cycle: String,
-    state: String,
+    state: crate::domain::assessment::AssessmentState,
     revision: i32,
     /// Whether it waits for a review (submitted or resubmitted): the actions are offered.
     reviewable: bool,
@@ -285,9 +285,9 @@ fn review_page(
         id: view.head.id,
         participant: participant_name(&page, view),
         cycle: view.head.cycle_code.clone(),
-        state: view.head.state.clone(),
+        state: view.head.state,
         revision: view.head.revision,
-        reviewable: service::awaits_review(&view.head.state),
+        reviewable: view.head.state.may_review(),
         sections,
         reason: typed.map(|t| t.reason.clone()).unwrap_or_default(),
         errors,
@@ -375,7 +375,7 @@ pub async fn confirm_return(
 ) -> Result<Response, AppError> {
     let view = load_for_review(&state, &me, id).await?;
     let typed = reasons_of(&pairs);
-    if !service::awaits_review(&view.head.state) {
+    if !view.head.state.may_review() {
         return Err(AppError::Refused("assessment.refused.not_submitted"));
     }
     if typed.reason.trim().is_empty() {
