@@ -6,7 +6,9 @@
 //! [`layout`] places text on pages; each document has its module.
 
 mod cycle_report;
+mod fonts;
 mod layout;
+mod method;
 mod progress_report;
 
 pub use cycle_report::write;
