@@ -16,7 +16,7 @@ use crate::support::{TestApp, body_bytes, body_json};
 use pledge::demo::bulk::FrameworkParts;
 use pledge::export::Format;
 
-async fn gci_cycle(app: &TestApp) -> Uuid {
+pub(crate) async fn gci_cycle(app: &TestApp) -> Uuid {
     let framework = gci_framework();
     let stored = store_framework(app, &framework).await;
     let mut submissions = Vec::new();
