@@ -67,9 +67,15 @@ async fn names_and_texts_outside_latin_1_round_trip_through_both_pdfs() {
         let pages = pages_text(&cycle_pdf(&app, &analyst, cycle, lang).await);
         assert!(pages[0].contains(narrative), "the cover: {}", pages[0]);
         let all = pages.concat();
-        assert!(all.contains(&format!("EST — {name}")), "EST's page ({lang})");
+        assert!(
+            all.contains(&format!("EST — {name}")),
+            "EST's page ({lang})"
+        );
         assert!(all.contains("Σ w·s ÷ Σ w"), "the method's formula ({lang})");
-        assert!(!all.contains("T?r?") && !all.contains("??"), "nothing replaced");
+        assert!(
+            !all.contains("T?r?") && !all.contains("??"),
+            "nothing replaced"
+        );
     }
 
     // The progress report: the name in its title, the cycle's title beside its code.
@@ -91,7 +97,9 @@ async fn names_and_texts_outside_latin_1_round_trip_through_both_pdfs() {
 /// `main`, entities decoded.
 fn page_texts(html: &str) -> Vec<String> {
     let start = html.find("<h1").expect("the page's title");
-    let end = html[start..].find("</main>").map_or(html.len(), |e| start + e);
+    let end = html[start..]
+        .find("</main>")
+        .map_or(html.len(), |e| start + e);
     let mut texts = Vec::new();
     for piece in html[start..end].split('<') {
         let text = piece.split_once('>').map_or(piece, |(_, text)| text);
@@ -157,7 +165,8 @@ fn weightless_framework() -> Framework {
         "{}/fixtures/frameworks/itu-gci-2020.json",
         env!("CARGO_MANIFEST_DIR")
     );
-    let mut document: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut document: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     document["roll_up"] = "weighted_mean".into();
     document["version"] = "2020-weightless".into();
     for section in document["sections"].as_array_mut().unwrap() {
@@ -194,7 +203,11 @@ async fn complete_figures_without_a_score_are_not_marked_incomplete() {
     let analyst = app.user("analyst", None).await;
 
     // The API: every figure complete, none with a score, none ranked.
-    let report = body_json(app.request(analyst.get(&format!("/api/v1/cycles/{cycle}/report"))).await).await;
+    let report = body_json(
+        app.request(analyst.get(&format!("/api/v1/cycles/{cycle}/report")))
+            .await,
+    )
+    .await;
     let rows = report["rows"].as_array().unwrap();
     assert_eq!(rows.len(), submissions.len());
     for row in rows {

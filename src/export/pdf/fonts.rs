@@ -180,9 +180,9 @@ fn write_font(pdf: &mut Pdf, font: Font, used: &Used, type0: Ref) {
         .default_width(0.0);
     cid_font.widths().consecutive(
         0,
-        old_ids.iter().map(|old| {
-            f32::from(face.glyph_hor_advance(GlyphId(*old)).unwrap_or(0)) * per_unit
-        }),
+        old_ids
+            .iter()
+            .map(|old| f32::from(face.glyph_hor_advance(GlyphId(*old)).unwrap_or(0)) * per_unit),
     );
     let map_stream = Ref::new(type0.get() + 5);
     if subset.is_some() {
@@ -214,7 +214,10 @@ fn write_font(pdf: &mut Pdf, font: Font, used: &Used, type0: Ref) {
     let compressed = miniz_oxide::deflate::compress_to_vec_zlib(program, 6);
     pdf.stream(file, &compressed)
         .filter(Filter::FlateDecode)
-        .pair(Name(b"Length1"), i32::try_from(program.len()).unwrap_or(i32::MAX));
+        .pair(
+            Name(b"Length1"),
+            i32::try_from(program.len()).unwrap_or(i32::MAX),
+        );
     if subset.is_none() {
         let map: Vec<u8> = old_ids.iter().flat_map(|old| old.to_be_bytes()).collect();
         pdf.stream(map_stream, &map);
@@ -243,7 +246,8 @@ mod tests {
     fn both_faces_parse_and_cover_latin_extended_and_the_method_signs() {
         for font in [Font::Regular, Font::Bold] {
             assert!(font.face().is_some());
-            for c in "Țară Českå Łódź Győr șőŒœ Σ ≥ ≤ − — € … ÷ · ⌊ ⌋ ₍ ₎ ’ « » \u{a0}".chars() {
+            for c in "Țară Českå Łódź Győr șőŒœ Σ ≥ ≤ − — € … ÷ · ⌊ ⌋ ₍ ₎ ’ « » \u{a0}".chars()
+            {
                 assert!(covers(font, c), "{c:?} in {font:?}");
             }
         }

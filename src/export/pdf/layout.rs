@@ -60,13 +60,9 @@ impl Layout {
         draw_text(&mut self.current, &mut self.fonts, x, y, size, font, text);
     }
 
-    /// One line at the cursor (cut to the page's width should it be longer).
+    /// One line at the cursor (wrapped should it be wider than the page: nothing is cut).
     pub(super) fn line(&mut self, size: f32, font: Font, text: &str) {
-        self.room(size * 1.4);
-        self.y -= size * 1.4;
-        let y = self.y;
-        let fitted = fit(font, text, size, WIDTH - 2.0 * MARGIN);
-        self.text(MARGIN, y, size, font, &fitted);
+        self.wrapped(size, font, 0.0, text);
     }
 
     /// A paragraph wrapped to the page width.
@@ -115,7 +111,10 @@ impl Layout {
             .zip(cells)
             .enumerate()
             .map(|(index, (x, (font, cell)))| {
-                let next = columns.get(index + 1).copied().unwrap_or(WIDTH - 2.0 * MARGIN);
+                let next = columns
+                    .get(index + 1)
+                    .copied()
+                    .unwrap_or(WIDTH - 2.0 * MARGIN);
                 wrap(*font, cell, size, next - x - 6.0)
             })
             .collect();
@@ -293,7 +292,12 @@ mod tests {
         let long = "Ł".repeat(80);
         let broken = wrap(BOLD, &long, 10.0, 100.0);
         assert!(broken.len() > 1 && broken.concat() == long);
-        let cut = fit(REGULAR, "Țară Českå Łódź Győr, a long participant name", 10.0, 80.0);
+        let cut = fit(
+            REGULAR,
+            "Țară Českå Łódź Győr, a long participant name",
+            10.0,
+            80.0,
+        );
         assert!(cut.starts_with("Țară") && cut.ends_with('…'));
         assert!(width(REGULAR, &cut, 10.0) <= 80.0);
         assert_eq!(fit(REGULAR, "Győr", 10.0, 80.0), "Győr");

@@ -6,8 +6,8 @@
 
 use askama::Template;
 
-use super::layout::{BOLD, Font, Layout, MARGIN, REGULAR, WIDTH};
 use super::fonts::width;
+use super::layout::{BOLD, Font, Layout, MARGIN, REGULAR, WIDTH};
 use crate::presentation::i18n::{Lang, Tr};
 
 /// What the page's template reads: `page.tr`.
@@ -165,12 +165,18 @@ pub(super) fn parse(html: &str) -> Vec<Block> {
     while !rest.is_empty() {
         let (chunk, tag) = match rest.find('<') {
             Some(start) => {
-                let end = rest[start..].find('>').map_or(rest.len(), |e| start + e + 1);
+                let end = rest[start..]
+                    .find('>')
+                    .map_or(rest.len(), |e| start + e + 1);
                 (&rest[..start], Some(&rest[start..end]))
             }
             None => (rest, None),
         };
-        let target = if open.is_some() { &mut text } else { &mut stray };
+        let target = if open.is_some() {
+            &mut text
+        } else {
+            &mut stray
+        };
         target.push_str(&unescape(chunk));
         rest = &rest[chunk.len() + tag.map_or(0, str::len)..];
         let Some(tag) = tag else { break };
@@ -213,7 +219,12 @@ pub(super) fn parse(html: &str) -> Vec<Block> {
                 }
             }
             (None, _) if name == "br" => text.push(' '),
-            (None, false) if matches!(name.as_str(), "tr" | "ul" | "ol" | "table" | "section" | "div") => {
+            (None, false)
+                if matches!(
+                    name.as_str(),
+                    "tr" | "ul" | "ol" | "table" | "section" | "div"
+                ) =>
+            {
                 flush_stray(&mut stray, &mut blocks);
                 if name == "tr" {
                     row = Some(Vec::new());
@@ -316,7 +327,10 @@ mod tests {
         for lang in [Lang::En, Lang::Fr] {
             let tr = lang.tr();
             let blocks = blocks(lang);
-            assert_eq!(blocks[0], Block::Title(tr.t("methodology.title").to_owned()));
+            assert_eq!(
+                blocks[0],
+                Block::Title(tr.t("methodology.title").to_owned())
+            );
             let text: Vec<String> = blocks
                 .iter()
                 .map(|b| match b {
