@@ -231,6 +231,7 @@ pub struct BoardRow {
 
 /// How the board is filtered and sorted.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BoardQuery {
     /// Only this state (not_started, draft, submitted, returned, resubmitted, accepted).
     pub state: Option<String>,

@@ -14,6 +14,7 @@ mod frameworks;
 mod home;
 mod matrix;
 mod offline;
+mod openapi;
 mod pdf;
 mod reports;
 mod rls;

@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The form's language.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FormParams {
     /// `en` or `fr`; otherwise the `Accept-Language` header decides.
     pub lang: Option<String>,

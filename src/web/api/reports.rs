@@ -28,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The language of an exported file's texts.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LangParams {
     /// `en` or `fr`: the language of the file's texts (headers, sheet names, labels, the PDF's
     /// words). When absent: the `pledge_lang` cookie, then `Accept-Language`, then English. The
@@ -76,6 +77,7 @@ pub async fn progress_report_pdf(
 
 /// Which file to write.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportParams {
     /// csv (one row per participant × goal), json (the full report with a data dictionary),
     /// both streamed as they are written; xlsx (summary, one sheet per section, answers, about)
@@ -115,6 +117,7 @@ pub async fn cycle_export(
 
 /// Which figure to rank and compare on.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ComparisonParams {
     /// A section of the cycle's framework version; the overall figure when absent.
     pub section: Option<Uuid>,
