@@ -55,32 +55,9 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
     layout.gap(10.0);
     layout.paragraph(9.0, tr.t("export.pdf.provenance"));
 
-    // Method: the methodology page's text.
+    // Method: the methodology page itself.
     layout.new_page();
-    layout.line(16.0, BOLD, tr.t("methodology.title"));
-    layout.gap(6.0);
-    layout.paragraph(9.0, tr.t("methodology.intro"));
-    for (heading, body) in [
-        ("methodology.goal_score", "methodology.goal_score_text"),
-        (
-            "methodology.section_score",
-            "methodology.section_score_text",
-        ),
-        (
-            "methodology.overall_score",
-            "methodology.overall_score_text",
-        ),
-        ("methodology.completion", "methodology.completion_text"),
-        ("methodology.rounding", "methodology.rounding_text"),
-        ("methodology.ranks", "methodology.ranks_text"),
-        ("methodology.distribution", "methodology.distribution_text"),
-        ("methodology.change", "methodology.change_text"),
-        ("methodology.snapshots", "methodology.snapshots_text"),
-    ] {
-        layout.line(11.0, BOLD, tr.t(heading));
-        layout.paragraph(9.0, tr.t(body));
-    }
-    layout.paragraph(9.0, tr.t("export.pdf.formulas"));
+    super::method::print(&mut layout, lang);
 
     // Summary table and the distribution chart.
     layout.new_page();
@@ -152,10 +129,16 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
                     "export.pdf.overall_rank",
                     &[(
                         "rank",
-                        &row.rank.map_or_else(
-                            || tr.t("export.pdf.unranked").to_owned(),
-                            |r| r.to_string(),
-                        ),
+                        &match row.rank {
+                            Some(rank) => rank.to_string(),
+                            // Marked incomplete only when it is (as the API's `complete`): a
+                            // complete figure without a score (all weights 0, nothing
+                            // applicable) is unranked but not incomplete.
+                            None if !row.compared.complete => {
+                                tr.t("export.pdf.unranked").to_owned()
+                            }
+                            None => "—".to_owned(),
+                        },
                     )],
                 ),
                 format.score(row.overall.score),
@@ -221,7 +204,7 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
         }
     }
 
-    Ok(assemble(layout.into_pages(), &title))
+    Ok(layout.finish(&title))
 }
 
 fn summary_cells(
@@ -274,18 +257,15 @@ fn draw_distributions(layout: &mut Layout, content: &ReportContent<'_>) {
             Some(section) => section.code.clone(),
             None => label(lang, "overall").to_owned(),
         };
-        let page = layout.page();
-        draw_text(
-            page,
+        layout.text(
             MARGIN,
             y,
             7.5,
             REGULAR,
-            &fit(&label, 7.5, label_width - 4.0),
+            &fit(REGULAR, &label, 7.5, label_width - 4.0),
         );
         let Some(d) = &distribution.distribution else {
-            draw_text(
-                page,
+            layout.text(
                 plot_x,
                 y,
                 7.5,
@@ -300,6 +280,7 @@ fn draw_distributions(layout: &mut Layout, content: &ReportContent<'_>) {
             1.0
         };
         let x = |v: f64| plot_x + plot_w * ((v / max).clamp(0.0, 1.0) as f32);
+        let page = layout.page();
         page.set_stroke_gray(0.0);
         page.set_line_width(0.6);
         page.move_to(x(d.min), y + 3.0);
@@ -314,8 +295,7 @@ fn draw_distributions(layout: &mut Layout, content: &ReportContent<'_>) {
         page.stroke();
         page.set_fill_gray(0.0);
         let format = ScoreFormat::new(lang, max);
-        draw_text(
-            page,
+        layout.text(
             plot_x + plot_w + 6.0,
             y,
             7.0,

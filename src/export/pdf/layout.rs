@@ -1,13 +1,17 @@
-//! Laying out text on A4 pages: a cursor that breaks pages, text in the standard Helvetica
-//! fonts (WinAnsi encoding), wrapping, and the document's assembly.
+//! Laying out text on A4 pages: a cursor that breaks pages, text in the embedded fonts
+//! ([`super::fonts`]), wrapping and cutting by the glyphs' real widths, and the document's
+//! assembly.
 
-use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
+use pdf_writer::{Content, Finish, Pdf, Rect, Ref, Str, TextStr};
+
+pub(super) use super::fonts::Font;
+use super::fonts::{Fonts, OBJECTS_PER_FONT, width};
 
 pub(super) const WIDTH: f32 = 595.0;
 pub(super) const HEIGHT: f32 = 842.0;
 pub(super) const MARGIN: f32 = 50.0;
-pub(super) const REGULAR: Name<'static> = Name(b"F1");
-pub(super) const BOLD: Name<'static> = Name(b"F2");
+pub(super) const REGULAR: Font = Font::Regular;
+pub(super) const BOLD: Font = Font::Bold;
 
 /// Pages being laid out: a cursor that starts a new page when the next line does not fit.
 pub(super) struct Layout {
@@ -17,28 +21,26 @@ pub(super) struct Layout {
     current: Content,
     pub(super) y: f32,
     footer: String,
+    fonts: Fonts,
 }
 
 impl Layout {
     pub(super) fn new(footer: String) -> Self {
+        let mut fonts = Fonts::default();
+        let current = footed_page(&mut fonts, &footer, 1);
         Self {
             done: Vec::new(),
-            current: footed_page(&footer, 1),
+            current,
             y: HEIGHT - MARGIN,
             footer,
+            fonts,
         }
     }
 
     pub(super) fn new_page(&mut self) {
-        let next = footed_page(&self.footer, self.done.len() + 2);
+        let next = footed_page(&mut self.fonts, &self.footer, self.done.len() + 2);
         self.done.push(std::mem::replace(&mut self.current, next));
         self.y = HEIGHT - MARGIN;
-    }
-
-    /// Every page, in order.
-    pub(super) fn into_pages(mut self) -> Vec<Content> {
-        self.done.push(self.current);
-        self.done
     }
 
     /// Makes room for `height` points, on a new page if needed.
@@ -48,105 +50,149 @@ impl Layout {
         }
     }
 
+    /// The page being written, for shapes.
     pub(super) fn page(&mut self) -> &mut Content {
         &mut self.current
     }
 
-    /// One line at the cursor.
-    pub(super) fn line(&mut self, size: f32, font: Name<'static>, text: &str) {
-        self.room(size * 1.4);
-        self.y -= size * 1.4;
-        let y = self.y;
-        draw_text(self.page(), MARGIN, y, size, font, text);
+    /// `text` with its baseline at (`x`, `y`) on the page being written.
+    pub(super) fn text(&mut self, x: f32, y: f32, size: f32, font: Font, text: &str) {
+        draw_text(&mut self.current, &mut self.fonts, x, y, size, font, text);
+    }
+
+    /// One line at the cursor (wrapped should it be wider than the page: nothing is cut).
+    pub(super) fn line(&mut self, size: f32, font: Font, text: &str) {
+        self.wrapped(size, font, 0.0, text);
     }
 
     /// A paragraph wrapped to the page width.
     pub(super) fn paragraph(&mut self, size: f32, text: &str) {
-        for line in wrap(text, size, WIDTH - 2.0 * MARGIN) {
-            self.line(size, REGULAR, &line);
-        }
+        self.wrapped(size, REGULAR, 0.0, text);
         self.y -= size * 0.6;
     }
 
+    /// Lines of `text` wrapped to the page width less `indent`, at `indent`.
+    pub(super) fn wrapped(&mut self, size: f32, font: Font, indent: f32, text: &str) {
+        for line in wrap(font, text, size, WIDTH - 2.0 * MARGIN - indent) {
+            self.room(size * 1.4);
+            self.y -= size * 1.4;
+            let y = self.y;
+            self.text(MARGIN + indent, y, size, font, &line);
+        }
+    }
+
+    /// A list item: a bullet, and the text wrapped beside it.
+    pub(super) fn bullet(&mut self, size: f32, text: &str) {
+        let indent = size * 1.6;
+        self.room(size * 1.4);
+        let y = self.y - size * 1.4;
+        self.text(MARGIN + size * 0.4, y, size, REGULAR, "•");
+        self.wrapped(size, REGULAR, indent, text);
+        self.y -= size * 0.3;
+    }
+
     /// A table row: each cell at its column's x offset, cut to fit.
-    pub(super) fn row(
-        &mut self,
-        size: f32,
-        font: Name<'static>,
-        columns: &[f32],
-        cells: &[String],
-    ) {
+    pub(super) fn row(&mut self, size: f32, font: Font, columns: &[f32], cells: &[String]) {
         self.room(size * 1.5);
         self.y -= size * 1.5;
         let y = self.y;
         for (index, (x, cell)) in columns.iter().zip(cells).enumerate() {
             let next = columns.get(index + 1).copied().unwrap_or(WIDTH - MARGIN);
-            let fitted = fit(cell, size, next - x - 4.0);
-            draw_text(self.page(), MARGIN + x, y, size, font, &fitted);
+            let fitted = fit(font, cell, size, next - x - 4.0);
+            self.text(MARGIN + x, y, size, font, &fitted);
         }
+    }
+
+    /// A table row whose cells wrap within their columns (nothing is cut): the row is as tall
+    /// as its longest cell. Each cell comes with its font.
+    pub(super) fn wrapped_row(&mut self, size: f32, columns: &[f32], cells: &[(Font, String)]) {
+        let lines: Vec<Vec<String>> = columns
+            .iter()
+            .zip(cells)
+            .enumerate()
+            .map(|(index, (x, (font, cell)))| {
+                let next = columns
+                    .get(index + 1)
+                    .copied()
+                    .unwrap_or(WIDTH - 2.0 * MARGIN);
+                wrap(*font, cell, size, next - x - 6.0)
+            })
+            .collect();
+        let height = lines.iter().map(Vec::len).max().unwrap_or(1).max(1) as f32 * size * 1.4;
+        self.room(height + size * 0.4);
+        let top = self.y;
+        for ((x, (font, _)), cell_lines) in columns.iter().zip(cells).zip(&lines) {
+            for (n, line) in cell_lines.iter().enumerate() {
+                let y = top - (n + 1) as f32 * size * 1.4;
+                self.text(MARGIN + x, y, size, *font, line);
+            }
+        }
+        self.y = top - height - size * 0.4;
     }
 
     pub(super) fn gap(&mut self, points: f32) {
         self.y -= points;
     }
+
+    /// The document: every page in order, and the fonts cut down to the glyphs used.
+    pub(super) fn finish(mut self, title: &str) -> Vec<u8> {
+        self.done.push(self.current);
+        assemble(self.done, &self.fonts, title)
+    }
 }
 
-pub(super) fn draw_text(
+fn draw_text(
     content: &mut Content,
+    fonts: &mut Fonts,
     x: f32,
     y: f32,
     size: f32,
-    font: Name<'static>,
+    font: Font,
     text: &str,
 ) {
     content.begin_text();
-    content.set_font(font, size);
+    content.set_font(font.resource(), size);
     content.next_line(x, y);
-    content.show(Str(&win_ansi(text)));
+    content.show(Str(&fonts.encode(font, text)));
     content.end_text();
 }
 
-/// Text in the WinAnsi encoding of the standard fonts; characters it lacks become `?`.
-pub(super) fn win_ansi(text: &str) -> Vec<u8> {
-    text.chars()
-        .map(|c| match c {
-            ' '..='~' => c as u8,
-            '\u{a0}'..='\u{ff}' => c as u32 as u8,
-            '€' => 0x80,
-            '…' => 0x85,
-            '‘' => 0x91,
-            '’' => 0x92,
-            '“' => 0x93,
-            '”' => 0x94,
-            '•' => 0x95,
-            '–' => 0x96,
-            '—' => 0x97,
-            'Œ' => 0x8C,
-            'œ' => 0x9C,
-            '−' => b'-',
-            // French puts a narrow no-break space before `%`, `:` and `;`.
-            '\u{202f}' => 0xA0,
-            'Σ' => b'S',
-            _ => b'?',
-        })
-        .collect()
-}
-
-/// Helvetica's average advance, as a share of the font size (good enough to wrap and cut).
-pub(super) const AVERAGE_ADVANCE: f32 = 0.5;
-
-pub(super) fn wrap(text: &str, size: f32, width: f32) -> Vec<String> {
-    let per_line = ((width / (size * AVERAGE_ADVANCE)) as usize).max(10);
+/// `text` in lines no wider than `max` points: words kept whole where they fit, a word longer
+/// than a line broken where it must be.
+pub(super) fn wrap(font: Font, text: &str, size: f32, max: f32) -> Vec<String> {
+    let space = width(font, " ", size);
     let mut lines = Vec::new();
     let mut current = String::new();
+    let mut current_width = 0.0;
     for word in text.split_whitespace() {
-        if !current.is_empty() && current.chars().count() + 1 + word.chars().count() > per_line {
+        let word_width = width(font, word, size);
+        if !current.is_empty() && current_width + space + word_width > max {
             lines.push(std::mem::take(&mut current));
+            current_width = 0.0;
+        }
+        if current.is_empty() && word_width > max {
+            // Too long for any line: as many characters as fit, line after line.
+            let mut rest = word;
+            while width(font, rest, size) > max {
+                let cut = rest
+                    .char_indices()
+                    .skip(1)
+                    .take_while(|(i, _)| width(font, &rest[..*i], size) <= max)
+                    .last()
+                    .map_or_else(|| rest.chars().next().map_or(1, char::len_utf8), |(i, _)| i);
+                lines.push(rest[..cut].to_owned());
+                rest = &rest[cut..];
+            }
+            current.push_str(rest);
+            current_width = width(font, rest, size);
+            continue;
         }
         if !current.is_empty() {
             current.push(' ');
+            current_width += space;
         }
         current.push_str(word);
+        current_width += word_width;
     }
     if !current.is_empty() {
         lines.push(current);
@@ -154,22 +200,31 @@ pub(super) fn wrap(text: &str, size: f32, width: f32) -> Vec<String> {
     lines
 }
 
-pub(super) fn fit(text: &str, size: f32, width: f32) -> String {
-    let max = ((width / (size * AVERAGE_ADVANCE)) as usize).max(3);
-    if text.chars().count() <= max {
-        text.to_owned()
-    } else {
-        let mut cut: String = text.chars().take(max - 1).collect();
-        cut.push('…');
-        cut
+/// `text` as it fits in `max` points: whole, or cut with `…`.
+pub(super) fn fit(font: Font, text: &str, size: f32, max: f32) -> String {
+    if width(font, text, size) <= max {
+        return text.to_owned();
     }
+    let room = max - width(font, "…", size);
+    let mut cut = String::new();
+    let mut used = 0.0;
+    for c in text.chars() {
+        let advance = width(font, c.encode_utf8(&mut [0; 4]), size);
+        if used + advance > room {
+            break;
+        }
+        used += advance;
+        cut.push(c);
+    }
+    format!("{}…", cut.trim_end())
 }
 
 /// A blank page with its footer ("… — page n").
-pub(super) fn footed_page(footer: &str, number: usize) -> Content {
+fn footed_page(fonts: &mut Fonts, footer: &str, number: usize) -> Content {
     let mut content = Content::new();
     draw_text(
         &mut content,
+        fonts,
         MARGIN,
         30.0,
         7.0,
@@ -179,15 +234,16 @@ pub(super) fn footed_page(footer: &str, number: usize) -> Content {
     content
 }
 
-/// The document's objects: catalogue, page tree, pages, their contents and the two fonts.
-pub(super) fn assemble(pages: Vec<Content>, title: &str) -> Vec<u8> {
+/// The document's objects: catalogue, page tree, information, the two fonts, then the pages
+/// and their contents.
+fn assemble(pages: Vec<Content>, fonts: &Fonts, title: &str) -> Vec<u8> {
     let mut pdf = Pdf::new();
     let catalog = Ref::new(1);
     let tree = Ref::new(2);
-    let regular = Ref::new(3);
-    let bold = Ref::new(4);
-    let info = Ref::new(5);
-    let first_page = 6;
+    let info = Ref::new(3);
+    let regular = Ref::new(4);
+    let bold = Ref::new(regular.get() + OBJECTS_PER_FONT);
+    let first_page = bold.get() + OBJECTS_PER_FONT;
     let page_ids: Vec<Ref> = (0..pages.len())
         .map(|i| Ref::new(first_page + 2 * i32::try_from(i).unwrap_or(i32::MAX / 4)))
         .collect();
@@ -195,15 +251,10 @@ pub(super) fn assemble(pages: Vec<Content>, title: &str) -> Vec<u8> {
     pdf.pages(tree)
         .kids(page_ids.iter().copied())
         .count(i32::try_from(page_ids.len()).unwrap_or(i32::MAX));
-    pdf.type1_font(regular)
-        .base_font(Name(b"Helvetica"))
-        .encoding_predefined(Name(b"WinAnsiEncoding"));
-    pdf.type1_font(bold)
-        .base_font(Name(b"Helvetica-Bold"))
-        .encoding_predefined(Name(b"WinAnsiEncoding"));
     pdf.document_info(info)
         .title(TextStr(title))
         .producer(TextStr("Pledge Tracker"));
+    fonts.write(&mut pdf, regular, bold);
     for (content, id) in pages.into_iter().zip(&page_ids) {
         let content_id = Ref::new(id.get() + 1);
         let mut page = pdf.page(*id);
@@ -212,8 +263,8 @@ pub(super) fn assemble(pages: Vec<Content>, title: &str) -> Vec<u8> {
         page.contents(content_id);
         page.resources()
             .fonts()
-            .pair(REGULAR, regular)
-            .pair(BOLD, bold);
+            .pair(REGULAR.resource(), regular)
+            .pair(BOLD.resource(), bold);
         page.finish();
         // Page content compresses about tenfold (repeated operators and positions).
         let compressed = miniz_oxide::deflate::compress_to_vec_zlib(&content.finish(), 6);
@@ -228,11 +279,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn text_is_encoded_for_the_standard_fonts_and_wrapped_to_the_page() {
-        assert_eq!(win_ansi("Défense — 2 € …"), b"D\xe9fense \x97 2 \x80 \x85");
-        assert_eq!(win_ansi("−1 ≤ 2"), b"-1 ? 2");
-        let lines = wrap(&"word ".repeat(100), 10.0, 200.0);
-        assert!(lines.len() > 5 && lines.iter().all(|l| l.chars().count() <= 40));
-        assert_eq!(fit("a long participant name", 10.0, 50.0), "a long pa…");
+    fn lines_wrap_and_cut_by_the_glyphs_real_widths() {
+        let max = 200.0;
+        let lines = wrap(REGULAR, &"word ".repeat(100), 10.0, max);
+        assert!(lines.len() > 5);
+        assert!(lines.iter().all(|l| width(REGULAR, l, 10.0) <= max));
+        // Narrow letters fit more to a line than wide ones.
+        let narrow = wrap(REGULAR, &"il ".repeat(200), 10.0, max);
+        let wide = wrap(REGULAR, &"MW ".repeat(200), 10.0, max);
+        assert!(narrow.len() * 2 < wide.len());
+        // A word longer than a line is broken, nothing lost.
+        let long = "Ł".repeat(80);
+        let broken = wrap(BOLD, &long, 10.0, 100.0);
+        assert!(broken.len() > 1 && broken.concat() == long);
+        let cut = fit(
+            REGULAR,
+            "Țară Českå Łódź Győr, a long participant name",
+            10.0,
+            80.0,
+        );
+        assert!(cut.starts_with("Țară") && cut.ends_with('…'));
+        assert!(width(REGULAR, &cut, 10.0) <= 80.0);
+        assert_eq!(fit(REGULAR, "Győr", 10.0, 80.0), "Győr");
     }
 }

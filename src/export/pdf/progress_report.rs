@@ -300,5 +300,5 @@ pub fn progress(report: &ProgressReport, generated_at: &str, lang: Lang) -> Vec<
             );
         }
     }
-    assemble(layout.into_pages(), &title)
+    layout.finish(&title)
 }
