@@ -75,21 +75,19 @@ pub async fn run(database: &ReadyDatabase, command: CycleCommand) -> anyhow::Res
 }
 
 async fn list(pool: &sqlx::PgPool, state: Option<&str>) -> anyhow::Result<()> {
-    const STATES: [&str; 4] = ["draft", "open", "closed", "published"];
-    if let Some(state) = state
-        && !STATES.contains(&state)
-    {
-        anyhow::bail!(
-            "--state {state:?} is not a cycle state: use one of {}",
-            STATES.join(", ")
-        );
-    }
-    let mut tx = crate::storage::begin(pool, &crate::storage::Scope::System).await?;
-    let cycles = crate::storage::cycles::list(&mut tx).await?;
-    tx.commit().await?;
+    use crate::domain::cycle::CycleState;
+    let wanted = match state {
+        None => None,
+        Some(text) => Some(CycleState::parse(text).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--state {text:?} is not a cycle state: use one of draft, open, closed, published"
+            )
+        })?),
+    };
+    let cycles = crate::services::cycles::list(pool, Operator::Cli).await?;
     let rows: Vec<Vec<String>> = cycles
         .into_iter()
-        .filter(|cycle| state.is_none_or(|state| cycle.state == state))
+        .filter(|cycle| wanted.is_none_or(|state| cycle.state == state))
         .map(|cycle| {
             vec![
                 cycle.code,

@@ -124,9 +124,9 @@ fn describe(error: ServiceError, file: &std::path::Path) -> anyhow::Error {
 }
 
 async fn list(pool: &sqlx::PgPool) -> anyhow::Result<()> {
-    let mut tx = storage::begin(pool, &Scope::System).await?;
-    let frameworks = storage::frameworks::list(&mut tx).await?;
-    tx.commit().await?;
+    let frameworks = service::list(pool, &Scope::System)
+        .await
+        .map_err(|e| describe(e, &PathBuf::new()))?;
     let rows: Vec<Vec<String>> = frameworks
         .into_iter()
         .map(|f| {
