@@ -114,6 +114,9 @@ pub struct AuthConfig {
     /// The service runs behind a proxy that appends the client's address to `X-Forwarded-For`
     /// (throttling and the audit log then use that address, not the proxy's).
     pub trust_forwarded_for: bool,
+    /// The service runs as a demo (`pledge serve --demo`). Only then is the demo's published
+    /// password ([`crate::demo::DEMO_PASSWORD`]) accepted at sign-in.
+    pub demo: bool,
 }
 
 impl Default for AuthConfig {
@@ -125,6 +128,7 @@ impl Default for AuthConfig {
             require_admin_second_factor: true,
             issuer: "Pledge Tracker".to_owned(),
             trust_forwarded_for: false,
+            demo: false,
         }
     }
 }

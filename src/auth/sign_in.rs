@@ -91,6 +91,9 @@ pub async fn sign_in(
 ) -> Result<Outcome, AuthError> {
     let mut keys = vec![account_key(email)];
     keys.extend(address_key(context));
+    // Outside a demo the demo's published password is refused whatever the account, so demo
+    // accounts left in a real deployment cannot be used (a failure like any wrong password).
+    let demo_password_refused = !config.demo && password_text == crate::demo::DEMO_PASSWORD;
     let (blocked, account) = {
         let mut tx = store::begin(pool, &Scope::Anonymous).await?;
         let blocked = throttle::blocked_until(&mut tx, &keys).await?.is_some();
@@ -110,6 +113,7 @@ pub async fn sign_in(
         _ if blocked => Some("throttled"),
         None => Some("unknown_account"),
         Some(_) if !verified => Some("wrong_password"),
+        Some(_) if demo_password_refused => Some("demo_password"),
         Some(a) if a.disabled => Some("disabled"),
         Some(_) => None,
     };

@@ -19,13 +19,10 @@ use crate::startup::{self, ReadyDatabase};
 #[command(name = "pledge", version, propagate_version = true)]
 pub struct Cli {
     /// Data directory of the private PostgreSQL cluster (used when DATABASE_URL is not set).
-    #[arg(
-        long,
-        env = "PLEDGE_DATA_DIR",
-        default_value = "./pledge-data",
-        global = true
-    )]
-    data_dir: PathBuf,
+    /// Default: `./pledge-data`, and `./pledge-demo-data` for `serve --demo` and `demo`, so demo
+    /// data never lands where the real service keeps its own.
+    #[arg(long, env = "PLEDGE_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
     /// An existing PostgreSQL server, as the owner role that runs migrations. When set, no
     /// private cluster is started.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
@@ -134,7 +131,15 @@ impl Cli {
                 app: self.app_database_url.clone(),
             },
             None => DatabaseConfig::Private {
-                data_dir: self.data_dir.clone(),
+                data_dir: self.data_dir.clone().unwrap_or_else(|| {
+                    let demo = matches!(&self.command, Command::Demo(_))
+                        || matches!(&self.command, Command::Serve(args) if args.demo);
+                    PathBuf::from(if demo {
+                        crate::demo::DEMO_DATA_DIR
+                    } else {
+                        "./pledge-data"
+                    })
+                }),
             },
         }
     }
@@ -235,16 +240,12 @@ async fn verify_audit(ready: &ReadyDatabase) -> anyhow::Result<()> {
 
 async fn serve(database: &DatabaseConfig, args: ServeArgs) -> anyhow::Result<()> {
     let ready = ReadyDatabase::open(database).await?;
-    let demo = if args.demo {
-        match crate::demo::load(&ready.plan).await {
-            Ok(outcome) => Some(outcome),
-            Err(error) => {
-                ready.close();
-                return Err(error);
-            }
+    let demo = match prepare_demo(&ready, database, args.demo).await {
+        Ok(demo) => demo,
+        Err(error) => {
+            ready.close();
+            return Err(error);
         }
-    } else {
-        None
     };
     let public_url = args
         .public_url
@@ -267,6 +268,7 @@ async fn serve(database: &DatabaseConfig, args: ServeArgs) -> anyhow::Result<()>
             // The demo's admin signs in with a password only, as the banner says.
             require_admin_second_factor: !args.demo,
             trust_forwarded_for: args.trust_forwarded_for,
+            demo: args.demo,
             ..crate::auth::AuthConfig::default()
         },
         ..WebConfig::default()
@@ -280,6 +282,40 @@ async fn serve(database: &DatabaseConfig, args: ServeArgs) -> anyhow::Result<()>
     .await;
     ready.close();
     result
+}
+
+/// With `--demo`, loads the demo history unless demo data is there (a synthetic history counts);
+/// without it, refuses a database that holds demo data: its accounts share a published password.
+async fn prepare_demo(
+    ready: &ReadyDatabase,
+    database: &DatabaseConfig,
+    demo: bool,
+) -> anyhow::Result<Option<crate::demo::DemoOutcome>> {
+    let present = crate::demo::present(&ready.plan).await?;
+    match (demo, present) {
+        (true, true) => Ok(Some(crate::demo::DemoOutcome {
+            already_loaded: true,
+            summary: String::new(),
+        })),
+        (true, false) => crate::demo::load(&ready.plan).await.map(Some),
+        (false, false) => Ok(None),
+        (false, true) => Err(match database {
+            DatabaseConfig::Private { data_dir } => anyhow::anyhow!(
+                "the data directory {dir} holds demo data (demo accounts whose password is \
+                 published), so a plain `pledge serve` will not serve it. To run the demo: \
+                 `pledge serve --demo --data-dir {dir}`. To remove the demo: stop every pledge \
+                 process using it, then `rm -rf {dir}` (a plain `pledge serve` then starts \
+                 with an empty database).",
+                dir = data_dir.display()
+            ),
+            DatabaseConfig::External { .. } => anyhow::anyhow!(
+                "the database at DATABASE_URL holds demo data (demo accounts whose password is \
+                 published), so a plain `pledge serve` will not serve it. To run the demo: \
+                 `pledge serve --demo`. To remove the demo: drop the database and create it \
+                 again empty (`pledge migrate` then prepares it)."
+            ),
+        }),
+    }
 }
 
 fn print_demo_outcome(outcome: &crate::demo::DemoOutcome) {

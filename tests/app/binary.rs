@@ -314,3 +314,53 @@ fn db_start_url_and_stop_manage_the_private_cluster_by_hand_and_serve_leaves_it_
     assert!(!postgres_running_in(&dir));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_demo_keeps_its_own_data_dir_and_a_plain_serve_refuses_demo_data() {
+    let cwd = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("demo-cwd-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cwd);
+    std::fs::create_dir_all(&cwd).unwrap();
+    let pledge = |args: &[&str]| {
+        Command::new(PLEDGE)
+            .args(args)
+            .current_dir(&cwd)
+            .env_remove("DATABASE_URL")
+            .env_remove("PLEDGE_DATA_DIR")
+            .output()
+            .unwrap()
+    };
+    let loaded = pledge(&["demo"]);
+    assert!(
+        loaded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&loaded.stderr)
+    );
+    assert!(cwd.join("pledge-demo-data").is_dir(), "the demo's own dir");
+    assert!(
+        !cwd.join("pledge-data").exists(),
+        "the real service's dir is untouched"
+    );
+
+    let started = Instant::now();
+    let refused = pledge(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        "./pledge-demo-data",
+    ]);
+    assert!(!refused.status.success(), "a plain serve refuses demo data");
+    assert!(started.elapsed() < Duration::from_secs(60));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    for needed in [
+        "./pledge-demo-data",
+        "demo data",
+        "pledge serve --demo --data-dir ./pledge-demo-data",
+        "rm -rf ./pledge-demo-data",
+    ] {
+        assert!(message.contains(needed), "{needed} missing from {message}");
+    }
+    assert!(!postgres_running_in(&cwd.join("pledge-demo-data")));
+    let _ = std::fs::remove_dir_all(&cwd);
+}
