@@ -101,6 +101,13 @@ struct ServeArgs {
     /// Longest time one request may take, in seconds.
     #[arg(long, env = "PLEDGE_REQUEST_TIMEOUT", default_value_t = 30)]
     request_timeout: u64,
+    /// Longest time a client may take to send a request's headers, in seconds; then the
+    /// connection is closed.
+    #[arg(long, env = "PLEDGE_HEADER_TIMEOUT", default_value_t = 10)]
+    header_timeout: u64,
+    /// Longest time a shutdown (SIGTERM, SIGINT) waits for requests in flight, in seconds.
+    #[arg(long, env = "PLEDGE_SHUTDOWN_GRACE", default_value_t = 20)]
+    shutdown_grace: u64,
     /// Connections in the service's database pool.
     #[arg(long, env = "PLEDGE_DB_POOL_SIZE", default_value_t = 16)]
     pool_size: u32,
@@ -259,6 +266,8 @@ async fn serve(database: &DatabaseConfig, args: ServeArgs) -> anyhow::Result<()>
     }
     let config = WebConfig {
         request_timeout: std::time::Duration::from_secs(args.request_timeout),
+        header_read_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
+        shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace),
         max_connections: args.pool_size,
         max_evidence_bytes: args.max_evidence_mb.max(1) * 1024 * 1024,
         auth: crate::auth::AuthConfig {

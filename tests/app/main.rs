@@ -14,6 +14,7 @@ mod frameworks;
 mod home;
 mod matrix;
 mod offline;
+mod ops;
 mod reports;
 mod rls;
 mod schema;
