@@ -153,6 +153,26 @@ impl AuthConfig {
         )
     }
 
+    /// Name of the known-device cookie (docs/security.md, "Throttling").
+    pub fn device_cookie(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-pledge_device"
+        } else {
+            "pledge_device"
+        }
+    }
+
+    /// `Set-Cookie` value that marks the browser as a known device of the user who just signed
+    /// in, for [`crate::storage::throttle::KNOWN_DEVICE_LIFETIME`].
+    pub fn device_cookie_header(&self, value: &str) -> String {
+        let secure = if self.secure_cookies { "; Secure" } else { "" };
+        format!(
+            "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+            self.device_cookie(),
+            crate::storage::throttle::KNOWN_DEVICE_LIFETIME.whole_seconds()
+        )
+    }
+
     /// `Set-Cookie` value that removes the session cookie.
     pub fn clear_session_cookie_header(&self) -> String {
         let secure = if self.secure_cookies { "; Secure" } else { "" };

@@ -31,6 +31,8 @@ pub struct RequestContext {
     pub client_addr: Option<std::net::IpAddr>,
     pub request_id: Option<String>,
     pub user_agent: Option<String>,
+    /// The SHA-256 of the browser's known-device cookie, if it sent one (sign-in throttling).
+    pub known_device: Option<Vec<u8>>,
 }
 
 /// One entry to append.

@@ -350,6 +350,8 @@ impl FromRequestParts<AppState> for RequestContext {
             client_addr: client_addr(parts, state.config.auth.trust_forwarded_for),
             request_id: header(REQUEST_ID),
             user_agent: header(USER_AGENT),
+            known_device: cookie_value(&parts.headers, state.config.auth.device_cookie())
+                .map(|value| crate::auth::secrets::sha256(&value)),
         })
     }
 }

@@ -1,5 +1,6 @@
 //! Middleware every request passes through: the request span, security headers, the refusal of
-//! cross-site writes, and the HTML rendering of errors on pages.
+//! cross-site writes, the known-device cookie after a sign-in, and the HTML rendering of errors
+//! on pages.
 
 use axum::extract::Request;
 use axum::http::Method;
@@ -188,4 +189,50 @@ pub fn wants_json(headers: &axum::http::HeaderMap) -> bool {
 /// Percent-encodes a value for a query string.
 pub fn encode_query_value(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// After a response that starts a fully signed-in session (sign-in, second factor, password
+/// change), marks the browser as a known device of that user: a random cookie whose hash is
+/// stored. A correct sign-in from a known device is not held by its address's throttle block
+/// (`auth::sign_in`). Failing to record it never fails the sign-in.
+pub async fn remember_device(
+    axum::extract::State(state): axum::extract::State<super::AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    let auth = &state.config.auth;
+    let prefix = format!("{}=", auth.session_cookie());
+    let session = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(|value| value.strip_prefix(prefix.as_str()))
+        .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
+        .find(|value| !value.is_empty());
+    let Some(session) = session else {
+        return response;
+    };
+    let token = crate::auth::secrets::random_hex(32);
+    let recorded = async {
+        let mut conn = state.db.acquire().await?;
+        crate::storage::throttle::remember_device(
+            &mut conn,
+            &crate::auth::secrets::sha256(&session),
+            &crate::auth::secrets::sha256(&token),
+        )
+        .await
+    }
+    .await;
+    match recorded {
+        Ok(true) => {
+            if let Ok(value) = HeaderValue::from_str(&auth.device_cookie_header(&token)) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+        }
+        Ok(false) => {}
+        Err(error) => tracing::warn!(%error, "the known device was not recorded"),
+    }
+    response
 }

@@ -74,6 +74,10 @@ pub fn app(state: AppState) -> Router {
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            middleware::remember_device,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             authn::authenticate,
         ))
         .layer(axum::middleware::from_fn(

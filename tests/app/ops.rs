@@ -154,3 +154,124 @@ async fn on_sigterm_a_slow_request_in_flight_finishes_and_the_process_exits_clea
         .unwrap();
     assert!(status.success(), "a drained stop exits 0, got {status}");
 }
+
+fn sign_in_from(
+    email: &str,
+    password: &str,
+    address: &str,
+    device: Option<&str>,
+) -> axum::http::Request<axum::body::Body> {
+    let mut request = crate::support::anonymous_form(
+        "/signin",
+        &format!(
+            "email={}&password={}",
+            crate::support::enc(email),
+            crate::support::enc(password)
+        ),
+    );
+    let addr: std::net::SocketAddr = format!("{address}:40000").parse().unwrap();
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    if let Some(device) = device {
+        request
+            .headers_mut()
+            .insert("cookie", format!("pledge_device={device}").parse().unwrap());
+    }
+    request
+}
+
+fn device_cookie_set(response: &axum::http::Response<axum::body::Body>) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("pledge_device="))
+        .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn an_attacker_spraying_accounts_cannot_lock_everyone_behind_the_address_for_an_hour() {
+    use crate::support::{PASSWORD, session_cookie_set};
+    let app = TestApp::spawn().await;
+    let office = "192.0.2.50";
+    // A colleague signed in from this browser before the attack: it is a known device.
+    let colleague = app.user("viewer", Some("FRA")).await;
+    let before = app
+        .request(sign_in_from(&colleague.email, PASSWORD, office, None))
+        .await;
+    assert!(session_cookie_set(&before).is_some());
+    let device = device_cookie_set(&before).expect("a known-device cookie after sign-in");
+    let victim = app.user("contributor", Some("FRA")).await;
+
+    // The attack from the same address: failures sprayed over many accounts…
+    for n in 0..30 {
+        app.request(sign_in_from(
+            &format!("guess{n}@test.example"),
+            "wrong password 123",
+            office,
+            None,
+        ))
+        .await;
+    }
+    let block_sql = format!(
+        "SELECT coalesce(extract(epoch FROM max(blocked_until) - now()), 0)::bigint \
+         FROM sign_in_throttle WHERE key = 'address:{office}'"
+    );
+    let first = app.count(&block_sql).await;
+    assert!((1..=60).contains(&first), "a first short block: {first} s");
+    // …then retries during the block, wrong and right passwords alike.
+    for n in 0..40 {
+        let password = if n % 2 == 0 { "wrong password 123" } else { PASSWORD };
+        let retry = app
+            .request(sign_in_from(&victim.email, password, office, None))
+            .await;
+        assert!(session_cookie_set(&retry).is_none(), "blocked meanwhile");
+    }
+    let after = app.count(&block_sql).await;
+    assert!(
+        after <= first,
+        "retries during a block do not lengthen it: {first} s then {after} s"
+    );
+    let failures = app
+        .count(&format!(
+            "SELECT failures::bigint FROM sign_in_throttle WHERE key = 'address:{office}'"
+        ))
+        .await;
+    assert_eq!(failures, 30, "attempts during the block are not counted");
+
+    // Even a long campaign stays under a quarter of an hour per block.
+    let mut owner = app.db.owner().await;
+    for _ in 0..10 {
+        sqlx::query("UPDATE sign_in_throttle SET blocked_until = now() - interval '1 second'")
+            .execute(&mut owner)
+            .await
+            .unwrap();
+        app.request(sign_in_from(
+            "guess@test.example",
+            "wrong password 123",
+            office,
+            None,
+        ))
+        .await;
+    }
+    let longest = app.count(&block_sql).await;
+    assert!(longest <= 15 * 60, "the address block is capped: {longest} s");
+
+    // The colleague's browser, a known device, still signs in from the blocked address…
+    let known = app
+        .request(sign_in_from(&colleague.email, PASSWORD, office, Some(&device)))
+        .await;
+    assert!(
+        session_cookie_set(&known).is_some(),
+        "a legitimate user behind the address still signs in"
+    );
+    // …but the cookie is not a pass for another account, nor a forged one.
+    for (email, cookie) in [(&victim.email, device.as_str()), (&colleague.email, "forged")] {
+        let refused = app
+            .request(sign_in_from(email, PASSWORD, office, Some(cookie)))
+            .await;
+        assert!(session_cookie_set(&refused).is_none());
+    }
+}
