@@ -103,6 +103,20 @@ impl ReadyDatabase {
         Ok(())
     }
 
+    /// Watches the private cluster this process started, starting it again if it dies.
+    pub fn supervise(
+        &self,
+        restarting: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> Option<crate::cluster::Supervisor> {
+        match &self.managed {
+            Some((cluster, _, true)) => Some(crate::cluster::Supervisor::start(
+                cluster.clone(),
+                restarting,
+            )),
+            _ => None,
+        }
+    }
+
     /// Stops the private cluster if this process started it; releases the data directory.
     pub fn close(self) {
         if let Some((cluster, lock, started_here)) = self.managed {
@@ -165,7 +179,11 @@ pub async fn serve(
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     on_listening(listener.local_addr()?);
+    let supervisor = database.supervise(state.database_restarting.clone());
     run_server(listener, state, shutdown_signal()).await;
+    if let Some(supervisor) = supervisor {
+        supervisor.stop().await;
+    }
     pool.close().await;
     Ok(())
 }

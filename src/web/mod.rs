@@ -40,6 +40,8 @@ pub struct AppState {
     pub db: PgPool,
     /// Set when shutdown begins, so that `/readyz` takes the process out of rotation.
     pub shutting_down: Arc<AtomicBool>,
+    /// Set while the private cluster is being started again (`cluster::Supervisor`).
+    pub database_restarting: Arc<AtomicBool>,
     pub config: Arc<WebConfig>,
 }
 
@@ -49,6 +51,7 @@ impl AppState {
         Self {
             db,
             shutting_down: Arc::new(AtomicBool::new(false)),
+            database_restarting: Arc::new(AtomicBool::new(false)),
             config: Arc::new(config),
         }
     }

@@ -364,3 +364,88 @@ fn the_demo_keeps_its_own_data_dir_and_a_plain_serve_refuses_demo_data() {
     assert!(!postgres_running_in(&cwd.join("pledge-demo-data")));
     let _ = std::fs::remove_dir_all(&cwd);
 }
+
+#[test]
+fn when_the_postmaster_dies_the_service_starts_it_again_and_readyz_says_why_meanwhile() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("supervised-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut server = Command::new(PLEDGE)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let banner = lines.next().expect("a banner line").unwrap();
+    let addr = banner
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("unexpected banner {banner}"))
+        .to_owned();
+    assert!(http_get(&addr, "/readyz").starts_with("HTTP/1.1 200"));
+
+    let pid_file = dir.join("pgdata/postmaster.pid");
+    let postmaster: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let killed = Instant::now();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(postmaster),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let mut seen = Vec::new();
+    let back = loop {
+        let response = http_get(&addr, "/readyz");
+        let status = response
+            .split("\"status\":\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or("?")
+            .to_owned();
+        if seen.last() != Some(&status) {
+            seen.push(status.clone());
+        }
+        if status == "ok" && seen.len() > 1 {
+            break killed.elapsed();
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(60),
+            "not ready again within a minute: {seen:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        seen.iter().any(|s| s == "database_restarting"),
+        "readyz says why while the cluster restarts: {seen:?}"
+    );
+    println!("ready again {back:?} after the postmaster was killed; readyz went {seen:?}");
+    let restarted: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_ne!(restarted, postmaster, "a new postmaster");
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(server.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = server.wait().unwrap();
+    assert!(status.success(), "a clean stop exits 0, got {status}");
+    assert!(!postgres_running_in(&dir), "the restarted cluster is stopped too");
+    let _ = std::fs::remove_dir_all(&dir);
+}
