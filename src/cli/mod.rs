@@ -35,6 +35,11 @@ pub struct Cli {
         hide_env_values = true
     )]
     app_database_url: Option<DatabaseUrl>,
+    /// Append-only file of audit chain anchors, outside the database (docs/security.md).
+    /// Default: `audit-anchors` in the data directory of the private cluster; with
+    /// DATABASE_URL, none unless given (keep it where the database's owner cannot write).
+    #[arg(long, env = "PLEDGE_AUDIT_ANCHORS", global = true)]
+    audit_anchors: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -85,8 +90,9 @@ struct DemoArgs {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Recompute the hash chain; exits 1 and names the first broken entry if any was edited,
-    /// removed or reordered.
+    /// Recompute the hash chain and compare it with the anchor file; exits 1 and names the
+    /// first broken entry if any was edited, removed or reordered, or the newest entries were
+    /// deleted. Prints the chain's head and, when intact, appends it to the anchor file.
     Verify,
 }
 
@@ -131,6 +137,15 @@ struct ServeArgs {
 }
 
 impl Cli {
+    /// The anchor file: as given, or `audit-anchors` in the private cluster's data directory.
+    fn anchor_file(&self) -> Option<PathBuf> {
+        match (&self.audit_anchors, self.database()) {
+            (Some(path), _) => Some(path.clone()),
+            (None, DatabaseConfig::Private { data_dir }) => Some(data_dir.join("audit-anchors")),
+            (None, DatabaseConfig::External { .. }) => None,
+        }
+    }
+
     fn database(&self) -> DatabaseConfig {
         match &self.database_url {
             Some(owner) => DatabaseConfig::External {
@@ -177,8 +192,9 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let database = cli.database();
+    let anchor_file = cli.anchor_file();
     match cli.command {
-        Command::Serve(args) => serve(&database, args).await,
+        Command::Serve(args) => serve(&database, args, anchor_file).await,
         Command::Migrate => {
             let ready = ReadyDatabase::open_for_command(&database).await?;
             println!("migrations applied");
@@ -218,34 +234,90 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command: AuditCommand::Verify,
         } => {
             let ready = ReadyDatabase::open(&database).await?;
-            let result = verify_audit(&ready).await;
+            let result = verify_audit(&ready, anchor_file.as_deref()).await;
             ready.close();
             result
         }
     }
 }
 
-async fn verify_audit(ready: &ReadyDatabase) -> anyhow::Result<()> {
+async fn verify_audit(
+    ready: &ReadyDatabase,
+    anchor_file: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use crate::storage::audit::{self, anchors};
     let mut conn = ready.plan.owner_connection().await?;
-    let verification = crate::storage::audit::verify(&mut conn).await?;
-    match verification.first_break {
-        None => {
-            println!(
-                "audit log intact: {} entries, hash chain verified",
-                verification.entries
-            );
-            Ok(())
-        }
-        Some(chain_break) => anyhow::bail!(
+    let verification = audit::verify(&mut conn).await?;
+    if let Some(chain_break) = verification.first_break {
+        anyhow::bail!(
             "audit log broken at entry {}: {} ({} entries read)",
             chain_break.seq,
             chain_break.reason,
             verification.entries
-        ),
+        );
+    }
+    println!(
+        "audit log intact: {} entries, hash chain verified",
+        verification.entries
+    );
+    let head = audit::head(&mut conn).await?;
+    match &head {
+        Some((seq, hash)) => println!("chain head: entry {seq}, hash {}", hex::encode(hash)),
+        None => println!("chain head: none (the log is empty)"),
+    }
+    let Some(path) = anchor_file else {
+        println!(
+            "no anchor file (--audit-anchors): deleting the newest entries would go unnoticed"
+        );
+        return Ok(());
+    };
+    let known = anchors::read(path)?;
+    if let Some(problem) = anchors::check(&mut conn, &known).await? {
+        anyhow::bail!(
+            "audit log broken: {problem} (anchor file {})",
+            path.display()
+        );
+    }
+    let added = match &head {
+        Some((seq, hash)) => anchors::append(path, *seq, hash)?,
+        None => false,
+    };
+    println!(
+        "anchors: {} checked in {}{}",
+        known.len(),
+        path.display(),
+        if added { "; the head is anchored" } else { "" }
+    );
+    Ok(())
+}
+
+/// Appends the chain's head to the anchor file now, then every minute until aborted.
+async fn anchor_periodically(plan: crate::storage::ConnectionPlan, path: PathBuf) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        if let Err(error) = anchor_once(&plan, &path).await {
+            tracing::warn!(error = %format!("{error:#}"), "the audit chain's head was not anchored");
+        }
     }
 }
 
-async fn serve(database: &DatabaseConfig, args: ServeArgs) -> anyhow::Result<()> {
+async fn anchor_once(
+    plan: &crate::storage::ConnectionPlan,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let mut conn = plan.owner_connection().await?;
+    if let Some((seq, hash)) = crate::storage::audit::head(&mut conn).await? {
+        crate::storage::audit::anchors::append(path, seq, &hash)?;
+    }
+    Ok(())
+}
+
+async fn serve(
+    database: &DatabaseConfig,
+    args: ServeArgs,
+    anchor_file: Option<PathBuf>,
+) -> anyhow::Result<()> {
     let ready = ReadyDatabase::open(database).await?;
     let demo = match prepare_demo(&ready, database, args.demo).await {
         Ok(demo) => demo,
@@ -282,6 +354,9 @@ async fn serve(database: &DatabaseConfig, args: ServeArgs) -> anyhow::Result<()>
         },
         ..WebConfig::default()
     };
+    let anchoring = anchor_file
+        .clone()
+        .map(|path| tokio::spawn(anchor_periodically(ready.plan.clone(), path)));
     let result = startup::serve(&ready, args.listen, config, |addr| {
         println!("Pledge Tracker is listening on http://{addr}/");
         if let Some(outcome) = &demo {
@@ -289,6 +364,14 @@ async fn serve(database: &DatabaseConfig, args: ServeArgs) -> anyhow::Result<()>
         }
     })
     .await;
+    if let Some(task) = anchoring {
+        task.abort();
+    }
+    if let Some(path) = &anchor_file
+        && let Err(error) = anchor_once(&ready.plan, path).await
+    {
+        tracing::warn!(error = %format!("{error:#}"), "the audit chain's head was not anchored");
+    }
     ready.close();
     result
 }

@@ -449,3 +449,67 @@ fn when_the_postmaster_dies_the_service_starts_it_again_and_readyz_says_why_mean
     assert!(!postgres_running_in(&dir), "the restarted cluster is stopped too");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn deleting_the_newest_audit_entries_as_the_owner_is_caught_by_the_anchor_file() {
+    use pledge::storage::audit::{self, Actor, NewEntry};
+    let db = crate::support::TestDb::new().await;
+    let Some((owner_url, app_url)) = db.urls_for_binary() else {
+        return; // runs on the private test cluster only
+    };
+    let anchors = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("anchors-{}", db.name));
+    let verify = || {
+        Command::new(PLEDGE)
+            .args(["audit", "verify", "--audit-anchors"])
+            .arg(&anchors)
+            .env("DATABASE_URL", &owner_url)
+            .env("PLEDGE_APP_DATABASE_URL", &app_url)
+            .output()
+            .unwrap()
+    };
+    let mut owner = db.owner().await;
+    let append = |n: usize| NewEntry::new(Actor::Cli, "test.entry", serde_json::json!({ "n": n }));
+    for n in 0..3 {
+        audit::append(&mut owner, &append(n)).await.unwrap();
+    }
+    let (kept, kept_hash) = audit::head(&mut owner).await.unwrap().unwrap();
+    let first = verify();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        stdout.contains(&format!("chain head: entry {kept}, hash {}", hex::encode(&kept_hash))),
+        "verify shows the head: {stdout}"
+    );
+    for n in 3..6 {
+        audit::append(&mut owner, &append(n)).await.unwrap();
+    }
+    let (newest, _) = audit::head(&mut owner).await.unwrap().unwrap();
+    assert!(verify().status.success());
+    let lines = std::fs::read_to_string(&anchors).unwrap();
+    assert_eq!(lines.lines().count(), 2, "one anchor per new head: {lines}");
+    assert!(lines.lines().last().unwrap().contains(&format!(" {newest} ")));
+
+    // The database's owner removes the three newest entries: the chain left is consistent…
+    sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM audit_log WHERE seq > $1")
+        .bind(kept)
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    assert_eq!(audit::verify(&mut owner).await.unwrap().first_break, None);
+    // …but the anchor outside the database remembers the head it had.
+    let caught = verify();
+    assert!(!caught.status.success());
+    let message = String::from_utf8_lossy(&caught.stderr);
+    assert!(
+        message.contains(&format!(
+            "the newest entries were deleted: the anchor written at"
+        )) && message.contains(&format!("names entry {newest}, but the log ends at entry {kept}")),
+        "{message}"
+    );
+    let _ = std::fs::remove_file(&anchors);
+}
