@@ -111,9 +111,10 @@ pub struct AuthConfig {
     pub require_admin_second_factor: bool,
     /// Name shown in authenticator apps.
     pub issuer: String,
-    /// The service runs behind a proxy that appends the client's address to `X-Forwarded-For`
-    /// (throttling and the audit log then use that address, not the proxy's).
-    pub trust_forwarded_for: bool,
+    /// Addresses of the proxies that append the client's address to `X-Forwarded-For`: only a
+    /// request whose TCP peer is one of them has its client address taken from that header
+    /// (throttling, the audit log and the session list then use it). Empty: never.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The service runs as a demo (`pledge serve --demo`). Only then is the demo's published
     /// password ([`crate::demo::DEMO_PASSWORD`]) accepted at sign-in.
     pub demo: bool,
@@ -127,7 +128,7 @@ impl Default for AuthConfig {
             secure_cookies: false,
             require_admin_second_factor: true,
             issuer: "Pledge Tracker".to_owned(),
-            trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
             demo: false,
         }
     }

@@ -127,10 +127,11 @@ struct ServeArgs {
     /// Hours after sign-in after which a session ends, whatever the activity.
     #[arg(long, env = "PLEDGE_SESSION_MAX_HOURS", default_value_t = 12)]
     session_max_hours: u64,
-    /// Take the client's address from the last `X-Forwarded-For` entry (only behind a proxy
-    /// that sets it; otherwise clients could choose their own address).
-    #[arg(long, env = "PLEDGE_TRUST_FORWARDED_FOR")]
-    trust_forwarded_for: bool,
+    /// Address of a proxy that appends the client's address to `X-Forwarded-For` (repeat, or
+    /// comma-separated in the variable). Only requests from these addresses have their client
+    /// address taken from that header; by default none.
+    #[arg(long = "trusted-proxy", env = "PLEDGE_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<std::net::IpAddr>,
     /// Largest evidence file accepted, in MiB.
     #[arg(long, env = "PLEDGE_MAX_EVIDENCE_MB", default_value_t = 10)]
     max_evidence_mb: usize,
@@ -348,7 +349,7 @@ async fn serve(
             secure_cookies,
             // The demo's admin signs in with a password only, as the banner says.
             require_admin_second_factor: !args.demo,
-            trust_forwarded_for: args.trust_forwarded_for,
+            trusted_proxies: args.trusted_proxies.clone(),
             demo: args.demo,
             ..crate::auth::AuthConfig::default()
         },

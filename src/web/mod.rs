@@ -77,6 +77,10 @@ pub fn app(state: AppState) -> Router {
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            middleware::refuse_unauthorised_uploads,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             middleware::remember_device,
         ))
         .layer(axum::middleware::from_fn_with_state(

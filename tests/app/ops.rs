@@ -275,3 +275,88 @@ async fn an_attacker_spraying_accounts_cannot_lock_everyone_behind_the_address_f
         assert!(session_cookie_set(&refused).is_none());
     }
 }
+
+/// Starts a 50 MB multipart upload, sends its first 64 KiB, and waits up to `wait` for an
+/// answer: the status line if the server answered without the rest of the body.
+async fn start_upload(addr: &str, path: &str, user: Option<&crate::support::TestUser>, wait: Duration) -> Option<String> {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let (uri, auth) = match user {
+        Some(user) => {
+            let uri = if path.starts_with("/api/") {
+                path.to_owned()
+            } else {
+                format!("{path}?csrf_token={}", user.csrf)
+            };
+            (
+                uri,
+                format!(
+                    "Cookie: pledge_session={}\r\nX-CSRF-Token: {}\r\n",
+                    user.cookie, user.csrf
+                ),
+            )
+        }
+        None => (path.to_owned(), String::new()),
+    };
+    let head = format!(
+        "POST {uri} HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: multipart/form-data; boundary=b\r\n\
+         Content-Length: 52428800\r\n\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&vec![b'x'; 64 * 1024]).await.unwrap();
+    let mut buffer = [0u8; 64];
+    match tokio::time::timeout(wait, stream.read(&mut buffer)).await {
+        Ok(Ok(n)) if n > 0 => Some(
+            String::from_utf8_lossy(&buffer[..n])
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+        ),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn an_upload_its_sender_may_not_make_is_refused_before_its_body_is_read() {
+    let app = TestApp::spawn().await;
+    let (_, assessment) = crate::assessments::open_cycle(&app).await;
+    let viewer = app.user("viewer", Some("FRA")).await;
+    let stranger = app.user("contributor", Some("DEU")).await;
+    let contributor = app.user("contributor", Some("FRA")).await;
+    let (addr, _stop) = serve(&app).await;
+    let routes = [
+        format!("/api/v1/assessments/{assessment}/answers/legal/files"),
+        format!("/assessments/{assessment}/goals/legal/files"),
+        format!("/api/v1/assessments/{assessment}/offline-form/import"),
+        format!("/assessments/{assessment}/offline/import"),
+    ];
+    let quick = Duration::from_secs(3);
+    for route in &routes {
+        let api = route.starts_with("/api/");
+        let anonymous = start_upload(&addr, route, None, quick).await;
+        let expected = if api { "401" } else { "303" }; // pages send the visitor to sign in
+        assert!(
+            anonymous.as_deref().is_some_and(|s| s.contains(expected)),
+            "{route} without a session: {anonymous:?}"
+        );
+        let viewer_answer = start_upload(&addr, route, Some(&viewer), quick).await;
+        assert!(
+            viewer_answer.as_deref().is_some_and(|s| s.contains("403")),
+            "{route} from a viewer: {viewer_answer:?}"
+        );
+        let stranger_answer = start_upload(&addr, route, Some(&stranger), quick).await;
+        assert!(
+            stranger_answer.as_deref().is_some_and(|s| s.contains("404")),
+            "{route} from another delegation: {stranger_answer:?}"
+        );
+    }
+    // The delegation's contributor may upload: the server waits for the body (which never
+    // comes whole here), so the refusals above were not read-and-refuse.
+    let allowed = start_upload(&addr, &routes[0], Some(&contributor), Duration::from_secs(1)).await;
+    assert_eq!(allowed, None, "an allowed upload's body is read");
+    assert_eq!(
+        app.count("SELECT count(*) FROM evidence_files").await,
+        0,
+        "nothing stored"
+    );
+}
