@@ -130,7 +130,11 @@ struct ServeArgs {
     /// Address of a proxy that appends the client's address to `X-Forwarded-For` (repeat, or
     /// comma-separated in the variable). Only requests from these addresses have their client
     /// address taken from that header; by default none.
-    #[arg(long = "trusted-proxy", env = "PLEDGE_TRUSTED_PROXIES", value_delimiter = ',')]
+    #[arg(
+        long = "trusted-proxy",
+        env = "PLEDGE_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
     trusted_proxies: Vec<std::net::IpAddr>,
     /// Largest evidence file accepted, in MiB.
     #[arg(long, env = "PLEDGE_MAX_EVIDENCE_MB", default_value_t = 10)]
@@ -353,7 +357,6 @@ async fn serve(
             demo: args.demo,
             ..crate::auth::AuthConfig::default()
         },
-        ..WebConfig::default()
     };
     let anchoring = anchor_file
         .clone()

@@ -314,7 +314,10 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeUser {
 /// last entry the proxy added to `X-Forwarded-For`. Earlier entries are whatever the client
 /// claimed, so when the last one is not a plain address the peer is used rather than any earlier
 /// entry. A request that does not come from a trusted proxy has its header ignored.
-pub fn client_addr(parts: &Parts, trusted_proxies: &[std::net::IpAddr]) -> Option<std::net::IpAddr> {
+pub fn client_addr(
+    parts: &Parts,
+    trusted_proxies: &[std::net::IpAddr],
+) -> Option<std::net::IpAddr> {
     let peer = parts
         .extensions
         .get::<ConnectInfo<std::net::SocketAddr>>()
@@ -405,6 +408,9 @@ mod tests {
         );
         assert_eq!(client_addr(&odd, proxy), ip("10.0.0.1"));
         // From a peer that is not a trusted proxy, the header is ignored.
-        assert_eq!(client_addr(&parts(&["203.0.113.7"]), another), ip("10.0.0.1"));
+        assert_eq!(
+            client_addr(&parts(&["203.0.113.7"]), another),
+            ip("10.0.0.1")
+        );
     }
 }

@@ -446,7 +446,10 @@ fn when_the_postmaster_dies_the_service_starts_it_again_and_readyz_says_why_mean
     .unwrap();
     let status = server.wait().unwrap();
     assert!(status.success(), "a clean stop exits 0, got {status}");
-    assert!(!postgres_running_in(&dir), "the restarted cluster is stopped too");
+    assert!(
+        !postgres_running_in(&dir),
+        "the restarted cluster is stopped too"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -457,8 +460,8 @@ async fn deleting_the_newest_audit_entries_as_the_owner_is_caught_by_the_anchor_
     let Some((owner_url, app_url)) = db.urls_for_binary() else {
         return; // runs on the private test cluster only
     };
-    let anchors = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("anchors-{}", db.name));
+    let anchors =
+        std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("anchors-{}", db.name));
     let verify = || {
         Command::new(PLEDGE)
             .args(["audit", "verify", "--audit-anchors"])
@@ -475,10 +478,17 @@ async fn deleting_the_newest_audit_entries_as_the_owner_is_caught_by_the_anchor_
     }
     let (kept, kept_hash) = audit::head(&mut owner).await.unwrap().unwrap();
     let first = verify();
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let stdout = String::from_utf8_lossy(&first.stdout);
     assert!(
-        stdout.contains(&format!("chain head: entry {kept}, hash {}", hex::encode(&kept_hash))),
+        stdout.contains(&format!(
+            "chain head: entry {kept}, hash {}",
+            hex::encode(&kept_hash)
+        )),
         "verify shows the head: {stdout}"
     );
     for n in 3..6 {
@@ -488,7 +498,13 @@ async fn deleting_the_newest_audit_entries_as_the_owner_is_caught_by_the_anchor_
     assert!(verify().status.success());
     let lines = std::fs::read_to_string(&anchors).unwrap();
     assert_eq!(lines.lines().count(), 2, "one anchor per new head: {lines}");
-    assert!(lines.lines().last().unwrap().contains(&format!(" {newest} ")));
+    assert!(
+        lines
+            .lines()
+            .last()
+            .unwrap()
+            .contains(&format!(" {newest} "))
+    );
 
     // The database's owner removes the three newest entries: the chain left is consistent…
     sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
@@ -506,9 +522,10 @@ async fn deleting_the_newest_audit_entries_as_the_owner_is_caught_by_the_anchor_
     assert!(!caught.status.success());
     let message = String::from_utf8_lossy(&caught.stderr);
     assert!(
-        message.contains(&format!(
-            "the newest entries were deleted: the anchor written at"
-        )) && message.contains(&format!("names entry {newest}, but the log ends at entry {kept}")),
+        message.contains("the newest entries were deleted: the anchor written at")
+            && message.contains(&format!(
+                "names entry {newest}, but the log ends at entry {kept}"
+            )),
         "{message}"
     );
     let _ = std::fs::remove_file(&anchors);

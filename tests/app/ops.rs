@@ -25,7 +25,9 @@ async fn serve(app: &TestApp) -> (String, tokio::sync::oneshot::Sender<()>) {
 async fn get(addr: &str, path: &str) -> String {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream
-        .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
         .await
         .unwrap();
     let mut response = String::new();
@@ -35,8 +37,10 @@ async fn get(addr: &str, path: &str) -> String {
 
 #[tokio::test]
 async fn a_client_trickling_its_headers_is_cut_off_at_the_header_timeout() {
-    let mut config = pledge::config::WebConfig::default();
-    config.header_read_timeout = Duration::from_secs(1);
+    let config = pledge::config::WebConfig {
+        header_read_timeout: Duration::from_secs(1),
+        ..Default::default()
+    };
     let app = TestApp::spawn_with(config).await;
     let (addr, _stop) = serve(&app).await;
     assert!(get(&addr, "/livez").await.starts_with("HTTP/1.1 200"));
@@ -74,7 +78,10 @@ async fn a_client_trickling_its_headers_is_cut_off_at_the_header_timeout() {
 const PLEDGE: &str = env!("CARGO_BIN_EXE_pledge");
 
 /// `pledge serve` on the test database; returns the process and its address.
-fn spawn_binary(db: &crate::support::TestDb, extra: &[&str]) -> Option<(std::process::Child, String)> {
+fn spawn_binary(
+    db: &crate::support::TestDb,
+    extra: &[&str],
+) -> Option<(std::process::Child, String)> {
     use std::io::BufRead;
     let (owner_url, app_url) = db.urls_for_binary()?;
     let mut server = std::process::Command::new(PLEDGE)
@@ -223,7 +230,11 @@ async fn an_attacker_spraying_accounts_cannot_lock_everyone_behind_the_address_f
     assert!((1..=60).contains(&first), "a first short block: {first} s");
     // …then retries during the block, wrong and right passwords alike.
     for n in 0..40 {
-        let password = if n % 2 == 0 { "wrong password 123" } else { PASSWORD };
+        let password = if n % 2 == 0 {
+            "wrong password 123"
+        } else {
+            PASSWORD
+        };
         let retry = app
             .request(sign_in_from(&victim.email, password, office, None))
             .await;
@@ -257,18 +268,29 @@ async fn an_attacker_spraying_accounts_cannot_lock_everyone_behind_the_address_f
         .await;
     }
     let longest = app.count(&block_sql).await;
-    assert!(longest <= 15 * 60, "the address block is capped: {longest} s");
+    assert!(
+        longest <= 15 * 60,
+        "the address block is capped: {longest} s"
+    );
 
     // The colleague's browser, a known device, still signs in from the blocked address…
     let known = app
-        .request(sign_in_from(&colleague.email, PASSWORD, office, Some(&device)))
+        .request(sign_in_from(
+            &colleague.email,
+            PASSWORD,
+            office,
+            Some(&device),
+        ))
         .await;
     assert!(
         session_cookie_set(&known).is_some(),
         "a legitimate user behind the address still signs in"
     );
     // …but the cookie is not a pass for another account, nor a forged one.
-    for (email, cookie) in [(&victim.email, device.as_str()), (&colleague.email, "forged")] {
+    for (email, cookie) in [
+        (&victim.email, device.as_str()),
+        (&colleague.email, "forged"),
+    ] {
         let refused = app
             .request(sign_in_from(email, PASSWORD, office, Some(cookie)))
             .await;
@@ -278,7 +300,12 @@ async fn an_attacker_spraying_accounts_cannot_lock_everyone_behind_the_address_f
 
 /// Starts a 50 MB multipart upload, sends its first 64 KiB, and waits up to `wait` for an
 /// answer: the status line if the server answered without the rest of the body.
-async fn start_upload(addr: &str, path: &str, user: Option<&crate::support::TestUser>, wait: Duration) -> Option<String> {
+async fn start_upload(
+    addr: &str,
+    path: &str,
+    user: Option<&crate::support::TestUser>,
+    wait: Duration,
+) -> Option<String> {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let (uri, auth) = match user {
         Some(user) => {
@@ -346,13 +373,21 @@ async fn an_upload_its_sender_may_not_make_is_refused_before_its_body_is_read() 
         );
         let stranger_answer = start_upload(&addr, route, Some(&stranger), quick).await;
         assert!(
-            stranger_answer.as_deref().is_some_and(|s| s.contains("404")),
+            stranger_answer
+                .as_deref()
+                .is_some_and(|s| s.contains("404")),
             "{route} from another delegation: {stranger_answer:?}"
         );
     }
     // The delegation's contributor may upload: the server waits for the body (which never
     // comes whole here), so the refusals above were not read-and-refuse.
-    let allowed = start_upload(&addr, &routes[0], Some(&contributor), Duration::from_secs(1)).await;
+    let allowed = start_upload(
+        &addr,
+        &routes[0],
+        Some(&contributor),
+        Duration::from_secs(1),
+    )
+    .await;
     assert_eq!(allowed, None, "an allowed upload's body is read");
     assert_eq!(
         app.count("SELECT count(*) FROM evidence_files").await,
