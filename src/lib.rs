@@ -3,7 +3,9 @@
 //!
 //! Layers (see docs/architecture.md):
 //! - [`cli`] and [`startup`]: commands, configuration and the service's lifecycle;
-//! - [`web`]: HTTP handlers for pages and the JSON API, errors, translations, middleware;
+//! - [`web`]: HTTP handlers for pages and the JSON API, errors, middleware;
+//! - [`presentation`]: translations, figure and date formatting, SVG charts (used by web, export
+//!   and offline alike);
 //! - [`domain`]: the product's values and rules, free of I/O (frameworks, scoring);
 //! - [`storage`]: all SQL, migrations, the audit log;
 //! - [`cluster`]: the private PostgreSQL cluster;
@@ -17,6 +19,7 @@ pub mod demo;
 pub mod domain;
 pub mod export;
 pub mod offline;
+pub mod presentation;
 pub mod services;
 pub mod startup;
 pub mod storage;

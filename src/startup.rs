@@ -1,5 +1,29 @@
 //! The service's lifecycle: reach the database (starting the private cluster when there is no
 //! `DATABASE_URL`), migrate it, serve until SIGINT/SIGTERM, drain, and stop what it started.
+//!
+//! # Lifecycle of `pledge serve`
+//!
+//! Without `DATABASE_URL` (private cluster):
+//!
+//! 1. Find `initdb`, `pg_ctl`, `postgres`; choose the OS account (the current user, or `postgres` when
+//!    running as root); check the socket path length.
+//! 2. Lock the data directory (`pledge.lock`, an OS file lock with the pid). A second process fails at once.
+//! 3. `initdb` if `pgdata/PG_VERSION` is missing, then append the socket-only settings.
+//! 4. `pg_ctl start`, unless a server already runs there: one started by `pledge db start` is used and
+//!    left running; one left by a crashed process is taken over.
+//! 5. As the `postgres` superuser: create the roles `pledge_owner` and `pledge_app` and the database
+//!    `pledge` if missing.
+//! 6. Connect as `pledge_owner` and apply pending migrations.
+//! 7. With `--demo`, load the demo history (once) and relax the second-factor requirement for admins
+//!    (the banner says so).
+//! 8. Open the pool as `pledge_app`, check that it answers, bind the address, print the banner, serve.
+//! 9. On SIGINT or SIGTERM: mark shutdown (`/readyz` answers 503), stop accepting connections, drain
+//!    requests in flight (at most 20 s), close the pool, `pg_ctl stop --mode fast` if this process
+//!    started the server, release the lock, exit 0.
+//!
+//! With `DATABASE_URL`, steps 1–5 are skipped: the owner URL migrates, and the service connects with
+//! `PLEDGE_APP_DATABASE_URL` (or, as a development fallback, with the owner URL and `SET ROLE pledge_app`).
+//! Details: operations.md (`docs/operations.md`).
 
 use std::net::SocketAddr;
 

@@ -381,15 +381,27 @@ pub async fn change_own_password(
     Ok(())
 }
 
-/// Turns on the second factor once the user proves their app holds the secret; returns the
-/// recovery codes (shown once, stored hashed).
+/// The secret offered to `principal` for enrolment: chosen by the server (derived from the key
+/// that seals secrets, the user and their session), never by the client.
+pub fn enrolment_secret(keys: &super::totp_key::TotpKeys, principal: &Principal) -> Vec<u8> {
+    keys.pending_secret(
+        principal.user_id,
+        principal.csrf_token().unwrap_or_default(),
+    )
+}
+
+/// Turns on the second factor once the user proves their app holds the secret the server offered
+/// ([`enrolment_secret`]); stores it sealed; returns the recovery codes (shown once, stored
+/// hashed).
 pub async fn enrol_second_factor(
     pool: &PgPool,
+    keys: &super::totp_key::TotpKeys,
     principal: &Principal,
-    secret: &[u8],
     code: &str,
     context: &RequestContext,
 ) -> Result<Vec<String>, AccountError> {
+    let secret = enrolment_secret(keys, principal);
+    let secret = secret.as_slice();
     if principal.has_second_factor {
         // Replacing a second factor takes more than a session: an admin removes it first.
         return Err(invalid("code", "field.totp_code.already_on"));
@@ -402,7 +414,8 @@ pub async fn enrol_second_factor(
         .map(|c| sha256(&totp::normalise_recovery_code(c)))
         .collect();
     let mut tx = store::begin(pool, &principal.scope()).await?;
-    users::enable_totp(&mut tx, principal.user_id, secret, step, &hashes).await?;
+    let sealed = keys.seal(principal.user_id, secret);
+    users::enable_totp(&mut tx, principal.user_id, &sealed, step, &hashes).await?;
     audit::append(
         &mut tx,
         &NewEntry::new(

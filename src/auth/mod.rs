@@ -7,6 +7,7 @@ pub mod policy;
 pub mod secrets;
 pub mod sign_in;
 pub mod totp;
+pub mod totp_key;
 
 use std::time::Duration;
 
@@ -118,6 +119,9 @@ pub struct AuthConfig {
     /// The service runs as a demo (`pledge serve --demo`). Only then is the demo's published
     /// password ([`crate::demo::DEMO_PASSWORD`]) accepted at sign-in.
     pub demo: bool,
+    /// The key that seals second-factor secrets (`serve` reads it from its file; the default is
+    /// a key in memory only).
+    pub totp_keys: std::sync::Arc<totp_key::TotpKeys>,
 }
 
 impl Default for AuthConfig {
@@ -130,6 +134,7 @@ impl Default for AuthConfig {
             issuer: "Pledge Tracker".to_owned(),
             trusted_proxies: Vec::new(),
             demo: false,
+            totp_keys: std::sync::Arc::new(totp_key::TotpKeys::ephemeral()),
         }
     }
 }

@@ -247,7 +247,11 @@ pub async fn complete_second_factor(
         false
     } else {
         match users::totp_state(&mut tx, pending.user_id).await? {
-            Some((secret, _)) => match totp::matching_step(&secret, code) {
+            Some((sealed, _)) => match config
+                .totp_keys
+                .open(pending.user_id, &sealed)
+                .and_then(|secret| totp::matching_step(&secret, code))
+            {
                 Some(step) => users::claim_totp_step(&mut tx, pending.user_id, step).await?,
                 None => {
                     let recovery = sha256(&totp::normalise_recovery_code(code));

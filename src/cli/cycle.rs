@@ -1,4 +1,4 @@
-//! `pledge cycle export`: a cycle report as a file from the command line.
+//! `pledge cycle list|export`: the cycles, and a cycle report as a file, from the command line.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -7,16 +7,23 @@ use clap::Subcommand;
 
 use crate::auth::Operator;
 use crate::export::Format;
+use crate::presentation::i18n::Lang;
 use crate::services::{ServiceError, exports};
 use crate::startup::ReadyDatabase;
 use crate::storage::audit::RequestContext;
-use crate::web::i18n::Lang;
 
 #[derive(Debug, Subcommand)]
 pub enum CycleCommand {
+    /// List the cycles, newest first: code, state, opening day, deadline, submissions, framework.
+    List {
+        /// Only cycles in this state (draft, open, closed, published).
+        #[arg(long)]
+        state: Option<String>,
+    },
     /// Export a cycle report: csv (one row per participant × goal), xlsx (summary, a sheet per
-    /// section, answers, about) or json (the full report with a data dictionary). Stamped with
-    /// the cycle, the snapshot digests and the time of generation; recorded in the audit log.
+    /// section, answers, about), json (the full report with a data dictionary) or pdf (the
+    /// printed report). Stamped with the cycle, the snapshot digests and the time of
+    /// generation; recorded in the audit log.
     Export {
         /// The cycle's code (e.g. 2025) or id.
         cycle: String,
@@ -34,12 +41,19 @@ pub enum CycleCommand {
 
 pub async fn run(database: &ReadyDatabase, command: CycleCommand) -> anyhow::Result<()> {
     let pool = database.plan.app_pool(2).await?;
-    let CycleCommand::Export {
-        cycle,
-        format,
-        lang,
-        output,
-    } = command;
+    let (cycle, format, lang, output) = match command {
+        CycleCommand::List { state } => {
+            let listed = list(&pool, state.as_deref()).await;
+            pool.close().await;
+            return listed;
+        }
+        CycleCommand::Export {
+            cycle,
+            format,
+            lang,
+            output,
+        } => (cycle, format, lang, output),
+    };
     let result = match &output {
         Some(path) => write_file(&pool, &cycle, (format, lang), path).await,
         None => {
@@ -58,6 +72,50 @@ pub async fn run(database: &ReadyDatabase, command: CycleCommand) -> anyhow::Res
         Err(ServiceError::NotFound) => anyhow::bail!("no cycle has the code or id {cycle:?}"),
         Err(error) => anyhow::bail!("the export failed: {error}"),
     }
+}
+
+async fn list(pool: &sqlx::PgPool, state: Option<&str>) -> anyhow::Result<()> {
+    const STATES: [&str; 4] = ["draft", "open", "closed", "published"];
+    if let Some(state) = state
+        && !STATES.contains(&state)
+    {
+        anyhow::bail!(
+            "--state {state:?} is not a cycle state: use one of {}",
+            STATES.join(", ")
+        );
+    }
+    let mut tx = crate::storage::begin(pool, &crate::storage::Scope::System).await?;
+    let cycles = crate::storage::cycles::list(&mut tx).await?;
+    tx.commit().await?;
+    let rows: Vec<Vec<String>> = cycles
+        .into_iter()
+        .filter(|cycle| state.is_none_or(|state| cycle.state == state))
+        .map(|cycle| {
+            vec![
+                cycle.code,
+                cycle.state.to_string(),
+                cycle.opens_on.to_string(),
+                cycle.deadline.to_string(),
+                format!("{}/{}", cycle.submitted, cycle.assessments),
+                cycle.framework_version,
+                cycle.id.to_string(),
+            ]
+        })
+        .collect();
+    super::table::print(
+        &[
+            "code",
+            "state",
+            "opens",
+            "deadline",
+            "submitted",
+            "framework",
+            "id",
+        ],
+        &rows,
+        "(no cycles)",
+    );
+    Ok(())
 }
 
 /// `en` or `fr` (as `--lang`).

@@ -1,4 +1,4 @@
-//! `pledge framework import|export`: framework documents on the command line.
+//! `pledge framework list|import|export`: framework documents on the command line.
 
 use std::path::PathBuf;
 
@@ -6,14 +6,16 @@ use clap::Subcommand;
 use uuid::Uuid;
 
 use crate::auth::Operator;
+use crate::presentation::i18n::Lang;
 use crate::services::{ServiceError, frameworks as service};
 use crate::startup::ReadyDatabase;
 use crate::storage::audit::RequestContext;
 use crate::storage::{self, Scope};
-use crate::web::i18n::Lang;
 
 #[derive(Debug, Subcommand)]
 pub enum FrameworkCommand {
+    /// List every framework version: family, version, frozen, sections, goals, cycles, id.
+    List,
     /// Import a framework document (JSON); every problem is listed and nothing is stored unless
     /// there are none. Prints the new version's id.
     Import {
@@ -33,6 +35,7 @@ pub enum FrameworkCommand {
 pub async fn run(database: &ReadyDatabase, command: FrameworkCommand) -> anyhow::Result<()> {
     let pool = database.plan.app_pool(2).await?;
     let result = match command {
+        FrameworkCommand::List => list(&pool).await,
         FrameworkCommand::Import { file } => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
@@ -118,4 +121,32 @@ fn describe(error: ServiceError, file: &std::path::Path) -> anyhow::Error {
         ServiceError::Sql(error) => error.into(),
         ServiceError::Export(error) => error.into(),
     }
+}
+
+async fn list(pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    let mut tx = storage::begin(pool, &Scope::System).await?;
+    let frameworks = storage::frameworks::list(&mut tx).await?;
+    tx.commit().await?;
+    let rows: Vec<Vec<String>> = frameworks
+        .into_iter()
+        .map(|f| {
+            vec![
+                f.family,
+                f.version,
+                if f.frozen { "yes" } else { "no" }.to_owned(),
+                f.sections.to_string(),
+                f.goals.to_string(),
+                f.cycles.to_string(),
+                f.id.to_string(),
+            ]
+        })
+        .collect();
+    super::table::print(
+        &[
+            "family", "version", "frozen", "sections", "goals", "cycles", "id",
+        ],
+        &rows,
+        "(no framework versions)",
+    );
+    Ok(())
 }

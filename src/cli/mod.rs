@@ -3,6 +3,8 @@
 mod cycle;
 mod db;
 mod framework;
+mod participant;
+mod table;
 mod user;
 
 use std::net::SocketAddr;
@@ -14,9 +16,17 @@ use clap::{Parser, Subcommand};
 use crate::config::{DatabaseConfig, DatabaseUrl, WebConfig};
 use crate::startup::{self, ReadyDatabase};
 
+/// The version and the commit it was built from (`git describe`, set by build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("PLEDGE_COMMIT"),
+    ")"
+);
+
 /// Pledge Tracker: Cyber Defence Pledge goals, annual self-assessments and comparisons.
 #[derive(Debug, Parser)]
-#[command(name = "pledge", version, propagate_version = true)]
+#[command(name = "pledge", version = VERSION, propagate_version = true)]
 pub struct Cli {
     /// Data directory of the private PostgreSQL cluster (used when DATABASE_URL is not set).
     /// Default: `./pledge-data`, and `./pledge-demo-data` for `serve --demo` and `demo`, so demo
@@ -62,12 +72,17 @@ enum Command {
         #[command(subcommand)]
         command: user::UserCommand,
     },
-    /// Export cycle reports.
+    /// List participants.
+    Participant {
+        #[command(subcommand)]
+        command: participant::ParticipantCommand,
+    },
+    /// List cycles and export cycle reports.
     Cycle {
         #[command(subcommand)]
         command: cycle::CycleCommand,
     },
-    /// Import and export framework documents.
+    /// List, import and export framework documents.
     Framework {
         #[command(subcommand)]
         command: framework::FrameworkCommand,
@@ -98,6 +113,10 @@ enum AuditCommand {
 
 #[derive(Debug, clap::Args)]
 struct ServeArgs {
+    /// File of the key that seals second-factor secrets (made on first start, mode 0600;
+    /// default: secrets/totp.key in the data directory). Keep it out of the database's backups.
+    #[arg(long, env = "PLEDGE_TOTP_KEY_FILE")]
+    totp_key_file: Option<std::path::PathBuf>,
     /// Address to listen on.
     #[arg(long, env = "PLEDGE_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -151,6 +170,19 @@ impl Cli {
         }
     }
 
+    /// The data directory: as given, or `./pledge-data` (`./pledge-demo-data` for the demo).
+    fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(|| {
+            let demo = matches!(&self.command, Command::Demo(_))
+                || matches!(&self.command, Command::Serve(args) if args.demo);
+            PathBuf::from(if demo {
+                crate::demo::DEMO_DATA_DIR
+            } else {
+                "./pledge-data"
+            })
+        })
+    }
+
     fn database(&self) -> DatabaseConfig {
         match &self.database_url {
             Some(owner) => DatabaseConfig::External {
@@ -158,15 +190,7 @@ impl Cli {
                 app: self.app_database_url.clone(),
             },
             None => DatabaseConfig::Private {
-                data_dir: self.data_dir.clone().unwrap_or_else(|| {
-                    let demo = matches!(&self.command, Command::Demo(_))
-                        || matches!(&self.command, Command::Serve(args) if args.demo);
-                    PathBuf::from(if demo {
-                        crate::demo::DEMO_DATA_DIR
-                    } else {
-                        "./pledge-data"
-                    })
-                }),
+                data_dir: self.data_dir(),
             },
         }
     }
@@ -198,8 +222,9 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let database = cli.database();
     let anchor_file = cli.anchor_file();
+    let data_dir = cli.data_dir();
     match cli.command {
-        Command::Serve(args) => serve(&database, args, anchor_file).await,
+        Command::Serve(args) => serve(&database, &data_dir, args, anchor_file).await,
         Command::Migrate => {
             let ready = ReadyDatabase::open_for_command(&database).await?;
             println!("migrations applied");
@@ -220,6 +245,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User { command } => {
             let ready = ReadyDatabase::open_for_command(&database).await?;
             let result = user::run(&ready, command).await;
+            ready.close();
+            result
+        }
+        Command::Participant { command } => {
+            let ready = ReadyDatabase::open_for_command(&database).await?;
+            let result = participant::run(&ready, command).await;
             ready.close();
             result
         }
@@ -320,10 +351,38 @@ async fn anchor_once(
 
 async fn serve(
     database: &DatabaseConfig,
+    data_dir: &std::path::Path,
     args: ServeArgs,
     anchor_file: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     let ready = ReadyDatabase::open(database).await?;
+    // The key that seals second-factor secrets: outside the database and its cluster directory.
+    let key_file = args
+        .totp_key_file
+        .clone()
+        .unwrap_or_else(|| crate::auth::totp_key::TotpKeys::default_path(data_dir));
+    let totp_keys = match crate::auth::totp_key::TotpKeys::load_or_create(&key_file) {
+        Ok(keys) => keys,
+        Err(error) => {
+            ready.close();
+            return Err(error);
+        }
+    };
+    {
+        let pool = ready.plan.app_pool(1).await?;
+        let sealed = crate::auth::totp_key::seal_stored_secrets(&pool, &totp_keys).await;
+        pool.close().await;
+        match sealed {
+            Ok(0) => {}
+            Ok(count) => {
+                tracing::info!(count, key = %totp_keys.current_id(), "sealed second-factor secrets")
+            }
+            Err(error) => {
+                ready.close();
+                return Err(error);
+            }
+        }
+    }
     let demo = match prepare_demo(&ready, database, args.demo).await {
         Ok(demo) => demo,
         Err(error) => {
@@ -355,6 +414,7 @@ async fn serve(
             require_admin_second_factor: !args.demo,
             trusted_proxies: args.trusted_proxies.clone(),
             demo: args.demo,
+            totp_keys: std::sync::Arc::new(totp_keys),
             ..crate::auth::AuthConfig::default()
         },
     };

@@ -4,6 +4,7 @@ pub mod answer;
 pub mod cycle;
 pub mod evidence;
 pub mod framework;
+pub mod input;
 pub mod participant;
 pub mod problem;
 pub mod report;

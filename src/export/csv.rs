@@ -13,7 +13,7 @@
 
 use super::{ExportError, ReportContent};
 use crate::domain::report::export::{ExportRow, FIELDS};
-use crate::web::i18n::Lang;
+use crate::presentation::i18n::Lang;
 
 /// The byte-order mark spreadsheet programs look for to read UTF-8.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::{ExportError, ReportContent};
 use crate::domain::report::comparison::CycleComparison;
 use crate::domain::report::export::{ExportRow, ExportStamp, FIELDS};
-use crate::web::i18n::Lang;
+use crate::presentation::i18n::Lang;
 
 /// The top-level and report fields the data dictionary describes (the rows' fields come from
 /// [`FIELDS`]); each meaning is the catalogue's `export.dict.{field}`, in the file's language.

@@ -2,6 +2,109 @@
 //! about), JSON (everything, with a data dictionary) and PDF (cover, method, summary and chart,
 //! a page per participant). The writers only lay out what
 //! [`crate::domain::report`] computed, so every format carries the pages' figures.
+//!
+//! # Exports
+//!
+//! A cycle report as a file, for analysts and admins (`CompareParticipants`) and the command line:
+//!
+//! | page | API (`…` = `/api/v1`) | command |
+//! |---|---|---|
+//! | `POST /cycles/{cycle}/export` (form field `format`, from the comparison page) | `POST …/cycles/{cycle}/export?format=csv\|xlsx\|json\|pdf[&lang=en\|fr]` | `pledge cycle export CYCLE --format csv\|xlsx\|json\|pdf [--lang en\|fr] [--output FILE]` (code or id) |
+//! | `POST /assessments/{assessment}/report/pdf` (from the progress report page) | `POST …/assessments/{assessment}/report/pdf[?lang=en\|fr]` | — |
+//!
+//! **Language.** Every file is written in the requesting user's language: the page's language on the
+//! pages (the `pledge_lang` cookie, else `Accept-Language`); on the API the `lang` query parameter,
+//! else the cookie, else `Accept-Language` (an unknown `lang` is 422 with `fields.lang`); `--lang`
+//! (default `en`) on the command line. The texts come from the catalogues (`export.*` keys in
+//! `i18n/`); `ReportContent::lang` carries the language to the writers and the audit entry records it.
+//! The language changes words only, never figures, codes, digests or the stamp:
+//!
+//! - CSV: the header line (`export.column.*`: the field names in English, French snake_case names
+//!   without accents in French, e.g. `code_participant`, `score_global`). The records are the same
+//!   bytes in every language: **comma-separated, numbers with a decimal point, codes** (`submitted`,
+//!   `not_applicable`) as the JSON has them, because tools read CSV by those rules whatever the
+//!   reader's locale. (A French CSV with `;` and decimal commas would be read as text by most tools;
+//!   a spreadsheet user in French takes the XLSX, whose cells are numbers that the spreadsheet shows
+//!   with the reader's decimal separator.)
+//! - XLSX: sheet names (`Summary`/`Synthèse`, `Answers`/`Réponses`, `About`/`À propos`; section
+//!   sheets keep their codes), headings and labels, the participants' names; figures stay number cells.
+//! - JSON: keys and values never change; `lang` says the language of the data dictionary's meanings.
+//! - PDF (cycle report and progress report): every word, titles of cycles, sections, goals and names
+//!   in the language when the framework has them, and figures written as the pages write them in that
+//!   language (`0,812` and `81 %` in French), from the same numbers.
+//!
+//! The progress report PDF is for whoever may read the progress report (`ReadAssessment`, as the page):
+//! the delegation its own, staff any, analysts once submitted; `services::exports::progress_report_pdf`
+//! builds the report with `services::reports::progress`, lays it out with `export::pdf::progress` and
+//! appends `assessment.report_export` (participant, cycle, revision, snapshot digest, time).
+//!
+//! `services::exports::cycle_report` (XLSX, PDF) opens one transaction, builds the comparison
+//! exactly as the report does (`services::reports::load_comparison`), reads the answers of the
+//! snapshots the figures came from (`storage::reports::snapshot_answers`, by snapshot id, one
+//! statement), then `domain::report::export` makes the tidy rows (one per participant × goal, with the
+//! section and overall figures and the rank repeated on each), the **stamp** (cycle, framework
+//! version, time of generation, each participant's snapshot revision and digest, and a fingerprint:
+//! SHA-256 of those lines) and the data dictionary (`FIELDS`). `src/export/` writes the file:
+//!
+//! - **CSV** (`export/csv.rs`, the `csv` crate): the `FIELDS` columns then `generated_at` (titled in the file's language); UTF-8 with a
+//!   byte-order mark so spreadsheets read accents; numbers as written by Rust (6 decimals at most);
+//!   a text a spreadsheet would evaluate as a formula (`= + - @`, tab or CR first, not a plain number)
+//!   gets a leading apostrophe (`csv::neutralised`).
+//!   Streamed, not built whole (below).
+//! - **XLSX** (`export/xlsx.rs`, `rust_xlsxwriter`): `Summary` (rank, code, name, state, overall, complete,
+//!   completion, each section), one sheet per section (each participant's section figure and goal
+//!   scores), `Answers` (the tidy table) and `About` (the stamp, every snapshot's digest, the data
+//!   dictionary). Figures are number cells with 3 decimals on 0–1 scales and 2 on points; headers are
+//!   bold and frozen; widths are fitted, except on `Answers`, which is written in rust_xlsxwriter's
+//!   constant-memory mode (each row goes to a temporary file when the next begins; the stress export's
+//!   peak memory fell from 1.27 GB to 354 MiB) and cannot be autofitted, so its widths are set per column. Sheet names are cleaned of `[]:*?/\`, cut to 31 characters and
+//!   kept unique.
+//! - **JSON** (`export/json.rs`): `format` `pledge-cycle-report/1`, the stamp, a data dictionary of every
+//!   field, the comparison as the report API returns it, and the tidy rows last (compact, not
+//!   indented). Streamed like the CSV: `json::head` writes everything up to `"rows":`, `json::rows`
+//!   each chunk's rows, `json::TAIL` closes the document.
+//! - **PDF** (`export/pdf/`, `pdf-writer`): a cover (cycle, version, submissions, time, the snapshots'
+//!   fingerprint), the method (the methodology page's text, in the file's language), the summary table with a box plot
+//!   of every figure's distribution, then a page (or more) per participant with its figures, snapshot
+//!   revision and digest, and every answer. Text is set in the standard Helvetica fonts with the
+//!   WinAnsi encoding (characters outside it become `?`; `−` becomes `-`), so it is real, searchable
+//!   text; charts are vector paths. A small layout cursor starts a new page when a line does not fit;
+//!   widths are estimated from Helvetica's average advance. Each page's content stream is compressed
+//!   (FlateDecode, `miniz_oxide`); the progress report PDF is assembled the same way.
+//!
+//! XLSX and PDF files are built whole in memory. Then `cycle.export` is appended to the audit log
+//! (format, cycle, participants, rows, bytes, time of generation, the snapshots' fingerprint) in the
+//! same transaction, and the file is returned as an attachment (`Content-Disposition`,
+//! `Content-Security-Policy: sandbox`). The page uses a form post and the API use POST because an
+//! export writes the audit log: with a session cookie the API then needs the `X-CSRF-Token` header, so
+//! a link from another site cannot export in an analyst's name. An unknown format is 422 with
+//! `fields.format`. The answers in a file are read by the ids of the snapshots the figures came from,
+//! so a resubmission during an export cannot pair new answers with old figures and digests.
+//!
+//! **The CSV and the JSON are streamed** (`services::exports::cycle_report_streamed`,
+//! `StreamedExport`; `Format::streams`), on the page, the API and the command line:
+//!
+//! 1. One transaction checks `CompareParticipants`, builds the comparison and the stamp, appends
+//!    `cycle.export` and commits, before the first byte is sent. The entry has `streamed: true` and no
+//!    `bytes` (the size is not known yet); `rows` is the number of participants × goals. A refusal or
+//!    an unknown cycle therefore answers with its usual status.
+//! 2. `StreamedExport::into_chunks` then yields what precedes the rows (CSV: the byte-order mark and
+//!    the header; JSON: the document up to its `rows` array), then the rows of 500 participants at a
+//!    time (`CHUNK_PARTICIPANTS`; at the stress scale 100 took 2.8–3.2 s and a
+//!    30 MiB peak, 500 took 2.0–2.2 s and 92 MiB, see [performance.md (`docs/performance.md`)), then for
+//!    JSON the closing brackets. For each chunk, a short transaction in the
+//!    caller's scope reads those participants' answers by snapshot id
+//!    (`storage::reports::snapshot_answers`, one statement), and `domain::report::export::rows_of`
+//!    makes their rows. At most one chunk's rows are held in memory.
+//! 3. Snapshots never change, so every chunk pairs the same answers with the figures and digests
+//!    stamped in step 1, even when a participant resubmits during the export.
+//! 4. `pages::streamed_export` sends the chunks as the response body. The status (200) and the headers
+//!    leave first; an error midway is logged and cuts the body short, so the client sees a failed
+//!    transfer, never a file that looks complete.
+//! 5. `pledge cycle export --format csv|json` writes each chunk as it comes, to standard output or to a
+//!    temporary file beside `--output`, which is flushed, synced and renamed to that name only when
+//!    complete. A failed export leaves an earlier file of that name as it was; a file cut short never
+//!    passes for a report.
 
 pub mod csv;
 pub mod json;
@@ -11,7 +114,7 @@ mod xlsx;
 use crate::domain::report::FrameworkShape;
 use crate::domain::report::comparison::CycleComparison;
 use crate::domain::report::export::{ExportRow, ExportStamp};
-use crate::web::i18n::Lang;
+use crate::presentation::i18n::Lang;
 
 /// A file format for cycle reports.
 #[derive(

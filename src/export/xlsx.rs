@@ -8,7 +8,7 @@ use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
 use super::{ExportError, ReportContent};
 use crate::domain::report::export::FIELDS;
-use crate::web::i18n::Lang;
+use crate::presentation::i18n::Lang;
 
 /// Excel's limit on sheet names.
 const SHEET_NAME_MAX: usize = 31;

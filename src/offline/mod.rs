@@ -1,6 +1,155 @@
 //! The offline round trip: a delegation downloads its form as an XLSX workbook, fills it in
 //! without network access and uploads it back.
 //!
+//! # The offline round trip
+//!
+//! A delegation on a network without access fills its assessment form in a spreadsheet: it downloads
+//! the form as an XLSX workbook, fills it in, and uploads it back (`src/offline/`,
+//! `services::offline`; pages in `src/web/pages/offline.rs` with `templates/offline.html`, API in
+//! `src/web/api/offline.rs`). The task list links to the offline page while the goals are
+//! editable.
+//!
+//! | action | page | API (`…` = `/api/v1`) |
+//! |---|---|---|
+//! | the offline page: the steps, the download and upload forms, the outcome of the last import | `GET /assessments/{assessment}/offline` | — |
+//! | download the form | `POST /assessments/{assessment}/offline/form` (in the page's language) | `POST …/assessments/{assessment}/offline-form?lang=en\|fr` (without `lang`, `Accept-Language` decides) |
+//! | import a filled-in form | `POST /assessments/{assessment}/offline/import` (multipart, field `file`; the CSRF token in the query string) | `POST …/assessments/{assessment}/offline-form/import` (multipart, field `file`) |
+//!
+//! Downloading is a POST because it writes the audit log: with a session cookie the API then needs the
+//! `X-CSRF-Token` header. The file is an attachment named
+//! `pledge-<cycle code>-<participant code>-form.xlsx`. A successful import answers `303` back to the
+//! page with `?changed=n&unchanged=m`, which the page shows; the API answers 200
+//! `{"changed": [goal codes], "unchanged": m}`.
+//!
+//! **Who.** `form_head`, `export_form` and `import_form` read the assessment under row-level security,
+//! then check `EditParticipant` with its participant: the delegation's heads and contributors. Another
+//! delegation's assessment is 404; admins, analysts and the delegation's viewers get 403. The page and
+//! the download do not look at the state. An import is refused (API 409; on the page, the page again
+//! with the message, 422) unless the assessment is `not_started`, `draft` or `returned` and the cycle
+//! `open`.
+//!
+//! **The workbook** (`offline::workbook::write`, `rust_xlsxwriter`) has two sheets. Their names and
+//! headings are in the exporter's language (`Form` and `About`, or `Formulaire` and `À propos`); the
+//! reader accepts either language, so a form exported in French can be imported by a colleague who
+//! reads English.
+//!
+//! - *Form*: a heading row, then one row per goal of the cycle's framework version, in the framework's
+//!   order (`offline::Column`):
+//!
+//!   | column | holds | cell |
+//!   |---|---|---|
+//!   | A Goal | the goal's code | locked |
+//!   | B Section | the section's code | locked |
+//!   | C Goal title | the title | locked |
+//!   | D Allowed values and guidance | the levels, the range or the yes/no words, then the goal's guidance | locked |
+//!   | E Answer | the stored value: a number cell for a level or a number, a word for yes/no | open |
+//!   | F Not applicable | yes or empty | open |
+//!   | G Why not applicable | the justification | open |
+//!   | H Target | on the goal's scale, like E | open |
+//!   | I Implementation status | the status's label | open |
+//!   | J Narrative | the narrative | open |
+//!   | K Confirm carried-forward answer | `no` for an unconfirmed (carried-forward) answer, otherwise empty | open |
+//!   | L Version (do not change) | the answer's `row_version` (0 when there is none) | locked |
+//!   | M Check (do not change) | the answer's fingerprint (below); the column is hidden | locked |
+//!
+//!   The sheet is protected (without a password), so only the open columns, shaded, take input. The
+//!   heading row and columns A–C are frozen. Data validation: E and H of each row take a list of the
+//!   goal's levels, a decimal number between `min` and `max`, or the yes/no words, with the goal's code
+//!   and guidance as the input message (cut to Excel's limits); F and K take the yes/no words; I takes
+//!   the status labels. The spreadsheet refuses another value with a message. Every cell is written as
+//!   a string or a number; no formula is written.
+//! - *About* (protected): a title; the assessment's id in B2, then the participant, the cycle, the
+//!   framework version, the time of export (UTC) and who exported it; then the six steps the offline
+//!   page also shows.
+//!
+//! The fingerprint (`offline::fingerprint`) is the first 8 bytes, in hex, of the SHA-256 of the
+//! answer as checked against the goal's scale (value, justification, target, status, narrative), so
+//! `12,5` and `12.5` give the same one.
+//!
+//! **Reading the file** (`offline::reader::read`). The upload is held to 10 MiB
+//! (`reader::MAX_FILE_BYTES`) while it is read (422 `fields.file`), and the service checks the size
+//! again. Before any spreadsheet parsing, `offline::archive::check` checks the archive with the `zip` crate:
+//!
+//! - a file that is not a ZIP archive is refused;
+//! - an archive with more than 1,000 entries, or whose entries inflate to more than 64 MiB in all, is
+//!   refused. Each entry is inflated into a counter with that ceiling, so a small file that unpacks to
+//!   gigabytes costs at most 64 MiB of inflating and no memory;
+//! - the shared-strings part is read (within the ceiling) and scanned tag by tag, skipping comments,
+//!   processing instructions and CDATA as an XML reader does. It is refused when its first `sst` tag's
+//!   `uniqueCount` exceeds 100,000 (the spreadsheet reader reserves memory for that count) or when it
+//!   holds more than 100,000 `si` tags (one string is kept for each, however empty).
+//!
+//! `calamine` then opens the workbook:
+//!
+//! - the form sheet is found by its name in either language, or the file is refused; the About sheet
+//!   must be there, and its B2 must hold this assessment's id (`About!B2`, "exported for another
+//!   assessment");
+//! - the form sheet's cells are streamed one by one, with no grid built. Empty cells are skipped. A
+//!   non-empty cell past row 5,000 stops reading with a problem. A non-blank cell right of column M is
+//!   a problem, once per column, judged without copying its text. A cell with more than 32,767
+//!   characters is refused before its text is copied, and reading stops once all cells together hold
+//!   more than 16 MiB of text. A date or an error value (`#N/A`) is a problem at its cell, and its row
+//!   is not checked further. Numbers are read at the 15 significant digits a spreadsheet shows
+//!   (`=0.1+0.2` reads `0.3`), whole numbers without a decimal point; booleans read as yes/no;
+//! - every heading in row 1 must be the form's, in either language (case is ignored): a moved or
+//!   renamed column is refused at its heading.
+//!
+//! A file that is not this form (not an archive, too large unpacked, no form or About sheet, another
+//! assessment's, wrong headings) is refused with those problems alone. Problems in cells are listed
+//! together with those of the rows.
+//!
+//! Reading runs in `tokio::task::spawn_blocking`, off the async workers, with no transaction open, and
+//! at most two files are read at once (a semaphore in `services::offline`). The permission and the
+//! state are checked before the file is read. A reader that panics is logged, and
+//! the file is refused as unreadable.
+//!
+//! **The plan** (`offline::plan::plan`) takes each non-empty row:
+//!
+//! - an unknown goal code, or a goal listed twice, is a problem at its A cell;
+//! - the answer columns are read (yes/no words and statuses, as codes or labels, in either language)
+//!   and checked with `AnswerInput::check`, as on the form: each problem at its cell; the version (L)
+//!   must be a whole number, and Confirm (K) yes, no or empty;
+//! - the row is **unchanged** when its answer's fingerprint equals the Check cell (not touched offline:
+//!   the server's answer is kept, even when it is newer than the export), or when it is the same as the
+//!   server's answer, checked against the scale (no row counts as an empty answer);
+//! - Confirm `yes` on an answer that is unconfirmed on the server makes the row a change even when the
+//!   answer is the same, so an offline delegation can confirm carried-forward answers and then submit;
+//! - any other row is a **change**. It is written only when the server's `row_version` (0 when there is
+//!   no row) equals the Version cell. Otherwise it is a **conflict**, placed at the row's A cell, with
+//!   the goal's code, who saved the answer last and the date: download the form again.
+//!
+//! Any problem refuses the whole file: nothing is written. At most 200 problems are listed, then one
+//! line saying there are more. Goals whose rows were deleted from the file are left as they are and
+//! not reported.
+//!
+//! Problems are `domain::framework::document::Problem`, with a place as their path: `Form!E7` (a
+//! cell), `Form` (the sheet), `About!B2`, or `file` (the whole file). The plan sorts them in reading
+//! order: the whole file first, then by sheet, row and column. The page shows them in a table (Sheet,
+//! Row, Column, Problem; "Whole file" for `file`) above the forms, with status 422. The API answers
+//! 422 `invalid_input` with `fields` mapping each place to its message; several problems at one place
+//! are joined with `; `.
+//!
+//! **Writing** (`services::offline::import_form`, one transaction in the caller's scope):
+//!
+//! 1. reads the assessment again and checks `EditParticipant`;
+//! 2. locks the assessment row (`storage::answers::lock`) and checks the state and the cycle again
+//!    (refused as above), so no submission or save slips in between;
+//! 3. loads the framework version and locks every answer row of the assessment
+//!    (`storage::answers::lock_all`, `FOR UPDATE`);
+//! 4. makes the plan against those answers;
+//! 5. when there are changes, writes them in one statement (`storage::answers::write_many`: `INSERT …
+//!    SELECT … FROM unnest(…) ON CONFLICT (assessment_id, goal_id) DO UPDATE`; `row_version` + 1,
+//!    `unconfirmed = false`, `updated_by`, `updated_at`), and records activity
+//!    (`storage::answers::touch`: `last_activity_at`; `not_started` becomes `draft`);
+//! 6. appends one `assessment.import` entry, also when nothing changed: the file's SHA-256, each
+//!    changed goal with its `old` (`null` when the goal had no answer row) and `new` values as
+//!    `answer.update` records them, and the number of unchanged rows;
+//! 7. commits.
+//!
+//! **Exporting** (`services::offline::export_form`) reads the assessment, its framework version and its
+//! answers in one transaction, writes the workbook in memory and appends `assessment.form_export`
+//! (number of goals, bytes, language) in the same transaction.
+//!
 //! - [`workbook`] writes the form: one row per goal, drop-down lists of the allowed values,
 //!   guidance beside each goal, the row version each answer had and a fingerprint of it.
 //! - [`archive`] checks an upload as an archive before anything parses it.
@@ -23,7 +172,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::answer::{CheckedAnswer, IMPLEMENTATION_STATUSES, value_text};
 use crate::domain::problem::Problem;
 use crate::domain::scoring::AnswerState;
-use crate::web::i18n::Lang;
+use crate::presentation::i18n::Lang;
 
 /// The columns of the form sheet, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

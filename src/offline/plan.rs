@@ -16,8 +16,8 @@ use super::{Column, cell_ref, fingerprint, parse_status, parse_yes_no, place, pu
 use crate::domain::answer::{AnswerInput, CheckedAnswer};
 use crate::domain::framework::Goal;
 use crate::domain::problem::Problem;
+use crate::presentation::i18n::catalogue_key;
 use crate::storage::answers::StoredAnswer;
-use crate::web::i18n::catalogue_key;
 
 /// One answer to write.
 #[derive(Debug, Clone)]

@@ -17,7 +17,7 @@ use super::{
     ABOUT_SHEET_KEY, Column, FORM_SHEET_KEY, cell_ref, column_letters, push_problem, sheet_names,
 };
 use crate::domain::problem::Problem;
-use crate::web::i18n::Lang;
+use crate::presentation::i18n::Lang;
 
 /// The largest upload accepted (a form of 150 goals with long narratives is well under 2 MiB).
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;

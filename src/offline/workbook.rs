@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::{ABOUT_SHEET_KEY, Column, FORM_SHEET_KEY, yes_no_words};
 use crate::domain::answer::{AnswerInput, IMPLEMENTATION_STATUSES};
 use crate::domain::framework::{AnswerScale, Goal, Section};
-use crate::web::i18n::{Lang, Tr};
+use crate::presentation::i18n::{Lang, Tr};
 
 /// Where the About sheet keeps the assessment's id (row 2, column B), for the reader.
 pub const ABOUT_ID_CELL: (u32, u16) = (1, 1);

@@ -1,5 +1,40 @@
 //! Clarification requests: an analyst or admin asks about one answer, the delegation replies,
 //! the requester (or an admin) resolves it. Open requests show on both sides.
+//!
+//! # Clarification requests
+//!
+//! An analyst or admin asks about one answer; the delegation replies; the requester or an admin
+//! resolves (`services::clarifications`; states `open`, `answered`, `resolved`).
+//!
+//! - **Raise**: `RaiseClarification` (analysts and admins), on a goal of an assessment the user may read
+//!   (`ReadAssessment`: for analysts, a submitted, resubmitted or accepted one), with a question of 1 to
+//!   5,000 characters. Page: a question field under each goal, `POST
+//!   /assessments/{assessment}/goals/{goal}/clarifications`; API `POST
+//!   /api/v1/assessments/{assessment}/clarifications` with `{"goal", "question"}` (201 with the id). An
+//!   unknown goal is 404. The request starts `open`.
+//! - **Reply**: the participant's heads and contributors (`EditParticipant`), and analysts and admins
+//!   (`RaiseClarification`); a viewer gets 403, another delegation's request is 404 (row-level
+//!   security), and so is, for analysts, a request on an assessment that is not submitted,
+//!   resubmitted or accepted. A reply from the delegation sets the request to `answered`; one from an
+//!   analyst or admin sets it to `open`. A resolved request takes no reply (409). Page `POST
+//!   /clarifications/{clarification}/reply`; API `POST /api/v1/clarifications/{clarification}/messages`
+//!   with `{"body"}` (1 to 5,000 characters).
+//! - **Resolve**: the user who raised it, or any admin (403 otherwise); a resolved request is 409. A
+//!   request the caller cannot see is 404, as for replies.
+//!   Page `POST /clarifications/{clarification}/resolve`; API
+//!   `POST /api/v1/clarifications/{clarification}/resolve`.
+//! - **Where they show**: beside each goal on its section page (open ones counted and linked on the task list), with their threads (API `GET
+//!   /api/v1/assessments/{assessment}/clarifications`, which needs `ReadAssessment`), with the number
+//!   still open on the task list; on `GET /clarifications` (API `GET /api/v1/clarifications`),
+//!   every request not resolved that row-level security shows the user (a delegation its own
+//!   participant's, admins all, analysts those of assessments that are `submitted`, `resubmitted` or
+//!   `accepted`); on the status board, as a count per assessment, filtered the same way.
+//!
+//! Requests and their messages are read like the answers they discuss (`pledge_may_read_answers`,
+//! migration 0009): after a return they leave an analyst's list and the analyst can neither reply nor
+//! resolve until the assessment is resubmitted; the delegation and admins keep them. Raising, replying
+//! and resolving each append one audit entry. Apart from that visibility, none of them looks at the
+//! state of the assessment or the cycle.
 
 use serde_json::json;
 use sqlx::PgPool;

@@ -14,9 +14,9 @@ use crate::domain::report::FrameworkShape;
 use crate::domain::report::comparison::CycleComparison;
 use crate::domain::report::export;
 use crate::export::{ExportFile, Format, ReportContent};
+use crate::presentation::i18n::Lang;
 use crate::storage::audit::{self, NewEntry, RequestContext};
 use crate::storage::{self, reports as store};
-use crate::web::i18n::Lang;
 
 /// An export's beginning: the permission checked, the comparison built and stamped in `tx`.
 struct Opened {

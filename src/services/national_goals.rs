@@ -57,9 +57,11 @@ fn parse(
     if section.is_none() {
         problem("section", "field.section.required");
     }
-    let title = input.title.trim();
-    if title.is_empty() || title.chars().count() > 300 {
+    let title = crate::domain::text::trim_invisible(&input.title);
+    if input.title.trim().is_empty() || title.chars().count() > 300 {
         problem("title", "field.title.required");
+    } else if title.is_empty() {
+        problem("title", "field.title.blank");
     }
     let measure = MEASURES
         .iter()
@@ -69,17 +71,17 @@ fn parse(
         problem("measure", "field.measure.unknown");
     }
     let mut number = |field: &str, text: &str, required: bool| -> Option<f64> {
-        let text = text.trim().replace(',', ".");
-        if text.is_empty() {
+        if text.trim().is_empty() {
             if required {
                 problem(field, "field.number.required");
             }
             return None;
         }
-        match text.parse::<f64>() {
-            Ok(value) if value.is_finite() => Some(value),
-            _ => {
-                problem(field, "field.number.invalid");
+        // Written in full, a few decimals, bounded (never `1e308`, nor `1e-400` read as 0).
+        match crate::domain::input::parse_number(text) {
+            Ok(value) => Some(value),
+            Err(key) => {
+                problem(field, key);
                 None
             }
         }
@@ -142,6 +144,33 @@ fn parse(
     }
 }
 
+/// Each value lies in its measure's range: a maturity level within the section's scale (0 to its
+/// highest level), a percentage within 0–100.
+async fn check_ranges(
+    conn: &mut sqlx::PgConnection,
+    goal: &NewNationalGoal,
+) -> Result<(), ServiceError> {
+    let max_level = store::section_max_level(conn, goal.section_id)
+        .await?
+        .unwrap_or(0);
+    let measure = crate::domain::input::Measure::of(goal.measure, &goal.unit, max_level);
+    let mut problems = FieldProblems::new();
+    for (field, value) in [
+        ("baseline_value", goal.baseline_value),
+        ("current_value", goal.current_value),
+        ("target_value", Some(goal.target_value)),
+    ] {
+        if let Some(Err(key)) = value.map(|v| measure.check(v)) {
+            problems.insert(field.to_owned(), key.to_owned());
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ServiceError::Invalid(problems))
+    }
+}
+
 async fn section_offered(
     conn: &mut sqlx::PgConnection,
     section: Uuid,
@@ -166,6 +195,7 @@ pub async fn create(
     if !section_offered(&mut tx, goal.section_id).await? {
         return Err(ServiceError::field("section", "field.section.required"));
     }
+    check_ranges(&mut tx, &goal).await?;
     let ids = store::insert_many(&mut tx, std::slice::from_ref(&goal)).await?;
     let id = *ids.first().ok_or(ServiceError::NotFound)?;
     audit::append(
@@ -214,6 +244,7 @@ pub async fn update(
     if goal.section_id != before.section_id && !section_offered(&mut tx, goal.section_id).await? {
         return Err(ServiceError::field("section", "field.section.required"));
     }
+    check_ranges(&mut tx, &goal).await?;
     if !store::update(&mut tx, id, expected_row_version, &goal).await? {
         return Err(ServiceError::Conflict);
     }

@@ -17,11 +17,11 @@ use crate::domain::problem::Problem;
 use crate::export::{ExportFile, Format};
 use crate::offline::workbook::{FormHeader, FormRow};
 use crate::offline::{fingerprint, plan, reader, workbook};
+use crate::presentation::i18n::Lang;
 use crate::storage::answers::{self as store, AssessmentHead};
 use crate::storage::audit::{self, Actor, NewEntry, RequestContext};
 use crate::storage::frameworks;
 use crate::storage::{self};
-use crate::web::i18n::Lang;
 
 /// At most this many uploaded forms are read at once: each may take up to the reader's
 /// ceilings in memory (`offline::reader`), and the machine's cores are better spent on requests.

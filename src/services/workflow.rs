@@ -1,5 +1,77 @@
 //! The assessment workflow: the head submits (freezing an immutable snapshot), the secretariat
 //! returns with reasons or accepts; each submission is a new revision, earlier ones stay readable.
+//!
+//! # The workflow
+//!
+//! `services::workflow`; pages in `src/web/pages/workflow.rs` (each answers `303` back to the
+//! assessment), API in `src/web/api/workflow.rs`. Every step locks the assessment row
+//! (`storage::assessments::lock_for_workflow`, `SELECT … FOR UPDATE`) and checks the state under the
+//! lock.
+//!
+//! | step | who | page / API (`…` = `/assessments/{assessment}`) | from | to |
+//! |---|---|---|---|---|
+//! | submit | the delegation's head (`SubmitForParticipant`) | `POST …/submit` / `POST /api/v1…/submit` | `draft`, `returned` | `submitted` (revision 1) or `resubmitted` (later revisions) |
+//! | return | admins (`ReviewSubmissions`) | `POST …/return` / `POST /api/v1…/return` | `submitted`, `resubmitted` | `returned` |
+//! | accept | admins (`ReviewSubmissions`) | `POST …/accept` / `POST /api/v1…/accept` | `submitted`, `resubmitted` | `accepted` |
+//! | allow late | admins (`ReviewSubmissions`) | `POST …/allow-late` / `POST /api/v1…/allow-late` | `not_started`, `draft`, `returned` | unchanged; sets `late_submission_allowed` |
+//!
+//! **Submit** (`workflow::submit`):
+//!
+//! 1. Loads the assessment (`ReadAssessment`) and checks `SubmitForParticipant` (403).
+//! 2. In one transaction, locks the assessment row. If the state is already `submitted`, `resubmitted`
+//!    or `accepted`, it stops and reports that nothing was done: of two clicks or calls at once, the
+//!    second waits for the first's lock and then finds it done. The page redirects either way; the API
+//!    answers 200 `{"revision": n, "submitted_now": true}` the first time and
+//!    `{"revision": null, "submitted_now": false}` after.
+//! 3. Refuses (409, with the reason) when the cycle is not `open`; when the deadline has passed
+//!    (`deadline < current_date` in the database) and no late submission is allowed; when a goal has no
+//!    answer ("not applicable" counts as an answer); when an answer is unconfirmed. (A `not_started`
+//!    assessment therefore never passes: it holds no answer a person saved.)
+//! 4. Reads the answers again under the lock and freezes them with
+//!    `domain::snapshot::freeze_detailed`: goal scores, section and overall figures, the canonical
+//!    document and its SHA-256 digest (data-model.md (`docs/data-model.md#the-snapshot-document-pledge-snapshot1`)).
+//!    The revision is the assessment's `revision` + 1.
+//! 5. Stores the snapshot with its rows (`storage::assessments::insert_snapshots`: `snapshots`,
+//!    `snapshot_section_scores`, `snapshot_answers`, then the assessment's `revision` and
+//!    `latest_snapshot_id`), sets the state, records activity, and appends `assessment.submit` with the
+//!    revision and the digest (hex).
+//!
+//! The check-your-answers page (`GET /assessments/{assessment}/check`, the head only) offers the
+//! submit button while the goals are editable, the state is not `not_started`, nothing is missing and
+//! nothing is unconfirmed; otherwise it lists what is missing and unconfirmed, linked to the goals.
+//!
+//! **Return and accept** (`workflow::review`): `ReviewSubmissions` first (403 for anyone but an admin).
+//! A return needs a reason that is not blank (422 `fields.reason`) and may carry notes on answers, by
+//! goal code (an unknown code is 422 `fields.notes`; blank notes are dropped; two notes on one goal,
+//! possible through the API, are joined into one, separated by a blank line). Under the lock the state
+//! must be `submitted` or `resubmitted` (409 otherwise, so a second accept gets 409). The review is one
+//! `assessment_reviews` row for the current revision (decision, reason, who, when) plus one
+//! `review_answer_notes` row per note; then the state changes and `assessment.return` or
+//! `assessment.accept` is appended (revision, reason, number of notes). Neither looks at the cycle's
+//! state. On the page, the return form has the reason and a note field beside each answer
+//! (`note_{goal}`); the API takes `{"reason": …, "notes": [{"goal": …, "note": …}]}`. While the
+//! assessment is `returned`, its task list shows the reason of the latest revision's review and the
+//! goals carrying notes (linked), each section page shows each note beside its answer, and the delegation edits and submits again: a new revision.
+//!
+//! **Allow late** (`workflow::allow_late`): `ReviewSubmissions`; under the lock, refuses (409,
+//! `assessment.refused.nothing_late`) an assessment that is `submitted`, `resubmitted` or `accepted`; when the allowance is already set it
+//! does nothing (no second audit entry); otherwise it sets `late_submission_allowed` and appends
+//! `assessment.allow_late`. A cycle that is not open is refused (409, `cycle_not_open`); the
+//! deadline is not checked, so an allowance may be given ahead of it. The page offers it
+//! only once the deadline has passed and while the assessment is not submitted, resubmitted or
+//! accepted.
+//!
+//! **Revisions.** Every submission is a new revision; earlier ones stay. `GET …/revisions` lists them
+//! (number, submitted when and by whom, answered / applicable, decision and reason, digest) and, when
+//! there are two or more, the difference between two (`?from=&to=`, by default the last two). The API
+//! has `GET /api/v1…/revisions` (the same, with `overall_score`), `GET /api/v1…/revisions/{revision}`
+//! (the document, its digest, and `verified`: whether the stored bytes still hash to the digest) and
+//! `GET /api/v1…/diff?from=&to=`. All need `ReadAssessment`. The API's `content` is the stored document
+//! parsed and written out again, so its key order differs from the stored bytes; `verified` is computed
+//! on the stored bytes. The difference (`domain::snapshot::diff`) compares the `answers` of the two
+//! documents goal by goal, in the later one's order, and lists each field that differs: `state`,
+//! `value`, `score`, `na_justification`, `target`, `implementation_status`, `narrative`, with the text
+//! before and after.
 
 use serde_json::json;
 use sqlx::PgPool;

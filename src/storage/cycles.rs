@@ -1,4 +1,24 @@
 //! Cycles and the cycle status board.
+//!
+//! # Carry-forward at cycle opening
+//!
+//! Opening a cycle (`services::cycles::transition`) creates the assessments, then, in the same
+//! transaction, calls `storage::cycles::carry_forward` (one statement) under the `system` scope: the
+//! answers belong to the delegations, and an admin may not write them. For each `not_started`
+//! assessment of the cycle it takes the participant's `accepted` assessment in the cycle with the
+//! latest `opens_on` among those that open strictly earlier than this one (a cycle opening the same
+//! day or later is never a source), and copies each of its answers (value, "not applicable" with
+//! justification, target, implementation status, narrative) to the goal of this cycle's framework version that is
+//! the same goal (same version) or the target of an `equivalent` row in a mapping from that goal.
+//! Goals mapped `split`, `merged`, `new` or `retired`, or not mapped, get nothing. Copies are
+//! `unconfirmed = true` and have no `updated_by`. `cycle.open` records their number
+//! (`answers_carried_forward`).
+//!
+//! An unconfirmed answer is marked on the form, whose button then reads "Confirm and save". Saving it,
+//! changed or not, on the page or through the API confirms it and checks it against the goal's scale
+//! (the copy itself is not checked). An offline import confirms it when its row is written: changed
+//! offline, or marked `yes` under Confirm (The offline round trip ([`crate::offline`])).
+//! Submission is refused while any answer is unconfirmed.
 
 use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
@@ -211,6 +231,7 @@ pub struct BoardRow {
 
 /// How the board is filtered and sorted.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BoardQuery {
     /// Only this state (not_started, draft, submitted, returned, resubmitted, accepted).
     pub state: Option<String>,

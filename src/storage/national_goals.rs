@@ -208,6 +208,20 @@ pub struct SectionChoice {
     pub framework_version: String,
 }
 
+/// The highest maturity level of any goal of a section (its scale's top), if it has one.
+pub async fn section_max_level(
+    conn: &mut PgConnection,
+    section: Uuid,
+) -> Result<Option<i16>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT max(l.level) FROM maturity_levels l JOIN goals g ON g.id = l.goal_id
+         WHERE g.section_id = $1",
+    )
+    .bind(section)
+    .fetch_one(conn)
+    .await
+}
+
 /// The sections offered for national goals.
 pub async fn section_choices(conn: &mut PgConnection) -> Result<Vec<SectionChoice>, sqlx::Error> {
     sqlx::query_as(

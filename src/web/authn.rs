@@ -11,7 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::AppError;
-use super::i18n::cookie_value;
+use super::locale::cookie_value;
 use super::middleware::for_area;
 use super::{AppState, REQUEST_ID};
 use crate::auth::secrets::{constant_time_eq, sha256};

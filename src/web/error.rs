@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::i18n::Lang;
+use crate::presentation::i18n::Lang;
 use crate::storage;
 
 /// Field name → catalogue key of the message for that field.
@@ -259,7 +259,10 @@ fn problem_field(path: &str) -> String {
 }
 
 /// A document problem in words: the message, then its detail (a code, a parser's report).
-pub fn problem_message(tr: &super::i18n::Tr, problem: &crate::domain::problem::Problem) -> String {
+pub fn problem_message(
+    tr: &crate::presentation::i18n::Tr,
+    problem: &crate::domain::problem::Problem,
+) -> String {
     match &problem.detail {
         Some(detail) => format!("{}: {detail}", tr.t(problem.key)),
         None => tr.t(problem.key).to_owned(),

@@ -11,7 +11,6 @@ use tower_http::trace::MakeSpan;
 
 use super::REQUEST_ID;
 use super::error::{AppError, ErrorReport};
-use super::i18n::Lang;
 use super::pages::render_error_page;
 
 /// Opens one span per request with the request id; `user_id` is filled in once known.
@@ -106,7 +105,7 @@ pub fn for_area(request: &Request, response: Response) -> Response {
     let Some(report) = response.extensions().get::<ErrorReport>().cloned() else {
         return response;
     };
-    let mut page = render_error_page(Lang::from_headers(request.headers()), &report);
+    let mut page = render_error_page(crate::web::locale::from_headers(request.headers()), &report);
     *page.status_mut() = report.status;
     page
 }
@@ -140,7 +139,7 @@ pub async fn html_errors(request: Request, next: Next) -> Response {
         // A page's script (autosave) asked for JSON: it reads the error, not a page.
         return next.run(request).await;
     }
-    let lang = Lang::from_headers(request.headers());
+    let lang = crate::web::locale::from_headers(request.headers());
     let here = request
         .uri()
         .path_and_query()

@@ -1,5 +1,87 @@
 //! HTTP: the router, the application state, and the pieces every request passes through.
 //!
+//! # One request
+//!
+//! `web::app(state)` builds the router. Layers, from the outside in:
+//!
+//! 1. **Security headers** (`middleware::security_headers`): CSP, `nosniff`, `X-Frame-Options: DENY`,
+//!    `Referrer-Policy: no-referrer`, COOP, Permissions-Policy, and `Cache-Control: no-store` on
+//!    everything but `/static/`. A header that a handler set is kept. This layer is outermost, so every
+//!    response carries them, the timeout's 503 included.
+//! 2. **Request id.** `SetRequestIdLayer` gives the request a UUID in `x-request-id`, unless a proxy
+//!    already set one.
+//! 3. **Trace span.** `TraceLayer` opens one `request` span with `method`, `path`, `request_id` and
+//!    `user_id` (empty until step 7 finds the user). Every log line of the request carries these fields.
+//! 4. **Id in the response.** `PropagateRequestIdLayer` copies `x-request-id` to the response.
+//! 5. **Timeout.** `TimeoutLayer` answers 503 after `PLEDGE_REQUEST_TIMEOUT` seconds (default 30), with
+//!    an empty body.
+//! 6. **Cross-site write refusal** (`middleware::refuse_cross_site_writes`): a method other than GET,
+//!    HEAD or OPTIONS passes only when `Sec-Fetch-Site` is `same-origin` or `none`, or, without that
+//!    header, when `Origin` is absent or names the `Host`. Otherwise 403: the HTML error page on page
+//!    routes, the JSON error under `/api/`.
+//! 7. **Authentication** (`authn::authenticate`; skipped for `/static/`, `/livez`, `/readyz`):
+//!    - an `Authorization: Bearer` token is looked up (`storage::tokens::find_owner`); an unknown,
+//!      revoked or expired token, or one of a disabled user, is refused with 401 at once;
+//!    - otherwise the session cookie is looked up (`storage::sessions::find`). A session that is idle,
+//!      past its absolute lifetime, or whose user is disabled is ended there; the request goes on
+//!      anonymous and the response clears the cookie;
+//!    - both look-ups run in the `authenticator` scope (`Scope::Authenticator`), which may read
+//!      memberships and nothing participant-owned;
+//!    - the user id goes into the span;
+//!    - for a method other than GET, HEAD or OPTIONS made with a session, the session's CSRF token must
+//!      come in `X-CSRF-Token`, the `csrf_token` query parameter or the `csrf_token` form field;
+//!      otherwise 403 `csrf`;
+//!    - the result goes into the request as the `Authenticated(Option<Principal>)` extension.
+//!
+//!    Refusals and database errors at this step answer with the JSON error body, on page routes too
+//!    (the page layer is further in).
+//! 8. **Router area.**
+//!    - pages under the `html_errors` layer: `/`, `POST /language`, `/signin`,
+//!      `/signin/second-factor`, `POST /signout`, `/account` (password, second factor, tokens),
+//!      `/admin/users…`, `POST /admin/sessions/{session}/end`, `/admin/audit`, `/frameworks…`
+//!      (with sections, goals and mappings), `/participants…`, `/cycles…`, `/assessments/{assessment}…`
+//!      (the form, answers, submit, return, accept, allow late, revisions, raising a clarification
+//!      request, adding links, files and planned actions, the progress report, the offline form),
+//!      `/evidence/…` (downloading a file, removing evidence), `/clarifications…`, `/national-goals…`,
+//!      `/methodology`, `/reports` and `/cycles/{cycle}/report`. `pages::routes()` is the one table of
+//!      page routes (96 routes);
+//!    - `/api/v1/…` (`participants`, `session`, `me`, `me/password`, `me/tokens`, `users`, `sessions`,
+//!      `audit-log`, `frameworks`, `cycles`, `participants/{participant}/national-goals`,
+//!      `national-goals`, `assessments`, `clarifications`, `evidence`; the reports are
+//!      `cycles/{cycle}/report` and `assessments/{assessment}/report`) and `/api/v1/openapi.json`,
+//!      errors as `{"error": {"code", "message", "fields"}}`;
+//!    - probes `/livez` and `/readyz`;
+//!    - `/static/app.css` and `/static/autosave.js`;
+//!    - the fallback: a JSON 404 under `/api/`, an HTML 404 page elsewhere.
+//! 9. **Handler.** Extractors give it the state, the language (`Lang`: cookie `pledge_lang`, then
+//!    `Accept-Language`, then English), the page context (`PageContext`: layout, the CSRF token for
+//!    forms), the request context for audit entries (`RequestContext`: client address, request id,
+//!    user agent; the address is the TCP peer, or the last `X-Forwarded-For` entry with
+//!    `PLEDGE_TRUST_FORWARDED_FOR`) and its input. The caller comes from one of:
+//!
+//!    | extractor | accepts |
+//!    |---|---|
+//!    | `CurrentUser` | a fully signed-in user with nothing left to settle |
+//!    | `AccountUser` | also one who must still change a one-time password or (admins) enrol a second factor |
+//!    | `PendingUser` | only a session whose second factor is awaited |
+//!    | `MaybeUser` | anyone (sign-out) |
+//!
+//!    The handler then checks `principal.require(Permission::…)` (403 when refused); the assessment,
+//!    workflow, clarification, evidence, offline form and report handlers leave that check to their
+//!    service (section Services ([`crate::services`])).
+//! 10. **Storage.** Queries run on `AppState.db`, the pool of the service role `pledge_app`. A handler
+//!     with a signed-in user opens its transaction with `storage::begin(&state.db, &principal.scope())`,
+//!     which sets `pledge.role`, `pledge.user_id`, `pledge.participant_id` and
+//!     `pledge.delegation_role` for that transaction only. A request waits at most 3 s for a connection.
+//! 11. **Errors.** `AppError::into_response` logs internal and database-unavailable causes once, then
+//!     answers with the status and the JSON body (message from the English catalogue; never the
+//!     internal cause). It also puts an `ErrorReport` in the response extensions. On page routes,
+//!     `html_errors` turns `unauthenticated`, `second_factor_required`, `password_change_required`
+//!     and `second_factor_enrolment_required` into redirects (to `/signin?return_to=…`,
+//!     `/signin/second-factor`, `/account/password`, `/account/second-factor`), and any other error
+//!     into an HTML error page in the user's language, keeping status and headers. A lost database
+//!     (`PoolTimedOut`, I/O errors, SQLSTATE 57P01–57P03) is 503, anything else internal is 500.
+//!
 //! `app(state)` builds the whole router; tests call it directly (with `oneshot`) and `serve`
 //! binds it to a socket. Each area owns its `router()`: [`pages`] (HTML), [`api`] (JSON, with the
 //! OpenAPI document and the [`health`] probes), [`assets`] (the stylesheet).
@@ -7,11 +89,10 @@
 pub mod api;
 pub mod assets;
 pub mod authn;
-pub mod charts;
 pub mod error;
-pub mod format;
 pub mod health;
-pub mod i18n;
+pub mod input;
+pub mod locale;
 pub mod middleware;
 pub mod pages;
 
@@ -75,6 +156,9 @@ pub fn app(state: AppState) -> Router {
         .merge(api::router())
         .merge(assets::router())
         .fallback(pages::not_found)
+        // Every text sent (query, form, JSON) passes one check before any handler reads it;
+        // inside authentication and the CSRF check, so those answer first.
+        .layer(axum::middleware::from_fn(input::refuse_control_characters))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::refuse_unauthorised_uploads,

@@ -27,7 +27,7 @@ fn raw_json(user: &TestUser, method: &str, path: &str, body: String) -> Request<
         .unwrap()
 }
 
-async fn import(app: &TestApp, admin: &TestUser, name: &str) -> String {
+pub(crate) async fn import(app: &TestApp, admin: &TestUser, name: &str) -> String {
     let response = app
         .request(raw_json(
             admin,
@@ -40,7 +40,12 @@ async fn import(app: &TestApp, admin: &TestUser, name: &str) -> String {
     body_json(response).await["id"].as_str().unwrap().to_owned()
 }
 
-async fn create_cycle(app: &TestApp, admin: &TestUser, framework: &str, code: &str) -> String {
+pub(crate) async fn create_cycle(
+    app: &TestApp,
+    admin: &TestUser,
+    framework: &str,
+    code: &str,
+) -> String {
     let body = json!({"framework_id": framework, "code": code, "title_en": format!("Cycle {code}"),
                       "opens_on": "2027-09-01", "deadline": "2027-12-10"});
     let response = app

@@ -431,7 +431,7 @@ async fn streamed_files_are_the_same_across_chunks_and_from_the_command_line() {
                 pledge::auth::Operator::Cli,
                 cycle,
                 format,
-                pledge::web::i18n::Lang::En,
+                pledge::presentation::i18n::Lang::En,
                 &Default::default(),
             )
             .await

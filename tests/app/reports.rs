@@ -358,6 +358,13 @@ async fn delegations_see_the_anonymous_distribution_only_from_five_submissions()
         (n, visible)
     };
     assert_eq!(released(pool.clone(), delegation).await, (0, 1));
+    // The line is drawn twice, in Rust and in the database function (migration 0010): this test
+    // crosses it with one submission more, so both must say the same number.
+    assert_eq!(
+        first.len() + 1,
+        pledge::domain::scoring::distribution::ANONYMITY_THRESHOLD,
+        "the Rust threshold and cycle_score_distribution's agree"
+    );
 
     let fifth = vec![submission(&app, "USA", pillars(&rows["USA"])).await];
     {

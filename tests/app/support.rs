@@ -391,7 +391,9 @@ impl TestApp {
         let id = pledge::storage::users::insert(&mut tx, &new).await.unwrap();
         let totp_secret = (role_name == "admin").then(pledge::auth::totp::new_secret);
         if let Some(secret) = &totp_secret {
-            pledge::storage::users::enable_totp(&mut tx, id, secret, 0, &[])
+            // Stored sealed, as enrolment stores it.
+            let sealed = self.state.config.auth.totp_keys.seal(id, secret);
+            pledge::storage::users::enable_totp(&mut tx, id, &sealed, 0, &[])
                 .await
                 .unwrap();
         }

@@ -1,6 +1,31 @@
 //! Editing a framework version one section or goal at a time, from forms. A change is applied to
 //! the whole document, which is then validated as a whole: the rules live in one place
 //! ([`super::document::validate`]), and a form only adds the problems of reading its fields.
+//!
+//! # Editing a framework
+//!
+//! A framework version is one document (`domain::framework::Framework`,
+//! framework-format.md (`docs/framework-format.md`)). The pages edit it a section or a goal at a time, but
+//! every save handles the whole document:
+//!
+//! 1. The page form becomes one `domain::framework::edit::Change`: `Details`, `AddSection`,
+//!    `EditSection`, `RemoveSection`, `MoveSection`, `AddGoal`, `EditGoal` (which may also move the goal
+//!    to another section), `RemoveGoal` or `MoveGoal`. Reading the goal form (`GoalInput::to_goal`, up to
+//!    11 level rows) reports numbers it cannot read as field problems before any change.
+//! 2. `edit::apply` applies the change to a copy of the whole document and validates the result with
+//!    `domain::framework::document::validate`: the same rules as an import. The rules live in one place;
+//!    a form adds only the problems of reading its own fields.
+//! 3. Each problem carries a JSON pointer (`/sections/2/goals/1/scale/max`). `edit::form_field` maps it
+//!    back to the field of the section or goal form (`max`; `level_name_en_3` for a level row). Every
+//!    problem is also listed above the form, including those with no field (a section left without a
+//!    goal). The details form has its own map (`details_field` in `src/web/pages/frameworks.rs`).
+//! 4. `services::frameworks::change` refuses a frozen version and a stale `row_version`, writes the
+//!    document with `storage::frameworks::replace`, and records `framework.update` with the change
+//!    (`{"change": "edit_goal", "code": …}`).
+//!
+//! The API edits whole documents only: `PUT /api/v1/frameworks/{framework}` goes through the same
+//! validation and the same storage. How content is written (by code, keeping ids) is in
+//! data-model.md (`docs/data-model.md#how-framework-content-is-written`).
 
 use std::collections::BTreeMap;
 

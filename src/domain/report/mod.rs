@@ -1,6 +1,71 @@
 //! Reports assembled from submitted snapshots: the comparison of a cycle (analysts) and the
 //! progress report of one participant. Pure functions over loaded rows; every figure comes
 //! from [`crate::domain::scoring`], so pages, JSON and exports agree.
+//!
+//! # Reports
+//!
+//! Reports read submitted snapshots only: the figures stored at submission and, when a cycle must be
+//! re-scored on another framework version, the goal scores of `snapshot_answers`
+//! (scoring.md (`docs/scoring.md`)). Each participant's snapshot in a cycle is its assessment's
+//! `latest_snapshot_id`. Reading a report writes nothing; exporting one is audited (Exports ([`crate::export`])).
+//!
+//! | page | API (`…` = `/api/v1`) | who | shows |
+//! |---|---|---|---|
+//! | `GET /methodology` | — | any signed-in user | how figures are computed (`templates/methodology.html`) |
+//! | `GET /reports` (`?framework=` a version id) | — | any signed-in user | every cycle, newest first, or those of one framework version; a link to each comparison for analysts and admins, and to its own progress report in each cycle for a delegation (`templates/reports.html`) |
+//! | `GET /cycles/{cycle}/report` (`?section=`, `?page=`) | `GET …/cycles/{cycle}/report` (`?section=`) | analysts and admins (`CompareParticipants`): delegations 403, an unknown cycle 404 | the comparison: heat map of section figures, ranking, distributions, movers (`templates/cycle_report.html`) |
+//! | `GET /assessments/{assessment}/report` | `GET …/assessments/{assessment}/report` | `ReadAssessment` with `submitted` = the assessment has a snapshot: analysts 403 before the first submission, another delegation 404 | the progress report (`templates/progress_report.html`) |
+//!
+//! - **Comparison.** `?section=` takes a section id of the cycle's framework version: ranks, previous
+//!   figures, changes and movers are then about that section (an id that is not one gives the overall
+//!   figure). The page shows 50 rows a page (`?page=`, `pages::reports::comparison::ROWS_PER_PAGE`); the JSON has
+//!   every row. Each row and heat-map row links to the participant's progress report.
+//! - **Progress report.** The snapshot (revision, date, SHA-256 digest); the overall and section
+//!   figures with completion, previous figure, change and the anonymous distribution of the cycle
+//!   (from five submissions); the trend over the family's cycles; the answers that moved most; the
+//!   participant's national goals with their attainment; open clarification requests (as row-level
+//!   security shows them); then every goal's answer and score, by section. Before the first
+//!   submission it has no figures (`snapshot` and `overall` are `null`).
+//!
+//! A report is built in three steps:
+//!
+//! 1. `services::reports` checks the permission, opens one transaction with the caller's scope and
+//!    loads what the report needs through `storage::reports`: a fixed number of statements whatever
+//!    the number of participants, goals or cycles (each function is one statement or a fixed few; no
+//!    query per row, and the mappings are loaded only when two versions must be joined). The
+//!    comparison page and the index also read the list of cycles or framework versions, in a
+//!    transaction of their own. The anonymous distribution comes from the database function
+//!    `cycle_score_distribution` (`storage::reports::alliance_scores`;
+//!    data-model.md (`docs/data-model.md#0010--report-distribution`)).
+//! 2. `domain::report::comparison::build` or `domain::report::progress::build` assembles the report:
+//!    pure functions over the loaded rows, every figure from `domain::scoring`. Scores from another
+//!    framework version are carried with `domain::scoring::translation::Translator`, built from every
+//!    mapping (`storage::reports::mappings`, one statement).
+//! 3. The API returns the report as JSON (`web::api::reports`, tag `reports` in the OpenAPI
+//!    document); the pages lay the same structure out (`web::pages::reports`), so both show the same
+//!    figures. Pages round them for reading with `presentation::format` (scoring.md (`docs/scoring.md#display`)).
+//!
+//! **Charts** (`src/presentation/charts/`): heat map, bar chart, line chart and box plot, drawn on the server
+//! as inline SVG, so pages work and print without JavaScript and load nothing else. Each chart is
+//! `role="img"` with a `<title>` and a `<desc>` (`aria-labelledby`), and the page puts a data table with
+//! the same figures beside it: the chart is never the only way to read them. The caller passes each
+//! value with its label already formatted; the charts escape all text and draw a missing value as a
+//! gap or a hatched cell.
+//!
+//! **Data at scale.** `src/demo/bulk.rs` writes whole cycles of submissions (`write_cycle`,
+//! `write_submissions`): assessments and revision-1 snapshots scored by `snapshot::freeze`, 250
+//! snapshots per batch of statements, never one statement per participant. The GCI 2020 test uses it,
+//! and so does `pledge demo --scale alliance|stress` (`src/demo/scale.rs`), which loads, instead of the
+//! demo history, a synthetic framework labelled illustrative and a history in which every participant
+//! submits in every cycle: `alliance` is the 32 Allies × 60 goals × 10 cycles, `stress` 2,000
+//! participants (the Allies and synthetic partners) × 150 goals × 10 cycles. It loads once (it does
+//! nothing when its framework family is present) and creates the demo users if missing.
+//!
+//! **Benchmark** (`bench/`): `bash bench/run.sh alliance|stress [seconds] [connections]` builds in
+//! release mode, loads `pledge demo --scale` into its own private cluster (`bench-data/<scale>`, kept
+//! between runs), serves it, runs the load generator (`bench/load.rs`, the cargo example `load`)
+//! against the report pages and API, then runs the comparison's statements (`bench/comparison.sql`,
+//! kept in step with `services::reports::comparison`) under `pgbench` on the same cluster.
 
 pub mod comparison;
 pub mod export;

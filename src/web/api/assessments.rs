@@ -83,7 +83,7 @@ fn document(view: &AssessmentView) -> AssessmentDocument {
 
 /// An assessment with its answers; the `ETag` is the assessment's row version.
 #[utoipa::path(get, path = "/assessments/{assessment}", tag = "assessments", params(("assessment" = Uuid, Path, description = "Assessment id")),
-    responses((status = 200, description = "The assessment", body = AssessmentDocument),
+    responses((status = 200, description = "The assessment", body = AssessmentDocument, headers(("ETag" = String, description = "The row version, for `If-Match`"))),
               (status = 403, description = "A draft, for an analyst", body = ErrorBody),
               (status = 404, description = "No such assessment (or not yours)", body = ErrorBody)))]
 pub async fn get_assessment(
@@ -98,7 +98,7 @@ pub async fn get_assessment(
 /// One goal's answer; the `ETag` is its row version ("0" when never answered).
 #[utoipa::path(get, path = "/assessments/{assessment}/answers/{goal}", tag = "assessments",
     params(("assessment" = Uuid, Path, description = "Assessment id"), ("goal" = String, Path, description = "Goal code")),
-    responses((status = 200, description = "The answer", body = AnswerView), (status = 404, description = "No such assessment or goal", body = ErrorBody)))]
+    responses((status = 200, description = "The answer", body = AnswerView, headers(("ETag" = String, description = "The row version, for `If-Match`"))), (status = 404, description = "No such assessment or goal", body = ErrorBody)))]
 pub async fn get_answer(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
@@ -116,9 +116,9 @@ pub async fn get_answer(
 /// Save one goal's answer. Needs `If-Match` with the answer's `ETag` (412 with the current answer
 /// when someone saved it since, 428 without it).
 #[utoipa::path(put, path = "/assessments/{assessment}/answers/{goal}", tag = "assessments",
-    params(("assessment" = Uuid, Path, description = "Assessment id"), ("goal" = String, Path, description = "Goal code")),
+    params(("assessment" = Uuid, Path, description = "Assessment id"), ("goal" = String, Path, description = "Goal code"), ("If-Match" = String, Header, description = "The `ETag` read; 412 when it no longer matches, 428 without it")),
     request_body = AnswerInput,
-    responses((status = 204, description = "Saved; the new ETag is in the response"),
+    responses((status = 204, description = "Saved", headers(("ETag" = String, description = "The row version, for `If-Match`"))),
               (status = 403, description = "Not this delegation's editor", body = ErrorBody),
               (status = 409, description = "Submitted, or the cycle is not open", body = ErrorBody),
               (status = 412, description = "Changed since read", body = ErrorBody),

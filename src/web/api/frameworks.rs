@@ -55,7 +55,7 @@ pub struct Created {
 /// Import a framework document (docs/framework-format.md). Every problem is listed in
 /// `error.fields` by JSON pointer; nothing is stored unless there are none.
 #[utoipa::path(post, path = "/frameworks", tag = "frameworks",
-    request_body(content = Object, description = "A framework document", content_type = "application/json"),
+    request_body(content = ref("#/components/schemas/FrameworkDocument"), description = "A framework document (docs/framework.schema.json)", content_type = "application/json"),
     responses((status = 201, description = "Stored", body = Created),
               (status = 403, description = "Admins only", body = ErrorBody),
               (status = 422, description = "Problems, by JSON pointer", body = ErrorBody)))]
@@ -74,7 +74,10 @@ pub async fn import_framework(
 /// A version as a framework document, with its row version as `ETag` (and `X-Frozen: true` when
 /// a cycle uses it).
 #[utoipa::path(get, path = "/frameworks/{framework}", tag = "frameworks", params(("framework" = Uuid, Path, description = "Framework id")),
-    responses((status = 200, description = "The document", body = Object), (status = 404, description = "No such version", body = ErrorBody)))]
+    responses((status = 200, description = "The document", body = ref("#/components/schemas/FrameworkDocument"),
+                headers(("ETag" = String, description = "The version's row version, for `If-Match`"),
+                        ("X-Frozen" = String, description = "`true` when the version is frozen (a cycle uses it)"))),
+              (status = 404, description = "No such version", body = ErrorBody)))]
 pub async fn get_framework(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
@@ -92,8 +95,8 @@ pub async fn get_framework(
 
 /// Replace an unfrozen version with a new document. Needs `If-Match` with the `ETag` read
 /// (412 when someone changed it since, 428 without it); 409 when the version is frozen.
-#[utoipa::path(put, path = "/frameworks/{framework}", tag = "frameworks", params(("framework" = Uuid, Path, description = "Framework id")),
-    request_body(content = Object, description = "A framework document", content_type = "application/json"),
+#[utoipa::path(put, path = "/frameworks/{framework}", tag = "frameworks", params(("framework" = Uuid, Path, description = "Framework id"), ("If-Match" = String, Header, description = "The `ETag` read; 412 when it no longer matches, 428 without it")),
+    request_body(content = ref("#/components/schemas/FrameworkDocument"), description = "A framework document (docs/framework.schema.json)", content_type = "application/json"),
     responses((status = 204, description = "Replaced"),
               (status = 409, description = "Frozen: copy it as a new version", body = ErrorBody),
               (status = 412, description = "Changed since read", body = ErrorBody),

@@ -8,6 +8,8 @@ mod account;
 mod assessments;
 mod clarifications;
 mod cycles;
+mod document;
+mod errors;
 mod etag;
 mod evidence;
 mod frameworks;
@@ -39,7 +41,9 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         description = "Cyber Defence Pledge goals, self-assessments and comparisons. \
                        Errors are `{\"error\": {\"code\", \"message\", \"fields\"}}`. \
                        Authenticate with the session cookie (state-changing calls then need the \
-                       `X-CSRF-Token` header) or a personal token (`Authorization: Bearer`)."
+                       `X-CSRF-Token` header) or a personal token (`Authorization: Bearer`). \
+                       Writes to versioned records need `If-Match` with the `ETag` read.",
+        license(name = "MIT OR Apache-2.0")
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     tags(
@@ -84,17 +88,19 @@ fn documented() -> OpenApiRouter<AppState> {
 /// The documented routes, plus the document itself.
 pub fn router() -> Router<AppState> {
     let (router, document) = documented().split_for_parts();
-    let document = Arc::new(document);
-    router.route(
-        OPENAPI_PATH,
-        get(move || {
-            let document = Arc::clone(&document);
-            async move { Json(document.as_ref().clone()) }
-        }),
-    )
+    let document = Arc::new(document::complete(&document));
+    router
+        .route(
+            OPENAPI_PATH,
+            get(move || {
+                let document = Arc::clone(&document);
+                async move { Json(document.as_ref().clone()) }
+            }),
+        )
+        .layer(axum::middleware::from_fn(errors::json_errors))
 }
 
-/// The OpenAPI document, for tests and tooling.
-pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    documented().into_openapi()
+/// The OpenAPI document as served, for tests and tooling.
+pub fn openapi_document() -> serde_json::Value {
+    document::complete(&documented().into_openapi())
 }

@@ -78,7 +78,7 @@ async fn visible(
 
 /// One national goal, with its row version as `ETag`.
 #[utoipa::path(get, path = "/national-goals/{goal}", tag = "national goals", params(("goal" = Uuid, Path, description = "Goal id")),
-    responses((status = 200, description = "The goal", body = NationalGoalView), (status = 404, description = "No such goal (or not yours)", body = ErrorBody)))]
+    responses((status = 200, description = "The goal", body = NationalGoalView, headers(("ETag" = String, description = "The row version, for `If-Match`"))), (status = 404, description = "No such goal (or not yours)", body = ErrorBody)))]
 pub async fn get_goal(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
@@ -90,7 +90,7 @@ pub async fn get_goal(
 
 /// Change a national goal; needs `If-Match` with the `ETag` read (412 when it changed since,
 /// 428 without it).
-#[utoipa::path(put, path = "/national-goals/{goal}", tag = "national goals", params(("goal" = Uuid, Path, description = "Goal id")),
+#[utoipa::path(put, path = "/national-goals/{goal}", tag = "national goals", params(("goal" = Uuid, Path, description = "Goal id"), ("If-Match" = String, Header, description = "The `ETag` read; 412 when it no longer matches, 428 without it")),
     request_body = NationalGoalInput,
     responses((status = 204, description = "Changed"), (status = 404, description = "No such goal (or not yours)", body = ErrorBody),
               (status = 412, description = "Changed since read", body = ErrorBody), (status = 422, description = "`fields` names what is wrong", body = ErrorBody),

@@ -11,12 +11,12 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::offline::reader::MAX_FILE_BYTES;
+use crate::presentation::i18n::Lang;
 use crate::services::offline::{self as service, ImportSummary};
 use crate::storage::audit::RequestContext;
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
-use crate::web::i18n::Lang;
 
 /// The offline routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The form's language.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FormParams {
     /// `en` or `fr`; otherwise the `Accept-Language` header decides.
     pub lang: Option<String>,
@@ -56,7 +57,7 @@ pub async fn export_form(
         .lang
         .as_deref()
         .and_then(Lang::parse)
-        .unwrap_or_else(|| Lang::from_headers(&headers));
+        .unwrap_or_else(|| crate::web::locale::from_headers(&headers));
     let file = service::export_form(&state.db, &me, assessment, lang, &context).await?;
     Ok(crate::web::pages::attachment(
         file.format.content_type(),

@@ -10,12 +10,12 @@ use uuid::Uuid;
 
 use crate::domain::report::comparison::CycleComparison;
 use crate::domain::report::progress::ProgressReport;
+use crate::presentation::i18n::Lang;
 use crate::services::reports as service;
 use crate::storage::audit::RequestContext;
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
-use crate::web::i18n::Lang;
 
 /// The report routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -28,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The language of an exported file's texts.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LangParams {
     /// `en` or `fr`: the language of the file's texts (headers, sheet names, labels, the PDF's
     /// words). When absent: the `pledge_lang` cookie, then `Accept-Language`, then English. The
@@ -42,7 +43,7 @@ impl LangParams {
             Some(tag) => Lang::parse(tag).ok_or_else(|| {
                 AppError::Validation([("lang".to_owned(), "field.lang.unknown".to_owned())].into())
             }),
-            None => Ok(Lang::from_headers(headers)),
+            None => Ok(crate::web::locale::from_headers(headers)),
         }
     }
 }
@@ -76,6 +77,7 @@ pub async fn progress_report_pdf(
 
 /// Which file to write.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportParams {
     /// csv (one row per participant × goal), json (the full report with a data dictionary),
     /// both streamed as they are written; xlsx (summary, one sheet per section, answers, about)
@@ -115,6 +117,7 @@ pub async fn cycle_export(
 
 /// Which figure to rank and compare on.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ComparisonParams {
     /// A section of the cycle's framework version; the overall figure when absent.
     pub section: Option<Uuid>,

@@ -267,6 +267,7 @@ pub async fn end_session(
 
 /// Paging through the audit log.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Entries before this sequence number (for the next page).
     pub before: Option<i64>,

@@ -149,6 +149,7 @@ pub async fn get_revision(
 
 /// Which revisions to compare.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CompareQuery {
     pub from: i32,
     pub to: i32,

@@ -87,7 +87,7 @@ async fn account_page_with_zone(
         errors,
         created,
         time_zone,
-        zone_names: crate::web::format::TimeZone::all_names(),
+        zone_names: crate::presentation::format::TimeZone::all_names(),
     })
 }
 
@@ -219,7 +219,8 @@ pub async fn show_second_factor(
     page: PageContext,
 ) -> Result<Response, AppError> {
     me.require(Permission::ManageOwnCredentials)?;
-    enrol_page(&state, &me, page, totp::new_secret(), FieldErrors::new())
+    let secret = accounts::enrolment_secret(&state.config.auth.totp_keys, &me);
+    enrol_page(&state, &me, page, secret, FieldErrors::new())
 }
 
 fn enrol_page(
@@ -240,11 +241,10 @@ fn enrol_page(
     })
 }
 
-/// The enrolment form: the secret shown and a code from the app.
+/// The enrolment form: a code from the app. (The secret is the server's: a `secret` the client
+/// sends is ignored.)
 #[derive(Deserialize)]
 pub struct EnrolForm {
-    #[serde(default)]
-    secret: String,
     #[serde(default)]
     code: String,
 }
@@ -258,10 +258,8 @@ pub async fn enrol_second_factor(
     Form(form): Form<EnrolForm>,
 ) -> Result<Response, AppError> {
     me.require(Permission::ManageOwnCredentials)?;
-    let Some(secret) = totp::secret_from_base32(&form.secret) else {
-        return Err(AppError::BadRequest("bad_form"));
-    };
-    match accounts::enrol_second_factor(&state.db, &me, &secret, &form.code, &context).await {
+    let keys = &state.config.auth.totp_keys;
+    match accounts::enrol_second_factor(&state.db, keys, &me, &form.code, &context).await {
         Ok(recovery_codes) => render(&EnrolPage {
             page,
             enabled: true,
@@ -271,6 +269,7 @@ pub async fn enrol_second_factor(
             recovery_codes,
         }),
         Err(accounts::AccountError::Invalid(errors)) => {
+            let secret = accounts::enrolment_secret(keys, &me);
             let mut response = enrol_page(&state, &me, page, secret, errors)?;
             *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
             Ok(response)

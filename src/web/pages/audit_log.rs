@@ -10,12 +10,12 @@ use serde_json::Value;
 
 use super::{PageContext, render};
 use crate::auth::policy::Permission;
+use crate::presentation::i18n::{Tr, catalogue_key};
 use crate::storage::audit::{self, ReadableEntry};
 use crate::storage::{self as store};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
-use crate::web::i18n::{Tr, catalogue_key};
 
 const PAGE_SIZE: i64 = 100;
 
@@ -241,7 +241,7 @@ fn raw(entry: &ReadableEntry) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::web::i18n::{Lang, keys};
+    use crate::presentation::i18n::{Lang, keys};
 
     /// Prefixes of the actions the code writes (the first part of `user.create`).
     const ACTION_PREFIXES: [&str; 15] = [

@@ -12,7 +12,8 @@ use axum::http::header::{LOCATION, SET_COOKIE};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::web::i18n::{Tr, catalogue_key, cookie_value};
+use crate::presentation::i18n::{Tr, catalogue_key};
+use crate::web::locale::cookie_value;
 
 /// The cookie's name. It holds no secret, only which message to show.
 pub const FLASH_COOKIE: &str = "pledge_flash";
@@ -105,7 +106,7 @@ pub async fn clear(request: Request, next: Next) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::web::i18n::Lang;
+    use crate::presentation::i18n::Lang;
     use axum::http::HeaderMap;
 
     fn headers_with(cookie: &str) -> HeaderMap {

@@ -6,8 +6,9 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use crate::presentation::i18n::Lang;
 use crate::web::error::{AppError, FieldErrors};
-use crate::web::i18n::{LANG_COOKIE, Lang};
+use crate::web::locale::LANG_COOKIE;
 
 /// The language switch form.
 #[derive(Debug, Deserialize)]

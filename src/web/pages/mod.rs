@@ -34,8 +34,8 @@ use axum::routing::MethodRouter;
 use super::AppState;
 use super::authn::Authenticated;
 use super::error::{AppError, ErrorReport, FieldErrors};
-use super::i18n::{Lang, Tr};
 use crate::domain::role::Role;
+use crate::presentation::i18n::{Lang, Tr};
 
 /// One page route: the table below is both what the router serves and what the authorization
 /// matrix test checks, so a page cannot be added without the test noticing.
@@ -295,7 +295,7 @@ pub struct PageContext {
     /// The message the previous action left for this page ("Answer 1.2 saved"), translated.
     pub flash: Option<String>,
     /// The zone in which this reader sees moments.
-    pub zone: crate::web::format::TimeZone,
+    pub zone: crate::presentation::format::TimeZone,
 }
 
 impl PageContext {
@@ -309,18 +309,18 @@ impl PageContext {
             user: None,
             csrf: String::new(),
             flash: None,
-            zone: crate::web::format::TimeZone::utc(),
+            zone: crate::presentation::format::TimeZone::utc(),
         }
     }
 
     /// A moment as this reader reads it: to the minute, in their zone and language.
     pub fn when(&self, at: &time::OffsetDateTime) -> String {
-        crate::web::format::moment(self.tr.lang(), &self.zone, *at)
+        crate::presentation::format::moment(self.tr.lang(), &self.zone, *at)
     }
 
     /// A calendar date in the page's language.
     pub fn day(&self, date: &time::Date) -> String {
-        crate::web::format::date(self.tr.lang(), *date)
+        crate::presentation::format::date(self.tr.lang(), *date)
     }
 
     /// The name of a value in the page's language: `label("cycle_state", "open")` reads the
@@ -344,11 +344,12 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let mut page = PageContext::new(Lang::from_headers(&parts.headers), &parts.uri);
+        let mut page =
+            PageContext::new(crate::web::locale::from_headers(&parts.headers), &parts.uri);
         page.flash = flash::Flash::from_headers(&parts.headers).map(|flash| flash.text(&page.tr));
         if let Some(Authenticated(Some(principal))) = parts.extensions.get::<Authenticated>() {
             page.csrf = principal.csrf_token().unwrap_or_default().to_owned();
-            page.zone = crate::web::format::TimeZone::or_utc(&principal.time_zone);
+            page.zone = crate::presentation::format::TimeZone::or_utc(&principal.time_zone);
             if !principal.second_factor_pending {
                 page.user = Some(PageUser {
                     name: principal.display_name.clone(),

@@ -48,7 +48,7 @@ struct OfflinePage {
 
 fn participant_name(page: &PageContext, head: &AssessmentHead) -> String {
     match page.tr.lang() {
-        crate::web::i18n::Lang::Fr if !head.participant_name_fr.is_empty() => {
+        crate::presentation::i18n::Lang::Fr if !head.participant_name_fr.is_empty() => {
             head.participant_name_fr.clone()
         }
         _ => head.participant_name_en.clone(),

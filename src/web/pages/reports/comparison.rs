@@ -9,14 +9,16 @@ use uuid::Uuid;
 use crate::domain::report::comparison::{ComparisonRow, CycleComparison};
 use crate::domain::report::{CycleRef, SectionRef};
 use crate::domain::scoring::distribution::Distribution;
+use crate::presentation::charts::{
+    self, BoxRow, ChartText, HeatCell, HeatColumn, HeatLegend, HeatRow,
+};
+use crate::presentation::format::{ScoreFormat, percent};
+use crate::presentation::i18n::Lang;
 use crate::services::reports::{self as service};
 use crate::storage::{self};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
-use crate::web::charts::{self, BoxRow, ChartText, HeatCell, HeatColumn, HeatLegend, HeatRow};
 use crate::web::error::AppError;
-use crate::web::format::{ScoreFormat, percent};
-use crate::web::i18n::Lang;
 use crate::web::pages::{PageContext, render};
 
 use super::{localized, section_title};

@@ -16,12 +16,12 @@ use uuid::Uuid;
 
 use crate::auth::policy::Permission;
 use crate::domain::report::{CycleRef, SectionRef};
+use crate::presentation::i18n::Lang;
 use crate::services::reports::{self as service, IndexRow};
 use crate::storage::{self, frameworks::FrameworkSummary};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
-use crate::web::i18n::Lang;
 use crate::web::pages::{PageContext, render};
 
 #[derive(Template)]

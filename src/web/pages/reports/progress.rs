@@ -9,13 +9,13 @@ use uuid::Uuid;
 use crate::auth::policy::Permission;
 use crate::domain::report::progress::{AnonymousDistribution, AnswerLine, ProgressReport};
 use crate::domain::scoring::AnswerValue;
+use crate::presentation::charts::{self, Bar, BoxRow, ChartText, Point, Series};
+use crate::presentation::format::{ScoreFormat, percent, plain};
+use crate::presentation::i18n::Tr;
 use crate::services::reports::{self as service};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
-use crate::web::charts::{self, Bar, BoxRow, ChartText, Point, Series};
 use crate::web::error::AppError;
-use crate::web::format::{ScoreFormat, percent, plain};
-use crate::web::i18n::Tr;
 use crate::web::pages::{PageContext, render};
 
 use super::{localized, section_title};

@@ -1,0 +1,330 @@
+//! The cycle report: a cover, the method, the summary table with a chart of the distributions,
+//! then one page (or more) per participant.
+
+use super::layout::*;
+use super::{label, labels, localized, plain};
+use crate::domain::report::comparison::ComparisonRow;
+use crate::export::{ExportError, ReportContent};
+use crate::presentation::format::{ScoreFormat, percent};
+use crate::presentation::i18n::Lang;
+
+pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
+    let report = content.report;
+    let stamp = content.stamp;
+    let lang = content.lang;
+    let tr = lang.tr();
+    let format = ScoreFormat::new(lang, report.overall_max_score);
+    let mut layout = Layout::new(tr.fmt(
+        "export.pdf.footer",
+        &[("cycle", &stamp.cycle_code), ("time", &stamp.generated_at)],
+    ));
+
+    // Cover.
+    let title = tr.fmt("export.pdf.cycle_report", &[("cycle", &stamp.cycle_code)]);
+    layout.gap(120.0);
+    layout.line(22.0, BOLD, tr.t("export.pdf.pledge"));
+    layout.line(18.0, BOLD, &title);
+    layout.line(
+        12.0,
+        REGULAR,
+        localized(lang, &report.cycle.title_en, &report.cycle.title_fr),
+    );
+    layout.gap(20.0);
+    for (name, value) in [
+        (
+            label(lang, "framework_version"),
+            stamp.framework_version.clone(),
+        ),
+        (label(lang, "roll_up"), report.roll_up.clone()),
+        (
+            tr.t("export.pdf.submitted"),
+            tr.fmt(
+                "export.pdf.submitted_of",
+                &[
+                    ("submitted", &report.submitted.to_string()),
+                    ("total", &report.assessments.to_string()),
+                ],
+            ),
+        ),
+        (label(lang, "generated_at"), stamp.generated_at.clone()),
+        (tr.t("export.pdf.fingerprint"), stamp.fingerprint.clone()),
+    ] {
+        layout.line(10.0, BOLD, name);
+        layout.line(10.0, REGULAR, &value);
+    }
+    layout.gap(10.0);
+    layout.paragraph(9.0, tr.t("export.pdf.provenance"));
+
+    // Method: the methodology page's text.
+    layout.new_page();
+    layout.line(16.0, BOLD, tr.t("methodology.title"));
+    layout.gap(6.0);
+    layout.paragraph(9.0, tr.t("methodology.intro"));
+    for (heading, body) in [
+        ("methodology.goal_score", "methodology.goal_score_text"),
+        (
+            "methodology.section_score",
+            "methodology.section_score_text",
+        ),
+        (
+            "methodology.overall_score",
+            "methodology.overall_score_text",
+        ),
+        ("methodology.completion", "methodology.completion_text"),
+        ("methodology.rounding", "methodology.rounding_text"),
+        ("methodology.ranks", "methodology.ranks_text"),
+        ("methodology.distribution", "methodology.distribution_text"),
+        ("methodology.change", "methodology.change_text"),
+        ("methodology.snapshots", "methodology.snapshots_text"),
+    ] {
+        layout.line(11.0, BOLD, tr.t(heading));
+        layout.paragraph(9.0, tr.t(body));
+    }
+    layout.paragraph(9.0, tr.t("export.pdf.formulas"));
+
+    // Summary table and the distribution chart.
+    layout.new_page();
+    layout.line(16.0, BOLD, tr.t("export.pdf.summary"));
+    layout.paragraph(9.0, tr.t("report.ranking_rule"));
+    draw_distributions(&mut layout, content);
+    let mut columns = vec![0.0, 30.0, 62.0, 190.0, 240.0];
+    let mut header = labels(lang, &["rank", "code", "participant", "overall", "done"]);
+    let section_width =
+        ((WIDTH - 2.0 * MARGIN - 285.0) / report.sections.len().max(1) as f32).min(60.0);
+    for (index, section) in report.sections.iter().enumerate() {
+        columns.push(285.0 + index as f32 * section_width);
+        header.push(section.code.clone());
+    }
+    layout.row(7.5, BOLD, &columns, &header);
+    for row in &report.rows {
+        layout.row(
+            7.5,
+            REGULAR,
+            &columns,
+            &summary_cells(row, &format, report, lang),
+        );
+    }
+
+    // One page per participant.
+    let mut answers = content.rows.iter().peekable();
+    for row in &report.rows {
+        layout.new_page();
+        layout.line(
+            14.0,
+            BOLD,
+            &format!(
+                "{} — {}",
+                row.participant_code,
+                localized(lang, &row.participant_name_en, &row.participant_name_fr)
+            ),
+        );
+        layout.line(
+            8.0,
+            REGULAR,
+            &tr.fmt(
+                "export.pdf.participant_line",
+                &[
+                    ("state", &row.assessment_state),
+                    ("revision", &row.snapshot.revision.to_string()),
+                    ("date", &row.snapshot.submitted_at.date().to_string()),
+                    ("digest", &row.snapshot.digest),
+                ],
+            ),
+        );
+        layout.gap(6.0);
+        let columns = [0.0, 200.0, 260.0, 320.0, 380.0];
+        layout.row(
+            8.0,
+            BOLD,
+            &columns,
+            &labels(
+                lang,
+                &["figure", "score", "completion", "previous", "change"],
+            ),
+        );
+        let previous = format.score(row.previous);
+        layout.row(
+            8.0,
+            REGULAR,
+            &columns,
+            &[
+                tr.fmt(
+                    "export.pdf.overall_rank",
+                    &[(
+                        "rank",
+                        &row.rank.map_or_else(
+                            || tr.t("export.pdf.unranked").to_owned(),
+                            |r| r.to_string(),
+                        ),
+                    )],
+                ),
+                format.score(row.overall.score),
+                percent(lang, row.overall.completion),
+                previous,
+                format.change(row.change),
+            ],
+        );
+        for (figure, section) in row.sections.iter().zip(&report.sections) {
+            let section_format = ScoreFormat::new(lang, section.max_score);
+            layout.row(
+                8.0,
+                REGULAR,
+                &columns,
+                &[
+                    format!(
+                        "{} — {}",
+                        section.code,
+                        localized(lang, &section.title_en, &section.title_fr)
+                    ),
+                    section_format.score(figure.score),
+                    percent(lang, figure.completion),
+                    String::new(),
+                    String::new(),
+                ],
+            );
+        }
+        layout.gap(8.0);
+        let columns = [0.0, 70.0, 330.0, 380.0, 430.0];
+        layout.row(
+            8.0,
+            BOLD,
+            &columns,
+            &labels(lang, &["goal", "title", "answer", "score", "weight"]),
+        );
+        let unit = ScoreFormat::new(lang, 1.0);
+        let goal_titles: std::collections::HashMap<&str, &str> = content
+            .shape
+            .goals
+            .iter()
+            .map(|g| (g.code.as_str(), localized(lang, &g.title_en, &g.title_fr)))
+            .collect();
+        while let Some(answer) = answers.next_if(|a| a.participant_code == row.participant_code) {
+            let value = match answer.answer_state.as_str() {
+                "not_applicable" => tr.t("export.pdf.not_applicable").to_owned(),
+                "missing" => "—".to_owned(),
+                _ => answer.value.clone(),
+            };
+            layout.row(
+                7.5,
+                REGULAR,
+                &columns,
+                &[
+                    answer.goal_code.clone(),
+                    goal_titles
+                        .get(answer.goal_code.as_str())
+                        .map_or_else(|| answer.goal_title.clone(), |t| (*t).to_owned()),
+                    value,
+                    unit.score(answer.goal_score),
+                    plain(lang, answer.weight),
+                ],
+            );
+        }
+    }
+
+    Ok(assemble(layout.into_pages(), &title))
+}
+
+fn summary_cells(
+    row: &ComparisonRow,
+    format: &ScoreFormat,
+    report: &crate::domain::report::comparison::CycleComparison,
+    lang: Lang,
+) -> Vec<String> {
+    let mut cells = vec![
+        row.rank.map_or_else(|| "—".to_owned(), |r| r.to_string()),
+        row.participant_code.clone(),
+        row.participant_name_en.clone(),
+        format.score(row.overall.score),
+        if row.overall.complete {
+            percent(lang, row.overall.completion)
+        } else {
+            lang.tr().fmt(
+                "export.pdf.incomplete_share",
+                &[("share", &percent(lang, row.overall.completion))],
+            )
+        },
+    ];
+    for (figure, section) in row.sections.iter().zip(&report.sections) {
+        cells.push(ScoreFormat::new(lang, section.max_score).score(figure.score));
+    }
+    cells
+}
+
+/// Box plots of every figure's distribution, on shares of each figure's maximum.
+fn draw_distributions(layout: &mut Layout, content: &ReportContent<'_>) {
+    let report = content.report;
+    let lang = content.lang;
+    let tr = lang.tr();
+    let rows = report.distributions.len() as f32;
+    let height = 14.0 * rows + 30.0;
+    layout.room(height);
+    layout.line(10.0, BOLD, tr.t("export.pdf.distribution"));
+    let label_width = 110.0;
+    let plot_x = MARGIN + label_width;
+    let plot_w = WIDTH - 2.0 * MARGIN - label_width - 60.0;
+    for distribution in &report.distributions {
+        layout.room(14.0);
+        layout.y -= 14.0;
+        let y = layout.y;
+        let label = match report
+            .sections
+            .iter()
+            .find(|s| Some(s.id) == distribution.section_id)
+        {
+            Some(section) => section.code.clone(),
+            None => label(lang, "overall").to_owned(),
+        };
+        let page = layout.page();
+        draw_text(
+            page,
+            MARGIN,
+            y,
+            7.5,
+            REGULAR,
+            &fit(&label, 7.5, label_width - 4.0),
+        );
+        let Some(d) = &distribution.distribution else {
+            draw_text(
+                page,
+                plot_x,
+                y,
+                7.5,
+                REGULAR,
+                tr.t("export.pdf.no_complete_figure"),
+            );
+            continue;
+        };
+        let max = if distribution.max_score > 0.0 {
+            distribution.max_score
+        } else {
+            1.0
+        };
+        let x = |v: f64| plot_x + plot_w * ((v / max).clamp(0.0, 1.0) as f32);
+        page.set_stroke_gray(0.0);
+        page.set_line_width(0.6);
+        page.move_to(x(d.min), y + 3.0);
+        page.line_to(x(d.max), y + 3.0);
+        page.stroke();
+        page.set_fill_gray(0.8);
+        page.rect(x(d.q1), y - 1.0, (x(d.q3) - x(d.q1)).max(0.8), 8.0);
+        page.fill_nonzero_and_stroke();
+        page.set_line_width(1.5);
+        page.move_to(x(d.median), y - 1.0);
+        page.line_to(x(d.median), y + 7.0);
+        page.stroke();
+        page.set_fill_gray(0.0);
+        let format = ScoreFormat::new(lang, max);
+        draw_text(
+            page,
+            plot_x + plot_w + 6.0,
+            y,
+            7.0,
+            REGULAR,
+            &tr.fmt(
+                "export.pdf.median",
+                &[("value", &format.score(Some(d.median)))],
+            ),
+        );
+    }
+    layout.gap(8.0);
+}
