@@ -29,7 +29,7 @@ echo "($((SECONDS - started)) s)"
 
 if [ "${BENCH_ONLY:-}" != exports ]; then
 echo "== serving on 127.0.0.1:$port"
-"$pledge" --data-dir "$data" serve --listen "127.0.0.1:$port" >"$data.serve.log" 2>&1 &
+"$pledge" --data-dir "$data" serve --demo --listen "127.0.0.1:$port" >"$data.serve.log" 2>&1 &
 server=$!
 trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do

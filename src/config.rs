@@ -53,6 +53,10 @@ pub struct WebConfig {
     pub request_timeout: Duration,
     /// Longest time a shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
+    /// Longest time a client may take to send a request's headers (from its first byte, or
+    /// from the end of the previous request on a kept-alive connection); then the connection
+    /// is closed. Slow-header ("slowloris") connections cannot pile up.
+    pub header_read_timeout: Duration,
     /// Connections in the service's pool.
     pub max_connections: u32,
     /// Sessions, cookies and sign-in.
@@ -66,6 +70,7 @@ impl Default for WebConfig {
         Self {
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(20),
+            header_read_timeout: Duration::from_secs(10),
             max_connections: 16,
             auth: crate::auth::AuthConfig::default(),
             max_evidence_bytes: 10 * 1024 * 1024,

@@ -127,6 +127,20 @@ impl ReadyDatabase {
         Ok(())
     }
 
+    /// Watches the private cluster this process started, starting it again if it dies.
+    pub fn supervise(
+        &self,
+        restarting: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> Option<crate::cluster::Supervisor> {
+        match &self.managed {
+            Some((cluster, _, true)) => Some(crate::cluster::Supervisor::start(
+                cluster.clone(),
+                restarting,
+            )),
+            _ => None,
+        }
+    }
+
     /// Stops the private cluster if this process started it; releases the data directory.
     pub fn close(self) {
         if let Some((cluster, lock, started_here)) = self.managed {
@@ -184,31 +198,76 @@ pub async fn serve(
     on_listening: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
     let pool = database.plan.app_pool(config.max_connections).await?;
-    let grace = config.shutdown_grace;
     let state = AppState::new(pool.clone(), config);
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     on_listening(listener.local_addr()?);
-    let shutdown_state = state.clone();
-    let server = axum::serve(
-        listener,
-        web::app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        tracing::info!("shutting down: draining requests in flight");
-        shutdown_state.begin_shutdown();
-    });
-    let mut server = std::pin::pin!(server.into_future());
-    tokio::select! {
-        result = &mut server => result?,
-        _ = async { shutdown_signal().await; tokio::time::sleep(grace).await } => {
-            tracing::warn!("requests still in flight after {} s; stopping anyway", grace.as_secs());
-        }
+    let supervisor = database.supervise(state.database_restarting.clone());
+    run_server(listener, state, shutdown_signal()).await;
+    if let Some(supervisor) = supervisor {
+        supervisor.stop().await;
     }
     pool.close().await;
     Ok(())
+}
+
+/// The HTTP/1.1 server loop: every connection gets the header read timeout
+/// ([`WebConfig::header_read_timeout`]) and the client's address (`ConnectInfo`). When
+/// `shutdown` resolves, `/readyz` turns 503, no connection is accepted any more, idle
+/// connections close, and requests in flight finish within [`WebConfig::shutdown_grace`].
+pub async fn run_server(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    use axum::extract::ConnectInfo;
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let header_read_timeout = state.config.header_read_timeout;
+    let grace = state.config.shutdown_grace;
+    let router = web::app(state.clone());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait a little rather than spin.
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            router.clone().oneshot(request)
+        });
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(header_read_timeout);
+        let connection = http.serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, %peer, "connection ended with an error");
+            }
+        });
+    }
+    tracing::info!("shutting down: draining requests in flight");
+    state.begin_shutdown();
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("every request in flight has finished"),
+        () = tokio::time::sleep(grace) => {
+            tracing::warn!("requests still in flight after {} s; stopping anyway", grace.as_secs());
+        }
+    }
 }
 
 /// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.

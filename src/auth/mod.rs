@@ -112,9 +112,13 @@ pub struct AuthConfig {
     pub require_admin_second_factor: bool,
     /// Name shown in authenticator apps.
     pub issuer: String,
-    /// The service runs behind a proxy that appends the client's address to `X-Forwarded-For`
-    /// (throttling and the audit log then use that address, not the proxy's).
-    pub trust_forwarded_for: bool,
+    /// Addresses of the proxies that append the client's address to `X-Forwarded-For`: only a
+    /// request whose TCP peer is one of them has its client address taken from that header
+    /// (throttling, the audit log and the session list then use it). Empty: never.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The service runs as a demo (`pledge serve --demo`). Only then is the demo's published
+    /// password ([`crate::demo::DEMO_PASSWORD`]) accepted at sign-in.
+    pub demo: bool,
     /// The key that seals second-factor secrets (`serve` reads it from its file; the default is
     /// a key in memory only).
     pub totp_keys: std::sync::Arc<totp_key::TotpKeys>,
@@ -128,7 +132,8 @@ impl Default for AuthConfig {
             secure_cookies: false,
             require_admin_second_factor: true,
             issuer: "Pledge Tracker".to_owned(),
-            trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
+            demo: false,
             totp_keys: std::sync::Arc::new(totp_key::TotpKeys::ephemeral()),
         }
     }
@@ -151,6 +156,26 @@ impl AuthConfig {
         format!(
             "{}={value}; Path=/; HttpOnly; SameSite=Lax{secure}",
             self.session_cookie()
+        )
+    }
+
+    /// Name of the known-device cookie (docs/security.md, "Throttling").
+    pub fn device_cookie(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-pledge_device"
+        } else {
+            "pledge_device"
+        }
+    }
+
+    /// `Set-Cookie` value that marks the browser as a known device of the user who just signed
+    /// in, for [`crate::storage::throttle::KNOWN_DEVICE_LIFETIME`].
+    pub fn device_cookie_header(&self, value: &str) -> String {
+        let secure = if self.secure_cookies { "; Secure" } else { "" };
+        format!(
+            "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+            self.device_cookie(),
+            crate::storage::throttle::KNOWN_DEVICE_LIFETIME.whole_seconds()
         )
     }
 

@@ -45,6 +45,28 @@ fn address_key(context: &RequestContext) -> Option<String> {
     context.client_addr.map(|addr| format!("address:{addr}"))
 }
 
+/// The throttle keys an attempt counts against: the account always; the client's address
+/// unless the browser is a known device of that account's user (it completed a sign-in there
+/// recently), so that a blocked address does not lock out the people behind it.
+async fn throttle_keys(
+    conn: &mut sqlx::PgConnection,
+    email: &str,
+    user_id: Option<Uuid>,
+    context: &RequestContext,
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut keys = vec![account_key(email)];
+    let known = match (&context.known_device, user_id) {
+        (Some(token_hash), Some(user_id)) => {
+            throttle::is_known_device(conn, token_hash, user_id).await?
+        }
+        _ => false,
+    };
+    if !known {
+        keys.extend(address_key(context));
+    }
+    Ok(keys)
+}
+
 fn lifetime(config: &AuthConfig) -> Duration {
     Duration::try_from(config.absolute_timeout).unwrap_or(Duration::hours(12))
 }
@@ -89,14 +111,17 @@ pub async fn sign_in(
     password_text: String,
     context: &RequestContext,
 ) -> Result<Outcome, AuthError> {
-    let mut keys = vec![account_key(email)];
-    keys.extend(address_key(context));
-    let (blocked, account) = {
+    // Outside a demo the demo's published password is refused whatever the account, so demo
+    // accounts left in a real deployment cannot be used (a failure like any wrong password).
+    let demo_password_refused = !config.demo && password_text == crate::demo::DEMO_PASSWORD;
+    let (blocked, account, keys) = {
         let mut tx = store::begin(pool, &Scope::Anonymous).await?;
-        let blocked = throttle::blocked_until(&mut tx, &keys).await?.is_some();
         let account = users::find_for_sign_in(&mut tx, email.trim()).await?;
+        let user_id = account.as_ref().map(|a| a.id);
+        let keys = throttle_keys(&mut tx, email, user_id, context).await?;
+        let blocked = throttle::blocked_until(&mut tx, &keys).await?.is_some();
         tx.commit().await?;
-        (blocked, account)
+        (blocked, account, keys)
     };
     // The same verification cost whatever the case (the connection is not held meanwhile).
     let verified = password::verify_or_dummy(
@@ -110,6 +135,7 @@ pub async fn sign_in(
         _ if blocked => Some("throttled"),
         None => Some("unknown_account"),
         Some(_) if !verified => Some("wrong_password"),
+        Some(_) if demo_password_refused => Some("demo_password"),
         Some(a) if a.disabled => Some("disabled"),
         Some(_) => None,
     };
@@ -213,9 +239,8 @@ pub async fn complete_second_factor(
     context: &RequestContext,
 ) -> Result<Option<IssuedSession>, AuthError> {
     let id_hash = &pending.session_id_hash;
-    let mut keys = vec![account_key(&pending.email)];
-    keys.extend(address_key(context));
     let mut tx = store::begin(pool, &Scope::Anonymous).await?;
+    let keys = throttle_keys(&mut tx, &pending.email, Some(pending.user_id), context).await?;
     // One code at a time per account, so parallel guesses cannot all pass the check below.
     throttle::lock(&mut tx, &keys[0]).await?;
     let accepted = if throttle::blocked_until(&mut tx, &keys).await?.is_some() {

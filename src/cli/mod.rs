@@ -29,13 +29,10 @@ const VERSION: &str = concat!(
 #[command(name = "pledge", version = VERSION, propagate_version = true)]
 pub struct Cli {
     /// Data directory of the private PostgreSQL cluster (used when DATABASE_URL is not set).
-    #[arg(
-        long,
-        env = "PLEDGE_DATA_DIR",
-        default_value = "./pledge-data",
-        global = true
-    )]
-    data_dir: PathBuf,
+    /// Default: `./pledge-data`, and `./pledge-demo-data` for `serve --demo` and `demo`, so demo
+    /// data never lands where the real service keeps its own.
+    #[arg(long, env = "PLEDGE_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
     /// An existing PostgreSQL server, as the owner role that runs migrations. When set, no
     /// private cluster is started.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
@@ -48,6 +45,11 @@ pub struct Cli {
         hide_env_values = true
     )]
     app_database_url: Option<DatabaseUrl>,
+    /// Append-only file of audit chain anchors, outside the database (docs/security.md).
+    /// Default: `audit-anchors` in the data directory of the private cluster; with
+    /// DATABASE_URL, none unless given (keep it where the database's owner cannot write).
+    #[arg(long, env = "PLEDGE_AUDIT_ANCHORS", global = true)]
+    audit_anchors: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -103,8 +105,9 @@ struct DemoArgs {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Recompute the hash chain; exits 1 and names the first broken entry if any was edited,
-    /// removed or reordered.
+    /// Recompute the hash chain and compare it with the anchor file; exits 1 and names the
+    /// first broken entry if any was edited, removed or reordered, or the newest entries were
+    /// deleted. Prints the chain's head and, when intact, appends it to the anchor file.
     Verify,
 }
 
@@ -123,6 +126,13 @@ struct ServeArgs {
     /// Longest time one request may take, in seconds.
     #[arg(long, env = "PLEDGE_REQUEST_TIMEOUT", default_value_t = 30)]
     request_timeout: u64,
+    /// Longest time a client may take to send a request's headers, in seconds; then the
+    /// connection is closed.
+    #[arg(long, env = "PLEDGE_HEADER_TIMEOUT", default_value_t = 10)]
+    header_timeout: u64,
+    /// Longest time a shutdown (SIGTERM, SIGINT) waits for requests in flight, in seconds.
+    #[arg(long, env = "PLEDGE_SHUTDOWN_GRACE", default_value_t = 20)]
+    shutdown_grace: u64,
     /// Connections in the service's database pool.
     #[arg(long, env = "PLEDGE_DB_POOL_SIZE", default_value_t = 16)]
     pool_size: u32,
@@ -136,16 +146,43 @@ struct ServeArgs {
     /// Hours after sign-in after which a session ends, whatever the activity.
     #[arg(long, env = "PLEDGE_SESSION_MAX_HOURS", default_value_t = 12)]
     session_max_hours: u64,
-    /// Take the client's address from the last `X-Forwarded-For` entry (only behind a proxy
-    /// that sets it; otherwise clients could choose their own address).
-    #[arg(long, env = "PLEDGE_TRUST_FORWARDED_FOR")]
-    trust_forwarded_for: bool,
+    /// Address of a proxy that appends the client's address to `X-Forwarded-For` (repeat, or
+    /// comma-separated in the variable). Only requests from these addresses have their client
+    /// address taken from that header; by default none.
+    #[arg(
+        long = "trusted-proxy",
+        env = "PLEDGE_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<std::net::IpAddr>,
     /// Largest evidence file accepted, in MiB.
     #[arg(long, env = "PLEDGE_MAX_EVIDENCE_MB", default_value_t = 10)]
     max_evidence_mb: usize,
 }
 
 impl Cli {
+    /// The anchor file: as given, or `audit-anchors` in the private cluster's data directory.
+    fn anchor_file(&self) -> Option<PathBuf> {
+        match (&self.audit_anchors, self.database()) {
+            (Some(path), _) => Some(path.clone()),
+            (None, DatabaseConfig::Private { data_dir }) => Some(data_dir.join("audit-anchors")),
+            (None, DatabaseConfig::External { .. }) => None,
+        }
+    }
+
+    /// The data directory: as given, or `./pledge-data` (`./pledge-demo-data` for the demo).
+    fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(|| {
+            let demo = matches!(&self.command, Command::Demo(_))
+                || matches!(&self.command, Command::Serve(args) if args.demo);
+            PathBuf::from(if demo {
+                crate::demo::DEMO_DATA_DIR
+            } else {
+                "./pledge-data"
+            })
+        })
+    }
+
     fn database(&self) -> DatabaseConfig {
         match &self.database_url {
             Some(owner) => DatabaseConfig::External {
@@ -153,7 +190,7 @@ impl Cli {
                 app: self.app_database_url.clone(),
             },
             None => DatabaseConfig::Private {
-                data_dir: self.data_dir.clone(),
+                data_dir: self.data_dir(),
             },
         }
     }
@@ -184,8 +221,10 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let database = cli.database();
+    let anchor_file = cli.anchor_file();
+    let data_dir = cli.data_dir();
     match cli.command {
-        Command::Serve(args) => serve(&database, &cli.data_dir, args).await,
+        Command::Serve(args) => serve(&database, &data_dir, args, anchor_file).await,
         Command::Migrate => {
             let ready = ReadyDatabase::open_for_command(&database).await?;
             println!("migrations applied");
@@ -231,37 +270,90 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command: AuditCommand::Verify,
         } => {
             let ready = ReadyDatabase::open(&database).await?;
-            let result = verify_audit(&ready).await;
+            let result = verify_audit(&ready, anchor_file.as_deref()).await;
             ready.close();
             result
         }
     }
 }
 
-async fn verify_audit(ready: &ReadyDatabase) -> anyhow::Result<()> {
+async fn verify_audit(
+    ready: &ReadyDatabase,
+    anchor_file: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use crate::storage::audit::{self, anchors};
     let mut conn = ready.plan.owner_connection().await?;
-    let verification = crate::storage::audit::verify(&mut conn).await?;
-    match verification.first_break {
-        None => {
-            println!(
-                "audit log intact: {} entries, hash chain verified",
-                verification.entries
-            );
-            Ok(())
-        }
-        Some(chain_break) => anyhow::bail!(
+    let verification = audit::verify(&mut conn).await?;
+    if let Some(chain_break) = verification.first_break {
+        anyhow::bail!(
             "audit log broken at entry {}: {} ({} entries read)",
             chain_break.seq,
             chain_break.reason,
             verification.entries
-        ),
+        );
     }
+    println!(
+        "audit log intact: {} entries, hash chain verified",
+        verification.entries
+    );
+    let head = audit::head(&mut conn).await?;
+    match &head {
+        Some((seq, hash)) => println!("chain head: entry {seq}, hash {}", hex::encode(hash)),
+        None => println!("chain head: none (the log is empty)"),
+    }
+    let Some(path) = anchor_file else {
+        println!(
+            "no anchor file (--audit-anchors): deleting the newest entries would go unnoticed"
+        );
+        return Ok(());
+    };
+    let known = anchors::read(path)?;
+    if let Some(problem) = anchors::check(&mut conn, &known).await? {
+        anyhow::bail!(
+            "audit log broken: {problem} (anchor file {})",
+            path.display()
+        );
+    }
+    let added = match &head {
+        Some((seq, hash)) => anchors::append(path, *seq, hash)?,
+        None => false,
+    };
+    println!(
+        "anchors: {} checked in {}{}",
+        known.len(),
+        path.display(),
+        if added { "; the head is anchored" } else { "" }
+    );
+    Ok(())
+}
+
+/// Appends the chain's head to the anchor file now, then every minute until aborted.
+async fn anchor_periodically(plan: crate::storage::ConnectionPlan, path: PathBuf) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        if let Err(error) = anchor_once(&plan, &path).await {
+            tracing::warn!(error = %format!("{error:#}"), "the audit chain's head was not anchored");
+        }
+    }
+}
+
+async fn anchor_once(
+    plan: &crate::storage::ConnectionPlan,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let mut conn = plan.owner_connection().await?;
+    if let Some((seq, hash)) = crate::storage::audit::head(&mut conn).await? {
+        crate::storage::audit::anchors::append(path, seq, &hash)?;
+    }
+    Ok(())
 }
 
 async fn serve(
     database: &DatabaseConfig,
     data_dir: &std::path::Path,
     args: ServeArgs,
+    anchor_file: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     let ready = ReadyDatabase::open(database).await?;
     // The key that seals second-factor secrets: outside the database and its cluster directory.
@@ -291,16 +383,12 @@ async fn serve(
             }
         }
     }
-    let demo = if args.demo {
-        match crate::demo::load(&ready.plan).await {
-            Ok(outcome) => Some(outcome),
-            Err(error) => {
-                ready.close();
-                return Err(error);
-            }
+    let demo = match prepare_demo(&ready, database, args.demo).await {
+        Ok(demo) => demo,
+        Err(error) => {
+            ready.close();
+            return Err(error);
         }
-    } else {
-        None
     };
     let public_url = args
         .public_url
@@ -314,6 +402,8 @@ async fn serve(
     }
     let config = WebConfig {
         request_timeout: std::time::Duration::from_secs(args.request_timeout),
+        header_read_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
+        shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace),
         max_connections: args.pool_size,
         max_evidence_bytes: args.max_evidence_mb.max(1) * 1024 * 1024,
         auth: crate::auth::AuthConfig {
@@ -322,12 +412,15 @@ async fn serve(
             secure_cookies,
             // The demo's admin signs in with a password only, as the banner says.
             require_admin_second_factor: !args.demo,
-            trust_forwarded_for: args.trust_forwarded_for,
+            trusted_proxies: args.trusted_proxies.clone(),
+            demo: args.demo,
             totp_keys: std::sync::Arc::new(totp_keys),
             ..crate::auth::AuthConfig::default()
         },
-        ..WebConfig::default()
     };
+    let anchoring = anchor_file
+        .clone()
+        .map(|path| tokio::spawn(anchor_periodically(ready.plan.clone(), path)));
     let result = startup::serve(&ready, args.listen, config, |addr| {
         println!("Pledge Tracker is listening on http://{addr}/");
         if let Some(outcome) = &demo {
@@ -335,8 +428,50 @@ async fn serve(
         }
     })
     .await;
+    if let Some(task) = anchoring {
+        task.abort();
+    }
+    if let Some(path) = &anchor_file
+        && let Err(error) = anchor_once(&ready.plan, path).await
+    {
+        tracing::warn!(error = %format!("{error:#}"), "the audit chain's head was not anchored");
+    }
     ready.close();
     result
+}
+
+/// With `--demo`, loads the demo history unless demo data is there (a synthetic history counts);
+/// without it, refuses a database that holds demo data: its accounts share a published password.
+async fn prepare_demo(
+    ready: &ReadyDatabase,
+    database: &DatabaseConfig,
+    demo: bool,
+) -> anyhow::Result<Option<crate::demo::DemoOutcome>> {
+    let present = crate::demo::present(&ready.plan).await?;
+    match (demo, present) {
+        (true, true) => Ok(Some(crate::demo::DemoOutcome {
+            already_loaded: true,
+            summary: String::new(),
+        })),
+        (true, false) => crate::demo::load(&ready.plan).await.map(Some),
+        (false, false) => Ok(None),
+        (false, true) => Err(match database {
+            DatabaseConfig::Private { data_dir } => anyhow::anyhow!(
+                "the data directory {dir} holds demo data (demo accounts whose password is \
+                 published), so a plain `pledge serve` will not serve it. To run the demo: \
+                 `pledge serve --demo --data-dir {dir}`. To remove the demo: stop every pledge \
+                 process using it, then `rm -rf {dir}` (a plain `pledge serve` then starts \
+                 with an empty database).",
+                dir = data_dir.display()
+            ),
+            DatabaseConfig::External { .. } => anyhow::anyhow!(
+                "the database at DATABASE_URL holds demo data (demo accounts whose password is \
+                 published), so a plain `pledge serve` will not serve it. To run the demo: \
+                 `pledge serve --demo`. To remove the demo: drop the database and create it \
+                 again empty (`pledge migrate` then prepares it)."
+            ),
+        }),
+    }
 }
 
 fn print_demo_outcome(outcome: &crate::demo::DemoOutcome) {

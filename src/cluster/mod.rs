@@ -10,6 +10,7 @@
 
 mod account;
 mod binaries;
+mod supervisor;
 
 use std::fs::File;
 use std::io::{Read, Seek, Write};
@@ -20,6 +21,7 @@ use sqlx::postgres::PgConnectOptions;
 
 pub use account::ServerAccount;
 pub use binaries::PgBinaries;
+pub use supervisor::Supervisor;
 
 /// Database superuser created by `initdb`; used only to create the roles and databases.
 pub const SUPERUSER: &str = "postgres";

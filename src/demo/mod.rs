@@ -22,8 +22,36 @@ use crate::storage::{ConnectionPlan, frameworks};
 pub const PLEDGE_FRAMEWORK: &str =
     include_str!("../../fixtures/frameworks/cyber-defence-pledge-2016.json");
 
-/// The demo's shared password. Demo accounts exist only in demo data.
+/// The demo's shared password. Demo accounts exist only in demo data, and a service started
+/// without `--demo` refuses this password whatever the account (`AuthConfig::demo`).
 pub const DEMO_PASSWORD: &str = "demo-pledge-2026";
+
+/// Where `pledge serve --demo` and `pledge demo` keep their private cluster unless told
+/// otherwise: never the real service's `./pledge-data`.
+pub const DEMO_DATA_DIR: &str = "./pledge-demo-data";
+
+/// The audit actions the demo loaders write: their entries mark a database as holding demo
+/// data (the chain makes the marker hard to remove unnoticed).
+const MARKERS: [&str; 2] = ["demo.load", "demo.scale"];
+
+/// Whether the database holds demo data: a demo loader's audit entry, or any demo account
+/// (demo data loaded before the marker existed).
+pub async fn present(plan: &ConnectionPlan) -> anyhow::Result<bool> {
+    let mut conn = plan.owner_connection().await?;
+    let mut tx = conn.begin().await?;
+    crate::storage::set_scope(&mut tx, &crate::storage::Scope::System).await?;
+    let emails: Vec<&str> = DEMO_USERS.iter().map(|user| user.email).collect();
+    let present: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM audit_log WHERE action = ANY($1))
+             OR EXISTS (SELECT 1 FROM users WHERE lower(email) = ANY($2))",
+    )
+    .bind(&MARKERS[..])
+    .bind(&emails)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(present)
+}
 
 /// The delegation the demo's delegation users belong to.
 pub const DEMO_DELEGATION: &str = "FRA";

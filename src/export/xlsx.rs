@@ -179,6 +179,7 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
         (label("cycle"), stamp.cycle_code.as_str()),
         (label("framework_version"), stamp.framework_version.as_str()),
         (label("generated_at"), stamp.generated_at.as_str()),
+        (label("audit_head"), stamp.audit_head.as_str()),
         (label("roll_up"), report.roll_up.as_str()),
         (label("language"), lang.code()),
     ];

@@ -40,7 +40,11 @@ async fn open(
     }
     let mut tx = storage::Audited::begin(pool, &operator.scope()).await?;
     let (report, shape) = load_comparison(&mut tx, cycle_id, None).await?;
-    let stamp = export::stamp(&report, time::OffsetDateTime::now_utc());
+    let mut stamp = export::stamp(&report, time::OffsetDateTime::now_utc());
+    stamp.audit_head = audit::head_hash(&mut tx)
+        .await?
+        .map(hex::encode)
+        .unwrap_or_default();
     Ok(Opened {
         tx,
         report,

@@ -31,6 +31,8 @@ pub struct RequestContext {
     pub client_addr: Option<std::net::IpAddr>,
     pub request_id: Option<String>,
     pub user_agent: Option<String>,
+    /// The SHA-256 of the browser's known-device cookie, if it sent one (sign-in throttling).
+    pub known_device: Option<Vec<u8>>,
 }
 
 /// One entry to append.
@@ -379,4 +381,137 @@ pub async fn recent_readable(
     .bind(limit)
     .fetch_all(conn)
     .await
+}
+
+/// The newest entry of the chain (its `seq` and hash), read as the owner.
+pub async fn head(conn: &mut PgConnection) -> Result<Option<(i64, Vec<u8>)>, sqlx::Error> {
+    sqlx::query_as("SELECT seq, entry_hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(conn)
+        .await
+}
+
+/// The newest entry's hash as anyone may read it (the service role: exports stamp it).
+pub async fn head_hash(conn: &mut PgConnection) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT audit_last_hash()")
+        .fetch_one(conn)
+        .await
+}
+
+/// Anchors of the chain's tail kept outside the database (docs/security.md, "Audit log"): an
+/// append-only text file, one line per anchor, `<RFC 3339 time> <seq> <entry hash in hex>`.
+/// Whoever can rewrite the database alone cannot make the chain forget an anchored entry:
+/// deleting the newest entries leaves an anchor naming an entry the chain no longer has.
+pub mod anchors {
+    use std::io::Write;
+    use std::path::Path;
+
+    use sqlx::PgConnection;
+
+    /// One line of the anchor file.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Anchor {
+        pub written_at: String,
+        pub seq: i64,
+        pub hash: Vec<u8>,
+    }
+
+    /// Reads the anchors (none when the file does not exist). A line that does not parse is an
+    /// error: the file is append-only, so a damaged line is itself a finding.
+    pub fn read(path: &Path) -> anyhow::Result<Vec<Anchor>> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(error) => return Err(anyhow::anyhow!("cannot read {}: {error}", path.display())),
+        };
+        text.lines()
+            .enumerate()
+            .filter(|(_, line)| !line.trim().is_empty())
+            .map(|(number, line)| {
+                let mut parts = line.split_whitespace();
+                let parsed = (|| {
+                    let written_at = parts.next()?.to_owned();
+                    let seq = parts.next()?.parse().ok()?;
+                    let hash = hex::decode(parts.next()?).ok()?;
+                    Some(Anchor {
+                        written_at,
+                        seq,
+                        hash,
+                    })
+                })();
+                parsed.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "{} line {}: not an anchor (`time seq hash`)",
+                        path.display(),
+                        number + 1
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Appends an anchor for the chain's head unless the newest anchor names it already.
+    /// Returns whether a line was written.
+    pub fn append(path: &Path, seq: i64, hash: &[u8]) -> anyhow::Result<bool> {
+        if read(path)?
+            .last()
+            .is_some_and(|last| last.seq == seq && last.hash == hash)
+        {
+            return Ok(false);
+        }
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options
+            .open(path)
+            .map_err(|e| anyhow::anyhow!("cannot append to {}: {e}", path.display()))?;
+        writeln!(file, "{now} {seq} {}", hex::encode(hash))
+            .and_then(|()| file.sync_data())
+            .map_err(|e| anyhow::anyhow!("cannot append to {}: {e}", path.display()))?;
+        Ok(true)
+    }
+
+    /// Compares the chain with the anchors: the first anchor the chain contradicts, said plainly.
+    pub async fn check(
+        conn: &mut PgConnection,
+        anchors: &[Anchor],
+    ) -> Result<Option<String>, sqlx::Error> {
+        let newest: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM audit_log")
+            .fetch_one(&mut *conn)
+            .await?;
+        let newest = newest.unwrap_or(0);
+        for anchor in anchors.iter().rev() {
+            let stored: Option<Vec<u8>> =
+                sqlx::query_scalar("SELECT entry_hash FROM audit_log WHERE seq = $1")
+                    .bind(anchor.seq)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            match stored {
+                None if anchor.seq > newest => {
+                    return Ok(Some(format!(
+                        "the newest entries were deleted: the anchor written at {} names entry {}, \
+                         but the log ends at entry {newest}",
+                        anchor.written_at, anchor.seq
+                    )));
+                }
+                None => {
+                    return Ok(Some(format!(
+                        "entry {} named by the anchor written at {} is missing",
+                        anchor.seq, anchor.written_at
+                    )));
+                }
+                Some(hash) if hash != anchor.hash => {
+                    return Ok(Some(format!(
+                        "entry {} differs from the anchor written at {}: the log was rewritten",
+                        anchor.seq, anchor.written_at
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(None)
+    }
 }

@@ -1,6 +1,9 @@
 //! Sign-in throttling shared by every service process: failures per key (an account or a client
 //! address) within a window; past a threshold the key is blocked for a while that doubles with
 //! each further failure, up to a cap, so an attacker cannot lock a real user out for long.
+//! Attempts made while a key is blocked are refused and not counted, so retrying during a block
+//! never lengthens it. A browser in which the account's user completed a sign-in (a known
+//! device, [`is_known_device`]) is not held by its address's block (docs/security.md).
 
 use sqlx::PgConnection;
 use time::{Duration, OffsetDateTime};
@@ -24,13 +27,17 @@ pub const ACCOUNT: Limits = Limits {
     max_block: Duration::minutes(15),
 };
 
-/// Per client address: 30 failures in 15 minutes, then 1 minute doubling up to 1 hour.
+/// Per client address: 30 failures in 15 minutes, then 1 minute doubling up to 15 minutes
+/// (one address may be a whole office behind NAT: its block stays short).
 pub const ADDRESS: Limits = Limits {
     threshold: 30,
     window: Duration::minutes(15),
     first_block: Duration::minutes(1),
-    max_block: Duration::hours(1),
+    max_block: Duration::minutes(15),
 };
+
+/// How long a browser stays a known device of its user after its last completed sign-in.
+pub const KNOWN_DEVICE_LIFETIME: Duration = Duration::days(90);
 
 /// Until when any of these keys is blocked, if it is.
 pub async fn blocked_until(
@@ -60,23 +67,29 @@ pub async fn lock(conn: &mut PgConnection, key: &str) -> Result<(), sqlx::Error>
     Ok(())
 }
 
-/// Counts one failure for a key and blocks it past the threshold.
+/// Counts one failure for a key and blocks it past the threshold. A key that is blocked now is
+/// left as it is: attempts during a block do not lengthen it.
 pub async fn record_failure(
     conn: &mut PgConnection,
     key: &str,
     limits: Limits,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let counted = sqlx::query(
         "INSERT INTO sign_in_throttle AS t (key, failures, window_start)
          VALUES ($1, 1, now())
          ON CONFLICT (key) DO UPDATE SET
              failures = CASE WHEN t.window_start < now() - $2 THEN 1 ELSE t.failures + 1 END,
-             window_start = CASE WHEN t.window_start < now() - $2 THEN now() ELSE t.window_start END",
+             window_start = CASE WHEN t.window_start < now() - $2 THEN now() ELSE t.window_start END
+         WHERE t.blocked_until IS NULL OR t.blocked_until <= now()",
     )
     .bind(key)
     .bind(limits.window)
     .execute(&mut *conn)
-    .await?;
+    .await?
+    .rows_affected();
+    if counted == 0 {
+        return Ok(());
+    }
     sqlx::query(
         "UPDATE sign_in_throttle SET blocked_until = now() + least(
              $3 * power(2, least(failures - $2, 20))::int, $4)
@@ -98,4 +111,48 @@ pub async fn clear(conn: &mut PgConnection, key: &str) -> Result<(), sqlx::Error
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Whether the browser's known-device token (its hash) belongs to this user and was issued or
+/// used within [`KNOWN_DEVICE_LIFETIME`]; if so, marks it used.
+pub async fn is_known_device(
+    conn: &mut PgConnection,
+    token_hash: &[u8],
+    user_id: uuid::Uuid,
+) -> Result<bool, sqlx::Error> {
+    let known = sqlx::query(
+        "UPDATE known_devices SET last_used_at = now()
+         WHERE token_hash = $1 AND user_id = $2 AND last_used_at > now() - $3",
+    )
+    .bind(token_hash)
+    .bind(user_id)
+    .bind(KNOWN_DEVICE_LIFETIME)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(known > 0)
+}
+
+/// Records a new known device for the user of a fully signed-in session (by its id's hash);
+/// returns whether the session qualified. Devices past their lifetime are forgotten meanwhile.
+pub async fn remember_device(
+    conn: &mut PgConnection,
+    session_id_hash: &[u8],
+    token_hash: &[u8],
+) -> Result<bool, sqlx::Error> {
+    sqlx::query("DELETE FROM known_devices WHERE last_used_at < now() - $1")
+        .bind(KNOWN_DEVICE_LIFETIME)
+        .execute(&mut *conn)
+        .await?;
+    let inserted = sqlx::query(
+        "INSERT INTO known_devices (token_hash, user_id)
+         SELECT $2, user_id FROM sessions
+         WHERE id_hash = $1 AND fully_authenticated AND ended_at IS NULL",
+    )
+    .bind(session_id_hash)
+    .bind(token_hash)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(inserted > 0)
 }

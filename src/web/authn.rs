@@ -310,15 +310,19 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeUser {
     }
 }
 
-/// The client's address: the TCP peer, or — behind a trusted proxy — the last entry the proxy
-/// added to `X-Forwarded-For`. Earlier entries are whatever the client claimed, so when the last
-/// one is not a plain address the peer is used rather than any earlier entry.
-pub fn client_addr(parts: &Parts, trust_forwarded_for: bool) -> Option<std::net::IpAddr> {
+/// The client's address: the TCP peer, or — when the peer is one of the trusted proxies — the
+/// last entry the proxy added to `X-Forwarded-For`. Earlier entries are whatever the client
+/// claimed, so when the last one is not a plain address the peer is used rather than any earlier
+/// entry. A request that does not come from a trusted proxy has its header ignored.
+pub fn client_addr(
+    parts: &Parts,
+    trusted_proxies: &[std::net::IpAddr],
+) -> Option<std::net::IpAddr> {
     let peer = parts
         .extensions
         .get::<ConnectInfo<std::net::SocketAddr>>()
         .map(|info| info.0.ip());
-    if !trust_forwarded_for {
+    if !peer.is_some_and(|peer| trusted_proxies.contains(&peer)) {
         return peer;
     }
     parts
@@ -347,9 +351,11 @@ impl FromRequestParts<AppState> for RequestContext {
                 .map(str::to_owned)
         };
         Ok(RequestContext {
-            client_addr: client_addr(parts, state.config.auth.trust_forwarded_for),
+            client_addr: client_addr(parts, &state.config.auth.trusted_proxies),
             request_id: header(REQUEST_ID),
             user_agent: header(USER_AGENT),
+            known_device: cookie_value(&parts.headers, state.config.auth.device_cookie())
+                .map(|value| crate::auth::secrets::sha256(&value)),
         })
     }
 }
@@ -377,27 +383,34 @@ mod tests {
     #[test]
     fn only_the_entry_the_proxy_added_counts() {
         let ip = |text: &str| Some(text.parse().unwrap());
-        assert_eq!(client_addr(&parts(&["203.0.113.7"]), false), ip("10.0.0.1"));
+        let proxy: &[std::net::IpAddr] = &["10.0.0.1".parse().unwrap()];
+        let another: &[std::net::IpAddr] = &["10.0.0.2".parse().unwrap()];
+        assert_eq!(client_addr(&parts(&["203.0.113.7"]), &[]), ip("10.0.0.1"));
         assert_eq!(
-            client_addr(&parts(&["198.51.100.1, 203.0.113.7"]), true),
+            client_addr(&parts(&["198.51.100.1, 203.0.113.7"]), proxy),
             ip("203.0.113.7")
         );
         assert_eq!(
-            client_addr(&parts(&["198.51.100.1", "203.0.113.7"]), true),
+            client_addr(&parts(&["198.51.100.1", "203.0.113.7"]), proxy),
             ip("203.0.113.7")
         );
         // A last entry that is not an address never lets a client-written one through.
         assert_eq!(
-            client_addr(&parts(&["198.51.100.1, unknown"]), true),
+            client_addr(&parts(&["198.51.100.1, unknown"]), proxy),
             ip("10.0.0.1")
         );
-        assert_eq!(client_addr(&parts(&[]), true), ip("10.0.0.1"));
+        assert_eq!(client_addr(&parts(&[]), proxy), ip("10.0.0.1"));
         // Nor does a last line that is not text.
         let mut odd = parts(&["198.51.100.1"]);
         odd.headers.append(
             "x-forwarded-for",
             axum::http::HeaderValue::from_bytes(b"\xff").unwrap(),
         );
-        assert_eq!(client_addr(&odd, true), ip("10.0.0.1"));
+        assert_eq!(client_addr(&odd, proxy), ip("10.0.0.1"));
+        // From a peer that is not a trusted proxy, the header is ignored.
+        assert_eq!(
+            client_addr(&parts(&["203.0.113.7"]), another),
+            ip("10.0.0.1")
+        );
     }
 }

@@ -25,7 +25,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Answer of a probe.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProbeStatus {
-    /// `ok`, `database_unreachable` or `shutting_down`.
+    /// `ok`, `database_unreachable`, `database_restarting` (the private cluster is being started
+    /// again) or `shutting_down`.
     pub status: &'static str,
 }
 
@@ -40,13 +41,24 @@ pub async fn livez() -> Json<ProbeStatus> {
 #[utoipa::path(get, path = "/readyz", tag = "health",
     responses(
         (status = 200, description = "Ready", body = ProbeStatus),
-        (status = 503, description = "Database unreachable or shutting down", body = ProbeStatus)))]
+        (status = 503, description = "Database unreachable or restarting, or shutting down", body = ProbeStatus)))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<ProbeStatus>) {
     if state.is_shutting_down() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(ProbeStatus {
                 status: "shutting_down",
+            }),
+        );
+    }
+    if state
+        .database_restarting
+        .load(std::sync::atomic::Ordering::SeqCst)
+    {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(ProbeStatus {
+                status: "database_restarting",
             }),
         );
     }

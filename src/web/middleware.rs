@@ -1,5 +1,6 @@
 //! Middleware every request passes through: the request span, security headers, the refusal of
-//! cross-site writes, and the HTML rendering of errors on pages.
+//! cross-site writes, the known-device cookie after a sign-in, and the HTML rendering of errors
+//! on pages.
 
 use axum::extract::Request;
 use axum::http::Method;
@@ -187,4 +188,123 @@ pub fn wants_json(headers: &axum::http::HeaderMap) -> bool {
 /// Percent-encodes a value for a query string.
 pub fn encode_query_value(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// After a response that starts a fully signed-in session (sign-in, second factor, password
+/// change), marks the browser as a known device of that user: a random cookie whose hash is
+/// stored. A correct sign-in from a known device is not held by its address's throttle block
+/// (`auth::sign_in`). Failing to record it never fails the sign-in.
+pub async fn remember_device(
+    axum::extract::State(state): axum::extract::State<super::AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    let auth = &state.config.auth;
+    let prefix = format!("{}=", auth.session_cookie());
+    let session = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(|value| value.strip_prefix(prefix.as_str()))
+        .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
+        .find(|value| !value.is_empty());
+    let Some(session) = session else {
+        return response;
+    };
+    let token = crate::auth::secrets::random_hex(32);
+    let recorded = async {
+        let mut conn = state.db.acquire().await?;
+        crate::storage::throttle::remember_device(
+            &mut conn,
+            &crate::auth::secrets::sha256(&session),
+            &crate::auth::secrets::sha256(&token),
+        )
+        .await
+    }
+    .await;
+    match recorded {
+        Ok(true) => {
+            if let Ok(value) = HeaderValue::from_str(&auth.device_cookie_header(&token)) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+        }
+        Ok(false) => {}
+        Err(error) => tracing::warn!(%error, "the known device was not recorded"),
+    }
+    response
+}
+
+/// The assessment a multipart upload is for: `/assessments/{id}/…` or `/api/v1/assessments/{id}/…`
+/// (evidence files and the offline form, pages and API; no other route takes multipart).
+fn upload_target(request: &Request) -> Option<uuid::Uuid> {
+    if request.method() != Method::POST {
+        return None;
+    }
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/")
+        });
+    if !multipart {
+        return None;
+    }
+    let path = request.uri().path();
+    let rest = path
+        .strip_prefix("/api/v1/assessments/")
+        .or_else(|| path.strip_prefix("/assessments/"))?;
+    let (id, tail) = rest.split_once('/')?;
+    (!tail.is_empty()).then_some(())?;
+    id.parse().ok()
+}
+
+/// Refuses an upload its sender may not make before a byte of its body is read: without a
+/// principal the route's own extractor answers 401 (it runs before the body is read); with one,
+/// the assessment must be visible (404 otherwise) and editable by them (403 otherwise). The
+/// service checks again in its transaction; this only spares the server the body.
+pub async fn refuse_unauthorised_uploads(
+    axum::extract::State(state): axum::extract::State<super::AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(assessment) = upload_target(&request) else {
+        return next.run(request).await;
+    };
+    let principal = request
+        .extensions()
+        .get::<super::authn::Authenticated>()
+        .and_then(|authenticated| authenticated.0.clone());
+    let Some(principal) = principal else {
+        return next.run(request).await;
+    };
+    if principal.second_factor_pending || principal.must_change_password {
+        return next.run(request).await;
+    }
+    let head = async {
+        let mut tx = crate::storage::begin(&state.db, &principal.scope()).await?;
+        let head = crate::storage::answers::head(&mut tx, assessment).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(head)
+    }
+    .await;
+    let refusal = match head {
+        Ok(None) => AppError::NotFound,
+        Ok(Some(head))
+            if !principal.may(crate::auth::policy::Permission::EditParticipant(
+                head.participant_id,
+            )) =>
+        {
+            AppError::Forbidden
+        }
+        // Allowed, or the lookup failed: the route decides (and reports a failure itself).
+        _ => return next.run(request).await,
+    };
+    tracing::warn!(%assessment, "upload refused before its body was read");
+    let response = refusal.into_response();
+    for_area(&request, response)
 }

@@ -121,6 +121,8 @@ pub struct AppState {
     pub db: PgPool,
     /// Set when shutdown begins, so that `/readyz` takes the process out of rotation.
     pub shutting_down: Arc<AtomicBool>,
+    /// Set while the private cluster is being started again (`cluster::Supervisor`).
+    pub database_restarting: Arc<AtomicBool>,
     pub config: Arc<WebConfig>,
 }
 
@@ -130,6 +132,7 @@ impl AppState {
         Self {
             db,
             shutting_down: Arc::new(AtomicBool::new(false)),
+            database_restarting: Arc::new(AtomicBool::new(false)),
             config: Arc::new(config),
         }
     }
@@ -156,6 +159,14 @@ pub fn app(state: AppState) -> Router {
         // Every text sent (query, form, JSON) passes one check before any handler reads it;
         // inside authentication and the CSRF check, so those answer first.
         .layer(axum::middleware::from_fn(input::refuse_control_characters))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::refuse_unauthorised_uploads,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::remember_device,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             authn::authenticate,

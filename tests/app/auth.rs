@@ -958,7 +958,9 @@ async fn resetting_a_password_revokes_the_users_tokens() {
 async fn behind_a_trusted_proxy_the_forwarded_address_is_throttled_and_otherwise_it_is_ignored() {
     for trust in [true, false] {
         let mut config = pledge::config::WebConfig::default();
-        config.auth.trust_forwarded_for = trust;
+        // Trusted: the peer below is the configured proxy; otherwise another address is.
+        let proxy = if trust { "10.0.0.1" } else { "10.0.0.2" };
+        config.auth.trusted_proxies = vec![proxy.parse().unwrap()];
         let app = TestApp::spawn_with(config).await;
         let mut request = from_address(
             sign_in_form("nobody@test.example", "wrong password 123"),

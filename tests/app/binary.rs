@@ -314,3 +314,219 @@ fn db_start_url_and_stop_manage_the_private_cluster_by_hand_and_serve_leaves_it_
     assert!(!postgres_running_in(&dir));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_demo_keeps_its_own_data_dir_and_a_plain_serve_refuses_demo_data() {
+    let cwd = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("demo-cwd-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cwd);
+    std::fs::create_dir_all(&cwd).unwrap();
+    let pledge = |args: &[&str]| {
+        Command::new(PLEDGE)
+            .args(args)
+            .current_dir(&cwd)
+            .env_remove("DATABASE_URL")
+            .env_remove("PLEDGE_DATA_DIR")
+            .output()
+            .unwrap()
+    };
+    let loaded = pledge(&["demo"]);
+    assert!(
+        loaded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&loaded.stderr)
+    );
+    assert!(cwd.join("pledge-demo-data").is_dir(), "the demo's own dir");
+    assert!(
+        !cwd.join("pledge-data").exists(),
+        "the real service's dir is untouched"
+    );
+
+    let started = Instant::now();
+    let refused = pledge(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        "./pledge-demo-data",
+    ]);
+    assert!(!refused.status.success(), "a plain serve refuses demo data");
+    assert!(started.elapsed() < Duration::from_secs(60));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    for needed in [
+        "./pledge-demo-data",
+        "demo data",
+        "pledge serve --demo --data-dir ./pledge-demo-data",
+        "rm -rf ./pledge-demo-data",
+    ] {
+        assert!(message.contains(needed), "{needed} missing from {message}");
+    }
+    assert!(!postgres_running_in(&cwd.join("pledge-demo-data")));
+    let _ = std::fs::remove_dir_all(&cwd);
+}
+
+#[test]
+fn when_the_postmaster_dies_the_service_starts_it_again_and_readyz_says_why_meanwhile() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("supervised-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut server = Command::new(PLEDGE)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let banner = lines.next().expect("a banner line").unwrap();
+    let addr = banner
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("unexpected banner {banner}"))
+        .to_owned();
+    assert!(http_get(&addr, "/readyz").starts_with("HTTP/1.1 200"));
+
+    let pid_file = dir.join("pgdata/postmaster.pid");
+    let postmaster: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let killed = Instant::now();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(postmaster),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let mut seen = Vec::new();
+    let back = loop {
+        let response = http_get(&addr, "/readyz");
+        let status = response
+            .split("\"status\":\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or("?")
+            .to_owned();
+        if seen.last() != Some(&status) {
+            seen.push(status.clone());
+        }
+        if status == "ok" && seen.len() > 1 {
+            break killed.elapsed();
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(60),
+            "not ready again within a minute: {seen:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        seen.iter().any(|s| s == "database_restarting"),
+        "readyz says why while the cluster restarts: {seen:?}"
+    );
+    println!("ready again {back:?} after the postmaster was killed; readyz went {seen:?}");
+    let restarted: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_ne!(restarted, postmaster, "a new postmaster");
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(server.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = server.wait().unwrap();
+    assert!(status.success(), "a clean stop exits 0, got {status}");
+    assert!(
+        !postgres_running_in(&dir),
+        "the restarted cluster is stopped too"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn deleting_the_newest_audit_entries_as_the_owner_is_caught_by_the_anchor_file() {
+    use pledge::storage::audit::{self, Actor, NewEntry};
+    let db = crate::support::TestDb::new().await;
+    let Some((owner_url, app_url)) = db.urls_for_binary() else {
+        return; // runs on the private test cluster only
+    };
+    let anchors =
+        std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("anchors-{}", db.name));
+    let verify = || {
+        Command::new(PLEDGE)
+            .args(["audit", "verify", "--audit-anchors"])
+            .arg(&anchors)
+            .env("DATABASE_URL", &owner_url)
+            .env("PLEDGE_APP_DATABASE_URL", &app_url)
+            .output()
+            .unwrap()
+    };
+    let mut owner = db.owner().await;
+    let append = |n: usize| NewEntry::new(Actor::Cli, "test.entry", serde_json::json!({ "n": n }));
+    for n in 0..3 {
+        audit::append(&mut owner, &append(n)).await.unwrap();
+    }
+    let (kept, kept_hash) = audit::head(&mut owner).await.unwrap().unwrap();
+    let first = verify();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "chain head: entry {kept}, hash {}",
+            hex::encode(&kept_hash)
+        )),
+        "verify shows the head: {stdout}"
+    );
+    for n in 3..6 {
+        audit::append(&mut owner, &append(n)).await.unwrap();
+    }
+    let (newest, _) = audit::head(&mut owner).await.unwrap().unwrap();
+    assert!(verify().status.success());
+    let lines = std::fs::read_to_string(&anchors).unwrap();
+    assert_eq!(lines.lines().count(), 2, "one anchor per new head: {lines}");
+    assert!(
+        lines
+            .lines()
+            .last()
+            .unwrap()
+            .contains(&format!(" {newest} "))
+    );
+
+    // The database's owner removes the three newest entries: the chain left is consistent…
+    sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM audit_log WHERE seq > $1")
+        .bind(kept)
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    assert_eq!(audit::verify(&mut owner).await.unwrap().first_break, None);
+    // …but the anchor outside the database remembers the head it had.
+    let caught = verify();
+    assert!(!caught.status.success());
+    let message = String::from_utf8_lossy(&caught.stderr);
+    assert!(
+        message.contains("the newest entries were deleted: the anchor written at")
+            && message.contains(&format!(
+                "names entry {newest}, but the log ends at entry {kept}"
+            )),
+        "{message}"
+    );
+    let _ = std::fs::remove_file(&anchors);
+}

@@ -124,3 +124,47 @@ async fn loading_the_demo_twice_adds_nothing_the_second_time() {
         .unwrap();
     assert_eq!(cycles, 3);
 }
+
+fn sign_in(email: &str, password: &str) -> axum::http::Request<axum::body::Body> {
+    crate::support::anonymous_form(
+        "/signin",
+        &format!(
+            "email={}&password={}",
+            crate::support::enc(email),
+            crate::support::enc(password)
+        ),
+    )
+}
+
+#[tokio::test]
+async fn the_demo_password_is_refused_unless_the_service_runs_as_the_demo() {
+    use crate::support::{TestApp, session_cookie_set};
+    let app = TestApp::spawn().await;
+    pledge::demo::load(&app.db.plan).await.unwrap();
+    for user in pledge::demo::DEMO_USERS {
+        let refused = app
+            .request(sign_in(user.email, pledge::demo::DEMO_PASSWORD))
+            .await;
+        assert!(
+            session_cookie_set(&refused).is_none(),
+            "{} signs in with the published password outside the demo",
+            user.email
+        );
+    }
+    let refusals = app
+        .count("SELECT count(*) FROM audit_log WHERE action = 'auth.sign_in_failed' AND details->>'reason' = 'demo_password'")
+        .await;
+    assert_eq!(refusals, 5, "each refusal is audited with its reason");
+
+    // The same database served as the demo (`serve --demo`) accepts it.
+    let mut config = pledge::config::WebConfig::default();
+    config.auth.demo = true;
+    let demo = pledge::web::AppState::new(app.db.app_pool().await, config);
+    let response = tower::ServiceExt::oneshot(
+        pledge::web::app(demo),
+        sign_in("analyst@demo.pledge.example", pledge::demo::DEMO_PASSWORD),
+    )
+    .await
+    .unwrap();
+    assert!(session_cookie_set(&response).is_some());
+}

@@ -798,3 +798,36 @@ async fn a_name_a_spreadsheet_would_run_as_a_formula_is_written_as_text_in_the_c
         }
     }
 }
+
+#[tokio::test]
+async fn every_export_is_stamped_with_the_audit_logs_newest_entry() {
+    let app = TestApp::spawn().await;
+    let cycle = gci_cycle(&app).await;
+    let analyst = app.user("analyst", None).await;
+    let export = || async {
+        body_json(
+            app.request(analyst.api(
+                "POST",
+                &format!("/api/v1/cycles/{cycle}/export?format=json"),
+                None,
+            ))
+            .await,
+        )
+        .await
+    };
+    export().await;
+    let head: String = {
+        let mut owner = app.db.owner().await;
+        sqlx::query_scalar(
+            "SELECT encode(entry_hash, 'hex') FROM audit_log ORDER BY seq DESC LIMIT 1",
+        )
+        .fetch_one(&mut owner)
+        .await
+        .unwrap()
+    };
+    let second = export().await;
+    assert_eq!(
+        second["stamp"]["audit_head"], head,
+        "the head when the file was made: the first export's entry"
+    );
+}

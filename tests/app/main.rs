@@ -17,6 +17,7 @@ mod input;
 mod matrix;
 mod offline;
 mod openapi;
+mod ops;
 mod pdf;
 mod reports;
 mod rls;

@@ -26,6 +26,9 @@ pub struct ExportStamp {
     /// SHA-256 (hexadecimal) of the lines `participant revision digest`, one per snapshot in
     /// this order: one value that names the whole set (the audit log records it).
     pub fingerprint: String,
+    /// SHA-256 (hexadecimal) of the audit log's newest entry when the file was made (empty for
+    /// an empty log): an anchor of the log's tail outside the database (docs/security.md).
+    pub audit_head: String,
 }
 
 /// One participant's snapshot in the stamp.
@@ -133,6 +136,7 @@ pub fn stamp(report: &CycleComparison, generated_at: time::OffsetDateTime) -> Ex
         ));
     }
     ExportStamp {
+        audit_head: String::new(),
         fingerprint: hex::encode(hasher.finalize()),
         cycle_id: report.cycle.id,
         cycle_code: report.cycle.code.clone(),
