@@ -15,7 +15,7 @@ use crate::domain::report::comparison::CycleComparison;
 use crate::domain::report::export;
 use crate::export::{ExportFile, Format, ReportContent};
 use crate::presentation::i18n::Lang;
-use crate::storage::audit::{NewEntry, RequestContext};
+use crate::storage::audit::{self, NewEntry, RequestContext};
 use crate::storage::{self, reports as store};
 
 /// An export's beginning: the permission checked, the comparison built and stamped in `tx`.
