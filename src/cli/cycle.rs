@@ -16,7 +16,7 @@ use crate::storage::audit::RequestContext;
 pub enum CycleCommand {
     /// List the cycles, newest first: code, state, opening day, deadline, submissions, framework.
     List {
-        /// Only cycles in this state (draft, open, closed, published).
+        /// Only cycles in this state (planned, open, closed, published).
         #[arg(long)]
         state: Option<String>,
     },
@@ -79,8 +79,10 @@ async fn list(pool: &sqlx::PgPool, state: Option<&str>) -> anyhow::Result<()> {
     let wanted = match state {
         None => None,
         Some(text) => Some(CycleState::parse(text).ok_or_else(|| {
+            let names: Vec<&str> = CycleState::ALL.iter().map(|s| s.as_str()).collect();
             anyhow::anyhow!(
-                "--state {text:?} is not a cycle state: use one of draft, open, closed, published"
+                "--state {text:?} is not a cycle state: use one of {}",
+                names.join(", ")
             )
         })?),
     };

@@ -26,6 +26,9 @@ pub enum CycleState {
 }
 
 impl CycleState {
+    /// Every state, in the order a cycle passes through them.
+    pub const ALL: [CycleState; 4] = [Self::Planned, Self::Open, Self::Closed, Self::Published];
+
     /// The name stored in the database.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -45,12 +45,12 @@ async fn list_commands_show_cycles_frameworks_participants_and_users() {
 
     let (_, open, _) = pledge(&["cycle", "list", "--state", "open"]);
     assert_eq!(open.lines().count(), 2, "{open}");
-    let (_, drafts, _) = pledge(&["cycle", "list", "--state", "draft"]);
+    let (_, drafts, _) = pledge(&["cycle", "list", "--state", "planned"]);
     assert!(drafts.contains("(no cycles)"), "{drafts}");
     let (status, _, refused) = pledge(&["cycle", "list", "--state", "opened"]);
     assert_ne!(status, Some(0));
     assert!(
-        refused.contains("draft, open, closed, published"),
+        refused.contains("planned, open, closed, published"),
         "{refused}"
     );
 
