@@ -1,6 +1,7 @@
 //! National goals: a delegation's own goals under a section of the pledge, with their history.
 
 use serde_json::json;
+use crate::domain::scoring::Decimal;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -68,7 +69,7 @@ fn parse(
     if measure.is_none() {
         problem("measure", "field.measure.unknown");
     }
-    let mut number = |field: &str, text: &str, required: bool| -> Option<f64> {
+    let mut number = |field: &str, text: &str, required: bool| -> Option<Decimal> {
         let text = text.trim().replace(',', ".");
         if text.is_empty() {
             if required {
@@ -76,8 +77,8 @@ fn parse(
             }
             return None;
         }
-        match text.parse::<f64>() {
-            Ok(value) if value.is_finite() => Some(value),
+        match text.parse::<Decimal>() {
+            Ok(value) => Some(value),
             _ => {
                 problem(field, "field.number.invalid");
                 None

@@ -128,7 +128,7 @@ pub(crate) fn pillars(values: &[Option<f64>]) -> Vec<AnswerState> {
         .iter()
         .map(|v| {
             v.map_or(AnswerState::Missing, |v| {
-                AnswerState::Answered(AnswerValue::Number(v))
+                AnswerState::Answered(AnswerValue::Number(decimal(v)))
             })
         })
         .collect()
@@ -432,7 +432,7 @@ pub(crate) async fn assessment_of(app: &TestApp, cycle: Uuid, code: &str) -> Uui
 fn numbers(values: &[f64]) -> Vec<AnswerState> {
     values
         .iter()
-        .map(|v| AnswerState::Answered(AnswerValue::Number(*v)))
+        .map(|v| AnswerState::Answered(AnswerValue::Number(decimal(*v))))
         .collect()
 }
 
@@ -834,4 +834,9 @@ async fn the_heat_map_has_a_legend_and_one_named_link_per_cell() {
     assert!(legend.contains("Colour scale"));
     assert!(legend.contains("hatched cell: no score"));
     assert!(legend.matches("<li>").count() >= 5);
+}
+
+/// A published figure (a float in the reference data) as the decimal it was written as.
+fn decimal(value: f64) -> rust_decimal::Decimal {
+    value.to_string().parse().unwrap()
 }
