@@ -67,11 +67,13 @@ pub async fn lock(
 pub struct StoredAnswer {
     pub goal_id: Uuid,
     pub value_level: Option<i16>,
+    #[serde(with = "crate::domain::scoring::number::option")]
     pub value_number: Option<Decimal>,
     pub value_bool: Option<bool>,
     pub not_applicable: bool,
     pub na_justification: Option<String>,
     pub target_level: Option<i16>,
+    #[serde(with = "crate::domain::scoring::number::option")]
     pub target_number: Option<Decimal>,
     pub target_bool: Option<bool>,
     pub implementation_status: Option<String>,

@@ -398,6 +398,7 @@ pub struct RevisionRow {
     pub submitted_by_name: Option<String>,
     /// SHA-256 of the snapshot document, hex.
     pub digest: String,
+    #[serde(with = "crate::domain::scoring::number::option")]
     pub overall_score: Option<Decimal>,
     pub answered: i32,
     pub applicable: i32,

@@ -87,8 +87,11 @@ pub struct NationalGoalView {
     pub title: String,
     pub measure: String,
     pub unit: String,
+    #[serde(with = "crate::domain::scoring::number::option")]
     pub baseline_value: Option<Decimal>,
+    #[serde(with = "crate::domain::scoring::number::option")]
     pub current_value: Option<Decimal>,
+    #[serde(with = "crate::domain::scoring::number")]
     pub target_value: Decimal,
     pub target_year: i32,
     pub status: String,

@@ -17,6 +17,32 @@ pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal
     <Decimal as Deserialize>::deserialize(deserializer)
 }
 
+/// A figure (or `None`) as a JSON value, e.g. for an audit entry's details: a number.
+pub fn json<T: Serialize>(value: &T) -> serde_json::Value
+where
+    T: ToJsonNumber,
+{
+    value.to_json_number()
+}
+
+/// Figures that become JSON numbers.
+pub trait ToJsonNumber {
+    fn to_json_number(&self) -> serde_json::Value;
+}
+
+impl ToJsonNumber for Decimal {
+    fn to_json_number(&self) -> serde_json::Value {
+        serde_json::from_str(&self.to_string()).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl ToJsonNumber for Option<Decimal> {
+    fn to_json_number(&self) -> serde_json::Value {
+        self.as_ref()
+            .map_or(serde_json::Value::Null, ToJsonNumber::to_json_number)
+    }
+}
+
 /// `#[serde(with = "number::option")]` for an `Option<Decimal>` (`null` when `None`).
 pub mod option {
     use super::*;
