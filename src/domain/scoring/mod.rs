@@ -536,4 +536,60 @@ mod tests {
         assert_eq!(shown_percent(d("0.835")).to_string(), "84");
         assert_eq!(shown_percent(d("0.125")).to_string(), "13");
     }
+
+    /// A decimal reference for the display rule, on integers only: `mantissa × 10^−scale`
+    /// rounded half away from zero to `decimals`, written with exactly that many decimals.
+    fn reference(mantissa: i64, scale: u32, decimals: u32) -> String {
+        let negative = mantissa < 0;
+        let magnitude = i128::from(mantissa).abs();
+        let rounded = if scale <= decimals {
+            magnitude * 10i128.pow(decimals - scale)
+        } else {
+            let unit = 10i128.pow(scale - decimals);
+            let (quotient, remainder) = (magnitude / unit, magnitude % unit);
+            quotient + i128::from(2 * remainder >= unit)
+        };
+        let digits = format!("{rounded:0>width$}", width = decimals as usize + 1);
+        let (whole, fraction) = digits.split_at(digits.len() - decimals as usize);
+        let sign = if negative && rounded != 0 { "-" } else { "" };
+        if decimals == 0 {
+            format!("{sign}{whole}")
+        } else {
+            format!("{sign}{whole}.{fraction}")
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn shown_rounding_matches_a_decimal_reference_on_every_tie(
+            whole in -100_000i64..100_000,
+            decimals in 0u32..7,
+            extra in 1u32..6,
+        ) {
+            // Exactly halfway between two shown values: whole·10^−d + 5·10^−(d+1), written
+            // with `extra` more decimals than shown.
+            let scale = decimals + extra;
+            let mantissa = whole * 10i64.pow(extra) + whole.signum().max(1) * 5 * 10i64.pow(extra - 1);
+            let value = Decimal::new(mantissa, scale);
+            proptest::prop_assert_eq!(
+                shown(value, decimals).to_string(),
+                reference(mantissa, scale, decimals)
+            );
+        }
+
+        #[test]
+        fn shown_rounding_matches_a_decimal_reference_everywhere(
+            mantissa in -10_000_000_000i64..10_000_000_000,
+            scale in 0u32..13,
+            decimals in 0u32..7,
+        ) {
+            let value = Decimal::new(mantissa, scale);
+            proptest::prop_assert_eq!(
+                shown(value, decimals).to_string(),
+                reference(mantissa, scale, decimals)
+            );
+        }
+    }
 }
