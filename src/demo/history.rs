@@ -381,7 +381,10 @@ fn national_goal_rows(
                     measure: "level",
                     unit: String::new(),
                     baseline_value: Some(Decimal::from(2)),
-                    current_value: Some(demo_decimal(2.0 + (noise(seed(&[p, 21])) * 2.0).round(), 0)),
+                    current_value: Some(demo_decimal(
+                        2.0 + (noise(seed(&[p, 21])) * 2.0).round(),
+                        0,
+                    )),
                     target_value: Decimal::from(4),
                     target_year: 2027,
                     status: STATUSES[((p + 2) % 5) as usize],

@@ -240,7 +240,9 @@ mod tests {
         assert_eq!(parse_value(&maturity(), "6"), Err("field.value.level"));
         assert_eq!(
             parse_value(&percent(), "12,5"),
-            Ok(Some(AnswerValue::Number("12.5".parse::<crate::domain::scoring::Decimal>().unwrap())))
+            Ok(Some(AnswerValue::Number(
+                "12.5".parse::<crate::domain::scoring::Decimal>().unwrap()
+            )))
         );
         assert_eq!(
             parse_value(&percent(), "12.55"),
@@ -316,7 +318,10 @@ mod tests {
     fn a_stored_value_edits_as_the_text_that_reads_back_to_it() {
         for (scale, value) in [
             (maturity(), AnswerValue::Level(4)),
-            (percent(), AnswerValue::Number("7.5".parse::<crate::domain::scoring::Decimal>().unwrap())),
+            (
+                percent(),
+                AnswerValue::Number("7.5".parse::<crate::domain::scoring::Decimal>().unwrap()),
+            ),
             (AnswerScale::YesNo {}, AnswerValue::Bool(false)),
         ] {
             assert_eq!(
@@ -349,11 +354,15 @@ mod tests {
         }
         assert_eq!(
             parse_value(&scale, " 62,5 "),
-            Ok(Some(AnswerValue::Number("62.5".parse::<crate::domain::scoring::Decimal>().unwrap())))
+            Ok(Some(AnswerValue::Number(
+                "62.5".parse::<crate::domain::scoring::Decimal>().unwrap()
+            )))
         );
         assert_eq!(
             parse_value(&scale, ",5"),
-            Ok(Some(AnswerValue::Number("0.5".parse::<crate::domain::scoring::Decimal>().unwrap())))
+            Ok(Some(AnswerValue::Number(
+                "0.5".parse::<crate::domain::scoring::Decimal>().unwrap()
+            )))
         );
     }
 
@@ -370,10 +379,19 @@ mod tests {
         }
         assert_eq!(
             parse_number("1 000,5"),
-            Some(("1000.5".parse::<crate::domain::scoring::Decimal>().unwrap(), 1)),
+            Some((
+                "1000.5".parse::<crate::domain::scoring::Decimal>().unwrap(),
+                1
+            )),
             "spaces between digit groups"
         );
-        assert_eq!(parse_number("-2,50"), Some(("-2.5".parse::<crate::domain::scoring::Decimal>().unwrap(), 1)));
+        assert_eq!(
+            parse_number("-2,50"),
+            Some((
+                "-2.5".parse::<crate::domain::scoring::Decimal>().unwrap(),
+                1
+            ))
+        );
     }
 
     #[test]
@@ -388,12 +406,16 @@ mod tests {
         );
         assert_eq!(
             parse_value(&whole_percent(), "62.0"),
-            Ok(Some(AnswerValue::Number("62.0".parse::<crate::domain::scoring::Decimal>().unwrap()))),
+            Ok(Some(AnswerValue::Number(
+                "62.0".parse::<crate::domain::scoring::Decimal>().unwrap()
+            ))),
             "trailing zeros are no decimals"
         );
         assert_eq!(
             parse_value(&percent(), "12.50"),
-            Ok(Some(AnswerValue::Number("12.5".parse::<crate::domain::scoring::Decimal>().unwrap())))
+            Ok(Some(AnswerValue::Number(
+                "12.5".parse::<crate::domain::scoring::Decimal>().unwrap()
+            )))
         );
         for decimals in 0..=6 {
             assert!(too_many_decimals(decimals).starts_with("field.value."));
@@ -404,7 +426,9 @@ mod tests {
     fn comma_and_point_store_the_same_number() {
         let scale = AnswerScale::Numeric {
             min: "0.0".parse::<crate::domain::scoring::Decimal>().unwrap(),
-            max: "1000000.0".parse::<crate::domain::scoring::Decimal>().unwrap(),
+            max: "1000000.0"
+                .parse::<crate::domain::scoring::Decimal>()
+                .unwrap(),
             unit: String::new(),
             decimals: 2,
         };

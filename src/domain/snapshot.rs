@@ -2,8 +2,8 @@
 //! the overall score and completion, serialised once into a canonical JSON document whose
 //! SHA-256 digest is kept beside it.
 
-use serde::Serialize;
 use crate::domain::scoring::Decimal;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -305,7 +305,10 @@ mod tests {
             revision: 1,
         };
         let frozen = freeze(&header, RollUp::WeightedMean, &sections, &goals, &answers);
-        assert_eq!(frozen.overall.score, Some("0.8".parse::<crate::domain::scoring::Decimal>().unwrap()));
+        assert_eq!(
+            frozen.overall.score,
+            Some("0.8".parse::<crate::domain::scoring::Decimal>().unwrap())
+        );
         assert_eq!((frozen.overall.answered, frozen.overall.applicable), (1, 1));
         assert!(
             frozen

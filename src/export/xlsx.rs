@@ -20,7 +20,11 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
     // Cell values are the figures as shown (rounded once by the method); the formats show them
     // with their decimals (0.890, not 0.89).
     let score = |max: Decimal| {
-        Format::new().set_num_format(if shown_decimals(max) == 3 { "0.000" } else { "0.00" })
+        Format::new().set_num_format(if shown_decimals(max) == 3 {
+            "0.000"
+        } else {
+            "0.00"
+        })
     };
     let percent = Format::new().set_num_format("0%");
     let report = content.report;

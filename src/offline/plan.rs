@@ -202,7 +202,11 @@ mod tests {
     }
 
     fn stored(goal_id: Uuid, value: Option<f64>, version: i64, unconfirmed: bool) -> StoredAnswer {
-        let value = value.map(|v| v.to_string().parse::<crate::domain::scoring::Decimal>().unwrap());
+        let value = value.map(|v| {
+            v.to_string()
+                .parse::<crate::domain::scoring::Decimal>()
+                .unwrap()
+        });
         StoredAnswer {
             goal_id,
             value_level: None,

@@ -154,7 +154,11 @@ mod tests {
         let d = |t: &str| t.parse::<Decimal>().unwrap();
         let unit = ScoreFormat::new(Lang::En, Decimal::ONE);
         assert_eq!(unit.score(Some(d("0.62345"))), "0.623");
-        assert_eq!(unit.score(Some(d("0.8025"))), "0.803", "half away from zero");
+        assert_eq!(
+            unit.score(Some(d("0.8025"))),
+            "0.803",
+            "half away from zero"
+        );
         assert_eq!(unit.score(Some(d("0.8125"))), "0.813");
         assert_eq!(unit.score(Some(d("0.89"))), "0.890");
         assert_eq!(unit.change(Some(d("0.05"))), "+0.050");

@@ -1,7 +1,7 @@
 //! National goals: a delegation's own goals under a section of the pledge, with their history.
 
-use serde_json::json;
 use crate::domain::scoring::{Decimal, number};
+use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 

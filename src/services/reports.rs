@@ -2,8 +2,8 @@
 //! statements (see docs/performance.md). The figures themselves come from
 //! [`crate::domain::report`] and [`crate::domain::scoring`].
 
-use std::collections::{HashMap, HashSet};
 use crate::domain::scoring::Decimal;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::PgPool;
 use uuid::Uuid;

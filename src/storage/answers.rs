@@ -1,8 +1,8 @@
 //! The assessment form's data: an assessment with its cycle and participant, its answers, and
 //! saving one answer with optimistic locking.
 
-use sqlx::PgConnection;
 use crate::domain::scoring::Decimal;
+use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 

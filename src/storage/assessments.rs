@@ -1,8 +1,8 @@
 //! Assessments, answers, snapshots and reviews: bulk writes in a fixed number of
 //! statements (UNNEST over column arrays), whatever the number of rows.
 
-use sqlx::PgConnection;
 use crate::domain::scoring::Decimal;
+use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 

@@ -2,8 +2,8 @@
 //! whatever their size. Content is written by code: sections and goals keep their ids when a
 //! version is edited, so mappings that point at them stay valid.
 
-use sqlx::{PgConnection, Row};
 use crate::domain::scoring::Decimal;
+use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 use crate::domain::framework::{AnswerScale, Framework, Goal, MaturityLevel, RollUp, Section};

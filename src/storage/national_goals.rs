@@ -1,7 +1,7 @@
 //! National goals and their history: each write stores the goal and its version row together.
 
-use sqlx::PgConnection;
 use crate::domain::scoring::Decimal;
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 /// A national goal to create.

@@ -215,7 +215,10 @@ async fn gci_2020_reproduces_the_published_dense_ranks_and_marks_incomplete_rows
             assert_eq!(stored.normalize().to_string(), sum.normalize().to_string());
         }
     }
-    assert_eq!(exact_sums, 22, "30 complete rows, 8 of them off by ITU's own rounding");
+    assert_eq!(
+        exact_sums, 22,
+        "30 complete rows, 8 of them off by ITU's own rounding"
+    );
 
     let analyst = app.user("analyst", None).await;
     let response = app

@@ -229,7 +229,10 @@ async fn the_section_arrays_are_filled_for_snapshots_taken_before_0011() {
     );
     assert_eq!(
         scores,
-        [Some(rust_decimal::Decimal::from(10)), Some(rust_decimal::Decimal::from(20))]
+        [
+            Some(rust_decimal::Decimal::from(10)),
+            Some(rust_decimal::Decimal::from(20))
+        ]
     );
     let forced: bool =
         sqlx::query_scalar("SELECT relforcerowsecurity FROM pg_class WHERE relname = 'snapshots'")
@@ -319,7 +322,10 @@ async fn migration_0013_makes_the_section_arrays_exact_without_losing_a_figure()
     .await
     .unwrap();
     assert_eq!(kind, "numeric[]");
-    assert_eq!(texts, figures, "every figure exactly, digit for digit (floats: {float_text})");
+    assert_eq!(
+        texts, figures,
+        "every figure exactly, digit for digit (floats: {float_text})"
+    );
     let exact: Vec<Option<rust_decimal::Decimal>> = sqlx::query_scalar(
         "SELECT section_scores FROM snapshots WHERE id = '00000000-0000-0000-0000-000000000004'",
     )
@@ -341,5 +347,9 @@ async fn migration_0013_makes_the_section_arrays_exact_without_losing_a_figure()
     .fetch_one(&mut owner)
     .await
     .unwrap();
-    assert_eq!((trigger.as_str(), forced), ("O", true), "trigger and row security back");
+    assert_eq!(
+        (trigger.as_str(), forced),
+        ("O", true),
+        "trigger and row security back"
+    );
 }

@@ -7,8 +7,8 @@
 pub mod document;
 pub mod edit;
 
-use serde::{Deserialize, Serialize};
 use crate::domain::scoring::Decimal;
+use serde::{Deserialize, Serialize};
 
 use super::scoring::ScoreScale;
 use super::text::LocalizedText;

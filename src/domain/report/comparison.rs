@@ -235,10 +235,13 @@ pub fn build(input: ComparisonInput<'_>) -> CycleComparison {
         .submitted
         .iter()
         .filter_map(|s| {
-            let previous = input.previous.get(&s.participant_id).and_then(|p| match input.focus {
-                Some(index) => p.sections.get(index).copied().flatten(),
-                None => p.overall,
-            });
+            let previous = input
+                .previous
+                .get(&s.participant_id)
+                .and_then(|p| match input.focus {
+                    Some(index) => p.sections.get(index).copied().flatten(),
+                    None => p.overall,
+                });
             Some((s.participant_id, change(compared(s).score, previous)?))
         })
         .collect();
@@ -256,7 +259,12 @@ pub fn build(input: ComparisonInput<'_>) -> CycleComparison {
         })
         .filter(|m| !m.change.is_zero())
         .collect();
-    let size = |m: &Mover| exact.get(&m.participant_id).map(|c| c.abs()).unwrap_or_default();
+    let size = |m: &Mover| {
+        exact
+            .get(&m.participant_id)
+            .map(|c| c.abs())
+            .unwrap_or_default()
+    };
     movers.sort_by(|a, b| {
         size(b)
             .cmp(&size(a))
@@ -410,7 +418,14 @@ mod tests {
         );
         assert_eq!(report.movers.len(), 1);
         assert_eq!(report.movers[0].change.to_string(), "8.00");
-        assert_eq!(report.rows[0].overall.score.map(|s| s.to_string()).as_deref(), Some("40.00"));
+        assert_eq!(
+            report.rows[0]
+                .overall
+                .score
+                .map(|s| s.to_string())
+                .as_deref(),
+            Some("40.00")
+        );
     }
 
     #[test]

@@ -340,8 +340,24 @@ mod tests {
         assert_eq!(
             texts,
             [
-                "C", "FRA", "France \"FR\"", "submitted", "2", "ab", "S", "G", "T", "30",
-                "answered", "0.890", "0.890", "30.01", "true", "", "false", "3"
+                "C",
+                "FRA",
+                "France \"FR\"",
+                "submitted",
+                "2",
+                "ab",
+                "S",
+                "G",
+                "T",
+                "30",
+                "answered",
+                "0.890",
+                "0.890",
+                "30.01",
+                "true",
+                "",
+                "false",
+                "3"
             ]
         );
     }

@@ -14,8 +14,8 @@ use uuid::Uuid;
 use super::framework::RollUp;
 use super::scoring::translation::{GoalResult, Translator};
 use super::scoring::{
-    Decimal, FrameworkScores, RolledUp, ScoredGoal, maximum_score, number, score_framework,
-    shown, shown_score,
+    Decimal, FrameworkScores, RolledUp, ScoredGoal, maximum_score, number, score_framework, shown,
+    shown_score,
 };
 
 /// A cycle as reports name it.

@@ -403,7 +403,11 @@ pub fn build(input: ProgressInput<'_>) -> ProgressReport {
     let exact_changes: HashMap<Uuid, Decimal> = answers
         .iter()
         .filter_map(|line| {
-            let score = input.answers.iter().find(|a| a.goal_id == line.goal_id)?.goal_score;
+            let score = input
+                .answers
+                .iter()
+                .find(|a| a.goal_id == line.goal_id)?
+                .goal_score;
             let previous = match previous_results.as_ref()?.get(&line.goal_id) {
                 Some(GoalResult::Scored(score)) => Some(*score),
                 _ => None,

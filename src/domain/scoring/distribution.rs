@@ -104,7 +104,10 @@ mod tests {
             (d("1"), d("2"), d("3"), d("4"), d("5"))
         );
         let four = distribution(&ds(&["1", "2", "3", "4"])).unwrap();
-        assert_eq!((four.q1, four.median, four.q3), (d("1.75"), d("2.5"), d("3.25")));
+        assert_eq!(
+            (four.q1, four.median, four.q3),
+            (d("1.75"), d("2.5"), d("3.25"))
+        );
         assert_eq!(four.count, 4);
     }
 
@@ -114,13 +117,21 @@ mod tests {
         // of 0.7141665 as 0.714166.
         let q1 = distribution(&ds(&["0.284628", "0.284629", "0.9"])).unwrap();
         assert_eq!(q1.q1, d("0.2846285"));
-        assert_eq!(q1.shown(6).q1.to_string(), "0.284629", "half away from zero");
+        assert_eq!(
+            q1.shown(6).q1.to_string(),
+            "0.284629",
+            "half away from zero"
+        );
         let median = distribution(&ds(&["0.1", "0.714166", "0.714167", "0.9"])).unwrap();
         assert_eq!(median.median, d("0.7141665"));
         assert_eq!(median.shown(3).median.to_string(), "0.714");
         assert_eq!(median.shown(6).median.to_string(), "0.714167");
         let six = distribution(&ds(&["0.284628", "0.284629", "0.3", "0.4", "0.5", "0.6"])).unwrap();
-        assert_eq!(six.q1, d("0.28847175"), "0.284629 + 0.25 × (0.3 − 0.284629)");
+        assert_eq!(
+            six.q1,
+            d("0.28847175"),
+            "0.284629 + 0.25 × (0.3 − 0.284629)"
+        );
     }
 
     #[test]

@@ -91,7 +91,9 @@ pub enum AnswerState {
 
 /// Rounds a quotient to [`SCORE_DECIMALS`], half away from zero.
 pub fn round_score(value: Decimal) -> Decimal {
-    normalise_zero(value.round_dp_with_strategy(SCORE_DECIMALS, RoundingStrategy::MidpointAwayFromZero))
+    normalise_zero(
+        value.round_dp_with_strategy(SCORE_DECIMALS, RoundingStrategy::MidpointAwayFromZero),
+    )
 }
 
 /// `numerator ÷ denominator` to [`SCORE_DECIMALS`]; `None` when the denominator is 0 or the
@@ -147,7 +149,10 @@ fn score_fraction(scale: ScoreScale, value: AnswerValue) -> Option<(Decimal, Dec
             if highest <= lowest {
                 return None;
             }
-            (Decimal::from(level - lowest), Decimal::from(highest - lowest))
+            (
+                Decimal::from(level - lowest),
+                Decimal::from(highest - lowest),
+            )
         }
         (ScoreScale::Numeric { min, max }, AnswerValue::Number(number)) => {
             if max <= min {
@@ -155,9 +160,7 @@ fn score_fraction(scale: ScoreScale, value: AnswerValue) -> Option<(Decimal, Dec
             }
             (number.checked_sub(min)?, max.checked_sub(min)?)
         }
-        (ScoreScale::YesNo, AnswerValue::Bool(yes)) => {
-            (Decimal::from(u8::from(yes)), Decimal::ONE)
-        }
+        (ScoreScale::YesNo, AnswerValue::Bool(yes)) => (Decimal::from(u8::from(yes)), Decimal::ONE),
         _ => return None,
     };
     Some((part.clamp(Decimal::ZERO, span), span))
@@ -185,8 +188,8 @@ impl ScoredGoal {
             AnswerState::Answered(value) => {
                 let fraction = score_fraction(scale, value);
                 let score = fraction.and_then(|(part, span)| quotient(part, span));
-                let points = fraction
-                    .and_then(|(part, span)| quotient(weight.checked_mul(part)?, span));
+                let points =
+                    fraction.and_then(|(part, span)| quotient(weight.checked_mul(part)?, span));
                 match (score, points) {
                     (Some(score), Some(points)) => Self {
                         weight,
@@ -270,7 +273,10 @@ pub fn roll_up<'a>(method: RollUp, goals: impl IntoIterator<Item = &'a ScoredGoa
         applicable += 1;
         if let (Some(_), Some(goal_points)) = (goal.score, goal.points) {
             answered += 1;
-            match (points.checked_add(goal_points), weights.checked_add(goal.weight)) {
+            match (
+                points.checked_add(goal_points),
+                weights.checked_add(goal.weight),
+            ) {
                 (Some(p), Some(w)) => (points, weights) = (p, w),
                 _ => overflow = true,
             }
@@ -393,7 +399,10 @@ mod tests {
 
     #[test]
     fn goal_scores_normalise_each_scale_to_zero_one() {
-        assert_eq!(goal_score(FIVE_LEVELS, AnswerValue::Level(3)), Some(d("0.6")));
+        assert_eq!(
+            goal_score(FIVE_LEVELS, AnswerValue::Level(3)),
+            Some(d("0.6"))
+        );
         let ncaf = ScoreScale::Maturity {
             lowest: 1,
             highest: 5,
@@ -420,8 +429,16 @@ mod tests {
     #[test]
     fn weighted_mean_skips_not_applicable_and_missing_answers() {
         let goals = [
-            ScoredGoal::new(d("2"), FIVE_LEVELS, AnswerState::Answered(AnswerValue::Level(5))),
-            ScoredGoal::new(d("1"), FIVE_LEVELS, AnswerState::Answered(AnswerValue::Level(2))),
+            ScoredGoal::new(
+                d("2"),
+                FIVE_LEVELS,
+                AnswerState::Answered(AnswerValue::Level(5)),
+            ),
+            ScoredGoal::new(
+                d("1"),
+                FIVE_LEVELS,
+                AnswerState::Answered(AnswerValue::Level(2)),
+            ),
             ScoredGoal::new(d("1"), FIVE_LEVELS, AnswerState::NotApplicable),
             ScoredGoal::new(d("1"), FIVE_LEVELS, AnswerState::Missing),
         ];
@@ -454,7 +471,8 @@ mod tests {
             max: d("30"),
         };
         let total = |a: &str, b: &str| {
-            let goals = [a, b].map(|v| ScoredGoal::new(d("30"), pillar, AnswerState::Answered(number(v))));
+            let goals =
+                [a, b].map(|v| ScoredGoal::new(d("30"), pillar, AnswerState::Answered(number(v))));
             roll_up(RollUp::Sum, &goals).score
         };
         let (first, second) = (total("10.01", "20.00"), total("10.00", "20.01"));
@@ -471,27 +489,51 @@ mod tests {
         let goals = [ScoredGoal::new(d("1"), FIVE_LEVELS, AnswerState::Missing)];
         assert_eq!(roll_up(RollUp::Sum, &goals).score, None);
         assert_eq!(roll_up(RollUp::WeightedMean, &[]).completion(), None);
-        let zero = [ScoredGoal::new(Decimal::ZERO, FIVE_LEVELS, AnswerState::Answered(AnswerValue::Level(5)))];
+        let zero = [ScoredGoal::new(
+            Decimal::ZERO,
+            FIVE_LEVELS,
+            AnswerState::Answered(AnswerValue::Level(5)),
+        )];
         let mean = roll_up(RollUp::WeightedMean, &zero);
         assert_eq!(mean.score, None);
         assert!(mean.is_complete(), "answered, only weighing nothing");
         assert_eq!(roll_up(RollUp::Sum, &zero).score, Some(Decimal::ZERO));
-        let not_applicable = [ScoredGoal::new(d("1"), FIVE_LEVELS, AnswerState::NotApplicable)];
+        let not_applicable = [ScoredGoal::new(
+            d("1"),
+            FIVE_LEVELS,
+            AnswerState::NotApplicable,
+        )];
         let rolled = roll_up(RollUp::WeightedMean, &not_applicable);
-        assert_eq!((rolled.score, rolled.completion(), rolled.is_complete()), (None, None, true));
+        assert_eq!(
+            (rolled.score, rolled.completion(), rolled.is_complete()),
+            (None, None, true)
+        );
     }
 
     #[test]
     fn attainment_measures_the_way_from_baseline_to_target() {
-        assert_eq!(attainment(Some(d("2")), Some(d("3")), d("4")), Some(d("0.5")));
-        assert_eq!(attainment(None, Some(d("15")), d("10")), Some(Decimal::ONE), "clamped");
+        assert_eq!(
+            attainment(Some(d("2")), Some(d("3")), d("4")),
+            Some(d("0.5"))
+        );
+        assert_eq!(
+            attainment(None, Some(d("15")), d("10")),
+            Some(Decimal::ONE),
+            "clamped"
+        );
         assert_eq!(
             attainment(Some(d("40")), Some(d("30")), d("20")),
             Some(d("0.5")),
             "aiming down"
         );
-        assert_eq!(attainment(Some(d("5")), Some(d("5")), d("5")), Some(Decimal::ONE));
-        assert_eq!(attainment(Some(d("5")), Some(d("4")), d("5")), Some(Decimal::ZERO));
+        assert_eq!(
+            attainment(Some(d("5")), Some(d("5")), d("5")),
+            Some(Decimal::ONE)
+        );
+        assert_eq!(
+            attainment(Some(d("5")), Some(d("4")), d("5")),
+            Some(Decimal::ZERO)
+        );
         assert_eq!(attainment(Some(d("1")), None, d("5")), None);
     }
 
@@ -514,7 +556,13 @@ mod tests {
 
     #[test]
     fn dense_ranks_share_ties_without_gaps() {
-        let ranks = dense_ranks(&[Some(d("99.5")), Some(d("100")), Some(d("99.50")), None, Some(d("98"))]);
+        let ranks = dense_ranks(&[
+            Some(d("99.5")),
+            Some(d("100")),
+            Some(d("99.50")),
+            None,
+            Some(d("98")),
+        ]);
         assert_eq!(ranks, [Some(2), Some(1), Some(2), None, Some(3)]);
     }
 

@@ -18,10 +18,7 @@ pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal
 }
 
 /// A figure (or `None`) as a JSON value, e.g. for an audit entry's details: a number.
-pub fn json<T: Serialize>(value: &T) -> serde_json::Value
-where
-    T: ToJsonNumber,
-{
+pub fn json<T: ToJsonNumber>(value: &T) -> serde_json::Value {
     value.to_json_number()
 }
 
@@ -65,7 +62,10 @@ pub mod option {
 }
 
 /// `#[serde(serialize_with = "number::options")]` for a `Vec<Option<Decimal>>`.
-pub fn options<S: Serializer>(values: &[Option<Decimal>], serializer: S) -> Result<S::Ok, S::Error> {
+pub fn options<S: Serializer>(
+    values: &[Option<Decimal>],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeSeq;
     let mut seq = serializer.serialize_seq(Some(values.len()))?;
     for value in values {

@@ -243,7 +243,11 @@ mod tests {
         assert_eq!(carried[&a2], GoalResult::Scored(Decimal::new(4, 1)));
         assert_eq!(carried[&b2a], GoalResult::Scored(Decimal::ONE));
         assert_eq!(carried[&b2b], GoalResult::Scored(Decimal::ONE));
-        assert_eq!(carried[&cd2], GoalResult::Scored(Decimal::new(75, 2)), "weighted 3:1");
+        assert_eq!(
+            carried[&cd2],
+            GoalResult::Scored(Decimal::new(75, 2)),
+            "weighted 3:1"
+        );
         assert!(
             !carried.contains_key(&n2),
             "a new goal has no earlier score"
@@ -285,7 +289,10 @@ mod tests {
             link(v1, v2, Some(c), Some(cd), Relation::Merged),
             link(v1, v2, Some(d), Some(cd), Relation::Merged),
         ];
-        let results = HashMap::from([(c, GoalResult::NotApplicable), (d, GoalResult::Scored(Decimal::new(5, 1)))]);
+        let results = HashMap::from([
+            (c, GoalResult::NotApplicable),
+            (d, GoalResult::Scored(Decimal::new(5, 1))),
+        ]);
         let carried = Translator::new(&links)
             .carry(v1, v2, &HashMap::new(), &results)
             .unwrap();

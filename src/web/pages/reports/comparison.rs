@@ -8,11 +8,11 @@ use uuid::Uuid;
 
 use crate::domain::report::comparison::{ComparisonRow, CycleComparison};
 use crate::domain::report::{CycleRef, SectionRef};
+use crate::domain::scoring::Decimal;
 use crate::domain::scoring::distribution::Distribution;
 use crate::presentation::charts::{
     self, BoxRow, ChartText, HeatCell, HeatColumn, HeatLegend, HeatRow,
 };
-use crate::domain::scoring::Decimal;
 use crate::presentation::format::{ScoreFormat, geometry, percent};
 use crate::presentation::i18n::Lang;
 use crate::services::reports::{self as service};
