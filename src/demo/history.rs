@@ -8,7 +8,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::domain::framework::{AnswerScale, Framework};
-use crate::domain::scoring::{AnswerState, AnswerValue};
+use crate::domain::scoring::{AnswerState, AnswerValue, Decimal};
 use crate::domain::snapshot::{self, SnapshotHeader};
 use crate::storage::assessments::{self, AnswerRow, AssessmentRow, ReviewRow, SnapshotRow};
 use crate::storage::clarifications::{self, NewClarification};
@@ -117,11 +117,22 @@ pub(super) fn value_for(scale: &AnswerScale, latent: f64) -> AnswerValue {
         AnswerScale::Numeric {
             min, max, decimals, ..
         } => {
+            // Demo data only: the latent capability is a float; the value is written as the
+            // decimal a delegate would type, with the scale's decimals.
+            use rust_decimal::prelude::ToPrimitive;
+            let (min, max) = (min.to_f64().unwrap_or(0.0), max.to_f64().unwrap_or(0.0));
             let factor = 10f64.powi(i32::from(*decimals));
-            AnswerValue::Number(((min + latent * (max - min)) * factor).round() / factor)
+            let value = ((min + latent * (max - min)) * factor).round() / factor;
+            AnswerValue::Number(demo_decimal(value, *decimals))
         }
         AnswerScale::YesNo {} => AnswerValue::Bool(latent >= 0.5),
     }
+}
+
+/// A demo float as the decimal with `decimals` decimals a person would write.
+pub(super) fn demo_decimal(value: f64, decimals: i16) -> Decimal {
+    let places = usize::try_from(decimals).unwrap_or(0);
+    format!("{value:.places$}").parse().unwrap_or_default()
 }
 
 /// Writes cycles, assessments, answers, snapshots, reviews, national goals and clarification
@@ -353,9 +364,9 @@ fn national_goal_rows(
                             .into(),
                     measure: "number",
                     unit: "%".into(),
-                    baseline_value: Some(budget_now - 1.0),
-                    current_value: Some(budget_now),
-                    target_value: budget_now + 2.0,
+                    baseline_value: Some(demo_decimal(budget_now - 1.0, 1)),
+                    current_value: Some(demo_decimal(budget_now, 1)),
+                    target_value: demo_decimal(budget_now + 2.0, 1),
                     target_year: 2028,
                     status: STATUSES[(p % 5) as usize],
                     owner: "Ministry of Defence, cyber directorate".into(),
@@ -369,9 +380,12 @@ fn national_goal_rows(
                         .into(),
                     measure: "level",
                     unit: String::new(),
-                    baseline_value: Some(2.0),
-                    current_value: Some(2.0 + (noise(seed(&[p, 21])) * 2.0).round()),
-                    target_value: 4.0,
+                    baseline_value: Some(Decimal::from(2)),
+                    current_value: Some(demo_decimal(
+                        2.0 + (noise(seed(&[p, 21])) * 2.0).round(),
+                        0,
+                    )),
+                    target_value: Decimal::from(4),
                     target_year: 2027,
                     status: STATUSES[((p + 2) % 5) as usize],
                     owner: "Joint cyber command".into(),

@@ -16,7 +16,7 @@ use super::bulk::{self, FrameworkParts, Submission};
 use super::history::{noise, seed, value_for};
 use super::{DEMO_DELEGATION, DemoOutcome};
 use crate::domain::framework::{AnswerScale, Framework, Goal, MaturityLevel, RollUp, Section};
-use crate::domain::scoring::AnswerState;
+use crate::domain::scoring::{AnswerState, Decimal};
 use crate::domain::text::LocalizedText;
 use crate::storage::audit::{self, Actor, NewEntry};
 use crate::storage::cycles::CycleRow;
@@ -113,11 +113,11 @@ pub fn framework(scale: Scale) -> Framework {
                             format!("Objectif {}.{}", s + 1, g + 1),
                         ),
                         guidance: LocalizedText::default(),
-                        weight: 1.0 + (g % 3) as f64,
+                        weight: Decimal::from(1 + g % 3),
                         scale: match g % 5 {
                             3 => AnswerScale::Numeric {
-                                min: 0.0,
-                                max: 100.0,
+                                min: Decimal::ZERO,
+                                max: Decimal::ONE_HUNDRED,
                                 unit: "%".to_owned(),
                                 decimals: 1,
                             },

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::framework::AnswerScale;
-use super::scoring::{AnswerState, AnswerValue};
+use super::scoring::{AnswerState, AnswerValue, Decimal};
 
 /// Implementation statuses an answer can carry.
 pub const IMPLEMENTATION_STATUSES: [&str; 4] =
@@ -65,7 +65,7 @@ pub fn parse_value(scale: &AnswerScale, text: &str) -> Result<Option<AnswerValue
             min, max, decimals, ..
         } => {
             let (number, places) = parse_number(text).ok_or("field.value.number")?;
-            if !number.is_finite() || number < *min || number > *max {
+            if number < *min || number > *max {
                 return Err("field.value.out_of_range");
             }
             if places > usize::try_from(*decimals).unwrap_or(0) {
@@ -85,7 +85,7 @@ pub fn parse_value(scale: &AnswerScale, text: &str) -> Result<Option<AnswerValue
 /// separator, the point (`62.5`) or the comma (`62,5`); spaces between digit groups are ignored
 /// (`1 000,5`). Returns the number and its count of significant decimals (trailing zeros do not
 /// count: `62.50` has one). No exponent, no `inf`.
-pub fn parse_number(text: &str) -> Option<(f64, usize)> {
+pub fn parse_number(text: &str) -> Option<(Decimal, usize)> {
     let compact: String = text
         .trim()
         .chars()
@@ -105,7 +105,12 @@ pub fn parse_number(text: &str) -> Option<(f64, usize)> {
     }
     let places = fraction.trim_end_matches('0').len();
     let whole = if whole.is_empty() { "0" } else { whole };
-    let magnitude: f64 = format!("{whole}.{fraction}0").parse().ok()?;
+    // Exact: the digits as typed, never a binary float (0.890 stays 0.890).
+    let magnitude: Decimal = if fraction.is_empty() {
+        whole.parse().ok()?
+    } else {
+        format!("{whole}.{fraction}").parse().ok()?
+    };
     let number = if negative { -magnitude } else { magnitude };
     Some((number, places))
 }
@@ -219,8 +224,8 @@ mod tests {
 
     fn percent() -> AnswerScale {
         AnswerScale::Numeric {
-            min: 0.0,
-            max: 20.0,
+            min: "0.0".parse::<crate::domain::scoring::Decimal>().unwrap(),
+            max: "20.0".parse::<crate::domain::scoring::Decimal>().unwrap(),
             unit: "%".into(),
             decimals: 1,
         }
@@ -235,7 +240,9 @@ mod tests {
         assert_eq!(parse_value(&maturity(), "6"), Err("field.value.level"));
         assert_eq!(
             parse_value(&percent(), "12,5"),
-            Ok(Some(AnswerValue::Number(12.5)))
+            Ok(Some(AnswerValue::Number(
+                "12.5".parse::<crate::domain::scoring::Decimal>().unwrap()
+            )))
         );
         assert_eq!(
             parse_value(&percent(), "12.55"),
@@ -311,7 +318,10 @@ mod tests {
     fn a_stored_value_edits_as_the_text_that_reads_back_to_it() {
         for (scale, value) in [
             (maturity(), AnswerValue::Level(4)),
-            (percent(), AnswerValue::Number(7.5)),
+            (
+                percent(),
+                AnswerValue::Number("7.5".parse::<crate::domain::scoring::Decimal>().unwrap()),
+            ),
             (AnswerScale::YesNo {}, AnswerValue::Bool(false)),
         ] {
             assert_eq!(
@@ -323,8 +333,8 @@ mod tests {
 
     fn whole_percent() -> AnswerScale {
         AnswerScale::Numeric {
-            min: 0.0,
-            max: 100.0,
+            min: "0.0".parse::<crate::domain::scoring::Decimal>().unwrap(),
+            max: "100.0".parse::<crate::domain::scoring::Decimal>().unwrap(),
             unit: "%".into(),
             decimals: 0,
         }
@@ -333,8 +343,8 @@ mod tests {
     #[test]
     fn a_decimal_comma_reads_as_the_point() {
         let scale = AnswerScale::Numeric {
-            min: 0.0,
-            max: 100.0,
+            min: "0.0".parse::<crate::domain::scoring::Decimal>().unwrap(),
+            max: "100.0".parse::<crate::domain::scoring::Decimal>().unwrap(),
             unit: "%".into(),
             decimals: 2,
         };
@@ -344,11 +354,15 @@ mod tests {
         }
         assert_eq!(
             parse_value(&scale, " 62,5 "),
-            Ok(Some(AnswerValue::Number(62.5)))
+            Ok(Some(AnswerValue::Number(
+                "62.5".parse::<crate::domain::scoring::Decimal>().unwrap()
+            )))
         );
         assert_eq!(
             parse_value(&scale, ",5"),
-            Ok(Some(AnswerValue::Number(0.5)))
+            Ok(Some(AnswerValue::Number(
+                "0.5".parse::<crate::domain::scoring::Decimal>().unwrap()
+            )))
         );
     }
 
@@ -365,10 +379,19 @@ mod tests {
         }
         assert_eq!(
             parse_number("1 000,5"),
-            Some((1000.5, 1)),
+            Some((
+                "1000.5".parse::<crate::domain::scoring::Decimal>().unwrap(),
+                1
+            )),
             "spaces between digit groups"
         );
-        assert_eq!(parse_number("-2,50"), Some((-2.5, 1)));
+        assert_eq!(
+            parse_number("-2,50"),
+            Some((
+                "-2.5".parse::<crate::domain::scoring::Decimal>().unwrap(),
+                1
+            ))
+        );
     }
 
     #[test]
@@ -383,12 +406,16 @@ mod tests {
         );
         assert_eq!(
             parse_value(&whole_percent(), "62.0"),
-            Ok(Some(AnswerValue::Number(62.0))),
+            Ok(Some(AnswerValue::Number(
+                "62.0".parse::<crate::domain::scoring::Decimal>().unwrap()
+            ))),
             "trailing zeros are no decimals"
         );
         assert_eq!(
             parse_value(&percent(), "12.50"),
-            Ok(Some(AnswerValue::Number(12.5)))
+            Ok(Some(AnswerValue::Number(
+                "12.5".parse::<crate::domain::scoring::Decimal>().unwrap()
+            )))
         );
         for decimals in 0..=6 {
             assert!(too_many_decimals(decimals).starts_with("field.value."));
@@ -398,8 +425,10 @@ mod tests {
     #[test]
     fn comma_and_point_store_the_same_number() {
         let scale = AnswerScale::Numeric {
-            min: 0.0,
-            max: 1_000_000.0,
+            min: "0.0".parse::<crate::domain::scoring::Decimal>().unwrap(),
+            max: "1000000.0"
+                .parse::<crate::domain::scoring::Decimal>()
+                .unwrap(),
             unit: String::new(),
             decimals: 2,
         };
@@ -410,7 +439,7 @@ mod tests {
                 let comma = format!("{whole},{fraction:02}");
                 let read = parse_value(&scale, &point);
                 assert_eq!(read, parse_value(&scale, &comma), "{comma}");
-                let expected: f64 = point.parse().unwrap();
+                let expected: crate::domain::scoring::Decimal = point.parse().unwrap();
                 assert_eq!(read, Ok(Some(AnswerValue::Number(expected))), "{point}");
             }
         }

@@ -2,14 +2,16 @@
 //! boundary: written in full (no exponent, no `inf`/`NaN`), at most [`MAX_DECIMALS`] decimals,
 //! at most [`MAX_MAGNITUDE`] in size, and within the range of what they measure.
 
+use rust_decimal::Decimal;
+
 /// Decimals a typed number may carry.
 pub const MAX_DECIMALS: usize = 6;
-/// Largest size of a typed number.
-pub const MAX_MAGNITUDE: f64 = 1e12;
+/// Largest size of a typed number (10¹²).
+pub const MAX_MAGNITUDE: Decimal = Decimal::from_parts(0xD4A5_1000, 0xE8, 0, false, 0);
 
 /// Reads a typed number: an optional sign, digits, at most one decimal separator (`.` or `,`),
 /// spaces between digit groups ignored. Errors are catalogue keys.
-pub fn parse_number(text: &str) -> Result<f64, &'static str> {
+pub fn parse_number(text: &str) -> Result<Decimal, &'static str> {
     let compact: String = text
         .trim()
         .chars()
@@ -35,17 +37,17 @@ pub fn parse_number(text: &str) -> Result<f64, &'static str> {
         return Err("field.number.too_large");
     }
     let whole = if whole.is_empty() { "0" } else { whole };
-    let magnitude: f64 = format!("{whole}.{fraction}0")
-        .parse()
-        .map_err(|_| "field.number.invalid")?;
-    if !magnitude.is_finite() || magnitude > MAX_MAGNITUDE {
+    let fraction = fraction.trim_end_matches('0');
+    let text = if fraction.is_empty() {
+        whole.to_owned()
+    } else {
+        format!("{whole}.{fraction}")
+    };
+    let magnitude = Decimal::from_str_exact(&text).map_err(|_| "field.number.invalid")?;
+    if magnitude > MAX_MAGNITUDE {
         return Err("field.number.too_large");
     }
-    Ok(if negative && magnitude != 0.0 {
-        -magnitude
-    } else {
-        magnitude
-    })
+    Ok(if negative { -magnitude } else { magnitude })
 }
 
 /// What a national goal's values are measured on, with its range.
@@ -70,16 +72,16 @@ impl Measure {
     }
 
     /// The problem (catalogue key) of a value outside this measure's range.
-    pub fn check(self, value: f64) -> Result<(), &'static str> {
+    pub fn check(self, value: Decimal) -> Result<(), &'static str> {
         match self {
             Measure::Level { max } => {
-                if value.fract() == 0.0 && value >= 0.0 && value <= f64::from(max) {
+                if value.fract().is_zero() && value >= Decimal::ZERO && value <= Decimal::from(max) {
                     Ok(())
                 } else {
                     Err("field.number.level_range")
                 }
             }
-            Measure::Percent if !(0.0..=100.0).contains(&value) => {
+            Measure::Percent if value < Decimal::ZERO || value > Decimal::ONE_HUNDRED => {
                 Err("field.number.percent_range")
             }
             Measure::Percent | Measure::Number => Ok(()),
@@ -91,10 +93,19 @@ impl Measure {
 mod tests {
     use super::*;
 
+    fn d(text: &str) -> Decimal {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_largest_magnitude_is_ten_to_the_twelfth() {
+        assert_eq!(MAX_MAGNITUDE, Decimal::from(1_000_000_000_000_i64));
+    }
+
     #[test]
     fn typed_numbers_are_written_in_full_and_bounded() {
-        assert_eq!(parse_number("62,5"), Ok(62.5));
-        assert_eq!(parse_number("-1 000.25"), Ok(-1000.25));
+        assert_eq!(parse_number("62,5"), Ok(d("62.5")));
+        assert_eq!(parse_number("-1 000.25"), Ok(d("-1000.25")));
         assert_eq!(parse_number("1e308"), Err("field.number.exponent"));
         assert_eq!(parse_number("1e-320"), Err("field.number.exponent"));
         assert_eq!(parse_number("1e-400"), Err("field.number.exponent"));
@@ -104,20 +115,20 @@ mod tests {
         assert_eq!(parse_number(&tiny), Err("field.number.decimals"));
         let huge = format!("1{}", "0".repeat(308));
         assert_eq!(parse_number(&huge), Err("field.number.too_large"));
-        assert_eq!(parse_number("0.000001"), Ok(0.000001));
+        assert_eq!(parse_number("0.000001"), Ok(d("0.000001")));
     }
 
     #[test]
     fn measures_keep_their_ranges() {
         let level = Measure::of("level", "", 4);
-        assert_eq!(level.check(4.0), Ok(()));
-        assert_eq!(level.check(0.0), Ok(()));
-        assert!(level.check(-5.0).is_err());
-        assert!(level.check(99.0).is_err());
-        assert!(level.check(2.5).is_err());
+        assert_eq!(level.check(d("4")), Ok(()));
+        assert_eq!(level.check(d("0")), Ok(()));
+        assert!(level.check(d("-5")).is_err());
+        assert!(level.check(d("99")).is_err());
+        assert!(level.check(d("2.5")).is_err());
         let percent = Measure::of("number", " % ", 4);
-        assert!(percent.check(100.5).is_err());
-        assert_eq!(percent.check(55.0), Ok(()));
-        assert_eq!(Measure::of("number", "km", 4).check(-3.0), Ok(()));
+        assert!(percent.check(d("100.5")).is_err());
+        assert_eq!(percent.check(d("55")), Ok(()));
+        assert_eq!(Measure::of("number", "km", 4).check(d("-3")), Ok(()));
     }
 }

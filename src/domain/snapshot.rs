@@ -2,6 +2,7 @@
 //! the overall score and completion, serialised once into a canonical JSON document whose
 //! SHA-256 digest is kept beside it.
 
+use crate::domain::scoring::Decimal;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -15,7 +16,7 @@ pub struct SnapshotGoal {
     pub id: Uuid,
     pub code: String,
     pub section: usize,
-    pub weight: f64,
+    pub weight: Decimal,
     pub scale: ScoreScale,
 }
 
@@ -36,7 +37,7 @@ pub struct FrozenSnapshot {
     pub overall: RolledUp,
     pub sections: Vec<(Uuid, RolledUp)>,
     /// Per goal: the answer and its score (`None` when missing or not applicable).
-    pub goal_scores: Vec<(Uuid, AnswerState, Option<f64>)>,
+    pub goal_scores: Vec<(Uuid, AnswerState, Option<Decimal>)>,
 }
 
 #[derive(Serialize)]
@@ -52,7 +53,8 @@ struct Document<'a> {
 
 #[derive(Serialize)]
 struct Figure {
-    score: Option<f64>,
+    #[serde(with = "crate::domain::scoring::number::option")]
+    score: Option<Decimal>,
     answered: u32,
     applicable: u32,
 }
@@ -78,8 +80,10 @@ struct SectionFigure<'a> {
 struct AnswerFigure<'a> {
     goal: &'a str,
     state: &'static str,
-    value: Option<serde_json::Value>,
-    score: Option<f64>,
+    /// The value with its exact text (a level, a decimal number as entered, true or false).
+    value: Option<Box<serde_json::value::RawValue>>,
+    #[serde(with = "crate::domain::scoring::number::option")]
+    score: Option<Decimal>,
     #[serde(flatten)]
     details: &'a AnswerDetails,
 }
@@ -171,9 +175,14 @@ pub fn freeze_detailed(
                     AnswerState::Answered(_) => "answered",
                 },
                 value: match answer {
-                    AnswerState::Answered(AnswerValue::Level(level)) => Some((*level).into()),
-                    AnswerState::Answered(AnswerValue::Number(number)) => Some((*number).into()),
-                    AnswerState::Answered(AnswerValue::Bool(yes)) => Some((*yes).into()),
+                    AnswerState::Answered(value) => {
+                        serde_json::value::RawValue::from_string(match value {
+                            AnswerValue::Level(level) => level.to_string(),
+                            AnswerValue::Number(number) => number.to_string(),
+                            AnswerValue::Bool(yes) => yes.to_string(),
+                        })
+                        .ok()
+                    }
                     _ => None,
                 },
                 score: scored.score,
@@ -216,7 +225,7 @@ mod tests {
             id: Uuid::new_v4(),
             code: "I.1".into(),
             section: 0,
-            weight: 1.0,
+            weight: "1.0".parse::<crate::domain::scoring::Decimal>().unwrap(),
             scale: ScoreScale::YesNo,
         }];
         let header = SnapshotHeader {
@@ -272,7 +281,7 @@ mod tests {
                 id: Uuid::new_v4(),
                 code: "I.1".into(),
                 section: 0,
-                weight: 1.0,
+                weight: "1.0".parse::<crate::domain::scoring::Decimal>().unwrap(),
                 scale: ScoreScale::Maturity {
                     lowest: 0,
                     highest: 5,
@@ -282,7 +291,7 @@ mod tests {
                 id: Uuid::new_v4(),
                 code: "I.2".into(),
                 section: 0,
-                weight: 1.0,
+                weight: "1.0".parse::<crate::domain::scoring::Decimal>().unwrap(),
                 scale: ScoreScale::YesNo,
             },
         ];
@@ -296,7 +305,10 @@ mod tests {
             revision: 1,
         };
         let frozen = freeze(&header, RollUp::WeightedMean, &sections, &goals, &answers);
-        assert_eq!(frozen.overall.score, Some(0.8));
+        assert_eq!(
+            frozen.overall.score,
+            Some("0.8".parse::<crate::domain::scoring::Decimal>().unwrap())
+        );
         assert_eq!((frozen.overall.answered, frozen.overall.applicable), (1, 1));
         assert!(
             frozen
@@ -317,7 +329,7 @@ pub struct RecordedAnswer {
     pub goal: String,
     pub state: String,
     pub value: Option<serde_json::Value>,
-    pub score: Option<f64>,
+    pub score: Option<Decimal>,
     #[serde(flatten)]
     pub details: AnswerDetails,
 }

@@ -12,7 +12,7 @@
 //! numbers.
 
 use super::{ExportError, ReportContent};
-use crate::domain::report::export::{ExportRow, FIELDS};
+use crate::domain::report::export::{Cell, ExportRow, FIELDS, cells};
 use crate::presentation::i18n::Lang;
 
 /// The byte-order mark spreadsheet programs look for to read UTF-8.
@@ -31,34 +31,14 @@ pub fn header(lang: Lang) -> Result<Vec<u8>, ExportError> {
     finish(out)
 }
 
-/// Lines for `rows` (a whole report, or one chunk of a streamed one).
+/// Lines for `rows` (a whole report, or one chunk of a streamed one): each row's cells
+/// ([`cells`], the row's one serde definition) then `generated_at`.
 pub fn records(rows: &[ExportRow], generated_at: &str) -> Result<Vec<u8>, ExportError> {
     let mut out = csv::Writer::from_writer(Vec::new());
-    let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     for row in rows {
-        let cells = [
-            row.cycle_code.as_str(),
-            &row.participant_code,
-            &row.participant_name,
-            &row.assessment_state,
-            &row.revision.to_string(),
-            &row.snapshot_digest,
-            &row.section_code,
-            &row.goal_code,
-            &row.goal_title,
-            &row.weight.to_string(),
-            &row.answer_state,
-            &row.value,
-            &number(row.goal_score),
-            &number(row.section_score),
-            &row.section_complete.to_string(),
-            &number(row.overall_score),
-            &row.overall_complete.to_string(),
-            &row.rank.map(|r| r.to_string()).unwrap_or_default(),
-            generated_at,
-        ];
-        let cells = cells.map(neutralised);
-        out.write_record(cells.iter().map(|cell| cell.as_bytes()))?;
+        let mut texts: Vec<String> = cells(row)?.iter().map(Cell::text).collect();
+        texts.push(generated_at.to_owned());
+        out.write_record(texts.iter().map(|cell| neutralised(cell).into_owned()))?;
     }
     finish(out)
 }
@@ -67,7 +47,7 @@ pub fn records(rows: &[ExportRow], generated_at: &str) -> Result<Vec<u8>, Export
 /// apostrophe; everything else, plain numbers included, is left as it is.
 pub fn neutralised(cell: &str) -> std::borrow::Cow<'_, str> {
     let evaluated = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    if evaluated && cell.parse::<f64>().is_err() {
+    if evaluated && cell.parse::<rust_decimal::Decimal>().is_err() {
         std::borrow::Cow::Owned(format!("'{cell}"))
     } else {
         std::borrow::Cow::Borrowed(cell)

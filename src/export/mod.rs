@@ -195,6 +195,8 @@ pub enum ExportError {
     Json(#[from] serde_json::Error),
     #[error("writing the file failed: {0}")]
     Io(#[from] std::io::Error),
+    #[error("writing a row failed: {0}")]
+    Row(#[from] crate::domain::report::export::CellError),
 }
 
 /// Writes the report in `format`.

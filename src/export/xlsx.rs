@@ -7,7 +7,8 @@ use std::collections::{HashMap, HashSet};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
 use super::{ExportError, ReportContent};
-use crate::domain::report::export::FIELDS;
+use crate::domain::report::export::{Cell, FIELDS, cells};
+use crate::domain::scoring::{Decimal, shown_decimals};
 use crate::presentation::i18n::Lang;
 
 /// Excel's limit on sheet names.
@@ -16,7 +17,15 @@ const SHEET_NAME_MAX: usize = 31;
 pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
     let mut workbook = Workbook::new();
     let header = Format::new().set_bold().set_background_color("#D9E2F3");
-    let score = |max: f64| Format::new().set_num_format(if max <= 1.0 { "0.000" } else { "0.00" });
+    // Cell values are the figures as shown (rounded once by the method); the formats show them
+    // with their decimals (0.890, not 0.89).
+    let score = |max: Decimal| {
+        Format::new().set_num_format(if shown_decimals(max) == 3 {
+            "0.000"
+        } else {
+            "0.00"
+        })
+    };
     let percent = Format::new().set_num_format("0%");
     let report = content.report;
     let lang = content.lang;
@@ -53,18 +62,18 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
         sheet.write_string(r, 2, name(lang, row))?;
         sheet.write_string(r, 3, &row.assessment_state)?;
         if let Some(value) = row.overall.score {
-            sheet.write_number_with_format(r, 4, value, &overall_format)?;
+            sheet.write_number_with_format(r, 4, cell_number(value), &overall_format)?;
         }
         sheet.write_boolean(r, 5, row.overall.complete)?;
         if let Some(value) = row.overall.completion {
-            sheet.write_number_with_format(r, 6, value, &percent)?;
+            sheet.write_number_with_format(r, 6, cell_number(value), &percent)?;
         }
         for (offset, (figure, section)) in row.sections.iter().zip(&report.sections).enumerate() {
             if let Some(value) = figure.score {
                 sheet.write_number_with_format(
                     r,
                     column(7 + offset),
-                    value,
+                    cell_number(value),
                     &score(section.max_score),
                 )?;
             }
@@ -74,7 +83,7 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
     sheet.autofit();
 
     // One sheet per section: each participant's goal scores.
-    let goal_scores: HashMap<(&str, &str), Option<f64>> = content
+    let goal_scores: HashMap<(&str, &str), Option<Decimal>> = content
         .rows
         .iter()
         .map(|r| {
@@ -100,21 +109,26 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
         columns.extend(goals.iter().copied());
         write_header(sheet, &columns, &header)?;
         let section_format = score(section.max_score);
-        let unit = score(1.0);
+        let unit = score(Decimal::ONE);
         for (i, row) in report.rows.iter().enumerate() {
             let r = row_number(i);
             sheet.write_string(r, 0, &row.participant_code)?;
             sheet.write_string(r, 1, name(lang, row))?;
             if let Some(figure) = row.sections.get(index) {
                 if let Some(value) = figure.score {
-                    sheet.write_number_with_format(r, 2, value, &section_format)?;
+                    sheet.write_number_with_format(r, 2, cell_number(value), &section_format)?;
                 }
                 sheet.write_boolean(r, 3, figure.complete)?;
             }
             for (offset, goal) in goals.iter().enumerate() {
                 if let Some(Some(value)) = goal_scores.get(&(row.participant_code.as_str(), *goal))
                 {
-                    sheet.write_number_with_format(r, column(4 + offset), *value, &unit)?;
+                    sheet.write_number_with_format(
+                        r,
+                        column(4 + offset),
+                        cell_number(*value),
+                        &unit,
+                    )?;
                 }
             }
         }
@@ -142,29 +156,38 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
         sheet.set_column_width(column(c), width)?;
     }
     write_header(sheet, &columns, &header)?;
+    // Each row's cells come from its one serde definition (as in the CSV and JSON); numbers
+    // are number cells, formatted with the decimals their text has.
+    let mut formats: HashMap<u32, Format> = HashMap::new();
     for (i, row) in content.rows.iter().enumerate() {
         let r = row_number(i);
-        sheet.write_string(r, 0, &row.cycle_code)?;
-        sheet.write_string(r, 1, &row.participant_code)?;
-        sheet.write_string(r, 2, &row.participant_name)?;
-        sheet.write_string(r, 3, &row.assessment_state)?;
-        sheet.write_number(r, 4, f64::from(row.revision))?;
-        sheet.write_string(r, 5, &row.snapshot_digest)?;
-        sheet.write_string(r, 6, &row.section_code)?;
-        sheet.write_string(r, 7, &row.goal_code)?;
-        sheet.write_string(r, 8, &row.goal_title)?;
-        sheet.write_number(r, 9, row.weight)?;
-        sheet.write_string(r, 10, &row.answer_state)?;
-        match row.value.parse::<f64>() {
-            Ok(number) => sheet.write_number(r, 11, number)?,
-            Err(_) => sheet.write_string(r, 11, &row.value)?,
-        };
-        write_optional(sheet, r, 12, row.goal_score)?;
-        write_optional(sheet, r, 13, row.section_score)?;
-        sheet.write_boolean(r, 14, row.section_complete)?;
-        write_optional(sheet, r, 15, row.overall_score)?;
-        sheet.write_boolean(r, 16, row.overall_complete)?;
-        write_optional(sheet, r, 17, row.rank.map(f64::from))?;
+        for (c, cell) in cells(row)?.into_iter().enumerate() {
+            let c = column(c);
+            match cell {
+                Cell::Empty => {}
+                Cell::Text(text) => match text.parse::<Decimal>() {
+                    // A value column holding a number (the answer on a numeric scale).
+                    Ok(number) if FIELDS.get(usize::from(c)).is_some_and(|f| f.0 == "value") => {
+                        let format = formats
+                            .entry(number.scale())
+                            .or_insert_with(|| decimals_format(number.scale()));
+                        sheet.write_number_with_format(r, c, cell_number(number), format)?;
+                    }
+                    _ => {
+                        sheet.write_string(r, c, &text)?;
+                    }
+                },
+                Cell::Number(number) => {
+                    let format = formats
+                        .entry(number.scale())
+                        .or_insert_with(|| decimals_format(number.scale()));
+                    sheet.write_number_with_format(r, c, cell_number(number), format)?;
+                }
+                Cell::Bool(yes) => {
+                    sheet.write_boolean(r, c, yes)?;
+                }
+            }
+        }
     }
     sheet.set_freeze_panes(1, 0)?;
 
@@ -230,16 +253,21 @@ fn write_header(sheet: &mut Worksheet, columns: &[&str], format: &Format) -> Res
     Ok(())
 }
 
-fn write_optional(
-    sheet: &mut Worksheet,
-    r: u32,
-    c: u16,
-    value: Option<f64>,
-) -> Result<(), XlsxError> {
-    if let Some(value) = value {
-        sheet.write_number(r, c, value)?;
-    }
-    Ok(())
+/// A figure as a spreadsheet number. XLSX stores numbers as binary doubles; a figure as shown
+/// (at most 15 significant digits) is written and read back with the same decimal digits.
+fn cell_number(value: Decimal) -> f64 {
+    use rust_decimal::prelude::ToPrimitive;
+    value.to_f64().unwrap_or_default()
+}
+
+/// A number format showing `decimals` decimals (`0`, `0.0`, `0.000`…).
+fn decimals_format(decimals: u32) -> Format {
+    let zeros = "0".repeat(usize::try_from(decimals).unwrap_or(0));
+    Format::new().set_num_format(if zeros.is_empty() {
+        "0".to_owned()
+    } else {
+        format!("0.{zeros}")
+    })
 }
 
 /// The sheet row of data row `index` (row 0 is the header).

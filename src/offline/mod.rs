@@ -452,8 +452,8 @@ mod tests {
     #[test]
     fn a_fingerprint_follows_the_answer_not_its_spelling() {
         let scale = AnswerScale::Numeric {
-            min: 0.0,
-            max: 100.0,
+            min: "0.0".parse::<crate::domain::scoring::Decimal>().unwrap(),
+            max: "100.0".parse::<crate::domain::scoring::Decimal>().unwrap(),
             unit: "%".into(),
             decimals: 1,
         };

@@ -191,10 +191,10 @@ mod tests {
             code: "G1".into(),
             title: LocalizedText::default(),
             guidance: LocalizedText::default(),
-            weight: 1.0,
+            weight: "1.0".parse::<crate::domain::scoring::Decimal>().unwrap(),
             scale: AnswerScale::Numeric {
-                min: 0.0,
-                max: 20.0,
+                min: "0.0".parse::<crate::domain::scoring::Decimal>().unwrap(),
+                max: "20.0".parse::<crate::domain::scoring::Decimal>().unwrap(),
                 unit: String::new(),
                 decimals: 1,
             },
@@ -202,6 +202,11 @@ mod tests {
     }
 
     fn stored(goal_id: Uuid, value: Option<f64>, version: i64, unconfirmed: bool) -> StoredAnswer {
+        let value = value.map(|v| {
+            v.to_string()
+                .parse::<crate::domain::scoring::Decimal>()
+                .unwrap()
+        });
         StoredAnswer {
             goal_id,
             value_level: None,

@@ -252,7 +252,11 @@ fn scale_rule(scale: &AnswerScale, yes_no: [&str; 2]) -> Result<DataValidation, 
             DataValidation::new().allow_list_strings(&levels)
         }
         AnswerScale::Numeric { min, max, .. } => {
-            Ok(DataValidation::new().allow_decimal_number(DataValidationRule::Between(*min, *max)))
+            // The spreadsheet's own check works on its numbers (binary doubles); the answer is
+            // checked exactly again when the form is read back.
+            use rust_decimal::prelude::ToPrimitive;
+            let (min, max) = (min.to_f64().unwrap_or(0.0), max.to_f64().unwrap_or(0.0));
+            Ok(DataValidation::new().allow_decimal_number(DataValidationRule::Between(min, max)))
         }
         AnswerScale::YesNo {} => DataValidation::new().allow_list_strings(&yes_no),
     }
@@ -270,7 +274,13 @@ fn write_value(
     if text.is_empty() {
         return Ok(());
     }
-    match (scale, text.parse::<f64>()) {
+    use rust_decimal::prelude::ToPrimitive;
+    let number = text
+        .parse::<crate::domain::scoring::Decimal>()
+        .ok()
+        .and_then(|n| n.to_f64())
+        .ok_or(());
+    match (scale, number) {
         (AnswerScale::YesNo {}, _) => {
             let [yes, no] = yes_no_words(lang);
             let word = if text == "yes" { yes } else { no };

@@ -2,57 +2,81 @@
 //! is shown (pages now, exports later), with the decimal separator of the language.
 
 use super::i18n::Lang;
+use crate::domain::scoring::{self, Decimal};
 
-/// How a report shows scores of one scale.
+/// How a report shows scores of one scale. The rounding is the scoring module's
+/// ([`scoring::shown`], half away from zero, done once): reports already carry figures as shown,
+/// so this only puts them in the language's words; a figure that was not rounded yet gets the
+/// same rounding, so the text is the same either way.
 #[derive(Debug, Clone, Copy)]
 pub struct ScoreFormat {
     lang: Lang,
-    decimals: usize,
+    decimals: u32,
 }
 
 impl ScoreFormat {
     /// Scores on 0–`max`: three decimals on 0–1 (weighted means), two on larger scales (sums
     /// of points, like GCI's 0–100).
-    pub fn new(lang: Lang, max: f64) -> Self {
+    pub fn new(lang: Lang, max: Decimal) -> Self {
         Self {
             lang,
-            decimals: if max <= 1.0 { 3 } else { 2 },
+            decimals: scoring::shown_decimals(max),
         }
     }
 
+    /// The decimals figures are shown with.
+    pub fn decimals(&self) -> u32 {
+        self.decimals
+    }
+
     /// A score, or "—" when there is none.
-    pub fn score(&self, value: Option<f64>) -> String {
+    pub fn score(&self, value: Option<Decimal>) -> String {
         value.map_or_else(|| "—".to_owned(), |v| self.number(v, false))
     }
 
     /// A change with its sign (+0.125, −0.050), or "—".
-    pub fn change(&self, value: Option<f64>) -> String {
+    pub fn change(&self, value: Option<Decimal>) -> String {
         value.map_or_else(|| "—".to_owned(), |v| self.number(v, true))
     }
 
-    fn number(&self, value: f64, signed: bool) -> String {
-        let text = format!("{:.*}", self.decimals, value.abs());
-        let sign = match (signed, value) {
-            (_, v) if v < 0.0 && text.chars().any(|c| ('1'..='9').contains(&c)) => "−",
-            (true, v) if v > 0.0 && text.chars().any(|c| ('1'..='9').contains(&c)) => "+",
-            _ => "",
+    fn number(&self, value: Decimal, signed: bool) -> String {
+        let shown = scoring::shown(value, self.decimals);
+        let sign = match (signed, shown.is_sign_negative(), shown.is_zero()) {
+            (_, _, true) => "",
+            (_, true, false) => "−",
+            (true, false, false) => "+",
+            (false, false, false) => "",
         };
-        localise(self.lang, &format!("{sign}{text}"))
+        localise(self.lang, &format!("{sign}{}", shown.abs()))
     }
 }
 
-/// A share in 0–1 as a whole percentage ("83 %" in French, "83%" in English), or "—".
-pub fn percent(lang: Lang, share: Option<f64>) -> String {
-    match (share, lang) {
+/// A share in 0–1 as a whole percentage ("83 %" in French, "83%" in English), or "—"; rounded
+/// half away from zero ([`scoring::shown_percent`]).
+pub fn percent(lang: Lang, share: Option<Decimal>) -> String {
+    match (share.map(scoring::shown_percent), lang) {
         (None, _) => "—".to_owned(),
-        (Some(s), Lang::Fr) => format!("{:.0}\u{a0}%", s * 100.0),
-        (Some(s), Lang::En) => format!("{:.0}%", s * 100.0),
+        (Some(p), Lang::Fr) => format!("{p}\u{a0}%"),
+        (Some(p), Lang::En) => format!("{p}%"),
     }
 }
 
 /// A plain number as entered (a national goal's value), with the language's separator.
-pub fn plain(lang: Lang, value: Option<f64>) -> String {
-    value.map_or_else(|| "—".to_owned(), |v| localise(lang, &format!("{v}")))
+pub fn plain(lang: Lang, value: Option<Decimal>) -> String {
+    value.map_or_else(|| "—".to_owned(), |v| localise(lang, &v.to_string()))
+}
+
+/// A figure as a chart's geometry needs it (a position, a length): never its label, which
+/// comes from the figure's text.
+pub fn geometry(value: Decimal) -> f64 {
+    use rust_decimal::prelude::ToPrimitive;
+    value.to_f64().unwrap_or_default()
+}
+
+/// A figure's text as every page and file prints it, in `lang` (the JSON API and the files
+/// use the English form: a decimal point).
+pub fn figure(lang: Lang, value: Decimal) -> String {
+    localise(lang, &value.to_string())
 }
 
 const MONTHS_EN: [&str; 12] = [
@@ -127,22 +151,31 @@ mod tests {
 
     #[test]
     fn scores_round_by_scale_and_use_the_language_separator() {
-        let unit = ScoreFormat::new(Lang::En, 1.0);
-        assert_eq!(unit.score(Some(0.62345)), "0.623");
-        assert_eq!(unit.change(Some(0.05)), "+0.050");
-        assert_eq!(unit.change(Some(-0.05)), "−0.050");
-        assert_eq!(unit.change(Some(0.0)), "0.000");
+        let d = |t: &str| t.parse::<Decimal>().unwrap();
+        let unit = ScoreFormat::new(Lang::En, Decimal::ONE);
+        assert_eq!(unit.score(Some(d("0.62345"))), "0.623");
         assert_eq!(
-            unit.change(Some(-0.0001)),
+            unit.score(Some(d("0.8025"))),
+            "0.803",
+            "half away from zero"
+        );
+        assert_eq!(unit.score(Some(d("0.8125"))), "0.813");
+        assert_eq!(unit.score(Some(d("0.89"))), "0.890");
+        assert_eq!(unit.change(Some(d("0.05"))), "+0.050");
+        assert_eq!(unit.change(Some(d("-0.05"))), "−0.050");
+        assert_eq!(unit.change(Some(Decimal::ZERO)), "0.000");
+        assert_eq!(
+            unit.change(Some(d("-0.0001"))),
             "0.000",
             "no sign on a rounded zero"
         );
         assert_eq!(unit.score(None), "—");
-        let points = ScoreFormat::new(Lang::Fr, 100.0);
-        assert_eq!(points.score(Some(97.93)), "97,93");
-        assert_eq!(percent(Lang::Fr, Some(0.8333)), "83\u{a0}%");
-        assert_eq!(percent(Lang::En, Some(1.0)), "100%");
-        assert_eq!(plain(Lang::Fr, Some(2.5)), "2,5");
+        let points = ScoreFormat::new(Lang::Fr, Decimal::ONE_HUNDRED);
+        assert_eq!(points.score(Some(d("97.93"))), "97,93");
+        assert_eq!(percent(Lang::Fr, Some(d("0.8333"))), "83\u{a0}%");
+        assert_eq!(percent(Lang::En, Some(Decimal::ONE)), "100%");
+        assert_eq!(percent(Lang::En, Some(d("0.125"))), "13%");
+        assert_eq!(plain(Lang::Fr, Some(d("2.5"))), "2,5");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! National goals: a delegation's own goals under a section of the pledge, with their history.
 
+use crate::domain::scoring::{Decimal, number};
 use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -72,7 +73,7 @@ fn parse(
     if measure.is_none() {
         problem("measure", "field.measure.unknown");
     }
-    let mut number = |field: &str, text: &str, required: bool| -> Option<f64> {
+    let mut number = |field: &str, text: &str, required: bool| -> Option<Decimal> {
         if text.trim().is_empty() {
             if required {
                 problem(field, "field.number.required");
@@ -216,8 +217,8 @@ pub async fn create(
 
 fn input_json(goal: &NewNationalGoal) -> serde_json::Value {
     json!({ "section": goal.section_id, "title": goal.title, "measure": goal.measure, "unit": goal.unit,
-            "baseline_value": goal.baseline_value, "current_value": goal.current_value,
-            "target_value": goal.target_value, "target_year": goal.target_year, "status": goal.status,
+            "baseline_value": number::json(&goal.baseline_value), "current_value": number::json(&goal.current_value),
+            "target_value": number::json(&goal.target_value), "target_year": goal.target_year, "status": goal.status,
             "owner": goal.owner, "notes": goal.notes })
 }
 
@@ -249,8 +250,8 @@ pub async fn update(
         return Err(ServiceError::Conflict);
     }
     let old = json!({ "section": before.section_id, "title": before.title, "measure": before.measure,
-        "unit": before.unit, "baseline_value": before.baseline_value, "current_value": before.current_value,
-        "target_value": before.target_value, "target_year": before.target_year, "status": before.status,
+        "unit": before.unit, "baseline_value": number::json(&before.baseline_value), "current_value": number::json(&before.current_value),
+        "target_value": number::json(&before.target_value), "target_year": before.target_year, "status": before.status,
         "owner": before.owner, "notes": before.notes });
     tx.commit(
         &NewEntry::new(

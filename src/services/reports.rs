@@ -2,6 +2,7 @@
 //! statements (see docs/performance.md). The figures themselves come from
 //! [`crate::domain::report`] and [`crate::domain::scoring`].
 
+use crate::domain::scoring::Decimal;
 use std::collections::{HashMap, HashSet};
 
 use sqlx::PgPool;
@@ -91,7 +92,7 @@ pub async fn load_comparison(
     Ok((report, shape))
 }
 
-fn weights<'a>(shapes: impl Iterator<Item = &'a FrameworkShape>) -> HashMap<Uuid, f64> {
+fn weights<'a>(shapes: impl Iterator<Item = &'a FrameworkShape>) -> HashMap<Uuid, Decimal> {
     shapes
         .flat_map(|s| s.goals.iter().map(|g| (g.id, g.weight)))
         .collect()
@@ -101,7 +102,7 @@ fn carried_figures(
     shape: &FrameworkShape,
     source: Uuid,
     translator: &Translator,
-    weights: &HashMap<Uuid, f64>,
+    weights: &HashMap<Uuid, Decimal>,
     answers: HashMap<Uuid, Vec<progress::RecordedAnswer>>,
 ) -> HashMap<Uuid, PreviousFigures> {
     answers

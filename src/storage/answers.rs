@@ -1,6 +1,7 @@
 //! The assessment form's data: an assessment with its cycle and participant, its answers, and
 //! saving one answer with optimistic locking.
 
+use crate::domain::scoring::Decimal;
 use sqlx::PgConnection;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -82,12 +83,14 @@ pub async fn lock(
 pub struct StoredAnswer {
     pub goal_id: Uuid,
     pub value_level: Option<i16>,
-    pub value_number: Option<f64>,
+    #[serde(with = "crate::domain::scoring::number::option")]
+    pub value_number: Option<Decimal>,
     pub value_bool: Option<bool>,
     pub not_applicable: bool,
     pub na_justification: Option<String>,
     pub target_level: Option<i16>,
-    pub target_number: Option<f64>,
+    #[serde(with = "crate::domain::scoring::number::option")]
+    pub target_number: Option<Decimal>,
     pub target_bool: Option<bool>,
     pub implementation_status: Option<String>,
     pub narrative: String,
@@ -132,14 +135,14 @@ impl StoredAnswer {
     }
 }
 
-fn join(level: Option<i16>, number: Option<f64>, yes: Option<bool>) -> Option<AnswerValue> {
+fn join(level: Option<i16>, number: Option<Decimal>, yes: Option<bool>) -> Option<AnswerValue> {
     level
         .map(AnswerValue::Level)
         .or(number.map(AnswerValue::Number))
         .or(yes.map(AnswerValue::Bool))
 }
 
-fn split(value: Option<AnswerValue>) -> (Option<i16>, Option<f64>, Option<bool>) {
+fn split(value: Option<AnswerValue>) -> (Option<i16>, Option<Decimal>, Option<bool>) {
     match value {
         Some(AnswerValue::Level(level)) => (Some(level), None, None),
         Some(AnswerValue::Number(number)) => (None, Some(number), None),
@@ -148,9 +151,9 @@ fn split(value: Option<AnswerValue>) -> (Option<i16>, Option<f64>, Option<bool>)
     }
 }
 
-const ANSWER_COLUMNS: &str = "a.goal_id, a.value_level, a.value_number::float8 AS value_number,
+const ANSWER_COLUMNS: &str = "a.goal_id, a.value_level, a.value_number AS value_number,
     a.value_bool, a.not_applicable, a.na_justification, a.target_level,
-    a.target_number::float8 AS target_number, a.target_bool, a.implementation_status, a.narrative,
+    a.target_number AS target_number, a.target_bool, a.implementation_status, a.narrative,
     a.unconfirmed, a.updated_at, u.display_name AS updated_by_name, a.row_version";
 
 /// Every answer of an assessment (row-level security hides drafts from analysts).
@@ -252,8 +255,8 @@ pub async fn write_many(
              implementation_status, narrative, unconfirmed, updated_by, updated_at)
          SELECT $1, $2, g.goal, g.level, g.number, g.yes, g.na, g.justification, g.target_level,
                 g.target_number, g.target_yes, g.status, g.narrative, false, $3, now()
-         FROM unnest($4::uuid[], $5::int2[], $6::float8[], $7::bool[], $8::bool[], $9::text[],
-                     $10::int2[], $11::float8[], $12::bool[], $13::text[], $14::text[])
+         FROM unnest($4::uuid[], $5::int2[], $6::numeric[], $7::bool[], $8::bool[], $9::text[],
+                     $10::int2[], $11::numeric[], $12::bool[], $13::text[], $14::text[])
               AS g(goal, level, number, yes, na, justification, target_level, target_number,
                    target_yes, status, narrative)
          ON CONFLICT (assessment_id, goal_id) DO UPDATE SET value_level = EXCLUDED.value_level,

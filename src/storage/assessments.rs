@@ -1,6 +1,7 @@
 //! Assessments, answers, snapshots and reviews: bulk writes in a fixed number of
 //! statements (UNNEST over column arrays), whatever the number of rows.
 
+use crate::domain::scoring::Decimal;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -73,7 +74,7 @@ pub struct AnswerRow {
     pub updated_at: OffsetDateTime,
 }
 
-fn split_value(value: Option<AnswerValue>) -> (Option<i16>, Option<f64>, Option<bool>) {
+fn split_value(value: Option<AnswerValue>) -> (Option<i16>, Option<Decimal>, Option<bool>) {
     match value {
         Some(AnswerValue::Level(level)) => (Some(level), None, None),
         Some(AnswerValue::Number(number)) => (None, Some(number), None),
@@ -103,8 +104,8 @@ pub async fn insert_answers(
         "INSERT INTO answers (assessment_id, participant_id, goal_id, value_level, value_number,
              value_bool, not_applicable, na_justification, target_level, target_number,
              target_bool, implementation_status, narrative, unconfirmed, updated_by, updated_at)
-         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::int2[], $5::float8[],
-             $6::bool[], $7::bool[], $8::text[], $9::int2[], $10::float8[], $11::bool[],
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::int2[], $5::numeric[],
+             $6::bool[], $7::bool[], $8::text[], $9::int2[], $10::numeric[], $11::bool[],
              $12::text[], $13::text[], $14::bool[], $15::uuid[], $16::timestamptz[])",
     )
     .bind(rows.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
@@ -171,10 +172,10 @@ pub async fn insert_snapshots(
              section_ids, section_scores, section_answered, section_applicable)
          SELECT id, assessment_id, participant_id, cycle_id, revision, content::json, digest,
                 overall_score, answered, applicable, submitted_by, submitted_at,
-                section_ids::uuid[], section_scores::float8[], section_answered::int[],
+                section_ids::uuid[], section_scores::numeric[], section_answered::int[],
                 section_applicable::int[]
          FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int[], $6::text[],
-                     $7::bytea[], $8::float8[], $9::int[], $10::int[], $11::uuid[], $12::timestamptz[],
+                     $7::bytea[], $8::numeric[], $9::int[], $10::int[], $11::uuid[], $12::timestamptz[],
                      $13::text[], $14::text[], $15::text[], $16::text[])
               AS s(id, assessment_id, participant_id, cycle_id, revision, content, digest,
                    overall_score, answered, applicable, submitted_by, submitted_at,
@@ -215,7 +216,7 @@ pub async fn insert_snapshots(
     sqlx::query(
         "INSERT INTO snapshot_section_scores (snapshot_id, participant_id, section_id, score,
              answered, applicable)
-         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::float8[], $5::int[], $6::int[])",
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::numeric[], $5::int[], $6::int[])",
     )
     .bind(sections.iter().map(|(r, _, _)| r.id).collect::<Vec<_>>())
     .bind(sections.iter().map(|(r, _, _)| r.participant_id).collect::<Vec<_>>())
@@ -242,8 +243,8 @@ pub async fn insert_snapshots(
     sqlx::query(
         "INSERT INTO snapshot_answers (snapshot_id, participant_id, goal_id, value_level,
              value_number, value_bool, not_applicable, goal_score)
-         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::int2[], $5::float8[],
-                              $6::bool[], $7::bool[], $8::float8[])",
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::int2[], $5::numeric[],
+                              $6::bool[], $7::bool[], $8::numeric[])",
     )
     .bind(answers.iter().map(|a| a.0.id).collect::<Vec<_>>())
     .bind(
@@ -399,7 +400,8 @@ pub struct RevisionRow {
     pub submitted_by_name: Option<String>,
     /// SHA-256 of the snapshot document, hex.
     pub digest: String,
-    pub overall_score: Option<f64>,
+    #[serde(with = "crate::domain::scoring::number::option")]
+    pub overall_score: Option<Decimal>,
     pub answered: i32,
     pub applicable: i32,
     pub decision: Option<String>,
@@ -416,7 +418,7 @@ pub async fn revisions(
 ) -> Result<Vec<RevisionRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT s.revision, s.submitted_at, u.display_name AS submitted_by_name, encode(s.digest, 'hex') AS digest,
-                s.overall_score::float8 AS overall_score, s.answered, s.applicable,
+                s.overall_score AS overall_score, s.answered, s.applicable,
                 r.decision, r.reason, r.decided_at
          FROM snapshots s
          LEFT JOIN users u ON u.id = s.submitted_by

@@ -2,6 +2,7 @@
 //! whatever their size. Content is written by code: sections and goals keep their ids when a
 //! version is edited, so mappings that point at them stay valid.
 
+use crate::domain::scoring::Decimal;
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
@@ -159,7 +160,7 @@ async fn write_contents(
                 g.guidance_en, g.guidance_fr, g.weight, g.scale_kind, g.numeric_min, g.numeric_max,
                 g.numeric_unit, g.numeric_decimals
          FROM UNNEST($2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
-                     $8::text[], $9::float8[], $10::text[], $11::float8[], $12::float8[],
+                     $8::text[], $9::numeric[], $10::text[], $11::numeric[], $12::numeric[],
                      $13::text[], $14::int2[])
               AS g(section_code, position, code, title_en, title_fr, guidance_en, guidance_fr,
                    weight, scale_kind, numeric_min, numeric_max, numeric_unit, numeric_decimals)
@@ -233,10 +234,10 @@ struct GoalColumns {
     title_fr: Vec<String>,
     guidance_en: Vec<String>,
     guidance_fr: Vec<String>,
-    weight: Vec<f64>,
+    weight: Vec<Decimal>,
     scale_kind: Vec<&'static str>,
-    numeric_min: Vec<Option<f64>>,
-    numeric_max: Vec<Option<f64>>,
+    numeric_min: Vec<Option<Decimal>>,
+    numeric_max: Vec<Option<Decimal>>,
     numeric_unit: Vec<Option<String>>,
     numeric_decimals: Vec<Option<i16>>,
     levels: LevelColumns,
@@ -354,8 +355,8 @@ pub async fn load(
             .fetch_all(&mut *conn)
             .await?;
     let goal_rows = sqlx::query(
-        "SELECT g.*, g.weight::float8 AS weight_f, g.numeric_min::float8 AS numeric_min_f,
-                g.numeric_max::float8 AS numeric_max_f
+        "SELECT g.*, g.weight AS weight_f, g.numeric_min AS numeric_min_f,
+                g.numeric_max AS numeric_max_f
          FROM goals g JOIN framework_sections s ON s.id = g.section_id
          WHERE g.framework_id = $1 ORDER BY s.position, g.position",
     )
@@ -401,10 +402,10 @@ pub async fn load(
             },
             "numeric" => AnswerScale::Numeric {
                 min: row
-                    .try_get::<Option<f64>, _>("numeric_min_f")?
+                    .try_get::<Option<Decimal>, _>("numeric_min_f")?
                     .unwrap_or_default(),
                 max: row
-                    .try_get::<Option<f64>, _>("numeric_max_f")?
+                    .try_get::<Option<Decimal>, _>("numeric_max_f")?
                     .unwrap_or_default(),
                 unit: row
                     .try_get::<Option<String>, _>("numeric_unit")?

@@ -1,5 +1,6 @@
 //! National goals and their history: each write stores the goal and its version row together.
 
+use crate::domain::scoring::Decimal;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -12,9 +13,9 @@ pub struct NewNationalGoal {
     /// `level` or `number`.
     pub measure: &'static str,
     pub unit: String,
-    pub baseline_value: Option<f64>,
-    pub current_value: Option<f64>,
-    pub target_value: f64,
+    pub baseline_value: Option<Decimal>,
+    pub current_value: Option<Decimal>,
+    pub target_value: Decimal,
     pub target_year: i32,
     pub status: &'static str,
     pub owner: String,
@@ -32,7 +33,7 @@ pub async fn insert_many(
              baseline_value, current_value, target_value, target_year, status, owner, notes,
              created_by, updated_by)
          SELECT g.*, g.created_by FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[],
-             $5::text[], $6::float8[], $7::float8[], $8::float8[], $9::int[], $10::text[],
+             $5::text[], $6::numeric[], $7::numeric[], $8::numeric[], $9::int[], $10::text[],
              $11::text[], $12::text[], $13::uuid[])
              AS g(participant_id, section_id, title, measure, unit, baseline_value, current_value,
                   target_value, target_year, status, owner, notes, created_by)
@@ -86,9 +87,12 @@ pub struct NationalGoalView {
     pub title: String,
     pub measure: String,
     pub unit: String,
-    pub baseline_value: Option<f64>,
-    pub current_value: Option<f64>,
-    pub target_value: f64,
+    #[serde(with = "crate::domain::scoring::number::option")]
+    pub baseline_value: Option<Decimal>,
+    #[serde(with = "crate::domain::scoring::number::option")]
+    pub current_value: Option<Decimal>,
+    #[serde(with = "crate::domain::scoring::number")]
+    pub target_value: Decimal,
     pub target_year: i32,
     pub status: String,
     pub owner: String,
@@ -102,8 +106,8 @@ pub struct NationalGoalView {
 
 const VIEW: &str = "SELECT g.id, g.participant_id, p.code AS participant_code, g.section_id,
         s.code AS section_code, s.title_en AS section_title_en, s.title_fr AS section_title_fr,
-        g.title, g.measure, g.unit, g.baseline_value::float8 AS baseline_value,
-        g.current_value::float8 AS current_value, g.target_value::float8 AS target_value,
+        g.title, g.measure, g.unit, g.baseline_value AS baseline_value,
+        g.current_value AS current_value, g.target_value AS target_value,
         g.target_year, g.status, g.owner, g.notes, g.updated_at, u.display_name AS updated_by_name,
         g.row_version
      FROM national_goals g

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
+use crate::domain::scoring::Decimal;
+
 use crate::domain::framework::RollUp;
 use crate::domain::report::comparison::Submitted;
 use crate::domain::report::progress::{ParticipantRef, RecordedAnswer};
@@ -91,7 +93,7 @@ pub async fn shapes(
     .fetch_all(&mut *conn)
     .await?;
     let goals = sqlx::query(
-        "SELECT g.id, g.framework_id, g.section_id, g.code, g.title_en, g.title_fr, g.weight::float8 AS weight
+        "SELECT g.id, g.framework_id, g.section_id, g.code, g.title_en, g.title_fr, g.weight, g.numeric_decimals
          FROM goals g JOIN framework_sections s ON s.id = g.section_id
          WHERE g.framework_id = ANY($1) ORDER BY g.framework_id, s.position, g.position",
     )
@@ -110,7 +112,7 @@ pub async fn shapes(
             code: row.try_get("code")?,
             title_en: row.try_get("title_en")?,
             title_fr: row.try_get("title_fr")?,
-            max_score: 0.0,
+            max_score: Decimal::ZERO,
         });
     }
     let mut goal_refs: HashMap<Uuid, Vec<GoalRef>> = HashMap::new();
@@ -125,6 +127,9 @@ pub async fn shapes(
             title_en: row.try_get("title_en")?,
             title_fr: row.try_get("title_fr")?,
             weight: row.try_get("weight")?,
+            value_decimals: row
+                .try_get::<Option<i16>, _>("numeric_decimals")?
+                .and_then(|d| u32::try_from(d).ok()),
         });
     }
     heads
@@ -193,7 +198,7 @@ const SECTION_ARRAYS: &str =
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SectionArrays {
     ids: Vec<Uuid>,
-    scores: Vec<Option<f64>>,
+    scores: Vec<Option<Decimal>>,
     answered: Vec<i32>,
     applicable: Vec<i32>,
 }
@@ -235,7 +240,7 @@ pub async fn submissions(
     sqlx::query(&format!(
         "SELECT a.participant_id, p.code, p.name_en, p.name_fr, a.id AS assessment_id, a.state,
                 s.id AS snapshot_id, s.revision, s.digest, s.submitted_at,
-                s.overall_score::float8 AS overall_score, s.answered, s.applicable, {SECTION_ARRAYS}
+                s.overall_score AS overall_score, s.answered, s.applicable, {SECTION_ARRAYS}
          FROM assessments a
          JOIN snapshots s ON s.id = a.latest_snapshot_id
          JOIN participants p ON p.id = a.participant_id
@@ -290,7 +295,7 @@ pub async fn cycle_answers(
 }
 
 const ANSWER_COLUMNS: &str = "sa.goal_id, sa.not_applicable, sa.value_level,
-    sa.value_number::float8 AS value_number, sa.value_bool, sa.goal_score::float8 AS goal_score";
+    sa.value_number AS value_number, sa.value_bool, sa.goal_score AS goal_score";
 
 fn recorded_answer(row: &sqlx::postgres::PgRow) -> Result<RecordedAnswer, sqlx::Error> {
     Ok(RecordedAnswer {
@@ -364,7 +369,7 @@ pub async fn history(
         "SELECT c.id, c.code, c.title_en, c.title_fr, c.state, c.framework_id,
                 f.version AS framework_version, c.opens_on,
                 s.id AS snapshot_id, s.revision, s.digest, s.submitted_at,
-                s.overall_score::float8 AS overall_score, s.answered, s.applicable,
+                s.overall_score AS overall_score, s.answered, s.applicable,
                 {SECTION_ARRAYS}
          FROM assessments a
          JOIN snapshots s ON s.id = a.latest_snapshot_id
@@ -424,7 +429,7 @@ pub struct ReleasedScores {
     /// Participants that submitted in the cycle.
     pub participants: usize,
     /// Per figure (`None` = overall), the sorted complete scores; empty when fewer than five.
-    pub scores: HashMap<Option<Uuid>, Vec<f64>>,
+    pub scores: HashMap<Option<Uuid>, Vec<Decimal>>,
 }
 
 /// The anonymous distribution's inputs; nothing when fewer than five participants submitted
@@ -483,9 +488,9 @@ pub async fn participant_assessments(
 pub async fn family_weights(
     conn: &mut PgConnection,
     framework: Uuid,
-) -> Result<HashMap<Uuid, f64>, sqlx::Error> {
+) -> Result<HashMap<Uuid, Decimal>, sqlx::Error> {
     sqlx::query(
-        "SELECT g.id, g.weight::float8 AS weight FROM goals g JOIN frameworks f ON f.id = g.framework_id
+        "SELECT g.id, g.weight AS weight FROM goals g JOIN frameworks f ON f.id = g.framework_id
          WHERE f.family = (SELECT family FROM frameworks WHERE id = $1)",
     )
     .bind(framework)

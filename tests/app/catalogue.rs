@@ -320,7 +320,7 @@ async fn goals_and_sections_are_edited_on_pages_with_problems_at_their_fields() 
     let codes: Vec<&str> = framework.sections.iter().map(|s| s.code.as_str()).collect();
     assert_eq!(codes, ["I", "II", "III", "IV", "V", "VI"]);
     let goal = framework.goals().find(|(_, g)| g.code == "II.9").unwrap().1;
-    assert_eq!(goal.weight, 2.0);
+    assert_eq!(goal.weight, rust_decimal::Decimal::TWO);
     assert_eq!(
         serde_json::to_value(&goal.scale).unwrap()["levels"][1]["descriptor"]["en"],
         "Written down"

@@ -34,11 +34,8 @@ fn the_gci_and_ncaf_shapes_are_expressible() {
     assert_eq!(gci.sections.len(), 5);
     assert!(gci.goals().all(|(_, g)| matches!(
         g.scale,
-        AnswerScale::Numeric {
-            min: 0.0,
-            max: 20.0,
-            ..
-        }
+        AnswerScale::Numeric { min, max, .. }
+            if min == rust_decimal::Decimal::ZERO && max == rust_decimal::Decimal::from(20)
     )));
     let ncaf = fixture("enisa-ncaf.json");
     assert_eq!(ncaf.sections.len(), 4);

@@ -1063,7 +1063,7 @@ async fn fixture(app: &TestApp) -> Fixture {
         unit: String::new(),
         baseline_value: Option::None,
         current_value: Option::None,
-        target_value: 10.0,
+        target_value: rust_decimal::Decimal::TEN,
         target_year: 2030,
         status: "planned",
         owner: String::new(),

@@ -128,7 +128,7 @@ pub(crate) fn pillars(values: &[Option<f64>]) -> Vec<AnswerState> {
         .iter()
         .map(|v| {
             v.map_or(AnswerState::Missing, |v| {
-                AnswerState::Answered(AnswerValue::Number(v))
+                AnswerState::Answered(AnswerValue::Number(decimal(v)))
             })
         })
         .collect()
@@ -175,7 +175,7 @@ async fn gci_2020_reproduces_the_published_dense_ranks_and_marks_incomplete_rows
         .count(
             "SELECT count(*) FROM snapshots s, LATERAL (
                  SELECT array_agg(ss.section_id ORDER BY fs.position) AS ids,
-                        array_agg(ss.score::float8 ORDER BY fs.position) AS scores,
+                        array_agg(ss.score ORDER BY fs.position) AS scores,
                         array_agg(ss.answered ORDER BY fs.position) AS answered,
                         array_agg(ss.applicable ORDER BY fs.position) AS applicable
                  FROM snapshot_section_scores ss JOIN framework_sections fs ON fs.id = ss.section_id
@@ -185,6 +185,40 @@ async fn gci_2020_reproduces_the_published_dense_ranks_and_marks_incomplete_rows
         )
         .await;
     assert_eq!(disagreeing, 0);
+
+    // Stored totals are exact sums of the pillars: where ITU's published overall is the exact
+    // sum of its published pillars, the stored total is that figure digit for digit.
+    let mut owner = app.db.owner().await;
+    let mut tx = owner.begin().await.unwrap();
+    storage::set_scope(&mut tx, &Scope::System).await.unwrap();
+    let stored_totals: HashMap<String, String> = sqlx::query_as::<_, (String, String)>(
+        "SELECT p.code, s.overall_score::text FROM snapshots s
+         JOIN participants p ON p.id = s.participant_id WHERE s.cycle_id = $1",
+    )
+    .bind(cycle)
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap()
+    .into_iter()
+    .collect();
+    tx.commit().await.unwrap();
+    let mut exact_sums = 0;
+    for (code, overall, values) in &rows {
+        if values.iter().any(Option::is_none) {
+            continue;
+        }
+        let sum: rust_decimal::Decimal = values.iter().flatten().map(|v| decimal(*v)).sum();
+        if sum == decimal(*overall) {
+            exact_sums += 1;
+            let stored: rust_decimal::Decimal = stored_totals[code].parse().unwrap();
+            assert_eq!(stored, sum, "{code}: stored {stored}, ITU {overall}");
+            assert_eq!(stored.normalize().to_string(), sum.normalize().to_string());
+        }
+    }
+    assert_eq!(
+        exact_sums, 22,
+        "30 complete rows, 8 of them off by ITU's own rounding"
+    );
 
     let analyst = app.user("analyst", None).await;
     let response = app
@@ -439,7 +473,7 @@ pub(crate) async fn assessment_of(app: &TestApp, cycle: Uuid, code: &str) -> Uui
 fn numbers(values: &[f64]) -> Vec<AnswerState> {
     values
         .iter()
-        .map(|v| AnswerState::Answered(AnswerValue::Number(*v)))
+        .map(|v| AnswerState::Answered(AnswerValue::Number(decimal(*v))))
         .collect()
 }
 
@@ -841,4 +875,9 @@ async fn the_heat_map_has_a_legend_and_one_named_link_per_cell() {
     assert!(legend.contains("Colour scale"));
     assert!(legend.contains("hatched cell: no score"));
     assert!(legend.matches("<li>").count() >= 5);
+}
+
+/// A published figure (a float in the reference data) as the decimal it was written as.
+fn decimal(value: f64) -> rust_decimal::Decimal {
+    value.to_string().parse().unwrap()
 }

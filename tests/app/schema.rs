@@ -213,7 +213,7 @@ async fn the_section_arrays_are_filled_for_snapshots_taken_before_0011() {
         .execute(&mut owner)
         .await
         .unwrap();
-    let (ids, scores): (Vec<uuid::Uuid>, Vec<Option<f64>>) = sqlx::query_as(
+    let (ids, scores): (Vec<uuid::Uuid>, Vec<Option<rust_decimal::Decimal>>) = sqlx::query_as(
         "SELECT section_ids, section_scores FROM snapshots WHERE id = '00000000-0000-0000-0000-000000000004'",
     )
     .fetch_one(&mut owner)
@@ -227,11 +227,129 @@ async fn the_section_arrays_are_filled_for_snapshots_taken_before_0011() {
         ],
         "in section order"
     );
-    assert_eq!(scores, [Some(10.0), Some(20.0)]);
+    assert_eq!(
+        scores,
+        [
+            Some(rust_decimal::Decimal::from(10)),
+            Some(rust_decimal::Decimal::from(20))
+        ]
+    );
     let forced: bool =
         sqlx::query_scalar("SELECT relforcerowsecurity FROM pg_class WHERE relname = 'snapshots'")
             .fetch_one(&mut owner)
             .await
             .unwrap();
     assert!(forced, "row-level security is forced again");
+}
+
+#[tokio::test]
+async fn migration_0013_makes_the_section_arrays_exact_without_losing_a_figure() {
+    use std::borrow::Cow;
+    let mut owner = crate::support::TestDb::unmigrated().await;
+    let before = sqlx::migrate::Migrator {
+        migrations: Cow::Owned(
+            pledge::storage::MIGRATOR
+                .iter()
+                .filter(|m| m.version <= 12)
+                .cloned()
+                .collect(),
+        ),
+        ..pledge::storage::MIGRATOR
+    };
+    before.run(&mut owner).await.unwrap();
+    // Snapshots as 0012 stored them: exact rows, and float8 copies on the snapshot row. The
+    // figures are those the float arrays got wrong or could: 30.01002 (the old rounded sum),
+    // a 12-decimal quotient, 0.1 (not a binary fraction) and a figure with 15 digits.
+    let figures = ["30.01002", "0.123456789012", "0.1", "99.9999999999995"];
+    sqlx::raw_sql(&format!(
+        "SELECT set_config('pledge.role', 'system', false);
+         INSERT INTO frameworks (id, family, version, title_en, roll_up)
+             VALUES ('00000000-0000-0000-0000-000000000001', 'f', '1', 'F', 'sum');
+         INSERT INTO framework_sections (id, framework_id, position, code, title_en) VALUES
+             ('00000000-0000-0000-0000-000000000010', '00000000-0000-0000-0000-000000000001', 1, 'A', 'A'),
+             ('00000000-0000-0000-0000-000000000011', '00000000-0000-0000-0000-000000000001', 2, 'B', 'B'),
+             ('00000000-0000-0000-0000-000000000012', '00000000-0000-0000-0000-000000000001', 3, 'C', 'C'),
+             ('00000000-0000-0000-0000-000000000013', '00000000-0000-0000-0000-000000000001', 4, 'D', 'D');
+         INSERT INTO cycles (id, framework_id, code, title_en, opens_on, deadline)
+             VALUES ('00000000-0000-0000-0000-000000000002', '00000000-0000-0000-0000-000000000001', 'C', 'C', '2020-01-01', '2020-02-01');
+         INSERT INTO assessments (id, cycle_id, participant_id)
+             SELECT '00000000-0000-0000-0000-000000000003', '00000000-0000-0000-0000-000000000002', id
+             FROM participants WHERE code = 'FRA';
+         INSERT INTO snapshots (id, assessment_id, participant_id, cycle_id, revision, content, digest,
+                                overall_score, answered, applicable, section_ids, section_scores,
+                                section_answered, section_applicable)
+             SELECT '00000000-0000-0000-0000-000000000004', '00000000-0000-0000-0000-000000000003', id,
+                    '00000000-0000-0000-0000-000000000002', 1, '{{}}', sha256('{{}}'), 130.2345678901235, 4, 4,
+                    ARRAY['00000000-0000-0000-0000-000000000010', '00000000-0000-0000-0000-000000000011',
+                          '00000000-0000-0000-0000-000000000012', '00000000-0000-0000-0000-000000000013']::uuid[],
+                    ARRAY[{a}, {b}, {c}, {d}]::numeric[]::float8[], '{{1,1,1,1}}', '{{1,1,1,1}}'
+             FROM participants WHERE code = 'FRA';
+         INSERT INTO snapshot_section_scores (snapshot_id, participant_id, section_id, score, answered, applicable)
+             SELECT '00000000-0000-0000-0000-000000000004', id, s.section, s.score, 1, 1
+             FROM participants, (VALUES ('00000000-0000-0000-0000-000000000010'::uuid, {a}::numeric),
+                                        ('00000000-0000-0000-0000-000000000011'::uuid, {b}),
+                                        ('00000000-0000-0000-0000-000000000012'::uuid, {c}),
+                                        ('00000000-0000-0000-0000-000000000013'::uuid, {d})) AS s(section, score)
+             WHERE code = 'FRA';",
+        a = figures[0],
+        b = figures[1],
+        c = figures[2],
+        d = figures[3]
+    ))
+    .execute(&mut owner)
+    .await
+    .unwrap();
+    let float_text: String = sqlx::query_scalar(
+        "SELECT section_scores::text FROM snapshots WHERE id = '00000000-0000-0000-0000-000000000004'",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .unwrap();
+    sqlx::query("SELECT set_config('pledge.role', '', false)")
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    pledge::storage::migrate(&mut owner).await.unwrap();
+    sqlx::query("SELECT set_config('pledge.role', 'system', false)")
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    let (kind, texts): (String, Vec<String>) = sqlx::query_as(
+        "SELECT pg_typeof(section_scores)::text, array(SELECT unnest(section_scores)::text)
+         FROM snapshots WHERE id = '00000000-0000-0000-0000-000000000004'",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .unwrap();
+    assert_eq!(kind, "numeric[]");
+    assert_eq!(
+        texts, figures,
+        "every figure exactly, digit for digit (floats: {float_text})"
+    );
+    let exact: Vec<Option<rust_decimal::Decimal>> = sqlx::query_scalar(
+        "SELECT section_scores FROM snapshots WHERE id = '00000000-0000-0000-0000-000000000004'",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .unwrap();
+    assert_eq!(exact[0].map(|d| d.to_string()).as_deref(), Some("30.01002"));
+    let returns: String = sqlx::query_scalar(
+        "SELECT pg_get_function_result('cycle_score_distribution(uuid)'::regprocedure)",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .unwrap();
+    assert!(returns.contains("scores numeric[]"), "{returns}");
+    let (trigger, forced): (String, bool) = sqlx::query_as(
+        "SELECT t.tgenabled::text, c.relforcerowsecurity FROM pg_trigger t
+         JOIN pg_class c ON c.oid = t.tgrelid WHERE t.tgname = 'snapshots_immutable'",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .unwrap();
+    assert_eq!(
+        (trigger.as_str(), forced),
+        ("O", true),
+        "trigger and row security back"
+    );
 }

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 use super::{AnswerScale, Framework, RollUp, Section};
+use crate::domain::scoring::Decimal;
 use crate::domain::text::LocalizedText;
 
 /// The format name every document carries, so that later formats can be told apart.
@@ -147,7 +148,7 @@ pub fn validate(document: &FrameworkDocument) -> Vec<Problem> {
                 ));
             }
             check_text(&mut problems, &format!("{path}/title"), &goal.title, 500);
-            if !(goal.weight.is_finite() && (0.0..=1_000_000.0).contains(&goal.weight)) {
+            if !(Decimal::ZERO..=Decimal::from(1_000_000)).contains(&goal.weight) {
                 problems.push(Problem::new(
                     format!("{path}/weight"),
                     "framework.problem.weight",
@@ -203,7 +204,7 @@ fn check_scale(problems: &mut Vec<Problem>, path: &str, scale: &AnswerScale) {
         AnswerScale::Numeric {
             min, max, decimals, ..
         } => {
-            if !(min.is_finite() && max.is_finite() && min < max) {
+            if min >= max {
                 problems.push(Problem::new(
                     format!("{path}/max"),
                     "framework.problem.numeric_range",

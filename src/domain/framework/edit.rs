@@ -31,7 +31,9 @@ use std::collections::BTreeMap;
 
 use super::document::{FrameworkDocument, Problem, validate};
 use super::{AnswerScale, Framework, Goal, MaturityLevel, Section};
+use crate::domain::scoring::Decimal;
 use crate::domain::text::LocalizedText;
+use rust_decimal::prelude::ToPrimitive;
 
 /// Field name → catalogue key, for the fields of one form.
 pub type FieldProblems = BTreeMap<String, String>;
@@ -202,20 +204,23 @@ impl GoalInput {
     /// The goal the form describes, or the fields that cannot be read.
     pub fn to_goal(&self) -> Result<Goal, FieldProblems> {
         let mut problems = FieldProblems::new();
-        let mut number = |field: &str, text: &str, default: f64| -> f64 {
+        let mut number = |field: &str, text: &str, default: Decimal| -> Decimal {
             let text = text.trim().replace(',', ".");
             if text.is_empty() {
                 return default;
             }
-            text.parse::<f64>().unwrap_or_else(|_| {
+            text.parse::<Decimal>().unwrap_or_else(|_| {
                 problems.insert(field.to_owned(), "field.number.invalid".to_owned());
                 default
             })
         };
-        let weight = number("weight", &self.weight, 1.0);
+        let weight = number("weight", &self.weight, Decimal::ONE);
         let scale = match self.scale.as_str() {
             "maturity" => {
-                let lowest = number("lowest_level", &self.lowest_level, 0.0) as i16;
+                let lowest = number("lowest_level", &self.lowest_level, Decimal::ZERO)
+                    .trunc()
+                    .to_i16()
+                    .unwrap_or(i16::MAX);
                 // Rows after the last named one are unused; a blank row before it is a gap.
                 let used = self
                     .levels
@@ -240,15 +245,16 @@ impl GoalInput {
                 AnswerScale::Maturity { levels }
             }
             "numeric" => {
-                let min = number("min", &self.min, f64::NAN);
-                let max = number("max", &self.max, f64::NAN);
-                let decimals = number("decimals", &self.decimals, 0.0);
+                // An empty bound is refused by the framework's checks (min must be below max).
+                let min = number("min", &self.min, Decimal::ZERO);
+                let max = number("max", &self.max, Decimal::ZERO);
+                let decimals = number("decimals", &self.decimals, Decimal::ZERO);
                 AnswerScale::Numeric {
                     min,
                     max,
                     unit: self.unit.trim().to_owned(),
-                    decimals: if decimals.fract() == 0.0 {
-                        decimals as i16
+                    decimals: if decimals.fract().is_zero() {
+                        decimals.to_i16().unwrap_or(-1)
                     } else {
                         -1
                     },
@@ -376,7 +382,7 @@ pub fn apply(framework: &Framework, change: Change) -> Result<Framework, ChangeE
                     fr: String::new(),
                 },
                 guidance: LocalizedText::default(),
-                weight: 1.0,
+                weight: Decimal::ONE,
                 scale: AnswerScale::YesNo {},
             });
             next.sections.push(section);
@@ -530,7 +536,7 @@ mod tests {
                 fr: String::new(),
             },
             guidance: LocalizedText::default(),
-            weight: 1.0,
+            weight: "1.0".parse::<crate::domain::scoring::Decimal>().unwrap(),
             scale: AnswerScale::Maturity { levels },
         };
         let input = GoalInput::of("S", &goal);

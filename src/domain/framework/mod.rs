@@ -7,6 +7,7 @@
 pub mod document;
 pub mod edit;
 
+use crate::domain::scoring::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::scoring::ScoreScale;
@@ -59,8 +60,10 @@ pub enum AnswerScale {
     Maturity { levels: Vec<MaturityLevel> },
     /// A number within `min..=max`, shown with `decimals` decimals and a unit.
     Numeric {
-        min: f64,
-        max: f64,
+        #[serde(with = "crate::domain::scoring::number")]
+        min: Decimal,
+        #[serde(with = "crate::domain::scoring::number")]
+        max: Decimal,
         #[serde(default)]
         unit: String,
         #[serde(default)]
@@ -104,13 +107,13 @@ pub struct Goal {
     pub title: LocalizedText,
     #[serde(default)]
     pub guidance: LocalizedText,
-    #[serde(default = "default_weight")]
-    pub weight: f64,
+    #[serde(default = "default_weight", with = "crate::domain::scoring::number")]
+    pub weight: Decimal,
     pub scale: AnswerScale,
 }
 
-fn default_weight() -> f64 {
-    1.0
+fn default_weight() -> Decimal {
+    Decimal::ONE
 }
 
 /// One section (a commitment) with its goals in order.

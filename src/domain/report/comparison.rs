@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::{CycleRef, Figure, FrameworkShape, SectionRef, SnapshotRef};
 use crate::domain::scoring::distribution::{Distribution, distribution};
-use crate::domain::scoring::{change, dense_ranks};
+use crate::domain::scoring::{Decimal, change, dense_ranks, number, shown_decimals, shown_score};
 
 /// How many movers a comparison lists.
 pub const MOVERS: usize = 10;
@@ -36,8 +36,8 @@ pub struct Submitted {
 /// A participant's figures in the previous cycle, on this cycle's structure.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PreviousFigures {
-    pub overall: Option<f64>,
-    pub sections: Vec<Option<f64>>,
+    pub overall: Option<Decimal>,
+    pub sections: Vec<Option<Decimal>>,
 }
 
 /// What a comparison is built from.
@@ -73,10 +73,13 @@ pub struct ComparisonRow {
     /// `overall` or one of `sections` (the report's `focus` says which).
     #[serde(skip)]
     pub compared: Figure,
-    /// The compared figure in the previous cycle, on this cycle's structure.
-    pub previous: Option<f64>,
-    /// `compared.score` − `previous`.
-    pub change: Option<f64>,
+    /// The compared figure in the previous cycle, on this cycle's structure (re-scored when
+    /// the report's `previous_rescored` says so).
+    #[serde(with = "number::option")]
+    pub previous: Option<Decimal>,
+    /// `compared.score` − `previous`, from the exact figures, rounded once.
+    #[serde(with = "number::option")]
+    pub change: Option<Decimal>,
 }
 
 /// The spread of one figure over complete submissions.
@@ -85,7 +88,8 @@ pub struct FigureDistribution {
     /// `null` for the overall figure.
     pub section_id: Option<Uuid>,
     pub label: String,
-    pub max_score: f64,
+    #[serde(with = "number")]
+    pub max_score: Decimal,
     /// `null` when no complete figure exists.
     pub distribution: Option<Distribution>,
 }
@@ -96,9 +100,12 @@ pub struct Mover {
     pub participant_id: Uuid,
     pub participant_code: String,
     pub assessment_id: Uuid,
-    pub previous: f64,
-    pub current: f64,
-    pub change: f64,
+    #[serde(with = "number")]
+    pub previous: Decimal,
+    #[serde(with = "number")]
+    pub current: Decimal,
+    #[serde(with = "number")]
+    pub change: Decimal,
 }
 
 /// The comparison of one cycle.
@@ -106,8 +113,13 @@ pub struct Mover {
 pub struct CycleComparison {
     pub cycle: CycleRef,
     pub previous_cycle: Option<CycleRef>,
+    /// The previous cycle used another framework version: its figures (`previous`, `change`,
+    /// movers) are re-scored on this cycle's version through the mapping, and differ from
+    /// what that cycle's own report shows.
+    pub previous_rescored: bool,
     pub roll_up: String,
-    pub overall_max_score: f64,
+    #[serde(with = "number")]
+    pub overall_max_score: Decimal,
     pub sections: Vec<SectionRef>,
     /// The section ranks and changes are about; `null` for the overall figure.
     pub focus: Option<SectionRef>,
@@ -128,7 +140,16 @@ pub fn build(input: ComparisonInput<'_>) -> CycleComparison {
         Some(index) => s.sections.get(index).copied().unwrap_or(s.overall),
         None => s.overall,
     };
-    let ranked_scores: Vec<Option<f64>> = input
+    let max_of = |focus: Option<usize>| match focus {
+        Some(index) => shape
+            .sections
+            .get(index)
+            .map_or_else(|| shape.max_score(), |s| s.max_score),
+        None => shape.max_score(),
+    };
+    let compared_max = max_of(input.focus);
+    let compared_decimals = shown_decimals(compared_max);
+    let ranked_scores: Vec<Option<Decimal>> = input
         .submitted
         .iter()
         .map(|s| {
@@ -150,6 +171,7 @@ pub fn build(input: ComparisonInput<'_>) -> CycleComparison {
                     Some(index) => p.sections.get(index).copied().flatten(),
                     None => p.overall,
                 });
+            let exact_change = change(figure.score, previous);
             ComparisonRow {
                 participant_id: s.participant_id,
                 participant_code: s.code.clone(),
@@ -158,12 +180,17 @@ pub fn build(input: ComparisonInput<'_>) -> CycleComparison {
                 assessment_id: s.assessment_id,
                 assessment_state: s.assessment_state.clone(),
                 snapshot: s.snapshot.clone(),
-                overall: s.overall,
-                sections: s.sections.clone(),
+                overall: s.overall.shown(shape.max_score()),
+                sections: s
+                    .sections
+                    .iter()
+                    .zip(&shape.sections)
+                    .map(|(f, section)| f.shown(section.max_score))
+                    .collect(),
                 rank,
-                compared: figure,
-                previous,
-                change: change(figure.score, previous),
+                compared: figure.shown(compared_max),
+                previous: previous.map(|p| shown_score(p, compared_max)),
+                change: exact_change.map(|c| crate::domain::scoring::shown(c, compared_decimals)),
             }
         })
         .collect();
@@ -175,7 +202,7 @@ pub fn build(input: ComparisonInput<'_>) -> CycleComparison {
         ))
     });
 
-    let complete_scores = |figure_of: &dyn Fn(&Submitted) -> Figure| -> Vec<f64> {
+    let complete_scores = |figure_of: &dyn Fn(&Submitted) -> Figure| -> Vec<Decimal> {
         input
             .submitted
             .iter()
@@ -188,7 +215,8 @@ pub fn build(input: ComparisonInput<'_>) -> CycleComparison {
         section_id: None,
         label: "overall".to_owned(),
         max_score: shape.max_score(),
-        distribution: distribution(&complete_scores(&|s| s.overall)),
+        distribution: distribution(&complete_scores(&|s| s.overall))
+            .map(|d| d.shown(shown_decimals(shape.max_score()))),
     }];
     for (index, section) in shape.sections.iter().enumerate() {
         distributions.push(FigureDistribution {
@@ -197,10 +225,26 @@ pub fn build(input: ComparisonInput<'_>) -> CycleComparison {
             max_score: section.max_score,
             distribution: distribution(&complete_scores(&|s| {
                 s.sections.get(index).copied().unwrap_or(s.overall)
-            })),
+            }))
+            .map(|d| d.shown(shown_decimals(section.max_score))),
         });
     }
 
+    // Ordered by the exact change; listed when the change as shown is not 0.
+    let exact: HashMap<Uuid, Decimal> = input
+        .submitted
+        .iter()
+        .filter_map(|s| {
+            let previous = input
+                .previous
+                .get(&s.participant_id)
+                .and_then(|p| match input.focus {
+                    Some(index) => p.sections.get(index).copied().flatten(),
+                    None => p.overall,
+                });
+            Some((s.participant_id, change(compared(s).score, previous)?))
+        })
+        .collect();
     let mut movers: Vec<Mover> = rows
         .iter()
         .filter_map(|row| {
@@ -213,18 +257,28 @@ pub fn build(input: ComparisonInput<'_>) -> CycleComparison {
                 change: row.change?,
             })
         })
-        .filter(|m| m.change != 0.0)
+        .filter(|m| !m.change.is_zero())
         .collect();
+    let size = |m: &Mover| {
+        exact
+            .get(&m.participant_id)
+            .map(|c| c.abs())
+            .unwrap_or_default()
+    };
     movers.sort_by(|a, b| {
-        b.change
-            .abs()
-            .total_cmp(&a.change.abs())
+        size(b)
+            .cmp(&size(a))
             .then_with(|| a.participant_code.cmp(&b.participant_code))
     });
     movers.truncate(MOVERS);
 
+    let previous_rescored = input
+        .previous_cycle
+        .as_ref()
+        .is_some_and(|p| p.framework_id != input.cycle.framework_id);
     CycleComparison {
         cycle: input.cycle,
+        previous_rescored,
         previous_cycle: input.previous_cycle,
         roll_up: shape.roll_up.as_str().to_owned(),
         overall_max_score: shape.max_score(),
@@ -251,7 +305,7 @@ mod tests {
             code: code.into(),
             title_en: code.into(),
             title_fr: code.into(),
-            max_score: 0.0,
+            max_score: Decimal::ZERO,
         };
         let goal = |section: usize| GoalRef {
             id: Uuid::new_v4(),
@@ -260,7 +314,8 @@ mod tests {
             code: format!("G{section}"),
             title_en: String::new(),
             title_fr: String::new(),
-            weight: 20.0,
+            weight: Decimal::from(20),
+            value_decimals: None,
         };
         FrameworkShape::new(
             id,
@@ -271,12 +326,13 @@ mod tests {
         )
     }
 
-    fn submitted(code: &str, a: Option<f64>, b: Option<f64>) -> Submitted {
-        let figure = |s: Option<f64>| stored_figure(s, i32::from(s.is_some()), 1);
+    fn submitted(code: &str, a: Option<i64>, b: Option<i64>) -> Submitted {
+        let (a, b) = (a.map(Decimal::from), b.map(Decimal::from));
+        let figure = |s: Option<Decimal>| stored_figure(s, i32::from(s.is_some()), 1);
         let overall = match (a, b) {
             (None, None) => stored_figure(None, 0, 2),
             _ => stored_figure(
-                Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
+                Some(a.unwrap_or_default() + b.unwrap_or_default()),
                 i32::from(a.is_some()) + i32::from(b.is_some()),
                 2,
             ),
@@ -316,17 +372,17 @@ mod tests {
     fn complete_figures_are_ranked_densely_and_incomplete_ones_are_marked() {
         let shape = shape();
         let rows = vec![
-            submitted("AAA", Some(20.0), Some(10.0)),
-            submitted("BBB", Some(10.0), Some(20.0)),
-            submitted("CCC", Some(20.0), Some(20.0)),
-            submitted("DDD", Some(20.0), None),
-            submitted("EEE", Some(5.0), Some(5.0)),
+            submitted("AAA", Some(20), Some(10)),
+            submitted("BBB", Some(10), Some(20)),
+            submitted("CCC", Some(20), Some(20)),
+            submitted("DDD", Some(20), None),
+            submitted("EEE", Some(5), Some(5)),
         ];
         let previous = HashMap::from([(
             rows[4].participant_id,
             PreviousFigures {
-                overall: Some(2.0),
-                sections: vec![Some(1.0), Some(1.0)],
+                overall: Some(Decimal::from(2)),
+                sections: vec![Some(Decimal::ONE), Some(Decimal::ONE)],
             },
         )]);
         let report = build(ComparisonInput {
@@ -353,15 +409,23 @@ mod tests {
                 ("DDD", None)
             ]
         );
-        assert_eq!(report.overall_max_score, 40.0);
-        assert_eq!(report.sections[0].max_score, 20.0);
+        assert_eq!(report.overall_max_score, Decimal::from(40));
+        assert_eq!(report.sections[0].max_score, Decimal::from(20));
         let overall = report.distributions[0].distribution.unwrap();
         assert_eq!(
             (overall.count, overall.min, overall.median, overall.max),
-            (4, 10.0, 30.0, 40.0)
+            (4, Decimal::from(10), Decimal::from(30), Decimal::from(40))
         );
         assert_eq!(report.movers.len(), 1);
-        assert_eq!(report.movers[0].change, 8.0);
+        assert_eq!(report.movers[0].change.to_string(), "8.00");
+        assert_eq!(
+            report.rows[0]
+                .overall
+                .score
+                .map(|s| s.to_string())
+                .as_deref(),
+            Some("40.00")
+        );
     }
 
     #[test]
@@ -373,9 +437,9 @@ mod tests {
             shape: &shape,
             assessments: 3,
             submitted: vec![
-                submitted("AAA", Some(20.0), Some(10.0)),
-                submitted("BBB", Some(10.0), Some(20.0)),
-                submitted("DDD", Some(20.0), None),
+                submitted("AAA", Some(20), Some(10)),
+                submitted("BBB", Some(10), Some(20)),
+                submitted("DDD", Some(20), None),
             ],
             previous: HashMap::new(),
             focus: Some(1),

@@ -12,6 +12,7 @@ use super::FrameworkShape;
 use super::comparison::{ComparisonRow, CycleComparison};
 use super::progress::RecordedAnswer;
 use crate::domain::scoring::translation::GoalResult;
+use crate::domain::scoring::{Decimal, number, shown};
 
 /// What every export says about itself.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -40,7 +41,10 @@ pub struct StampedSnapshot {
     pub digest: String,
 }
 
-/// One row of the tidy table: one goal of one participant's submission.
+/// One row of the tidy table: one goal of one participant's submission. The one definition of
+/// the row: its serde form is the JSON export's row, and, read back cell by cell in
+/// [`FIELDS`] order ([`cells`]), the CSV line and the XLSX "Answers" row. Figures are the
+/// report's, as shown (rounded once), written with their exact decimal text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ExportRow {
     pub cycle_code: String,
@@ -52,15 +56,20 @@ pub struct ExportRow {
     pub section_code: String,
     pub goal_code: String,
     pub goal_title: String,
-    pub weight: f64,
+    #[serde(with = "number")]
+    pub weight: Decimal,
     /// answered, not_applicable or missing
     pub answer_state: String,
-    /// The answer on its scale, as text (a level, a number, yes or no).
+    /// The answer on its scale, as text (a level, a number with the decimals its scale
+    /// declares, yes or no).
     pub value: String,
-    pub goal_score: Option<f64>,
-    pub section_score: Option<f64>,
+    #[serde(with = "number::option")]
+    pub goal_score: Option<Decimal>,
+    #[serde(with = "number::option")]
+    pub section_score: Option<Decimal>,
     pub section_complete: bool,
-    pub overall_score: Option<f64>,
+    #[serde(with = "number::option")]
+    pub overall_score: Option<Decimal>,
     pub overall_complete: bool,
     /// Dense rank of the overall figure among complete ones.
     pub rank: Option<u32>,
@@ -125,6 +134,57 @@ pub const FIELDS: [(&str, &str); 18] = [
     ),
 ];
 
+/// One cell of a row, as files write it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Empty,
+    Text(String),
+    /// A number with its exact decimal text (`0.890`).
+    Number(Decimal),
+    Bool(bool),
+}
+
+impl Cell {
+    /// The cell as CSV text: numbers with a decimal point and their shown decimals, booleans
+    /// `true`/`false`, nothing for an empty cell.
+    pub fn text(&self) -> String {
+        match self {
+            Cell::Empty => String::new(),
+            Cell::Text(text) => text.clone(),
+            Cell::Number(number) => number.to_string(),
+            Cell::Bool(yes) => yes.to_string(),
+        }
+    }
+}
+
+/// Why a row could not be made cells (a field that is not a plain value).
+#[derive(Debug, thiserror::Error)]
+#[error("export row field {0} is not a plain value")]
+pub struct CellError(pub &'static str);
+
+/// The row's cells in [`FIELDS`] order, read from its serde form (so CSV, XLSX and JSON are
+/// written from one definition and cannot disagree).
+pub fn cells(row: &ExportRow) -> Result<Vec<Cell>, CellError> {
+    let json = serde_json::to_string(row).map_err(|_| CellError("row"))?;
+    let fields: HashMap<&str, &serde_json::value::RawValue> =
+        serde_json::from_str(&json).map_err(|_| CellError("row"))?;
+    FIELDS
+        .iter()
+        .map(|(name, _)| {
+            let raw = fields.get(name).ok_or(CellError(name))?.get();
+            Ok(match raw {
+                "null" => Cell::Empty,
+                "true" => Cell::Bool(true),
+                "false" => Cell::Bool(false),
+                text if text.starts_with('"') => {
+                    Cell::Text(serde_json::from_str(text).map_err(|_| CellError(name))?)
+                }
+                text => Cell::Number(text.parse().map_err(|_| CellError(name))?),
+            })
+        })
+        .collect()
+}
+
 /// The stamp of a comparison generated at `generated_at`.
 pub fn stamp(report: &CycleComparison, generated_at: time::OffsetDateTime) -> ExportStamp {
     use sha2::{Digest, Sha256};
@@ -184,7 +244,8 @@ pub fn rows_of(
             let (answer_state, value) = match answer.map(|a| (a.result(), a.value())) {
                 Some((GoalResult::NotApplicable, _)) => ("not_applicable", String::new()),
                 Some((GoalResult::Scored(_), value)) => {
-                    ("answered", value.map(|v| v.text()).unwrap_or_default())
+                    let text = value.map(|v| v.text_with_decimals(goal.value_decimals));
+                    ("answered", text.unwrap_or_default())
                 }
                 _ => ("missing", String::new()),
             };
@@ -205,7 +266,7 @@ pub fn rows_of(
                 weight: goal.weight,
                 answer_state: answer_state.to_owned(),
                 value,
-                goal_score: answer.and_then(|a| a.goal_score),
+                goal_score: answer.and_then(|a| a.goal_score).map(|s| shown(s, 3)),
                 section_score: section.and_then(|s| s.score),
                 section_complete: section.is_some_and(|s| s.complete),
                 overall_score: row.overall.score,
@@ -233,7 +294,7 @@ mod tests {
             section_code: String::new(),
             goal_code: String::new(),
             goal_title: String::new(),
-            weight: 1.0,
+            weight: Decimal::ONE,
             answer_state: String::new(),
             value: String::new(),
             goal_score: None,
@@ -255,5 +316,53 @@ mod tests {
         sorted_keys.sort_unstable();
         fields.sort_unstable();
         assert_eq!(sorted_keys, fields);
+    }
+
+    #[test]
+    fn cells_follow_the_fields_and_keep_the_shown_decimals() {
+        let row = ExportRow {
+            cycle_code: "C".into(),
+            participant_code: "FRA".into(),
+            participant_name: "France \"FR\"".into(),
+            assessment_state: "submitted".into(),
+            revision: 2,
+            snapshot_digest: "ab".into(),
+            section_code: "S".into(),
+            goal_code: "G".into(),
+            goal_title: "T".into(),
+            weight: "30".parse().unwrap(),
+            answer_state: "answered".into(),
+            value: "0.890".into(),
+            goal_score: Some("0.890".parse().unwrap()),
+            section_score: Some("30.01".parse().unwrap()),
+            section_complete: true,
+            overall_score: None,
+            overall_complete: false,
+            rank: Some(3),
+        };
+        let texts: Vec<String> = cells(&row).unwrap().iter().map(Cell::text).collect();
+        assert_eq!(
+            texts,
+            [
+                "C",
+                "FRA",
+                "France \"FR\"",
+                "submitted",
+                "2",
+                "ab",
+                "S",
+                "G",
+                "T",
+                "30",
+                "answered",
+                "0.890",
+                "0.890",
+                "30.01",
+                "true",
+                "",
+                "false",
+                "3"
+            ]
+        );
     }
 }

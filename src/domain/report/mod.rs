@@ -78,7 +78,10 @@ use uuid::Uuid;
 
 use super::framework::RollUp;
 use super::scoring::translation::{GoalResult, Translator};
-use super::scoring::{FrameworkScores, RolledUp, ScoredGoal, maximum_score, score_framework};
+use super::scoring::{
+    Decimal, FrameworkScores, RolledUp, ScoredGoal, maximum_score, number, score_framework, shown,
+    shown_score,
+};
 
 /// A cycle as reports name it.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -111,7 +114,8 @@ pub struct SectionRef {
     pub title_en: String,
     pub title_fr: String,
     /// The highest score the section can reach (1 under a weighted mean, its points under a sum).
-    pub max_score: f64,
+    #[serde(with = "number")]
+    pub max_score: Decimal,
 }
 
 /// A goal of a framework version.
@@ -124,7 +128,9 @@ pub struct GoalRef {
     pub code: String,
     pub title_en: String,
     pub title_fr: String,
-    pub weight: f64,
+    pub weight: Decimal,
+    /// The decimals a numeric goal's scale declares (its values are written with them).
+    pub value_decimals: Option<u32>,
 }
 
 /// The structure of one framework version, as scoring needs it.
@@ -139,7 +145,7 @@ pub struct FrameworkShape {
 
 impl FrameworkShape {
     /// The highest overall score.
-    pub fn max_score(&self) -> f64 {
+    pub fn max_score(&self) -> Decimal {
         maximum_score(self.roll_up, self.goals.iter().map(|g| g.weight))
     }
 
@@ -191,7 +197,7 @@ impl FrameworkShape {
         &self,
         source: Uuid,
         translator: &Translator,
-        weights: &HashMap<Uuid, f64>,
+        weights: &HashMap<Uuid, Decimal>,
         results: &HashMap<Uuid, GoalResult>,
     ) -> Option<FrameworkScores> {
         if source == self.id {
@@ -202,17 +208,32 @@ impl FrameworkShape {
     }
 }
 
-/// A rolled-up figure as reports show it.
+/// A rolled-up figure as reports show it. Built exact (from the snapshot); reports give it
+/// [`Figure::shown`], rounded once by the method's rule, so every page and file prints the same.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Figure {
-    /// `null` when no applicable goal is answered.
-    pub score: Option<f64>,
+    /// `null` when no applicable goal is answered (or a weighted mean's weights are all 0).
+    #[serde(with = "number::option")]
+    pub score: Option<Decimal>,
     pub answered: u32,
     pub applicable: u32,
     /// answered ÷ applicable; `null` when nothing is applicable.
-    pub completion: Option<f64>,
+    #[serde(with = "number::option")]
+    pub completion: Option<Decimal>,
     /// Every applicable goal is answered (only complete figures are ranked).
     pub complete: bool,
+}
+
+impl Figure {
+    /// The figure as shown, on a scale whose highest score is `max`: the score to 3 decimals
+    /// (max ≤ 1) or 2, completion to a whole percentage (2 decimals of the share).
+    pub fn shown(self, max: Decimal) -> Self {
+        Self {
+            score: self.score.map(|s| shown_score(s, max)),
+            completion: self.completion.map(|c| shown(c, 2)),
+            ..self
+        }
+    }
 }
 
 impl From<RolledUp> for Figure {
@@ -228,7 +249,7 @@ impl From<RolledUp> for Figure {
 }
 
 /// A stored figure (score, answered, applicable) as a [`Figure`].
-pub fn stored_figure(score: Option<f64>, answered: i32, applicable: i32) -> Figure {
+pub fn stored_figure(score: Option<Decimal>, answered: i32, applicable: i32) -> Figure {
     RolledUp {
         score,
         answered: u32::try_from(answered).unwrap_or(0),

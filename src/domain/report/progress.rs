@@ -12,7 +12,9 @@ use uuid::Uuid;
 use super::{CycleRef, Figure, FrameworkShape, SectionRef, SnapshotRef};
 use crate::domain::scoring::distribution::Distribution;
 use crate::domain::scoring::translation::{GoalResult, Translator};
-use crate::domain::scoring::{AnswerValue, attainment, change};
+use crate::domain::scoring::{
+    AnswerValue, Decimal, attainment, change, number, shown, shown_decimals, shown_score,
+};
 
 /// How many moved answers a report lists.
 pub const MOVED_ANSWERS: usize = 10;
@@ -32,9 +34,9 @@ pub struct RecordedAnswer {
     pub goal_id: Uuid,
     pub not_applicable: bool,
     pub value_level: Option<i16>,
-    pub value_number: Option<f64>,
+    pub value_number: Option<Decimal>,
     pub value_bool: Option<bool>,
-    pub goal_score: Option<f64>,
+    pub goal_score: Option<Decimal>,
 }
 
 impl RecordedAnswer {
@@ -71,9 +73,25 @@ pub struct CycleSubmission {
 pub struct AnonymousDistribution {
     /// How many complete figures it summarises (at least five).
     pub count: usize,
-    pub q1: f64,
-    pub median: f64,
-    pub q3: f64,
+    #[serde(with = "number")]
+    pub q1: Decimal,
+    #[serde(with = "number")]
+    pub median: Decimal,
+    #[serde(with = "number")]
+    pub q3: Decimal,
+}
+
+impl AnonymousDistribution {
+    /// The figures as shown on a scale whose highest score is `max`.
+    pub fn shown(self, max: Decimal) -> Self {
+        let decimals = shown_decimals(max);
+        Self {
+            count: self.count,
+            q1: shown(self.q1, decimals),
+            median: shown(self.median, decimals),
+            q3: shown(self.q3, decimals),
+        }
+    }
 }
 
 impl From<Distribution> for AnonymousDistribution {
@@ -106,13 +124,18 @@ pub struct NationalGoalLine {
     /// level or number
     pub measure: String,
     pub unit: String,
-    pub baseline_value: Option<f64>,
-    pub current_value: Option<f64>,
-    pub target_value: f64,
+    #[serde(with = "number::option")]
+    pub baseline_value: Option<Decimal>,
+    #[serde(with = "number::option")]
+    pub current_value: Option<Decimal>,
+    #[serde(with = "number")]
+    pub target_value: Decimal,
     pub target_year: i32,
     pub status: String,
-    /// (current − baseline) ÷ (target − baseline), clamped to 0–1; see the methodology.
-    pub attainment: Option<f64>,
+    /// (current − baseline) ÷ (target − baseline), clamped to 0–1, as shown: a whole percentage
+    /// (two decimals of the share); see the methodology.
+    #[serde(with = "number::option")]
+    pub attainment: Option<Decimal>,
 }
 
 impl NationalGoalLine {
@@ -124,14 +147,15 @@ impl NationalGoalLine {
         title: String,
         measure: String,
         unit: String,
-        baseline_value: Option<f64>,
-        current_value: Option<f64>,
-        target_value: f64,
+        baseline_value: Option<Decimal>,
+        current_value: Option<Decimal>,
+        target_value: Decimal,
         target_year: i32,
         status: String,
     ) -> Self {
         Self {
-            attainment: attainment(baseline_value, current_value, target_value),
+            attainment: attainment(baseline_value, current_value, target_value)
+                .map(|a| shown(a, 2)),
             id,
             section_code,
             title,
@@ -171,7 +195,7 @@ pub struct ProgressInput<'a> {
     /// The participant's submissions in this cycle and every earlier one, any order.
     pub history: Vec<CycleSubmission>,
     /// The weight of every goal of the versions in `history`.
-    pub weights: HashMap<Uuid, f64>,
+    pub weights: HashMap<Uuid, Decimal>,
     pub translator: &'a Translator,
     /// `None` when withheld (fewer than five submissions).
     pub alliance: Option<AllianceFigures>,
@@ -184,8 +208,10 @@ pub struct ProgressInput<'a> {
 pub struct SectionLine {
     pub section: SectionRef,
     pub figure: Figure,
-    pub previous: Option<f64>,
-    pub change: Option<f64>,
+    #[serde(with = "number::option")]
+    pub previous: Option<Decimal>,
+    #[serde(with = "number::option")]
+    pub change: Option<Decimal>,
     pub alliance: Option<AnonymousDistribution>,
 }
 
@@ -195,12 +221,18 @@ pub struct TrendPoint {
     pub cycle: CycleRef,
     pub snapshot: SnapshotRef,
     /// As submitted, on that cycle's own framework version.
-    pub published_overall: Option<f64>,
+    #[serde(with = "number::option")]
+    pub published_overall: Option<Decimal>,
     /// Re-scored on this report's framework version; `false` when no mapping joins them.
     pub comparable: bool,
-    pub overall: Option<f64>,
+    /// The cycle used another framework version: `overall` and `sections` are its answers
+    /// re-scored on this report's version, and may differ from `published_overall`.
+    pub rescored: bool,
+    #[serde(with = "number::option")]
+    pub overall: Option<Decimal>,
     /// In the report's section order.
-    pub sections: Vec<Option<f64>>,
+    #[serde(serialize_with = "number::options")]
+    pub sections: Vec<Option<Decimal>>,
 }
 
 /// One goal's answer with what it was in the previous cycle.
@@ -212,15 +244,21 @@ pub struct AnswerLine {
     pub goal_title_fr: String,
     /// Index into the report's sections.
     pub section: usize,
-    pub weight: f64,
+    #[serde(with = "number")]
+    pub weight: Decimal,
     /// missing, not_applicable or answered
     pub state: String,
     pub value_level: Option<i16>,
-    pub value_number: Option<f64>,
+    #[serde(with = "number::option")]
+    pub value_number: Option<Decimal>,
     pub value_bool: Option<bool>,
-    pub score: Option<f64>,
-    pub previous_score: Option<f64>,
-    pub change: Option<f64>,
+    /// The goal score as shown (3 decimals).
+    #[serde(with = "number::option")]
+    pub score: Option<Decimal>,
+    #[serde(with = "number::option")]
+    pub previous_score: Option<Decimal>,
+    #[serde(with = "number::option")]
+    pub change: Option<Decimal>,
 }
 
 impl AnswerLine {
@@ -239,12 +277,20 @@ pub struct ProgressReport {
     pub assessment_id: Uuid,
     pub assessment_state: String,
     pub roll_up: String,
-    pub overall_max_score: f64,
+    #[serde(with = "number")]
+    pub overall_max_score: Decimal,
     /// The snapshot the figures come from; `null` before the first submission.
     pub snapshot: Option<SnapshotRef>,
     pub overall: Option<Figure>,
-    pub overall_previous: Option<f64>,
-    pub overall_change: Option<f64>,
+    /// The previous cycle's overall figure on this cycle's structure (re-scored when
+    /// `previous_rescored`).
+    #[serde(with = "number::option")]
+    pub overall_previous: Option<Decimal>,
+    #[serde(with = "number::option")]
+    pub overall_change: Option<Decimal>,
+    /// The previous cycle used another framework version: `overall_previous`, the sections'
+    /// `previous` and the answers' `previous_score` are re-scored through the mapping.
+    pub previous_rescored: bool,
     pub sections: Vec<SectionLine>,
     /// `null` when fewer than five participants submitted.
     pub alliance: Option<AllianceFigures>,
@@ -285,6 +331,7 @@ pub fn build(input: ProgressInput<'_>) -> ProgressReport {
     let previous_results = previous.and_then(carried);
     let previous_scores = previous_results.as_ref().map(|r| shape.score(r));
 
+    let overall_max = shape.max_score();
     let overall = current.map(|c| c.overall);
     let overall_previous = previous_scores.as_ref().and_then(|s| s.overall.score);
     let sections: Vec<SectionLine> = shape
@@ -297,21 +344,26 @@ pub fn build(input: ProgressInput<'_>) -> ProgressReport {
                 .as_ref()
                 .and_then(|s| s.sections.get(index))
                 .and_then(|f| f.score);
+            let max = section.max_score;
             SectionLine {
                 section: section.clone(),
-                figure: figure.unwrap_or(Figure {
-                    score: None,
-                    answered: 0,
-                    applicable: 0,
-                    completion: None,
-                    complete: false,
-                }),
-                previous,
-                change: change(figure.and_then(|f| f.score), previous),
+                figure: figure
+                    .unwrap_or(Figure {
+                        score: None,
+                        answered: 0,
+                        applicable: 0,
+                        completion: None,
+                        complete: false,
+                    })
+                    .shown(max),
+                previous: previous.map(|p| shown_score(p, max)),
+                change: change(figure.and_then(|f| f.score), previous)
+                    .map(|c| shown(c, shown_decimals(max))),
                 alliance: input
                     .alliance
                     .as_ref()
-                    .and_then(|a| a.sections.get(index).copied().flatten()),
+                    .and_then(|a| a.sections.get(index).copied().flatten())
+                    .map(|a| a.shown(max)),
             }
         })
         .collect();
@@ -323,11 +375,23 @@ pub fn build(input: ProgressInput<'_>) -> ProgressReport {
             TrendPoint {
                 cycle: submission.cycle.clone(),
                 snapshot: submission.snapshot.clone(),
-                published_overall: submission.overall.score,
+                published_overall: submission
+                    .overall
+                    .score
+                    .map(|s| shown_score(s, overall_max)),
                 comparable: scores.is_some(),
-                overall: scores.as_ref().and_then(|s| s.overall.score),
+                rescored: scores.is_some() && submission.cycle.framework_id != shape.id,
+                overall: scores
+                    .as_ref()
+                    .and_then(|s| s.overall.score)
+                    .map(|s| shown_score(s, overall_max)),
                 sections: match &scores {
-                    Some(s) => s.sections.iter().map(|f| f.score).collect(),
+                    Some(s) => s
+                        .sections
+                        .iter()
+                        .zip(&shape.sections)
+                        .map(|(f, section)| f.score.map(|v| shown_score(v, section.max_score)))
+                        .collect(),
                     None => vec![None; shape.sections.len()],
                 },
             }
@@ -335,15 +399,36 @@ pub fn build(input: ProgressInput<'_>) -> ProgressReport {
         .collect();
 
     let answers = answer_lines(shape, &input.answers, previous_results.as_ref());
+    // Ordered by the exact change of the goal score; listed when the change as shown is not 0.
+    let exact_changes: HashMap<Uuid, Decimal> = answers
+        .iter()
+        .filter_map(|line| {
+            let score = input
+                .answers
+                .iter()
+                .find(|a| a.goal_id == line.goal_id)?
+                .goal_score;
+            let previous = match previous_results.as_ref()?.get(&line.goal_id) {
+                Some(GoalResult::Scored(score)) => Some(*score),
+                _ => None,
+            };
+            Some((line.goal_id, change(score, previous)?))
+        })
+        .collect();
     let mut moved: Vec<AnswerLine> = answers
         .iter()
-        .filter(|a| a.change.is_some_and(|c| c != 0.0))
+        .filter(|a| a.change.is_some_and(|c| !c.is_zero()))
         .cloned()
         .collect();
+    let size = |l: &AnswerLine| {
+        exact_changes
+            .get(&l.goal_id)
+            .map(|c| c.abs())
+            .unwrap_or_default()
+    };
     moved.sort_by(|a, b| {
-        let size = |l: &AnswerLine| l.change.unwrap_or(0.0).abs();
         size(b)
-            .total_cmp(&size(a))
+            .cmp(&size(a))
             .then_with(|| a.goal_code.cmp(&b.goal_code))
     });
     moved.truncate(MOVED_ANSWERS);
@@ -356,12 +441,24 @@ pub fn build(input: ProgressInput<'_>) -> ProgressReport {
         assessment_id: input.assessment_id,
         assessment_state: input.assessment_state,
         roll_up: shape.roll_up.as_str().to_owned(),
-        overall_max_score: shape.max_score(),
-        overall_change: change(overall.and_then(|o| o.score), overall_previous),
-        overall,
-        overall_previous,
+        overall_max_score: overall_max,
+        overall_change: change(overall.and_then(|o| o.score), overall_previous)
+            .map(|c| shown(c, shown_decimals(overall_max))),
+        previous_rescored: previous_scores.is_some()
+            && previous.is_some_and(|p| p.cycle.framework_id != shape.id),
+        overall: overall.map(|o| o.shown(overall_max)),
+        overall_previous: overall_previous.map(|p| shown_score(p, overall_max)),
         sections,
-        alliance: input.alliance,
+        alliance: input.alliance.map(|a| AllianceFigures {
+            participants: a.participants,
+            overall: a.overall.map(|o| o.shown(overall_max)),
+            sections: a
+                .sections
+                .iter()
+                .zip(&shape.sections)
+                .map(|(d, section)| d.map(|d| d.shown(section.max_score)))
+                .collect(),
+        }),
         trend,
         answers,
         moved,
@@ -402,9 +499,9 @@ fn answer_lines(
                 value_level: answer.and_then(|a| a.value_level),
                 value_number: answer.and_then(|a| a.value_number),
                 value_bool: answer.and_then(|a| a.value_bool),
-                score,
-                previous_score,
-                change: change(score, previous_score),
+                score: score.map(|s| shown(s, 3)),
+                previous_score: previous_score.map(|s| shown(s, 3)),
+                change: change(score, previous_score).map(|c| shown(c, 3)),
             }
         })
         .collect()

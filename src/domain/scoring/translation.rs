@@ -4,7 +4,8 @@
 //!
 //! Per mapped pair of versions, each goal of the newer version takes:
 //! - `equivalent` or `split`: the score of its one source goal;
-//! - `merged`: the weighted mean (source weights) of its answered source goals;
+//! - `merged`: the weighted mean (source weights) of its answered source goals; none (missing)
+//!   when those weigh 0 together, as a weighted mean of weights 0 has no figure;
 //! - `new` (no source): nothing: it counts as missing in the earlier cycle.
 //!
 //! `retired` goals are dropped. A goal is not applicable when every source is not applicable.
@@ -14,7 +15,9 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use uuid::Uuid;
 
-use super::round_score;
+use rust_decimal::Decimal;
+
+use super::quotient;
 
 /// How a goal relates to the goals of the previous version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +57,7 @@ pub struct MappingLink {
 pub enum GoalResult {
     Missing,
     NotApplicable,
-    Scored(f64),
+    Scored(Decimal),
 }
 
 /// Every mapping, indexed for carrying scores.
@@ -119,7 +122,7 @@ impl Translator {
         &self,
         from: Uuid,
         to: Uuid,
-        weights: &HashMap<Uuid, f64>,
+        weights: &HashMap<Uuid, Decimal>,
         results: &HashMap<Uuid, GoalResult>,
     ) -> Option<HashMap<Uuid, GoalResult>> {
         let chain = self.chain(from, to)?;
@@ -134,7 +137,7 @@ impl Translator {
 
 fn carry_one_step(
     links: &[MappingLink],
-    weights: &HashMap<Uuid, f64>,
+    weights: &HashMap<Uuid, Decimal>,
     results: &HashMap<Uuid, GoalResult>,
 ) -> HashMap<Uuid, GoalResult> {
     let mut sources: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
@@ -154,14 +157,14 @@ fn carry_one_step(
 /// One target goal from its source goals.
 fn combine(
     sources: &[Uuid],
-    weights: &HashMap<Uuid, f64>,
+    weights: &HashMap<Uuid, Decimal>,
     results: &HashMap<Uuid, GoalResult>,
 ) -> GoalResult {
-    let states: Vec<(f64, GoalResult)> = sources
+    let states: Vec<(Decimal, GoalResult)> = sources
         .iter()
         .map(|goal| {
             (
-                weights.get(goal).copied().unwrap_or(1.0),
+                weights.get(goal).copied().unwrap_or(Decimal::ONE),
                 results.get(goal).copied().unwrap_or(GoalResult::Missing),
             )
         })
@@ -172,23 +175,23 @@ fn combine(
     {
         return GoalResult::NotApplicable;
     }
-    let scored: Vec<(f64, f64)> = states
-        .iter()
-        .filter_map(|(weight, state)| match state {
-            GoalResult::Scored(score) => Some((*weight, *score)),
-            _ => None,
-        })
-        .collect();
-    if scored.is_empty() {
+    let (mut points, mut total_weight, mut answered) = (Decimal::ZERO, Decimal::ZERO, false);
+    for (weight, state) in &states {
+        if let GoalResult::Scored(score) = state {
+            answered = true;
+            points = points.saturating_add(weight.saturating_mul(*score));
+            total_weight = total_weight.saturating_add(*weight);
+        }
+    }
+    if !answered {
         return GoalResult::Missing;
     }
-    let total_weight: f64 = scored.iter().map(|(weight, _)| weight).sum();
-    let mean = if total_weight > 0.0 {
-        scored.iter().map(|(w, s)| w * s).sum::<f64>() / total_weight
-    } else {
-        scored.iter().map(|(_, s)| s).sum::<f64>() / scored.len() as f64
-    };
-    GoalResult::Scored(round_score(mean))
+    // Sources that weigh 0 together give no mean: the goal has no earlier score (documented in
+    // docs/scoring.md; before, an unweighted mean was silently taken).
+    match quotient(points, total_weight) {
+        Some(mean) if total_weight > Decimal::ZERO => GoalResult::Scored(mean),
+        _ => GoalResult::Missing,
+    }
 }
 
 #[cfg(test)]
@@ -225,21 +228,26 @@ mod tests {
             link(v1, v2, None, Some(n2), Relation::New),
             link(v1, v2, Some(r), None, Relation::Retired),
         ];
-        let weights = HashMap::from([(a, 1.0), (b, 1.0), (c, 3.0), (d, 1.0), (r, 1.0)]);
+        let w = |n: i64| Decimal::from(n);
+        let weights = HashMap::from([(a, w(1)), (b, w(1)), (c, w(3)), (d, w(1)), (r, w(1))]);
         let results = HashMap::from([
-            (a, GoalResult::Scored(0.4)),
-            (b, GoalResult::Scored(1.0)),
-            (c, GoalResult::Scored(1.0)),
-            (d, GoalResult::Scored(0.0)),
-            (r, GoalResult::Scored(0.2)),
+            (a, GoalResult::Scored(Decimal::new(4, 1))),
+            (b, GoalResult::Scored(Decimal::ONE)),
+            (c, GoalResult::Scored(Decimal::ONE)),
+            (d, GoalResult::Scored(Decimal::ZERO)),
+            (r, GoalResult::Scored(Decimal::new(2, 1))),
         ]);
         let carried = Translator::new(&links)
             .carry(v1, v2, &weights, &results)
             .unwrap();
-        assert_eq!(carried[&a2], GoalResult::Scored(0.4));
-        assert_eq!(carried[&b2a], GoalResult::Scored(1.0));
-        assert_eq!(carried[&b2b], GoalResult::Scored(1.0));
-        assert_eq!(carried[&cd2], GoalResult::Scored(0.75), "weighted 3:1");
+        assert_eq!(carried[&a2], GoalResult::Scored(Decimal::new(4, 1)));
+        assert_eq!(carried[&b2a], GoalResult::Scored(Decimal::ONE));
+        assert_eq!(carried[&b2b], GoalResult::Scored(Decimal::ONE));
+        assert_eq!(
+            carried[&cd2],
+            GoalResult::Scored(Decimal::new(75, 2)),
+            "weighted 3:1"
+        );
         assert!(
             !carried.contains_key(&n2),
             "a new goal has no earlier score"
@@ -281,11 +289,14 @@ mod tests {
             link(v1, v2, Some(c), Some(cd), Relation::Merged),
             link(v1, v2, Some(d), Some(cd), Relation::Merged),
         ];
-        let results = HashMap::from([(c, GoalResult::NotApplicable), (d, GoalResult::Scored(0.5))]);
+        let results = HashMap::from([
+            (c, GoalResult::NotApplicable),
+            (d, GoalResult::Scored(Decimal::new(5, 1))),
+        ]);
         let carried = Translator::new(&links)
             .carry(v1, v2, &HashMap::new(), &results)
             .unwrap();
-        assert_eq!(carried[&cd], GoalResult::Scored(0.5));
+        assert_eq!(carried[&cd], GoalResult::Scored(Decimal::new(5, 1)));
         let none = HashMap::from([(c, GoalResult::NotApplicable)]);
         let carried = Translator::new(&links)
             .carry(v1, v2, &HashMap::new(), &none)
@@ -295,5 +306,24 @@ mod tests {
             GoalResult::Missing,
             "d is missing, c not applicable"
         );
+    }
+
+    #[test]
+    fn merged_sources_weighing_nothing_give_no_earlier_score() {
+        let (v1, v2) = (Uuid::new_v4(), Uuid::new_v4());
+        let [c, d, cd] = [(); 3].map(|_| Uuid::new_v4());
+        let links = [
+            link(v1, v2, Some(c), Some(cd), Relation::Merged),
+            link(v1, v2, Some(d), Some(cd), Relation::Merged),
+        ];
+        let weights = HashMap::from([(c, Decimal::ZERO), (d, Decimal::ZERO)]);
+        let results = HashMap::from([
+            (c, GoalResult::Scored(Decimal::new(2, 1))),
+            (d, GoalResult::Scored(Decimal::new(2, 1))),
+        ]);
+        let carried = Translator::new(&links)
+            .carry(v1, v2, &weights, &results)
+            .unwrap();
+        assert_eq!(carried[&cd], GoalResult::Missing, "not an unweighted 0.2");
     }
 }

@@ -174,7 +174,7 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
             &columns,
             &labels(lang, &["goal", "title", "answer", "score", "weight"]),
         );
-        let unit = ScoreFormat::new(lang, 1.0);
+        let unit = ScoreFormat::new(lang, crate::domain::scoring::Decimal::ONE);
         let goal_titles: std::collections::HashMap<&str, &str> = content
             .shape
             .goals
@@ -274,12 +274,16 @@ fn draw_distributions(layout: &mut Layout, content: &ReportContent<'_>) {
             );
             continue;
         };
-        let max = if distribution.max_score > 0.0 {
-            distribution.max_score
+        // Geometry only: the figures' texts come from the report.
+        use crate::presentation::format::geometry;
+        let max = if distribution.max_score > crate::domain::scoring::Decimal::ZERO {
+            geometry(distribution.max_score)
         } else {
             1.0
         };
-        let x = |v: f64| plot_x + plot_w * ((v / max).clamp(0.0, 1.0) as f32);
+        let x = |v: crate::domain::scoring::Decimal| {
+            plot_x + plot_w * ((geometry(v) / max).clamp(0.0, 1.0) as f32)
+        };
         let page = layout.page();
         page.set_stroke_gray(0.0);
         page.set_line_width(0.6);
@@ -294,7 +298,7 @@ fn draw_distributions(layout: &mut Layout, content: &ReportContent<'_>) {
         page.line_to(x(d.median), y + 7.0);
         page.stroke();
         page.set_fill_gray(0.0);
-        let format = ScoreFormat::new(lang, max);
+        let format = ScoreFormat::new(lang, distribution.max_score);
         layout.text(
             plot_x + plot_w + 6.0,
             y,

@@ -51,10 +51,6 @@ pub(super) fn localized<'a>(lang: Lang, english: &'a str, french: &'a str) -> &'
 }
 
 /// A plain number (a weight, a target) as `lang` writes decimals.
-pub(super) fn plain(lang: Lang, value: f64) -> String {
-    let text = value.to_string();
-    match lang {
-        Lang::Fr => text.replace('.', ","),
-        Lang::En => text,
-    }
+pub(super) fn plain(lang: Lang, value: crate::domain::scoring::Decimal) -> String {
+    crate::presentation::format::figure(lang, value)
 }

@@ -10,7 +10,7 @@ use crate::presentation::i18n::Lang;
 pub fn progress(report: &ProgressReport, generated_at: &str, lang: Lang) -> Vec<u8> {
     let tr = lang.tr();
     let format = ScoreFormat::new(lang, report.overall_max_score);
-    let unit = ScoreFormat::new(lang, 1.0);
+    let unit = ScoreFormat::new(lang, crate::domain::scoring::Decimal::ONE);
     let mut layout = Layout::new(tr.fmt(
         "export.pdf.progress_footer",
         &[
@@ -228,7 +228,9 @@ pub fn progress(report: &ProgressReport, generated_at: &str, lang: Lang) -> Vec<
             ),
         );
         for goal in &report.national_goals {
-            let optional = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), |v| plain(lang, v));
+            let optional = |v: Option<crate::domain::scoring::Decimal>| {
+                v.map_or_else(|| "—".to_owned(), |v| plain(lang, v))
+            };
             layout.row(
                 8.0,
                 REGULAR,

@@ -392,7 +392,13 @@ impl Content {
 }
 
 /// The number's range, unit and precision in words.
-fn number_hint(page: &PageContext, min: f64, max: f64, unit: &str, decimals: i16) -> String {
+fn number_hint(
+    page: &PageContext,
+    min: crate::domain::scoring::Decimal,
+    max: crate::domain::scoring::Decimal,
+    unit: &str,
+    decimals: i16,
+) -> String {
     let lang = page.tr.lang();
     let unit = if unit.trim().is_empty() {
         String::new()

@@ -384,7 +384,7 @@ pub async fn create(
                 code: form.goal_code.trim().to_owned(),
                 title: DetailsForm::text(&form.goal_title_en, ""),
                 guidance: LocalizedText::default(),
-                weight: 1.0,
+                weight: crate::domain::scoring::Decimal::ONE,
                 scale: AnswerScale::YesNo {},
             }],
         }],

@@ -134,7 +134,9 @@ impl GoalPage {
 }
 
 fn input_of(goal: &NationalGoalView) -> NationalGoalInput {
-    let number = |value: Option<f64>| value.map(|v| v.to_string()).unwrap_or_default();
+    let number = |value: Option<crate::domain::scoring::Decimal>| {
+        value.map(|v| v.to_string()).unwrap_or_default()
+    };
     NationalGoalInput {
         section: goal.section_id.to_string(),
         title: goal.title.clone(),

@@ -8,11 +8,12 @@ use uuid::Uuid;
 
 use crate::domain::report::comparison::{ComparisonRow, CycleComparison};
 use crate::domain::report::{CycleRef, SectionRef};
+use crate::domain::scoring::Decimal;
 use crate::domain::scoring::distribution::Distribution;
 use crate::presentation::charts::{
     self, BoxRow, ChartText, HeatCell, HeatColumn, HeatLegend, HeatRow,
 };
-use crate::presentation::format::{ScoreFormat, percent};
+use crate::presentation::format::{ScoreFormat, geometry, percent};
 use crate::presentation::i18n::Lang;
 use crate::services::reports::{self as service};
 use crate::storage::{self};
@@ -39,7 +40,7 @@ struct DistributionRow {
 
 impl DistributionRow {
     fn new(label: String, format: &ScoreFormat, figures: Option<&Distribution>) -> Self {
-        let figure = |f: fn(&Distribution) -> f64| format.score(figures.map(f));
+        let figure = |f: fn(&Distribution) -> Decimal| format.score(figures.map(f));
         Self {
             label,
             count: figures.map_or_else(|| "0".to_owned(), |d| d.count.to_string()),
@@ -223,7 +224,7 @@ fn comparison_page(
             .map(|s| HeatColumn {
                 label: s.code.clone(),
                 name: section_title(lang, s),
-                max: s.max_score,
+                max: geometry(s.max_score),
             })
             .collect::<Vec<_>>(),
         &shown
@@ -237,7 +238,7 @@ fn comparison_page(
                     .iter()
                     .zip(&report.sections)
                     .map(|(figure, section)| HeatCell {
-                        value: figure.score,
+                        value: figure.score.map(geometry),
                         label: section_format(section).score(figure.score),
                         href: Some(format!(
                             "/assessments/{}/report#section-{}",
@@ -262,7 +263,13 @@ fn comparison_page(
 
     // Each section on its own scale would not share an axis: the chart shows shares of each
     // figure's maximum, the table the figures themselves.
-    let share = |value: f64, max: f64| if max > 0.0 { value / max } else { 0.0 };
+    let share = |value: Decimal, max: Decimal| {
+        if max > Decimal::ZERO {
+            geometry(value) / geometry(max)
+        } else {
+            0.0
+        }
+    };
     let distributions: Vec<DistributionRow> = report
         .distributions
         .iter()
@@ -339,22 +346,23 @@ fn comparison_page(
 /// The legend's steps: the values themselves when every section has the same maximum (0 to 1
 /// under a weighted mean), else shares of each section's maximum.
 fn heat_legend_steps(lang: Lang, sections: &[SectionRef]) -> Vec<(f64, String)> {
-    const SHARES: [f64; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
-    let max = sections.first().map_or(1.0, |s| s.max_score);
-    let shared = sections.iter().all(|s| (s.max_score - max).abs() < 1e-9);
+    const QUARTERS: [i64; 5] = [0, 25, 50, 75, 100];
+    let max = sections.first().map_or(Decimal::ONE, |s| s.max_score);
+    let shared = sections.iter().all(|s| s.max_score == max);
     let tr = lang.tr();
-    SHARES
+    QUARTERS
         .iter()
-        .map(|share| {
+        .map(|percent_of| {
+            let share = Decimal::new(*percent_of, 2);
             let label = if shared {
                 ScoreFormat::new(lang, max).score(Some(share * max))
             } else {
                 tr.fmt(
                     "report.heat_legend_share",
-                    &[("share", &percent(lang, Some(*share)))],
+                    &[("share", &percent(lang, Some(share)))],
                 )
             };
-            (*share, label)
+            (geometry(share), label)
         })
         .collect()
 }

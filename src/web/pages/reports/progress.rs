@@ -9,8 +9,9 @@ use uuid::Uuid;
 use crate::auth::policy::Permission;
 use crate::domain::report::progress::{AnonymousDistribution, AnswerLine, ProgressReport};
 use crate::domain::scoring::AnswerValue;
+use crate::domain::scoring::Decimal;
 use crate::presentation::charts::{self, Bar, BoxRow, ChartText, Point, Series};
-use crate::presentation::format::{ScoreFormat, percent, plain};
+use crate::presentation::format::{ScoreFormat, geometry, percent, plain};
 use crate::presentation::i18n::Tr;
 use crate::services::reports::{self as service};
 use crate::web::AppState;
@@ -107,7 +108,7 @@ fn answer_row(tr: &Tr, line: &AnswerLine) -> AnswerRow {
         (_, None) => "—".to_owned(),
     };
     // Goal scores are always on 0–1.
-    let unit = ScoreFormat::new(lang, 1.0);
+    let unit = ScoreFormat::new(lang, Decimal::ONE);
     AnswerRow {
         code: line.goal_code.clone(),
         title: localized(lang, &line.goal_title_en, &line.goal_title_fr),
@@ -164,14 +165,20 @@ fn progress_page(page: PageContext, report: ProgressReport, can_compare: bool) -
 
     // Own figures against the alliance's quartiles when they may be shown, else plain bars;
     // both on shares of each figure's maximum so that sections share one axis.
-    let share = |value: f64, max: f64| if max > 0.0 { value / max } else { 0.0 };
+    let share = |value: Decimal, max: Decimal| {
+        if max > Decimal::ZERO {
+            geometry(value) / geometry(max)
+        } else {
+            0.0
+        }
+    };
     let position_chart = match &report.alliance {
         Some(alliance) => {
             let mut rows = Vec::new();
             let mut push = |label: String,
-                            own: Option<f64>,
+                            own: Option<Decimal>,
                             d: Option<&AnonymousDistribution>,
-                            max: f64,
+                            max: Decimal,
                             fmt: &ScoreFormat| {
                 // No whiskers: delegations see quartiles and median only.
                 if let Some(d) = d {
@@ -248,7 +255,7 @@ fn progress_page(page: PageContext, report: ProgressReport, can_compare: bool) -
             description: tr.t("report.trend_description"),
             no_value: "—",
         },
-        report.overall_max_score,
+        geometry(report.overall_max_score),
         &[Series {
             name: tr.t("report.overall").to_owned(),
             points: report
@@ -256,7 +263,7 @@ fn progress_page(page: PageContext, report: ProgressReport, can_compare: bool) -
                 .iter()
                 .map(|p| Point {
                     label: p.cycle.code.clone(),
-                    value: p.overall,
+                    value: p.overall.map(geometry),
                     value_label: format.score(p.overall),
                 })
                 .collect(),
