@@ -117,34 +117,41 @@ struct ServeArgs {
     /// default: secrets/totp.key in the data directory). Keep it out of the database's backups.
     #[arg(long, env = "PLEDGE_TOTP_KEY_FILE")]
     totp_key_file: Option<std::path::PathBuf>,
-    /// Address to listen on.
-    #[arg(long, env = "PLEDGE_LISTEN", default_value = "127.0.0.1:8080")]
+    /// Address to listen on: HOST:PORT (e.g. 127.0.0.1:8080 or localhost:8080), PORT alone
+    /// (loopback only), or :PORT (every interface).
+    #[arg(long, env = "PLEDGE_LISTEN", default_value = "127.0.0.1:8080", value_parser = parse_listen)]
     listen: SocketAddr,
     /// Load the demo history first (once; a restart keeps it) and print the demo sign-ins.
     #[arg(long)]
     demo: bool,
     /// Longest time one request may take, in seconds.
-    #[arg(long, env = "PLEDGE_REQUEST_TIMEOUT", default_value_t = 30)]
+    #[arg(long, env = "PLEDGE_REQUEST_TIMEOUT", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
     request_timeout: u64,
     /// Longest time a client may take to send a request's headers, in seconds; then the
     /// connection is closed.
-    #[arg(long, env = "PLEDGE_HEADER_TIMEOUT", default_value_t = 10)]
+    #[arg(long, env = "PLEDGE_HEADER_TIMEOUT", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
     header_timeout: u64,
     /// Longest time a shutdown (SIGTERM, SIGINT) waits for requests in flight, in seconds.
-    #[arg(long, env = "PLEDGE_SHUTDOWN_GRACE", default_value_t = 20)]
+    #[arg(long, env = "PLEDGE_SHUTDOWN_GRACE", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
     shutdown_grace: u64,
     /// Connections in the service's database pool.
-    #[arg(long, env = "PLEDGE_DB_POOL_SIZE", default_value_t = 16)]
+    #[arg(long, env = "PLEDGE_DB_POOL_SIZE", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..=512))]
     pool_size: u32,
     /// The address people use to reach the service. With https://, cookies are `__Host-` and
     /// `Secure`; plain http is for development on loopback only.
     #[arg(long, env = "PLEDGE_PUBLIC_URL")]
     public_url: Option<String>,
     /// Minutes without a request after which a session ends.
-    #[arg(long, env = "PLEDGE_SESSION_IDLE_MINUTES", default_value_t = 30)]
+    #[arg(long, env = "PLEDGE_SESSION_IDLE_MINUTES", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=1440))]
     session_idle_minutes: u64,
     /// Hours after sign-in after which a session ends, whatever the activity.
-    #[arg(long, env = "PLEDGE_SESSION_MAX_HOURS", default_value_t = 12)]
+    #[arg(long, env = "PLEDGE_SESSION_MAX_HOURS", default_value_t = 12,
+          value_parser = clap::value_parser!(u64).range(1..=720))]
     session_max_hours: u64,
     /// Address of a proxy that appends the client's address to `X-Forwarded-For` (repeat, or
     /// comma-separated in the variable). Only requests from these addresses have their client
@@ -156,8 +163,39 @@ struct ServeArgs {
     )]
     trusted_proxies: Vec<std::net::IpAddr>,
     /// Largest evidence file accepted, in MiB.
-    #[arg(long, env = "PLEDGE_MAX_EVIDENCE_MB", default_value_t = 10)]
-    max_evidence_mb: usize,
+    #[arg(long, env = "PLEDGE_MAX_EVIDENCE_MB", default_value_t = 10,
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    max_evidence_mb: u16,
+}
+
+/// Reads `--listen`: `HOST:PORT` (a name such as `localhost` is looked up), `PORT` alone (the
+/// loopback address, so that nothing is exposed by accident) or `:PORT` (every interface).
+fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    use std::net::{Ipv4Addr, ToSocketAddrs};
+    let wanted = || {
+        format!(
+            "{text:?} is not an address to listen on: write HOST:PORT (127.0.0.1:8080, \
+             localhost:8080, [::1]:8080), PORT (8080, loopback only) or :PORT (8080 on every \
+             interface)"
+        )
+    };
+    let text = text.trim();
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+    }
+    if let Some(port) = text.strip_prefix(':') {
+        let port = port.parse::<u16>().map_err(|_| wanted())?;
+        return Ok(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)));
+    }
+    if let Ok(address) = text.parse::<SocketAddr>() {
+        return Ok(address);
+    }
+    let (_, port) = text.rsplit_once(':').ok_or_else(wanted)?;
+    port.parse::<u16>().map_err(|_| wanted())?;
+    text.to_socket_addrs()
+        .ok()
+        .and_then(|mut addresses| addresses.next())
+        .ok_or_else(wanted)
 }
 
 impl Cli {
@@ -402,13 +440,13 @@ async fn serve(
     }
     let config = WebConfig {
         request_timeout: std::time::Duration::from_secs(args.request_timeout),
-        header_read_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
+        header_read_timeout: std::time::Duration::from_secs(args.header_timeout),
         shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace),
         max_connections: args.pool_size,
-        max_evidence_bytes: args.max_evidence_mb.max(1) * 1024 * 1024,
+        max_evidence_bytes: usize::from(args.max_evidence_mb) * 1024 * 1024,
         auth: crate::auth::AuthConfig {
-            idle_timeout: std::time::Duration::from_secs(args.session_idle_minutes.max(1) * 60),
-            absolute_timeout: std::time::Duration::from_secs(args.session_max_hours.max(1) * 3600),
+            idle_timeout: std::time::Duration::from_secs(args.session_idle_minutes * 60),
+            absolute_timeout: std::time::Duration::from_secs(args.session_max_hours * 3600),
             secure_cookies,
             // The demo's admin signs in with a password only, as the banner says.
             require_admin_second_factor: !args.demo,
@@ -491,4 +529,25 @@ fn print_demo_outcome(outcome: &crate::demo::DemoOutcome) {
         "Note: the demo relaxes the second-factor requirement for its admin account; a real \
          deployment requires it for every admin."
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_takes_a_port_a_colon_port_or_host_and_port() {
+        assert_eq!(parse_listen("8080"), Ok("127.0.0.1:8080".parse().unwrap()));
+        assert_eq!(parse_listen(":8080"), Ok("0.0.0.0:8080".parse().unwrap()));
+        assert_eq!(
+            parse_listen("[::1]:9000"),
+            Ok("[::1]:9000".parse().unwrap())
+        );
+        let local = parse_listen("localhost:8080").unwrap();
+        assert!(local.ip().is_loopback() && local.port() == 8080);
+        for wrong in ["", "localhost", "8080:", ":http", "99999", "host:port"] {
+            let message = parse_listen(wrong).unwrap_err();
+            assert!(message.contains("HOST:PORT"), "{wrong}: {message}");
+        }
+    }
 }

@@ -75,7 +75,8 @@ impl Measure {
     pub fn check(self, value: Decimal) -> Result<(), &'static str> {
         match self {
             Measure::Level { max } => {
-                if value.fract().is_zero() && value >= Decimal::ZERO && value <= Decimal::from(max) {
+                if value.fract().is_zero() && value >= Decimal::ZERO && value <= Decimal::from(max)
+                {
                     Ok(())
                 } else {
                     Err("field.number.level_range")

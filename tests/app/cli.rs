@@ -139,3 +139,37 @@ fn roles_are_a_fixed_list_and_the_version_names_its_commit() {
         }
     }
 }
+
+#[test]
+fn serve_options_out_of_range_are_refused_before_anything_starts() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("options-{}", std::process::id()));
+    for (option, value, says) in [
+        ("--pool-size", "0", "--pool-size"),
+        ("--pool-size", "100000", "--pool-size"),
+        ("--request-timeout", "0", "--request-timeout"),
+        ("--header-timeout", "0", "--header-timeout"),
+        ("--session-idle-minutes", "0", "--session-idle-minutes"),
+        ("--session-max-hours", "99999", "--session-max-hours"),
+        ("--max-evidence-mb", "0", "--max-evidence-mb"),
+        ("--max-evidence-mb", "-1", "--max-evidence-mb"),
+        ("--listen", "localhost", "HOST:PORT"),
+        ("--listen", "99999", "HOST:PORT"),
+    ] {
+        let output = Command::new(PLEDGE)
+            .args(["serve", &format!("{option}={value}"), "--data-dir"])
+            .arg(&dir)
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap();
+        let message = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{option} {value}: a usage error, not a panic: {message}"
+        );
+        assert!(message.contains(says), "{option} {value}: {message}");
+        assert!(!message.contains("panicked"), "{message}");
+    }
+    assert!(!dir.exists(), "nothing was started or created");
+}
