@@ -6,8 +6,9 @@
 //! transaction, calls `storage::cycles::carry_forward` (one statement) under the `system` scope: the
 //! answers belong to the delegations, and an admin may not write them. For each `not_started`
 //! assessment of the cycle it takes the participant's `accepted` assessment in the cycle with the
-//! latest `opens_on` among those that open strictly earlier than this one (a cycle opening the same
-//! day or later is never a source), and copies each of its answers (value, "not applicable" with
+//! latest `opens_on` among those of the same framework family that open strictly earlier than this
+//! one (a cycle opening the same day or later, or a cycle of another framework family in between,
+//! is never a source), and copies each of its answers (value, "not applicable" with
 //! justification, target, implementation status, narrative) to the goal of this cycle's framework version that is
 //! the same goal (same version) or the target of an `equivalent` row in a mapping from that goal.
 //! Goals mapped `split`, `merged`, `new` or `retired`, or not mapped, get nothing. Copies are
@@ -283,8 +284,9 @@ pub async fn board(
 }
 
 /// Starts each new assessment of the cycle from its participant's last accepted answers (in an
-/// earlier cycle), marked unconfirmed until a person confirms or edits them. Goals carry over
-/// when they are the same goal or mapped as equivalent into this cycle's version. One statement.
+/// earlier cycle of the same framework family: a cycle of another framework in between is not a
+/// source), marked unconfirmed until a person confirms or edits them. Goals carry over when they
+/// are the same goal or mapped as equivalent into this cycle's version. One statement.
 pub async fn carry_forward(conn: &mut PgConnection, cycle: Uuid) -> Result<u64, sqlx::Error> {
     let result = sqlx::query(
         "INSERT INTO answers (assessment_id, participant_id, goal_id, value_level, value_number,
@@ -295,10 +297,13 @@ pub async fn carry_forward(conn: &mut PgConnection, cycle: Uuid) -> Result<u64, 
                 old.target_number, old.target_bool, old.implementation_status, old.narrative, true, now()
          FROM assessments fresh
          JOIN cycles c ON c.id = fresh.cycle_id
+         JOIN frameworks cf ON cf.id = c.framework_id
          JOIN LATERAL (
-             SELECT a.id FROM assessments a JOIN cycles ac ON ac.id = a.cycle_id
+             SELECT a.id FROM assessments a
+             JOIN cycles ac ON ac.id = a.cycle_id
+             JOIN frameworks af ON af.id = ac.framework_id
              WHERE a.participant_id = fresh.participant_id AND a.state = 'accepted'
-               AND ac.opens_on < c.opens_on
+               AND ac.opens_on < c.opens_on AND af.family = cf.family
              ORDER BY ac.opens_on DESC LIMIT 1
          ) last ON true
          JOIN answers old ON old.assessment_id = last.id

@@ -1172,3 +1172,61 @@ async fn saving_one_answer_takes_a_handful_of_statements() {
     // Session 1; begin, assessment, answers, clarifications, evidence, commit.
     assert!(page <= 8, "the section page took {page} statements");
 }
+
+#[tokio::test]
+async fn carry_forward_takes_the_same_framework_familys_last_accepted_answers() {
+    use crate::reports::{cycle_row, gci_framework, pillars, store_framework, submission};
+    let app = TestApp::spawn().await;
+    pledge::demo::load(&app.db.plan).await.unwrap();
+    let admin = app.user("admin", None).await;
+
+    // FRA's answers of another framework family are accepted after the demo's 2025 cycle.
+    let other = gci_framework();
+    let stored = store_framework(&app, &other).await;
+    let parts = pledge::demo::bulk::FrameworkParts::new(&other, &stored);
+    let accepted = submission(
+        &app,
+        "FRA",
+        pillars(&[Some(10.0), Some(10.0), Some(10.0), Some(10.0), Some(10.0)]),
+    )
+    .await;
+    crate::reports::write_cycle(
+        &app,
+        &parts,
+        &cycle_row(stored.id, "GCI-2026", time::macros::date!(2026 - 06 - 01)),
+        &[accepted],
+    )
+    .await;
+
+    let framework: uuid::Uuid = {
+        let mut owner = app.db.owner().await;
+        sqlx::query_scalar("SELECT id FROM frameworks WHERE family = 'cyber-defence-pledge'")
+            .fetch_one(&mut owner)
+            .await
+            .unwrap()
+    };
+    let cycle = json!({"framework_id": framework, "code": "2027", "title_en": "2027", "opens_on": "2027-09-01", "deadline": "2099-12-11"});
+    let cycle = body_json(
+        app.request(admin.api("POST", "/api/v1/cycles", Some(cycle)))
+            .await,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        app.request(admin.api("POST", &format!("/api/v1/cycles/{cycle}/open"), None))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let (previous, carried): (i64, i64) = (
+        app.count("SELECT count(*) FROM answers a JOIN assessments s ON s.id = a.assessment_id JOIN cycles c ON c.id = s.cycle_id JOIN participants p ON p.id = s.participant_id WHERE p.code = 'FRA' AND c.code = '2025'").await,
+        app.count(&format!("SELECT count(*) FROM answers a JOIN assessments s ON s.id = a.assessment_id JOIN participants p ON p.id = s.participant_id WHERE p.code = 'FRA' AND s.cycle_id = '{cycle}' AND a.unconfirmed")).await,
+    );
+    assert!(previous > 20);
+    assert_eq!(
+        carried, previous,
+        "the 2025 answers of this framework's family come forward, not the other family's"
+    );
+}
