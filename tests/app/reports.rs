@@ -624,6 +624,19 @@ async fn trends_and_changes_run_across_framework_versions_through_the_mapping() 
         Some(20.0),
         "DEU: 80 → 100"
     );
+    // The earlier cycle was on the other version: its figures are re-scored, and both report
+    // pages say so beside the previous cycle.
+    assert_eq!(comparison["previous_rescored"], json!(true));
+    for path in [
+        format!("/cycles/{c2}/report"),
+        format!("/assessments/{fra}/report"),
+    ] {
+        let page = body_text(app.request(analyst.get(&path)).await).await;
+        assert!(
+            page.contains("re-scored on this cycle’s framework version"),
+            "{path} marks the re-scored previous figures"
+        );
+    }
     let _ = c1;
 }
 
