@@ -517,34 +517,10 @@ async fn a_new_cycle_starts_from_the_last_accepted_answers_marked_unconfirmed_un
     let app = TestApp::spawn().await;
     pledge::demo::load(&app.db.plan).await.unwrap();
     let admin = app.user("admin", None).await;
-    let framework: uuid::Uuid = {
-        let mut owner = app.db.owner().await;
-        sqlx::query_scalar("SELECT id FROM frameworks WHERE family = 'cyber-defence-pledge'")
-            .fetch_one(&mut owner)
-            .await
-            .unwrap()
-    };
-    let cycle = json!({"framework_id": framework, "code": "2027", "title_en": "2027", "opens_on": "2027-09-01", "deadline": "2099-12-11"});
-    let cycle = body_json(
-        app.request(admin.api("POST", "/api/v1/cycles", Some(cycle)))
-            .await,
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(
-        app.request(admin.api("POST", &format!("/api/v1/cycles/{cycle}/open"), None))
-            .await
-            .status(),
-        StatusCode::NO_CONTENT
-    );
+    let (framework, cycle) = open_pledge_cycle_2027(&app, &admin).await;
 
     // FRA's last accepted assessment is 2025's: its answers come forward, unconfirmed.
-    let (previous, carried): (i64, i64) = (
-        app.count("SELECT count(*) FROM answers a JOIN assessments s ON s.id = a.assessment_id JOIN cycles c ON c.id = s.cycle_id JOIN participants p ON p.id = s.participant_id WHERE p.code = 'FRA' AND c.code = '2025'").await,
-        app.count(&format!("SELECT count(*) FROM answers a JOIN assessments s ON s.id = a.assessment_id JOIN participants p ON p.id = s.participant_id WHERE p.code = 'FRA' AND s.cycle_id = '{cycle}' AND a.unconfirmed")).await,
-    );
+    let (previous, carried) = fra_answers_of_2025_and_carried_into(&app, &cycle).await;
     assert!(previous > 20);
     assert_eq!(carried, previous);
     let board = body_json(
@@ -1198,6 +1174,17 @@ async fn carry_forward_takes_the_same_framework_familys_last_accepted_answers() 
     )
     .await;
 
+    let (_, cycle) = open_pledge_cycle_2027(&app, &admin).await;
+    let (previous, carried) = fra_answers_of_2025_and_carried_into(&app, &cycle).await;
+    assert!(previous > 20);
+    assert_eq!(
+        carried, previous,
+        "the 2025 answers of this framework's family come forward, not the other family's"
+    );
+}
+
+/// Creates and opens cycle 2027 of the demo's pledge framework (its id and the cycle's id).
+async fn open_pledge_cycle_2027(app: &TestApp, admin: &TestUser) -> (uuid::Uuid, String) {
     let framework: uuid::Uuid = {
         let mut owner = app.db.owner().await;
         sqlx::query_scalar("SELECT id FROM frameworks WHERE family = 'cyber-defence-pledge'")
@@ -1220,13 +1207,14 @@ async fn carry_forward_takes_the_same_framework_familys_last_accepted_answers() 
             .status(),
         StatusCode::NO_CONTENT
     );
+    (framework, cycle)
+}
+
+/// FRA's answers in the demo's accepted 2025 cycle, and FRA's unconfirmed answers in `cycle`.
+async fn fra_answers_of_2025_and_carried_into(app: &TestApp, cycle: &str) -> (i64, i64) {
     let (previous, carried): (i64, i64) = (
         app.count("SELECT count(*) FROM answers a JOIN assessments s ON s.id = a.assessment_id JOIN cycles c ON c.id = s.cycle_id JOIN participants p ON p.id = s.participant_id WHERE p.code = 'FRA' AND c.code = '2025'").await,
         app.count(&format!("SELECT count(*) FROM answers a JOIN assessments s ON s.id = a.assessment_id JOIN participants p ON p.id = s.participant_id WHERE p.code = 'FRA' AND s.cycle_id = '{cycle}' AND a.unconfirmed")).await,
     );
-    assert!(previous > 20);
-    assert_eq!(
-        carried, previous,
-        "the 2025 answers of this framework's family come forward, not the other family's"
-    );
+    (previous, carried)
 }
