@@ -307,7 +307,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit {
             command: AuditCommand::Verify,
         } => {
-            let ready = ReadyDatabase::open(&database).await?;
+            // Beside a running `pledge serve`, its cluster is used as it is.
+            let ready = ReadyDatabase::open_for_command(&database).await?;
             let result = verify_audit(&ready, anchor_file.as_deref()).await;
             ready.close();
             result
