@@ -608,9 +608,9 @@ mod tests {
         distinct.sort_unstable();
         distinct.dedup();
         for (value, rank) in values.iter().zip(&ranks) {
-            let expected = value.as_ref().map(|v| {
-                u32::try_from(distinct.iter().filter(|d| **d > v.0).count() + 1).unwrap()
-            });
+            let expected = value
+                .as_ref()
+                .map(|v| u32::try_from(distinct.iter().filter(|d| **d > v.0).count() + 1).unwrap());
             assert_eq!(*rank, expected);
         }
     }
