@@ -89,6 +89,7 @@
 pub mod api;
 pub mod assets;
 pub mod authn;
+pub mod compression;
 pub mod error;
 pub mod health;
 pub mod input;
@@ -186,6 +187,8 @@ pub fn app(state: AppState) -> Router {
                     timeout,
                 )),
         )
+        // gzip or Brotli when the client asks (compression.rs).
+        .layer(compression::layer())
         // Outside everything, so that even a timeout's 503 carries the headers.
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .with_state(state)

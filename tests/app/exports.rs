@@ -43,7 +43,7 @@ async fn every_format_carries_the_comparisons_figures_and_is_recorded() {
     )
     .await;
     // participant → (overall score, rank, snapshot digest), as the pages and API show them.
-    let expected: HashMap<String, (Option<f64>, Option<u64>, String)> = report["rows"]
+    let expected: HashMap<String, (Option<f64>, Option<u64>, String)> = report["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -194,8 +194,8 @@ async fn every_format_carries_the_comparisons_figures_and_is_recorded() {
     .await;
     assert_eq!(document["format"], "pledge-cycle-report/1");
     assert_eq!(
-        document["report"]["rows"], report["rows"],
-        "the same rows as the API"
+        document["report"]["rows"], report["items"],
+        "the same rows as the API (one page of 50 holds these 32)"
     );
     assert_eq!(document["stamp"]["snapshots"].as_array().unwrap().len(), 32);
     let dictionary: Vec<&str> = document["data_dictionary"]

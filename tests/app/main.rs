@@ -19,6 +19,7 @@ mod offline;
 mod openapi;
 mod ops;
 mod pdf;
+mod perf;
 mod reports;
 mod rls;
 mod schema;

@@ -208,7 +208,7 @@ async fn complete_figures_without_a_score_are_not_marked_incomplete() {
             .await,
     )
     .await;
-    let rows = report["rows"].as_array().unwrap();
+    let rows = report["items"].as_array().unwrap();
     assert_eq!(rows.len(), submissions.len());
     for row in rows {
         assert_eq!(row["overall"]["complete"], Value::Bool(true), "{row}");

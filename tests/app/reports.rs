@@ -226,7 +226,7 @@ async fn gci_2020_reproduces_the_published_dense_ranks_and_marks_incomplete_rows
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let report = body_json(response).await;
-    let reported: HashMap<String, &Value> = report["rows"]
+    let reported: HashMap<String, &Value> = report["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -272,7 +272,7 @@ async fn gci_2020_reproduces_the_published_dense_ranks_and_marks_incomplete_rows
     }
     assert_eq!(reported["SVK"]["overall"]["answered"], json!(3));
     assert_eq!(reported["SVN"]["overall"]["answered"], json!(4));
-    let ranked_last = &report["rows"].as_array().unwrap()[30..];
+    let ranked_last = &report["items"].as_array().unwrap()[30..];
     assert!(
         ranked_last.iter().all(|r| r["rank"].is_null()),
         "incomplete rows come last"
@@ -317,7 +317,7 @@ async fn gci_2020_reproduces_the_published_dense_ranks_and_marks_incomplete_rows
         .filter_map(|(code, _, p)| Some((code.clone(), p[0]?)))
         .collect();
     let legal_ranks = dense(&legal_scores);
-    for row in by_legal["rows"].as_array().unwrap() {
+    for row in by_legal["items"].as_array().unwrap() {
         let code = row["participant_code"].as_str().unwrap();
         assert_eq!(
             row["rank"].as_u64(),
@@ -610,7 +610,7 @@ async fn trends_and_changes_run_across_framework_versions_through_the_mapping() 
             .await,
     )
     .await;
-    let fra_row = comparison["rows"]
+    let fra_row = comparison["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -710,7 +710,10 @@ async fn reports_read_snapshots_so_a_draft_never_changes_a_published_figure() {
         "the draft's 60 is not published"
     );
     let compared = body_json(app.request(analyst.get(&comparison_path)).await).await;
-    assert_eq!(compared["rows"][0]["overall"]["score"].as_f64(), Some(50.0));
+    assert_eq!(
+        compared["items"][0]["overall"]["score"].as_f64(),
+        Some(50.0)
+    );
 
     let resubmit = head.api(
         "POST",

@@ -365,19 +365,29 @@ pub fn attainment(
 /// Dense ranks of exact figures, sorted or not: the highest ranks 1, equal figures share a rank
 /// and the next rank follows without a gap. `None` figures get no rank.
 pub fn dense_ranks(scores: &[Option<Decimal>]) -> Vec<Option<u32>> {
-    let mut distinct: Vec<Decimal> = scores.iter().flatten().copied().collect();
-    distinct.sort_by(|a, b| b.cmp(a));
-    distinct.dedup();
-    scores
+    dense_ranks_by(scores)
+}
+
+/// [`dense_ranks`] of any ordered values: one sort of the ranked positions (O(n log n)
+/// comparisons), then one pass giving each run of equal values the next rank.
+pub fn dense_ranks_by<T: Ord>(values: &[Option<T>]) -> Vec<Option<u32>> {
+    let mut order: Vec<(usize, &T)> = values
         .iter()
-        .map(|score| {
-            let score = (*score)?;
-            distinct
-                .binary_search_by(|d| score.cmp(d))
-                .ok()
-                .map(|index| u32::try_from(index + 1).unwrap_or(u32::MAX))
-        })
-        .collect()
+        .enumerate()
+        .filter_map(|(index, value)| Some((index, value.as_ref()?)))
+        .collect();
+    order.sort_unstable_by(|a, b| b.1.cmp(a.1));
+    let mut ranks = vec![None; values.len()];
+    let mut rank = 0u32;
+    let mut previous: Option<&T> = None;
+    for (index, value) in order {
+        if previous.is_none_or(|p| p != value) {
+            rank = rank.saturating_add(1);
+            previous = Some(value);
+        }
+        ranks[index] = Some(rank);
+    }
+    ranks
 }
 
 #[cfg(test)]
@@ -552,6 +562,57 @@ mod tests {
         assert_eq!(maximum_score(RollUp::Sum, [d("20"); 5]), d("100"));
         assert_eq!(change(Some(d("0.7")), Some(d("0.25"))), Some(d("0.45")));
         assert_eq!(change(Some(d("0.7")), None), None);
+    }
+
+    /// A value that counts how often it is compared.
+    #[derive(Debug)]
+    struct Counted<'a>(i64, &'a std::cell::Cell<u64>);
+
+    impl PartialEq for Counted<'_> {
+        fn eq(&self, other: &Self) -> bool {
+            self.1.set(self.1.get() + 1);
+            self.0 == other.0
+        }
+    }
+    impl Eq for Counted<'_> {}
+    impl PartialOrd for Counted<'_> {
+        fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(other))
+        }
+    }
+    impl Ord for Counted<'_> {
+        fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+            self.1.set(self.1.get() + 1);
+            self.0.cmp(&other.0)
+        }
+    }
+
+    #[test]
+    fn dense_ranks_compare_n_log_n_times_not_n_squared() {
+        let comparisons = std::cell::Cell::new(0);
+        let n: u64 = 8192;
+        // Many ties and a few missing figures, in no order.
+        let values: Vec<Option<Counted>> = (0..n)
+            .map(|i| (i % 97 != 0).then(|| Counted(((i * 7919) % 1000) as i64, &comparisons)))
+            .collect();
+        let ranks = dense_ranks_by(&values);
+        let bound = 3 * n * u64::from(n.ilog2());
+        assert!(
+            comparisons.get() <= bound,
+            "{} comparisons for {n} values (n log n bound {bound}; n² would be {})",
+            comparisons.get(),
+            n * n
+        );
+        // Still dense: 1 + the number of distinct greater values.
+        let mut distinct: Vec<i64> = values.iter().flatten().map(|v| v.0).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        for (value, rank) in values.iter().zip(&ranks) {
+            let expected = value
+                .as_ref()
+                .map(|v| u32::try_from(distinct.iter().filter(|d| **d > v.0).count() + 1).unwrap());
+            assert_eq!(*rank, expected);
+        }
     }
 
     #[test]

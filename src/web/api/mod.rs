@@ -15,6 +15,7 @@ mod evidence;
 mod frameworks;
 mod national_goals;
 mod offline;
+pub mod pagination;
 mod participants;
 mod reports;
 mod session;

@@ -2,18 +2,23 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use serde::Deserialize;
-use utoipa::IntoParams;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::domain::report::comparison::CycleComparison;
+use crate::domain::report::comparison::{
+    ComparisonRow, CycleComparison, FigureDistribution, Mover,
+};
 use crate::domain::report::progress::ProgressReport;
+use crate::domain::report::{CycleRef, SectionRef};
+use crate::domain::scoring::Decimal;
 use crate::presentation::i18n::Lang;
 use crate::services::reports as service;
 use crate::storage::audit::RequestContext;
 use crate::web::AppState;
+use crate::web::api::pagination::{Page, PageParams, PageRequest};
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
 
@@ -123,22 +128,81 @@ pub struct ComparisonParams {
     pub section: Option<Uuid>,
 }
 
-/// The comparison of a cycle: every submitted participant's figures, dense ranks of complete
-/// figures, distributions and movers since the previous cycle (analysts and admins).
-#[utoipa::path(get, path = "/cycles/{cycle}/report", tag = "reports", params(("cycle" = Uuid, Path), ComparisonParams),
-    responses((status = 200, description = "The comparison", body = CycleComparison),
+/// One page of a cycle's comparison: the rows of the page in the shared page shape (`items`,
+/// `next_cursor`, `limit`, `total`: `api::pagination`), and beside them what is about the
+/// whole cycle (figures' maxima, distributions, movers), the same on every page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ComparisonPage {
+    #[serde(flatten)]
+    pub page: Page<ComparisonRow>,
+    #[serde(flatten)]
+    pub summary: ComparisonSummary,
+}
+
+/// What a comparison says about the whole cycle (every field of the comparison but its rows).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ComparisonSummary {
+    pub cycle: CycleRef,
+    pub previous_cycle: Option<CycleRef>,
+    /// The previous cycle used another framework version: its figures (`previous`, `change`,
+    /// movers) are re-scored on this cycle's version through the mapping.
+    pub previous_rescored: bool,
+    pub roll_up: String,
+    #[serde(with = "crate::domain::scoring::number")]
+    pub overall_max_score: Decimal,
+    pub sections: Vec<SectionRef>,
+    /// The section ranks and changes are about; `null` for the overall figure.
+    pub focus: Option<SectionRef>,
+    pub assessments: usize,
+    pub submitted: usize,
+    /// Overall first, then each section.
+    pub distributions: Vec<FigureDistribution>,
+    /// Up to ten participants whose compared figure changed most since the previous cycle.
+    pub movers: Vec<Mover>,
+}
+
+impl ComparisonPage {
+    /// The page at `request` of `report`.
+    pub fn of(report: &CycleComparison, request: PageRequest) -> Self {
+        Self {
+            page: Page::of_slice(&report.rows, request),
+            summary: ComparisonSummary {
+                cycle: report.cycle.clone(),
+                previous_cycle: report.previous_cycle.clone(),
+                previous_rescored: report.previous_rescored,
+                roll_up: report.roll_up.clone(),
+                overall_max_score: report.overall_max_score,
+                sections: report.sections.clone(),
+                focus: report.focus.clone(),
+                assessments: report.assessments,
+                submitted: report.submitted,
+                distributions: report.distributions.clone(),
+                movers: report.movers.clone(),
+            },
+        }
+    }
+}
+
+/// The comparison of a cycle, a page of rows at a time: every submitted participant's figures
+/// (ranked rows first, by rank then code, then incomplete ones by code), dense ranks of complete
+/// figures, distributions and movers since the previous cycle (analysts and admins). The whole
+/// set of rows in one file is the export (`POST /api/v1/cycles/{cycle}/export?format=json`).
+#[utoipa::path(get, path = "/cycles/{cycle}/report", tag = "reports", params(("cycle" = Uuid, Path), ComparisonParams, PageParams),
+    responses((status = 200, description = "One page of the comparison", body = ComparisonPage),
               (status = 401, description = "Not signed in", body = ErrorBody),
               (status = 403, description = "Analysts and admins only", body = ErrorBody),
-              (status = 404, description = "No such cycle", body = ErrorBody)))]
+              (status = 404, description = "No such cycle", body = ErrorBody),
+              (status = 422, description = "`fields.cursor` is not a cursor this listing gave, or `fields.limit` is out of range", body = ErrorBody)))]
 pub async fn cycle_report(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     Path(cycle): Path<Uuid>,
     Query(params): Query<ComparisonParams>,
-) -> Result<Json<CycleComparison>, AppError> {
-    Ok(Json(
-        service::comparison(&state.db, &me, cycle, params.section).await?,
-    ))
+    Query(page): Query<PageParams>,
+) -> Result<Json<ComparisonPage>, AppError> {
+    let request = page.request()?;
+    let report = service::comparison(&state.db, &me, cycle, params.section).await?;
+    Ok(Json(ComparisonPage::of(&report, request)))
 }
 
 /// The progress report of one assessment: figures from its latest snapshot, change since the

@@ -1,0 +1,193 @@
+//! One shape for every paginated listing of the API.
+//!
+//! - **Query**: `cursor` (opaque: the `next_cursor` of the page before; absent for the first
+//!   page) and `limit` (items per page, 1 to [`MAX_LIMIT`], default [`DEFAULT_LIMIT`]). A cursor
+//!   that was not given by the service, or a limit out of range, is a 422 naming the field.
+//! - **Body**: `{"items": [...], "next_cursor": "…" | null, "limit": n, "total": n}`: `total`
+//!   counts every item of the listing, `next_cursor` is `null` on the last page.
+//!
+//! A listing takes [`PageParams`] in its query (`params(PageParams)` in its `#[utoipa::path]`),
+//! calls [`PageParams::request`] for the offset and limit, and answers [`Page::new`] (items read
+//! with `OFFSET`/`LIMIT` and a `count(*)`) or [`Page::of_slice`] (a listing already in memory).
+//! A listing with more to say than its items (the comparison: cycle, distributions, movers) puts
+//! its own fields beside these four, never around them.
+//!
+//! The cursor is a position in the listing's order, written so that clients treat it as a token
+//! (version byte and offset, hexadecimal): when the listing changes between two calls, the next
+//! page starts at the same position of the new listing. A consistent whole is an export.
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::web::error::AppError;
+
+/// Items per page when `limit` is absent.
+pub const DEFAULT_LIMIT: u32 = 50;
+/// The largest `limit` accepted.
+pub const MAX_LIMIT: u32 = 500;
+
+/// The version byte that starts every cursor.
+const CURSOR_VERSION: u8 = 1;
+
+/// Which page of a listing.
+#[derive(Debug, Default, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Opaque: the `next_cursor` of the previous page; absent for the first page.
+    pub cursor: Option<String>,
+    /// Items per page, 1 to 500 (default 50).
+    pub limit: Option<u32>,
+}
+
+/// A page as a position and a size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub offset: u64,
+    pub limit: u32,
+}
+
+impl PageParams {
+    /// The page asked for; 422 naming `cursor` or `limit` when either cannot be one.
+    pub fn request(&self) -> Result<PageRequest, AppError> {
+        let invalid = |field: &str, key: &str| {
+            AppError::Validation([(field.to_owned(), key.to_owned())].into())
+        };
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(invalid("limit", "field.limit.range"));
+        }
+        let offset = match self.cursor.as_deref().map(str::trim) {
+            None | Some("") => 0,
+            Some(cursor) => {
+                decode_cursor(cursor).ok_or_else(|| invalid("cursor", "field.cursor.invalid"))?
+            }
+        };
+        Ok(PageRequest { offset, limit })
+    }
+}
+
+/// The cursor of the page that starts at `offset`.
+pub fn encode_cursor(offset: u64) -> String {
+    let mut bytes = vec![CURSOR_VERSION];
+    bytes.extend_from_slice(&offset.to_be_bytes());
+    hex::encode(bytes)
+}
+
+fn decode_cursor(cursor: &str) -> Option<u64> {
+    let bytes = hex::decode(cursor).ok()?;
+    let (version, offset) = bytes.split_first()?;
+    if *version != CURSOR_VERSION {
+        return None;
+    }
+    Some(u64::from_be_bytes(offset.try_into().ok()?))
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Page<T> {
+    /// At most `limit` items, in the listing's order.
+    pub items: Vec<T>,
+    /// Give it as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+    /// The page size used.
+    pub limit: u32,
+    /// How many items the whole listing has.
+    pub total: u64,
+}
+
+impl<T> Page<T> {
+    /// The page of `items` read at `request` from a listing of `total` items.
+    pub fn new(items: Vec<T>, request: PageRequest, total: u64) -> Self {
+        let end = request.offset.saturating_add(items.len() as u64);
+        Self {
+            next_cursor: (!items.is_empty() && end < total).then(|| encode_cursor(end)),
+            items,
+            limit: request.limit,
+            total,
+        }
+    }
+
+    /// The page at `request` of a listing held in memory.
+    pub fn of_slice(all: &[T], request: PageRequest) -> Self
+    where
+        T: Clone,
+    {
+        let start = usize::try_from(request.offset)
+            .unwrap_or(usize::MAX)
+            .min(all.len());
+        let end = start.saturating_add(request.limit as usize).min(all.len());
+        Self::new(all[start..end].to_vec(), request, all.len() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(cursor: Option<&str>, limit: Option<u32>) -> PageParams {
+        PageParams {
+            cursor: cursor.map(str::to_owned),
+            limit,
+        }
+    }
+
+    #[test]
+    fn pages_walk_the_whole_listing_once() {
+        let all: Vec<u32> = (0..123).collect();
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let request = params(cursor.as_deref(), Some(50)).request().unwrap();
+            let page = Page::of_slice(&all, request);
+            assert_eq!((page.limit, page.total), (50, 123));
+            seen.extend(page.items);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen, all);
+    }
+
+    #[test]
+    fn a_cursor_not_given_by_the_service_or_a_limit_out_of_range_names_its_field() {
+        let field = |error: AppError| match error {
+            AppError::Validation(fields) => fields.keys().cloned().collect::<Vec<_>>(),
+            _ => Vec::new(),
+        };
+        for bad in ["zz", "02000000000000000a", "01", ""] {
+            let result = params(Some(bad), None).request();
+            if bad.is_empty() {
+                assert_eq!(result.unwrap().offset, 0);
+            } else {
+                assert_eq!(field(result.unwrap_err()), ["cursor"], "{bad}");
+            }
+        }
+        for limit in [0, MAX_LIMIT + 1] {
+            assert_eq!(
+                field(params(None, Some(limit)).request().unwrap_err()),
+                ["limit"]
+            );
+        }
+        assert_eq!(
+            params(Some(&encode_cursor(77)), None).request().unwrap(),
+            PageRequest {
+                offset: 77,
+                limit: DEFAULT_LIMIT
+            }
+        );
+    }
+
+    #[test]
+    fn a_page_past_the_end_is_empty_and_last() {
+        let page = Page::of_slice(
+            &[1, 2, 3],
+            PageRequest {
+                offset: 10,
+                limit: 2,
+            },
+        );
+        assert!(page.items.is_empty());
+        assert_eq!((page.next_cursor, page.total), (None, 3));
+    }
+}
