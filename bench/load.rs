@@ -179,9 +179,9 @@ async fn main() {
             serde_json::from_slice::<serde_json::Value>(&body).expect("json")
         }
     };
-    let cycles = get_json("/api/v1/cycles".to_owned()).await;
+    let cycles = get_json("/api/v1/cycles?limit=500".to_owned()).await;
     let prefix = format!("{}-", args.scale.to_uppercase());
-    let cycle = cycles
+    let cycle = cycles["items"]
         .as_array()
         .expect("cycles")
         .iter()

@@ -269,3 +269,17 @@ pub(super) fn checked_for_audit(answer: &CheckedAnswer) -> serde_json::Value {
             "na_justification": answer.na_justification, "target": value_text(answer.target),
             "implementation_status": answer.implementation_status, "narrative": answer.narrative })
 }
+
+/// A page of the assessments the operator may see that the filter keeps, and the total.
+pub async fn list(
+    pool: &PgPool,
+    operator: crate::auth::Operator<'_>,
+    filter: &reviews::AssessmentFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<reviews::AssessmentListItem>, i64), ServiceError> {
+    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let page = reviews::list_page(&mut tx, filter, offset, limit).await?;
+    tx.commit().await?;
+    Ok(page)
+}

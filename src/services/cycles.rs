@@ -228,6 +228,20 @@ pub async fn list(pool: &PgPool, operator: Operator<'_>) -> Result<Vec<CycleView
     Ok(cycles)
 }
 
+/// A page of the cycles the filter keeps, newest first, and the total. Reads only.
+pub async fn list_page(
+    pool: &PgPool,
+    operator: Operator<'_>,
+    filter: &store::CycleFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<CycleView>, i64), ServiceError> {
+    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    let page = store::list_page(&mut tx, filter, offset, limit).await?;
+    tx.commit().await?;
+    Ok(page)
+}
+
 /// One cycle. Reads only.
 pub async fn find(
     pool: &PgPool,

@@ -460,3 +460,63 @@ pub async fn latest_return_notes(
     .fetch_all(conn)
     .await
 }
+
+/// Which assessments a listing shows (row-level security narrows it further: a delegation
+/// sees its own participant's only).
+#[derive(Debug, Default, Clone)]
+pub struct AssessmentFilter {
+    pub cycle: Option<Uuid>,
+    pub state: Option<crate::domain::assessment::AssessmentState>,
+    pub participant_code: Option<String>,
+}
+
+/// An assessment in a listing: enough to find it and see where it stands.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AssessmentListItem {
+    pub id: Uuid,
+    pub cycle_id: Uuid,
+    pub cycle_code: String,
+    pub cycle_state: String,
+    pub deadline: time::Date,
+    pub participant_id: Uuid,
+    pub participant_code: String,
+    pub participant_name_en: String,
+    pub participant_name_fr: String,
+    pub state: String,
+    pub revision: i32,
+}
+
+/// A page of the assessments the filter keeps (newest cycle first, then by participant code),
+/// and how many it keeps in all.
+pub async fn list_page(
+    conn: &mut PgConnection,
+    filter: &AssessmentFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<AssessmentListItem>, i64), sqlx::Error> {
+    const FROM: &str = "FROM assessments a JOIN cycles c ON c.id = a.cycle_id
+         JOIN participants p ON p.id = a.participant_id
+         WHERE ($1::uuid IS NULL OR a.cycle_id = $1) AND ($2::text IS NULL OR a.state = $2)
+           AND ($3::text IS NULL OR p.code = upper($3))";
+    let state = filter.state.map(|state| state.as_str());
+    let items = sqlx::query_as(&format!(
+        "SELECT a.id, a.cycle_id, c.code AS cycle_code, c.state AS cycle_state, c.deadline,
+                a.participant_id, p.code AS participant_code, p.name_en AS participant_name_en,
+                p.name_fr AS participant_name_fr, a.state, a.revision
+         {FROM} ORDER BY c.opens_on DESC, c.code DESC, p.code, a.id OFFSET $4 LIMIT $5"
+    ))
+    .bind(filter.cycle)
+    .bind(state)
+    .bind(filter.participant_code.as_deref())
+    .bind(offset)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let total = sqlx::query_scalar(&format!("SELECT count(*) {FROM}"))
+        .bind(filter.cycle)
+        .bind(state)
+        .bind(filter.participant_code.as_deref())
+        .fetch_one(conn)
+        .await?;
+    Ok((items, total))
+}

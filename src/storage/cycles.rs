@@ -103,6 +103,40 @@ pub async fn list(conn: &mut PgConnection) -> Result<Vec<CycleView>, sqlx::Error
         .await
 }
 
+/// Which cycles a listing shows.
+#[derive(Debug, Default, Clone)]
+pub struct CycleFilter {
+    pub state: Option<CycleState>,
+    pub framework: Option<Uuid>,
+}
+
+/// A page of the cycles the filter keeps, newest first, and how many it keeps in all.
+pub async fn list_page(
+    conn: &mut PgConnection,
+    filter: &CycleFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<CycleView>, i64), sqlx::Error> {
+    const WHERE: &str =
+        "WHERE ($1::text IS NULL OR c.state = $1) AND ($2::uuid IS NULL OR c.framework_id = $2)";
+    let state = filter.state.map(|state| state.as_str());
+    let items = sqlx::query_as(&format!(
+        "{VIEW} {WHERE} ORDER BY c.opens_on DESC, c.code DESC, c.id OFFSET $3 LIMIT $4"
+    ))
+    .bind(state)
+    .bind(filter.framework)
+    .bind(offset)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let total = sqlx::query_scalar(&format!("SELECT count(*) FROM cycles c {WHERE}"))
+        .bind(state)
+        .bind(filter.framework)
+        .fetch_one(conn)
+        .await?;
+    Ok((items, total))
+}
+
 /// One cycle.
 pub async fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<CycleView>, sqlx::Error> {
     sqlx::query_as(&format!("{VIEW} WHERE c.id = $1"))

@@ -14,6 +14,7 @@ mod feedback;
 mod frameworks;
 mod home;
 mod input;
+mod listings;
 mod matrix;
 mod offline;
 mod openapi;

@@ -445,6 +445,7 @@ const MATRIX: &[Row] = &[
         Form("deadline=2099-01-01"),
     ),
     row("GET", "/api/v1/cycles", SignedIn, None),
+    row("GET", "/api/v1/assessments", SignedIn, None),
     row(
         "POST",
         "/api/v1/cycles",

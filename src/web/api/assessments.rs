@@ -2,11 +2,11 @@
 //! with If-Match (412 when someone saved it since, 428 without it).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -17,14 +17,114 @@ use crate::services::assessments::{self as service, AssessmentView};
 use crate::storage::answers::{AssessmentHead, StoredAnswer};
 use crate::storage::audit::RequestContext;
 use crate::web::AppState;
+use crate::web::api::pagination::{Page, PageParams};
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
 
 /// The assessment routes.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(list_assessments))
         .routes(routes!(get_assessment))
         .routes(routes!(get_answer, put_answer))
+}
+
+/// Which assessments to list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AssessmentListParams {
+    /// Only this cycle's (its id).
+    pub cycle: Option<Uuid>,
+    /// Only assessments in this state: `not_started`, `draft`, `submitted`, `returned`,
+    /// `resubmitted` or `accepted`.
+    pub state: Option<String>,
+    /// Only this participant's (its code, e.g. `FRA`).
+    pub participant: Option<String>,
+}
+
+/// An assessment in a listing: where to find it and where it stands.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AssessmentSummary {
+    pub id: Uuid,
+    pub cycle_id: Uuid,
+    pub cycle_code: String,
+    /// `planned`, `open`, `closed` or `published`
+    pub cycle_state: String,
+    /// YYYY-MM-DD
+    #[schema(value_type = String, format = Date)]
+    pub deadline: time::Date,
+    pub participant_id: Uuid,
+    pub participant_code: String,
+    pub participant_name_en: String,
+    pub participant_name_fr: String,
+    /// `not_started`, `draft`, `submitted`, `returned`, `resubmitted` or `accepted`
+    pub state: String,
+    /// Submissions so far.
+    pub revision: i32,
+}
+
+impl From<crate::storage::assessments::AssessmentListItem> for AssessmentSummary {
+    fn from(item: crate::storage::assessments::AssessmentListItem) -> Self {
+        Self {
+            id: item.id,
+            cycle_id: item.cycle_id,
+            cycle_code: item.cycle_code,
+            cycle_state: item.cycle_state,
+            deadline: item.deadline,
+            participant_id: item.participant_id,
+            participant_code: item.participant_code,
+            participant_name_en: item.participant_name_en,
+            participant_name_fr: item.participant_name_fr,
+            state: item.state,
+            revision: item.revision,
+        }
+    }
+}
+
+/// The assessments the caller works on, a page at a time (`cursor`, `limit`; `items`,
+/// `next_cursor`, `limit`, `total`): a delegation's own across cycles, every participant's for
+/// the secretariat and analysts. Newest cycle first, then by participant code.
+#[utoipa::path(get, path = "/assessments", tag = "assessments", params(AssessmentListParams, PageParams),
+    responses((status = 200, description = "A page of assessments", body = Page<AssessmentSummary>),
+              (status = 401, description = "Not signed in", body = ErrorBody),
+              (status = 422, description = "`fields` names the filter, `cursor` or `limit` that is wrong", body = ErrorBody)))]
+pub async fn list_assessments(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    Query(params): Query<AssessmentListParams>,
+    Query(page): Query<PageParams>,
+) -> Result<Json<Page<AssessmentSummary>>, AppError> {
+    let request = page.request()?;
+    let filter = crate::storage::assessments::AssessmentFilter {
+        cycle: params.cycle,
+        state: match params.state.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(
+                crate::domain::assessment::AssessmentState::parse(text).ok_or_else(|| {
+                    AppError::Validation(
+                        [("state".to_owned(), "field.state.unknown".to_owned())].into(),
+                    )
+                })?,
+            ),
+        },
+        participant_code: params
+            .participant
+            .map(|code| code.trim().to_owned())
+            .filter(|code| !code.is_empty()),
+    };
+    let (items, total) = service::list(
+        &state.db,
+        crate::auth::Operator::User(&me),
+        &filter,
+        i64::try_from(request.offset).unwrap_or(i64::MAX),
+        i64::from(request.limit),
+    )
+    .await?;
+    Ok(Json(Page::new(
+        items.into_iter().map(AssessmentSummary::from).collect(),
+        request,
+        u64::try_from(total).unwrap_or(0),
+    )))
 }
 
 /// One goal's answer as the API shows it.

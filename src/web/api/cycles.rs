@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -13,11 +13,13 @@ use uuid::Uuid;
 use super::frameworks::Created;
 use crate::auth::Operator;
 use crate::auth::policy::Permission;
+use crate::domain::cycle::CycleState;
 use crate::domain::cycle::{CycleInput, Transition};
 use crate::services::cycles as service;
 use crate::storage::audit::RequestContext;
-use crate::storage::cycles::{BoardQuery, BoardRow, CycleView};
+use crate::storage::cycles::{BoardQuery, BoardRow, CycleFilter, CycleView};
 use crate::web::AppState;
+use crate::web::api::pagination::{Page, PageParams};
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
 
@@ -35,14 +37,53 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(status_board))
 }
 
-/// Every cycle, newest first.
-#[utoipa::path(get, path = "/cycles", tag = "cycles",
-    responses((status = 200, description = "The cycles", body = Vec<CycleView>), (status = 401, description = "Not signed in", body = ErrorBody)))]
+/// Which cycles to list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CycleListParams {
+    /// Only cycles in this state: `planned`, `open`, `closed` or `published`.
+    pub state: Option<String>,
+    /// Only cycles on this framework version (its id).
+    pub framework: Option<Uuid>,
+}
+
+/// The cycles, newest first, a page at a time (`cursor`, `limit`; `items`, `next_cursor`,
+/// `limit`, `total`), filtered by state and framework version.
+#[utoipa::path(get, path = "/cycles", tag = "cycles", params(CycleListParams, PageParams),
+    responses((status = 200, description = "A page of cycles", body = Page<CycleView>),
+              (status = 401, description = "Not signed in", body = ErrorBody),
+              (status = 422, description = "`fields` names the filter, `cursor` or `limit` that is wrong", body = ErrorBody)))]
 pub async fn list_cycles(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
-) -> Result<Json<Vec<CycleView>>, AppError> {
-    Ok(Json(service::list(&state.db, Operator::User(&me)).await?))
+    Query(params): Query<CycleListParams>,
+    Query(page): Query<PageParams>,
+) -> Result<Json<Page<CycleView>>, AppError> {
+    let request = page.request()?;
+    let filter = CycleFilter {
+        state: match params.state.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(CycleState::parse(text).ok_or_else(|| {
+                AppError::Validation(
+                    [("state".to_owned(), "field.state.unknown".to_owned())].into(),
+                )
+            })?),
+        },
+        framework: params.framework,
+    };
+    let (items, total) = service::list_page(
+        &state.db,
+        Operator::User(&me),
+        &filter,
+        i64::try_from(request.offset).unwrap_or(i64::MAX),
+        i64::from(request.limit),
+    )
+    .await?;
+    Ok(Json(Page::new(
+        items,
+        request,
+        u64::try_from(total).unwrap_or(0),
+    )))
 }
 
 /// A cycle to create.
