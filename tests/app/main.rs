@@ -15,6 +15,7 @@ mod frameworks;
 mod home;
 mod input;
 mod matrix;
+mod notifications;
 mod offline;
 mod openapi;
 mod ops;
