@@ -842,3 +842,95 @@ async fn digests_gather_a_users_notices_into_one_mail() {
     }
     let _ = owner.close().await;
 }
+
+/// The `pledge_device` cookie a sign-in response sets.
+fn device_cookie(response: &axum::http::Response<axum::body::Body>) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("pledge_device="))
+        .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
+}
+
+async fn sign_in(app: &TestApp, email: &str, device: Option<&str>) -> Option<String> {
+    let mut request = crate::support::anonymous_form(
+        "/signin",
+        &format!(
+            "email={}&password={}",
+            enc(email),
+            enc(crate::support::PASSWORD)
+        ),
+    );
+    if let Some(device) = device {
+        request
+            .headers_mut()
+            .insert("cookie", format!("pledge_device={device}").parse().unwrap());
+    }
+    let response = app.request(request).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    device_cookie(&response)
+}
+
+#[tokio::test]
+async fn security_notices_are_mailed_at_once_and_a_known_browser_is_not_news() {
+    let app = TestApp::spawn().await;
+    let server = SmtpServer::start(false).await;
+    let head = app.user("head", Some("FRA")).await;
+    let admin = app.user("admin", None).await;
+    let security = |kind: &'static str| {
+        let app = &app;
+        let user = head.id;
+        async move {
+            app.count(&format!(
+                "SELECT count(*) FROM mail_outbox WHERE user_id = '{user}' AND kind = '{kind}' AND NOT digest"
+            ))
+            .await
+        }
+    };
+    // The first browser is not news; another one is; the first one again is not.
+    let first = sign_in(&app, &head.email, None).await.expect("device cookie");
+    assert_eq!(security("security.new_sign_in").await, 0);
+    sign_in(&app, &head.email, None).await;
+    assert_eq!(security("security.new_sign_in").await, 1);
+    sign_in(&app, &head.email, Some(&first)).await;
+    assert_eq!(security("security.new_sign_in").await, 1);
+
+    // A password change and a second-factor reset are told to the account's owner.
+    let changed = app
+        .request(head.post_form(
+            "/account/password",
+            &format!(
+                "current_password={}&new_password={}&confirm_password={}",
+                enc(crate::support::PASSWORD),
+                enc("violet harbour engine 47"),
+                enc("violet harbour engine 47")
+            ),
+        ))
+        .await;
+    assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(security("security.password_changed").await, 1);
+    let reset = app
+        .request(admin.post_form(
+            &format!("/admin/users/{}/second-factor/reset", head.id),
+            "",
+        ))
+        .await;
+    assert!(reset.status().is_redirection());
+    assert_eq!(security("security.second_factor_reset").await, 1);
+
+    sender::send_due(&app.state.db, &server.settings(), Uuid::new_v4())
+        .await
+        .unwrap();
+    let mails = server.to(&head.email);
+    let subjects: Vec<String> = mails.iter().map(Received::subject).collect();
+    assert!(subjects.contains(&"New sign-in to your account".to_owned()));
+    assert!(subjects.contains(&"Your password was changed".to_owned()));
+    assert!(subjects.contains(&"Your second factor was reset".to_owned()));
+    for mail in &mails {
+        let body = mail.body();
+        assert!(body.contains("https://pledge.test.example/account"), "{body}");
+        assert!(body.contains("Security notices are always sent"));
+    }
+}
