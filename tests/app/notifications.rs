@@ -934,3 +934,76 @@ async fn security_notices_are_mailed_at_once_and_a_known_browser_is_not_news() {
         assert!(body.contains("Security notices are always sent"));
     }
 }
+
+/// The benchmark of reminder scheduling (bench/reminders.sh): 2,000 participants in an open
+/// cycle, each with a head and a contributor; one pass schedules every reminder. Prints one
+/// JSON line; asserts only the counts.
+#[tokio::test]
+#[ignore = "a benchmark: bash bench/reminders.sh"]
+async fn bench_reminder_scheduling_for_2000_participants() {
+    let app = TestApp::spawn().await;
+    let mut owner = app.db.owner().await;
+    // 2,000 participants in all: the seeded ones and made-up three-letter codes.
+    sqlx::query(
+        "INSERT INTO participants (code, name_en, name_fr, kind)
+         SELECT code, code, code, 'partner'
+         FROM (SELECT chr(65 + g / 676) || chr(65 + (g / 26) % 26) || chr(65 + g % 26) AS code
+               FROM generate_series(0, 17575) g) c
+         WHERE NOT EXISTS (SELECT 1 FROM participants p WHERE p.code = c.code)
+         ORDER BY code DESC
+         LIMIT 2000 - (SELECT count(*) FROM participants)",
+    )
+    .execute(&mut owner)
+    .await
+    .unwrap();
+    let (_admin, cycle, _) = crate::assessments::open_gci_cycle(&app).await;
+    let mut tx = owner.begin().await.unwrap();
+    storage::set_scope(&mut tx, &Scope::System).await.unwrap();
+    sqlx::query(
+        "WITH made AS (
+             INSERT INTO users (email, display_name, password_hash, must_change_password, role, preferred_language)
+             SELECT lower(p.code) || '.' || r || '@bench.example', p.code || ' ' || r, 'x', false,
+                    'delegation', CASE WHEN r = 'head' THEN 'fr' ELSE 'en' END
+             FROM participants p CROSS JOIN (VALUES ('head'), ('contributor')) v(r)
+             RETURNING id, email
+         )
+         INSERT INTO delegation_memberships (user_id, participant_id, delegation_role)
+         SELECT m.id, p.id, split_part(split_part(m.email, '@', 1), '.', 2)
+         FROM made m JOIN participants p ON lower(p.code) = split_part(m.email, '.', 1)",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let participants = app
+        .count(&format!(
+            "SELECT count(*) FROM assessments WHERE cycle_id = '{cycle}'"
+        ))
+        .await;
+    let today = time::macros::date!(2099 - 12 - 24);
+    let started = std::time::Instant::now();
+    let pass = pledge::notify::schedule::run(&app.state.db, today, &[14, 7, 1])
+        .await
+        .unwrap();
+    let first_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let started = std::time::Instant::now();
+    let again = pledge::notify::schedule::run(&app.state.db, today, &[14, 7, 1])
+        .await
+        .unwrap();
+    let again_ms = started.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(pass.reminders as i64, participants);
+    assert_eq!(pass.notifications as i64, participants * 2);
+    assert_eq!(again.reminders, 0);
+    println!(
+        "{}",
+        json!({
+            "bench": "reminder_scheduling",
+            "participants": participants,
+            "reminders": pass.reminders,
+            "notifications_and_mails": pass.notifications,
+            "statements": 5,
+            "first_pass_ms": (first_ms * 10.0).round() / 10.0,
+            "repeat_pass_ms": (again_ms * 10.0).round() / 10.0,
+        })
+    );
+}
