@@ -213,7 +213,9 @@ pub enum Event {
         participants: Vec<String>,
     },
     /// A sign-in completed in a browser not seen before for this account.
-    NewSignIn { at: time::OffsetDateTime },
+    NewSignIn {
+        at: time::OffsetDateTime,
+    },
     SecondFactorReset,
     PasswordChanged,
 }
@@ -269,7 +271,10 @@ impl Event {
             ],
             Event::AssessmentAccepted {
                 participant, cycle, ..
-            } => vec![("participant", participant.clone()), ("cycle", cycle.clone())],
+            } => vec![
+                ("participant", participant.clone()),
+                ("cycle", cycle.clone()),
+            ],
             Event::SubmissionReceived {
                 participant,
                 cycle,

@@ -207,7 +207,10 @@ pub fn compose(settings: &MailSettings, group: &[ClaimedMail]) -> Result<Message
         for mail in group {
             text.push_str(&format!("\n\n- {}\n  {}", mail.subject, link(mail)));
         }
-        (tr.fmt("notify.mail.digest_subject", &[("count", &count)]), text)
+        (
+            tr.fmt("notify.mail.digest_subject", &[("count", &count)]),
+            text,
+        )
     } else {
         let text = format!(
             "{}\n\n{}\n{}",

@@ -197,16 +197,33 @@ mod tests {
     #[test]
     fn plain_smtp_is_refused_beyond_loopback_and_a_host_needs_a_sender() {
         assert!(
-            settings(&["--smtp-host", "mail.example.org", "--smtp-security", "plain", "--mail-from", "a@b.c"])
-                .is_err()
+            settings(&[
+                "--smtp-host",
+                "mail.example.org",
+                "--smtp-security",
+                "plain",
+                "--mail-from",
+                "a@b.c"
+            ])
+            .is_err()
         );
         assert!(settings(&["--smtp-host", "mail.example.org"]).is_err());
-        let s = settings(&["--smtp-host", "127.0.0.1", "--smtp-security", "plain", "--mail-from", "a@b.c", "--reminder-days", "10,3"])
-            .expect("loopback plain");
+        let s = settings(&[
+            "--smtp-host",
+            "127.0.0.1",
+            "--smtp-security",
+            "plain",
+            "--mail-from",
+            "a@b.c",
+            "--reminder-days",
+            "10,3",
+        ])
+        .expect("loopback plain");
         let smtp = s.smtp.expect("smtp");
         assert_eq!((smtp.port, smtp.security), (25, SmtpSecurity::Plain));
         assert_eq!(s.reminder_days, vec![10, 3]);
-        let s = settings(&["--smtp-host", "mail.example.org", "--mail-from", "a@b.c"]).expect("starttls");
+        let s = settings(&["--smtp-host", "mail.example.org", "--mail-from", "a@b.c"])
+            .expect("starttls");
         assert_eq!(s.smtp.expect("smtp").port, 587);
     }
 }

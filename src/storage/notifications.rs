@@ -266,11 +266,10 @@ pub async fn outbox(
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
-    let counts = sqlx::query_as(
-        "SELECT status, count(*) FROM mail_outbox GROUP BY status ORDER BY status",
-    )
-    .fetch_all(conn)
-    .await?;
+    let counts =
+        sqlx::query_as("SELECT status, count(*) FROM mail_outbox GROUP BY status ORDER BY status")
+            .fetch_all(conn)
+            .await?;
     Ok((rows, counts))
 }
 

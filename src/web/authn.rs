@@ -112,17 +112,20 @@ async fn resolve(
         let owner = tokens::find_owner(&mut tx, &sha256(&token)).await?;
         tx.commit().await?;
         return Ok(match owner.and_then(|o| o.role.map(|role| (o, role))) {
-            Some((owner, role)) => Resolution::Principal(Principal {
-                user_id: owner.user_id,
-                email: owner.email,
-                display_name: owner.display_name,
-                role,
-                credential: Credential::Token { id: owner.token_id },
-                must_change_password: owner.must_change_password,
-                second_factor_pending: false,
-                has_second_factor: owner.has_second_factor,
-                time_zone: owner.time_zone,
-            }, None),
+            Some((owner, role)) => Resolution::Principal(
+                Principal {
+                    user_id: owner.user_id,
+                    email: owner.email,
+                    display_name: owner.display_name,
+                    role,
+                    credential: Credential::Token { id: owner.token_id },
+                    must_change_password: owner.must_change_password,
+                    second_factor_pending: false,
+                    has_second_factor: owner.has_second_factor,
+                    time_zone: owner.time_zone,
+                },
+                None,
+            ),
             None => Resolution::BadToken,
         });
     }
@@ -161,21 +164,24 @@ async fn resolve(
             if record.stale_activity {
                 sessions::touch(&mut tx, &id_hash, time_duration(config.idle_timeout)).await?;
             }
-            Resolution::Principal(Principal {
-                user_id: record.user_id,
-                email: record.email,
-                display_name: record.display_name,
-                role,
-                credential: Credential::Session {
-                    id_hash,
-                    handle: record.handle,
-                    csrf_token: record.csrf_token,
+            Resolution::Principal(
+                Principal {
+                    user_id: record.user_id,
+                    email: record.email,
+                    display_name: record.display_name,
+                    role,
+                    credential: Credential::Session {
+                        id_hash,
+                        handle: record.handle,
+                        csrf_token: record.csrf_token,
+                    },
+                    must_change_password: record.must_change_password,
+                    second_factor_pending: !record.fully_authenticated,
+                    has_second_factor: record.has_second_factor,
+                    time_zone: record.time_zone,
                 },
-                must_change_password: record.must_change_password,
-                second_factor_pending: !record.fully_authenticated,
-                has_second_factor: record.has_second_factor,
-                time_zone: record.time_zone,
-            }, Some(record.unread_notifications))
+                Some(record.unread_notifications),
+            )
         }
     };
     tx.commit().await?;

@@ -193,12 +193,7 @@ const MATRIX: &[Row] = &[
     // Notifications (issue 18 part B): each user's own; another's is 404, admins included.
     row("GET", "/notifications", SignedIn, None),
     row("POST", "/notifications/read", SignedIn, None),
-    row(
-        "POST",
-        "/notifications/{notification}/read",
-        OwnToken,
-        None,
-    ),
+    row("POST", "/notifications/{notification}/read", OwnToken, None),
     row("GET", "/notifications/preferences", SignedIn, None),
     row(
         "POST",

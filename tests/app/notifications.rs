@@ -64,7 +64,10 @@ fn base64(text: &str) -> Vec<u8> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = Vec::new();
     let (mut bits, mut count) = (0u32, 0);
-    for c in text.bytes().filter(|c| *c != b'=' && !c.is_ascii_whitespace()) {
+    for c in text
+        .bytes()
+        .filter(|c| *c != b'=' && !c.is_ascii_whitespace())
+    {
         let value = ALPHABET.iter().position(|a| *a == c).expect("base64") as u32;
         bits = (bits << 6) | value;
         count += 6;
@@ -82,12 +85,13 @@ fn quoted_printable(text: &str) -> String {
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'=' && i + 2 < bytes.len() + 1 {
-            if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -112,7 +116,8 @@ fn decode_words(value: &str) -> String {
                 })
             });
         // Whitespace between two encoded words is not part of the text (RFC 2047).
-        if !out.is_empty() && !(previous_encoded && decoded.is_some()) {
+        let joined = previous_encoded && decoded.is_some();
+        if !out.is_empty() && !joined {
             out.push(' ');
         }
         previous_encoded = decoded.is_some();
@@ -314,7 +319,11 @@ async fn submit(app: &TestApp, s: &Scene) {
 }
 
 async fn notifications_of(app: &TestApp, user: &TestUser) -> serde_json::Value {
-    body_json(app.request(user.api("GET", "/api/v1/notifications", None)).await).await
+    body_json(
+        app.request(user.api("GET", "/api/v1/notifications", None))
+            .await,
+    )
+    .await
 }
 
 fn subjects(list: &serde_json::Value) -> Vec<String> {
@@ -419,7 +428,10 @@ async fn workflow_and_clarifications_notify_the_right_people_in_their_language_w
              WHERE body ~ 'Confidential|Secret narrative|Which law' OR subject ~ 'Confidential|Secret'",
         )
         .await;
-    assert_eq!(texts, 0, "no answer, note, question or reply text in a notice");
+    assert_eq!(
+        texts, 0,
+        "no answer, note, question or reply text in a notice"
+    );
 
     // The layout shows the unread count; marking read empties it.
     let page = body_text(app.request(s.head.get("/cycles")).await).await;
@@ -429,7 +441,10 @@ async fn workflow_and_clarifications_notify_the_right_people_in_their_language_w
     assert!(list.contains("l’évaluation a été renvoyée"));
     let first = head_list["items"][0]["id"].as_str().unwrap().to_owned();
     let read = app
-        .request(s.head.post_form(&format!("/notifications/{first}/read"), ""))
+        .request(
+            s.head
+                .post_form(&format!("/notifications/{first}/read"), ""),
+        )
         .await;
     assert_eq!(read.status(), StatusCode::SEE_OTHER);
     assert_eq!(notifications_of(&app, &s.head).await["unread"], 2);
@@ -437,7 +452,10 @@ async fn workflow_and_clarifications_notify_the_right_people_in_their_language_w
     let admins = notifications_of(&app, &s.admin).await;
     let admin_first = admins["items"][0]["id"].as_str().unwrap().to_owned();
     let foreign = app
-        .request(s.head.post_form(&format!("/notifications/{admin_first}/read"), ""))
+        .request(
+            s.head
+                .post_form(&format!("/notifications/{admin_first}/read"), ""),
+        )
         .await;
     assert_eq!(foreign.status(), StatusCode::NOT_FOUND);
     assert_eq!(
@@ -474,7 +492,10 @@ async fn mails_reach_a_real_smtp_server_with_recipients_language_subject_and_lin
     let pass = sender::send_due(&app.state.db, &server.settings(), Uuid::new_v4())
         .await
         .unwrap();
-    assert_eq!(pass.sent, 3, "admin (submission), head and contributor (return)");
+    assert_eq!(
+        pass.sent, 3,
+        "admin (submission), head and contributor (return)"
+    );
     let to_admin = server.to(&s.admin.email);
     assert_eq!(to_admin.len(), 1);
     assert_eq!(
@@ -489,7 +510,10 @@ async fn mails_reach_a_real_smtp_server_with_recipients_language_subject_and_lin
     );
     assert_eq!(to_head[0].header("Content-Language"), "fr");
     let body = to_head[0].body();
-    assert!(body.contains("Motif : Justify the legal measures"), "{body}");
+    assert!(
+        body.contains("Motif : Justify the legal measures"),
+        "{body}"
+    );
     assert!(
         body.contains(&format!(
             "https://pledge.test.example/assessments/{}",
@@ -550,7 +574,10 @@ async fn two_sender_loops_on_one_database_never_send_a_mail_twice() {
     let b = tokio::spawn(async move { sender::send_due(&pool_b, &sb, Uuid::new_v4()).await });
     let (a, b) = (a.await.unwrap().unwrap(), b.await.unwrap().unwrap());
     assert_eq!(a.sent + b.sent, 60);
-    assert!(a.sent > 0 && b.sent > 0, "both loops took part: {a:?} {b:?}");
+    assert!(
+        a.sent > 0 && b.sent > 0,
+        "both loops took part: {a:?} {b:?}"
+    );
     let mut subjects: Vec<String> = server.received().iter().map(Received::subject).collect();
     assert_eq!(subjects.len(), 60, "each mail once");
     subjects.sort();
@@ -647,7 +674,11 @@ async fn a_server_that_refuses_is_retried_with_backoff_then_the_mail_is_recorded
             .await,
         1
     );
-    assert_eq!(*server.attempts.lock().unwrap(), 3, "three attempts, then none");
+    assert_eq!(
+        *server.attempts.lock().unwrap(),
+        3,
+        "three attempts, then none"
+    );
     assert!(server.received().is_empty());
     // Admins see it on the outbox page.
     let admin = app.user("admin", None).await;
@@ -678,7 +709,10 @@ async fn reminders_are_scheduled_once_per_offset_even_by_two_passes_at_once_and_
             s.cycle
         ))
         .await;
-    assert_eq!(first.reminders as i64, participants, "one per unfinished assessment");
+    assert_eq!(
+        first.reminders as i64, participants,
+        "one per unfinished assessment"
+    );
     assert_eq!(run(deadline - time::Duration::days(9)).await.reminders, 0);
     let head = subjects(&notifications_of(&app, &s.head).await);
     assert_eq!(head, vec!["FRA 2026: the deadline is 31 December 2099"]);
@@ -705,7 +739,10 @@ async fn reminders_are_scheduled_once_per_offset_even_by_two_passes_at_once_and_
     // After the deadline: one overdue notice per cycle to the secretariat, once.
     let overdue = run(deadline + time::Duration::days(1)).await;
     assert_eq!(overdue.overdue_cycles, 1);
-    assert_eq!(run(deadline + time::Duration::days(2)).await.overdue_cycles, 0);
+    assert_eq!(
+        run(deadline + time::Duration::days(2)).await.overdue_cycles,
+        0
+    );
     let admin = notifications_of(&app, &s.admin).await;
     let notice = admin["items"]
         .as_array()
@@ -746,7 +783,8 @@ async fn each_user_chooses_per_kind_and_security_notices_cannot_be_turned_off() 
         "the choice made is kept"
     );
     assert_eq!(
-        app.count("SELECT count(*) FROM notification_preferences").await,
+        app.count("SELECT count(*) FROM notification_preferences")
+            .await,
         0
     );
     let saved = app
@@ -760,10 +798,8 @@ async fn each_user_chooses_per_kind_and_security_notices_cannot_be_turned_off() 
         .await;
     assert_eq!(saved.status(), StatusCode::SEE_OTHER);
     assert_eq!(
-        app.count(
-            "SELECT count(*) FROM audit_log WHERE action = 'notification.preferences'"
-        )
-        .await,
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'notification.preferences'")
+            .await,
         1
     );
 
@@ -890,7 +926,9 @@ async fn security_notices_are_mailed_at_once_and_a_known_browser_is_not_news() {
         }
     };
     // The first browser is not news; another one is; the first one again is not.
-    let first = sign_in(&app, &head.email, None).await.expect("device cookie");
+    let first = sign_in(&app, &head.email, None)
+        .await
+        .expect("device cookie");
     assert_eq!(security("security.new_sign_in").await, 0);
     sign_in(&app, &head.email, None).await;
     assert_eq!(security("security.new_sign_in").await, 1);
@@ -912,10 +950,7 @@ async fn security_notices_are_mailed_at_once_and_a_known_browser_is_not_news() {
     assert_eq!(changed.status(), StatusCode::SEE_OTHER);
     assert_eq!(security("security.password_changed").await, 1);
     let reset = app
-        .request(admin.post_form(
-            &format!("/admin/users/{}/second-factor/reset", head.id),
-            "",
-        ))
+        .request(admin.post_form(&format!("/admin/users/{}/second-factor/reset", head.id), ""))
         .await;
     assert!(reset.status().is_redirection());
     assert_eq!(security("security.second_factor_reset").await, 1);
@@ -930,7 +965,10 @@ async fn security_notices_are_mailed_at_once_and_a_known_browser_is_not_news() {
     assert!(subjects.contains(&"Your second factor was reset".to_owned()));
     for mail in &mails {
         let body = mail.body();
-        assert!(body.contains("https://pledge.test.example/account"), "{body}");
+        assert!(
+            body.contains("https://pledge.test.example/account"),
+            "{body}"
+        );
         assert!(body.contains("Security notices are always sent"));
     }
 }

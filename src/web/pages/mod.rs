@@ -266,9 +266,18 @@ pub fn routes() -> Vec<PageRoute> {
         post("/national-goals/{goal}", national_goals::update),
         get("/notifications", notifications::list),
         post("/notifications/read", notifications::mark_all_read),
-        post("/notifications/{notification}/read", notifications::mark_read),
-        get("/notifications/preferences", notifications::show_preferences),
-        post("/notifications/preferences", notifications::save_preferences),
+        post(
+            "/notifications/{notification}/read",
+            notifications::mark_read,
+        ),
+        get(
+            "/notifications/preferences",
+            notifications::show_preferences,
+        ),
+        post(
+            "/notifications/preferences",
+            notifications::save_preferences,
+        ),
         get("/admin/outbox", notifications::outbox),
     ]
 }

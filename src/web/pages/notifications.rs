@@ -115,10 +115,14 @@ fn preferences_page(
             delivery: chosen(kind),
         })
         .collect();
-    let security = [Kind::NewSignIn, Kind::SecondFactorReset, Kind::PasswordChanged]
-        .into_iter()
-        .map(|k| page.tr.t(&k.label_key()).to_owned())
-        .collect();
+    let security = [
+        Kind::NewSignIn,
+        Kind::SecondFactorReset,
+        Kind::PasswordChanged,
+    ]
+    .into_iter()
+    .map(|k| page.tr.t(&k.label_key()).to_owned())
+    .collect();
     PreferencesPage {
         page,
         choices,
