@@ -199,7 +199,7 @@ const MATRIX: &[Row] = &[
         "POST",
         "/notifications/preferences",
         SignedIn,
-        Form("kind.deadline.reminder=digest&kind.assessment.accepted=off"),
+        Form("kind.deadline_reminder=digest&kind.assessment_accepted=off"),
     ),
     row("GET", "/admin/outbox", Admin, None),
     row("GET", "/api/v1/notifications", SignedIn, None),
@@ -1026,7 +1026,7 @@ async fn notification_for(app: &TestApp, user: Uuid) -> Uuid {
     let mut owner = app.db.owner().await;
     sqlx::query_scalar(
         "INSERT INTO notifications (user_id, kind, subject, body, link)
-         VALUES ($1, 'assessment.accepted', 'Accepted', 'Accepted.', '/') RETURNING id",
+         VALUES ($1, 'assessment_accepted', 'Accepted', 'Accepted.', '/') RETURNING id",
     )
     .bind(user)
     .fetch_one(&mut owner)

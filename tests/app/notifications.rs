@@ -550,7 +550,7 @@ async fn fill_outbox(app: &TestApp, count: i32) {
     let mut owner = app.db.owner().await;
     sqlx::query(
         "INSERT INTO mail_outbox (recipient, language, kind, subject, body, link)
-         SELECT 'user' || g || '@test.example', 'en', 'assessment.accepted', 'Mail ' || g, 'Body', '/'
+         SELECT 'user' || g || '@test.example', 'en', 'assessment_accepted', 'Mail ' || g, 'Body', '/'
          FROM generate_series(1, $1) g",
     )
     .bind(count)
@@ -748,7 +748,7 @@ async fn reminders_are_scheduled_once_per_offset_even_by_two_passes_at_once_and_
         .as_array()
         .unwrap()
         .iter()
-        .find(|n| n["kind"] == "deadline.overdue")
+        .find(|n| n["kind"] == "deadline_overdue")
         .expect("overdue notice");
     assert_eq!(
         notice["subject"],
@@ -768,18 +768,18 @@ async fn each_user_chooses_per_kind_and_security_notices_cannot_be_turned_off() 
     let app = TestApp::spawn().await;
     let s = scene(&app).await;
     let page = body_text(app.request(s.head.get("/notifications/preferences")).await).await;
-    assert!(page.contains(r#"name="kind.deadline.reminder" value="immediately" checked"#));
+    assert!(page.contains(r#"name="kind.deadline_reminder" value="immediately" checked"#));
     let refused = app
         .request(s.head.post_form(
             "/notifications/preferences",
-            "kind.deadline.reminder=digest&kind.security.password_changed=off",
+            "kind.deadline_reminder=digest&kind.security.password_changed=off",
         ))
         .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = body_text(refused).await;
     assert!(page.contains("error-summary"));
     assert!(
-        page.contains(r#"name="kind.deadline.reminder" value="digest" checked"#),
+        page.contains(r#"name="kind.deadline_reminder" value="digest" checked"#),
         "the choice made is kept"
     );
     assert_eq!(
@@ -791,7 +791,7 @@ async fn each_user_chooses_per_kind_and_security_notices_cannot_be_turned_off() 
         .request(s.head.post_form(
             "/notifications/preferences",
             &format!(
-                "kind.deadline.reminder=digest&kind.assessment.returned=off&kind.assessment.accepted={}",
+                "kind.deadline_reminder=digest&kind.assessment_returned=off&kind.assessment_accepted={}",
                 enc("immediately")
             ),
         ))
@@ -858,7 +858,7 @@ async fn digests_gather_a_users_notices_into_one_mail() {
     let mut owner = app.db.owner().await;
     sqlx::query(
         "INSERT INTO mail_outbox (recipient, language, kind, subject, body, link, digest)
-         SELECT 'digest@test.example', 'fr', 'deadline.reminder', 'Rappel ' || g, 'Corps', '/assessments/' || g, true
+         SELECT 'digest@test.example', 'fr', 'deadline_reminder', 'Rappel ' || g, 'Corps', '/assessments/' || g, true
          FROM generate_series(1, 3) g",
     )
     .execute(&mut owner)
