@@ -249,6 +249,7 @@ pub async fn reset_password(
         .from_request(context),
     )
     .await?;
+    security_notice(&mut tx, crate::notify::Event::PasswordChanged, user_id).await?;
     tx.commit().await?;
     Ok(one_time)
 }
@@ -277,6 +278,7 @@ pub async fn reset_second_factor(
         .from_request(context),
     )
     .await?;
+    security_notice(&mut tx, crate::notify::Event::SecondFactorReset, user_id).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -375,6 +377,12 @@ pub async fn change_own_password(
         )
         .about("user", principal.user_id)
         .from_request(context),
+    )
+    .await?;
+    security_notice(
+        &mut tx,
+        crate::notify::Event::PasswordChanged,
+        principal.user_id,
     )
     .await?;
     tx.commit().await?;
@@ -533,4 +541,21 @@ pub async fn change_own_time_zone(
     }
     tx.commit().await?;
     Ok(zone.name().to_owned())
+}
+
+/// A security notice to the account's owner, in the transaction of the change (always mailed;
+/// it cannot be turned off: `crate::notify`).
+pub(crate) async fn security_notice(
+    conn: &mut sqlx::PgConnection,
+    event: crate::notify::Event,
+    user_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    crate::notify::enqueue(
+        conn,
+        &event,
+        &[crate::notify::Recipient::User(user_id)],
+        None,
+    )
+    .await?;
+    Ok(())
 }

@@ -67,6 +67,30 @@ async fn throttle_keys(
     Ok(keys)
 }
 
+/// A completed sign-in from a browser that is not one of the user's known devices, when they
+/// have others (their very first sign-in is not news), is a security notice to them.
+async fn notice_if_new_device(
+    conn: &mut sqlx::PgConnection,
+    user_id: Uuid,
+    context: &RequestContext,
+) -> Result<(), sqlx::Error> {
+    let known = match &context.known_device {
+        Some(token_hash) => throttle::is_known_device(conn, token_hash, user_id).await?,
+        None => false,
+    };
+    if known || !throttle::has_known_devices(conn, user_id).await? {
+        return Ok(());
+    }
+    super::accounts::security_notice(
+        conn,
+        crate::notify::Event::NewSignIn {
+            at: time::OffsetDateTime::now_utc(),
+        },
+        user_id,
+    )
+    .await
+}
+
 fn lifetime(config: &AuthConfig) -> Duration {
     Duration::try_from(config.absolute_timeout).unwrap_or(Duration::hours(12))
 }
@@ -176,6 +200,9 @@ pub async fn sign_in(
                 context,
             )
             .await?;
+            if !account.has_second_factor {
+                notice_if_new_device(&mut tx, account.id, context).await?;
+            }
             issued.must_change_password = account.must_change_password;
             let action = if account.has_second_factor {
                 "auth.password_verified"
@@ -265,6 +292,7 @@ pub async fn complete_second_factor(
         throttle::clear(&mut tx, &keys[0]).await?;
         sessions::end(&mut tx, id_hash, EndReason::Replaced).await?;
         let issued = issue(&mut tx, config, pending.user_id, true, context).await?;
+        notice_if_new_device(&mut tx, pending.user_id, context).await?;
         audit::append(
             &mut tx,
             &NewEntry::new(

@@ -168,7 +168,7 @@ struct ServeArgs {
     max_evidence_mb: u16,
     /// Notification mails (src/notify/settings.rs).
     #[command(flatten)]
-    mail: crate::notify::settings::MailArgs,
+    mail: Box<crate::notify::settings::MailArgs>,
 }
 
 /// Reads `--listen`: `HOST:PORT` (a name such as `localhost` is looked up), `PORT` alone (the

@@ -41,10 +41,17 @@ pub async fn recipients(
          ), wanted AS (
              SELECT s.event, s.kind, s.target AS user_id FROM spec s WHERE s.audience = 'user'
              UNION
+             -- one index probe per participant (delegation_memberships_participant_idx)
              SELECT s.event, s.kind, m.user_id
-             FROM spec s JOIN delegation_memberships m ON m.participant_id = s.target
-             WHERE (s.audience = 'editors' AND m.delegation_role IN ('head', 'contributor'))
-                OR (s.audience = 'heads' AND m.delegation_role = 'head')
+             FROM spec s
+             CROSS JOIN LATERAL (
+                 SELECT m.user_id FROM delegation_memberships m
+                 WHERE m.participant_id = s.target
+                   AND m.delegation_role = ANY (CASE s.audience
+                           WHEN 'editors' THEN ARRAY['head', 'contributor']
+                           WHEN 'heads' THEN ARRAY['head']
+                           ELSE ARRAY[]::text[] END)) m
+             WHERE s.audience IN ('editors', 'heads')
              UNION
              SELECT s.event, s.kind, u.id
              FROM spec s JOIN users u ON u.role = 'admin'
@@ -404,10 +411,14 @@ pub async fn schedule_reminders(
              ON CONFLICT DO NOTHING
              RETURNING cycle_id, participant_id
          )
-         SELECT d.assessment_id, d.participant_id, d.participant_code, d.cycle_code, d.deadline,
-                d.days_left
-         FROM inserted i JOIN due d ON d.cycle_id = i.cycle_id AND d.participant_id = i.participant_id
-         ORDER BY d.cycle_code, d.participant_code",
+         -- back to the assessment by its unique key (not a join of two CTE scans)
+         SELECT a.id AS assessment_id, a.participant_id, p.code AS participant_code,
+                c.code AS cycle_code, c.deadline, (c.deadline - $1::date) AS days_left
+         FROM inserted i
+         JOIN assessments a ON a.cycle_id = i.cycle_id AND a.participant_id = i.participant_id
+         JOIN cycles c ON c.id = i.cycle_id
+         JOIN participants p ON p.id = i.participant_id
+         ORDER BY c.code, p.code",
     )
     .bind(today)
     .bind(offsets)
@@ -432,10 +443,9 @@ pub async fn schedule_overdue(
 ) -> Result<Vec<NewlyOverdue>, sqlx::Error> {
     sqlx::query_as(
         "WITH late AS (
-             SELECT a.participant_id, c.id AS cycle_id, c.code AS cycle_code, p.code AS participant_code
+             SELECT a.participant_id, c.id AS cycle_id
              FROM cycles c
              JOIN assessments a ON a.cycle_id = c.id
-             JOIN participants p ON p.id = a.participant_id
              WHERE c.state = 'open' AND c.deadline < $1::date
                AND a.state IN ('not_started', 'draft', 'returned')
                AND NOT a.late_submission_allowed
@@ -445,11 +455,13 @@ pub async fn schedule_overdue(
              ON CONFLICT DO NOTHING
              RETURNING cycle_id, participant_id
          )
-         SELECT l.cycle_id, l.cycle_code, array_agg(l.participant_code ORDER BY l.participant_code)
-                    AS participants
-         FROM inserted i JOIN late l ON l.cycle_id = i.cycle_id AND l.participant_id = i.participant_id
-         GROUP BY l.cycle_id, l.cycle_code
-         ORDER BY l.cycle_code",
+         SELECT c.id AS cycle_id, c.code AS cycle_code,
+                array_agg(p.code ORDER BY p.code) AS participants
+         FROM inserted i
+         JOIN cycles c ON c.id = i.cycle_id
+         JOIN participants p ON p.id = i.participant_id
+         GROUP BY c.id, c.code
+         ORDER BY c.code",
     )
     .bind(today)
     .fetch_all(conn)

@@ -133,6 +133,21 @@ pub async fn is_known_device(
     Ok(known > 0)
 }
 
+/// Whether the user has any known device still within its lifetime (notifications: a sign-in
+/// elsewhere is news only then).
+pub async fn has_known_devices(
+    conn: &mut PgConnection,
+    user_id: uuid::Uuid,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM known_devices WHERE user_id = $1 AND last_used_at > now() - $2)",
+    )
+    .bind(user_id)
+    .bind(KNOWN_DEVICE_LIFETIME)
+    .fetch_one(conn)
+    .await
+}
+
 /// Records a new known device for the user of a fully signed-in session (by its id's hash);
 /// returns whether the session qualified. Devices past their lifetime are forgotten meanwhile.
 pub async fn remember_device(

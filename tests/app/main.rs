@@ -16,6 +16,7 @@ mod home;
 mod input;
 mod listings;
 mod matrix;
+mod notifications;
 mod offline;
 mod openapi;
 mod ops;

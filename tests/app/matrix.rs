@@ -190,6 +190,25 @@ const MATRIX: &[Row] = &[
     row("POST", "/admin/users/{user}/sessions/end", Admin, None),
     row("POST", "/admin/sessions/{session}/end", Admin, None),
     row("GET", "/admin/audit", Admin, None),
+    // Notifications (issue 18 part B): each user's own; another's is 404, admins included.
+    row("GET", "/notifications", SignedIn, None),
+    row("POST", "/notifications/read", SignedIn, None),
+    row("POST", "/notifications/{notification}/read", OwnToken, None),
+    row("GET", "/notifications/preferences", SignedIn, None),
+    row(
+        "POST",
+        "/notifications/preferences",
+        SignedIn,
+        Form("kind.deadline_reminder=digest&kind.assessment_accepted=off"),
+    ),
+    row("GET", "/admin/outbox", Admin, None),
+    row("GET", "/api/v1/notifications", SignedIn, None),
+    row(
+        "POST",
+        "/api/v1/notifications/{notification}/read",
+        OwnToken,
+        None,
+    ),
     // API.
     row(
         "POST",
@@ -914,6 +933,9 @@ struct Fixture {
     other_session: Uuid,
     other_token: Uuid,
     actor_tokens: Vec<Uuid>,
+    /// A notification of each actor, and one of another user.
+    actor_notifications: Vec<Uuid>,
+    other_notification: Uuid,
     /// The 2016 pledge (editable) and the GCI structure (frozen: cycles use it).
     own_framework: Uuid,
     other_framework: Uuid,
@@ -1001,6 +1023,18 @@ async fn token_for(app: &TestApp, user: Uuid) -> Uuid {
     .unwrap()
 }
 
+async fn notification_for(app: &TestApp, user: Uuid) -> Uuid {
+    let mut owner = app.db.owner().await;
+    sqlx::query_scalar(
+        "INSERT INTO notifications (user_id, kind, subject, body, link)
+         VALUES ($1, 'assessment_accepted', 'Accepted', 'Accepted.', '/') RETURNING id",
+    )
+    .bind(user)
+    .fetch_one(&mut owner)
+    .await
+    .unwrap()
+}
+
 async fn session_handle(app: &TestApp, user: Uuid) -> Uuid {
     let mut owner = app.db.owner().await;
     sqlx::query_scalar(
@@ -1020,10 +1054,12 @@ fn fixture_framework(name: &str) -> Framework {
 async fn fixture(app: &TestApp) -> Fixture {
     let mut actors = vec![("anonymous", Option::None)];
     let mut actor_tokens = vec![Uuid::new_v4()];
+    let mut actor_notifications = vec![Uuid::new_v4()];
     for role in &ROLES[1..] {
         let participant = matches!(*role, "head" | "contributor" | "viewer").then_some("FRA");
         let user = app.user(role, participant).await;
         actor_tokens.push(token_for(app, user.id).await);
+        actor_notifications.push(notification_for(app, user.id).await);
         actors.push((*role, Some(user)));
     }
     let own_user = app.user("viewer", Some("FRA")).await;
@@ -1158,8 +1194,10 @@ async fn fixture(app: &TestApp) -> Fixture {
         own_session: session_handle(app, own_user.id).await,
         other_session: session_handle(app, other_user.id).await,
         other_token: token_for(app, other_user.id).await,
+        other_notification: notification_for(app, other_user.id).await,
         actors,
         actor_tokens,
+        actor_notifications,
         own_user,
         other_user,
         own_framework: pledge_version.id,
@@ -1207,7 +1245,9 @@ async fn state_digest(app: &TestApp) -> String {
              UNION ALL SELECT 'cm' || m::text FROM clarification_messages m
              UNION ALL SELECT 'el' || l::text FROM evidence_links l
              UNION ALL SELECT 'ef' || (f.id, f.answer_id, f.file_name, f.sha256)::text FROM evidence_files f
-             UNION ALL SELECT 'pa' || p::text FROM planned_actions p) all_rows",
+             UNION ALL SELECT 'pa' || p::text FROM planned_actions p
+             UNION ALL SELECT 'no' || (n.id, n.read_at)::text FROM notifications n
+             UNION ALL SELECT 'np' || p::text FROM notification_preferences p) all_rows",
     )
     .fetch_one(&mut *tx)
     .await
@@ -1499,6 +1539,10 @@ fn fill_path(row: &Row, fx: &Fixture, index: usize, target: Target) -> String {
         .replace(
             "{action}",
             &id(fx.own_evidence.action, fx.other_evidence.action).to_string(),
+        )
+        .replace(
+            "{notification}",
+            &id(fx.actor_notifications[index], fx.other_notification).to_string(),
         )
         .replace("{kind}", "links")
         .replace(

@@ -14,6 +14,7 @@ mod etag;
 mod evidence;
 mod frameworks;
 mod national_goals;
+mod notifications;
 mod offline;
 pub mod pagination;
 mod participants;
@@ -57,6 +58,7 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         (name = "cycles", description = "Assessment cycles and their status board"),
         (name = "national goals", description = "Delegations' own goals and their history"),
         (name = "assessments", description = "Assessments and their answers"),
+        (name = "notifications", description = "The caller's notifications"),
         (name = "clarifications", description = "Questions on answers and their threads"),
         (name = "evidence", description = "Links, files and planned actions on answers"),
         (name = "reports", description = "Progress reports and comparisons, from submitted snapshots")
@@ -79,6 +81,7 @@ fn documented() -> OpenApiRouter<AppState> {
                 .merge(assessments::router())
                 .merge(workflow::router())
                 .merge(clarifications::router())
+                .merge(notifications::router())
                 .merge(evidence::router())
                 .merge(offline::router())
                 .merge(reports::router()),
