@@ -87,6 +87,7 @@ pub mod mappings;
 pub mod national_goals;
 pub mod offline;
 pub mod participants;
+pub mod report_cache;
 pub mod reports;
 pub mod workflow;
 

@@ -15,6 +15,7 @@ pub mod home;
 pub mod mappings;
 pub mod national_goals;
 pub mod participants;
+pub mod report_cache;
 pub mod reports;
 pub mod sessions;
 pub mod throttle;

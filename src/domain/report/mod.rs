@@ -73,7 +73,7 @@ pub mod progress;
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::framework::RollUp;
@@ -84,7 +84,7 @@ use super::scoring::{
 };
 
 /// A cycle as reports name it.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CycleRef {
     pub id: Uuid,
     pub code: String,
@@ -99,22 +99,31 @@ pub struct CycleRef {
 }
 
 mod iso_date {
-    use serde::Serializer;
+    use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(date: &time::Date, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(date)
     }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<time::Date, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        time::Date::parse(
+            &text,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .map_err(serde::de::Error::custom)
+    }
 }
 
 /// A section of the framework being reported on.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SectionRef {
     pub id: Uuid,
     pub code: String,
     pub title_en: String,
     pub title_fr: String,
     /// The highest score the section can reach (1 under a weighted mean, its points under a sum).
-    #[serde(with = "number")]
+    #[serde(with = "number::exact")]
     pub max_score: Decimal,
 }
 
@@ -210,15 +219,15 @@ impl FrameworkShape {
 
 /// A rolled-up figure as reports show it. Built exact (from the snapshot); reports give it
 /// [`Figure::shown`], rounded once by the method's rule, so every page and file prints the same.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Figure {
     /// `null` when no applicable goal is answered (or a weighted mean's weights are all 0).
-    #[serde(with = "number::option")]
+    #[serde(with = "number::exact::option")]
     pub score: Option<Decimal>,
     pub answered: u32,
     pub applicable: u32,
     /// answered ÷ applicable; `null` when nothing is applicable.
-    #[serde(with = "number::option")]
+    #[serde(with = "number::exact::option")]
     pub completion: Option<Decimal>,
     /// Every applicable goal is answered (only complete figures are ranked).
     pub complete: bool,
@@ -259,7 +268,7 @@ pub fn stored_figure(score: Option<Decimal>, answered: i32, applicable: i32) -> 
 }
 
 /// Which snapshot a figure was read from.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SnapshotRef {
     pub id: Uuid,
     pub revision: i32,
