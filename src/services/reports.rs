@@ -57,6 +57,25 @@ pub async fn cached_comparison(
     cycle_id: Uuid,
     focus_section: Option<Uuid>,
 ) -> Result<Arc<CycleComparison>, ServiceError> {
+    Ok(cached_comparison_with_inputs(tx, cycle_id, focus_section)
+        .await?
+        .0)
+}
+
+/// What a cycle's cached reports and files are keyed by, as read in one transaction.
+#[derive(Debug, Clone)]
+pub struct CacheInputs {
+    pub current: cache_store::CycleInputs,
+    pub previous: Option<cache_store::CycleInputs>,
+}
+
+/// [`cached_comparison`], with the inputs its key was made of (exports key their files by
+/// the same).
+pub async fn cached_comparison_with_inputs(
+    tx: &mut sqlx::PgConnection,
+    cycle_id: Uuid,
+    focus_section: Option<Uuid>,
+) -> Result<(Arc<CycleComparison>, CacheInputs), ServiceError> {
     let cycle = store::cycle(&mut *tx, cycle_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
@@ -65,15 +84,19 @@ pub async fn cached_comparison(
         cache_store::inputs(&mut *tx, cycle.id, previous_cycle.as_ref().map(|p| p.id)).await?;
     let kind = comparison_kind(focus_section);
     let key = report_cache::key(&current, previous.as_ref(), &kind);
+    let inputs = CacheInputs {
+        current: current.clone(),
+        previous: previous.clone(),
+    };
     if let Some(report) = COMPARISONS.get(cycle.id, &kind, &key) {
-        return Ok(report);
+        return Ok((report, inputs));
     }
     if let Some((body, _)) = cache_store::get(&mut *tx, cycle.id, &kind, &key).await?
         && let Ok(report) = CycleComparison::from_json(&body)
     {
         let report = Arc::new(report);
         COMPARISONS.put(cycle.id, &kind, &key, Arc::clone(&report));
-        return Ok(report);
+        return Ok((report, inputs));
     }
     let (report, _) = build_comparison(&mut *tx, cycle, previous_cycle, focus_section).await?;
     // A section that is not one of the version's gives the overall comparison: it is stored
@@ -89,7 +112,7 @@ pub async fn cached_comparison(
         &stored_key,
         Arc::clone(&report),
     );
-    Ok(report)
+    Ok((report, inputs))
 }
 
 /// Builds a cycle's comparison in the caller's transaction, with the structure of its framework

@@ -277,3 +277,97 @@ async fn a_comparison_read_again_is_served_from_the_cache_in_fewer_statements() 
     // Only the cycle, its previous cycle and the cache's key are read (with BEGIN and COMMIT).
     assert!(cached <= 5, "{cached} statements");
 }
+
+#[tokio::test]
+async fn a_cached_export_is_served_as_built_without_rebuilding_until_what_it_shows_changes() {
+    let app = TestApp::spawn().await;
+    let cycle = gci_cycle(&app).await;
+    let analyst = analyst_principal(&app).await;
+    let pool = app.state.db.clone();
+    let export = || {
+        let (pool, analyst) = (pool.clone(), analyst.clone());
+        async move {
+            pledge::services::exports::cycle_report(
+                &pool,
+                pledge::auth::Operator::User(&analyst),
+                cycle,
+                pledge::export::Format::Xlsx,
+                pledge::presentation::i18n::Lang::En,
+                &Default::default(),
+            )
+            .await
+            .unwrap()
+            .bytes
+        }
+    };
+    let (mut built, mut cached) = (Vec::new(), Vec::new());
+    let built_statements = crate::reports::statements(async { built = export().await }).await;
+    let cached_statements = crate::reports::statements(async { cached = export().await }).await;
+    // A rebuilt file would carry a new time of generation: the same bytes are the same file.
+    assert_eq!(cached, built, "served as it was built");
+    assert!(
+        cached_statements < built_statements,
+        "no answers read: {cached_statements} statements, {built_statements} to build"
+    );
+    let mut owner = app.db.owner().await;
+    let mut tx = sqlx::Connection::begin(&mut owner).await.unwrap();
+    pledge::storage::set_scope(&mut tx, &pledge::storage::Scope::System)
+        .await
+        .unwrap();
+    let details: Vec<serde_json::Value> = sqlx::query_scalar(
+        "SELECT details FROM audit_log WHERE action = 'cycle.export' ORDER BY seq",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(details.len(), 2, "both exports are recorded");
+    assert_eq!(details[1]["cached"], true);
+    assert_eq!(
+        details[0]["snapshots_fingerprint"],
+        details[1]["snapshots_fingerprint"]
+    );
+
+    // A participant renamed: what the file shows changed, so it is built again.
+    sqlx::query("UPDATE participants SET name_en = name_en || ' (renamed)' WHERE code = 'FRA'")
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    assert_ne!(export().await, built, "built again");
+}
+
+#[tokio::test]
+async fn exports_built_whole_are_bounded_and_one_more_is_told_when_to_come_back() {
+    let app = TestApp::spawn().await;
+    let cycle = gci_cycle(&app).await;
+    let analyst = app.user("analyst", None).await;
+    let export = |format: &str| {
+        analyst.api(
+            "POST",
+            &format!("/api/v1/cycles/{cycle}/export?format={format}"),
+            None,
+        )
+    };
+    // One XLSX built (and cached) while the slots are free.
+    assert_eq!(app.request(export("xlsx")).await.status(), StatusCode::OK);
+
+    let held = app.state.export_slots.take_all();
+    assert_eq!(held.len(), pledge::web::export_slots::EXPORT_SLOTS);
+    let busy = app.request(export("pdf")).await;
+    assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        busy.headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_owned()),
+        Some(pledge::web::export_slots::RETRY_AFTER_SECONDS.to_string())
+    );
+    assert_eq!(body_json(busy).await["error"]["code"], "busy");
+    // What takes no slot still goes: a file the cache holds, and the streamed formats.
+    assert_eq!(app.request(export("xlsx")).await.status(), StatusCode::OK);
+    assert_eq!(app.request(export("csv")).await.status(), StatusCode::OK);
+
+    drop(held);
+    let pdf = app.request(export("pdf")).await;
+    assert_eq!(pdf.status(), StatusCode::OK);
+    assert!(body_bytes(pdf).await.starts_with(b"%PDF"));
+}
