@@ -160,14 +160,10 @@ pub async fn cycle_report(
         Size::Bytes(file.bytes.len()),
         context,
     );
-    cache_store::put(
-        &mut opened.tx,
-        cycle,
-        &kind,
-        &key,
-        &join_cached_file(&entry.details, &file.bytes),
-    )
-    .await?;
+    if report_cache::enabled() {
+        let body = join_cached_file(&entry.details, &file.bytes);
+        cache_store::put(&mut opened.tx, cycle, &kind, &key, &body).await?;
+    }
     opened.tx.commit(&entry).await?;
     Ok(file)
 }
@@ -209,6 +205,9 @@ async fn serve_cached(
     format: Format,
     context: &RequestContext,
 ) -> Result<Cached, ServiceError> {
+    if !report_cache::enabled() {
+        return Ok(Cached::Missing(opened));
+    }
     let kind = file_kind(format, opened.lang);
     let key = report_cache::key(
         &opened.inputs.current,

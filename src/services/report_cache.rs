@@ -23,6 +23,14 @@ use uuid::Uuid;
 
 use crate::storage::report_cache::CycleInputs;
 
+/// Whether the cache is used: always, unless `PLEDGE_REPORT_CACHE=off` is set (the benchmark's
+/// uncached runs measure the build itself that way; nothing is read from or written to the
+/// cache then).
+pub fn enabled() -> bool {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ENABLED.get_or_init(|| std::env::var("PLEDGE_REPORT_CACHE").map_or(true, |v| v != "off"))
+}
+
 /// Changes whenever what the cache holds is written differently.
 const FORMAT: &str = "report-cache/1";
 

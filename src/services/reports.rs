@@ -82,12 +82,16 @@ pub async fn cached_comparison_with_inputs(
     let previous_cycle = store::previous_cycle(&mut *tx, &cycle).await?;
     let (current, previous) =
         cache_store::inputs(&mut *tx, cycle.id, previous_cycle.as_ref().map(|p| p.id)).await?;
-    let kind = comparison_kind(focus_section);
-    let key = report_cache::key(&current, previous.as_ref(), &kind);
     let inputs = CacheInputs {
         current: current.clone(),
         previous: previous.clone(),
     };
+    if !report_cache::enabled() {
+        let (report, _) = build_comparison(&mut *tx, cycle, previous_cycle, focus_section).await?;
+        return Ok((Arc::new(report), inputs));
+    }
+    let kind = comparison_kind(focus_section);
+    let key = report_cache::key(&current, previous.as_ref(), &kind);
     if let Some(report) = COMPARISONS.get(cycle.id, &kind, &key) {
         return Ok((report, inputs));
     }
@@ -333,6 +337,10 @@ async fn cached_distribution(
     cycle: Uuid,
 ) -> Result<Arc<ReleasedDistribution>, ServiceError> {
     const KIND: &str = "distribution";
+    if !report_cache::enabled() {
+        let released = store::alliance_scores(&mut *tx, cycle).await?;
+        return Ok(Arc::new(released_distribution(released)));
+    }
     let (current, _) = cache_store::inputs(&mut *tx, cycle, None).await?;
     let key = report_cache::key(&current, None, KIND);
     if let Some(released) = DISTRIBUTIONS.get(cycle, KIND, &key) {
@@ -345,7 +353,17 @@ async fn cached_distribution(
         DISTRIBUTIONS.put(cycle, KIND, &key, Arc::clone(&released));
         return Ok(released);
     }
-    let released = match store::alliance_scores(&mut *tx, cycle).await? {
+    let released = released_distribution(store::alliance_scores(&mut *tx, cycle).await?);
+    let body = serde_json::to_vec(&released).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    cache_store::put(&mut *tx, cycle, KIND, &key, &body).await?;
+    let released = Arc::new(released);
+    DISTRIBUTIONS.put(cycle, KIND, &key, Arc::clone(&released));
+    Ok(released)
+}
+
+/// The distributions of what the database released.
+fn released_distribution(released: Option<store::ReleasedScores>) -> ReleasedDistribution {
+    match released {
         None => ReleasedDistribution {
             participants: 0,
             figures: Vec::new(),
@@ -361,12 +379,7 @@ async fn cached_distribution(
                 .filter_map(|(key, s)| Some((*key, distribution(s)?)))
                 .collect(),
         },
-    };
-    let body = serde_json::to_vec(&released).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    cache_store::put(&mut *tx, cycle, KIND, &key, &body).await?;
-    let released = Arc::new(released);
-    DISTRIBUTIONS.put(cycle, KIND, &key, Arc::clone(&released));
-    Ok(released)
+    }
 }
 
 /// The anonymous distribution, from what the database released (nothing below the threshold).
