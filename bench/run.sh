@@ -73,20 +73,23 @@ stop_server() { [ -n "$server" ] && { kill -TERM "$server" 2>/dev/null; wait "$s
 trap stop_server EXIT
 
 if [ "${BENCH_ONLY:-}" != exports ]; then
-  owner_url=$("$pledge" --data-dir "$data" db url)
-  app_url=${owner_url/user=pledge_owner/user=pledge_app}
-  postmaster=$(head -1 "$data/pgdata/postmaster.pid")
-  prefix=$(echo "$scale" | tr '[:lower:]' '[:upper:]')
-  read -r cycle framework previous user < <("$pg_bin/psql" "$owner_url" -Atq -F ' ' -c "
-    SELECT set_config('pledge.role', 'system', false);
-    SELECT c.id, c.framework_id,
-           (SELECT p.id FROM cycles p WHERE p.framework_id = c.framework_id AND p.opens_on < c.opens_on
-            ORDER BY p.opens_on DESC LIMIT 1),
-           (SELECT id FROM users WHERE email = 'analyst@demo.pledge.example')
-    FROM cycles c WHERE c.code LIKE '$prefix-%' ORDER BY c.opens_on DESC LIMIT 1" | tail -1)
-
+  cycle=""
   for mode in cached uncached; do
     start_server "$mode"
+    # The cluster runs while the service does.
+    postmaster=$(head -1 "$data/pgdata/postmaster.pid")
+    if [ -z "$cycle" ]; then
+    owner_url=$("$pledge" --data-dir "$data" db url)
+    app_url=${owner_url/user=pledge_owner/user=pledge_app}
+    prefix=$(echo "$scale" | tr '[:lower:]' '[:upper:]')
+    read -r cycle framework previous user < <("$pg_bin/psql" "$owner_url" -Atq -F ' ' -c "
+      SELECT set_config('pledge.role', 'system', false);
+      SELECT c.id, c.framework_id,
+             (SELECT p.id FROM cycles p WHERE p.framework_id = c.framework_id AND p.opens_on < c.opens_on
+              ORDER BY p.opens_on DESC LIMIT 1),
+             (SELECT id FROM users WHERE email = 'analyst@demo.pledge.example')
+      FROM cycles c WHERE c.code LIKE '$prefix-%' ORDER BY c.opens_on DESC LIMIT 1" | tail -1)
+    fi
     [ "$mode" = cached ] && record "{\"memory\": \"rss_at_rest_kib\", \"value\": $(rss_kib "$server")}"
     for clients in $connections; do
       echo "== $mode service, $clients connection(s), $seconds s per endpoint"

@@ -112,7 +112,7 @@ pub async fn cycle_report(
     let opened = open(pool, operator, cycle_id, lang).await?;
     let mut opened = match serve_cached(opened, operator, format, context).await? {
         Cached::Served(file) => return Ok(file),
-        Cached::Missing(opened) => opened,
+        Cached::Missing(opened) => *opened,
     };
     let kind = file_kind(format, lang);
     let key = report_cache::key(
@@ -189,7 +189,7 @@ pub async fn cached_cycle_report(
 
 enum Cached {
     Served(ExportFile),
-    Missing(Opened),
+    Missing(Box<Opened>),
 }
 
 /// The cache's kind for a file.
@@ -206,7 +206,7 @@ async fn serve_cached(
     context: &RequestContext,
 ) -> Result<Cached, ServiceError> {
     if !report_cache::enabled() {
-        return Ok(Cached::Missing(opened));
+        return Ok(Cached::Missing(Box::new(opened)));
     }
     let kind = file_kind(format, opened.lang);
     let key = report_cache::key(
@@ -216,10 +216,10 @@ async fn serve_cached(
     );
     let cycle = opened.report.cycle.id;
     let Some((body, _)) = cache_store::get(&mut opened.tx, cycle, &kind, &key).await? else {
-        return Ok(Cached::Missing(opened));
+        return Ok(Cached::Missing(Box::new(opened)));
     };
     let Some((mut details, bytes)) = split_cached_file(&body) else {
-        return Ok(Cached::Missing(opened));
+        return Ok(Cached::Missing(Box::new(opened)));
     };
     details["cached"] = json!(true);
     let entry = NewEntry::new(operator.actor(), "cycle.export", details)

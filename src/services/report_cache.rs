@@ -53,9 +53,12 @@ pub fn key(current: &CycleInputs, previous: Option<&CycleInputs>, kind: &str) ->
     hex::encode(hasher.finalize())
 }
 
+/// One value of a [`Memo`]: its cycle, kind and key.
+type MemoEntry<T> = (Uuid, String, String, Arc<T>);
+
 /// A few built values of this process, by cycle, kind and key (the oldest goes first).
 pub struct Memo<T> {
-    entries: Mutex<VecDeque<(Uuid, String, String, Arc<T>)>>,
+    entries: Mutex<VecDeque<MemoEntry<T>>>,
     capacity: usize,
 }
 

@@ -13,13 +13,15 @@
 //! |---|---|---|---|
 //! | `GET /methodology` | — | any signed-in user | how figures are computed (`templates/methodology.html`) |
 //! | `GET /reports` (`?framework=` a version id) | — | any signed-in user | every cycle, newest first, or those of one framework version; a link to each comparison for analysts and admins, and to its own progress report in each cycle for a delegation (`templates/reports.html`) |
-//! | `GET /cycles/{cycle}/report` (`?section=`, `?page=`) | `GET …/cycles/{cycle}/report` (`?section=`) | analysts and admins (`CompareParticipants`): delegations 403, an unknown cycle 404 | the comparison: heat map of section figures, ranking, distributions, movers (`templates/cycle_report.html`) |
+//! | `GET /cycles/{cycle}/report` (`?section=`, `?page=`) | `GET …/cycles/{cycle}/report` (`?section=`, `?cursor=`, `?limit=`) | analysts and admins (`CompareParticipants`): delegations 403, an unknown cycle 404 | the comparison: heat map of section figures, ranking, distributions, movers (`templates/cycle_report.html`) |
 //! | `GET /assessments/{assessment}/report` | `GET …/assessments/{assessment}/report` | `ReadAssessment` with `submitted` = the assessment has a snapshot: analysts 403 before the first submission, another delegation 404 | the progress report (`templates/progress_report.html`) |
 //!
 //! - **Comparison.** `?section=` takes a section id of the cycle's framework version: ranks, previous
 //!   figures, changes and movers are then about that section (an id that is not one gives the overall
-//!   figure). The page shows 50 rows a page (`?page=`, `pages::reports::comparison::ROWS_PER_PAGE`); the JSON has
-//!   every row. Each row and heat-map row links to the participant's progress report.
+//!   figure). The page shows 50 rows a page (`?page=`, `pages::reports::comparison::ROWS_PER_PAGE`); the API
+//!   a page at a time (`?cursor=`, `?limit=`: `web::api::pagination`), the JSON export every row.
+//!   Both are served from the report cache while the cycle's snapshots stay the same
+//!   (`services::report_cache`). Each row and heat-map row links to the participant's progress report.
 //! - **Progress report.** The snapshot (revision, date, SHA-256 digest); the overall and section
 //!   figures with completion, previous figure, change and the anonymous distribution of the cycle
 //!   (from five submissions); the trend over the family's cycles; the answers that moved most; the
