@@ -117,13 +117,16 @@ if [ "${BENCH_ONLY:-}" != exports ]; then
       csrf=$(curl -fs -c "$jar" -H 'content-type: application/json' \
         -d '{"email":"analyst@demo.pledge.example","password":"demo-pledge-2026"}' \
         "http://127.0.0.1:$port/api/v1/session" | jq -r .csrf_token)
+      exporters=()
       for lang in en fr; do
         curl -fs -o /dev/null -X POST -b "$jar" -H "x-csrf-token: $csrf" \
           "http://127.0.0.1:$port/api/v1/cycles/$cycle/export?format=xlsx&lang=$lang" &
+        exporters+=($!)
       done
-      exporter=$!
-      peak=$(peak_while "$server" "$exporter")
-      wait
+      peak=$(peak_while "$server" "${exporters[0]}")
+      # Only the two exports: a bare `wait` would wait for the service too.
+      wait "${exporters[@]}" || true
+      rm -f "$jar"
       record "{\"memory\": \"rss_during_two_exports_kib\", \"value\": $peak}"
       sleep 1
       record "{\"memory\": \"rss_after_exports_kib\", \"value\": $(rss_kib "$server")}"
