@@ -36,6 +36,54 @@ struct Args {
     /// signing in and routing cost alone.
     #[arg(long = "path")]
     paths: Vec<String>,
+    /// Append one JSON object per endpoint to this file (bench/run.sh gathers them).
+    #[arg(long)]
+    json: Option<std::path::PathBuf>,
+    /// A label for the JSON objects (e.g. cached, uncached).
+    #[arg(long, default_value = "")]
+    mode: String,
+    /// The service's process id: its CPU time per request goes in the results.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// The PostgreSQL postmaster's process id: its and its backends' CPU time per request.
+    #[arg(long)]
+    postgres_pid: Option<u32>,
+    /// Ask for gzip (Accept-Encoding), as a browser does.
+    #[arg(long)]
+    gzip: bool,
+    /// Instead of measuring: sign in this many times (new sessions), then exit.
+    #[arg(long)]
+    sign_ins: Option<usize>,
+}
+
+/// CPU time (user + system, ms) of `pid`, and with `children` of every process whose parent it
+/// is (PostgreSQL's backends).
+fn cpu_ms(pid: Option<u32>, children: bool) -> f64 {
+    let Some(pid) = pid else { return 0.0 };
+    // SAFETY: sysconf only reads a constant.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let stat = |path: std::path::PathBuf| -> Option<(u32, f64)> {
+        let text = std::fs::read_to_string(path).ok()?;
+        // The fields after the command name (in parentheses, which may hold spaces).
+        let rest: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
+        let parent = rest.get(1)?.parse().ok()?;
+        let used: f64 = rest.get(11)?.parse::<f64>().ok()? + rest.get(12)?.parse::<f64>().ok()?;
+        Some((parent, used * 1000.0 / ticks))
+    };
+    let mut total = stat(format!("/proc/{pid}/stat").into()).map_or(0.0, |(_, t)| t);
+    if children && let Ok(entries) = std::fs::read_dir("/proc") {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().parse::<u32>().is_err() {
+                continue;
+            }
+            if let Some((parent, used)) = stat(entry.path().join("stat"))
+                && parent == pid
+            {
+                total += used;
+            }
+        }
+    }
+    total
 }
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
@@ -77,6 +125,28 @@ async fn send(
     (parts.status, parts.headers, bytes)
 }
 
+/// A GET asking for gzip.
+async fn send_gzip(
+    sender: &mut Sender,
+    authority: &str,
+    path: &str,
+    cookie: &str,
+) -> (StatusCode, hyper::HeaderMap, Bytes) {
+    let request = Request::builder()
+        .method("GET")
+        .uri(path)
+        .header("host", authority)
+        .header("cookie", cookie)
+        .header("accept-encoding", "gzip")
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    sender.ready().await.expect("connection ready");
+    let response = sender.send_request(request).await.expect("response");
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.expect("body").to_bytes();
+    (parts.status, parts.headers, bytes)
+}
+
 struct Measured {
     requests: usize,
     errors: usize,
@@ -91,6 +161,7 @@ async fn measure(
     cookie: String,
     concurrency: usize,
     time: Duration,
+    gzip: bool,
 ) -> Measured {
     let deadline = Instant::now() + time;
     let workers: Vec<_> = (0..concurrency)
@@ -101,8 +172,11 @@ async fn measure(
                 let (mut latencies, mut errors, mut bytes) = (Vec::new(), 0, 0);
                 while Instant::now() < deadline {
                     let started = Instant::now();
-                    let (status, _, body) =
-                        send(&mut sender, "GET", &authority, &path, &cookie, None).await;
+                    let (status, _, body) = if gzip {
+                        send_gzip(&mut sender, &authority, &path, &cookie).await
+                    } else {
+                        send(&mut sender, "GET", &authority, &path, &cookie, None).await
+                    };
                     latencies.push(started.elapsed().as_micros() as u64);
                     bytes += body.len();
                     if status != StatusCode::OK {
@@ -162,6 +236,25 @@ async fn main() {
     )
     .await;
     assert!(status.is_success(), "sign-in failed: {status}");
+    if let Some(times) = args.sign_ins {
+        for _ in 0..times {
+            let mut sender = connect(&authority).await;
+            let credentials =
+                serde_json::json!({"email": args.email, "password": args.password}).to_string();
+            let (status, _, _) = send(
+                &mut sender,
+                "POST",
+                &authority,
+                "/api/v1/session",
+                "",
+                Some(credentials),
+            )
+            .await;
+            assert!(status.is_success(), "sign-in failed: {status}");
+        }
+        println!("{times} sign-ins");
+        return;
+    }
     let cookie = headers
         .get_all("set-cookie")
         .iter()
@@ -247,16 +340,49 @@ async fn main() {
             cookie.clone(),
             args.concurrency,
             time / 4,
+            args.gzip,
         )
         .await;
+        let (server_before, postgres_before) = (
+            cpu_ms(args.server_pid, false),
+            cpu_ms(args.postgres_pid, true),
+        );
         let m = measure(
             authority.clone(),
             path,
             cookie.clone(),
             args.concurrency,
             time,
+            args.gzip,
         )
         .await;
+        let per_request = |before: f64, after: f64| (after - before) / m.requests.max(1) as f64;
+        let server_cpu = per_request(server_before, cpu_ms(args.server_pid, false));
+        let postgres_cpu = per_request(postgres_before, cpu_ms(args.postgres_pid, true));
+        if let Some(file) = &args.json {
+            use std::io::Write;
+            let line = serde_json::json!({
+                "scale": args.scale,
+                "mode": args.mode,
+                "endpoint": name,
+                "connections": args.concurrency,
+                "seconds": args.seconds,
+                "requests": m.requests,
+                "errors": m.errors,
+                "throughput": m.requests as f64 / m.elapsed.as_secs_f64(),
+                "p50_ms": percentile(&m.latencies_us, 0.50),
+                "p99_ms": percentile(&m.latencies_us, 0.99),
+                "response_kib": m.bytes as f64 / m.requests.max(1) as f64 / 1024.0,
+                "service_cpu_ms": server_cpu,
+                "postgres_cpu_ms": postgres_cpu,
+            });
+            let mut out = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(file)
+                .expect("the JSON file");
+            writeln!(out, "{line}").expect("written");
+        }
         println!(
             "| {name} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.0} |",
             m.requests,

@@ -7,7 +7,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::ServiceError;
-use super::reports::load_comparison;
+use super::report_cache;
+use super::reports::{CacheInputs, cached_comparison_with_inputs};
 use crate::auth::Operator;
 use crate::auth::policy::Permission;
 use crate::domain::report::FrameworkShape;
@@ -16,15 +17,19 @@ use crate::domain::report::export;
 use crate::export::{ExportFile, Format, ReportContent};
 use crate::presentation::i18n::Lang;
 use crate::storage::audit::{self, NewEntry, RequestContext};
+use crate::storage::report_cache as cache_store;
 use crate::storage::{self, reports as store};
+use std::sync::Arc;
 
-/// An export's beginning: the permission checked, the comparison built and stamped in `tx`.
+/// An export's beginning: the permission checked, the comparison (from the cache when current)
+/// stamped in `tx`, with what the cache knows it by.
 struct Opened {
     tx: storage::Audited,
-    report: CycleComparison,
+    report: Arc<CycleComparison>,
     shape: FrameworkShape,
     stamp: export::ExportStamp,
     lang: Lang,
+    inputs: CacheInputs,
 }
 
 async fn open(
@@ -39,7 +44,11 @@ async fn open(
         return Err(ServiceError::Forbidden);
     }
     let mut tx = storage::Audited::begin(pool, &operator.scope()).await?;
-    let (report, shape) = load_comparison(&mut tx, cycle_id, None).await?;
+    let (report, inputs) = cached_comparison_with_inputs(&mut tx, cycle_id, None).await?;
+    let shape = store::shapes(&mut tx, &[report.cycle.framework_id])
+        .await?
+        .remove(&report.cycle.framework_id)
+        .ok_or(ServiceError::NotFound)?;
     let mut stamp = export::stamp(&report, time::OffsetDateTime::now_utc());
     stamp.audit_head = audit::head_hash(&mut tx)
         .await?
@@ -51,6 +60,7 @@ async fn open(
         shape,
         stamp,
         lang,
+        inputs,
     })
 }
 
@@ -88,7 +98,9 @@ fn export_entry(
 }
 
 /// Writes a cycle's report in `format`, whole, its texts in `lang` (analysts and admins; the
-/// command line).
+/// command line). A file already built from the cycle's current snapshots (same format and
+/// language) is served from the cache as it was built, stamp included; otherwise it is built
+/// on a blocking thread and cached. Either way the export is recorded.
 pub async fn cycle_report(
     pool: &PgPool,
     operator: Operator<'_>,
@@ -97,7 +109,18 @@ pub async fn cycle_report(
     lang: Lang,
     context: &RequestContext,
 ) -> Result<ExportFile, ServiceError> {
-    let mut opened = open(pool, operator, cycle_id, lang).await?;
+    let opened = open(pool, operator, cycle_id, lang).await?;
+    let mut opened = match serve_cached(opened, operator, format, context).await? {
+        Cached::Served(file) => return Ok(file),
+        Cached::Missing(opened) => *opened,
+    };
+    let kind = file_kind(format, lang);
+    let key = report_cache::key(
+        &opened.inputs.current,
+        opened.inputs.previous.as_ref(),
+        &kind,
+    );
+    let cycle = opened.report.cycle.id;
     // The answers of exactly the snapshots the figures came from (read by id: a resubmission
     // meanwhile cannot pair new answers with old figures and digests).
     let snapshot_ids: Vec<Uuid> = opened.report.rows.iter().map(|r| r.snapshot.id).collect();
@@ -109,16 +132,27 @@ pub async fn cycle_report(
         .filter_map(|r| Some((r.participant_id, by_snapshot.remove(&r.snapshot.id)?)))
         .collect();
     let rows = export::rows(&opened.report, &opened.shape, &answers);
-    let file = crate::export::write(
-        format,
-        &ReportContent {
-            stamp: &opened.stamp,
-            report: &opened.report,
-            shape: &opened.shape,
-            rows: &rows,
-            lang,
-        },
-    )?;
+    drop(answers);
+    let (stamp, report, shape) = (
+        opened.stamp.clone(),
+        Arc::clone(&opened.report),
+        opened.shape.clone(),
+    );
+    // Built off the request threads: an XLSX or PDF of the stress scale takes seconds.
+    let file = tokio::task::spawn_blocking(move || {
+        crate::export::write(
+            format,
+            &ReportContent {
+                stamp: &stamp,
+                report: &report,
+                shape: &shape,
+                rows: &rows,
+                lang,
+            },
+        )
+    })
+    .await
+    .map_err(|e| ServiceError::Export(std::io::Error::other(e.to_string()).into()))??;
     let entry = export_entry(
         operator,
         &opened,
@@ -126,8 +160,101 @@ pub async fn cycle_report(
         Size::Bytes(file.bytes.len()),
         context,
     );
+    if report_cache::enabled() {
+        let body = join_cached_file(&entry.details, &file.bytes);
+        cache_store::put(&mut opened.tx, cycle, &kind, &key, &body).await?;
+    }
     opened.tx.commit(&entry).await?;
     Ok(file)
+}
+
+/// The cached file of a cycle's current snapshots in `format` and `lang`, recorded as an
+/// export; `None` when the cache has none (then [`cycle_report`] builds it).
+pub async fn cached_cycle_report(
+    pool: &PgPool,
+    operator: Operator<'_>,
+    cycle_id: Uuid,
+    format: Format,
+    lang: Lang,
+    context: &RequestContext,
+) -> Result<Option<ExportFile>, ServiceError> {
+    let opened = open(pool, operator, cycle_id, lang).await?;
+    Ok(
+        match serve_cached(opened, operator, format, context).await? {
+            Cached::Served(file) => Some(file),
+            Cached::Missing(_) => None,
+        },
+    )
+}
+
+enum Cached {
+    Served(ExportFile),
+    Missing(Box<Opened>),
+}
+
+/// The cache's kind for a file.
+fn file_kind(format: Format, lang: Lang) -> String {
+    format!("export:{}:{}", format.as_str(), lang.code())
+}
+
+/// Serves the cached file (recording the export with the details it was built with, marked
+/// cached), or gives the opened export back.
+async fn serve_cached(
+    mut opened: Opened,
+    operator: Operator<'_>,
+    format: Format,
+    context: &RequestContext,
+) -> Result<Cached, ServiceError> {
+    if !report_cache::enabled() {
+        return Ok(Cached::Missing(Box::new(opened)));
+    }
+    let kind = file_kind(format, opened.lang);
+    let key = report_cache::key(
+        &opened.inputs.current,
+        opened.inputs.previous.as_ref(),
+        &kind,
+    );
+    let cycle = opened.report.cycle.id;
+    let Some((body, _)) = cache_store::get(&mut opened.tx, cycle, &kind, &key).await? else {
+        return Ok(Cached::Missing(Box::new(opened)));
+    };
+    let Some((mut details, bytes)) = split_cached_file(&body) else {
+        return Ok(Cached::Missing(Box::new(opened)));
+    };
+    details["cached"] = json!(true);
+    let entry = NewEntry::new(operator.actor(), "cycle.export", details)
+        .about("cycle", cycle)
+        .from_request(context);
+    let file_name =
+        crate::export::file_name(&format!("{}-report", opened.report.cycle.code), format);
+    let bytes = bytes.to_vec();
+    opened.tx.commit(&entry).await?;
+    Ok(Cached::Served(ExportFile {
+        bytes,
+        format,
+        file_name,
+    }))
+}
+
+/// A cached file: the length of its audit details (4 bytes, big-endian), the details (JSON),
+/// then the file.
+fn join_cached_file(details: &serde_json::Value, bytes: &[u8]) -> Vec<u8> {
+    let details = details.to_string().into_bytes();
+    let mut body = Vec::with_capacity(4 + details.len() + bytes.len());
+    body.extend_from_slice(&u32::try_from(details.len()).unwrap_or(0).to_be_bytes());
+    body.extend_from_slice(&details);
+    body.extend_from_slice(bytes);
+    body
+}
+
+fn split_cached_file(body: &[u8]) -> Option<(serde_json::Value, &[u8])> {
+    let (length, rest) = body.split_first_chunk::<4>()?;
+    let length = usize::try_from(u32::from_be_bytes(*length)).ok()?;
+    if rest.len() < length {
+        return None;
+    }
+    let (details, bytes) = rest.split_at(length);
+    Some((serde_json::from_slice(details).ok()?, bytes))
 }
 
 /// How many participants one chunk of a streamed export covers: their answers are read in one
@@ -144,7 +271,7 @@ pub struct StreamedExport {
     chunk_participants: usize,
     pool: PgPool,
     scope: storage::Scope,
-    report: CycleComparison,
+    report: Arc<CycleComparison>,
     shape: FrameworkShape,
     stamp: export::ExportStamp,
 }

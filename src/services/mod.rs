@@ -88,6 +88,7 @@ pub mod national_goals;
 pub mod notifications;
 pub mod offline;
 pub mod participants;
+pub mod report_cache;
 pub mod reports;
 pub mod workflow;
 

@@ -9,6 +9,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::ServiceError;
+use super::report_cache::{self, Memo};
 use crate::auth::Principal;
 use crate::auth::policy::Permission;
 use crate::domain::report::comparison::{self, ComparisonInput, CycleComparison, PreviousFigures};
@@ -17,24 +18,105 @@ use crate::domain::report::progress::{
     ProgressReport,
 };
 use crate::domain::report::{CycleRef, FrameworkShape};
-use crate::domain::scoring::distribution::{ANONYMITY_THRESHOLD, distribution};
+use crate::domain::scoring::distribution::{ANONYMITY_THRESHOLD, Distribution, distribution};
 use crate::domain::scoring::translation::{GoalResult, Translator};
+use crate::storage::report_cache as cache_store;
 use crate::storage::{self, clarifications, national_goals, reports as store};
+use std::sync::Arc;
 
-/// The comparison of a cycle, optionally ranked on one section (analysts and admins).
+/// Comparisons built in this process, by cycle, kind and key ([`super::report_cache`]).
+static COMPARISONS: Memo<CycleComparison> = Memo::new(8);
+
+/// The comparison of a cycle, optionally ranked on one section (analysts and admins): from the
+/// cache when it holds the one of the cycle's current snapshots, else built and cached.
 pub async fn comparison(
     pool: &PgPool,
     me: &Principal,
     cycle_id: Uuid,
     focus_section: Option<Uuid>,
-) -> Result<CycleComparison, ServiceError> {
+) -> Result<Arc<CycleComparison>, ServiceError> {
     if !me.may(Permission::CompareParticipants) {
         return Err(ServiceError::Forbidden);
     }
     let mut tx = storage::begin(pool, &me.scope()).await?;
-    let (report, _) = load_comparison(&mut tx, cycle_id, focus_section).await?;
+    let report = cached_comparison(&mut tx, cycle_id, focus_section).await?;
     tx.commit().await?;
     Ok(report)
+}
+
+/// The cache's kind for a comparison on `focus`.
+fn comparison_kind(focus: Option<Uuid>) -> String {
+    focus.map_or_else(|| "comparison".to_owned(), |id| format!("comparison:{id}"))
+}
+
+/// A cycle's comparison in the caller's transaction (the caller has checked the permission):
+/// this process's copy or the shared cache's when its key is the cycle's current one, else
+/// built from the precomputed figures and stored under that key. Returns it with its key.
+pub async fn cached_comparison(
+    tx: &mut sqlx::PgConnection,
+    cycle_id: Uuid,
+    focus_section: Option<Uuid>,
+) -> Result<Arc<CycleComparison>, ServiceError> {
+    Ok(cached_comparison_with_inputs(tx, cycle_id, focus_section)
+        .await?
+        .0)
+}
+
+/// What a cycle's cached reports and files are keyed by, as read in one transaction.
+#[derive(Debug, Clone)]
+pub struct CacheInputs {
+    pub current: cache_store::CycleInputs,
+    pub previous: Option<cache_store::CycleInputs>,
+}
+
+/// [`cached_comparison`], with the inputs its key was made of (exports key their files by
+/// the same).
+pub async fn cached_comparison_with_inputs(
+    tx: &mut sqlx::PgConnection,
+    cycle_id: Uuid,
+    focus_section: Option<Uuid>,
+) -> Result<(Arc<CycleComparison>, CacheInputs), ServiceError> {
+    let cycle = store::cycle(&mut *tx, cycle_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let previous_cycle = store::previous_cycle(&mut *tx, &cycle).await?;
+    let (current, previous) =
+        cache_store::inputs(&mut *tx, cycle.id, previous_cycle.as_ref().map(|p| p.id)).await?;
+    let inputs = CacheInputs {
+        current: current.clone(),
+        previous: previous.clone(),
+    };
+    if !report_cache::enabled() {
+        let (report, _) = build_comparison(&mut *tx, cycle, previous_cycle, focus_section).await?;
+        return Ok((Arc::new(report), inputs));
+    }
+    let kind = comparison_kind(focus_section);
+    let key = report_cache::key(&current, previous.as_ref(), &kind);
+    if let Some(report) = COMPARISONS.get(cycle.id, &kind, &key) {
+        return Ok((report, inputs));
+    }
+    if let Some((body, _)) = cache_store::get(&mut *tx, cycle.id, &kind, &key).await?
+        && let Ok(report) = CycleComparison::from_json(&body)
+    {
+        let report = Arc::new(report);
+        COMPARISONS.put(cycle.id, &kind, &key, Arc::clone(&report));
+        return Ok((report, inputs));
+    }
+    let (report, _) = build_comparison(&mut *tx, cycle, previous_cycle, focus_section).await?;
+    // A section that is not one of the version's gives the overall comparison: it is stored
+    // under that kind, so made-up section ids add no entries.
+    let stored_kind = comparison_kind(report.focus.as_ref().map(|f| f.id));
+    let stored_key = report_cache::key(&current, previous.as_ref(), &stored_kind);
+    let body = serde_json::to_vec(&report).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    cache_store::put(&mut *tx, report.cycle.id, &stored_kind, &stored_key, &body).await?;
+    let report = Arc::new(report);
+    COMPARISONS.put(
+        report.cycle.id,
+        &stored_kind,
+        &stored_key,
+        Arc::clone(&report),
+    );
+    Ok((report, inputs))
 }
 
 /// Builds a cycle's comparison in the caller's transaction, with the structure of its framework
@@ -48,6 +130,15 @@ pub async fn load_comparison(
         .await?
         .ok_or(ServiceError::NotFound)?;
     let previous_cycle = store::previous_cycle(&mut *tx, &cycle).await?;
+    build_comparison(tx, cycle, previous_cycle, focus_section).await
+}
+
+async fn build_comparison(
+    tx: &mut sqlx::PgConnection,
+    cycle: CycleRef,
+    previous_cycle: Option<CycleRef>,
+    focus_section: Option<Uuid>,
+) -> Result<(CycleComparison, FrameworkShape), ServiceError> {
     let mut versions = vec![cycle.framework_id];
     versions.extend(previous_cycle.as_ref().map(|p| p.framework_id));
     let mut shapes = store::shapes(&mut *tx, &versions).await?;
@@ -58,19 +149,10 @@ pub async fn load_comparison(
     let assessments = store::assessment_count(&mut *tx, cycle.id).await?;
     let previous = match &previous_cycle {
         None => HashMap::new(),
+        // Same version: the stored figures are the comparable ones, read as the few numbers
+        // they are.
         Some(p) if p.framework_id == cycle.framework_id => {
-            // Same version: the stored figures are the comparable ones.
-            store::submissions(&mut *tx, p.id, &shape)
-                .await?
-                .into_iter()
-                .map(|s| {
-                    let figures = PreviousFigures {
-                        overall: s.overall.score,
-                        sections: s.sections.iter().map(|f| f.score).collect(),
-                    };
-                    (s.participant_id, figures)
-                })
-                .collect()
+            store::previous_scores(&mut *tx, p.id, &shape).await?
         }
         Some(p) => {
             let answers = store::cycle_answers(&mut *tx, p.id).await?;
@@ -168,7 +250,8 @@ pub async fn progress(
     } else {
         (Translator::default(), weights(shapes.values()))
     };
-    let alliance = alliance(store::alliance_scores(&mut tx, cycle.id).await?, shape);
+    let released = cached_distribution(&mut tx, cycle.id).await?;
+    let alliance = alliance(&released, shape);
     let goals = national_goals::list(&mut tx, facts.participant.id).await?;
     let requests = clarifications::for_assessment(&mut tx, assessment_id).await?;
     tx.commit().await?;
@@ -233,27 +316,86 @@ pub async fn progress(
     }))
 }
 
+/// A cycle's anonymous distribution as released (nothing below the threshold): the same for
+/// every progress report of the cycle, so computed once per snapshot set.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ReleasedDistribution {
+    /// Participants that submitted in the cycle.
+    pub participants: usize,
+    /// Per figure (`None` = overall), from at least the threshold's number of complete figures.
+    pub figures: Vec<(Option<Uuid>, Distribution)>,
+}
+
+/// Distributions built in this process, by cycle and key.
+static DISTRIBUTIONS: Memo<ReleasedDistribution> = Memo::new(32);
+
+/// The cycle's released distribution, from the cache when its key is current, else from
+/// `cycle_score_distribution` (one statement) and cached: a progress report's cost does not
+/// grow with the participants.
+async fn cached_distribution(
+    tx: &mut sqlx::PgConnection,
+    cycle: Uuid,
+) -> Result<Arc<ReleasedDistribution>, ServiceError> {
+    const KIND: &str = "distribution";
+    if !report_cache::enabled() {
+        let released = store::alliance_scores(&mut *tx, cycle).await?;
+        return Ok(Arc::new(released_distribution(released)));
+    }
+    let (current, _) = cache_store::inputs(&mut *tx, cycle, None).await?;
+    let key = report_cache::key(&current, None, KIND);
+    if let Some(released) = DISTRIBUTIONS.get(cycle, KIND, &key) {
+        return Ok(released);
+    }
+    if let Some((body, _)) = cache_store::get(&mut *tx, cycle, KIND, &key).await?
+        && let Ok(released) = serde_json::from_slice::<ReleasedDistribution>(&body)
+    {
+        let released = Arc::new(released);
+        DISTRIBUTIONS.put(cycle, KIND, &key, Arc::clone(&released));
+        return Ok(released);
+    }
+    let released = released_distribution(store::alliance_scores(&mut *tx, cycle).await?);
+    let body = serde_json::to_vec(&released).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    cache_store::put(&mut *tx, cycle, KIND, &key, &body).await?;
+    let released = Arc::new(released);
+    DISTRIBUTIONS.put(cycle, KIND, &key, Arc::clone(&released));
+    Ok(released)
+}
+
+/// The distributions of what the database released.
+fn released_distribution(released: Option<store::ReleasedScores>) -> ReleasedDistribution {
+    match released {
+        None => ReleasedDistribution {
+            participants: 0,
+            figures: Vec::new(),
+        },
+        Some(store::ReleasedScores {
+            participants,
+            scores,
+        }) => ReleasedDistribution {
+            participants,
+            figures: scores
+                .iter()
+                .filter(|(_, s)| s.len() >= ANONYMITY_THRESHOLD)
+                .filter_map(|(key, s)| Some((*key, distribution(s)?)))
+                .collect(),
+        },
+    }
+}
+
 /// The anonymous distribution, from what the database released (nothing below the threshold).
-fn alliance(
-    released: Option<store::ReleasedScores>,
-    shape: &FrameworkShape,
-) -> Option<AllianceFigures> {
-    let store::ReleasedScores {
-        participants,
-        scores,
-    } = released?;
-    if participants < ANONYMITY_THRESHOLD {
+fn alliance(released: &ReleasedDistribution, shape: &FrameworkShape) -> Option<AllianceFigures> {
+    if released.participants < ANONYMITY_THRESHOLD {
         return None;
     }
     let figure = |key: Option<Uuid>| {
-        scores
-            .get(&key)
-            .filter(|s| s.len() >= ANONYMITY_THRESHOLD)
-            .and_then(|s| distribution(s))
-            .map(Into::into)
+        released
+            .figures
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, d)| (*d).into())
     };
     Some(AllianceFigures {
-        participants,
+        participants: released.participants,
         overall: figure(None),
         sections: shape.sections.iter().map(|s| figure(Some(s.id))).collect(),
     })

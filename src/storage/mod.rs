@@ -16,6 +16,7 @@ pub mod mappings;
 pub mod national_goals;
 pub mod notifications;
 pub mod participants;
+pub mod report_cache;
 pub mod reports;
 pub mod sessions;
 pub mod throttle;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::domain::scoring::Decimal;
 
 use crate::domain::framework::RollUp;
-use crate::domain::report::comparison::Submitted;
+use crate::domain::report::comparison::{PreviousFigures, Submitted};
 use crate::domain::report::progress::{ParticipantRef, RecordedAnswer};
 use crate::domain::report::{
     CycleRef, Figure, FrameworkShape, GoalRef, SectionRef, SnapshotRef, stored_figure,
@@ -231,21 +231,20 @@ impl SectionArrays {
 }
 
 /// The latest submission of every participant in the cycle, with its section figures in the
-/// shape's order (one statement, one row per participant).
+/// shape's order (one statement, one row per participant): the narrow precomputed rows of
+/// `cycle_figures` through `cycle_comparison_figures` (migration 0018), which checks the caller
+/// once (analysts, admins, commands; nothing for anyone else) instead of a policy per row.
 pub async fn submissions(
     conn: &mut PgConnection,
     cycle: Uuid,
     shape: &FrameworkShape,
 ) -> Result<Vec<Submitted>, sqlx::Error> {
-    sqlx::query(&format!(
-        "SELECT a.participant_id, p.code, p.name_en, p.name_fr, a.id AS assessment_id, a.state,
-                s.id AS snapshot_id, s.revision, s.digest, s.submitted_at,
-                s.overall_score AS overall_score, s.answered, s.applicable, {SECTION_ARRAYS}
-         FROM assessments a
-         JOIN snapshots s ON s.id = a.latest_snapshot_id
-         JOIN participants p ON p.id = a.participant_id
-         WHERE a.cycle_id = $1 ORDER BY p.code"
-    ))
+    sqlx::query(
+        "SELECT participant_id, code, name_en, name_fr, assessment_id, assessment_state AS state,
+                snapshot_id, revision, digest, submitted_at, overall_score, answered, applicable,
+                section_ids, section_scores, section_answered, section_applicable
+         FROM cycle_comparison_figures($1)",
+    )
     .bind(cycle)
     .fetch_all(&mut *conn)
     .await?
@@ -266,6 +265,47 @@ pub async fn submissions(
             ),
             sections: SectionArrays::from_row(row)?.figures(shape),
         })
+    })
+    .collect()
+}
+
+/// The previous cycle as the few numbers a comparison needs: each participant's overall score
+/// and section scores in the shape's order (`cycle_previous_scores`, migration 0018).
+pub async fn previous_scores(
+    conn: &mut PgConnection,
+    cycle: Uuid,
+    shape: &FrameworkShape,
+) -> Result<HashMap<Uuid, PreviousFigures>, sqlx::Error> {
+    let positions: HashMap<Uuid, usize> = shape
+        .sections
+        .iter()
+        .enumerate()
+        .map(|(index, section)| (section.id, index))
+        .collect();
+    sqlx::query(
+        "SELECT participant_id, overall_score, section_ids, section_scores
+         FROM cycle_previous_scores($1)",
+    )
+    .bind(cycle)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|row| {
+        let ids: Vec<Uuid> = row.try_get("section_ids")?;
+        let scores: Vec<Option<Decimal>> = row.try_get("section_scores")?;
+        let mut sections = vec![None; shape.sections.len()];
+        for (id, score) in ids.iter().zip(scores) {
+            if let Some(index) = positions.get(id) {
+                sections[*index] = score;
+            }
+        }
+        Ok((
+            row.try_get("participant_id")?,
+            PreviousFigures {
+                overall: row.try_get("overall_score")?,
+                sections,
+            },
+        ))
     })
     .collect()
 }

@@ -55,6 +55,9 @@ pub enum AppError {
     PreconditionRequired,
     #[error("the database is unavailable")]
     Unavailable(#[source] sqlx::Error),
+    /// Every export worker is busy: 503 with `Retry-After` (`web::export_slots`).
+    #[error("busy")]
+    Busy,
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -148,7 +151,7 @@ impl AppError {
             AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -170,6 +173,7 @@ impl AppError {
             AppError::PreconditionRequired => "precondition_required",
             AppError::BadRequest(code) | AppError::Conflict(code) => code,
             AppError::Unavailable(_) => "unavailable",
+            AppError::Busy => "busy",
             AppError::Internal(_) => "internal",
         }
     }
@@ -253,6 +257,12 @@ impl IntoResponse for AppError {
             },
         };
         let mut response = (status, Json(body)).into_response();
+        if matches!(self, AppError::Busy) {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(crate::web::export_slots::RETRY_AFTER_SECONDS),
+            );
+        }
         response.extensions_mut().insert(ErrorReport {
             status,
             code: self.code(),

@@ -91,6 +91,7 @@ pub mod assets;
 pub mod authn;
 pub mod compression;
 pub mod error;
+pub mod export_slots;
 pub mod health;
 pub mod input;
 pub mod locale;
@@ -125,6 +126,8 @@ pub struct AppState {
     /// Set while the private cluster is being started again (`cluster::Supervisor`).
     pub database_restarting: Arc<AtomicBool>,
     pub config: Arc<WebConfig>,
+    /// At most this many XLSX or PDF cycle exports are built at once (`export_slots`).
+    pub export_slots: export_slots::ExportSlots,
 }
 
 impl AppState {
@@ -135,6 +138,7 @@ impl AppState {
             shutting_down: Arc::new(AtomicBool::new(false)),
             database_restarting: Arc::new(AtomicBool::new(false)),
             config: Arc::new(config),
+            export_slots: export_slots::ExportSlots::new(export_slots::EXPORT_SLOTS),
         }
     }
 

@@ -136,3 +136,238 @@ async fn a_client_that_asks_gets_the_comparison_compressed_and_it_reads_the_same
         assert_eq!(decoded, expected, "{encoding}");
     }
 }
+
+/// An analyst as the services see one (for counting a service's statements).
+async fn analyst_principal(app: &TestApp) -> pledge::auth::Principal {
+    pledge::auth::Principal {
+        user_id: app.user("analyst", None).await.id,
+        email: "analyst@test.example".into(),
+        display_name: "Analyst".into(),
+        role: pledge::domain::role::Role::Analyst,
+        credential: pledge::auth::Credential::Token {
+            id: uuid::Uuid::new_v4(),
+        },
+        must_change_password: false,
+        second_factor_pending: false,
+        has_second_factor: false,
+        time_zone: "UTC".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_cached_comparison_is_never_stale_a_submission_shows_at_once() {
+    let app = TestApp::spawn().await;
+    let (admin, cycle, assessment) = crate::assessments::open_gci_cycle(&app).await;
+    let head = app.user("head", Some("FRA")).await;
+    let analyst = app.user("analyst", None).await;
+    let comparison_path = format!("/api/v1/cycles/{cycle}/report");
+    let read = || async { body_json(app.request(analyst.get(&comparison_path)).await).await };
+    let save = |goal: &str, value: &str, version: &str| {
+        let mut put = head.api(
+            "PUT",
+            &format!("/api/v1/assessments/{assessment}/answers/{goal}"),
+            Some(serde_json::json!({"value": value})),
+        );
+        put.headers_mut()
+            .insert("if-match", format!("\"{version}\"").parse().unwrap());
+        put
+    };
+    let submit = || {
+        head.api(
+            "POST",
+            &format!("/api/v1/assessments/{assessment}/submit"),
+            None,
+        )
+    };
+
+    // Read twice: the second is the cached one, and the same.
+    let empty = read().await;
+    assert_eq!(empty["total"], 0);
+    assert_eq!(read().await, empty);
+
+    for goal in [
+        "legal",
+        "technical",
+        "organizational",
+        "capacity_development",
+        "cooperation",
+    ] {
+        assert!(
+            app.request(save(goal, "10", "0"))
+                .await
+                .status()
+                .is_success()
+        );
+    }
+    assert!(app.request(submit()).await.status().is_success());
+    let submitted = read().await;
+    assert_eq!(
+        submitted["total"], 1,
+        "the submission shows at once: {submitted}"
+    );
+    assert_eq!(submitted["items"][0]["participant_code"], "FRA");
+    assert_eq!(
+        submitted["items"][0]["overall"]["score"].as_f64(),
+        Some(50.0)
+    );
+    assert_eq!(submitted["items"][0]["assessment_state"], "submitted");
+
+    // Returned: the state a row shows follows at once too.
+    let returned = admin.api(
+        "POST",
+        &format!("/api/v1/assessments/{assessment}/return"),
+        Some(serde_json::json!({"reason": "Check the legal score"})),
+    );
+    assert_eq!(app.request(returned).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(read().await["items"][0]["assessment_state"], "returned");
+
+    // Superseded by a second revision: the new figure, at once.
+    assert!(
+        app.request(save("legal", "20", "1"))
+            .await
+            .status()
+            .is_success()
+    );
+    assert!(app.request(submit()).await.status().is_success());
+    let resubmitted = read().await;
+    assert_eq!(
+        resubmitted["items"][0]["overall"]["score"].as_f64(),
+        Some(60.0)
+    );
+    assert_eq!(resubmitted["items"][0]["snapshot"]["revision"], 2);
+
+    // The cache's fingerprint is the one stamped on exports.
+    let export = body_json(
+        app.request(analyst.api(
+            "POST",
+            &format!("/api/v1/cycles/{cycle}/export?format=json"),
+            None,
+        ))
+        .await,
+    )
+    .await;
+    let mut owner = app.db.owner().await;
+    let kept: String =
+        sqlx::query_scalar("SELECT fingerprint FROM cycle_report_state WHERE cycle_id = $1::uuid")
+            .bind(&cycle)
+            .fetch_one(&mut owner)
+            .await
+            .unwrap();
+    assert_eq!(export["stamp"]["fingerprint"].as_str(), Some(kept.as_str()));
+}
+
+#[tokio::test]
+async fn a_comparison_read_again_is_served_from_the_cache_in_fewer_statements() {
+    let app = TestApp::spawn().await;
+    let cycle = gci_cycle(&app).await;
+    let analyst = analyst_principal(&app).await;
+    let pool = app.state.db.clone();
+    let read = || {
+        let (pool, analyst) = (pool.clone(), analyst.clone());
+        async move {
+            let report = pledge::services::reports::comparison(&pool, &analyst, cycle, None)
+                .await
+                .unwrap();
+            assert_eq!(report.rows.len(), 32);
+        }
+    };
+    let built = crate::reports::statements(read()).await;
+    let cached = crate::reports::statements(read()).await;
+    assert!(cached < built, "cached {cached}, built {built}");
+    // Only the cycle, its previous cycle and the cache's key are read (with BEGIN and COMMIT).
+    assert!(cached <= 5, "{cached} statements");
+}
+
+#[tokio::test]
+async fn a_cached_export_is_served_as_built_without_rebuilding_until_what_it_shows_changes() {
+    let app = TestApp::spawn().await;
+    let cycle = gci_cycle(&app).await;
+    let analyst = analyst_principal(&app).await;
+    let pool = app.state.db.clone();
+    let export = || {
+        let (pool, analyst) = (pool.clone(), analyst.clone());
+        async move {
+            pledge::services::exports::cycle_report(
+                &pool,
+                pledge::auth::Operator::User(&analyst),
+                cycle,
+                pledge::export::Format::Xlsx,
+                pledge::presentation::i18n::Lang::En,
+                &Default::default(),
+            )
+            .await
+            .unwrap()
+            .bytes
+        }
+    };
+    let (mut built, mut cached) = (Vec::new(), Vec::new());
+    let built_statements = crate::reports::statements(async { built = export().await }).await;
+    let cached_statements = crate::reports::statements(async { cached = export().await }).await;
+    // A rebuilt file would carry a new time of generation: the same bytes are the same file.
+    assert_eq!(cached, built, "served as it was built");
+    assert!(
+        cached_statements < built_statements,
+        "no answers read: {cached_statements} statements, {built_statements} to build"
+    );
+    let mut owner = app.db.owner().await;
+    let mut tx = sqlx::Connection::begin(&mut owner).await.unwrap();
+    pledge::storage::set_scope(&mut tx, &pledge::storage::Scope::System)
+        .await
+        .unwrap();
+    let details: Vec<serde_json::Value> = sqlx::query_scalar(
+        "SELECT details FROM audit_log WHERE action = 'cycle.export' ORDER BY seq",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(details.len(), 2, "both exports are recorded");
+    assert_eq!(details[1]["cached"], true);
+    assert_eq!(
+        details[0]["snapshots_fingerprint"],
+        details[1]["snapshots_fingerprint"]
+    );
+
+    // A participant renamed: what the file shows changed, so it is built again.
+    sqlx::query("UPDATE participants SET name_en = name_en || ' (renamed)' WHERE code = 'FRA'")
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    assert_ne!(export().await, built, "built again");
+}
+
+#[tokio::test]
+async fn exports_built_whole_are_bounded_and_one_more_is_told_when_to_come_back() {
+    let app = TestApp::spawn().await;
+    let cycle = gci_cycle(&app).await;
+    let analyst = app.user("analyst", None).await;
+    let export = |format: &str| {
+        analyst.api(
+            "POST",
+            &format!("/api/v1/cycles/{cycle}/export?format={format}"),
+            None,
+        )
+    };
+    // One XLSX built (and cached) while the slots are free.
+    assert_eq!(app.request(export("xlsx")).await.status(), StatusCode::OK);
+
+    let held = app.state.export_slots.take_all();
+    assert_eq!(held.len(), pledge::web::export_slots::EXPORT_SLOTS);
+    let busy = app.request(export("pdf")).await;
+    assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        busy.headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_owned()),
+        Some(pledge::web::export_slots::RETRY_AFTER_SECONDS.to_string())
+    );
+    assert_eq!(body_json(busy).await["error"]["code"], "busy");
+    // What takes no slot still goes: a file the cache holds, and the streamed formats.
+    assert_eq!(app.request(export("xlsx")).await.status(), StatusCode::OK);
+    assert_eq!(app.request(export("csv")).await.status(), StatusCode::OK);
+
+    drop(held);
+    let pdf = app.request(export("pdf")).await;
+    assert_eq!(pdf.status(), StatusCode::OK);
+    assert!(body_bytes(pdf).await.starts_with(b"%PDF"));
+}

@@ -56,6 +56,7 @@ async fn a_delegation_sees_only_its_own_rows_in_every_participant_owned_table() 
         "snapshots",
         "snapshot_section_scores",
         "snapshot_answers",
+        "cycle_figures",
         "assessment_reviews",
         "national_goals",
         "national_goal_versions",
@@ -293,4 +294,110 @@ async fn the_database_allows_editing_answers_in_exactly_the_states_the_domain_do
         );
         tx.rollback().await.unwrap();
     }
+}
+
+#[tokio::test]
+async fn precomputed_figures_and_cached_reports_are_kept_like_the_snapshots_they_come_from() {
+    let (_db, pool) = demo().await;
+    let fra = participant(&pool, "FRA").await;
+    let mut system = as_role(&pool, "system", None, "").await;
+    let all = count(&mut system, "SELECT count(*) FROM cycle_figures").await;
+    let current = count(
+        &mut system,
+        "SELECT count(*) FROM assessments WHERE latest_snapshot_id IS NOT NULL",
+    )
+    .await;
+    assert!(all > 0);
+    assert_eq!(all, current, "one row per current snapshot");
+    let cycle: Uuid = sqlx::query_scalar("SELECT cycle_id FROM cycle_figures LIMIT 1")
+        .fetch_one(&mut *system)
+        .await
+        .unwrap();
+    system.rollback().await.unwrap();
+
+    // Analysts read every row, directly and through the comparison's function.
+    let mut analyst = as_role(&pool, "analyst", None, "").await;
+    assert_eq!(
+        count(&mut analyst, "SELECT count(*) FROM cycle_figures").await,
+        all
+    );
+    let in_cycle = count(
+        &mut analyst,
+        &format!("SELECT count(*) FROM cycle_figures WHERE cycle_id = '{cycle}'"),
+    )
+    .await;
+    assert_eq!(
+        count(
+            &mut analyst,
+            &format!("SELECT count(*) FROM cycle_comparison_figures('{cycle}')")
+        )
+        .await,
+        in_cycle
+    );
+    analyst.rollback().await.unwrap();
+
+    // A delegation: its own rows only, nothing through the analysts' functions, no cached
+    // comparison or file; anonymous callers see nothing.
+    let mut head = as_role(&pool, "delegation", Some(fra), "head").await;
+    assert_eq!(
+        count(
+            &mut head,
+            &format!("SELECT count(*) FROM cycle_figures WHERE participant_id <> '{fra}'")
+        )
+        .await,
+        0
+    );
+    for function in ["cycle_comparison_figures", "cycle_previous_scores"] {
+        assert_eq!(
+            count(
+                &mut head,
+                &format!("SELECT count(*) FROM {function}('{cycle}')")
+            )
+            .await,
+            0,
+            "{function}"
+        );
+    }
+    head.rollback().await.unwrap();
+    let mut admin = as_role(&pool, "admin", None, "").await;
+    sqlx::query(
+        "INSERT INTO report_cache (cycle_id, kind, cache_key, body) VALUES ($1, 'comparison', 'k', 'x')",
+    )
+    .bind(cycle)
+    .execute(&mut *admin)
+    .await
+    .unwrap();
+    admin.commit().await.unwrap();
+    let mut head = as_role(&pool, "delegation", Some(fra), "head").await;
+    assert_eq!(
+        count(&mut head, "SELECT count(*) FROM report_cache").await,
+        0
+    );
+    let forged = sqlx::query(
+        "INSERT INTO report_cache (cycle_id, kind, cache_key, body) VALUES ($1, 'export:csv:en', 'k', 'x')",
+    )
+    .bind(cycle)
+    .execute(&mut *head)
+    .await;
+    assert!(
+        forged.is_err(),
+        "a delegation writes no cached comparison or file"
+    );
+    head.rollback().await.unwrap();
+    let mut anonymous = as_role(&pool, "anonymous", None, "").await;
+    assert_eq!(
+        count(&mut anonymous, "SELECT count(*) FROM cycle_figures").await,
+        0
+    );
+    anonymous.rollback().await.unwrap();
+
+    // Only the triggers write the figures: not the service role, whoever it acts for.
+    let mut system = as_role(&pool, "system", None, "").await;
+    let written = system
+        .execute("UPDATE cycle_figures SET overall_score = 0")
+        .await;
+    assert!(
+        written.is_err(),
+        "the service role may not change the figures"
+    );
 }

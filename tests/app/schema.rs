@@ -353,3 +353,87 @@ async fn migration_0013_makes_the_section_arrays_exact_without_losing_a_figure()
         "trigger and row security back"
     );
 }
+
+#[tokio::test]
+async fn migration_0018_fills_the_precomputed_figures_and_fingerprints_from_current_snapshots() {
+    use std::borrow::Cow;
+    let mut owner = crate::support::TestDb::unmigrated().await;
+    let before = sqlx::migrate::Migrator {
+        migrations: Cow::Owned(
+            pledge::storage::MIGRATOR
+                .iter()
+                .filter(|m| m.version <= 17)
+                .cloned()
+                .collect(),
+        ),
+        ..pledge::storage::MIGRATOR
+    };
+    before.run(&mut owner).await.unwrap();
+    // One current snapshot (revision 2 of FRA's assessment), one superseded (revision 1).
+    sqlx::raw_sql(
+        "SELECT set_config('pledge.role', 'system', false);
+         INSERT INTO frameworks (id, family, version, title_en, roll_up)
+             VALUES ('00000000-0000-0000-0000-000000000001', 'f', '1', 'F', 'sum');
+         INSERT INTO framework_sections (id, framework_id, position, code, title_en) VALUES
+             ('00000000-0000-0000-0000-000000000010', '00000000-0000-0000-0000-000000000001', 1, 'A', 'A');
+         INSERT INTO cycles (id, framework_id, code, title_en, opens_on, deadline)
+             VALUES ('00000000-0000-0000-0000-000000000002', '00000000-0000-0000-0000-000000000001', 'C', 'C', '2020-01-01', '2020-02-01');
+         INSERT INTO assessments (id, cycle_id, participant_id)
+             SELECT '00000000-0000-0000-0000-000000000003', '00000000-0000-0000-0000-000000000002', id
+             FROM participants WHERE code = 'FRA';
+         INSERT INTO snapshots (id, assessment_id, participant_id, cycle_id, revision, content, digest,
+                                overall_score, answered, applicable, section_ids, section_scores,
+                                section_answered, section_applicable)
+             SELECT s.id, '00000000-0000-0000-0000-000000000003', p.id,
+                    '00000000-0000-0000-0000-000000000002', s.revision, '{}', sha256(s.revision::text::bytea),
+                    s.score, 1, 1, ARRAY['00000000-0000-0000-0000-000000000010']::uuid[], ARRAY[s.score], '{1}', '{1}'
+             FROM participants p,
+                  (VALUES ('00000000-0000-0000-0000-000000000004'::uuid, 1, 10.5),
+                          ('00000000-0000-0000-0000-000000000005'::uuid, 2, 12.25)) AS s(id, revision, score)
+             WHERE p.code = 'FRA';
+         UPDATE assessments SET revision = 2, state = 'submitted',
+                latest_snapshot_id = '00000000-0000-0000-0000-000000000005'
+             WHERE id = '00000000-0000-0000-0000-000000000003';",
+    )
+    .execute(&mut owner)
+    .await
+    .unwrap();
+    sqlx::query("SELECT set_config('pledge.role', '', false)")
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    pledge::storage::migrate(&mut owner).await.unwrap();
+    sqlx::query("SELECT set_config('pledge.role', 'system', false)")
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    let (revision, score, state): (i32, Option<rust_decimal::Decimal>, String) = sqlx::query_as(
+        "SELECT revision, overall_score, assessment_state FROM cycle_figures
+         WHERE cycle_id = '00000000-0000-0000-0000-000000000002'",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .unwrap();
+    assert_eq!(
+        (revision, state.as_str()),
+        (2, "submitted"),
+        "the current snapshot"
+    );
+    assert_eq!(
+        score.map(|s| s.to_string()).as_deref(),
+        Some("12.25"),
+        "exact"
+    );
+    let (fingerprint, submitted): (String, i32) = sqlx::query_as(
+        "SELECT fingerprint, submitted FROM cycle_report_state
+         WHERE cycle_id = '00000000-0000-0000-0000-000000000002'",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .unwrap();
+    // As the export stamp writes it: "code revision digest\n" by code.
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(b"2"));
+    let expected = hex::encode(sha2::Sha256::digest(format!("FRA 2 {digest}\n")));
+    assert_eq!((fingerprint, submitted), (expected, 1));
+}

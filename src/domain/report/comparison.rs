@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{CycleRef, Figure, FrameworkShape, SectionRef, SnapshotRef};
@@ -55,7 +55,7 @@ pub struct ComparisonInput<'a> {
 }
 
 /// One row of the comparison.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ComparisonRow {
     pub participant_id: Uuid,
     pub participant_code: String,
@@ -75,41 +75,41 @@ pub struct ComparisonRow {
     pub compared: Figure,
     /// The compared figure in the previous cycle, on this cycle's structure (re-scored when
     /// the report's `previous_rescored` says so).
-    #[serde(with = "number::option")]
+    #[serde(with = "number::exact::option")]
     pub previous: Option<Decimal>,
     /// `compared.score` − `previous`, from the exact figures, rounded once.
-    #[serde(with = "number::option")]
+    #[serde(with = "number::exact::option")]
     pub change: Option<Decimal>,
 }
 
 /// The spread of one figure over complete submissions.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FigureDistribution {
     /// `null` for the overall figure.
     pub section_id: Option<Uuid>,
     pub label: String,
-    #[serde(with = "number")]
+    #[serde(with = "number::exact")]
     pub max_score: Decimal,
     /// `null` when no complete figure exists.
     pub distribution: Option<Distribution>,
 }
 
 /// A participant whose compared figure moved.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Mover {
     pub participant_id: Uuid,
     pub participant_code: String,
     pub assessment_id: Uuid,
-    #[serde(with = "number")]
+    #[serde(with = "number::exact")]
     pub previous: Decimal,
-    #[serde(with = "number")]
+    #[serde(with = "number::exact")]
     pub current: Decimal,
-    #[serde(with = "number")]
+    #[serde(with = "number::exact")]
     pub change: Decimal,
 }
 
 /// The comparison of one cycle.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CycleComparison {
     pub cycle: CycleRef,
     pub previous_cycle: Option<CycleRef>,
@@ -118,7 +118,7 @@ pub struct CycleComparison {
     /// what that cycle's own report shows.
     pub previous_rescored: bool,
     pub roll_up: String,
-    #[serde(with = "number")]
+    #[serde(with = "number::exact")]
     pub overall_max_score: Decimal,
     pub sections: Vec<SectionRef>,
     /// The section ranks and changes are about; `null` for the overall figure.
@@ -131,6 +131,25 @@ pub struct CycleComparison {
     pub distributions: Vec<FigureDistribution>,
     /// Up to ten participants whose compared figure changed most since the previous cycle.
     pub movers: Vec<Mover>,
+}
+
+impl CycleComparison {
+    /// Reads back a comparison written as JSON (the report cache), exactly: the compared
+    /// figures, which are not written, are taken again from `focus`.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        let mut report: Self = serde_json::from_slice(bytes)?;
+        let focus = report
+            .focus
+            .as_ref()
+            .and_then(|f| report.sections.iter().position(|s| s.id == f.id));
+        for row in &mut report.rows {
+            row.compared = match focus {
+                Some(index) => row.sections.get(index).copied().unwrap_or(row.overall),
+                None => row.overall,
+            };
+        }
+        Ok(report)
+    }
 }
 
 /// Builds the comparison.
@@ -452,5 +471,30 @@ mod tests {
         assert_eq!(ranks, [("BBB", Some(1)), ("AAA", Some(2)), ("DDD", None)]);
         assert_eq!(report.focus.as_ref().map(|s| s.code.as_str()), Some("B"));
         assert!(report.movers.is_empty());
+    }
+
+    #[test]
+    fn a_comparison_read_back_from_json_is_the_same_to_the_last_digit() {
+        let shape = shape();
+        for focus in [None, Some(1)] {
+            let report = build(ComparisonInput {
+                cycle: cycle(),
+                previous_cycle: Some(cycle()),
+                shape: &shape,
+                assessments: 4,
+                submitted: vec![
+                    submitted("AAA", Some(20), Some(10)),
+                    submitted("BBB", Some(10), Some(20)),
+                    submitted("DDD", Some(20), None),
+                ],
+                previous: HashMap::new(),
+                focus,
+            });
+            let json = serde_json::to_vec(&report).unwrap();
+            let back = CycleComparison::from_json(&json).unwrap();
+            assert_eq!(back, report);
+            assert_eq!(serde_json::to_vec(&back).unwrap(), json);
+            assert!(String::from_utf8(json).unwrap().contains("\"score\":30.00"));
+        }
     }
 }

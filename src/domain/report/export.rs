@@ -189,7 +189,11 @@ pub fn cells(row: &ExportRow) -> Result<Vec<Cell>, CellError> {
 pub fn stamp(report: &CycleComparison, generated_at: time::OffsetDateTime) -> ExportStamp {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
-    for row in &report.rows {
+    // By participant code (byte order), whatever the ranking: the fingerprint names the set of
+    // snapshots, and is the one `cycle_report_state` keeps (migration 0018).
+    let mut by_code: Vec<_> = report.rows.iter().collect();
+    by_code.sort_by(|a, b| a.participant_code.cmp(&b.participant_code));
+    for row in by_code {
         hasher.update(format!(
             "{} {} {}\n",
             row.participant_code, row.snapshot.revision, row.snapshot.digest

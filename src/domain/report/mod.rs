@@ -13,13 +13,15 @@
 //! |---|---|---|---|
 //! | `GET /methodology` | — | any signed-in user | how figures are computed (`templates/methodology.html`) |
 //! | `GET /reports` (`?framework=` a version id) | — | any signed-in user | every cycle, newest first, or those of one framework version; a link to each comparison for analysts and admins, and to its own progress report in each cycle for a delegation (`templates/reports.html`) |
-//! | `GET /cycles/{cycle}/report` (`?section=`, `?page=`) | `GET …/cycles/{cycle}/report` (`?section=`) | analysts and admins (`CompareParticipants`): delegations 403, an unknown cycle 404 | the comparison: heat map of section figures, ranking, distributions, movers (`templates/cycle_report.html`) |
+//! | `GET /cycles/{cycle}/report` (`?section=`, `?page=`) | `GET …/cycles/{cycle}/report` (`?section=`, `?cursor=`, `?limit=`) | analysts and admins (`CompareParticipants`): delegations 403, an unknown cycle 404 | the comparison: heat map of section figures, ranking, distributions, movers (`templates/cycle_report.html`) |
 //! | `GET /assessments/{assessment}/report` | `GET …/assessments/{assessment}/report` | `ReadAssessment` with `submitted` = the assessment has a snapshot: analysts 403 before the first submission, another delegation 404 | the progress report (`templates/progress_report.html`) |
 //!
 //! - **Comparison.** `?section=` takes a section id of the cycle's framework version: ranks, previous
 //!   figures, changes and movers are then about that section (an id that is not one gives the overall
-//!   figure). The page shows 50 rows a page (`?page=`, `pages::reports::comparison::ROWS_PER_PAGE`); the JSON has
-//!   every row. Each row and heat-map row links to the participant's progress report.
+//!   figure). The page shows 50 rows a page (`?page=`, `pages::reports::comparison::ROWS_PER_PAGE`); the API
+//!   a page at a time (`?cursor=`, `?limit=`: `web::api::pagination`), the JSON export every row.
+//!   Both are served from the report cache while the cycle's snapshots stay the same
+//!   (`services::report_cache`). Each row and heat-map row links to the participant's progress report.
 //! - **Progress report.** The snapshot (revision, date, SHA-256 digest); the overall and section
 //!   figures with completion, previous figure, change and the anonymous distribution of the cycle
 //!   (from five submissions); the trend over the family's cycles; the answers that moved most; the
@@ -73,7 +75,7 @@ pub mod progress;
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::framework::RollUp;
@@ -84,7 +86,7 @@ use super::scoring::{
 };
 
 /// A cycle as reports name it.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CycleRef {
     pub id: Uuid,
     pub code: String,
@@ -99,22 +101,31 @@ pub struct CycleRef {
 }
 
 mod iso_date {
-    use serde::Serializer;
+    use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(date: &time::Date, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(date)
     }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<time::Date, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        time::Date::parse(
+            &text,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .map_err(serde::de::Error::custom)
+    }
 }
 
 /// A section of the framework being reported on.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SectionRef {
     pub id: Uuid,
     pub code: String,
     pub title_en: String,
     pub title_fr: String,
     /// The highest score the section can reach (1 under a weighted mean, its points under a sum).
-    #[serde(with = "number")]
+    #[serde(with = "number::exact")]
     pub max_score: Decimal,
 }
 
@@ -210,15 +221,15 @@ impl FrameworkShape {
 
 /// A rolled-up figure as reports show it. Built exact (from the snapshot); reports give it
 /// [`Figure::shown`], rounded once by the method's rule, so every page and file prints the same.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Figure {
     /// `null` when no applicable goal is answered (or a weighted mean's weights are all 0).
-    #[serde(with = "number::option")]
+    #[serde(with = "number::exact::option")]
     pub score: Option<Decimal>,
     pub answered: u32,
     pub applicable: u32,
     /// answered ÷ applicable; `null` when nothing is applicable.
-    #[serde(with = "number::option")]
+    #[serde(with = "number::exact::option")]
     pub completion: Option<Decimal>,
     /// Every applicable goal is answered (only complete figures are ranked).
     pub complete: bool,
@@ -259,7 +270,7 @@ pub fn stored_figure(score: Option<Decimal>, answered: i32, applicable: i32) -> 
 }
 
 /// Which snapshot a figure was read from.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SnapshotRef {
     pub id: Uuid,
     pub revision: i32,

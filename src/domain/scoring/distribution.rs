@@ -15,19 +15,19 @@ use super::{number, round_score};
 pub const ANONYMITY_THRESHOLD: usize = 5;
 
 /// Five figures and the count behind them.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Distribution {
     /// How many scores the figures summarise.
     pub count: usize,
-    #[serde(with = "number")]
+    #[serde(with = "number::exact")]
     pub min: Decimal,
-    #[serde(with = "number")]
+    #[serde(with = "number::exact")]
     pub q1: Decimal,
-    #[serde(with = "number")]
+    #[serde(with = "number::exact")]
     pub median: Decimal,
-    #[serde(with = "number")]
+    #[serde(with = "number::exact")]
     pub q3: Decimal,
-    #[serde(with = "number")]
+    #[serde(with = "number::exact")]
     pub max: Decimal,
 }
 

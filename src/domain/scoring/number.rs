@@ -61,6 +61,43 @@ pub mod option {
     }
 }
 
+/// `#[serde(with = "number::exact")]`: written as [`serialize`], read back exactly from JSON
+/// (the number's own text, so `0.890` stays `0.890`). Reading needs serde_json; the report
+/// cache (`services::report_cache`) reads what it wrote.
+pub mod exact {
+    pub use super::serialize;
+    use super::*;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D::Error> {
+        let raw = <&'de RawValue>::deserialize(deserializer)?;
+        parse(raw.get()).map_err(serde::de::Error::custom)
+    }
+
+    fn parse(text: &str) -> Result<Decimal, String> {
+        let text = text.trim().trim_matches('"');
+        text.parse::<Decimal>()
+            .or_else(|_| Decimal::from_scientific(text))
+            .map_err(|e| format!("{text}: {e}"))
+    }
+
+    /// The same for an `Option<Decimal>`.
+    pub mod option {
+        use super::*;
+        pub use crate::domain::scoring::number::option::serialize;
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<Decimal>, D::Error> {
+            let raw = Option::<&'de RawValue>::deserialize(deserializer)?;
+            match raw {
+                None => Ok(None),
+                Some(raw) if raw.get() == "null" => Ok(None),
+                Some(raw) => parse(raw.get()).map(Some).map_err(serde::de::Error::custom),
+            }
+        }
+    }
+}
+
 /// `#[serde(serialize_with = "number::options")]` for a `Vec<Option<Decimal>>`.
 pub fn options<S: Serializer>(
     values: &[Option<Decimal>],

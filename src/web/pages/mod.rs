@@ -417,6 +417,20 @@ pub async fn cycle_export(
                 .await?;
         return Ok(streamed_export(export));
     }
+    // A file built already from the same snapshots is served as it is, without a slot.
+    if let Some(file) =
+        exports::cached_cycle_report(&state.db, operator, cycle, format, lang, context).await?
+    {
+        return Ok(attachment(
+            file.format.content_type(),
+            &file.file_name,
+            file.bytes,
+        ));
+    }
+    // At most a few XLSX or PDF built at once; one more is told to come back (503 busy).
+    let Some(_slot) = state.export_slots.try_take() else {
+        return Err(AppError::Busy);
+    };
     let file = exports::cycle_report(&state.db, operator, cycle, format, lang, context).await?;
     Ok(attachment(
         file.format.content_type(),

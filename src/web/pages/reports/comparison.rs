@@ -82,7 +82,7 @@ struct MoverRow {
 #[template(path = "cycle_report.html")]
 struct ComparisonPage {
     page: PageContext,
-    report: CycleComparison,
+    report: std::sync::Arc<CycleComparison>,
     cycles: Vec<CycleRef>,
     section_titles: Vec<String>,
     focus_title: String,
@@ -152,7 +152,7 @@ pub async fn comparison(
 
 fn comparison_page(
     page: PageContext,
-    report: CycleComparison,
+    report: std::sync::Arc<CycleComparison>,
     cycles: Vec<CycleRef>,
     page_number: usize,
 ) -> ComparisonPage {

@@ -1,0 +1,95 @@
+//! The report cache (migration 0018): what a cycle's reports are built from, named by a key,
+//! and the built reports and files stored under it, shared by every process on the database.
+//!
+//! `cycle_report_state` holds, per cycle, the fingerprint of its current snapshot set (the one
+//! stamped on exports) and a generation that triggers move whenever a snapshot is added or
+//! superseded or anything else a report shows changes. `report_cache` holds one entry per cycle
+//! and kind; an entry is served only when its key is the key read in the same transaction, and
+//! a new key replaces it.
+
+use sqlx::{PgConnection, Row};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// What one cycle's reports are built from, as of this transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CycleInputs {
+    /// SHA-256 (hex) over "code revision digest\n" of the current snapshots, by code.
+    pub fingerprint: String,
+    pub submitted: i32,
+    pub generation: i64,
+}
+
+/// The inputs of `cycle` and, when given, of `previous` (one statement). A cycle with no
+/// submission yet has the default inputs.
+pub async fn inputs(
+    conn: &mut PgConnection,
+    cycle: Uuid,
+    previous: Option<Uuid>,
+) -> Result<(CycleInputs, Option<CycleInputs>), sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT cycle_id, fingerprint, submitted, generation FROM cycle_report_state
+         WHERE cycle_id = $1 OR cycle_id = $2",
+    )
+    .bind(cycle)
+    .bind(previous)
+    .fetch_all(conn)
+    .await?;
+    let mut current = CycleInputs::default();
+    let mut before = previous.map(|_| CycleInputs::default());
+    for row in &rows {
+        let id: Uuid = row.try_get("cycle_id")?;
+        let read = CycleInputs {
+            fingerprint: row.try_get("fingerprint")?,
+            submitted: row.try_get("submitted")?,
+            generation: row.try_get("generation")?,
+        };
+        if id == cycle {
+            current = read;
+        } else if Some(id) == previous {
+            before = Some(read);
+        }
+    }
+    Ok((current, before))
+}
+
+/// The entry of `kind` for `cycle` when it was stored under `key`: its body and when it was
+/// built.
+pub async fn get(
+    conn: &mut PgConnection,
+    cycle: Uuid,
+    kind: &str,
+    key: &str,
+) -> Result<Option<(Vec<u8>, OffsetDateTime)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT body, created_at FROM report_cache
+         WHERE cycle_id = $1 AND kind = $2 AND cache_key = $3",
+    )
+    .bind(cycle)
+    .bind(kind)
+    .bind(key)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Stores `body` as the entry of `kind` for `cycle` under `key`, replacing what was there.
+pub async fn put(
+    conn: &mut PgConnection,
+    cycle: Uuid,
+    kind: &str,
+    key: &str,
+    body: &[u8],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO report_cache (cycle_id, kind, cache_key, body) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (cycle_id, kind) DO UPDATE
+         SET cache_key = EXCLUDED.cache_key, body = EXCLUDED.body, created_at = now()",
+    )
+    .bind(cycle)
+    .bind(kind)
+    .bind(key)
+    .bind(body)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
