@@ -13,6 +13,7 @@ mod errors;
 mod etag;
 mod evidence;
 mod frameworks;
+pub(crate) mod imports;
 mod national_goals;
 mod offline;
 mod participants;
@@ -80,6 +81,7 @@ fn documented() -> OpenApiRouter<AppState> {
                 .merge(clarifications::router())
                 .merge(evidence::router())
                 .merge(offline::router())
+                .merge(imports::router())
                 .merge(reports::router()),
         )
         .merge(super::health::router())
