@@ -116,7 +116,7 @@ pub async fn write_on_behalf(
              implementation_status, narrative, unconfirmed, entered_on_behalf, updated_by, updated_at)
          SELECT g.assessment, g.participant, g.goal, g.level, g.number, g.yes, g.na,
                 g.justification, g.target_level, g.target_number, g.target_yes, g.status,
-                g.narrative, true, true, $15, now()
+                g.narrative, true, true, $14::uuid, now()
          FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int2[], $5::numeric[], $6::bool[],
                      $7::bool[], $8::text[], $9::int2[], $10::numeric[], $11::bool[], $12::text[],
                      $13::text[])

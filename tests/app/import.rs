@@ -385,3 +385,390 @@ async fn the_gci_2020_index_is_built_in_five_requests_and_publishes_its_ranks() 
         32
     );
 }
+
+/// The GCI framework and a planned cycle on it, created through the API.
+async fn gci_cycle(app: &TestApp, admin: &TestUser, code: &str) -> Uuid {
+    let stored = store_framework(app, &gci_framework()).await;
+    new_cycle(app, admin, stored.id, code).await
+}
+
+#[tokio::test]
+async fn every_problem_of_a_file_is_placed_by_row_and_column_and_nothing_is_written() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin", None).await;
+    let cycle = gci_cycle(&app, &admin, "H-2020").await;
+    let mut file = header() + ",na_justification\n";
+    for line in [
+        tidy_row("FRA", "legal", "answered", "18.5"),
+        tidy_row("FRA", "legal", "answered", "18.5"),
+        tidy_row("FRA", "technical", "answered", "25"),
+        tidy_row("FRA", "nothing", "answered", "1"),
+        tidy_row("ZZZ", "legal", "answered", "1"),
+        tidy_row("DEU", "legal", "not_applicable", ""),
+        tidy_row("DEU", "technical", "answered", "=1+1"),
+        tidy_row("DEU", "cooperation", "maybe", "1"),
+    ] {
+        file.push_str(&line);
+        file.push_str(",\n");
+    }
+    let response = app
+        .request(multipart(
+            &admin,
+            &format!("/api/v1/cycles/{cycle}/import"),
+            &[("purpose", "historical"), ("dry_run", "true")],
+            "bad.csv",
+            file.as_bytes(),
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = body_json(response).await;
+    let fields = body["error"]["fields"].as_object().unwrap();
+    let at = |place: &str| {
+        fields
+            .get(place)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    };
+    assert!(at("CSV!H3").contains("repeats"), "duplicate: {fields:?}");
+    assert!(!at("CSV!L4").is_empty(), "off the scale: {fields:?}");
+    assert!(at("CSV!H5").contains("No goal"), "{fields:?}");
+    assert!(at("CSV!B6").contains("No participant"), "{fields:?}");
+    assert!(
+        !at("CSV!S7").is_empty(),
+        "not applicable without justification: {fields:?}"
+    );
+    assert!(
+        !at("CSV!L8").is_empty(),
+        "a formula is text, not a number: {fields:?}"
+    );
+    assert!(at("CSV!K9").contains("answer state"), "{fields:?}");
+    assert_eq!(app.count("SELECT count(*) FROM snapshots").await, 0);
+
+    // In French, the same places with French messages.
+    let response = app
+        .request({
+            let mut request = multipart(
+                &admin,
+                &format!("/cycles/{cycle}/import"),
+                &[("purpose", "historical")],
+                "bad.csv",
+                file.as_bytes(),
+            );
+            request
+                .headers_mut()
+                .insert("accept-language", "fr".parse().unwrap());
+            request
+        })
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = crate::support::body_text(response).await;
+    assert!(
+        page.contains("Aucun participant n"),
+        "the page is in French"
+    );
+    assert!(
+        !page.contains("import-apply"),
+        "no apply button on a refused file"
+    );
+
+    // A header that is not the export's is refused at its cell.
+    let response = app
+        .request(multipart(
+            &admin,
+            &format!("/api/v1/cycles/{cycle}/import"),
+            &[],
+            "moved.csv",
+            format!(
+                "participant_code,cycle_code\n{}\n",
+                tidy_row("FRA", "legal", "answered", "1")
+            )
+            .as_bytes(),
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = body_json(response).await;
+    assert!(body["error"]["fields"]["CSV!A1"].is_string(), "{body}");
+}
+
+/// A workbook with one sheet whose shared-strings part is `shared`, and one entry of `zeros`
+/// bytes that compress to almost nothing.
+fn workbook(shared: &str, zeros: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut bytes = Vec::new();
+    {
+        let mut archive = zip::ZipWriter::new(std::io::Cursor::new(&mut bytes));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        archive.start_file("xl/sharedStrings.xml", options).unwrap();
+        archive.write_all(shared.as_bytes()).unwrap();
+        archive
+            .start_file("xl/worksheets/sheet1.xml", options)
+            .unwrap();
+        let block = vec![b' '; 1024 * 1024];
+        for _ in 0..zeros / block.len() {
+            archive.write_all(&block).unwrap();
+        }
+        archive.finish().unwrap();
+    }
+    bytes
+}
+
+#[tokio::test]
+async fn hostile_files_are_refused_before_they_are_parsed() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin", None).await;
+    let cycle = gci_cycle(&app, &admin, "H-2021").await;
+    let refusal = |bytes: Vec<u8>, path: String| {
+        let admin = admin.clone();
+        let app = &app;
+        async move {
+            let response = app
+                .request(multipart(&admin, &path, &[], "hostile.xlsx", &bytes))
+                .await;
+            assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+            body_json(response).await["error"]["fields"]["file"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }
+    };
+    // A forged count of shared strings would make the reader reserve memory for it.
+    let forged = workbook(
+        r#"<sst uniqueCount="99999999999"><si><t>a</t></si></sst>"#,
+        0,
+    );
+    let message = refusal(forged, format!("/api/v1/cycles/{cycle}/import")).await;
+    assert!(message.contains("distinct texts"), "{message}");
+    // A small file that unpacks past the ceiling (participants: the offline form's 64 MiB).
+    let bomb = workbook("<sst/>", 65 * 1024 * 1024);
+    assert!(bomb.len() < 1024 * 1024, "the bomb is small");
+    let message = refusal(bomb, "/api/v1/participants/import".to_owned()).await;
+    assert!(message.contains("unpacks"), "{message}");
+    // Not a spreadsheet at all: read as text, its header is not the layout's.
+    let response = app
+        .request(multipart(
+            &admin,
+            &format!("/api/v1/cycles/{cycle}/import"),
+            &[],
+            "report.pdf",
+            b"%PDF-1.7\n\xFF\xFE binary",
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.count("SELECT count(*) FROM cycle_imports").await, 0);
+    // Refused before the body is read: a delegation and an analyst.
+    for role in ["analyst", "head"] {
+        let user = app.user(role, (role == "head").then_some("FRA")).await;
+        let response = app
+            .request(multipart(
+                &user,
+                &format!("/api/v1/cycles/{cycle}/import"),
+                &[],
+                "a.csv",
+                header().as_bytes(),
+            ))
+            .await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{role}");
+    }
+}
+
+#[tokio::test]
+async fn on_behalf_rows_never_overwrite_a_delegations_newer_answer_and_name_who_changed_it() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin", None).await;
+    let cycle = gci_cycle(&app, &admin, "OB-2026").await;
+    let opened = app
+        .request(admin.api("POST", &format!("/api/v1/cycles/{cycle}/open"), None))
+        .await;
+    assert!(opened.status().is_success(), "{}", opened.status());
+    let fra: Uuid = {
+        use sqlx::Connection;
+        let mut owner = app.db.owner().await;
+        let mut tx = owner.begin().await.unwrap();
+        pledge::storage::set_scope(&mut tx, &pledge::storage::Scope::System)
+            .await
+            .unwrap();
+        sqlx::query_scalar(
+            "SELECT a.id FROM assessments a JOIN participants p ON p.id = a.participant_id
+             WHERE a.cycle_id = $1 AND p.code = 'FRA'",
+        )
+        .bind(cycle)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap()
+    };
+    // FRA's head saves an answer after the file was made.
+    let head = app.user("head", Some("FRA")).await;
+    let saved = app
+        .request({
+            let mut request = head.api(
+                "PUT",
+                &format!("/api/v1/assessments/{fra}/answers/legal"),
+                Some(json!({ "value": "15" })),
+            );
+            request
+                .headers_mut()
+                .insert("if-match", "\"0\"".parse().unwrap());
+            request
+        })
+        .await;
+    assert_eq!(saved.status(), StatusCode::NO_CONTENT);
+
+    let file_with = |rows: &[(&str, &str, &str)]| {
+        let mut file = header() + ",generated_at\n";
+        for (participant, goal, value) in rows {
+            file.push_str(&tidy_row(participant, goal, "answered", value));
+            file.push_str(",2020-01-01T00:00:00Z\n");
+        }
+        file
+    };
+    let send = |file: String| {
+        let admin = admin.clone();
+        let app = &app;
+        async move {
+            app.request(multipart(
+                &admin,
+                &format!("/api/v1/cycles/{cycle}/import"),
+                &[("purpose", "on_behalf")],
+                "returns.csv",
+                file.as_bytes(),
+            ))
+            .await
+        }
+    };
+    let response = send(file_with(&[
+        ("FRA", "legal", "18"),
+        ("FRA", "technical", "10"),
+        ("DEU", "legal", "12"),
+    ]))
+    .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = body_json(response).await;
+    let conflict = body["error"]["fields"]["CSV!H2"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        conflict.contains("Test head") && conflict.contains("FRA legal"),
+        "names who changed what: {body}"
+    );
+    let on_behalf = "SELECT count(*) FROM answers WHERE entered_on_behalf";
+    assert_eq!(app.count(on_behalf).await, 0, "nothing written");
+
+    // Without the conflicting row, the rest goes into the drafts, unconfirmed.
+    let response = send(file_with(&[
+        ("FRA", "legal", "15"),
+        ("FRA", "technical", "10"),
+        ("DEU", "legal", "12"),
+    ]))
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let outcome = body_json(response).await;
+    let counts: HashMap<&str, &Value> = outcome["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["participant_code"].as_str().unwrap(), p))
+        .collect();
+    assert_eq!(
+        counts["FRA"]["unchanged"],
+        json!(1),
+        "the same answer is kept"
+    );
+    assert_eq!(counts["FRA"]["new"], json!(1));
+    assert_eq!(counts["DEU"]["new"], json!(1));
+    assert_eq!(app.count(on_behalf).await, 2);
+    assert_eq!(
+        app.count("SELECT count(*) FROM answers WHERE entered_on_behalf AND unconfirmed AND updated_by IS NOT NULL")
+            .await,
+        2
+    );
+    // The delegation confirms by saving: the mark goes.
+    let confirmed = app
+        .request({
+            let mut request = head.api(
+                "PUT",
+                &format!("/api/v1/assessments/{fra}/answers/technical"),
+                Some(json!({ "value": "10" })),
+            );
+            request
+                .headers_mut()
+                .insert("if-match", "\"1\"".parse().unwrap());
+            request
+        })
+        .await;
+    assert_eq!(confirmed.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.count(on_behalf).await, 1);
+    // History may not go into an open cycle.
+    let response = app
+        .request(multipart(
+            &admin,
+            &format!("/api/v1/cycles/{cycle}/import"),
+            &[("purpose", "historical")],
+            "returns.csv",
+            file_with(&[("DEU", "legal", "12")]).as_bytes(),
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn an_admin_uploads_checks_and_applies_on_pages() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin", None).await;
+    let cycle = gci_cycle(&app, &admin, "P-2019").await;
+    let form = app
+        .request(admin.get(&format!("/cycles/{cycle}/import")))
+        .await;
+    assert_eq!(form.status(), StatusCode::OK);
+    let form = crate::support::body_text(form).await;
+    assert!(form.contains("<fieldset") && form.contains("<legend>"));
+    let mut file = header() + "\n";
+    for (participant, value) in [("FRA", "18"), ("DEU", "17.5")] {
+        file.push_str(&tidy_row(participant, "legal", "answered", value));
+        file.push('\n');
+    }
+    let check = app
+        .request(multipart(
+            &admin,
+            &format!("/cycles/{cycle}/import"),
+            &[("purpose", "historical")],
+            "history.csv",
+            file.as_bytes(),
+        ))
+        .await;
+    assert_eq!(check.status(), StatusCode::OK);
+    let check = crate::support::body_text(check).await;
+    assert!(check.contains("history.csv") && check.contains("import-apply"));
+    assert_eq!(
+        app.count("SELECT count(*) FROM snapshots").await,
+        0,
+        "checked only"
+    );
+    let token = check
+        .split("name=\"token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let applied = app
+        .request(admin.post_form(
+            &format!("/cycles/{cycle}/import/apply"),
+            &format!("token={token}"),
+        ))
+        .await;
+    assert_eq!(applied.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        applied.headers()["location"].to_str().unwrap(),
+        format!("/cycles/{cycle}/report")
+    );
+    assert_eq!(app.count("SELECT count(*) FROM snapshots").await, 2);
+    // The token is used up.
+    let again = app
+        .request(admin.post_form(
+            &format!("/cycles/{cycle}/import/apply"),
+            &format!("token={token}"),
+        ))
+        .await;
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.count("SELECT count(*) FROM snapshots").await, 2);
+}
