@@ -4,11 +4,13 @@
 //!
 //! | action | page | API (`…` = `/api/v1`) | command |
 //! |---|---|---|---|
-//! | a cycle's answers | `GET /cycles/{cycle}/import` (upload), `POST /cycles/{cycle}/import` (multipart: `purpose`, `file`; shows the preview), `POST /cycles/{cycle}/import/apply` (the same file again, kept in a hidden field as its digest-checked text is not: the page re-uploads it) | `POST …/cycles/{cycle}/import` (multipart: `purpose`, `dry_run`, `file`) | `pledge cycle import CYCLE FILE [--dry-run] [--purpose historical\|on-behalf]` |
+//! | a cycle's answers | `GET /cycles/{cycle}/import` (the file and the purpose), `POST /cycles/{cycle}/import` (multipart: `purpose`, `file`; the check page), `POST /cycles/{cycle}/import/apply` (`token` of the checked upload) | `POST …/cycles/{cycle}/import` (multipart: `purpose`, `dry_run`, `file`) | `pledge cycle import CYCLE FILE [--dry-run] [--purpose historical\|on-behalf]` |
 //! | participants | `GET /participants/import`, `POST /participants/import` (preview), `POST /participants/import/apply` | `POST …/participants/import` (multipart: `dry_run`, `file`) | `pledge participant import FILE [--dry-run]` |
 //!
-//! Only admins import (`ManageCatalogue`); delegations and analysts get 403 before the file
-//! is read (`web::middleware::refuse_unauthorised_uploads` refuses the body too).
+//! Only admins import (`ManageCatalogue`); delegations and analysts get 403 before a byte of the
+//! body is read (the handlers check the permission before reading the multipart stream). On
+//! pages the checked file waits for its apply in a temporary file on the server, named by a
+//! token bound to the admin (`web::pages::imports`).
 //!
 //! **The answers file** is the cycle report's tidy table, so an export can be edited and
 //! imported back: the CSV (`export::csv`) or the XLSX's "Answers" sheet (`Réponses` in
@@ -93,12 +95,12 @@ impl Purpose {
 pub const MAX_UPLOAD_BYTES: usize = 128 * 1024 * 1024;
 
 /// A cycle's answers: up to a million rows (2,000 participants × 150 goals is 300,000); an
-/// XLSX may unpack to 2 GiB (the export's "Answers" sheet of 300,000 rows is about 400 MiB) and
-/// hold a million shared strings.
+/// XLSX may unpack to 1 GiB (the stress export unpacks to 258 MiB) and hold a million
+/// shared strings.
 pub const ANSWER_LIMITS: table::Limits = table::Limits {
     rows: 1_000_000,
     archive: archive::Limits {
-        max_unpacked_bytes: 2 * 1024 * 1024 * 1024,
+        max_unpacked_bytes: 1024 * 1024 * 1024,
         max_entries: 1_000,
         max_shared_strings: 1_000_000,
     },

@@ -58,7 +58,7 @@ fn keep(
     user: Uuid,
     cycle: Option<Uuid>,
     purpose: Purpose,
-    form: &ImportForm,
+    form: ImportForm,
 ) -> Result<String, AppError> {
     use std::io::Write;
     let mut file = tempfile::NamedTempFile::new().map_err(|e| AppError::Internal(e.into()))?;
@@ -85,12 +85,22 @@ fn keep(
             user,
             cycle,
             purpose,
-            file_name: form.file_name.clone(),
+            file_name: form.file_name,
             file,
             at: now,
         },
     );
     Ok(token)
+}
+
+/// A kept upload, to read (the check).
+fn pending_upload(token: &str) -> Result<Upload, AppError> {
+    let pending = PENDING.lock().map_err(|_| AppError::BadRequest("busy"))?;
+    let kept = pending.get(token).ok_or(AppError::BadRequest("busy"))?;
+    Ok(Upload {
+        file_name: kept.file_name.clone(),
+        source: Source::Path(kept.file.path().to_path_buf()),
+    })
 }
 
 /// Takes back an upload kept for this user (and cycle).
@@ -203,10 +213,10 @@ pub async fn answers_check(
         Err(error) => return Err(error),
     };
     let purpose = purpose_of(&form)?;
-    let upload = Upload {
-        file_name: form.file_name.clone(),
-        source: Source::Bytes(form.bytes.clone()),
-    };
+    // Kept first, so that the check reads the same file the apply will, and the upload is not
+    // held twice in memory.
+    let token = keep(me.user_id, Some(id), purpose, form)?;
+    let upload = pending_upload(&token)?;
     let result = service::import_answers(
         &state.db,
         Operator::User(&me),
@@ -217,6 +227,9 @@ pub async fn answers_check(
         &context,
     )
     .await;
+    if !matches!(&result, Ok(outcome) if outcome.problems.is_empty()) {
+        take(&token, me.user_id, Some(id));
+    }
     let outcome = match result {
         Ok(outcome) => outcome,
         Err(ServiceError::Refused(key)) => {
@@ -231,7 +244,7 @@ pub async fn answers_check(
         Err(error) => return Err(error.into()),
     };
     let token = if outcome.problems.is_empty() {
-        keep(me.user_id, Some(id), purpose, &form)?
+        token
     } else {
         String::new()
     };
@@ -374,15 +387,16 @@ pub async fn participants_check(
         }
         Err(error) => return Err(error),
     };
-    let upload = Upload {
-        file_name: form.file_name.clone(),
-        source: Source::Bytes(form.bytes.clone()),
-    };
-    let outcome =
-        service::import_participants(&state.db, Operator::User(&me), upload, true, &context)
-            .await?;
+    let token = keep(me.user_id, None, Purpose::Historical, form)?;
+    let upload = pending_upload(&token)?;
+    let result =
+        service::import_participants(&state.db, Operator::User(&me), upload, true, &context).await;
+    if !matches!(&result, Ok(outcome) if outcome.problems.is_empty()) {
+        take(&token, me.user_id, None);
+    }
+    let outcome = result?;
     let token = if outcome.problems.is_empty() {
-        keep(me.user_id, None, Purpose::Historical, &form)?
+        token
     } else {
         String::new()
     };
