@@ -1,4 +1,5 @@
-//! `pledge cycle list|export`: the cycles, and a cycle report as a file, from the command line.
+//! `pledge cycle list|export|import`: the cycles, a cycle report as a file, and a cycle's
+//! answers imported from one (`super::imports`), from the command line.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -37,6 +38,22 @@ pub enum CycleCommand {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Import a cycle's answers from one tidy file (CSV, or XLSX with an "Answers" sheet): the
+    /// cycle report's own layout, so an export can be edited and imported back. All or
+    /// nothing, in one transaction, recorded in the audit log (docs/migrating.md).
+    Import {
+        /// The cycle's code (e.g. 2025) or id.
+        cycle: String,
+        /// The CSV or XLSX file.
+        file: PathBuf,
+        /// Check the file and print what would change, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// historical (past returns, as accepted snapshots, on a planned or closed cycle) or
+        /// on-behalf (into the delegations' drafts, unconfirmed, on an open cycle).
+        #[arg(long, default_value = "historical", value_parser = super::imports::parse_purpose)]
+        purpose: crate::import::Purpose,
+    },
 }
 
 pub async fn run(database: &ReadyDatabase, command: CycleCommand) -> anyhow::Result<()> {
@@ -53,6 +70,16 @@ pub async fn run(database: &ReadyDatabase, command: CycleCommand) -> anyhow::Res
             lang,
             output,
         } => (cycle, format, lang, output),
+        CycleCommand::Import {
+            cycle,
+            file,
+            dry_run,
+            purpose,
+        } => {
+            let imported = super::imports::cycle(&pool, &cycle, &file, purpose, dry_run).await;
+            pool.close().await;
+            return imported;
+        }
     };
     let result = match &output {
         Some(path) => write_file(&pool, &cycle, (format, lang), path).await,

@@ -3,6 +3,7 @@
 mod cycle;
 mod db;
 mod framework;
+mod imports;
 mod participant;
 mod table;
 mod user;

@@ -1,4 +1,5 @@
-//! `pledge participant list`: the Allies and partners, as the service knows them.
+//! `pledge participant list|import`: the Allies and partners, as the service knows them, and
+//! a file of them imported (`super::imports`).
 
 use clap::Subcommand;
 
@@ -9,10 +10,24 @@ use crate::startup::ReadyDatabase;
 pub enum ParticipantCommand {
     /// List every participant (Allies first, by code): code, kind, active, name.
     List,
+    /// Add and update participants from a CSV or XLSX file: code, name_en, name_fr, kind
+    /// (ally or partner), accession_date (YYYY-MM-DD). Existing codes are updated.
+    Import {
+        /// The CSV or XLSX file.
+        file: std::path::PathBuf,
+        /// Check the file and print what would change, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 pub async fn run(database: &ReadyDatabase, command: ParticipantCommand) -> anyhow::Result<()> {
-    let ParticipantCommand::List = command;
+    if let ParticipantCommand::Import { file, dry_run } = &command {
+        let pool = database.plan.app_pool(2).await?;
+        let imported = super::imports::participants(&pool, file, *dry_run).await;
+        pool.close().await;
+        return imported;
+    }
     let pool = database.plan.app_pool(1).await?;
     let participants = crate::storage::participants::list(&pool).await;
     pool.close().await;

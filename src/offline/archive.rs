@@ -15,8 +15,37 @@ const MAX_ENTRIES: usize = 1_000;
 /// The most distinct strings a form may declare (5,000 rows × 13 columns is 65,000).
 const MAX_SHARED_STRINGS: u64 = 100_000;
 
+/// The ceilings an archive is checked against: the offline form's ([`FORM`]), or larger ones
+/// for files that legitimately hold more (a whole cycle's answers, `crate::import`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The most all entries together may unpack to.
+    pub max_unpacked_bytes: u64,
+    /// The most entries the archive may hold.
+    pub max_entries: usize,
+    /// The most strings the shared-strings part may declare or hold.
+    pub max_shared_strings: u64,
+}
+
+/// The offline form's ceilings.
+pub const FORM: Limits = Limits {
+    max_unpacked_bytes: MAX_UNPACKED_BYTES,
+    max_entries: MAX_ENTRIES,
+    max_shared_strings: MAX_SHARED_STRINGS,
+};
+
 /// Refuses what is not a ZIP archive, and archives that unpack to more than the ceiling.
 pub fn check(bytes: &[u8]) -> Result<(), Problem> {
+    check_within(bytes, &FORM)
+}
+
+/// [`check`] with other ceilings.
+pub fn check_within(bytes: &[u8], limits: &Limits) -> Result<(), Problem> {
+    let Limits {
+        max_unpacked_bytes,
+        max_entries,
+        max_shared_strings,
+    } = *limits;
     let not_xlsx =
         |detail: &dyn std::fmt::Display| Problem::with("file", "offline.problem.not_xlsx", detail);
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| not_xlsx(&e))?;
@@ -24,16 +53,16 @@ pub fn check(bytes: &[u8]) -> Result<(), Problem> {
         Problem::with(
             "file",
             "offline.problem.unpacks_too_large",
-            format!("> {} MiB", MAX_UNPACKED_BYTES / 1024 / 1024),
+            format!("> {} MiB", max_unpacked_bytes / 1024 / 1024),
         )
     };
-    if archive.len() > MAX_ENTRIES {
+    if archive.len() > max_entries {
         return Err(too_large());
     }
     let mut total: u64 = 0;
     for index in 0..archive.len() {
         let entry = archive.by_index(index).map_err(|e| not_xlsx(&e))?;
-        let allowance = MAX_UNPACKED_BYTES - total + 1;
+        let allowance = max_unpacked_bytes - total + 1;
         let shared_strings = entry
             .name()
             .map_err(|e| not_xlsx(&e))?
@@ -44,17 +73,17 @@ pub fn check(bytes: &[u8]) -> Result<(), Problem> {
             // Read whole (within the ceiling) to check the count the reader reserves room for.
             let mut xml = Vec::new();
             total += limited.read_to_end(&mut xml).map_err(|e| not_xlsx(&e))? as u64;
-            if total <= MAX_UNPACKED_BYTES && too_many_shared_strings(&xml) {
+            if total <= max_unpacked_bytes && too_many_shared_strings(&xml, max_shared_strings) {
                 return Err(Problem::with(
                     "file",
                     "offline.problem.too_many_strings",
-                    MAX_SHARED_STRINGS,
+                    max_shared_strings,
                 ));
             }
         } else {
             total += std::io::copy(&mut limited, &mut std::io::sink()).map_err(|e| not_xlsx(&e))?;
         }
-        if total > MAX_UNPACKED_BYTES {
+        if total > max_unpacked_bytes {
             return Err(too_large());
         }
     }
@@ -67,7 +96,7 @@ pub fn check(bytes: &[u8]) -> Result<(), Problem> {
 /// tag (millions of empty ones fit in a few megabytes). Tags are found as an XML reader finds
 /// them: comments, processing instructions, declarations and CDATA are skipped, so text that
 /// merely mentions `uniqueCount` is not mistaken for the attribute.
-fn too_many_shared_strings(xml: &[u8]) -> bool {
+fn too_many_shared_strings(xml: &[u8], max: u64) -> bool {
     let mut strings: u64 = 0;
     let mut seen_sst = false;
     let mut at = 0;
@@ -96,12 +125,12 @@ fn too_many_shared_strings(xml: &[u8]) -> bool {
                 let local = name.rsplit(|b| *b == b':').next().unwrap_or(name);
                 if local == b"si" {
                     strings += 1;
-                    if strings > MAX_SHARED_STRINGS {
+                    if strings > max {
                         return true;
                     }
                 } else if local == b"sst" && !seen_sst {
                     seen_sst = true;
-                    if declared_count(&body[name_end..]).is_some_and(|n| n > MAX_SHARED_STRINGS) {
+                    if declared_count(&body[name_end..]).is_some_and(|n| n > max) {
                         return true;
                     }
                 }
@@ -169,29 +198,36 @@ mod tests {
     #[test]
     fn a_forged_count_of_shared_strings_is_refused_before_parsing() {
         assert!(too_many_shared_strings(
-            br#"<?xml version="1.0"?><sst xmlns="x" count="3" uniqueCount="10000000000000"><si><t>a</t></si></sst>"#
+            br#"<?xml version="1.0"?><sst xmlns="x" count="3" uniqueCount="10000000000000"><si><t>a</t></si></sst>"#, MAX_SHARED_STRINGS
         ));
-        assert!(too_many_shared_strings(br#"<sst uniqueCount = '100001'>"#));
         assert!(too_many_shared_strings(
-            br#"<!-- <sst uniqueCount="1"> --><x:sst uniqueCount="99999999999999999999999">"#
+            br#"<sst uniqueCount = '100001'>"#,
+            MAX_SHARED_STRINGS
+        ));
+        assert!(too_many_shared_strings(
+            br#"<!-- <sst uniqueCount="1"> --><x:sst uniqueCount="99999999999999999999999">"#,
+            MAX_SHARED_STRINGS
         ));
         // Many strings under a modest declared count.
         let mut many = br#"<sst uniqueCount="1">"#.to_vec();
         many.extend(b"<si/>".repeat(100_001));
-        assert!(too_many_shared_strings(&many));
+        assert!(too_many_shared_strings(&many, MAX_SHARED_STRINGS));
         // What Excel and LibreOffice write, and text that only mentions the attribute.
         assert!(!too_many_shared_strings(
             br#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="40" uniqueCount="35"><si><t>uniqueCount="200000"</t></si><si><t xml:space="preserve"> b </t></si></sst>"#
+<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="40" uniqueCount="35"><si><t>uniqueCount="200000"</t></si><si><t xml:space="preserve"> b </t></si></sst>"#, MAX_SHARED_STRINGS
         ));
         assert!(!too_many_shared_strings(
-            br#"<sst count="4"><si><t>a</t></si></sst>"#
+            br#"<sst count="4"><si><t>a</t></si></sst>"#,
+            MAX_SHARED_STRINGS
         ));
         assert!(too_many_shared_strings(
-            br#"<sst note="a > b" uniqueCount="9999999999">"#
+            br#"<sst note="a > b" uniqueCount="9999999999">"#,
+            MAX_SHARED_STRINGS
         ));
         assert!(!too_many_shared_strings(
-            b"<sst myuniqueCount=\"999999999\">"
+            b"<sst myuniqueCount=\"999999999\">",
+            MAX_SHARED_STRINGS
         ));
     }
 

@@ -24,7 +24,7 @@ pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
 /// The most rows the form sheet may use (frameworks have tens to a few hundred goals).
 pub const MAX_ROWS: u32 = 5_000;
 /// Excel's own limit on a cell's text.
-const MAX_CELL_CHARS: usize = 32_767;
+pub(crate) const MAX_CELL_CHARS: usize = 32_767;
 /// The most text kept from all cells together: a long shared string referenced from many
 /// cells costs nothing in the file but would be copied for each cell.
 const MAX_TEXT_BYTES: usize = 16 * 1024 * 1024;
@@ -247,7 +247,7 @@ fn check_header(sheet: &str, header: &FileRow) -> Vec<Problem> {
 }
 
 /// Whether a cell holds nothing but spaces.
-fn is_blank(value: &DataRef<'_>) -> bool {
+pub(crate) fn is_blank(value: &DataRef<'_>) -> bool {
     match value {
         DataRef::Empty => true,
         DataRef::String(text) => text.trim().is_empty(),
@@ -257,7 +257,7 @@ fn is_blank(value: &DataRef<'_>) -> bool {
 }
 
 /// A text cell's content, refused past Excel's limit before it is copied.
-fn text_of(text: &str) -> Result<String, &'static str> {
+pub(crate) fn text_of(text: &str) -> Result<String, &'static str> {
     // Bytes first: a cheap bound that is never below the count of characters.
     if text.len() > MAX_CELL_CHARS && text.chars().count() > MAX_CELL_CHARS {
         return Err("offline.problem.cell_too_long");
@@ -267,7 +267,7 @@ fn text_of(text: &str) -> Result<String, &'static str> {
 
 /// A cell as text: strings trimmed, whole numbers without a decimal point, booleans as yes/no.
 /// Dates and error values (`#N/A` …) have no place in the form.
-fn cell_text(value: &DataRef<'_>) -> Result<String, &'static str> {
+pub(crate) fn cell_text(value: &DataRef<'_>) -> Result<String, &'static str> {
     match value {
         DataRef::Empty => Ok(String::new()),
         DataRef::String(text) => text_of(text),

@@ -83,6 +83,7 @@ pub mod cycles;
 pub mod evidence;
 pub mod exports;
 pub mod frameworks;
+pub mod imports;
 pub mod mappings;
 pub mod national_goals;
 pub mod notifications;

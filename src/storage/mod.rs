@@ -12,6 +12,7 @@ pub mod cycles;
 pub mod evidence;
 pub mod frameworks;
 pub mod home;
+pub mod imports;
 pub mod mappings;
 pub mod national_goals;
 pub mod notifications;

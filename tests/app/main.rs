@@ -13,6 +13,7 @@ mod exports;
 mod feedback;
 mod frameworks;
 mod home;
+mod import;
 mod input;
 mod listings;
 mod matrix;

@@ -811,6 +811,25 @@ const MATRIX: &[Row] = &[
         AssessmentRead,
         None,
     ),
+    // Bulk imports (admins only).
+    row("GET", "/participants/import", Admin, None),
+    row("POST", "/participants/import", Admin, Upload),
+    row(
+        "POST",
+        "/participants/import/apply",
+        Admin,
+        Form("token=none"),
+    ),
+    row("POST", "/api/v1/participants/import", Admin, Upload),
+    row("GET", "/cycles/{cycle}/import", Admin, None),
+    row("POST", "/cycles/{cycle}/import", Admin, Upload),
+    row(
+        "POST",
+        "/cycles/{cycle}/import/apply",
+        Admin,
+        Form("token=none"),
+    ),
+    row("POST", "/api/v1/cycles/{cycle}/import", Admin, Upload),
     // The offline round trip.
     row(
         "GET",

@@ -13,6 +13,7 @@ mod errors;
 mod etag;
 mod evidence;
 mod frameworks;
+pub(crate) mod imports;
 mod national_goals;
 mod notifications;
 mod offline;
@@ -84,6 +85,7 @@ fn documented() -> OpenApiRouter<AppState> {
                 .merge(notifications::router())
                 .merge(evidence::router())
                 .merge(offline::router())
+                .merge(imports::router())
                 .merge(reports::router()),
         )
         .merge(super::health::router())

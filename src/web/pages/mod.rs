@@ -13,6 +13,7 @@ mod cycles;
 mod framework_edit;
 mod frameworks;
 mod home;
+mod imports;
 mod language;
 mod mappings;
 mod national_goals;
@@ -173,6 +174,9 @@ pub fn routes() -> Vec<PageRoute> {
         get("/frameworks/{framework}/mappings/{target}", mappings::show),
         post("/frameworks/{framework}/mappings/{target}", mappings::save),
         get("/participants", participants::list),
+        get("/participants/import", imports::participants_form),
+        upload("/participants/import", imports::participants_check),
+        post("/participants/import/apply", imports::participants_apply),
         get("/participants/new", participants::show_new),
         post("/participants/new", participants::create),
         get("/participants/{participant}", participants::show),
@@ -181,6 +185,9 @@ pub fn routes() -> Vec<PageRoute> {
         get("/cycles/new", cycles::show_new),
         post("/cycles/new", cycles::create),
         get("/cycles/{cycle}", cycles::board),
+        get("/cycles/{cycle}/import", imports::answers_form),
+        upload("/cycles/{cycle}/import", imports::answers_check),
+        post("/cycles/{cycle}/import/apply", imports::answers_apply),
         get("/cycles/{cycle}/open", cycles::confirm_open),
         post("/cycles/{cycle}/open", cycles::open),
         get("/cycles/{cycle}/close", cycles::confirm_close),

@@ -139,7 +139,7 @@ pub async fn import(
     })
 }
 
-fn problem_rows(
+pub(super) fn problem_rows(
     page: &PageContext,
     problems: &[crate::domain::problem::Problem],
 ) -> Vec<ProblemRow> {

@@ -94,6 +94,8 @@ struct ComparisonPage {
     movers: Vec<MoverRow>,
     page_number: usize,
     pages: usize,
+    /// Historical imports that made this cycle's snapshots (file name, digest, who, when).
+    imports: Vec<crate::storage::imports::ImportRecord>,
 }
 
 impl ComparisonPage {
@@ -141,13 +143,11 @@ pub async fn comparison(
     let report = service::comparison(&state.db, &me, cycle, focus).await?;
     let mut tx = storage::begin(&state.db, &me.scope()).await?;
     let cycles = storage::reports::cycles(&mut tx).await?;
+    let imports = storage::imports::of_cycle(&mut tx, cycle).await?;
     tx.commit().await?;
-    render(&comparison_page(
-        page,
-        report,
-        cycles,
-        query.page.unwrap_or(1),
-    ))
+    let mut view = comparison_page(page, report, cycles, query.page.unwrap_or(1));
+    view.imports = imports;
+    render(&view)
 }
 
 fn comparison_page(
@@ -339,6 +339,7 @@ fn comparison_page(
         movers,
         page_number,
         pages,
+        imports: Vec::new(),
         report,
     }
 }
