@@ -1,9 +1,11 @@
 //! The `pledge` command line (clap). Every command has `--help`.
 
+mod backup;
 mod cycle;
 mod db;
 mod framework;
 mod participant;
+mod restore;
 mod table;
 mod user;
 
@@ -92,6 +94,12 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Back up the database (consistent, compressed, with a manifest), also while the service
+    /// runs; or, with --base, a base backup for point-in-time recovery.
+    Backup(backup::BackupArgs),
+    /// Restore a backup into a new data directory or an empty database, and verify it; or,
+    /// with --until, recover the private cluster to a moment from its WAL archive.
+    Restore(restore::RestoreArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -166,6 +174,10 @@ struct ServeArgs {
     #[arg(long, env = "PLEDGE_MAX_EVIDENCE_MB", default_value_t = 10,
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     max_evidence_mb: u16,
+    /// Archive the private cluster's WAL into this folder (for `pledge restore --until`); the
+    /// setting stays with the cluster (docs/operations.md, "Backup and restore").
+    #[arg(long, env = "PLEDGE_ARCHIVE_DIR")]
+    archive_dir: Option<PathBuf>,
 }
 
 /// Reads `--listen`: `HOST:PORT` (a name such as `localhost` is looked up), `PORT` alone (the
@@ -304,6 +316,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             ready.close();
             result
         }
+        Command::Backup(args) => backup::run(&database, args).await,
+        Command::Restore(args) => restore::run(&database, anchor_file, args).await,
         Command::Audit {
             command: AuditCommand::Verify,
         } => {
@@ -393,7 +407,12 @@ async fn serve(
     args: ServeArgs,
     anchor_file: Option<PathBuf>,
 ) -> anyhow::Result<()> {
+    backup::prepare_archiving(database, args.archive_dir.as_deref())?;
     let ready = ReadyDatabase::open(database).await?;
+    if let Err(error) = backup::check_archiving(&ready.plan, args.archive_dir.as_deref()).await {
+        ready.close();
+        return Err(error);
+    }
     // The key that seals second-factor secrets: outside the database and its cluster directory.
     let key_file = args
         .totp_key_file
