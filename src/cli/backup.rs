@@ -428,6 +428,7 @@ fn write_archive(
     use zip::write::SimpleFileOptions;
     let mut zip = zip::ZipWriter::new(file);
     let stored = SimpleFileOptions::default()
+        .last_modified_time(zip_time(&manifest.created_at))
         .compression_method(zip::CompressionMethod::Stored)
         .large_file(true)
         .unix_permissions(0o600);
@@ -471,6 +472,7 @@ fn write_archive(
     zip.start_file(
         MANIFEST_ENTRY,
         SimpleFileOptions::default()
+            .last_modified_time(zip_time(&manifest.created_at))
             .compression_method(zip::CompressionMethod::Deflated)
             .unix_permissions(0o600),
     )?;
@@ -478,6 +480,24 @@ fn write_archive(
     let file = zip.finish()?;
     file.as_file().sync_all()?;
     Ok((file, manifest))
+}
+
+/// The backup's time for the zip entries (UTC; zip has no zone), or 1980 if it does not parse.
+fn zip_time(created_at: &str) -> zip::DateTime {
+    time::OffsetDateTime::parse(created_at, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .and_then(|at| {
+            zip::DateTime::from_date_and_time(
+                u16::try_from(at.year()).ok()?,
+                u8::from(at.month()),
+                at.day(),
+                at.hour(),
+                at.minute(),
+                at.second(),
+            )
+            .ok()
+        })
+        .unwrap_or_default()
 }
 
 pub(super) fn rfc3339(at: time::OffsetDateTime) -> String {

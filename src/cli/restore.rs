@@ -528,6 +528,11 @@ async fn point_in_time(
         println!("{note}");
     }
     println!(
+        "the second-factor key is not in the archive: copy the old data directory's \
+         secrets/totp.key into {}/secrets/ before `pledge serve`",
+        cluster.root().display()
+    );
+    println!(
         "the recovered cluster does not archive its WAL: start it with `pledge serve --data-dir \
          {} --archive-dir NEW_FOLDER` and take a new base backup",
         cluster.root().display()
