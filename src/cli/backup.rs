@@ -56,7 +56,9 @@ pub struct BackupArgs {
 pub(super) struct TableFigures {
     pub name: String,
     pub rows: i64,
-    /// Sum (order-independent) of the first 64 bits, as a signed integer, of each row's SHA-256.
+    /// Sum (order-independent) of a 64-bit hash (PostgreSQL's `hashtextextended`, the stable hash
+    /// of hash partitioning) of each row's text. It finds lost or changed rows; the dump's SHA-256,
+    /// the audit chain and the snapshot digests are the cryptographic checks.
     pub digest: String,
 }
 
@@ -105,7 +107,7 @@ pub(super) struct Endpoint {
 impl Endpoint {
     pub fn private(cluster: &PrivateCluster) -> Self {
         Self {
-            options: cluster.connect_options(OWNER_ROLE, DATABASE),
+            options: quiet(cluster.connect_options(OWNER_ROLE, DATABASE)),
             libpq_url: cluster.url(OWNER_ROLE, DATABASE),
             password: None,
             describe: format!("the private cluster in {}", cluster.root().display()),
@@ -114,7 +116,7 @@ impl Endpoint {
 
     /// The server of `DATABASE_URL`: its password goes to the programs in `PGPASSWORD`.
     pub fn external(url: &DatabaseUrl) -> anyhow::Result<Self> {
-        let options = url.options().context("DATABASE_URL")?;
+        let options = quiet(url.options().context("DATABASE_URL")?);
         let mut parsed = url::Url::parse(url.expose())
             .map_err(|_| anyhow::anyhow!("DATABASE_URL is not a postgresql:// URL"))?;
         let password = parsed.password().map(|p| {
@@ -148,6 +150,12 @@ impl Endpoint {
         }
         command
     }
+}
+
+/// Options that do not warn of slow statements: a backup reads whole tables on purpose.
+pub(super) fn quiet(options: PgConnectOptions) -> PgConnectOptions {
+    use sqlx::ConnectOptions;
+    options.log_slow_statements(log::LevelFilter::Off, std::time::Duration::from_secs(3600))
 }
 
 /// The database reached for a backup: the private cluster is used as it is when another
@@ -263,11 +271,6 @@ async fn logical(endpoint: &Endpoint, output: Option<PathBuf>) -> anyhow::Result
     let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
         .fetch_one(&mut conn)
         .await?;
-    let mut manifest = read_figures(&mut conn, endpoint).await?;
-    manifest.created_at = rfc3339(created_at);
-    if !manifest.audit.intact {
-        tracing::warn!("the audit chain does not verify; backing it up as it is");
-    }
     let mut command = endpoint.command(&binaries.program("pg_dump"));
     command
         .args(["--format=custom", "--enable-row-security", "--snapshot"])
@@ -277,12 +280,22 @@ async fn logical(endpoint: &Endpoint, output: Option<PathBuf>) -> anyhow::Result
         .suffix(".partial")
         .tempfile_in(&folder)
         .with_context(|| format!("cannot write in {}", folder.display()))?;
-    let written = tokio::task::spawn_blocking(move || write_archive(command, file, manifest))
-        .await
-        .context("the backup's writer stopped")?;
+    let stamp = zip_time(created_at);
+    // pg_dump reads the snapshot while this transaction reads the manifest's figures in it.
+    let dumping = tokio::task::spawn_blocking(move || write_dump(command, file, stamp));
+    let figures = read_figures(&mut conn, endpoint).await;
+    let dumped = dumping.await.context("the backup's writer stopped");
     // The snapshot had to live until pg_dump had read everything.
     conn.execute("COMMIT").await?;
-    let (file, manifest) = written?;
+    let mut manifest = figures?;
+    let (zip, bytes, sha256) = dumped??;
+    manifest.created_at = rfc3339(created_at);
+    manifest.dump.bytes = bytes;
+    manifest.dump.sha256 = sha256;
+    if !manifest.audit.intact {
+        tracing::warn!("the audit chain does not verify; backed up as it is");
+    }
+    let file = finish_archive(zip, &manifest, stamp)?;
     file.persist(&output)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {}", output.display(), e.error))?;
     let rows: i64 = manifest.tables.iter().map(|t| t.rows).sum();
@@ -385,9 +398,8 @@ pub(super) async fn table_figures(conn: &mut PgConnection) -> anyhow::Result<Vec
     let mut figures = Vec::with_capacity(names.len());
     for name in names {
         let sql = format!(
-            "SELECT count(*), coalesce(sum(('x' || encode(substring(sha256(convert_to(
-                 ROW(backup_row.*)::text, 'UTF8')) FROM 1 FOR 8), 'hex'))::bit(64)::bigint::numeric),
-                 0)::text
+            "SELECT count(*),
+                    coalesce(sum(hashtextextended(ROW(backup_row.*)::text, 0)::numeric), 0)::text
              FROM public.\"{}\" backup_row",
             name.replace('"', "\"\"")
         );
@@ -419,16 +431,18 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
-/// Runs pg_dump into the zip's first entry, then writes the manifest with the dump's digest.
-fn write_archive(
+type Archive = zip::ZipWriter<tempfile::NamedTempFile>;
+
+/// Runs pg_dump into the zip's first entry; gives the zip, the dump's size and SHA-256.
+fn write_dump(
     mut command: Command,
     file: tempfile::NamedTempFile,
-    mut manifest: Manifest,
-) -> anyhow::Result<(tempfile::NamedTempFile, Manifest)> {
+    stamp: zip::DateTime,
+) -> anyhow::Result<(Archive, u64, String)> {
     use zip::write::SimpleFileOptions;
     let mut zip = zip::ZipWriter::new(file);
     let stored = SimpleFileOptions::default()
-        .last_modified_time(zip_time(&manifest.created_at))
+        .last_modified_time(stamp)
         .compression_method(zip::CompressionMethod::Stored)
         .large_file(true)
         .unix_permissions(0o600);
@@ -467,28 +481,37 @@ fn write_archive(
         Some(Err(error)) => return Err(error).context("writing the dump"),
         None => anyhow::bail!("pg_dump gave no output"),
     }
-    manifest.dump.bytes = sink.bytes;
-    manifest.dump.sha256 = hex::encode(sink.hasher.finalize());
+    let (bytes, sha256) = (sink.bytes, hex::encode(sink.hasher.finalize()));
+    Ok((zip, bytes, sha256))
+}
+
+/// Writes the manifest as the zip's second entry and closes the file, flushed to disk.
+fn finish_archive(
+    mut zip: Archive,
+    manifest: &Manifest,
+    stamp: zip::DateTime,
+) -> anyhow::Result<tempfile::NamedTempFile> {
+    use zip::write::SimpleFileOptions;
     zip.start_file(
         MANIFEST_ENTRY,
         SimpleFileOptions::default()
-            .last_modified_time(zip_time(&manifest.created_at))
+            .last_modified_time(stamp)
             .compression_method(zip::CompressionMethod::Deflated)
             .unix_permissions(0o600),
     )?;
-    zip.write_all(&serde_json::to_vec_pretty(&manifest)?)?;
+    zip.write_all(&serde_json::to_vec_pretty(manifest)?)?;
     let file = zip.finish()?;
     file.as_file().sync_all()?;
-    Ok((file, manifest))
+    Ok(file)
 }
 
-/// The backup's time for the zip entries (UTC; zip has no zone), or 1980 if it does not parse.
-fn zip_time(created_at: &str) -> zip::DateTime {
-    time::OffsetDateTime::parse(created_at, &time::format_description::well_known::Rfc3339)
+/// The backup's time for the zip entries (UTC; zip has no zone), or 1980 if out of zip's range.
+fn zip_time(at: time::OffsetDateTime) -> zip::DateTime {
+    u16::try_from(at.year())
         .ok()
-        .and_then(|at| {
+        .and_then(|year| {
             zip::DateTime::from_date_and_time(
-                u16::try_from(at.year()).ok()?,
+                year,
                 u8::from(at.month()),
                 at.day(),
                 at.hour(),

@@ -509,7 +509,7 @@ async fn point_in_time(
                 let anchored = anchor(anchor_file.as_deref(), &audit)?;
                 Ok((base, summary, anchored))
             }),
-        Err(error) => Err(error.into()),
+        Err(error) => Err(recovery_failed(error, &pgdata, until)),
     };
     if let Err(error) = cluster.stop() {
         tracing::error!(%error, "the private cluster did not stop cleanly");
@@ -540,11 +540,41 @@ async fn point_in_time(
     Ok(())
 }
 
+/// Says what a failed recovery left and, when the archive ended too early, why.
+fn recovery_failed(error: ClusterError, pgdata: &Path, until: OffsetDateTime) -> anyhow::Error {
+    let mut hint = String::new();
+    if error
+        .to_string()
+        .contains("recovery ended before configured recovery target was reached")
+    {
+        hint = format!(
+            " The archive ends before {}: WAL reaches it when a segment fills or {} s after a \
+             write; wait, or run `SELECT pg_switch_wal()` on the running cluster, then try again.",
+            backup::rfc3339(until),
+            crate::cluster::ARCHIVE_TIMEOUT_SECONDS
+        );
+    }
+    let left = std::fs::read_dir(pgdata).is_ok_and(|mut entries| entries.next().is_some());
+    if left {
+        hint.push_str(&format!(
+            " {} holds what the attempt left: try again with --force (or another --data-dir).",
+            pgdata.display()
+        ));
+    }
+    if hint.is_empty() {
+        error.into()
+    } else {
+        let hint = hint.trim_end_matches('.');
+        anyhow::Error::from(error).context(format!("the recovery did not finish.{hint}"))
+    }
+}
+
 async fn check_recovered(
     cluster: &PrivateCluster,
     until: OffsetDateTime,
 ) -> anyhow::Result<(backup::AuditInfo, String)> {
-    let mut conn = storage::connect(&cluster.connect_options(OWNER_ROLE, DATABASE)).await?;
+    let options = backup::quiet(cluster.connect_options(OWNER_ROLE, DATABASE));
+    let mut conn = storage::connect(&options).await?;
     conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .await?;
     let (audit, integrity) = check_integrity(&mut conn).await?;

@@ -286,7 +286,13 @@ impl PrivateCluster {
 /// The newest base backup in `archive/base/` that finished before `until`.
 fn newest_base_before(archive: &Path, until: OffsetDateTime) -> Result<BaseBackup, ClusterError> {
     let base = archive.join(BASE_DIR);
-    let entries = std::fs::read_dir(&base).map_err(|e| ClusterError::io(&base, e))?;
+    let entries = std::fs::read_dir(&base).map_err(|_| {
+        ClusterError::Archive(format!(
+            "{} holds no base backup (no {BASE_DIR}/ folder): is it the folder of `serve \
+             --archive-dir`? Take a base backup with `pledge backup --base`",
+            archive.display()
+        ))
+    })?;
     let mut found: Option<BaseBackup> = None;
     for entry in entries.flatten() {
         let dir = entry.path();
@@ -307,16 +313,14 @@ fn newest_base_before(archive: &Path, until: OffsetDateTime) -> Result<BaseBacku
             found = Some(BaseBackup { dir, finished_at });
         }
     }
-    found.ok_or_else(|| ClusterError::Command {
-        program: "restore --until".into(),
-        status: "no base backup".into(),
-        detail: format!(
+    found.ok_or_else(|| {
+        ClusterError::Archive(format!(
             "{} holds no base backup finished before {}: take one with `pledge backup --base \
              --archive-dir {}` (a base backup covers the times after it, not before)",
             base.display(),
             until.format(&Rfc3339).unwrap_or_default(),
             archive.display()
-        ),
+        ))
     })
 }
 

@@ -23,7 +23,7 @@ use std::process::Output;
 use sqlx::postgres::PgConnectOptions;
 
 pub use account::ServerAccount;
-pub use archive::BaseBackup;
+pub use archive::{ARCHIVE_TIMEOUT_SECONDS, BaseBackup};
 pub use binaries::PgBinaries;
 pub use supervisor::Supervisor;
 
@@ -68,6 +68,9 @@ pub enum ClusterError {
         status: String,
         detail: String,
     },
+    /// Continuous archiving or point-in-time recovery cannot proceed (archive.rs says why).
+    #[error("{0}")]
+    Archive(String),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
