@@ -119,12 +119,7 @@ impl Endpoint {
         let options = quiet(url.options().context("DATABASE_URL")?);
         let mut parsed = url::Url::parse(url.expose())
             .map_err(|_| anyhow::anyhow!("DATABASE_URL is not a postgresql:// URL"))?;
-        let password = parsed.password().map(|p| {
-            url::form_urlencoded::parse(format!("p={p}").as_bytes())
-                .next()
-                .map(|(_, value)| value.into_owned())
-                .unwrap_or_default()
-        });
+        let password = parsed.password().map(percent_decode);
         let _ = parsed.set_password(None);
         Ok(Self {
             describe: storage::describe(&options),
@@ -150,6 +145,30 @@ impl Endpoint {
         }
         command
     }
+}
+
+/// Decodes `%XX` escapes (a URL's user information keeps `+` as it is).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| text.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                decoded.push(byte);
+                i += 3;
+            }
+            None => {
+                decoded.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
 }
 
 /// Options that do not warn of slow statements: a backup reads whole tables on purpose.
@@ -576,4 +595,36 @@ pub(super) async fn check_archiving(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_leaves_the_url_for_pgpassword_decoded() {
+        let url: DatabaseUrl =
+            "postgresql://pledge_owner:p%40ss+w%2Fd@db.example:5433/pledge?sslmode=require"
+                .parse()
+                .unwrap();
+        let endpoint = Endpoint::external(&url).unwrap();
+        assert_eq!(endpoint.password.as_deref(), Some("p@ss+w/d"));
+        assert_eq!(
+            endpoint.libpq_url,
+            "postgresql://pledge_owner@db.example:5433/pledge?sslmode=require"
+        );
+        let command = endpoint.command(Path::new("pg_dump"));
+        assert!(
+            command
+                .get_args()
+                .all(|arg| !arg.to_string_lossy().contains("ss")),
+            "the password is not on the command line"
+        );
+        assert!(
+            command
+                .get_envs()
+                .any(|(name, value)| name == "PGPASSWORD"
+                    && value.is_some_and(|v| v == "p@ss+w/d"))
+        );
+    }
 }
