@@ -617,7 +617,8 @@ mod tests {
         assert!(
             command
                 .get_args()
-                .all(|arg| !arg.to_string_lossy().contains("ss")),
+                .all(|arg| !arg.to_string_lossy().contains("p%40ss")
+                    && !arg.to_string_lossy().contains("p@ss")),
             "the password is not on the command line"
         );
         assert!(
