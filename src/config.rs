@@ -15,6 +15,11 @@ impl DatabaseUrl {
     pub fn options(&self) -> Result<PgConnectOptions, sqlx::Error> {
         self.0.parse()
     }
+
+    /// The string itself, for PostgreSQL's own programs (`pg_dump`, `pg_restore`): never print it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
 }
 
 impl std::str::FromStr for DatabaseUrl {

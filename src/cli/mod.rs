@@ -1,10 +1,12 @@
 //! The `pledge` command line (clap). Every command has `--help`.
 
+mod backup;
 mod cycle;
 mod db;
 mod framework;
 mod imports;
 mod participant;
+mod restore;
 mod table;
 mod user;
 
@@ -93,6 +95,12 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Back up the database (consistent, compressed, with a manifest), also while the service
+    /// runs; or, with --base, a base backup for point-in-time recovery.
+    Backup(backup::BackupArgs),
+    /// Restore a backup into a new data directory or an empty database, and verify it; or,
+    /// with --until, recover the private cluster to a moment from its WAL archive.
+    Restore(restore::RestoreArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -170,6 +178,10 @@ struct ServeArgs {
     /// Notification mails (src/notify/settings.rs).
     #[command(flatten)]
     mail: Box<crate::notify::settings::MailArgs>,
+    /// Archive the private cluster's WAL into this folder (for `pledge restore --until`); the
+    /// setting stays with the cluster (docs/operations.md, "Backup and restore").
+    #[arg(long, env = "PLEDGE_ARCHIVE_DIR")]
+    archive_dir: Option<PathBuf>,
 }
 
 /// Reads `--listen`: `HOST:PORT` (a name such as `localhost` is looked up), `PORT` alone (the
@@ -308,6 +320,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             ready.close();
             result
         }
+        Command::Backup(args) => backup::run(&database, args).await,
+        Command::Restore(args) => restore::run(&database, anchor_file, args).await,
         Command::Audit {
             command: AuditCommand::Verify,
         } => {
@@ -415,7 +429,12 @@ async fn serve(
     args: ServeArgs,
     anchor_file: Option<PathBuf>,
 ) -> anyhow::Result<()> {
+    backup::prepare_archiving(database, args.archive_dir.as_deref())?;
     let ready = ReadyDatabase::open(database).await?;
+    if let Err(error) = backup::check_archiving(&ready.plan, args.archive_dir.as_deref()).await {
+        ready.close();
+        return Err(error);
+    }
     // The key that seals second-factor secrets: outside the database and its cluster directory.
     let key_file = args
         .totp_key_file

@@ -7,8 +7,11 @@
 //! - `log/`     the server's log
 //! - `pledge.lock`  held by the one `pledge` process that manages the cluster
 //! - `started-by-hand`  present while the cluster was started by `pledge db start`
+//!
+//! WAL archiving and point-in-time recovery: [`archive`].
 
 mod account;
+mod archive;
 mod binaries;
 mod supervisor;
 
@@ -20,6 +23,7 @@ use std::process::Output;
 use sqlx::postgres::PgConnectOptions;
 
 pub use account::ServerAccount;
+pub use archive::{ARCHIVE_TIMEOUT_SECONDS, BaseBackup};
 pub use binaries::PgBinaries;
 pub use supervisor::Supervisor;
 
@@ -64,6 +68,9 @@ pub enum ClusterError {
         status: String,
         detail: String,
     },
+    /// Continuous archiving or point-in-time recovery cannot proceed (archive.rs says why).
+    #[error("{0}")]
+    Archive(String),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

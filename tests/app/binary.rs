@@ -149,6 +149,8 @@ fn every_command_has_help() {
         vec!["framework", "export", "--help"],
         vec!["audit", "--help"],
         vec!["audit", "verify", "--help"],
+        vec!["backup", "--help"],
+        vec!["restore", "--help"],
     ] {
         let output = Command::new(PLEDGE).args(&args).output().unwrap();
         assert!(output.status.success(), "{args:?}");

@@ -2,6 +2,7 @@
 
 mod assessments;
 mod auth;
+mod backup;
 mod binary;
 mod catalogue;
 mod cli;
