@@ -166,11 +166,13 @@ struct ServeArgs {
     #[arg(long, env = "PLEDGE_MAX_EVIDENCE_MB", default_value_t = 10,
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     max_evidence_mb: u16,
+    #[command(flatten)]
+    scale: crate::startup::ScaleArgs,
 }
 
 /// Reads `--listen`: `HOST:PORT` (a name such as `localhost` is looked up), `PORT` alone (the
 /// loopback address, so that nothing is exposed by accident) or `:PORT` (every interface).
-fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+pub(crate) fn parse_listen(text: &str) -> Result<SocketAddr, String> {
     use std::net::{Ipv4Addr, ToSocketAddrs};
     let wanted = || {
         format!(
@@ -393,12 +395,21 @@ async fn serve(
     args: ServeArgs,
     anchor_file: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let ready = ReadyDatabase::open(database).await?;
+    let ready = ReadyDatabase::open_for_serve(database).await?;
+    // Processes starting together on one database take these steps one at a time.
+    let startup_lock = match ready.startup_lock().await {
+        Ok(lock) => lock,
+        Err(error) => {
+            ready.close();
+            return Err(error);
+        }
+    };
     // The key that seals second-factor secrets: outside the database and its cluster directory.
     let key_file = args
         .totp_key_file
         .clone()
         .unwrap_or_else(|| crate::auth::totp_key::TotpKeys::default_path(data_dir));
+    let made_now = !key_file.exists();
     let totp_keys = match crate::auth::totp_key::TotpKeys::load_or_create(&key_file) {
         Ok(keys) => keys,
         Err(error) => {
@@ -406,6 +417,12 @@ async fn serve(
             return Err(error);
         }
     };
+    if let Err(error) =
+        startup::check_totp_key_is_shared(&ready, &totp_keys, made_now, &key_file).await
+    {
+        ready.close();
+        return Err(error);
+    }
     {
         let pool = ready.plan.app_pool(1).await?;
         let sealed = crate::auth::totp_key::seal_stored_secrets(&pool, &totp_keys).await;
@@ -428,6 +445,7 @@ async fn serve(
             return Err(error);
         }
     };
+    drop(startup_lock);
     let public_url = args
         .public_url
         .clone()
@@ -459,7 +477,8 @@ async fn serve(
     let anchoring = anchor_file
         .clone()
         .map(|path| tokio::spawn(anchor_periodically(ready.plan.clone(), path)));
-    let result = startup::serve(&ready, args.listen, config, |addr| {
+    let scale = args.scale.config();
+    let result = startup::serve(&ready, args.listen, config, scale, |addr| {
         println!("Pledge Tracker is listening on http://{addr}/");
         if let Some(outcome) = &demo {
             print_demo_outcome(outcome);

@@ -10,6 +10,7 @@
 
 mod account;
 mod binaries;
+pub mod replica;
 mod supervisor;
 
 use std::fs::File;

@@ -21,6 +21,7 @@ mod ops;
 mod pdf;
 mod reports;
 mod rls;
+mod scaleout;
 mod schema;
 mod support;
 mod web;

@@ -136,8 +136,13 @@ pub async fn cycle_report(
     Path(cycle): Path<Uuid>,
     Query(params): Query<ComparisonParams>,
 ) -> Result<Json<CycleComparison>, AppError> {
+    let me = &me;
     Ok(Json(
-        service::comparison(&state.db, &me, cycle, params.section).await?,
+        state
+            .reads
+            .run(|pool| async move { service::comparison(&pool, me, cycle, params.section).await })
+            .await?
+            .value,
     ))
 }
 
