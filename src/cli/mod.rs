@@ -4,6 +4,7 @@ mod cycle;
 mod db;
 mod framework;
 mod participant;
+mod reference;
 mod table;
 mod user;
 
