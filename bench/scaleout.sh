@@ -7,6 +7,7 @@
 #   3. one process reading the comparison from a streaming replica (`--replica-url`).
 #
 #   bash bench/scaleout.sh [alliance|stress] [seconds per endpoint] [connections]
+#   BENCH_PROFILE=debug bash bench/scaleout.sh alliance 5 8
 #
 # Uses the same synthetic data and load generator as bench/run.sh (bench-data/<scale>, kept
 # between runs). The private cluster is started by hand (`pledge db start`) so that several serve
@@ -20,10 +21,19 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 data=${BENCH_DATA_DIR:-$root/bench-data/$scale}
 first_port=${BENCH_PORT:-8088}
 
+# BENCH_PROFILE=debug measures the development build (quicker to build; relative figures only).
+profile=${BENCH_PROFILE:-release}
+
 cd "$root"
-cargo build --release --quiet --bin pledge --example load
-pledge="$root/target/release/pledge"
-load="$root/target/release/examples/load"
+if [ "$profile" = release ]; then
+  cargo build --release --quiet --bin pledge --example load
+  bin="$root/target/release"
+else
+  cargo build --quiet --bin pledge --example load
+  bin="$root/target/debug"
+fi
+pledge="$bin/pledge"
+load="$bin/examples/load"
 
 echo "== loading the $scale history (skipped when present)"
 "$pledge" --data-dir "$data" demo --scale "$scale" >/dev/null
@@ -94,7 +104,7 @@ measure() {
   rm -f "${outputs[@]}"
 }
 
-echo "== machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at $(date -u +%H:%M) UTC"
+echo "== $profile build; machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at $(date -u +%H:%M) UTC"
 
 serve "$first_port"
 measure "one process" "$first_port"

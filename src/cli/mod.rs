@@ -4,6 +4,7 @@ mod cycle;
 mod db;
 mod framework;
 mod participant;
+#[cfg(test)]
 mod reference;
 mod table;
 mod user;

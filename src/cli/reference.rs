@@ -132,7 +132,11 @@ fn table<'a>(out: &mut String, args: impl Iterator<Item = &'a Arg>) {
         if !values.is_empty() && takes_value {
             let _ = write!(meaning, " One of: {}.", values.join(", "));
         }
-        let _ = writeln!(out, "| {name} | {variable} | {default} | {} |", meaning.trim());
+        let _ = writeln!(
+            out,
+            "| {name} | {variable} | {default} | {} |",
+            meaning.trim()
+        );
     }
 }
 

@@ -584,6 +584,24 @@ async fn two_serve_processes_on_one_database_behave_as_one_service() {
     assert_eq!(line["span"]["user_id"], contributor.id.to_string());
     assert_eq!(line["fields"]["status"], 200);
 
+    // A third process given a key file of its own would leave admins unable to sign in on it:
+    // it refuses to start, and does not keep the key it made.
+    let other_key = dir.join("other.key");
+    let third = Command::new(PLEDGE)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", &owner_url)
+        .env("PLEDGE_APP_DATABASE_URL", &app_url)
+        .env("PLEDGE_TOTP_KEY_FILE", &other_key)
+        .output()
+        .unwrap();
+    assert!(!third.status.success());
+    let message = String::from_utf8_lossy(&third.stderr);
+    assert!(
+        message.contains("Every `pledge serve` of one database needs the same key"),
+        "{message}"
+    );
+    assert!(!other_key.exists());
+
     a.stop();
     b.stop();
     let _ = std::fs::remove_dir_all(&dir);
