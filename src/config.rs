@@ -97,6 +97,29 @@ impl Default for WebConfig {
     }
 }
 
+/// Several processes, the read replica and the metrics (`pledge serve`, docs/operations.md).
+#[derive(Debug, Clone, Default)]
+pub struct ScaleConfig {
+    /// The read replica, as the service role (or a role that may `SET ROLE pledge_app`).
+    pub replica: Option<DatabaseUrl>,
+    /// Lag of the replica beyond which reports say how old their figures are.
+    pub replica_max_lag: Duration,
+    /// Serve `/metrics` on this address, without authentication.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Serve `/metrics` on the service's address, to this bearer token.
+    pub metrics_token: Option<Secret>,
+}
+
+/// A secret setting: `Debug` never prints it.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::DatabaseUrl;

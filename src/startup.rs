@@ -21,6 +21,14 @@
 //!    requests in flight (at most 20 s), close the pool, `pg_ctl stop --mode fast` if this process
 //!    started the server, release the lock, exit 0.
 //!
+//! Several processes on one database (docs/operations.md, "Scale-out"): every process takes
+//! PostgreSQL advisory locks for what must happen once (the migrations: sqlx's migration lock;
+//! sealing second-factor secrets and loading the demo: [`ReadyDatabase::startup_lock`]), so
+//! processes started together wait for each other instead of racing. A private cluster started by
+//! `pledge db start` may be shared by several `pledge serve` processes on one machine; one that a
+//! `serve` started itself belongs to that process alone. Everything else a request relies on
+//! (sessions, throttling, row versions, the audit chain, export stamps) lives in the database.
+//!
 //! With `DATABASE_URL`, steps 1–5 are skipped: the owner URL migrates, and the service connects with
 //! `PLEDGE_APP_DATABASE_URL` (or, as a development fallback, with the owner URL and `SET ROLE pledge_app`).
 //! Details: operations.md (`docs/operations.md`).
@@ -31,9 +39,53 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::cluster::{ClusterLock, Durability, PrivateCluster};
-use crate::config::{DatabaseConfig, WebConfig};
+use crate::config::{DatabaseConfig, ScaleConfig, WebConfig};
+use crate::storage::read_pool::ReadPool;
 use crate::storage::{self, ConnectionPlan};
 use crate::web::{self, AppState};
+
+/// Options of `pledge serve` for a read replica and metrics (docs/operations.md, "Scale-out").
+#[derive(Debug, clap::Args)]
+pub struct ScaleArgs {
+    /// A streaming read replica of the database, as the service role. The cycle comparison and
+    /// the cycle exports read from it; writes, and reads that must see their own writes, stay on
+    /// the primary; when it does not answer, reads go to the primary.
+    /// `pledge db replica start` makes one of the private cluster and prints this URL.
+    #[arg(long, env = "PLEDGE_REPLICA_URL", hide_env_values = true)]
+    replica_url: Option<crate::config::DatabaseUrl>,
+    /// Lag of the read replica, in seconds, beyond which a report says how old its figures are.
+    #[arg(long, env = "PLEDGE_REPLICA_MAX_LAG", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=86400))]
+    replica_max_lag: u64,
+    /// Serve /metrics (Prometheus text format) on this address, without authentication: bind it
+    /// where only the scraper reaches it. HOST:PORT, PORT (loopback) or :PORT.
+    #[arg(long, env = "PLEDGE_METRICS_LISTEN", value_parser = crate::cli::parse_listen)]
+    metrics_listen: Option<SocketAddr>,
+    /// Serve /metrics on the service's own address, to requests that send
+    /// `Authorization: Bearer <token>` (at least 16 characters; prefer the variable to the option,
+    /// which other users can see in the process list).
+    #[arg(long, env = "PLEDGE_METRICS_TOKEN", hide_env_values = true, value_parser = parse_token)]
+    metrics_token: Option<String>,
+}
+
+impl ScaleArgs {
+    /// The typed settings.
+    pub fn config(&self) -> ScaleConfig {
+        ScaleConfig {
+            replica: self.replica_url.clone(),
+            replica_max_lag: std::time::Duration::from_secs(self.replica_max_lag),
+            metrics_listen: self.metrics_listen,
+            metrics_token: self.metrics_token.clone().map(crate::config::Secret),
+        }
+    }
+}
+
+fn parse_token(text: &str) -> Result<String, String> {
+    if text.chars().count() < 16 || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("the metrics token needs at least 16 characters, without spaces".into());
+    }
+    Ok(text.to_owned())
+}
 
 /// A database made ready for the service: migrated, with the private cluster (if any) held.
 pub struct ReadyDatabase {
@@ -118,6 +170,47 @@ impl ReadyDatabase {
         }
     }
 
+    /// Like [`ReadyDatabase::open`], for `pledge serve`: a private cluster started by
+    /// `pledge db start` and already used by another `serve` is shared (several processes on one
+    /// machine); one that another `serve` started is refused, as before.
+    pub async fn open_for_serve(config: &DatabaseConfig) -> anyhow::Result<Self> {
+        let DatabaseConfig::Private { data_dir } = config else {
+            return Self::open(config).await;
+        };
+        match Self::open(config).await {
+            Err(error) if is_in_use(&error) => {
+                let cluster = PrivateCluster::new(data_dir, Durability::Durable)?;
+                if !(cluster.was_started_by_hand() && cluster.is_running()?) {
+                    return Err(error);
+                }
+                tracing::info!(
+                    "the private cluster was started by `pledge db start` and another pledge \
+                     process serves it too; sharing it"
+                );
+                let ready = Self {
+                    plan: ConnectionPlan::private(&cluster),
+                    managed: None,
+                };
+                let mut conn = ready.plan.owner_connection().await?;
+                storage::migrate(&mut conn).await?;
+                Ok(ready)
+            }
+            other => other,
+        }
+    }
+
+    /// Holds a PostgreSQL advisory lock until the guard is dropped, so that what processes
+    /// starting together must do once (seal second-factor secrets, load the demo) is done by
+    /// one at a time, each seeing what the one before did.
+    pub async fn startup_lock(&self) -> anyhow::Result<StartupLock> {
+        let mut conn = self.plan.owner_connection().await?;
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(STARTUP_LOCK)
+            .execute(&mut conn)
+            .await?;
+        Ok(StartupLock { _conn: conn })
+    }
+
     async fn prepare_private(&self) -> anyhow::Result<()> {
         if let Some((cluster, _, _)) = &self.managed {
             storage::bootstrap_private(cluster).await?;
@@ -171,6 +264,50 @@ impl Drop for ReadyDatabase {
     }
 }
 
+/// Advisory lock key of the start-up steps ("pledge start" folded into 63 bits).
+const STARTUP_LOCK: i64 = 0x706c_6564_6765_7374;
+
+/// Held while one process does the start-up steps (the lock ends with the connection).
+pub struct StartupLock {
+    _conn: sqlx::PgConnection,
+}
+
+/// Refuses a second-factor key that this process has just made when the database already holds
+/// secrets sealed under another key: a second process was started without the first one's key
+/// file. The new file is removed again, so that the next start does not keep the wrong key.
+pub async fn check_totp_key_is_shared(
+    database: &ReadyDatabase,
+    keys: &crate::auth::totp_key::TotpKeys,
+    made_now: bool,
+    key_file: &std::path::Path,
+) -> anyhow::Result<()> {
+    if !made_now {
+        return Ok(());
+    }
+    let mut conn = database.plan.owner_connection().await?;
+    let mut tx = sqlx::Connection::begin(&mut conn).await?;
+    storage::set_scope(&mut tx, &storage::Scope::System).await?;
+    let others: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM users WHERE substring(totp_secret FROM 1 FOR 4) = 'ptk1'::bytea
+           AND substring(totp_secret FROM 5 FOR 8) <> decode($1, 'hex')",
+    )
+    .bind(keys.current_id())
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.rollback().await?;
+    if others == 0 {
+        return Ok(());
+    }
+    let _ = std::fs::remove_file(key_file);
+    anyhow::bail!(
+        "{others} second-factor secret(s) in the database are sealed under a key this process \
+         does not have; it made a new key file {} (now removed again). Every `pledge serve` of \
+         one database needs the same key: copy the key file of the first process there, or set \
+         PLEDGE_TOTP_KEY_FILE to it (docs/operations.md)",
+        key_file.display()
+    )
+}
+
 fn is_in_use(error: &anyhow::Error) -> bool {
     matches!(
         error.downcast_ref::<crate::cluster::ClusterError>(),
@@ -202,21 +339,74 @@ fn start_private(cluster: &PrivateCluster) -> anyhow::Result<bool> {
     Ok(true)
 }
 
-/// Serves on `listen` until SIGINT or SIGTERM, then drains requests in flight.
+/// Serves on `listen` until SIGINT or SIGTERM, then drains requests in flight. With `scale`:
+/// report and export reads go to the read replica, and `/metrics` is served on its own
+/// listener or behind a bearer token.
 pub async fn serve(
     database: &ReadyDatabase,
     listen: SocketAddr,
     config: WebConfig,
+    scale: ScaleConfig,
     on_listening: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
     let pool = database.plan.app_pool(config.max_connections).await?;
-    let state = AppState::new(pool.clone(), config);
+    let mut state = AppState::new(pool.clone(), config);
+    if let Some(replica) = &scale.replica {
+        let options = replica.options().context("PLEDGE_REPLICA_URL")?;
+        tracing::info!(replica = %storage::describe(&options), "report and export reads go to the read replica");
+        let reads = ReadPool::with_replica(
+            pool.clone(),
+            options,
+            state.config.max_connections,
+            scale.replica_max_lag,
+        );
+        state = state.with_reads(reads);
+    }
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
+    let metrics_listener = match scale.metrics_listen {
+        Some(address) => Some(
+            TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} (--metrics-listen)"))?,
+        ),
+        None => None,
+    };
     on_listening(listener.local_addr()?);
+    let (stop_metrics, metrics_stopped) = tokio::sync::watch::channel(false);
+    let metrics_server = match metrics_listener {
+        Some(metrics_listener) => {
+            println!(
+                "Metrics are served on http://{}/metrics",
+                metrics_listener.local_addr()?
+            );
+            let router = web::metrics::open_router(state.clone());
+            let mut stopped = metrics_stopped;
+            Some(tokio::spawn(async move {
+                let stop = async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                };
+                if let Err(error) = axum::serve(metrics_listener, router)
+                    .with_graceful_shutdown(stop)
+                    .await
+                {
+                    tracing::error!(%error, "the metrics listener stopped");
+                }
+            }))
+        }
+        None => None,
+    };
     let supervisor = database.supervise(state.database_restarting.clone());
-    run_server(listener, state, shutdown_signal()).await;
+    let mut router = web::app(state.clone());
+    if let Some(token) = scale.metrics_token {
+        router = web::metrics::with_token(router, state.clone(), token.0);
+    }
+    run_router(listener, router, state, shutdown_signal()).await;
+    let _ = stop_metrics.send(true);
+    if let Some(task) = metrics_server {
+        let _ = task.await;
+    }
     if let Some(supervisor) = supervisor {
         supervisor.stop().await;
     }
@@ -233,13 +423,22 @@ pub async fn run_server(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
+    run_router(listener, web::app(state.clone()), state, shutdown).await;
+}
+
+/// [`run_server`] with a router built by the caller (the application's, plus `/metrics`).
+async fn run_router(
+    listener: TcpListener,
+    router: axum::Router,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
     use axum::extract::ConnectInfo;
     use hyper_util::rt::{TokioIo, TokioTimer};
     use tower::ServiceExt;
 
     let header_read_timeout = state.config.header_read_timeout;
     let grace = state.config.shutdown_grace;
-    let router = web::app(state.clone());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {

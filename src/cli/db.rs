@@ -1,10 +1,12 @@
-//! `pledge db start|stop|url`: the private cluster by hand.
+//! `pledge db start|stop|url`: the private cluster by hand; `pledge db replica …`: a local
+//! streaming replica of it (`cluster::replica`).
 
 use clap::Subcommand;
 
+use crate::cluster::replica::LocalReplica;
 use crate::cluster::{Durability, PrivateCluster};
 use crate::config::DatabaseConfig;
-use crate::storage::{self, DATABASE, OWNER_ROLE};
+use crate::storage::{self, APP_ROLE, DATABASE, OWNER_ROLE};
 
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
@@ -13,6 +15,23 @@ pub enum DbCommand {
     /// Stop the private cluster.
     Stop,
     /// Print a connection string for psql (as the owner role), valid for the same OS user.
+    Url,
+    /// A local streaming replica of the private cluster, to try the read replica.
+    Replica {
+        #[command(subcommand)]
+        command: ReplicaCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReplicaCommand {
+    /// Make (pg_basebackup, first time only) and start a streaming replica of the running
+    /// private cluster in `replica/` of the data directory, on its own socket; prints the
+    /// PLEDGE_REPLICA_URL to give `pledge serve`.
+    Start,
+    /// Stop the replica.
+    Stop,
+    /// Print the replica's connection string for the service role (PLEDGE_REPLICA_URL).
     Url,
 }
 
@@ -54,6 +73,44 @@ pub async fn run(database: &DatabaseConfig, command: DbCommand) -> anyhow::Resul
             );
         }
         DbCommand::Url => println!("{}", cluster.url(OWNER_ROLE, DATABASE)),
+        DbCommand::Replica { command } => replica(&cluster, command)?,
+    }
+    Ok(())
+}
+
+fn replica(cluster: &PrivateCluster, command: ReplicaCommand) -> anyhow::Result<()> {
+    let replica = LocalReplica::of(cluster);
+    match command {
+        ReplicaCommand::Start => {
+            if !cluster.is_running()? {
+                anyhow::bail!(
+                    "the private cluster in {} is not running: start it first (`pledge db start` \
+                     or `pledge serve`)",
+                    cluster.root().display()
+                );
+            }
+            if replica.is_running()? {
+                println!(
+                    "the replica in {} is already running",
+                    replica.root().display()
+                );
+            } else {
+                if !replica.is_created() {
+                    replica.create()?;
+                }
+                replica.start()?;
+                println!(
+                    "started a streaming replica of the private cluster in {}",
+                    replica.root().display()
+                );
+            }
+            println!("PLEDGE_REPLICA_URL={}", replica.url(APP_ROLE, DATABASE));
+        }
+        ReplicaCommand::Stop => {
+            replica.stop()?;
+            println!("the replica in {} is stopped", replica.root().display());
+        }
+        ReplicaCommand::Url => println!("{}", replica.url(APP_ROLE, DATABASE)),
     }
     Ok(())
 }

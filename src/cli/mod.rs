@@ -7,6 +7,8 @@ mod framework;
 mod imports;
 mod participant;
 mod restore;
+#[cfg(test)]
+mod reference;
 mod table;
 mod user;
 
@@ -182,11 +184,13 @@ struct ServeArgs {
     /// setting stays with the cluster (docs/operations.md, "Backup and restore").
     #[arg(long, env = "PLEDGE_ARCHIVE_DIR")]
     archive_dir: Option<PathBuf>,
+    #[command(flatten)]
+    scale: crate::startup::ScaleArgs,
 }
 
 /// Reads `--listen`: `HOST:PORT` (a name such as `localhost` is looked up), `PORT` alone (the
 /// loopback address, so that nothing is exposed by accident) or `:PORT` (every interface).
-fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+pub(crate) fn parse_listen(text: &str) -> Result<SocketAddr, String> {
     use std::net::{Ipv4Addr, ToSocketAddrs};
     let wanted = || {
         format!(
@@ -430,16 +434,25 @@ async fn serve(
     anchor_file: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     backup::prepare_archiving(database, args.archive_dir.as_deref())?;
-    let ready = ReadyDatabase::open(database).await?;
+    let ready = ReadyDatabase::open_for_serve(database).await?;
     if let Err(error) = backup::check_archiving(&ready.plan, args.archive_dir.as_deref()).await {
         ready.close();
         return Err(error);
     }
+    // Processes starting together on one database take these steps one at a time.
+    let startup_lock = match ready.startup_lock().await {
+        Ok(lock) => lock,
+        Err(error) => {
+            ready.close();
+            return Err(error);
+        }
+    };
     // The key that seals second-factor secrets: outside the database and its cluster directory.
     let key_file = args
         .totp_key_file
         .clone()
         .unwrap_or_else(|| crate::auth::totp_key::TotpKeys::default_path(data_dir));
+    let made_now = !key_file.exists();
     let totp_keys = match crate::auth::totp_key::TotpKeys::load_or_create(&key_file) {
         Ok(keys) => keys,
         Err(error) => {
@@ -447,6 +460,12 @@ async fn serve(
             return Err(error);
         }
     };
+    if let Err(error) =
+        startup::check_totp_key_is_shared(&ready, &totp_keys, made_now, &key_file).await
+    {
+        ready.close();
+        return Err(error);
+    }
     {
         let pool = ready.plan.app_pool(1).await?;
         let sealed = crate::auth::totp_key::seal_stored_secrets(&pool, &totp_keys).await;
@@ -469,6 +488,7 @@ async fn serve(
             return Err(error);
         }
     };
+    drop(startup_lock);
     let public_url = args
         .public_url
         .clone()
@@ -510,7 +530,8 @@ async fn serve(
             return Err(error);
         }
     };
-    let result = startup::serve(&ready, args.listen, config, |addr| {
+    let scale = args.scale.config();
+    let result = startup::serve(&ready, args.listen, config, scale, |addr| {
         println!("Pledge Tracker is listening on http://{addr}/");
         if let Some(outcome) = &demo {
             print_demo_outcome(outcome);

@@ -13,6 +13,7 @@
 mod account;
 mod archive;
 mod binaries;
+pub mod replica;
 mod supervisor;
 
 use std::fs::File;

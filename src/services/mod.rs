@@ -127,6 +127,13 @@ pub enum ServiceError {
     Sql(#[from] sqlx::Error),
 }
 
+/// A read sent to the replica is tried again on the primary when the replica was not reachable.
+impl crate::storage::read_pool::MaybeUnavailable for ServiceError {
+    fn retry_on_primary(&self) -> bool {
+        matches!(self, ServiceError::Sql(error) if error.retry_on_primary())
+    }
+}
+
 impl ServiceError {
     /// A single field problem.
     pub fn field(field: &str, key: &str) -> Self {

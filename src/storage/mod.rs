@@ -17,6 +17,7 @@ pub mod mappings;
 pub mod national_goals;
 pub mod notifications;
 pub mod participants;
+pub mod read_pool;
 pub mod report_cache;
 pub mod reports;
 pub mod sessions;
@@ -375,6 +376,9 @@ fn scope_values(
 /// ```
 pub struct Audited {
     tx: Transaction<'static, Postgres>,
+    /// Set when `tx` reads from the read replica ([`read_pool`]): the entries go to the primary,
+    /// in a transaction of their own, when the work commits.
+    replica_reads: Option<(PgPool, Scope, Vec<audit::NewEntry>)>,
 }
 
 impl Audited {
@@ -382,16 +386,31 @@ impl Audited {
     pub async fn begin(pool: &PgPool, scope: &Scope) -> Result<Self, sqlx::Error> {
         Ok(Self {
             tx: begin(pool, scope).await?,
+            replica_reads: read_pool::primary_for_writes().map(|primary| (primary, *scope, vec![])),
         })
     }
 
     /// Appends an entry without ending the work (for a change that records several).
     pub async fn record(&mut self, entry: &audit::NewEntry) -> Result<(), sqlx::Error> {
-        audit::append(&mut self.tx, entry).await
+        match &mut self.replica_reads {
+            Some((_, _, pending)) => {
+                pending.push(entry.clone());
+                Ok(())
+            }
+            None => audit::append(&mut self.tx, entry).await,
+        }
     }
 
     /// Appends the entry and commits: the change and its record land together.
     pub async fn commit(mut self, entry: &audit::NewEntry) -> Result<(), sqlx::Error> {
+        if let Some((primary, scope, pending)) = self.replica_reads.take() {
+            let mut write = begin(&primary, &scope).await?;
+            for recorded in pending.iter().chain([entry]) {
+                audit::append(&mut write, recorded).await?;
+            }
+            write.commit().await?;
+            return self.tx.commit().await;
+        }
         audit::append(&mut self.tx, entry).await?;
         self.tx.commit().await
     }

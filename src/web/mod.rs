@@ -12,6 +12,8 @@
 //!    already set one.
 //! 3. **Trace span.** `TraceLayer` opens one `request` span with `method`, `path`, `request_id` and
 //!    `user_id` (empty until step 7 finds the user). Every log line of the request carries these fields.
+//!    Inside it, `metrics::track` counts and times the request by route template and status for
+//!    `/metrics` and writes the one `request` log line (status, latency) that carries those fields.
 //! 4. **Id in the response.** `PropagateRequestIdLayer` copies `x-request-id` to the response.
 //! 5. **Timeout.** `TimeoutLayer` answers 503 after `PLEDGE_REQUEST_TIMEOUT` seconds (default 30), with
 //!    an empty body.
@@ -95,6 +97,7 @@ pub mod export_slots;
 pub mod health;
 pub mod input;
 pub mod locale;
+pub mod metrics;
 pub mod middleware;
 pub mod pages;
 
@@ -128,18 +131,30 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     /// At most this many XLSX or PDF cycle exports are built at once (`export_slots`).
     pub export_slots: export_slots::ExportSlots,
+    /// Where report and export reads go: the read replica, or `db` (`storage::read_pool`).
+    pub reads: crate::storage::read_pool::ReadPool,
+    /// Request counters and latencies for `/metrics` (`web::metrics`).
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
     /// State for a pool with the given settings.
     pub fn new(db: PgPool, config: WebConfig) -> Self {
         Self {
+            reads: crate::storage::read_pool::ReadPool::primary_only(db.clone()),
             db,
             shutting_down: Arc::new(AtomicBool::new(false)),
             database_restarting: Arc::new(AtomicBool::new(false)),
             config: Arc::new(config),
             export_slots: export_slots::ExportSlots::new(export_slots::EXPORT_SLOTS),
+            metrics: Arc::default(),
         }
+    }
+
+    /// The same, with report and export reads sent to a read replica.
+    pub fn with_reads(mut self, reads: crate::storage::read_pool::ReadPool) -> Self {
+        self.reads = reads;
+        self
     }
 
     /// Marks the start of shutdown.
@@ -185,6 +200,10 @@ pub fn app(state: AppState) -> Router {
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(middleware::RequestSpan))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    metrics::track,
+                ))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::SERVICE_UNAVAILABLE,

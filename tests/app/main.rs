@@ -26,6 +26,7 @@ mod pdf;
 mod perf;
 mod reports;
 mod rls;
+mod scaleout;
 mod schema;
 mod support;
 mod web;

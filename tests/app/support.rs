@@ -169,6 +169,32 @@ impl TestDb {
             .expect("owner connection")
     }
 
+    /// An empty database, not migrated, with its connection plan (several `pledge serve`
+    /// processes migrate it together: tests/app/scaleout.rs).
+    pub async fn empty() -> Self {
+        let name = format!("t_{}", Uuid::new_v4().simple());
+        let mut admin = admin_connection("postgres").await;
+        storage::ensure_roles(&mut admin).await.expect("roles");
+        admin
+            .execute(format!("CREATE DATABASE {name} OWNER {OWNER_ROLE}").as_str())
+            .await
+            .expect("create database");
+        let owner = owner_options(&name);
+        let (app, app_via_set_role) = if server().private {
+            (owner.clone().username(APP_ROLE), false)
+        } else {
+            (owner.clone(), true)
+        };
+        Self {
+            name,
+            plan: ConnectionPlan {
+                owner,
+                app,
+                app_via_set_role,
+            },
+        }
+    }
+
     /// The service role's pool.
     pub async fn app_pool(&self) -> PgPool {
         self.plan.app_pool(4).await.expect("app pool")

@@ -201,7 +201,13 @@ pub async fn cycle_report(
     Query(page): Query<PageParams>,
 ) -> Result<Json<ComparisonPage>, AppError> {
     let request = page.request()?;
-    let report = service::comparison(&state.db, &me, cycle, params.section).await?;
+    let me = &me;
+    // From the read replica when there is one (storage::read_pool).
+    let report = state
+        .reads
+        .run(|pool| async move { service::comparison(&pool, me, cycle, params.section).await })
+        .await?
+        .value;
     Ok(Json(ComparisonPage::of(&report, request)))
 }
 

@@ -418,10 +418,15 @@ pub async fn cycle_export(
         AppError::Validation([("format".to_owned(), "field.format.unknown".to_owned())].into())
     })?;
     let operator = crate::auth::Operator::User(me);
+    // Read from the read replica when there is one (the audit entry goes to the primary).
+    let reads = &state.reads;
     if format.streams() {
-        let export =
-            exports::cycle_report_streamed(&state.db, operator, cycle, format, lang, context)
-                .await?;
+        let export = reads
+            .run(|pool| async move {
+                exports::cycle_report_streamed(&pool, operator, cycle, format, lang, context).await
+            })
+            .await?
+            .value;
         return Ok(streamed_export(export));
     }
     // A file built already from the same snapshots is served as it is, without a slot.
@@ -438,7 +443,12 @@ pub async fn cycle_export(
     let Some(_slot) = state.export_slots.try_take() else {
         return Err(AppError::Busy);
     };
-    let file = exports::cycle_report(&state.db, operator, cycle, format, lang, context).await?;
+    let file = reads
+        .run(|pool| async move {
+            exports::cycle_report(&pool, operator, cycle, format, lang, context).await
+        })
+        .await?
+        .value;
     Ok(attachment(
         file.format.content_type(),
         &file.file_name,

@@ -96,6 +96,8 @@ struct ComparisonPage {
     pages: usize,
     /// Historical imports that made this cycle's snapshots (file name, digest, who, when).
     imports: Vec<crate::storage::imports::ImportRecord>,
+    /// Set when the figures come from a read replica that is behind: how old they are.
+    stale_note: Option<String>,
 }
 
 impl ComparisonPage {
@@ -140,14 +142,34 @@ pub async fn comparison(
     Query(query): Query<ComparisonQuery>,
 ) -> Result<Response, AppError> {
     let focus = Uuid::parse_str(query.section.trim()).ok();
-    let report = service::comparison(&state.db, &me, cycle, focus).await?;
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    let cycles = storage::reports::cycles(&mut tx).await?;
-    let imports = storage::imports::of_cycle(&mut tx, cycle).await?;
-    tx.commit().await?;
-    let mut view = comparison_page(page, report, cycles, query.page.unwrap_or(1));
-    view.imports = imports;
-    render(&view)
+    let me = &me;
+    // From the read replica when there is one (storage::read_pool).
+    let read = state
+        .reads
+        .run(|pool| async move {
+            let report = service::comparison(&pool, me, cycle, focus).await?;
+            let mut tx = storage::begin(&pool, &me.scope()).await?;
+            let cycles = storage::reports::cycles(&mut tx).await?;
+            let imports = storage::imports::of_cycle(&mut tx, cycle).await?;
+            tx.commit().await?;
+            Ok::<_, crate::services::ServiceError>((report, cycles, imports))
+        })
+        .await?;
+    let stale_note = read.stale_as_of.map(|as_of| {
+        let minutes = ((time::OffsetDateTime::now_utc() - as_of).whole_seconds() / 60).max(1);
+        page.tr.fmt(
+            "report.replica_behind",
+            &[
+                ("when", &page.when(&as_of)),
+                ("minutes", &minutes.to_string()),
+            ],
+        )
+    });
+    let (report, cycles, imports) = read.value;
+    let mut shown = comparison_page(page, report, cycles, query.page.unwrap_or(1));
+    shown.stale_note = stale_note;
+    shown.imports = imports;
+    render(&shown)
 }
 
 fn comparison_page(
@@ -341,6 +363,7 @@ fn comparison_page(
         pages,
         imports: Vec::new(),
         report,
+        stale_note: None,
     }
 }
 
