@@ -78,6 +78,8 @@
 //! (Evidence and planned actions ([`crate::services::evidence`])).
 
 pub mod assessments;
+pub mod assignments;
+pub mod calendar;
 pub mod clarifications;
 pub mod cycles;
 pub mod evidence;
@@ -88,6 +90,7 @@ pub mod national_goals;
 pub mod offline;
 pub mod participants;
 pub mod reports;
+pub mod team;
 pub mod workflow;
 
 use std::collections::BTreeMap;

@@ -23,5 +23,6 @@ mod reports;
 mod rls;
 mod schema;
 mod support;
+mod team;
 mod web;
 mod workflow;

@@ -18,6 +18,7 @@ mod offline;
 mod participants;
 mod reports;
 mod session;
+mod team;
 mod users;
 mod workflow;
 
@@ -58,7 +59,8 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         (name = "assessments", description = "Assessments and their answers"),
         (name = "clarifications", description = "Questions on answers and their threads"),
         (name = "evidence", description = "Links, files and planned actions on answers"),
-        (name = "reports", description = "Progress reports and comparisons, from submitted snapshots")
+        (name = "reports", description = "Progress reports and comparisons, from submitted snapshots"),
+        (name = "team", description = "A delegation's members, invitations and assignments; one's own work")
     )
 )]
 struct ApiDoc;
@@ -80,7 +82,8 @@ fn documented() -> OpenApiRouter<AppState> {
                 .merge(clarifications::router())
                 .merge(evidence::router())
                 .merge(offline::router())
-                .merge(reports::router()),
+                .merge(reports::router())
+                .merge(team::router()),
         )
         .merge(super::health::router())
 }
