@@ -20,10 +20,24 @@ impl DatabaseUrl {
 impl std::str::FromStr for DatabaseUrl {
     type Err = String;
     fn from_str(value: &str) -> Result<Self, Self::Err> {
+        // Without a scheme, the parser reads `localhost:5432/pledge` as a database named
+        // `5432/pledge` on the default host as the OS user: refuse it and say what was meant.
+        let wanted = "write it as postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=…] \
+                      (or postgresql:///DATABASE?host=/socket/dir for a Unix socket)";
+        let trimmed = value.trim();
+        if !(trimmed.starts_with("postgresql://") || trimmed.starts_with("postgres://")) {
+            // The guess never repeats a password written before the host.
+            let guess = match trimmed.rsplit_once('@') {
+                _ if trimmed.is_empty() || trimmed.contains(char::is_whitespace) => String::new(),
+                Some((_, host)) => format!("; did you mean postgresql://USER:PASSWORD@{host}?"),
+                None => format!("; did you mean postgresql://{trimmed}?"),
+            };
+            return Err(format!("not a PostgreSQL URL: {wanted}{guess}"));
+        }
         value
             .parse::<PgConnectOptions>()
             .map(|_| Self(value.to_owned()))
-            .map_err(|_| "not a PostgreSQL connection string (postgresql://user@host/db)".into())
+            .map_err(|error| format!("not a PostgreSQL URL ({error}): {wanted}"))
     }
 }
 
@@ -74,6 +88,32 @@ impl Default for WebConfig {
             max_connections: 16,
             auth: crate::auth::AuthConfig::default(),
             max_evidence_bytes: 10 * 1024 * 1024,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DatabaseUrl;
+
+    #[test]
+    fn a_database_url_without_its_scheme_is_refused_with_the_form_it_wants() {
+        let message = "localhost:5432/pledge".parse::<DatabaseUrl>().unwrap_err();
+        assert!(
+            message.contains("did you mean postgresql://localhost:5432/pledge?"),
+            "{message}"
+        );
+        let message = "owner:s3cret@db.example:5432/pledge"
+            .parse::<DatabaseUrl>()
+            .unwrap_err();
+        assert!(!message.contains("s3cret"), "{message}");
+        assert!(message.contains("postgresql://USER:PASSWORD@db.example:5432/pledge"));
+        for accepted in [
+            "postgresql://owner@localhost:5432/pledge",
+            "postgres://owner:pw@db.example/pledge?sslmode=verify-full",
+            "postgresql:///pledge?host=/tmp/socket&user=pledge_owner",
+        ] {
+            assert!(accepted.parse::<DatabaseUrl>().is_ok(), "{accepted}");
         }
     }
 }

@@ -142,8 +142,12 @@ impl ReadyDatabase {
     }
 
     /// Stops the private cluster if this process started it; releases the data directory.
-    pub fn close(self) {
-        if let Some((cluster, lock, started_here)) = self.managed {
+    pub fn close(mut self) {
+        self.stop_managed();
+    }
+
+    fn stop_managed(&mut self) {
+        if let Some((cluster, lock, started_here)) = self.managed.take() {
             if started_here {
                 tracing::info!("stopping the private PostgreSQL cluster");
                 if let Err(error) = cluster.stop() {
@@ -156,6 +160,14 @@ impl ReadyDatabase {
             }
             drop(lock);
         }
+    }
+}
+
+/// Whatever path a command leaves by (an error returned with `?`, an early return), the private
+/// cluster it started is stopped: nothing is left running behind a failed command.
+impl Drop for ReadyDatabase {
+    fn drop(&mut self) {
+        self.stop_managed();
     }
 }
 

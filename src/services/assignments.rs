@@ -163,18 +163,23 @@ pub async fn assign(
         Some(principal.user_id),
     )
     .await?;
-    if new > 0 && member.id != principal.user_id {
+    let codes: Vec<&str> = chosen.iter().map(|g| g.code.as_str()).collect();
+    if new > 0 {
+        // The member is told (not when heads assign goals to themselves: notify leaves out
+        // the person who acted).
         enqueue_mail(
             &mut tx,
             &TeamMail::GoalsAssigned {
                 user_id: member.id,
+                actor: principal.user_id,
                 assessment_id: id,
-                goals: new as usize,
+                participant_code: &head.participant_code,
+                cycle_code: &head.cycle_code,
+                goals: codes.iter().map(|c| (*c).to_owned()).collect(),
             },
         )
         .await?;
     }
-    let codes: Vec<&str> = chosen.iter().map(|g| g.code.as_str()).collect();
     tx.commit(
         &NewEntry::new(
             Actor::User(principal.user_id),

@@ -255,12 +255,24 @@ pub async fn board(
     operator: Operator<'_>,
     id: Uuid,
     query: &BoardQuery,
-) -> Result<(CycleView, Vec<BoardRow>), ServiceError> {
+) -> Result<Board, ServiceError> {
     let mut tx = storage::begin(pool, &operator.scope()).await?;
     let cycle = store::find(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
     let rows = store::board(&mut tx, id, query).await?;
+    let carried = store::carried_sources(&mut tx, id).await?;
     tx.commit().await?;
-    Ok((cycle, rows))
+    Ok(Board {
+        cycle,
+        rows,
+        carried,
+    })
+}
+
+/// The cycle's page: the cycle, its status board, and where carried-forward answers came from.
+pub struct Board {
+    pub cycle: CycleView,
+    pub rows: Vec<BoardRow>,
+    pub carried: Vec<store::CarriedSource>,
 }

@@ -41,7 +41,7 @@ use crate::storage::{self, Scope};
 /// How long an invitation link works.
 pub const INVITATION_LIFETIME: time::Duration = time::Duration::days(7);
 
-/// A mail this part sends. It carries no confidential text: names and links only.
+/// A mail this part sends. It carries no confidential text: names, codes and links only.
 #[derive(Debug, Clone)]
 pub enum TeamMail<'a> {
     /// To an address without an account: the link that sets a password.
@@ -49,36 +49,103 @@ pub enum TeamMail<'a> {
         email: &'a str,
         language: &'a str,
         participant_code: &'a str,
-        /// `/invitations/{token}` (the only place the token ever is in clear)
+        /// `/invitations/{token}` (the only place the token ever is in clear: this mail)
         link: String,
     },
     /// To an address that already has an account: no link to accept, the sign-in page.
-    AlreadyHasAccount { email: &'a str, language: &'a str },
-    /// To a member: goals of an assessment were assigned to them.
+    AlreadyHasAccount {
+        email: &'a str,
+        language: &'a str,
+        participant_code: &'a str,
+    },
+    /// To a member: goals of an assessment were assigned to them (a notification of the kind
+    /// `goal.assigned`, mailed as they chose).
     GoalsAssigned {
         user_id: Uuid,
+        actor: Uuid,
         assessment_id: Uuid,
-        goals: usize,
+        participant_code: &'a str,
+        cycle_code: &'a str,
+        goals: Vec<String>,
     },
 }
 
 /// Enqueues a mail in the caller's transaction: it is sent only if the change that causes it
-/// commits. The one function that hands mails to the outbox.
+/// commits. The one function that hands this part's mails to the outbox (`crate::notify`):
+/// a member is notified through `notify::enqueue` (their language and choices apply); an
+/// invitation goes to an address that may have no account, so it is written to the outbox
+/// directly, in the invitation's language, with the same subject whether or not the address
+/// has an account.
 pub(crate) async fn enqueue_mail(
     conn: &mut PgConnection,
     mail: &TeamMail<'_>,
 ) -> Result<(), sqlx::Error> {
-    // The outbox (issue 18, part B) is not merged yet: nothing to write.
-    let _ = conn;
-    tracing::debug!(
-        kind = match mail {
-            TeamMail::Invitation { .. } => "invitation",
-            TeamMail::AlreadyHasAccount { .. } => "already_has_account",
-            TeamMail::GoalsAssigned { .. } => "goals_assigned",
-        },
-        "mail enqueued"
-    );
-    Ok(())
+    use crate::presentation::i18n::Lang;
+    match mail {
+        TeamMail::Invitation {
+            email,
+            language,
+            participant_code,
+            link,
+        } => {
+            let tr = Lang::parse(language).unwrap_or_default().tr();
+            let args = [("participant", *participant_code)];
+            store::enqueue_address_mail(
+                conn,
+                &store::AddressMail {
+                    recipient: email,
+                    language,
+                    kind: "team.invitation",
+                    subject: &tr.fmt("team.mail.invitation_subject", &args),
+                    body: &tr.fmt("team.mail.invitation_body", &args),
+                    link,
+                },
+            )
+            .await
+        }
+        TeamMail::AlreadyHasAccount {
+            email,
+            language,
+            participant_code,
+        } => {
+            let tr = Lang::parse(language).unwrap_or_default().tr();
+            let args = [("participant", *participant_code)];
+            store::enqueue_address_mail(
+                conn,
+                &store::AddressMail {
+                    recipient: email,
+                    language,
+                    kind: "team.invitation",
+                    subject: &tr.fmt("team.mail.invitation_subject", &args),
+                    body: &tr.fmt("team.mail.existing_account_body", &args),
+                    link: "/signin",
+                },
+            )
+            .await
+        }
+        TeamMail::GoalsAssigned {
+            user_id,
+            actor,
+            assessment_id,
+            participant_code,
+            cycle_code,
+            goals,
+        } => {
+            crate::notify::enqueue(
+                conn,
+                &crate::notify::Event::GoalAssigned {
+                    assessment: *assessment_id,
+                    participant: (*participant_code).to_owned(),
+                    cycle: (*cycle_code).to_owned(),
+                    goals: goals.clone(),
+                },
+                &[crate::notify::Recipient::User(*user_id)],
+                Some(*actor),
+            )
+            .await?;
+            Ok(())
+        }
+    }
 }
 
 fn require(principal: &Principal, participant: Uuid) -> Result<(), ServiceError> {
@@ -255,6 +322,7 @@ pub async fn invite(
         TeamMail::AlreadyHasAccount {
             email: &email,
             language,
+            participant_code: &code,
         }
     } else {
         TeamMail::Invitation {

@@ -288,35 +288,91 @@ pub async fn board(
 /// source), marked unconfirmed until a person confirms or edits them. Goals carry over when they
 /// are the same goal or mapped as equivalent into this cycle's version. One statement.
 pub async fn carry_forward(conn: &mut PgConnection, cycle: Uuid) -> Result<u64, sqlx::Error> {
-    let result = sqlx::query(
-        "INSERT INTO answers (assessment_id, participant_id, goal_id, value_level, value_number,
-             value_bool, not_applicable, na_justification, target_level, target_number, target_bool,
-             implementation_status, narrative, unconfirmed, updated_at)
-         SELECT fresh.id, fresh.participant_id, target.id, old.value_level, old.value_number,
-                old.value_bool, old.not_applicable, old.na_justification, old.target_level,
-                old.target_number, old.target_bool, old.implementation_status, old.narrative, true, now()
-         FROM assessments fresh
-         JOIN cycles c ON c.id = fresh.cycle_id
-         JOIN frameworks cf ON cf.id = c.framework_id
-         JOIN LATERAL (
-             SELECT a.id FROM assessments a
-             JOIN cycles ac ON ac.id = a.cycle_id
-             JOIN frameworks af ON af.id = ac.framework_id
-             WHERE a.participant_id = fresh.participant_id AND a.state = 'accepted'
-               AND ac.opens_on < c.opens_on AND af.family = cf.family
-             ORDER BY ac.opens_on DESC LIMIT 1
-         ) last ON true
-         JOIN answers old ON old.assessment_id = last.id
-         JOIN goals target ON target.framework_id = c.framework_id
-             AND (target.id = old.goal_id
-                  OR EXISTS (SELECT 1 FROM goal_mappings gm
-                             WHERE gm.from_goal_id = old.goal_id AND gm.to_goal_id = target.id
-                               AND gm.relation = 'equivalent'))
-         WHERE fresh.cycle_id = $1 AND fresh.state = 'not_started'
-         ON CONFLICT (assessment_id, goal_id) DO NOTHING",
+    // One statement: choose each fresh assessment's source, copy its answers, and record on the
+    // assessment where they came from and how many were carried (the cycle page shows it).
+    let carried: i64 = sqlx::query_scalar(
+        "WITH sources AS (
+             SELECT fresh.id AS fresh_id, fresh.participant_id, last.id AS source_id
+             FROM assessments fresh
+             JOIN cycles c ON c.id = fresh.cycle_id
+             JOIN frameworks cf ON cf.id = c.framework_id
+             JOIN LATERAL (
+                 SELECT a.id FROM assessments a
+                 JOIN cycles ac ON ac.id = a.cycle_id
+                 JOIN frameworks af ON af.id = ac.framework_id
+                 WHERE a.participant_id = fresh.participant_id AND a.state = 'accepted'
+                   AND ac.opens_on < c.opens_on AND af.family = cf.family
+                 ORDER BY ac.opens_on DESC LIMIT 1
+             ) last ON true
+             WHERE fresh.cycle_id = $1 AND fresh.state = 'not_started'
+         ),
+         inserted AS (
+             INSERT INTO answers (assessment_id, participant_id, goal_id, value_level, value_number,
+                 value_bool, not_applicable, na_justification, target_level, target_number,
+                 target_bool, implementation_status, narrative, unconfirmed, updated_at)
+             SELECT s.fresh_id, s.participant_id, target.id, old.value_level, old.value_number,
+                    old.value_bool, old.not_applicable, old.na_justification, old.target_level,
+                    old.target_number, old.target_bool, old.implementation_status, old.narrative,
+                    true, now()
+             FROM sources s
+             JOIN answers old ON old.assessment_id = s.source_id
+             JOIN goals target ON target.framework_id = (SELECT framework_id FROM cycles WHERE id = $1)
+                 AND (target.id = old.goal_id
+                      OR EXISTS (SELECT 1 FROM goal_mappings gm
+                                 WHERE gm.from_goal_id = old.goal_id AND gm.to_goal_id = target.id
+                                   AND gm.relation = 'equivalent'))
+             ON CONFLICT (assessment_id, goal_id) DO NOTHING
+             RETURNING assessment_id
+         ),
+         counted AS (
+             SELECT assessment_id, count(*) AS answers FROM inserted GROUP BY assessment_id
+         ),
+         marked AS (
+             UPDATE assessments a SET carried_from = s.source_id, carried_answers = k.answers
+             FROM sources s JOIN counted k ON k.assessment_id = s.fresh_id
+             WHERE a.id = s.fresh_id
+             RETURNING k.answers
+         )
+         SELECT coalesce(sum(answers), 0)::bigint FROM marked",
     )
     .bind(cycle)
-    .execute(conn)
+    .fetch_one(conn)
     .await?;
-    Ok(result.rows_affected())
+    Ok(u64::try_from(carried).unwrap_or(0))
+}
+
+/// Where a cycle's carried-forward answers came from: one row per source cycle.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CarriedSource {
+    pub cycle_id: Uuid,
+    pub cycle_code: String,
+    pub framework_version: String,
+    /// The source cycle's framework version differs: answers went through the version mapping.
+    pub mapped: bool,
+    pub participants: i64,
+    pub answers: i64,
+}
+
+/// The sources of a cycle's carried-forward answers, newest source first (what the reader may
+/// see: a delegation counts only its own assessment).
+pub async fn carried_sources(
+    conn: &mut PgConnection,
+    cycle: Uuid,
+) -> Result<Vec<CarriedSource>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT sc.id AS cycle_id, sc.code AS cycle_code, sf.version AS framework_version,
+                sc.framework_id <> c.framework_id AS mapped,
+                count(*) AS participants, sum(a.carried_answers)::bigint AS answers
+         FROM assessments a
+         JOIN cycles c ON c.id = a.cycle_id
+         JOIN assessments source ON source.id = a.carried_from
+         JOIN cycles sc ON sc.id = source.cycle_id
+         JOIN frameworks sf ON sf.id = sc.framework_id
+         WHERE a.cycle_id = $1
+         GROUP BY sc.id, sc.code, sf.version, sc.framework_id, c.framework_id, sc.opens_on
+         ORDER BY sc.opens_on DESC",
+    )
+    .bind(cycle)
+    .fetch_all(conn)
+    .await
 }

@@ -198,3 +198,36 @@ pub async fn set_language(
         .await?;
     Ok(())
 }
+
+/// A mail to an address that may have no account (an invitation), for the outbox.
+#[derive(Debug, Clone)]
+pub struct AddressMail<'a> {
+    pub recipient: &'a str,
+    pub language: &'a str,
+    pub kind: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+    /// A path inside the service; the sender makes it absolute.
+    pub link: &'a str,
+}
+
+/// Writes one mail to the outbox (migration 0017) in the caller's transaction; the sender loop
+/// of `pledge serve` sends it.
+pub async fn enqueue_address_mail(
+    conn: &mut PgConnection,
+    mail: &AddressMail<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO mail_outbox (recipient, language, kind, subject, body, link)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(mail.recipient)
+    .bind(mail.language)
+    .bind(mail.kind)
+    .bind(mail.subject)
+    .bind(mail.body)
+    .bind(mail.link)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

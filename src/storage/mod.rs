@@ -17,6 +17,7 @@ pub mod home;
 pub mod invitations;
 pub mod mappings;
 pub mod national_goals;
+pub mod notifications;
 pub mod participants;
 pub mod reports;
 pub mod sessions;
@@ -50,9 +51,20 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// Why the database could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
-    #[error("cannot reach the database at {target}: {cause}")]
+    #[error(
+        "cannot reach the database at {target}: {cause}. Check that PostgreSQL runs at that host \
+         and port and accepts connections there (listen_addresses, firewall), or leave \
+         DATABASE_URL unset to use the private cluster"
+    )]
     Unreachable { target: String, cause: String },
-    #[error("migrating the database failed: {0}")]
+    /// The server answered and said no: a role, password, database, grant or TLS problem.
+    #[error("the database at {target} refused: {cause}. {fix}")]
+    Refused {
+        target: String,
+        cause: String,
+        fix: String,
+    },
+    #[error("migrating the database failed: {0}{hint}", hint = migrate_hint(.0))]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(transparent)]
     Sql(#[from] sqlx::Error),
@@ -83,6 +95,13 @@ impl ConnectionPlan {
     /// Opens the service role's pool and checks that the database answers.
     pub async fn app_pool(&self, max_connections: u32) -> Result<PgPool, StorageError> {
         let via_set_role = self.app_via_set_role;
+        // One direct connection first: a pool retries a failing connection until its timeout
+        // and then reports only "pool timed out", hiding the server's reason (a missing grant).
+        let mut probe = connect(&self.app).await?;
+        if via_set_role && let Err(error) = probe.execute("SET ROLE pledge_app").await {
+            return Err(refused(&error, &self.app).unwrap_or_else(|| StorageError::Sql(error)));
+        }
+        let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             // A request waits at most this long for a connection: when PostgreSQL is down,
@@ -126,11 +145,85 @@ pub async fn connect(options: &PgConnectOptions) -> Result<PgConnection, Storage
     };
     match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(options)).await {
         Ok(Ok(conn)) => Ok(conn),
-        Ok(Err(error)) => Err(unreachable(error.to_string())),
+        Ok(Err(error)) => {
+            Err(refused(&error, options).unwrap_or_else(|| unreachable(error.to_string())))
+        }
         Err(_) => Err(unreachable(format!(
             "no answer within {} s",
             CONNECT_TIMEOUT.as_secs()
         ))),
+    }
+}
+
+const TLS_FIX: &str = "Check sslmode and sslrootcert in the URL: with verify-full the server's \
+                       certificate must be signed by that root and name the host you connect to";
+
+/// When the server answered with a reason (an SQLSTATE or a TLS failure), says what it was and
+/// what to do about it; `None` when it was not reached at all.
+fn refused(error: &sqlx::Error, options: &PgConnectOptions) -> Option<StorageError> {
+    let user = options.get_username();
+    let database = options.get_database().unwrap_or("(default)");
+    let (cause, fix) = match error {
+        // rustls reports a certificate it does not trust as an I/O error of the handshake.
+        sqlx::Error::Io(io) if io.to_string().contains("certificate") => (
+            format!("the TLS connection failed ({io})"),
+            TLS_FIX.to_owned(),
+        ),
+        sqlx::Error::Tls(cause) => (
+            format!("the TLS connection failed ({cause})"),
+            TLS_FIX.to_owned(),
+        ),
+        sqlx::Error::Database(db) => {
+            let message = db.message().to_owned();
+            let fix = match db.code().as_deref() {
+                Some("28P01") => format!("Check the password of role {user} in the URL"),
+                Some("28000") if message.contains("does not exist") => format!(
+                    "Create the role (CREATE ROLE {user} LOGIN …, see docs/operations.md) or \
+                     correct the user name in the URL"
+                ),
+                Some("28000") => format!(
+                    "Allow role {user} to log in to database {database} in the server's \
+                     pg_hba.conf (and ALTER ROLE {user} LOGIN if it cannot log in)"
+                ),
+                Some("3D000") => format!(
+                    "Create the database (CREATE DATABASE {database} OWNER pledge_owner) or \
+                     correct its name in the URL"
+                ),
+                Some("42501") if message.contains("set role") => format!(
+                    "Let the connecting role switch to the service role: GRANT {APP_ROLE} TO \
+                     {user}; or give the service its own login with PLEDGE_APP_DATABASE_URL"
+                ),
+                Some("42501") => format!(
+                    "Grant role {user} what it needs (docs/operations.md lists the grants), or \
+                     connect as the role that owns the schema"
+                ),
+                Some("53300") => "The server has no free connection: lower --pool-size or raise \
+                                  max_connections"
+                    .to_owned(),
+                _ => return None,
+            };
+            (message, fix)
+        }
+        _ => return None,
+    };
+    Some(StorageError::Refused {
+        target: describe(options),
+        cause,
+        fix,
+    })
+}
+
+/// What to do about a migration the server refused for want of a privilege.
+fn migrate_hint(error: &sqlx::migrate::MigrateError) -> &'static str {
+    match error {
+        sqlx::migrate::MigrateError::Execute(sqlx::Error::Database(db))
+        | sqlx::migrate::MigrateError::ExecuteMigration(sqlx::Error::Database(db), _)
+            if db.code().as_deref() == Some("42501") =>
+        {
+            ". Migrations run as the role that owns the schema: set DATABASE_URL to that role \
+             (pledge_owner), or grant this role CREATE on the database and its schema"
+        }
+        _ => "",
     }
 }
 

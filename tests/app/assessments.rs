@@ -1181,6 +1181,46 @@ async fn carry_forward_takes_the_same_framework_familys_last_accepted_answers() 
         carried, previous,
         "the 2025 answers of this framework's family come forward, not the other family's"
     );
+
+    // The cycle page says what was carried and from where (each participant's latest accepted
+    // cycle of the family: 2025 or, where accepted already, 2026); a delegation sees its own.
+    let sources: Vec<(String, i64, i64)> = {
+        let mut owner = app.db.superuser().await;
+        sqlx::query_as(&format!(
+            "SELECT sc.code, count(x.id), count(DISTINCT a.id) FROM assessments a
+             JOIN assessments src ON src.id = a.carried_from JOIN cycles sc ON sc.id = src.cycle_id
+             JOIN answers x ON x.assessment_id = a.id AND x.unconfirmed
+             WHERE a.cycle_id = '{cycle}' GROUP BY sc.code"
+        ))
+        .fetch_all(&mut owner)
+        .await
+        .unwrap()
+    };
+    assert!(
+        sources.iter().any(|(code, _, n)| code == "2025" && *n > 1),
+        "{sources:?}"
+    );
+    let page = body_text(app.request(admin.get(&format!("/cycles/{cycle}"))).await).await;
+    assert!(page.contains("Answers carried forward"), "{page}");
+    for (code, answers, participants) in &sources {
+        let said = format!(">{code}</a>");
+        let counts = format!("participants: {participants}, answers: {answers}.");
+        let line = page
+            .split("<li>")
+            .find(|item| item.contains(&said))
+            .unwrap_or_else(|| panic!("a line for {code}: {page}"));
+        assert!(line.contains(&counts), "{code}: {counts} in {line}");
+    }
+    assert!(
+        !page.contains("GCI-2026</a>"),
+        "nothing from the other family"
+    );
+    let head = app.user("head", Some("FRA")).await;
+    let page = body_text(app.request(head.get(&format!("/cycles/{cycle}"))).await).await;
+    assert!(
+        page.contains(&format!("participants: 1, answers: {carried}.")),
+        "FRA's head sees FRA's own: {page}"
+    );
 }
 
 /// Creates and opens cycle 2027 of the demo's pledge framework (its id and the cycle's id).

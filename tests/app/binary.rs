@@ -77,6 +77,20 @@ fn serve_runs_on_a_private_cluster_refuses_a_second_server_and_stops_cleanly_on_
         "the first server is unharmed"
     );
 
+    // `audit verify` beside the running service uses its cluster rather than refusing.
+    let verify = Command::new(PLEDGE)
+        .args(["audit", "verify", "--data-dir"])
+        .arg(&dir)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success()
+            && String::from_utf8_lossy(&verify.stdout).contains("audit log intact"),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(server.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
@@ -529,4 +543,32 @@ async fn deleting_the_newest_audit_entries_as_the_owner_is_caught_by_the_anchor_
         "{message}"
     );
     let _ = std::fs::remove_file(&anchors);
+}
+
+#[test]
+fn a_serve_that_fails_after_starting_the_private_cluster_stops_it_again() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("failed-serve-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    // The address is taken, so binding fails after the cluster is up and migrated.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let output = Command::new(PLEDGE)
+        .args(["serve", "--listen", &address, "--data-dir"])
+        .arg(&dir)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert!(message.contains(&address), "names the address: {message}");
+    assert!(
+        dir.join("pgdata/PG_VERSION").exists(),
+        "the cluster had been made"
+    );
+    assert!(
+        !postgres_running_in(&dir),
+        "and was stopped again: {message}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -265,6 +265,39 @@ async fn inviting_reveals_nothing_about_whether_the_address_has_an_account() {
         let keys: Vec<&String> = detail.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["email", "role"]);
     }
+    // The mails: the same subject and language; only the new address gets a link to accept,
+    // and that link (from the outbox, as the sender will send it) works.
+    let mails: Vec<(String, String, String, String, String)> = {
+        let mut owner = system(&app).await;
+        sqlx::query_as(
+            "SELECT recipient, language, subject, body, link FROM mail_outbox
+             WHERE kind = 'team.invitation' ORDER BY created_at, recipient",
+        )
+        .fetch_all(&mut owner)
+        .await
+        .unwrap()
+    };
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    let to = |address: &str| mails.iter().find(|m| m.0 == address).unwrap().clone();
+    let (existing_mail, new_mail) = (to(&existing.email), to("nobody.yet@test.example"));
+    assert_eq!(existing_mail.2, new_mail.2, "the same subject");
+    assert_eq!(
+        (existing_mail.1.as_str(), new_mail.1.as_str()),
+        ("en", "en")
+    );
+    assert_eq!(existing_mail.4, "/signin");
+    assert!(new_mail.4.starts_with("/invitations/"), "{new_mail:?}");
+    let token = &new_mail.4["/invitations/".len()..];
+    assert!(!new_mail.3.contains(token), "the link is only the link");
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM invitations WHERE token_hash = sha256('{token}'::bytea)"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(app.get(&new_mail.4).await.status(), StatusCode::OK);
+
     // The existing account stays in its delegation.
     assert_eq!(
         app.count(&format!(
@@ -493,6 +526,41 @@ async fn a_head_assigns_sections_and_goals_and_the_form_shows_who_holds_each_and
         app.count("SELECT count(*) FROM audit_log WHERE action = 'assignment.add'")
             .await,
         2
+    );
+    // Each assignee is told (in-app, and by mail as they chose), with a link and codes only.
+    for member in [&alice, &bob] {
+        assert_eq!(
+            app.count(&format!(
+                "SELECT count(*) FROM notifications WHERE user_id = '{}' AND kind = 'goal.assigned'
+                   AND link = '/assessments/{assessment}'",
+                member.id
+            ))
+            .await,
+            1
+        );
+        assert_eq!(
+            app.count(&format!(
+                "SELECT count(*) FROM mail_outbox WHERE user_id = '{}' AND kind = 'goal.assigned'",
+                member.id
+            ))
+            .await,
+            1
+        );
+    }
+    // A head who takes goals themselves is not told of their own act.
+    assert_eq!(
+        assign(&app, &head, &assessment, head.id, "goal=cooperation")
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM notifications WHERE user_id = '{}'",
+            head.id
+        ))
+        .await,
+        0
     );
     // Viewers cannot hold goals; unknown goals are named.
     let refused = assign(&app, &head, &assessment, viewer.id, "goal=nope").await;

@@ -240,6 +240,8 @@ pub async fn status_board(
     Path(id): Path<Uuid>,
     Query(query): Query<BoardQuery>,
 ) -> Result<Json<Vec<BoardRow>>, AppError> {
-    let (_, rows) = service::board(&state.db, Operator::User(&me), id, &query).await?;
+    let rows = service::board(&state.db, Operator::User(&me), id, &query)
+        .await?
+        .rows;
     Ok(Json(rows))
 }

@@ -132,6 +132,8 @@ struct BoardPage {
     page: PageContext,
     cycle: CycleView,
     rows: Vec<BoardRow>,
+    /// Where carried-forward answers came from (empty when nothing was carried).
+    carried: Vec<crate::storage::cycles::CarriedSource>,
     query: BoardQuery,
     states: [AssessmentState; 6],
     can_manage: bool,
@@ -166,11 +168,12 @@ async fn board_page(
     new_deadline: String,
     errors: FormErrors,
 ) -> Result<BoardPage, AppError> {
-    let (cycle, rows) = service::board(&state.db, Operator::User(me), id, &query).await?;
+    let board = service::board(&state.db, Operator::User(me), id, &query).await?;
     Ok(BoardPage {
         page,
-        cycle,
-        rows,
+        cycle: board.cycle,
+        rows: board.rows,
+        carried: board.carried,
         query,
         states: AssessmentState::ALL,
         can_manage: me.may(Permission::ManageCatalogue),

@@ -18,6 +18,7 @@ mod language;
 mod mappings;
 mod my_work;
 mod national_goals;
+mod notifications;
 mod offline;
 mod participants;
 mod reports;
@@ -291,6 +292,21 @@ pub fn routes() -> Vec<PageRoute> {
         post("/account/calendar", my_work::create_calendar),
         post("/account/calendar/revoke", my_work::revoke_calendar),
         get("/calendar/{feed}", my_work::feed),
+        get("/notifications", notifications::list),
+        post("/notifications/read", notifications::mark_all_read),
+        post(
+            "/notifications/{notification}/read",
+            notifications::mark_read,
+        ),
+        get(
+            "/notifications/preferences",
+            notifications::show_preferences,
+        ),
+        post(
+            "/notifications/preferences",
+            notifications::save_preferences,
+        ),
+        get("/admin/outbox", notifications::outbox),
     ]
 }
 
@@ -324,7 +340,13 @@ pub struct PageContext {
     pub flash: Option<String>,
     /// The zone in which this reader sees moments.
     pub zone: crate::presentation::format::TimeZone,
+    /// The signed-in user's unread notifications (the layout's count).
+    pub unread: i64,
 }
+
+/// The signed-in user's unread notifications, read with the session (src/web/authn.rs).
+#[derive(Debug, Clone, Copy)]
+pub struct UnreadNotifications(pub i64);
 
 impl PageContext {
     /// Context for a page at `uri` in `lang`, nobody signed in.
@@ -338,6 +360,7 @@ impl PageContext {
             csrf: String::new(),
             flash: None,
             zone: crate::presentation::format::TimeZone::utc(),
+            unread: 0,
         }
     }
 
@@ -384,6 +407,10 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
                     role: principal.role.label(),
                     is_admin: principal.role == Role::Admin,
                 });
+                page.unread = parts
+                    .extensions
+                    .get::<UnreadNotifications>()
+                    .map_or(0, |u| u.0);
             }
         }
         Ok(page)
