@@ -91,7 +91,8 @@ pub struct NewAccount {
     pub role: RoleChoice,
 }
 
-fn check_email(email: &str) -> Result<String, AccountError> {
+/// A trimmed e-mail address, or the field problem `email`.
+pub fn check_email(email: &str) -> Result<String, AccountError> {
     let email = email.trim();
     let valid = email.len() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| {

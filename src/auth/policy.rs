@@ -36,6 +36,9 @@ pub enum Permission {
     EditParticipant(Uuid),
     /// Submit one participant's assessment.
     SubmitForParticipant(Uuid),
+    /// Run one delegation's team: invite members, change them between contributor and viewer,
+    /// disable them, assign goals (its head; admins for every delegation).
+    ManageTeam(Uuid),
 }
 
 impl Principal {
@@ -72,6 +75,15 @@ impl Principal {
                 },
             ) => p == participant_id,
             (EditParticipant(_) | SubmitForParticipant(_), _) => false,
+            (ManageTeam(_), Role::Admin) => true,
+            (
+                ManageTeam(p),
+                Role::Delegation {
+                    participant_id,
+                    role: Head,
+                },
+            ) => p == participant_id,
+            (ManageTeam(_), _) => false,
         }
     }
 
@@ -175,6 +187,18 @@ mod tests {
         assert!(!viewer.may(Permission::EditParticipant(own)));
         assert!(head.may(Permission::SubmitForParticipant(own)));
         assert!(!contributor.may(Permission::SubmitForParticipant(own)));
+        assert!(head.may(Permission::ManageTeam(own)));
+        assert!(
+            !head.may(Permission::ManageTeam(other)),
+            "never another delegation"
+        );
+        assert!(
+            admin.may(Permission::ManageTeam(other)),
+            "admins manage everyone"
+        );
+        for p in [&analyst, &contributor, &viewer] {
+            assert!(!p.may(Permission::ManageTeam(own)));
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod assessment;
 pub mod cycle;
 pub mod evidence;
 pub mod framework;
+pub mod ics;
 pub mod input;
 pub mod participant;
 pub mod problem;

@@ -47,6 +47,8 @@ pub struct Around {
     /// While returned: the secretariat's notes on answers (goal id, note) and its reason.
     pub return_notes: Vec<(Uuid, String)>,
     pub return_reason: Option<String>,
+    /// Who holds which goal (storage::assignments).
+    pub assignments: Vec<crate::storage::assignments::Assignment>,
 }
 
 impl AssessmentView {
@@ -139,6 +141,7 @@ async fn read(
     if page {
         around.clarifications = clarifications::for_assessment(&mut tx, id).await?;
         around.evidence = evidence::list(&mut tx, id).await?;
+        around.assignments = crate::storage::assignments::for_assessment(&mut tx, id).await?;
         if head.state == AssessmentState::Returned {
             around.return_notes = reviews::latest_return_notes(&mut tx, id).await?;
             around.return_reason = reviews::revisions(&mut tx, id)

@@ -143,16 +143,22 @@ async fn change_state(
     if let Some(new) = moved {
         store::set_deadline(&mut tx, id, new).await?;
     }
-    let (created, carried) = if transition == Transition::Open {
+    let (created, carried, assigned) = if transition == Transition::Open {
         let created = store::create_assessments(&mut tx, id).await?;
         // The answers belong to the delegations; copying them forward is the service's own act
         // on the admin's behalf, under the system scope for this one statement's transaction.
         storage::set_scope(&mut tx, &crate::storage::Scope::System).await?;
-        (created, store::carry_forward(&mut tx, id).await?)
+        let carried = store::carry_forward(&mut tx, id).await?;
+        // Who held which goal, too, marked for review (storage::assignments).
+        let assigned = crate::storage::assignments::carry_forward(&mut tx, id).await?;
+        (created, carried, assigned)
     } else {
-        (0, 0)
+        (0, 0, 0)
     };
     let mut detail = json!({ "old": from.as_str(), "new": to.as_str(), "assessments_created": created, "answers_carried_forward": carried });
+    if assigned > 0 {
+        detail["assignments_carried_forward"] = json!(assigned);
+    }
     if let Some(new) = moved {
         detail["deadline"] = json!({ "old": deadline.to_string(), "new": new.to_string() });
     }

@@ -57,6 +57,9 @@
 //! | `offline` | `export_form` (the form as XLSX), `import_form` (a filled-in form, all rows or none); `form_head` reads; all `EditParticipant` (The offline round trip ([`crate::offline`])) | `assessment.form_export`, `assessment.import` |
 //! | `exports` | `cycle_report`, `cycle_report_streamed` (`CompareParticipants`), `progress_report_pdf` (`ReadAssessment`) (Exports ([`crate::export`])) | `cycle.export`, `assessment.report_export` |
 //! | `reports` | read only (Reports ([`crate::domain::report`])): `comparison` (`CompareParticipants`), `progress` (`ReadAssessment` with `submitted` = the assessment has a snapshot), `index` (row-level security only) | none |
+//! | `team` | `team`, `members`, `member` read; `invite`, `accept` (the link), `change_role`, `set_disabled` (`ManageTeam`; see Invitations ([`crate::services::team`])) | `team.invite`, `team.invitation_accept`, `team.member_role_change`, `team.member_disable`, `team.member_enable` |
+//! | `assignments` | `for_assessment` (`ReadAssessment`), `page` read; `assign`, `unassign`, `confirm_carried` (`ManageTeam`); `my_work` (one's own) | `assignment.add`, `assignment.remove`, `assignment.confirm` |
+//! | `calendar` | `create`, `revoke` (`ManageOwnCredentials`); `status`, `feed` (the token) read | `calendar.create`, `calendar.revoke` |
 //!
 //! Each returns `services::ServiceError`, which the web layer turns into a status:
 //!
@@ -78,6 +81,8 @@
 //! (Evidence and planned actions ([`crate::services::evidence`])).
 
 pub mod assessments;
+pub mod assignments;
+pub mod calendar;
 pub mod clarifications;
 pub mod cycles;
 pub mod evidence;
@@ -91,6 +96,7 @@ pub mod offline;
 pub mod participants;
 pub mod report_cache;
 pub mod reports;
+pub mod team;
 pub mod workflow;
 
 use std::collections::BTreeMap;

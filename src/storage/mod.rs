@@ -6,13 +6,16 @@
 
 pub mod answers;
 pub mod assessments;
+pub mod assignments;
 pub mod audit;
+pub mod calendar_feeds;
 pub mod clarifications;
 pub mod cycles;
 pub mod evidence;
 pub mod frameworks;
 pub mod home;
 pub mod imports;
+pub mod invitations;
 pub mod mappings;
 pub mod national_goals;
 pub mod notifications;

@@ -29,5 +29,6 @@ mod rls;
 mod scaleout;
 mod schema;
 mod support;
+mod team;
 mod web;
 mod workflow;

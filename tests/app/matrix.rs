@@ -78,6 +78,20 @@ enum Access {
     /// Comparing participants in a cycle: analysts and admins (a missing cycle is 404);
     /// delegations never (403, before looking).
     Compare,
+    /// A head's own team pages (no record in the path): heads only.
+    TeamHead,
+    /// A delegation member by user id: heads (of their own delegation; another's member is
+    /// hidden, 404) and admins (every delegation); everyone else 403 before looking.
+    TeamMember,
+    /// A delegation's team by participant id: its head and admins (a missing participant is 404
+    /// for admins); everyone else 403.
+    TeamByParticipant,
+    /// Assigning goals of an assessment: its delegation's head and admins; another
+    /// delegation's assessment is hidden (404) from delegation members; analysts, contributors
+    /// and viewers 403.
+    Assign,
+    /// A secret link (an invitation, a calendar feed) nobody was given: 404 for everyone.
+    SecretLink,
 }
 
 /// What a request body looks like; `{unique}` and `{password}` are filled in per request.
@@ -867,6 +881,94 @@ const MATRIX: &[Row] = &[
         EvidenceRemove,
         None,
     ),
+    // Teamwork (issue 18, part A).
+    row("GET", "/team", TeamHead, None),
+    row("GET", "/team/invite", TeamHead, None),
+    row(
+        "POST",
+        "/team/invite",
+        TeamHead,
+        Form("email={unique}%40test.example&display_name=New+Member&role=contributor&language=en"),
+    ),
+    row("GET", "/team/members/{user}", TeamMember, None),
+    row(
+        "POST",
+        "/team/members/{user}/role",
+        TeamMember,
+        Form("role=contributor"),
+    ),
+    row("POST", "/team/members/{user}/disable", TeamMember, None),
+    row("POST", "/team/members/{user}/enable", TeamMember, None),
+    row("GET", "/invitations/{invitation}", SecretLink, None),
+    row(
+        "POST",
+        "/invitations/{invitation}",
+        SecretLink,
+        Form("new_password=violet+harbour+engine+47&confirm_password=violet+harbour+engine+47"),
+    ),
+    row("GET", "/assessments/{assessment}/assignments", Assign, None),
+    row(
+        "POST",
+        "/assessments/{assessment}/assignments",
+        Assign,
+        Form("member={member_id}&goal=legal&section=TECHNICAL"),
+    ),
+    row(
+        "POST",
+        "/assessments/{assessment}/assignments/remove",
+        Assign,
+        Form("member={member_id}&goal=legal"),
+    ),
+    row(
+        "POST",
+        "/assessments/{assessment}/assignments/confirm",
+        Assign,
+        None,
+    ),
+    row("GET", "/my-work", SignedIn, None),
+    row("GET", "/account/calendar", SignedIn, None),
+    row("POST", "/account/calendar", SignedIn, None),
+    row("POST", "/account/calendar/revoke", SignedIn, None),
+    row("GET", "/calendar/{feed}", SecretLink, None),
+    row(
+        "GET",
+        "/api/v1/participants/{participant}/members",
+        TeamByParticipant,
+        None,
+    ),
+    row(
+        "POST",
+        "/api/v1/participants/{participant}/invitations",
+        TeamByParticipant,
+        Json(
+            r#"{"email": "{unique}@test.example", "display_name": "New Member", "role": "viewer"}"#,
+        ),
+    ),
+    row(
+        "PATCH",
+        "/api/v1/members/{user}",
+        TeamMember,
+        Json(r#"{"role": "contributor", "disabled": false}"#),
+    ),
+    row(
+        "GET",
+        "/api/v1/assessments/{assessment}/assignments",
+        AssessmentRead,
+        None,
+    ),
+    row(
+        "POST",
+        "/api/v1/assessments/{assessment}/assignments",
+        Assign,
+        Json(r#"{"user_id": "{member_id}", "goals": ["legal"]}"#),
+    ),
+    row(
+        "DELETE",
+        "/api/v1/assessments/{assessment}/assignments/{user}/{goal}",
+        Assign,
+        None,
+    ),
+    row("GET", "/api/v1/me/work", SignedIn, None),
 ];
 
 const ROLES: [&str; 6] = [
@@ -1206,6 +1308,22 @@ async fn fixture(app: &TestApp) -> Fixture {
         clarifications::insert(&mut tx, &clarification(assessments[1].id, deu))
             .await
             .unwrap();
+    // The first goal of each assessment is assigned to the fixture member of its delegation.
+    for (assessment, participant, user) in [
+        (assessments[0].id, fra, own_user.id),
+        (assessments[1].id, deu, other_user.id),
+    ] {
+        pledge::storage::assignments::assign(
+            &mut tx,
+            assessment,
+            participant,
+            user,
+            &[gci.goal_ids[0]],
+            Option::None,
+        )
+        .await
+        .unwrap();
+    }
     let own_evidence = add_evidence(&mut tx, assessments[0].id, fra, gci.goal_ids[0]).await;
     let other_evidence = add_evidence(&mut tx, assessments[1].id, deu, gci.goal_ids[0]).await;
     tx.commit().await.unwrap();
@@ -1266,7 +1384,10 @@ async fn state_digest(app: &TestApp) -> String {
              UNION ALL SELECT 'ef' || (f.id, f.answer_id, f.file_name, f.sha256)::text FROM evidence_files f
              UNION ALL SELECT 'pa' || p::text FROM planned_actions p
              UNION ALL SELECT 'no' || (n.id, n.read_at)::text FROM notifications n
-             UNION ALL SELECT 'np' || p::text FROM notification_preferences p) all_rows",
+             UNION ALL SELECT 'np' || p::text FROM notification_preferences p
+             UNION ALL SELECT 'iv' || i::text FROM invitations i
+             UNION ALL SELECT 'ga' || g::text FROM goal_assignments g
+             UNION ALL SELECT 'cf' || c::text FROM calendar_feeds c) all_rows",
     )
     .fetch_one(&mut *tx)
     .await
@@ -1281,6 +1402,7 @@ fn expected(access: Access, role: &str, target: Target) -> Expect {
     let editor = matches!(role, "head" | "contributor");
     match access {
         Public => Expect::Allowed,
+        SecretLink => Expect::NotFound,
         _ if anonymous => Expect::Unauthenticated,
         SignedIn => Expect::Allowed,
         PendingSecondFactor => Expect::NotFound,
@@ -1380,6 +1502,27 @@ fn expected(access: Access, role: &str, target: Target) -> Expect {
             Target::Own if editor => Expect::Allowed,
             _ => Expect::Forbidden,
         },
+        TeamHead if role == "head" => Expect::Allowed,
+        TeamHead => Expect::Forbidden,
+        TeamMember if !matches!(role, "head" | "admin") => Expect::Forbidden,
+        TeamMember => match target {
+            Target::Missing => Expect::NotFound,
+            Target::Other if role == "head" => Expect::NotFound,
+            _ => Expect::Allowed,
+        },
+        TeamByParticipant => match target {
+            Target::Own if role == "head" => Expect::Allowed,
+            Target::Own | Target::Other if role == "admin" => Expect::Allowed,
+            Target::Missing if role == "admin" => Expect::NotFound,
+            _ => Expect::Forbidden,
+        },
+        Assign => match target {
+            Target::Missing => Expect::NotFound,
+            Target::Other if !staff => Expect::NotFound,
+            _ if role == "admin" => Expect::Allowed,
+            Target::Own if role == "head" => Expect::Allowed,
+            _ => Expect::Forbidden,
+        },
     }
 }
 
@@ -1407,6 +1550,7 @@ fn build(row: &Row, path: &str, actor: Option<&TestUser>, fx: &Fixture) -> Reque
             .replace("{code}", &code)
             .replace("{framework_id}", &fx.own_framework.to_string())
             .replace("{section_id}", &fx.section_for_goals.to_string())
+            .replace("{member_id}", &fx.own_user.id.to_string())
             .replace(
                 "{password}",
                 &if encode {
@@ -1563,6 +1707,8 @@ fn fill_path(row: &Row, fx: &Fixture, index: usize, target: Target) -> String {
             "{notification}",
             &id(fx.actor_notifications[index], fx.other_notification).to_string(),
         )
+        .replace("{invitation}", "not-a-link")
+        .replace("{feed}", "not-a-feed")
         .replace("{kind}", "links")
         .replace(
             "{id}",

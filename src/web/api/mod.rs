@@ -21,6 +21,7 @@ pub mod pagination;
 mod participants;
 mod reports;
 mod session;
+mod team;
 mod users;
 mod workflow;
 
@@ -62,7 +63,8 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         (name = "notifications", description = "The caller's notifications"),
         (name = "clarifications", description = "Questions on answers and their threads"),
         (name = "evidence", description = "Links, files and planned actions on answers"),
-        (name = "reports", description = "Progress reports and comparisons, from submitted snapshots")
+        (name = "reports", description = "Progress reports and comparisons, from submitted snapshots"),
+        (name = "team", description = "A delegation's members, invitations and assignments; one's own work")
     )
 )]
 struct ApiDoc;
@@ -86,7 +88,8 @@ fn documented() -> OpenApiRouter<AppState> {
                 .merge(evidence::router())
                 .merge(offline::router())
                 .merge(imports::router())
-                .merge(reports::router()),
+                .merge(reports::router())
+                .merge(team::router()),
         )
         .merge(super::health::router())
 }

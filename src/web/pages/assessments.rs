@@ -193,6 +193,10 @@ pub struct GoalRow {
     pub draft: EvidenceDraft,
     /// The evidence block starts open: it has an error or was just changed.
     pub evidence_open: bool,
+    /// Who holds this goal (assignments), by name.
+    pub holders: Vec<String>,
+    /// The reader holds it.
+    pub mine: bool,
 }
 
 impl GoalRow {
@@ -293,6 +297,9 @@ pub struct Workflow {
     pub is_admin: bool,
     clarifications: Vec<ClarificationView>,
     evidence: Vec<EvidenceItem>,
+    assignments: Vec<crate::storage::assignments::Assignment>,
+    /// May assign goals to members (the delegation's head, admins).
+    pub can_assign: bool,
 }
 
 fn workflow_of(me: &Principal, view: &AssessmentView) -> Workflow {
@@ -318,6 +325,8 @@ fn workflow_of(me: &Principal, view: &AssessmentView) -> Workflow {
         is_admin: me.role == crate::domain::role::Role::Admin,
         clarifications: view.around.clarifications.clone(),
         evidence: view.around.evidence.clone(),
+        assignments: view.around.assignments.clone(),
+        can_assign: me.may(Permission::ManageTeam(head.participant_id)),
     }
 }
 
@@ -331,6 +340,11 @@ pub struct SectionRow {
 }
 
 impl SectionRow {
+    /// How many of its goals the reader holds.
+    pub fn mine(&self) -> usize {
+        self.goals.iter().filter(|g| g.mine).count()
+    }
+
     /// not_started, in_progress, completed or needs_review (an unconfirmed carried-forward
     /// answer, a reviewer's note or an open clarification request on one of its goals).
     pub fn status(&self) -> &'static str {
@@ -543,6 +557,16 @@ fn form_of(
                     .collect(),
                 draft,
                 evidence_open,
+                holders: workflow
+                    .assignments
+                    .iter()
+                    .filter(|a| a.goal_id == goal_id)
+                    .map(|a| a.display_name.clone())
+                    .collect(),
+                mine: workflow
+                    .assignments
+                    .iter()
+                    .any(|a| a.goal_id == goal_id && a.user_id == workflow.user),
             });
         }
     }
@@ -595,11 +619,39 @@ struct TaskListPage {
     /// Open clarification requests.
     requests: Vec<GoalLink>,
     unconfirmed: usize,
+    /// Only the sections holding goals assigned to the reader (`?mine=1`).
+    mine: bool,
 }
 
 impl TaskListPage {
     fn section_href(&self, section: &SectionRow) -> String {
-        section.path(self.facts.id)
+        if self.mine {
+            format!("{}?mine=1", section.path(self.facts.id))
+        } else {
+            section.path(self.facts.id)
+        }
+    }
+
+    fn shown(&self, section: &SectionRow) -> bool {
+        !self.mine || section.mine() > 0
+    }
+
+    fn any_mine(&self) -> bool {
+        self.sections.iter().any(|s| s.mine() > 0)
+    }
+}
+
+/// The "mine" filter of the task list and the section pages: `?mine=1` (a plain link, no
+/// JavaScript), kept by the server in the links it writes.
+#[derive(Deserialize, Default)]
+pub struct MineQuery {
+    #[serde(default)]
+    mine: Option<String>,
+}
+
+impl MineQuery {
+    fn on(&self) -> bool {
+        matches!(self.mine.as_deref(), Some("1" | "true" | "yes" | "on"))
     }
 }
 
@@ -613,6 +665,7 @@ pub async fn show(
     CurrentUser(me): CurrentUser,
     page: PageContext,
     Path(id): Path<Uuid>,
+    Query(filter): Query<MineQuery>,
 ) -> Result<Response, AppError> {
     let view = service::load_page(&state.db, &me, id).await?;
     let workflow = workflow_of(&me, &view);
@@ -646,6 +699,7 @@ pub async fn show(
         notes,
         requests,
         unconfirmed,
+        mine: filter.on(),
     })
 }
 
@@ -676,6 +730,8 @@ struct SectionPage {
     position: usize,
     count: usize,
     summary: Vec<SummaryError>,
+    /// Only the goals assigned to the reader (`?mine=1`).
+    mine: bool,
 }
 
 impl SectionPage {
@@ -733,6 +789,7 @@ fn section_page(page: PageContext, form: Content, code: &str) -> Option<SectionP
         position: position + 1,
         count,
         summary,
+        mine: false,
     })
 }
 
@@ -742,6 +799,9 @@ fn section_page(page: PageContext, form: Content, code: &str) -> Option<SectionP
 pub struct SectionQuery {
     #[serde(default)]
     evidence: Option<String>,
+    /// `1`: only the goals assigned to the reader.
+    #[serde(default)]
+    mine: Option<String>,
 }
 
 /// `GET /assessments/{assessment}/sections/{section}`.
@@ -755,7 +815,14 @@ pub async fn show_section(
     let view = service::load_page(&state.db, &me, id).await?;
     let workflow = workflow_of(&me, &view);
     let form = form_of(&page, &view, workflow, None, query.evidence.as_deref());
-    render(&section_page(page, form, &code).ok_or(AppError::NotFound)?)
+    let mut shown = section_page(page, form, &code).ok_or(AppError::NotFound)?;
+    shown.mine = MineQuery { mine: query.mine }.on();
+    if shown.mine {
+        for neighbour in [&mut shown.previous, &mut shown.next].into_iter().flatten() {
+            neighbour.href.push_str("?mine=1");
+        }
+    }
+    render(&shown)
 }
 
 /// The section page again with what was posted on one goal and its errors (422).

@@ -244,10 +244,12 @@ mod tests {
     use crate::presentation::i18n::{Lang, keys};
 
     /// Prefixes of the actions the code writes (the first part of `user.create`).
-    const ACTION_PREFIXES: [&str; 15] = [
+    const ACTION_PREFIXES: [&str; 18] = [
         "answer",
         "assessment",
+        "assignment",
         "auth",
+        "calendar",
         "clarification",
         "cycle",
         "demo",
@@ -260,6 +262,7 @@ mod tests {
         "token",
         "user",
         "session",
+        "team",
     ];
 
     /// Every string literal shaped like an action name (`prefix.name`) in the sources.

@@ -3,6 +3,7 @@
 mod account;
 mod admin_users;
 mod assessments;
+mod assignments;
 mod audit_log;
 mod clarifications;
 mod evidence;
@@ -16,12 +17,14 @@ mod home;
 mod imports;
 mod language;
 mod mappings;
+mod my_work;
 mod national_goals;
 mod notifications;
 mod offline;
 mod participants;
 mod reports;
 mod session;
+mod team;
 mod workflow;
 
 use askama::Template;
@@ -271,6 +274,31 @@ pub fn routes() -> Vec<PageRoute> {
         post("/national-goals/new", national_goals::create),
         get("/national-goals/{goal}", national_goals::show),
         post("/national-goals/{goal}", national_goals::update),
+        // Teamwork (issue 18, part A): the head's team, assignments, my work, the calendar.
+        get("/team", team::show),
+        get("/team/invite", team::show_invite),
+        post("/team/invite", team::invite),
+        get("/team/members/{user}", team::show_member),
+        post("/team/members/{user}/role", team::change_role),
+        post("/team/members/{user}/disable", team::disable),
+        post("/team/members/{user}/enable", team::enable),
+        get("/invitations/{invitation}", team::show_invitation),
+        post("/invitations/{invitation}", team::accept_invitation),
+        get("/assessments/{assessment}/assignments", assignments::show),
+        post("/assessments/{assessment}/assignments", assignments::assign),
+        post(
+            "/assessments/{assessment}/assignments/remove",
+            assignments::unassign,
+        ),
+        post(
+            "/assessments/{assessment}/assignments/confirm",
+            assignments::confirm,
+        ),
+        get("/my-work", my_work::show),
+        get("/account/calendar", my_work::show_calendar),
+        post("/account/calendar", my_work::create_calendar),
+        post("/account/calendar/revoke", my_work::revoke_calendar),
+        get("/calendar/{feed}", my_work::feed),
         get("/notifications", notifications::list),
         post("/notifications/read", notifications::mark_all_read),
         post(
