@@ -23,6 +23,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod export;
+pub mod notify;
 pub mod offline;
 pub mod presentation;
 pub mod services;

@@ -166,6 +166,9 @@ struct ServeArgs {
     #[arg(long, env = "PLEDGE_MAX_EVIDENCE_MB", default_value_t = 10,
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     max_evidence_mb: u16,
+    /// Notification mails (src/notify/settings.rs).
+    #[command(flatten)]
+    mail: crate::notify::settings::MailArgs,
 }
 
 /// Reads `--listen`: `HOST:PORT` (a name such as `localhost` is looked up), `PORT` alone (the
@@ -388,6 +391,23 @@ async fn anchor_once(
     Ok(())
 }
 
+/// The notification loop of `pledge serve` (src/notify/sender.rs): its own two connections.
+async fn start_notifications(
+    ready: &ReadyDatabase,
+    args: &crate::notify::settings::MailArgs,
+    public_url: &str,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let settings = crate::notify::settings::MailSettings::from_args(args, public_url)?;
+    if settings.smtp.is_none() {
+        tracing::info!("no SMTP server configured: notification mails stay in the outbox");
+    }
+    let pool = ready.plan.app_pool(2).await?;
+    Ok(tokio::spawn(crate::notify::sender::run(
+        pool,
+        std::sync::Arc::new(settings),
+    )))
+}
+
 async fn serve(
     database: &DatabaseConfig,
     data_dir: &std::path::Path,
@@ -460,6 +480,16 @@ async fn serve(
     let anchoring = anchor_file
         .clone()
         .map(|path| tokio::spawn(anchor_periodically(ready.plan.clone(), path)));
+    let notifying = match start_notifications(&ready, &args.mail, &public_url).await {
+        Ok(task) => task,
+        Err(error) => {
+            if let Some(task) = anchoring {
+                task.abort();
+            }
+            ready.close();
+            return Err(error);
+        }
+    };
     let result = startup::serve(&ready, args.listen, config, |addr| {
         println!("Pledge Tracker is listening on http://{addr}/");
         if let Some(outcome) = &demo {
@@ -470,6 +500,7 @@ async fn serve(
     if let Some(task) = anchoring {
         task.abort();
     }
+    notifying.abort();
     if let Some(path) = &anchor_file
         && let Err(error) = anchor_once(&ready.plan, path).await
     {

@@ -45,6 +45,7 @@ use super::assessments;
 use crate::auth::Principal;
 use crate::auth::policy::Permission;
 use crate::domain::role::Role;
+use crate::notify;
 use crate::storage::audit::{Actor, NewEntry, RequestContext};
 use crate::storage::clarifications::{self as store, ClarificationView, NewClarification};
 use crate::storage::{self};
@@ -85,6 +86,20 @@ pub async fn raise(
             question: question.clone(),
             raised_by: Some(principal.user_id),
         },
+    )
+    .await?;
+    notify::enqueue(
+        &mut tx,
+        &notify::Event::ClarificationRaised {
+            assessment,
+            participant: view.head.participant_code.clone(),
+            cycle: view.head.cycle_code.clone(),
+            goal: goal_code.to_owned(),
+        },
+        &[notify::Recipient::DelegationEditors(
+            view.head.participant_id,
+        )],
+        Some(principal.user_id),
     )
     .await?;
     tx.commit(
@@ -141,6 +156,34 @@ pub async fn reply(
     let state = if from_delegation { "answered" } else { "open" };
     let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
     store::add_message(&mut tx, id, participant, principal.user_id, &body, state).await?;
+    // The delegation's reply goes to whoever asked; a follow-up from the secretariat or an
+    // analyst goes back to the delegation as a new request.
+    let (event, recipients) = if from_delegation {
+        (
+            notify::Event::ClarificationAnswered {
+                assessment: request.assessment_id,
+                participant: request.participant_code.clone(),
+                cycle: request.cycle_code.clone(),
+                goal: request.goal_code.clone(),
+            },
+            request
+                .raised_by
+                .map(notify::Recipient::User)
+                .into_iter()
+                .collect::<Vec<_>>(),
+        )
+    } else {
+        (
+            notify::Event::ClarificationRaised {
+                assessment: request.assessment_id,
+                participant: request.participant_code.clone(),
+                cycle: request.cycle_code.clone(),
+                goal: request.goal_code.clone(),
+            },
+            vec![notify::Recipient::DelegationEditors(participant)],
+        )
+    };
+    notify::enqueue(&mut tx, &event, &recipients, Some(principal.user_id)).await?;
     tx.commit(
         &NewEntry::new(
             Actor::User(principal.user_id),
@@ -170,6 +213,20 @@ pub async fn resolve(
     if !store::resolve(&mut tx, id, principal.user_id).await? {
         return Err(ServiceError::Refused("clarification.refused.resolved"));
     }
+    let mut recipients = vec![notify::Recipient::DelegationEditors(participant)];
+    recipients.extend(request.raised_by.map(notify::Recipient::User));
+    notify::enqueue(
+        &mut tx,
+        &notify::Event::ClarificationResolved {
+            assessment: request.assessment_id,
+            participant: request.participant_code.clone(),
+            cycle: request.cycle_code.clone(),
+            goal: request.goal_code.clone(),
+        },
+        &recipients,
+        Some(principal.user_id),
+    )
+    .await?;
     tx.commit(
         &NewEntry::new(
             Actor::User(principal.user_id),

@@ -85,6 +85,7 @@ pub mod exports;
 pub mod frameworks;
 pub mod mappings;
 pub mod national_goals;
+pub mod notifications;
 pub mod offline;
 pub mod participants;
 pub mod reports;

@@ -85,6 +85,7 @@ use crate::auth::policy::Permission;
 use crate::domain::answer::value_text;
 use crate::domain::assessment::AssessmentState;
 use crate::domain::scoring::AnswerState;
+use crate::notify;
 use crate::domain::snapshot::{self, AnswerDetails, SnapshotGoal, SnapshotHeader, SnapshotSection};
 use crate::storage::assessments::{self as store, ReviewRow, SnapshotRow};
 use crate::storage::audit::{Actor, NewEntry, RequestContext};
@@ -213,6 +214,18 @@ pub async fn submit(
     let state = AssessmentState::after_submission(revision);
     store::set_states(&mut tx, &[(id, state.as_str())]).await?;
     answers::touch(&mut tx, id).await?;
+    notify::enqueue(
+        &mut tx,
+        &notify::Event::SubmissionReceived {
+            assessment: id,
+            participant: view.head.participant_code.clone(),
+            cycle: view.head.cycle_code.clone(),
+            revision,
+        },
+        &[notify::Recipient::Secretariat],
+        Some(principal.user_id),
+    )
+    .await?;
     tx.commit(
         &NewEntry::new(
             Actor::User(principal.user_id),
@@ -306,6 +319,32 @@ pub async fn review(
     )
     .await?;
     store::set_states(&mut tx, &[(id, decision.as_str())]).await?;
+    let (participant, cycle) = (
+        view.head.participant_code.clone(),
+        view.head.cycle_code.clone(),
+    );
+    let event = match reasons {
+        Some(reasons) => notify::Event::AssessmentReturned {
+            assessment: id,
+            participant,
+            cycle,
+            reason: reasons.reason.trim().to_owned(),
+        },
+        None => notify::Event::AssessmentAccepted {
+            assessment: id,
+            participant,
+            cycle,
+        },
+    };
+    notify::enqueue(
+        &mut tx,
+        &event,
+        &[notify::Recipient::DelegationEditors(
+            view.head.participant_id,
+        )],
+        Some(principal.user_id),
+    )
+    .await?;
     tx.commit(&NewEntry::new(
             Actor::User(principal.user_id),
             if reasons.is_some() { "assessment.return" } else { "assessment.accept" },

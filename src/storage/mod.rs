@@ -14,6 +14,7 @@ pub mod frameworks;
 pub mod home;
 pub mod mappings;
 pub mod national_goals;
+pub mod notifications;
 pub mod participants;
 pub mod reports;
 pub mod sessions;

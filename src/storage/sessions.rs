@@ -83,6 +83,8 @@ pub struct SessionRecord {
     pub absolute_expired: bool,
     /// The last activity is older than [`touch`]'s interval: it has something to record.
     pub stale_activity: bool,
+    /// The user's unread notifications (the layout's count; migration 0017).
+    pub unread_notifications: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -103,6 +105,7 @@ struct SessionRow {
     idle_expired: bool,
     absolute_expired: bool,
     stale_activity: bool,
+    unread_notifications: i64,
 }
 
 /// Finds the session for a cookie (with its user), whether or not it has timed out; `None` when
@@ -119,7 +122,8 @@ pub async fn find(
                 u.disabled_at IS NOT NULL AS user_disabled,
                 s.last_seen_at + $2 < now() AS idle_expired,
                 s.expires_at < now() AS absolute_expired,
-                s.last_seen_at < now() - least(interval '60 seconds', $2 / 2) AS stale_activity
+                s.last_seen_at < now() - least(interval '60 seconds', $2 / 2) AS stale_activity,
+                pledge_unread_notifications(s.user_id) AS unread_notifications
          FROM sessions s
          JOIN users u ON u.id = s.user_id
          LEFT JOIN delegation_memberships m ON m.user_id = u.id
@@ -148,6 +152,7 @@ pub async fn find(
         idle_expired: row.idle_expired,
         absolute_expired: row.absolute_expired,
         stale_activity: row.stale_activity,
+        unread_notifications: row.unread_notifications,
     }))
 }
 

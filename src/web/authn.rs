@@ -45,8 +45,12 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
         Ok(resolved) => resolved,
         Err(error) => return for_area(&request, error.into_response()),
     };
+    let mut unread = None;
     let (principal, clear_cookie) = match resolved {
-        Resolution::Principal(principal) => (Some(principal), false),
+        Resolution::Principal(principal, count) => {
+            unread = count;
+            (Some(principal), false)
+        }
         Resolution::Anonymous { stale_cookie } => (None, stale_cookie),
         Resolution::BadToken => {
             return for_area(&request, AppError::Unauthenticated.into_response());
@@ -74,6 +78,11 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
         }
     }
     request.extensions_mut().insert(Authenticated(principal));
+    if let Some(count) = unread {
+        request
+            .extensions_mut()
+            .insert(crate::web::pages::UnreadNotifications(count));
+    }
     let mut response = next.run(request).await;
     if clear_cookie
         && let Ok(value) = HeaderValue::from_str(&state.config.auth.clear_session_cookie_header())
@@ -84,7 +93,8 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
 }
 
 enum Resolution {
-    Principal(Principal),
+    /// With the unread notifications, when read with a session (pages show the count).
+    Principal(Principal, Option<i64>),
     Anonymous {
         stale_cookie: bool,
     },
@@ -112,7 +122,7 @@ async fn resolve(
                 second_factor_pending: false,
                 has_second_factor: owner.has_second_factor,
                 time_zone: owner.time_zone,
-            }),
+            }, None),
             None => Resolution::BadToken,
         });
     }
@@ -165,7 +175,7 @@ async fn resolve(
                 second_factor_pending: !record.fully_authenticated,
                 has_second_factor: record.has_second_factor,
                 time_zone: record.time_zone,
-            })
+            }, Some(record.unread_notifications))
         }
     };
     tx.commit().await?;

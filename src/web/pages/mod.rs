@@ -16,6 +16,7 @@ mod home;
 mod language;
 mod mappings;
 mod national_goals;
+mod notifications;
 mod offline;
 mod participants;
 mod reports;
@@ -263,6 +264,12 @@ pub fn routes() -> Vec<PageRoute> {
         post("/national-goals/new", national_goals::create),
         get("/national-goals/{goal}", national_goals::show),
         post("/national-goals/{goal}", national_goals::update),
+        get("/notifications", notifications::list),
+        post("/notifications/read", notifications::mark_all_read),
+        post("/notifications/{notification}/read", notifications::mark_read),
+        get("/notifications/preferences", notifications::show_preferences),
+        post("/notifications/preferences", notifications::save_preferences),
+        get("/admin/outbox", notifications::outbox),
     ]
 }
 
@@ -296,7 +303,13 @@ pub struct PageContext {
     pub flash: Option<String>,
     /// The zone in which this reader sees moments.
     pub zone: crate::presentation::format::TimeZone,
+    /// The signed-in user's unread notifications (the layout's count).
+    pub unread: i64,
 }
+
+/// The signed-in user's unread notifications, read with the session (src/web/authn.rs).
+#[derive(Debug, Clone, Copy)]
+pub struct UnreadNotifications(pub i64);
 
 impl PageContext {
     /// Context for a page at `uri` in `lang`, nobody signed in.
@@ -310,6 +323,7 @@ impl PageContext {
             csrf: String::new(),
             flash: None,
             zone: crate::presentation::format::TimeZone::utc(),
+            unread: 0,
         }
     }
 
@@ -356,6 +370,10 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
                     role: principal.role.label(),
                     is_admin: principal.role == Role::Admin,
                 });
+                page.unread = parts
+                    .extensions
+                    .get::<UnreadNotifications>()
+                    .map_or(0, |u| u.0);
             }
         }
         Ok(page)

@@ -1,0 +1,86 @@
+//! Deadline reminders and overdue notices, scheduled in one set-based pass.
+//!
+//! One transaction (system scope) per pass:
+//!
+//! 1. `storage::notifications::schedule_reminders`: every unfinished assessment (`not_started`,
+//!    `draft`, `returned`) of an open cycle whose deadline is at most one of the configured
+//!    offsets away (default 14, 7 and 1 days) gets a `scheduled_notices` row for the smallest
+//!    such offset, inserted `ON CONFLICT DO NOTHING`; only the rows this pass inserted come back.
+//! 2. `schedule_overdue`: the same for assessments past the deadline without a late allowance,
+//!    grouped by cycle.
+//! 3. One [`super::enqueue_many`] for all of them: reminders to [`reminder_audience`], overdue
+//!    notices to the secretariat (one per cycle, naming the participants newly overdue).
+//!
+//! The key rows and the notices commit together: a pass that fails writes neither, and of two
+//! passes at once (two processes, a restart) the second finds the keys taken (it waits on the
+//! first's uncommitted keys, then skips them). Five statements for any number of participants.
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{Event, Recipient};
+use crate::storage::notifications as store;
+use crate::storage::{self, Scope};
+
+/// What one pass scheduled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Scheduled {
+    /// Reminders (one per assessment; each to several people).
+    pub reminders: usize,
+    /// Cycles with an overdue notice.
+    pub overdue_cycles: usize,
+    /// In-app notifications written.
+    pub notifications: usize,
+}
+
+/// Who gets a deadline reminder for an unfinished assessment: the delegation's heads and
+/// contributors.
+///
+/// Extend here when assignments exist (issue 18 part A): the heads, and the assignees of the
+/// assessment's unfinished goals instead of every contributor.
+pub fn reminder_audience(_assessment: Uuid, participant: Uuid) -> Vec<Recipient> {
+    vec![Recipient::DelegationEditors(participant)]
+}
+
+/// One pass for `today` (UTC) with reminders `offsets` days before the deadline.
+pub async fn run(
+    pool: &PgPool,
+    today: time::Date,
+    offsets: &[i32],
+) -> Result<Scheduled, sqlx::Error> {
+    let mut tx = storage::begin(pool, &Scope::System).await?;
+    let reminders = store::schedule_reminders(&mut tx, today, offsets).await?;
+    let overdue = store::schedule_overdue(&mut tx, today).await?;
+    let mut events: Vec<(Event, Vec<Recipient>)> = reminders
+        .iter()
+        .map(|r| {
+            (
+                Event::DeadlineReminder {
+                    assessment: r.assessment_id,
+                    participant: r.participant_code.clone(),
+                    cycle: r.cycle_code.clone(),
+                    deadline: r.deadline,
+                    days_left: r.days_left,
+                },
+                reminder_audience(r.assessment_id, r.participant_id),
+            )
+        })
+        .collect();
+    events.extend(overdue.iter().map(|o| {
+        (
+            Event::Overdue {
+                cycle: o.cycle_id,
+                cycle_code: o.cycle_code.clone(),
+                participants: o.participants.clone(),
+            },
+            vec![Recipient::Secretariat],
+        )
+    }));
+    let notifications = super::enqueue_many(&mut tx, &events, None).await?;
+    tx.commit().await?;
+    Ok(Scheduled {
+        reminders: reminders.len(),
+        overdue_cycles: overdue.len(),
+        notifications,
+    })
+}
