@@ -11,7 +11,7 @@
 //! no failure persistence: every run (and CI) checks the same cases. Values are drawn from small
 //! grids, so ties in totals and halves at the last shown decimal (0.8125, 10.125) are common.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Cursor;
 
 use calamine::{Data, DataType, Reader, Xlsx, open_workbook_from_rs};
@@ -920,4 +920,429 @@ fn every_format_prints_the_same_text_for_every_figure_and_ranks_are_dense_over_e
     if let Err(failure) = result {
         panic!("{failure}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The measurement on the demo data (docs/scoring.md, "Shown figures on the demo").
+
+/// Shown figures compared, and those that differ, by where they are shown.
+#[derive(Default)]
+struct Tally {
+    shown: BTreeMap<&'static str, usize>,
+    differ: Vec<String>,
+}
+
+impl Tally {
+    fn check(&mut self, surface: &'static str, what: &str, got: &str, want: &str) {
+        *self.shown.entry(surface).or_default() += 1;
+        if got != want {
+            self.differ.push(format!(
+                "{surface} {what}: shows {got:?}, the rule gives {want:?}"
+            ));
+        }
+    }
+}
+
+/// A figure's text as a page writes it: "—" when absent, the decimal comma in French, and a
+/// change with its sign (+, − and none on zero).
+fn page_text(text: Option<&str>, fr: bool, signed: bool) -> String {
+    let Some(text) = text else {
+        return "—".to_owned();
+    };
+    let value: Decimal = text.parse().unwrap();
+    let digits = text.trim_start_matches('-');
+    let sign = match (signed, value.is_zero(), value.is_sign_negative()) {
+        (_, true, _) => "",
+        (_, false, true) => "−",
+        (true, false, false) => "+",
+        (false, false, false) => "",
+    };
+    let text = format!("{sign}{digits}");
+    if fr { french(&text) } else { text }
+}
+
+fn percent_of(share: Option<&str>, fr: bool) -> String {
+    share.map_or("—".to_owned(), |s| {
+        let percent = shown_text(s.parse::<Decimal>().unwrap() * Decimal::ONE_HUNDRED, 0);
+        if fr {
+            format!("{percent}\u{a0}%")
+        } else {
+            format!("{percent}%")
+        }
+    })
+}
+
+#[derive(Deserialize)]
+struct DemoRow {
+    participant_code: String,
+    assessment_id: Uuid,
+    snapshot: DemoSnapshot,
+    overall: ApiFigure,
+    sections: Vec<ApiFigure>,
+    previous: Option<Box<RawValue>>,
+    change: Option<Box<RawValue>>,
+}
+
+#[derive(Deserialize)]
+struct DemoSnapshot {
+    id: Uuid,
+}
+
+#[derive(Deserialize)]
+struct DemoSection {
+    id: Uuid,
+    max_score: Box<RawValue>,
+}
+
+#[derive(Deserialize)]
+struct DemoReport {
+    overall_max_score: Box<RawValue>,
+    sections: Vec<DemoSection>,
+    rows: Vec<DemoRow>,
+}
+
+#[derive(Deserialize)]
+struct ProgressFigure {
+    score: Option<Box<RawValue>>,
+    completion: Option<Box<RawValue>>,
+}
+
+#[derive(Deserialize)]
+struct ProgressLine {
+    figure: ProgressFigure,
+    previous: Option<Box<RawValue>>,
+    change: Option<Box<RawValue>>,
+}
+
+#[derive(Deserialize)]
+struct ProgressReport {
+    overall: Option<ProgressFigure>,
+    overall_previous: Option<Box<RawValue>>,
+    overall_change: Option<Box<RawValue>>,
+    sections: Vec<ProgressLine>,
+}
+
+fn decimals_of(max: &RawValue) -> u32 {
+    if max.get().parse::<Decimal>().unwrap() <= Decimal::ONE {
+        3
+    } else {
+        2
+    }
+}
+
+#[tokio::test]
+async fn on_the_demo_every_shown_figure_is_the_documented_rounding_of_the_exact_value() {
+    let app = TestApp::spawn().await;
+    pledge::demo::load(&app.db.plan).await.unwrap();
+    let analyst = app.user("analyst", None).await;
+    // The exact stored figures of every snapshot: overall and per section.
+    let mut owner = app.db.owner().await;
+    let mut tx = sqlx::Connection::begin(&mut owner).await.unwrap();
+    pledge::storage::set_scope(&mut tx, &pledge::storage::Scope::System)
+        .await
+        .unwrap();
+    let overall: HashMap<Uuid, (Option<Decimal>, i32, i32)> =
+        sqlx::query_as("SELECT id, overall_score, answered, applicable FROM snapshots")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(id, score, answered, applicable)| (id, (score, answered, applicable)))
+            .collect();
+    let sections: HashMap<(Uuid, Uuid), Option<Decimal>> =
+        sqlx::query_as("SELECT snapshot_id, section_id, score FROM snapshot_section_scores")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(snapshot, section, score)| ((snapshot, section), score))
+            .collect();
+    let cycles: Vec<(Uuid, String)> =
+        sqlx::query_as("SELECT id, code FROM cycles ORDER BY opens_on")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+    tx.commit().await.unwrap();
+    drop(owner);
+
+    let mut tally = Tally::default();
+    let french_request = |path: &str| {
+        let mut request = analyst.get(path);
+        request
+            .headers_mut()
+            .insert("accept-language", "fr-FR,fr;q=0.9".parse().unwrap());
+        request
+    };
+    for (cycle, cycle_code) in &cycles {
+        let report: DemoReport = serde_json::from_str(
+            &body_text(
+                app.request(analyst.get(&format!("/api/v1/cycles/{cycle}/report")))
+                    .await,
+            )
+            .await,
+        )
+        .unwrap();
+        if report.rows.is_empty() {
+            continue;
+        }
+        let decimals = decimals_of(&report.overall_max_score);
+        // The API against the exact figures.
+        for row in &report.rows {
+            let code = &row.participant_code;
+            let (score, answered, applicable) = overall[&row.snapshot.id];
+            tally.check(
+                "API",
+                &format!("{cycle_code} {code} overall"),
+                opt(&raw(&row.overall.score)),
+                opt(&score.map(|s| shown_text(s, decimals))),
+            );
+            tally.check(
+                "API",
+                &format!("{cycle_code} {code} completion"),
+                opt(&raw(&row.overall.completion)),
+                opt(&(applicable > 0).then(|| {
+                    shown_text(q12(Decimal::from(answered), Decimal::from(applicable)), 2)
+                })),
+            );
+            for (figure, section) in row.sections.iter().zip(&report.sections) {
+                let exact = sections
+                    .get(&(row.snapshot.id, section.id))
+                    .copied()
+                    .flatten();
+                tally.check(
+                    "API",
+                    &format!("{cycle_code} {code} section"),
+                    opt(&raw(&figure.score)),
+                    opt(&exact.map(|s| shown_text(s, decimals_of(&section.max_score)))),
+                );
+            }
+        }
+        let by_code: HashMap<&str, &DemoRow> = report
+            .rows
+            .iter()
+            .map(|r| (r.participant_code.as_str(), r))
+            .collect();
+
+        // The comparison page and its heat map, in English and French (first page of rows).
+        for (fr, surface, heat) in [
+            (false, "comparison page", "heat map"),
+            (true, "French page", "French heat map"),
+        ] {
+            let path = format!("/cycles/{cycle}/report");
+            let request = if fr {
+                french_request(&path)
+            } else {
+                analyst.get(&path)
+            };
+            let html = body_text(app.request(request).await).await;
+            let mut shown_codes = Vec::new();
+            for cells in table_rows(&html) {
+                let code = cells[1].split_whitespace().next().unwrap().to_owned();
+                let row = by_code[code.as_str()];
+                let what = |figure: &str| format!("{cycle_code} {code} {figure}");
+                let overall = page_text(raw(&row.overall.score).as_deref(), fr, false);
+                tally.check(surface, &what("compared"), &cells[2], &overall);
+                tally.check(
+                    surface,
+                    &what("previous"),
+                    &cells[3],
+                    &page_text(raw(&row.previous).as_deref(), fr, false),
+                );
+                tally.check(
+                    surface,
+                    &what("change"),
+                    &cells[4],
+                    &page_text(raw(&row.change).as_deref(), fr, true),
+                );
+                tally.check(surface, &what("overall"), &cells[5], &overall);
+                tally.check(
+                    surface,
+                    &what("completion"),
+                    &cells[6],
+                    &percent_of(raw(&row.overall.completion).as_deref(), fr),
+                );
+                for (s, figure) in row.sections.iter().enumerate() {
+                    tally.check(
+                        surface,
+                        &what("section"),
+                        &cells[7 + s],
+                        &page_text(raw(&figure.score).as_deref(), fr, false),
+                    );
+                }
+                shown_codes.push(code);
+            }
+            // Heat-map cells, row by row in the table's order, a cell per section.
+            let labels: Vec<&str> = html
+                .split(r#"class="heat-value""#)
+                .skip(1)
+                .map(|piece| {
+                    let text = &piece[piece.find('>').unwrap() + 1..];
+                    &text[..text.find("</text>").unwrap()]
+                })
+                .collect();
+            assert_eq!(labels.len(), shown_codes.len() * report.sections.len());
+            for (label, (code, s)) in labels.iter().zip(
+                shown_codes
+                    .iter()
+                    .flat_map(|c| (0..report.sections.len()).map(move |s| (c, s))),
+            ) {
+                let row = by_code[code.as_str()];
+                let label = label.split("<title>").next().unwrap();
+                tally.check(
+                    heat,
+                    &format!("{cycle_code} {code} S{s}"),
+                    label,
+                    &page_text(raw(&row.sections[s].score).as_deref(), fr, false),
+                );
+            }
+        }
+
+        // The cycle report PDF, in English and French: the summary table.
+        for (lang, fr, surface) in [("en", false, "cycle PDF"), ("fr", true, "French cycle PDF")] {
+            let pages = pdf_pages(&crate::pdf::cycle_pdf(&app, &analyst, *cycle, lang).await);
+            let summary = pages
+                .iter()
+                .position(|p| p.iter().any(|l| l == "Summary" || l == "Synthèse"))
+                .expect("the summary page");
+            for row in &report.rows {
+                let code = &row.participant_code;
+                let Some(lines) = pages[summary..]
+                    .iter()
+                    .find(|p| p.iter().any(|l| l == code))
+                else {
+                    continue;
+                };
+                let at = lines.iter().position(|l| l == code).unwrap();
+                let cells = &lines[at + 2..];
+                tally.check(
+                    surface,
+                    &format!("{cycle_code} {code} overall"),
+                    &cells[0],
+                    &page_text(raw(&row.overall.score).as_deref(), fr, false),
+                );
+                let percent = percent_of(raw(&row.overall.completion).as_deref(), fr);
+                let done = if cells[1].starts_with(&percent) {
+                    percent.clone()
+                } else {
+                    cells[1].clone()
+                };
+                tally.check(
+                    surface,
+                    &format!("{cycle_code} {code} completion"),
+                    &done,
+                    &percent,
+                );
+                for (s, figure) in row.sections.iter().enumerate() {
+                    tally.check(
+                        surface,
+                        &format!("{cycle_code} {code} S{s}"),
+                        &cells[2 + s],
+                        &page_text(raw(&figure.score).as_deref(), fr, false),
+                    );
+                }
+            }
+        }
+    }
+
+    // The progress page and PDF of every assessment of the latest cycle: the scores table.
+    let (latest, latest_code) = cycles.last().unwrap();
+    let report: DemoReport = serde_json::from_str(
+        &body_text(
+            app.request(analyst.get(&format!("/api/v1/cycles/{latest}/report")))
+                .await,
+        )
+        .await,
+    )
+    .unwrap();
+    for row in &report.rows {
+        let code = &row.participant_code;
+        let id = row.assessment_id;
+        let progress: ProgressReport = serde_json::from_str(
+            &body_text(
+                app.request(analyst.get(&format!("/api/v1/assessments/{id}/report")))
+                    .await,
+            )
+            .await,
+        )
+        .unwrap();
+        // The progress API against the comparison API (itself checked against the exact value).
+        let overall = progress.overall.as_ref().unwrap();
+        tally.check(
+            "progress API",
+            &format!("{latest_code} {code} overall"),
+            opt(&raw(&overall.score)),
+            opt(&raw(&row.overall.score)),
+        );
+        let expected: Vec<[String; 4]> = std::iter::once([
+            page_text(raw(&overall.score).as_deref(), false, false),
+            percent_of(raw(&overall.completion).as_deref(), false),
+            page_text(raw(&progress.overall_previous).as_deref(), false, false),
+            page_text(raw(&progress.overall_change).as_deref(), false, true),
+        ])
+        .chain(progress.sections.iter().map(|line| {
+            [
+                page_text(raw(&line.figure.score).as_deref(), false, false),
+                percent_of(raw(&line.figure.completion).as_deref(), false),
+                page_text(raw(&line.previous).as_deref(), false, false),
+                page_text(raw(&line.change).as_deref(), false, true),
+            ]
+        }))
+        .collect();
+        let html = body_text(
+            app.request(analyst.get(&format!("/assessments/{id}/report")))
+                .await,
+        )
+        .await;
+        let start = html.find(r#"id="scores-caption""#).unwrap();
+        let table = &html[start..];
+        let table = &table[table.find("<tbody>").unwrap()..table.find("</tbody>").unwrap()];
+        let rows: Vec<Vec<String>> = table
+            .split("<tr>")
+            .skip(1)
+            .map(|row| {
+                row.split("<td>")
+                    .skip(1)
+                    .map(|cell| cell[..cell.find("</td>").unwrap()].trim().to_owned())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(rows.len(), expected.len());
+        for (cells, want) in rows.iter().zip(&expected) {
+            for (got, want) in cells.iter().zip(want) {
+                tally.check("progress page", &format!("{latest_code} {code}"), got, want);
+            }
+        }
+        // The progress PDF: the same four figures after each figure's label.
+        let response = app
+            .request(analyst.api(
+                "POST",
+                &format!("/api/v1/assessments/{id}/report/pdf?lang=en"),
+                None,
+            ))
+            .await;
+        let pages = pdf_pages(&body_bytes(response).await);
+        let lines: Vec<&String> = pages.iter().flatten().collect();
+        let at = lines
+            .iter()
+            .position(|l| *l == "Overall")
+            .expect("the scores table");
+        for (index, want) in expected.iter().enumerate() {
+            // A label line, then score, completion, previous (marked † when re-scored), change,
+            // then the alliance's cell.
+            let base = at + index * 6;
+            for (offset, want) in want.iter().enumerate() {
+                let got = lines[base + 1 + offset].trim_end_matches(" †");
+                tally.check("progress PDF", &format!("{latest_code} {code}"), got, want);
+            }
+        }
+    }
+
+    let total: usize = tally.shown.values().sum();
+    eprintln!(
+        "shown figures compared: {total} ({:?}); differing from the documented rounding: {}",
+        tally.shown,
+        tally.differ.len()
+    );
+    assert!(total > 900, "the demo shows many figures: {total}");
+    assert!(tally.differ.is_empty(), "{:#?}", tally.differ);
 }
