@@ -12,6 +12,7 @@ mod demo;
 mod evidence;
 mod exports;
 mod feedback;
+mod figures;
 mod frameworks;
 mod home;
 mod import;

@@ -17,7 +17,7 @@ use crate::reports::{
 use crate::support::{TestApp, TestUser, body_bytes, body_json, body_text};
 
 /// The text of every page, in order.
-fn pages_text(bytes: &[u8]) -> Vec<String> {
+pub(crate) fn pages_text(bytes: &[u8]) -> Vec<String> {
     let pdf = lopdf::Document::load_mem(bytes).unwrap();
     pdf.get_pages()
         .keys()
@@ -31,7 +31,12 @@ fn squeezed(text: &str) -> String {
     text.split_whitespace().collect()
 }
 
-async fn cycle_pdf(app: &TestApp, analyst: &TestUser, cycle: Uuid, lang: &str) -> Vec<u8> {
+pub(crate) async fn cycle_pdf(
+    app: &TestApp,
+    analyst: &TestUser,
+    cycle: Uuid,
+    lang: &str,
+) -> Vec<u8> {
     let response = app
         .request(analyst.api(
             "POST",

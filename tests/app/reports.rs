@@ -637,6 +637,83 @@ async fn trends_and_changes_run_across_framework_versions_through_the_mapping() 
             "{path} marks the re-scored previous figures"
         );
     }
+    // The progress page's trend chart rings the re-scored point (Y2020, on the other version)
+    // and says so in its title; this cycle's own point is not marked.
+    let page = body_text(
+        app.request(analyst.get(&format!("/assessments/{fra}/report")))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        page.matches(r#"class="line-point-mark""#).count(),
+        2,
+        "one ringed point and the legend's ring"
+    );
+    assert!(page.contains("Y2020: 52.00 (re-scored)</title>"), "{page}");
+    assert!(page.contains("Y2021: 76.00</title>"));
+    // Both PDFs mark the re-scored previous figures and explain the mark once, in English and
+    // French.
+    for (lang, note, previous, now) in [
+        (
+            "en",
+            "† re-scored: a figure of an earlier cycle",
+            "52.00†",
+            "76.00†",
+        ),
+        (
+            "fr",
+            "† recalculé : chiffre d’un cycle antérieur",
+            "52,00†",
+            "76,00†",
+        ),
+    ] {
+        let note: String = note.split_whitespace().collect();
+        let cycle_pdf =
+            crate::pdf::pages_text(&crate::pdf::cycle_pdf(&app, &analyst, c2, lang).await);
+        let all: String = cycle_pdf.concat().split_whitespace().collect();
+        assert_eq!(
+            all.matches(&note).count(),
+            1,
+            "explained once ({lang}): {all}"
+        );
+        assert!(
+            all.contains("Y2020(2020)†"),
+            "the cover marks Y2020 ({lang}): {all}"
+        );
+        let fra_page: String = cycle_pdf
+            .iter()
+            .find(|p| p.contains("FRA —"))
+            .expect("FRA's page")
+            .split_whitespace()
+            .collect();
+        assert!(
+            fra_page.contains(previous),
+            "FRA's previous ({lang}): {fra_page}"
+        );
+        let response = app
+            .request(analyst.api(
+                "POST",
+                &format!("/api/v1/assessments/{fra}/report/pdf?lang={lang}"),
+                None,
+            ))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let progress: String = crate::pdf::pages_text(&crate::support::body_bytes(response).await)
+            .concat()
+            .split_whitespace()
+            .collect();
+        assert_eq!(
+            progress.matches(&note).count(),
+            1,
+            "explained once ({lang}): {progress}"
+        );
+        assert_eq!(
+            progress.matches(previous).count(),
+            2,
+            "the previous overall and the trend's Y2020 are marked ({lang}): {progress}"
+        );
+        assert!(!progress.contains(now), "this cycle's figure is not marked");
+    }
     let _ = c1;
 }
 

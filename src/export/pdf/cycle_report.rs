@@ -8,6 +8,19 @@ use crate::export::{ExportError, ReportContent};
 use crate::presentation::format::{ScoreFormat, percent};
 use crate::presentation::i18n::Lang;
 
+/// The mark beside a figure of an earlier cycle re-scored on this cycle's framework version;
+/// `export.pdf.rescored_note` explains it once per document.
+pub(super) const RESCORED_MARK: &str = "†";
+
+/// `text` with the re-scored mark when `rescored` (and there is a figure to mark).
+pub(super) fn marked(text: String, rescored: bool) -> String {
+    if rescored && text != "—" {
+        format!("{text} {RESCORED_MARK}")
+    } else {
+        text
+    }
+}
+
 pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
     let report = content.report;
     let stamp = content.stamp;
@@ -51,6 +64,22 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
     ] {
         layout.line(10.0, BOLD, name);
         layout.line(10.0, REGULAR, &value);
+    }
+    // The previous cycle, marked (as the report page marks it) when its figures are re-scored
+    // on this cycle's framework version; the mark is explained here, once.
+    if let Some(previous) = &report.previous_cycle {
+        layout.line(10.0, BOLD, tr.t("report.previous_cycle"));
+        layout.line(
+            10.0,
+            REGULAR,
+            &marked(
+                format!("{} ({})", previous.code, previous.framework_version),
+                report.previous_rescored,
+            ),
+        );
+        if report.previous_rescored {
+            layout.paragraph(9.0, tr.t("export.pdf.rescored_note"));
+        }
     }
     layout.gap(10.0);
     layout.paragraph(9.0, tr.t("export.pdf.provenance"));
@@ -119,7 +148,7 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
                 &["figure", "score", "completion", "previous", "change"],
             ),
         );
-        let previous = format.score(row.previous);
+        let previous = marked(format.score(row.previous), report.previous_rescored);
         layout.row(
             8.0,
             REGULAR,

@@ -1,5 +1,6 @@
 //! The progress report: one participant's scores over cycles.
 
+use super::cycle_report::marked;
 use super::layout::*;
 use super::{label, labels, localized, plain};
 use crate::domain::report::progress::ProgressReport;
@@ -73,6 +74,12 @@ pub fn progress(report: &ProgressReport, generated_at: &str, lang: Lang) -> Vec<
         ),
         None => layout.line(9.0, BOLD, tr.t("export.pdf.not_submitted")),
     }
+    // Figures of earlier cycles re-scored on this cycle's framework version are marked; the
+    // mark is explained here, once.
+    let previous_rescored = report.previous_rescored;
+    if previous_rescored || report.trend.iter().any(|p| p.rescored) {
+        layout.paragraph(8.0, tr.t("export.pdf.rescored_note"));
+    }
     layout.gap(8.0);
 
     layout.line(12.0, BOLD, tr.t("export.pdf.scores"));
@@ -111,7 +118,7 @@ pub fn progress(report: &ProgressReport, generated_at: &str, lang: Lang) -> Vec<
             label(lang, "overall").to_owned(),
             format.score(report.overall.and_then(|o| o.score)),
             percent(lang, report.overall.and_then(|o| o.completion)),
-            format.score(report.overall_previous),
+            marked(format.score(report.overall_previous), previous_rescored),
             format.change(report.overall_change),
             alliance(
                 &format,
@@ -133,7 +140,7 @@ pub fn progress(report: &ProgressReport, generated_at: &str, lang: Lang) -> Vec<
                 ),
                 fmt.score(line.figure.score),
                 percent(lang, line.figure.completion),
-                fmt.score(line.previous),
+                marked(fmt.score(line.previous), previous_rescored),
                 fmt.change(line.change),
                 alliance(&fmt, line.alliance.as_ref()),
             ],
@@ -165,7 +172,7 @@ pub fn progress(report: &ProgressReport, generated_at: &str, lang: Lang) -> Vec<
                 point.cycle.framework_version.clone(),
                 format.score(point.published_overall),
                 if point.comparable {
-                    format.score(point.overall)
+                    marked(format.score(point.overall), point.rescored)
                 } else {
                     tr.t("export.pdf.not_comparable").to_owned()
                 },
@@ -196,7 +203,7 @@ pub fn progress(report: &ProgressReport, generated_at: &str, lang: Lang) -> Vec<
                         answer.goal_code,
                         localized(lang, &answer.goal_title_en, &answer.goal_title_fr)
                     ),
-                    unit.score(answer.previous_score),
+                    marked(unit.score(answer.previous_score), previous_rescored),
                     unit.score(answer.score),
                     unit.change(answer.change),
                 ],

@@ -11,6 +11,8 @@ use super::*;
 /// whose `<title>` gives the series name, x label and value label. Gridlines at 0, 25, 50, 75
 /// and 100 % of `max` are labelled with the value (at most 2 decimals). Series differ by dash
 /// pattern and marker fill as well as colour; a legend is drawn when there is more than one.
+/// A point with a `mark` (e.g. "re-scored") gets a dashed ring around its marker and the mark in
+/// its `<title>`; the legend then also shows the ring with each distinct mark's text.
 /// Points beyond the length of the first series are ignored.
 pub fn line_chart(id: &str, text: &ChartText, max: f64, series: &[Series]) -> String {
     const CLASS: &str = "chart-lines";
@@ -18,11 +20,12 @@ pub fn line_chart(id: &str, text: &ChartText, max: f64, series: &[Series]) -> St
     let Some(first) = series.first().filter(|s| !s.points.is_empty()) else {
         return empty_chart(&id, CLASS, text);
     };
-    let layout = LineLayout::new(max, first, series);
+    let entries = legend_entries(series);
+    let layout = LineLayout::new(max, first, &entries);
     let mut out = String::new();
     svg_open(&mut out, &id, CLASS, WIDTH, layout.height, text);
-    if series.len() > 1 {
-        line_legend(&mut out, &layout, series);
+    if !entries.is_empty() {
+        line_legend(&mut out, &layout, &entries);
     }
     line_grid(&mut out, &layout, max);
     line_x_labels(&mut out, &layout, first);
@@ -49,6 +52,48 @@ const LINE_PLOT_H: f64 = 220.0;
 const LINE_PAD: f64 = 12.0;
 /// Height of one legend line.
 const LEGEND_ROW_H: f64 = 18.0;
+/// Radius of the dashed ring around a marked point.
+const MARK_R: f64 = 6.5;
+
+/// One legend entry: a series (by index), or a point mark's text.
+enum LegendEntry<'a> {
+    Series(usize, &'a str),
+    Mark(&'a str),
+}
+
+impl LegendEntry<'_> {
+    fn text(&self) -> &str {
+        match self {
+            LegendEntry::Series(_, name) | LegendEntry::Mark(name) => name,
+        }
+    }
+}
+
+/// The legend: every series when there is more than one, then each distinct point mark.
+fn legend_entries(series: &[Series]) -> Vec<LegendEntry<'_>> {
+    let mut entries: Vec<LegendEntry<'_>> = if series.len() > 1 {
+        series
+            .iter()
+            .enumerate()
+            .map(|(index, one)| LegendEntry::Series(index, &one.name))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut marks: Vec<&str> = Vec::new();
+    for one in series {
+        for point in &one.points {
+            if let Some(mark) = point.mark.as_deref()
+                && present(point.value).is_some()
+                && !marks.contains(&mark)
+            {
+                marks.push(mark);
+            }
+        }
+    }
+    entries.extend(marks.into_iter().map(LegendEntry::Mark));
+    entries
+}
 
 /// Geometry of a line chart.
 struct LineLayout {
@@ -64,13 +109,9 @@ struct LineLayout {
 }
 
 impl LineLayout {
-    fn new(max: f64, first: &Series, series: &[Series]) -> Self {
+    fn new(max: f64, first: &Series, entries: &[LegendEntry<'_>]) -> Self {
         let count = first.points.len();
-        let legend = if series.len() > 1 {
-            legend_positions(series)
-        } else {
-            Vec::new()
-        };
+        let legend = legend_positions(entries);
         let legend_h = legend.last().map_or(0.0, |(_, y)| y + LEGEND_ROW_H);
         let y_label_w =
             (num(scale_max(max)).chars().count().min(12) as f64 * CHAR_W + 12.0).max(40.0);
@@ -127,11 +168,11 @@ fn step(plot: Span, count: usize) -> f64 {
 }
 
 /// Top-left of each legend entry, flowing left to right and wrapping within the chart width.
-fn legend_positions(series: &[Series]) -> Vec<(f64, f64)> {
-    let mut positions = Vec::with_capacity(series.len());
+fn legend_positions(entries: &[LegendEntry<'_>]) -> Vec<(f64, f64)> {
+    let mut positions = Vec::with_capacity(entries.len());
     let (mut x, mut y) = (16.0, 0.0);
-    for one in series {
-        let width = 30.0 + shown_chars(&one.name, LABEL_CHARS) as f64 * CHAR_W + 16.0;
+    for entry in entries {
+        let width = 30.0 + shown_chars(entry.text(), LABEL_CHARS) as f64 * CHAR_W + 16.0;
         if x > 16.0 && x + width > WIDTH - 16.0 {
             x = 16.0;
             y += LEGEND_ROW_H;
@@ -142,26 +183,46 @@ fn legend_positions(series: &[Series]) -> Vec<(f64, f64)> {
     positions
 }
 
-/// The legend: a sample of each series' line and marker, and its name.
-fn line_legend(out: &mut String, layout: &LineLayout, series: &[Series]) {
+/// The legend: a sample of each series' line and marker, and its name; for each point mark, a
+/// sample of the ring and the mark's text.
+fn line_legend(out: &mut String, layout: &LineLayout, entries: &[LegendEntry<'_>]) {
     out.push_str(r#"<g class="chart-legend">"#);
-    for (index, (one, (x, y))) in series.iter().zip(&layout.legend).enumerate() {
+    for (entry, (x, y)) in entries.iter().zip(&layout.legend) {
         let mid = y + 12.0;
-        let _ = write!(out, r#"<g class="legend-item series-{}">"#, index % 6);
-        let _ = write!(
-            out,
-            r#"<line x1="{}" y1="{m}" x2="{}" y2="{m}" fill="none" stroke-width="2"{}/>"#,
-            num(*x),
-            num(x + 24.0),
-            series_stroke(index),
-            m = num(mid),
-        );
-        marker(out, x + 12.0, mid, index, None);
+        match entry {
+            LegendEntry::Series(index, _) => {
+                let _ = write!(out, r#"<g class="legend-item series-{}">"#, index % 6);
+                let _ = write!(
+                    out,
+                    r#"<line x1="{}" y1="{m}" x2="{}" y2="{m}" fill="none" stroke-width="2"{}/>"#,
+                    num(*x),
+                    num(x + 24.0),
+                    series_stroke(*index),
+                    m = num(mid),
+                );
+                marker(out, x + 12.0, mid, *index, None, None);
+            }
+            LegendEntry::Mark(_) => {
+                out.push_str(r#"<g class="legend-item legend-mark">"#);
+                ring(out, x + 12.0, mid, INK);
+            }
+        }
         let attrs = format!(r#"x="{}" y="{}""#, num(x + 30.0), num(mid + 4.0));
-        text_el(out, &attrs, &one.name, LABEL_CHARS);
+        text_el(out, &attrs, entry.text(), LABEL_CHARS);
         out.push_str("</g>");
     }
     out.push_str("</g>");
+}
+
+/// The dashed ring drawn around a marked point (and in the legend).
+fn ring(out: &mut String, x: f64, y: f64, colour: &str) {
+    let _ = write!(
+        out,
+        r#"<circle class="line-point-mark" cx="{}" cy="{}" r="{}" fill="none" stroke="{colour}" stroke-width="1.5" stroke-dasharray="2 1.5"/>"#,
+        num(x),
+        num(y),
+        num(MARK_R),
+    );
 }
 
 /// ` stroke=".." [stroke-dasharray=".."]` for series `index`.
@@ -174,10 +235,14 @@ fn series_stroke(index: usize) -> String {
     }
 }
 
-/// A point marker (circle) for series `index`, with `title` as its tooltip.
-fn marker(out: &mut String, x: f64, y: f64, index: usize, title: Option<&str>) {
+/// A point marker (circle) for series `index`, with `title` as its tooltip; with a `mark`, a
+/// dashed ring around it.
+fn marker(out: &mut String, x: f64, y: f64, index: usize, title: Option<&str>, mark: Option<&str>) {
     let (colour, _, filled) = SERIES_STYLES[index % SERIES_STYLES.len()];
     let fill = if filled { colour } else { "#ffffff" };
+    if mark.is_some() {
+        ring(out, x, y, colour);
+    }
     let _ = write!(
         out,
         r#"<circle class="line-point" cx="{}" cy="{}" r="3.5" fill="{fill}" stroke="{colour}" stroke-width="1.5">"#,
@@ -251,8 +316,14 @@ fn line_series(out: &mut String, layout: &LineLayout, max: f64, index: usize, se
         );
     }
     for (x, y, point) in points {
-        let tip = format!("{}, {}: {}", series.name, point.label, point.value_label);
-        marker(out, x, y, index, Some(&tip));
+        let tip = match point.mark.as_deref() {
+            Some(mark) => format!(
+                "{}, {}: {} ({mark})",
+                series.name, point.label, point.value_label
+            ),
+            None => format!("{}, {}: {}", series.name, point.label, point.value_label),
+        };
+        marker(out, x, y, index, Some(&tip), point.mark.as_deref());
     }
     out.push_str("</g>");
 }

@@ -111,6 +111,9 @@ pub struct Point {
     pub value: Option<f64>,
     /// The value as the caller formatted it.
     pub value_label: String,
+    /// A note on this point (e.g. "re-scored"): drawn as a dashed ring around its marker, added
+    /// to its `<title>`, and explained by a legend entry; `None` for most points.
+    pub mark: Option<String>,
 }
 
 /// One line of a line chart.

@@ -71,6 +71,7 @@ fn series(name: &str, values: &[Option<f64>]) -> Series {
                 label: format!("202{i}"),
                 value: *v,
                 value_label: v.map_or(String::new(), finite_label),
+                mark: None,
             })
             .collect(),
     }
@@ -851,4 +852,31 @@ fn a_cell_may_lead_elsewhere_than_its_row() {
         svg.contains(r#"href="/row""#),
         "the row label keeps the row's link"
     );
+}
+
+#[test]
+fn a_marked_point_is_ringed_titled_with_its_mark_and_explained_in_the_legend() {
+    let mut one = series("Overall", &[Some(0.4), Some(0.5), None, Some(0.7)]);
+    one.points[0].mark = Some("re-scored".to_owned());
+    // A mark on a missing value draws nothing.
+    one.points[2].mark = Some("re-scored".to_owned());
+    let svg = line_chart("l", &text(), 1.0, &[one]);
+    assert_eq!(
+        svg.matches(r#"class="line-point-mark""#).count(),
+        2,
+        "the marked point and the legend's sample"
+    );
+    assert!(svg.contains("<title>Overall, 2020: 0.40 (re-scored)</title>"));
+    assert!(svg.contains("<title>Overall, 2021: 0.50</title>"));
+    assert!(svg.contains("chart-legend"), "the ring is explained");
+    assert_eq!(svg.matches(r#"class="legend-item"#).count(), 1);
+    assert!(svg.contains(">re-scored</text>"));
+    let unmarked = line_chart(
+        "l",
+        &text(),
+        1.0,
+        &[series("Overall", &[Some(0.4), Some(0.5)])],
+    );
+    assert!(!unmarked.contains("line-point-mark"));
+    assert!(!unmarked.contains("chart-legend"));
 }

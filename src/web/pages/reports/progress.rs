@@ -265,6 +265,9 @@ fn progress_page(page: PageContext, report: ProgressReport, can_compare: bool) -
                     label: p.cycle.code.clone(),
                     value: p.overall.map(geometry),
                     value_label: format.score(p.overall),
+                    // Re-scored on this cycle's framework version: ringed, and said in the
+                    // point's title and the chart's legend.
+                    mark: p.rescored.then(|| tr.t("report.rescored").to_owned()),
                 })
                 .collect(),
         }],
