@@ -3,7 +3,7 @@
 //! (`services::imports`). A CSV is streamed from disk; problems are printed with their place
 //! and the command fails (exit status 1) without writing anything.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use crate::auth::Operator;
 use crate::import::Purpose;
@@ -47,7 +47,7 @@ fn failed(error: ServiceError, what: &str) -> anyhow::Error {
 pub async fn cycle(
     pool: &sqlx::PgPool,
     cycle: &str,
-    file: &PathBuf,
+    file: &Path,
     purpose: Purpose,
     dry_run: bool,
 ) -> anyhow::Result<()> {
@@ -114,11 +114,7 @@ pub async fn cycle(
 }
 
 /// `pledge participant import FILE [--dry-run]`.
-pub async fn participants(
-    pool: &sqlx::PgPool,
-    file: &PathBuf,
-    dry_run: bool,
-) -> anyhow::Result<()> {
+pub async fn participants(pool: &sqlx::PgPool, file: &Path, dry_run: bool) -> anyhow::Result<()> {
     let outcome = imports::import_participants(
         pool,
         Operator::Cli,

@@ -427,7 +427,10 @@ mod tests {
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0].cells, ["a", "b"]);
-        assert_eq!(rows[1].row, 2, "the empty line keeps its number");
+        assert_eq!(
+            rows[1].row, 1,
+            "rows are records: the reader skips an empty line"
+        );
         assert_eq!(rows[1].cells, ["1", "=SUM(A1)"]);
         assert_eq!(rows[2].cells, ["'plain", "x, y"]);
     }
