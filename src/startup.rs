@@ -7,7 +7,8 @@
 //!
 //! 1. Find `initdb`, `pg_ctl`, `postgres`; choose the OS account (the current user, or `postgres` when
 //!    running as root); check the socket path length.
-//! 2. Lock the data directory (`pledge.lock`, an OS file lock with the pid). A second process fails at once.
+//! 2. Lock the data directory (`pledge.lock`, an OS file lock with the pid). A second process fails at once,
+//!    unless the cluster was started by `pledge db start`: then it shares it ([`ReadyDatabase::open_for_serve`]).
 //! 3. `initdb` if `pgdata/PG_VERSION` is missing, then append the socket-only settings.
 //! 4. `pg_ctl start`, unless a server already runs there: one started by `pledge db start` is used and
 //!    left running; one left by a crashed process is taken over.
