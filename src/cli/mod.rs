@@ -6,9 +6,9 @@ mod db;
 mod framework;
 mod imports;
 mod participant;
-mod restore;
 #[cfg(test)]
 mod reference;
+mod restore;
 mod table;
 mod user;
 
