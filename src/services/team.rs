@@ -95,7 +95,7 @@ pub(crate) async fn enqueue_mail(
                 &store::AddressMail {
                     recipient: email,
                     language,
-                    kind: "team.invitation",
+                    kind: "team_invitation",
                     subject: &tr.fmt("team.mail.invitation_subject", &args),
                     body: &tr.fmt("team.mail.invitation_body", &args),
                     link,
@@ -115,7 +115,7 @@ pub(crate) async fn enqueue_mail(
                 &store::AddressMail {
                     recipient: email,
                     language,
-                    kind: "team.invitation",
+                    kind: "team_invitation",
                     subject: &tr.fmt("team.mail.invitation_subject", &args),
                     body: &tr.fmt("team.mail.existing_account_body", &args),
                     link: "/signin",

@@ -410,6 +410,8 @@ struct ApiRow {
 
 #[derive(Deserialize)]
 struct ApiReport {
+    /// `items` in the API's pages, `rows` in the JSON export's report.
+    #[serde(alias = "items")]
     rows: Vec<ApiRow>,
 }
 
@@ -998,6 +1000,7 @@ struct DemoSection {
 struct DemoReport {
     overall_max_score: Box<RawValue>,
     sections: Vec<DemoSection>,
+    #[serde(alias = "items")]
     rows: Vec<DemoRow>,
 }
 

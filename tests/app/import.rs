@@ -98,7 +98,7 @@ async fn new_cycle(app: &TestApp, admin: &TestUser, framework: Uuid, code: &str)
 /// participant → (overall score, complete, answered, rank, each section's score), as the
 /// report API gives them.
 fn figures(report: &Value) -> HashMap<String, Value> {
-    report["rows"]
+    report["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -121,7 +121,7 @@ async fn an_exported_cycle_imported_into_a_new_historical_cycle_compares_figure_
     pledge::demo::load(&app.db.plan).await.unwrap();
     let admin = app.user("admin", None).await;
     let cycles = body_json(app.request(admin.get("/api/v1/cycles")).await).await;
-    let source = cycles
+    let source = cycles["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -358,7 +358,7 @@ async fn the_gci_2020_index_is_built_in_five_requests_and_publishes_its_ranks() 
     let report = body_json(response).await;
     assert_eq!(client.requests.load(Ordering::SeqCst), 5);
 
-    let ranks: HashMap<&str, Option<u64>> = report["rows"]
+    let ranks: HashMap<&str, Option<u64>> = report["items"]
         .as_array()
         .unwrap()
         .iter()

@@ -166,7 +166,9 @@ async fn schemathesis_finds_no_server_error_and_nothing_undocumented_for_a_deleg
             .arg(format!("{base}/api/v1/openapi.json"))
             .args(["--url", &base])
             .args(["-H", &format!("Authorization: Bearer {token}")])
-            .args(["--max-examples", "5", "--workers", "2"])
+            // One worker: with two threads, hypothesis 6 on Python 3.11 fails now and then while
+            // describing a strategy ("AST constructor recursion depth mismatch"), a tool error.
+            .args(["--max-examples", "5", "--workers", "1"])
             .args(["--phases", "examples,coverage,fuzzing,stateful"])
             .args([
                 "--checks",

@@ -271,7 +271,7 @@ async fn inviting_reveals_nothing_about_whether_the_address_has_an_account() {
         let mut owner = system(&app).await;
         sqlx::query_as(
             "SELECT recipient, language, subject, body, link FROM mail_outbox
-             WHERE kind = 'team.invitation' ORDER BY created_at, recipient",
+             WHERE kind = 'team_invitation' ORDER BY created_at, recipient",
         )
         .fetch_all(&mut owner)
         .await
@@ -531,7 +531,7 @@ async fn a_head_assigns_sections_and_goals_and_the_form_shows_who_holds_each_and
     for member in [&alice, &bob] {
         assert_eq!(
             app.count(&format!(
-                "SELECT count(*) FROM notifications WHERE user_id = '{}' AND kind = 'goal.assigned'
+                "SELECT count(*) FROM notifications WHERE user_id = '{}' AND kind = 'goal_assigned'
                    AND link = '/assessments/{assessment}'",
                 member.id
             ))
@@ -540,7 +540,7 @@ async fn a_head_assigns_sections_and_goals_and_the_form_shows_who_holds_each_and
         );
         assert_eq!(
             app.count(&format!(
-                "SELECT count(*) FROM mail_outbox WHERE user_id = '{}' AND kind = 'goal.assigned'",
+                "SELECT count(*) FROM mail_outbox WHERE user_id = '{}' AND kind = 'goal_assigned'",
                 member.id
             ))
             .await,

@@ -90,6 +90,7 @@ pub struct ActionRequest {
 #[utoipa::path(post, path = "/assessments/{assessment}/answers/{goal}/actions", tag = "evidence",
     params(("assessment" = Uuid, Path, description = "Assessment id"), ("goal" = String, Path, description = "Goal code")), request_body = ActionRequest,
     responses((status = 201, description = "Added", body = Created), (status = 403, description = "Not this delegation's editor", body = ErrorBody),
+              (status = 409, description = "Submitted or cycle not open", body = ErrorBody),
               (status = 422, description = "`fields` names what is wrong", body = ErrorBody)))]
 pub async fn add_action(
     State(state): State<AppState>,
@@ -117,6 +118,7 @@ pub async fn add_action(
     params(("assessment" = Uuid, Path, description = "Assessment id"), ("goal" = String, Path, description = "Goal code")),
     request_body(content = String, description = "multipart/form-data with a `file` field", content_type = "multipart/form-data"),
     responses((status = 201, description = "Stored", body = Created), (status = 403, description = "Not this delegation's editor", body = ErrorBody),
+              (status = 409, description = "Submitted or cycle not open", body = ErrorBody),
               (status = 422, description = "`fields.file`: empty, too large or not an accepted type", body = ErrorBody)))]
 pub async fn upload_file(
     State(state): State<AppState>,
