@@ -330,6 +330,9 @@ impl StreamedExport {
     pub fn into_chunks(
         self,
     ) -> impl futures_util::Stream<Item = Result<Vec<u8>, ServiceError>> + Send + 'static {
+        use futures_util::StreamExt;
+        // Fused: a body layer (compression, the metrics' export gauge) may poll once more after
+        // the end, which an unfused `unfold` answers with a panic.
         futures_util::stream::unfold(Some((self, 0usize)), |state| async move {
             let (export, step) = state?;
             match export.chunk(step).await {
@@ -338,6 +341,7 @@ impl StreamedExport {
                 Err(error) => Some((Err(error), None)),
             }
         })
+        .fuse()
     }
 
     /// Chunk `step`: 0 is the head, then one chunk per batch of participants, then the tail.
