@@ -3,7 +3,10 @@
 //! an analyst's token, finds no server error and no response the document does not declare
 //! (status, content type, body schema, headers), following the document's links statefully.
 //!
-//! Both tools come from PyPI, pinned, in a virtual environment under `target/tmp/api-tools`
+//! A Python client generated from the document (openapi-python-client) then carries a
+//! delegation head through the whole journey: find the assessment, save with ETags, submit.
+//!
+//! The tools come from PyPI, pinned, in a virtual environment under `target/tmp/api-tools`
 //! that the first test to need it creates (so `cargo test` needs `python3` with `venv` and
 //! network access to PyPI once; `.ci/run` has both).
 
@@ -17,6 +20,7 @@ use crate::support::{TestApp, body_json};
 
 const VALIDATOR: &str = "openapi-spec-validator==0.9.0";
 const SCHEMATHESIS: &str = "schemathesis==4.32.5";
+const PYTHON_CLIENT_GENERATOR: &str = "openapi-python-client==0.29.1";
 
 /// The virtual environment's `bin/`, created once per test process (and kept between runs).
 fn api_tools() -> &'static Path {
@@ -24,7 +28,9 @@ fn api_tools() -> &'static Path {
     TOOLS.get_or_init(|| {
         let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("api-tools");
         let bin = venv.join("bin");
-        let marker = venv.join(format!("installed {VALIDATOR} {SCHEMATHESIS}"));
+        let marker = venv.join(format!(
+            "installed {VALIDATOR} {SCHEMATHESIS} {PYTHON_CLIENT_GENERATOR}"
+        ));
         if !marker.exists() {
             let _ = std::fs::remove_dir_all(&venv);
             run_tool(
@@ -40,6 +46,7 @@ fn api_tools() -> &'static Path {
                     "--disable-pip-version-check",
                     VALIDATOR,
                     SCHEMATHESIS,
+                    PYTHON_CLIENT_GENERATOR,
                 ]),
                 "pip install of the API test tools",
             );
@@ -193,6 +200,135 @@ async fn schemathesis_finds_no_server_error_and_nothing_undocumented_for_a_deleg
         );
     }
     server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_generated_from_the_document_reaches_every_operation_and_carries_a_delegation_through_its_journey()
+ {
+    let app = TestApp::spawn().await;
+    pledge::demo::load(&app.db.plan).await.expect("demo data");
+    let head = app.user("head", Some("FRA")).await;
+    let response = app
+        .request(head.api(
+            "POST",
+            "/api/v1/me/tokens",
+            Some(serde_json::json!({"name": "generated client"})),
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let token = body_json(response).await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Generate the client from the document the service serves.
+    let document = pledge::web::api::openapi_document();
+    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("generated-client-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(
+        work.join("openapi.json"),
+        serde_json::to_vec(&document).unwrap(),
+    )
+    .unwrap();
+    // The binary downloads (CSV, XLSX, PDF) are bytes to a client; no formatter hooks.
+    std::fs::write(
+        work.join("config.yaml"),
+        "package_name_override: pledge_client\n\
+         post_hooks: []\n\
+         content_type_overrides:\n\
+         \x20 application/pdf: application/octet-stream\n\
+         \x20 application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: application/octet-stream\n\
+         \x20 text/csv: application/octet-stream\n",
+    )
+    .unwrap();
+    let report = run_tool(
+        std::process::Command::new(api_tools().join("openapi-python-client"))
+            .arg("generate")
+            .arg("--path")
+            .arg(work.join("openapi.json"))
+            .arg("--config")
+            .arg(work.join("config.yaml"))
+            .arg("--output-path")
+            .arg(work.join("pledge_client"))
+            .args(["--meta", "none"]),
+        "openapi-python-client generate",
+    );
+    // The generator skips what it cannot express with a warning, and generates the rest.
+    assert!(
+        !report.to_lowercase().contains("warning"),
+        "the generator skipped parts of the document:\n{report}"
+    );
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router =
+        pledge::web::app(app.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let output = tokio::process::Command::new(api_tools().join("python"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/app/generated_client_journey.py"
+        ))
+        .args([&base, &token])
+        .env("PYTHONPATH", &work)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .await
+        .expect("python runs the journey");
+    server.abort();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the journey through the generated client failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("one JSON line");
+
+    // Reaches every operation: one generated call per operation of the document.
+    let mut operation_ids: Vec<String> = document["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .map(|operation| operation["operationId"].as_str().unwrap().to_owned())
+        .collect();
+    operation_ids.sort();
+    let generated: Vec<String> = serde_json::from_value(seen["operations"].clone()).unwrap();
+    assert_eq!(generated, operation_ids);
+
+    // The journey: found through the listing (following its cursor), saved with ETags (a stale
+    // one refused with the error body), submitted.
+    assert_eq!(seen["role"], "head");
+    assert_eq!(seen["participants"], serde_json::json!(["FRA"]));
+    assert_eq!(seen["listed"], seen["total"]);
+    assert!(seen["pages"].as_u64().unwrap() >= 2, "{seen}");
+    assert_eq!(seen["stale_status"], 412);
+    assert_eq!(seen["stale_is_error_body"], true);
+    assert_eq!(seen["saved"], seen["goals"]);
+    assert!(seen["answered_now"].as_u64().unwrap() > 0, "{seen}");
+    assert_eq!(seen["submitted_now"], true);
+    assert_eq!(seen["state_after"], "submitted");
+
+    // Read back by the service's own API, not only by the client.
+    let assessment = seen["assessment"].as_str().unwrap();
+    let response = app
+        .request(head.api("GET", &format!("/api/v1/assessments/{assessment}"), None))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let stored = body_json(response).await;
+    assert_eq!(stored["state"], "submitted");
+    let answers = stored["answers"].as_array().unwrap();
+    assert_eq!(answers.len() as u64, seen["goals"].as_u64().unwrap());
+    assert!(answers.iter().all(|answer| {
+        answer["narrative"]
+            .as_str()
+            .is_some_and(|text| text.starts_with("Confirmed through the generated client"))
+            && !answer["value"].as_str().unwrap_or_default().is_empty()
+    }));
+    let _ = std::fs::remove_dir_all(&work);
 }
 
 #[tokio::test]

@@ -160,6 +160,9 @@ fn add_framework_schema(schemas: &mut Map<String, Value>) {
         return;
     };
     schema.remove("$schema");
+    // Generators name the class after `title` when there is one: the standalone file's human
+    // title made openapi-python-client call the framework document `Field1`.
+    schema.insert("title".into(), Value::String(FRAMEWORK_DOCUMENT.into()));
     let definitions = match schema.remove("$defs") {
         Some(Value::Object(definitions)) => definitions,
         _ => Map::new(),
