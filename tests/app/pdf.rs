@@ -49,7 +49,7 @@ pub(crate) async fn cycle_pdf(
 }
 
 #[tokio::test]
-async fn names_and_texts_outside_latin_1_round_trip_through_both_pdfs() {
+async fn names_texts_and_answers_are_written_as_each_language_writes_them_in_both_pdfs() {
     let app = TestApp::spawn().await;
     let cycle = gci_cycle(&app).await;
     let name = "Țară Českå Łódź Győr";
@@ -77,6 +77,16 @@ async fn names_and_texts_outside_latin_1_round_trip_through_both_pdfs() {
             "EST's page ({lang})"
         );
         assert!(all.contains("Σ w·s ÷ Σ w"), "the method's formula ({lang})");
+        // Answers are written as the language writes numbers, every digit kept: EST's
+        // capacity-development answer is 19.48 (only an answer: its score is 97.4).
+        let (written, foreign) = match lang {
+            "fr" => ("19,48", "19.48"),
+            _ => ("19.48", "19,48"),
+        };
+        assert!(
+            all.contains(written) && !all.contains(foreign),
+            "EST's answer as {written} ({lang})"
+        );
         assert!(
             !all.contains("T?r?") && !all.contains("??"),
             "nothing replaced"

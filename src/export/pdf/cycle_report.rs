@@ -214,7 +214,7 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
             let value = match answer.answer_state.as_str() {
                 "not_applicable" => tr.t("export.pdf.not_applicable").to_owned(),
                 "missing" => "—".to_owned(),
-                _ => answer.value.clone(),
+                _ => super::answer_text(lang, &answer.value),
             };
             layout.row(
                 7.5,

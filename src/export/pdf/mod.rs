@@ -50,6 +50,21 @@ pub(super) fn localized<'a>(lang: Lang, english: &'a str, french: &'a str) -> &'
     }
 }
 
+/// An answer as a reader of `lang` writes it: yes/no in words, a number with the language's
+/// decimal separator and every digit it was given (`12,50` in French). The files meant for
+/// machines (CSV, XLSX, JSON) keep the stored text.
+pub(super) fn answer_text(lang: Lang, value: &str) -> String {
+    match value {
+        "yes" => label(lang, "yes").to_owned(),
+        "no" => label(lang, "no").to_owned(),
+        number if number.parse::<crate::domain::scoring::Decimal>().is_ok() => match lang {
+            Lang::Fr => number.replace('.', ","),
+            Lang::En => number.to_owned(),
+        },
+        other => other.to_owned(),
+    }
+}
+
 /// A plain number (a weight, a target) as `lang` writes decimals.
 pub(super) fn plain(lang: Lang, value: crate::domain::scoring::Decimal) -> String {
     crate::presentation::format::figure(lang, value)

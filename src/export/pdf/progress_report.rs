@@ -292,7 +292,7 @@ pub fn progress(report: &ProgressReport, generated_at: &str, lang: Lang) -> Vec<
         for answer in report.answers.iter().filter(|a| a.section == index) {
             let value = match (answer.state.as_str(), answer.value()) {
                 ("not_applicable", _) => tr.t("export.pdf.not_applicable").to_owned(),
-                (_, Some(value)) => value.text(),
+                (_, Some(value)) => super::answer_text(lang, &value.text()),
                 (_, None) => "—".to_owned(),
             };
             layout.row(
