@@ -23,6 +23,7 @@ mod notifications;
 mod offline;
 mod openapi;
 mod ops;
+mod packaging;
 mod pdf;
 mod perf;
 mod reports;
