@@ -69,7 +69,7 @@ start_server() { # $1: cached | uncached
   done
   curl -fs "http://127.0.0.1:$port/readyz" >/dev/null
 }
-stop_server() { [ -n "$server" ] && { kill -TERM "$server" 2>/dev/null; wait "$server" 2>/dev/null || true; server=""; }; }
+stop_server() { if [ -n "$server" ]; then kill -TERM "$server" 2>/dev/null; wait "$server" 2>/dev/null || true; server=""; fi; }
 trap stop_server EXIT
 
 if [ "${BENCH_ONLY:-}" != exports ]; then
