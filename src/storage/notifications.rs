@@ -467,3 +467,59 @@ pub async fn schedule_overdue(
     .fetch_all(conn)
     .await
 }
+
+/// One person to remind of one assessment's deadline, with the goals assigned to them that are
+/// still unfinished (empty for a head or contributor reminded of the whole assessment).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReminderRecipient {
+    pub assessment_id: Uuid,
+    pub user_id: Uuid,
+    /// Goal codes in the framework's order.
+    pub goals: Vec<String>,
+}
+
+/// Who is reminded of the deadline of each of `due` (assessment, participant), in one
+/// statement: the delegation's heads; every head or contributor who holds an unfinished goal
+/// of it (no answer, an answer without a value, or one carried forward or entered on the
+/// delegation's behalf and not yet confirmed), with those goals; and, for an assessment where
+/// nobody holds any goal, its contributors. Viewers are never reminded, nor members no longer
+/// in the delegation; disabled users are left out later, with everyone else's choices.
+pub async fn reminder_recipients(
+    conn: &mut PgConnection,
+    due: &[(Uuid, Uuid)],
+) -> Result<Vec<ReminderRecipient>, sqlx::Error> {
+    if due.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as(
+        "WITH due AS (
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[]) AS d(assessment_id, participant_id)
+         ), open_work AS (
+             SELECT ga.assessment_id, ga.user_id,
+                    array_agg(g.code ORDER BY s.position, g.position) AS goals
+             FROM due d
+             JOIN goal_assignments ga ON ga.assessment_id = d.assessment_id
+             JOIN goals g ON g.id = ga.goal_id
+             JOIN framework_sections s ON s.id = g.section_id
+             LEFT JOIN answers an ON an.assessment_id = ga.assessment_id AND an.goal_id = ga.goal_id
+             WHERE an.id IS NULL OR an.unconfirmed
+                OR NOT (an.not_applicable
+                        OR num_nonnulls(an.value_level, an.value_number, an.value_bool) > 0)
+             GROUP BY ga.assessment_id, ga.user_id
+         )
+         SELECT d.assessment_id, m.user_id, coalesce(w.goals, ARRAY[]::text[]) AS goals
+         FROM due d
+         JOIN delegation_memberships m ON m.participant_id = d.participant_id
+         LEFT JOIN open_work w ON w.assessment_id = d.assessment_id AND w.user_id = m.user_id
+         WHERE m.delegation_role = 'head'
+            OR (m.delegation_role = 'contributor'
+                AND (w.user_id IS NOT NULL
+                     OR NOT EXISTS (SELECT 1 FROM goal_assignments ga
+                                    WHERE ga.assessment_id = d.assessment_id)))
+         ORDER BY d.assessment_id, m.user_id",
+    )
+    .bind(due.iter().map(|d| d.0).collect::<Vec<_>>())
+    .bind(due.iter().map(|d| d.1).collect::<Vec<_>>())
+    .fetch_all(conn)
+    .await
+}

@@ -763,6 +763,148 @@ async fn reminders_are_scheduled_once_per_offset_even_by_two_passes_at_once_and_
     );
 }
 
+async fn save_answer(app: &TestApp, user: &TestUser, assessment: &str, goal: &str, version: u32) {
+    let mut put = user.api(
+        "PUT",
+        &format!("/api/v1/assessments/{assessment}/answers/{goal}"),
+        Some(json!({"value": "10", "narrative": format!("Secret narrative of {goal}")})),
+    );
+    put.headers_mut()
+        .insert("if-match", format!("\"{version}\"").parse().unwrap());
+    let response = app.request(put).await;
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
+#[tokio::test]
+async fn assignees_of_unfinished_goals_are_reminded_of_those_goals_once_per_offset_by_mail() {
+    let app = TestApp::spawn().await;
+    let server = SmtpServer::start(false).await;
+    let (_admin, _cycle, assessment) = crate::assessments::open_gci_cycle(&app).await;
+    let head = app.user("head", Some("FRA")).await;
+    let alice = app.user("contributor", Some("FRA")).await;
+    let bob = app.user("contributor", Some("FRA")).await;
+    let carol = app.user("contributor", Some("FRA")).await;
+    let viewer = app.user("viewer", Some("FRA")).await;
+    // DEU assigns nothing: its head and contributor are reminded of the whole assessment.
+    let deu_head = app.user("head", Some("DEU")).await;
+    let deu_contributor = app.user("contributor", Some("DEU")).await;
+    set_language(&app, &alice, "fr").await;
+    save_answer(&app, &head, &assessment, "legal", 0).await;
+    save_answer(&app, &head, &assessment, "technical", 0).await;
+    for (member, what) in [
+        (
+            alice.id,
+            "goal=legal&goal=organizational&goal=capacity_development",
+        ),
+        (bob.id, "goal=technical"),
+        (head.id, "goal=cooperation"),
+    ] {
+        let response = app
+            .request(head.post_form(
+                &format!("/assessments/{assessment}/assignments"),
+                &format!("member={member}&{what}"),
+            ))
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    }
+    let reminders = |user: &TestUser| {
+        let app = &app;
+        let user = user.id;
+        async move {
+            app.count(&format!(
+                "SELECT count(*) FROM notifications WHERE user_id = '{user}' AND kind = 'deadline_reminder'"
+            ))
+            .await
+        }
+    };
+    let deadline = time::macros::date!(2099 - 12 - 31);
+    let run = |today: time::Date| {
+        let pool = app.state.db.clone();
+        async move {
+            pledge::notify::schedule::run(&pool, today, &[14, 7, 1])
+                .await
+                .unwrap()
+        }
+    };
+    run(deadline - time::Duration::days(10)).await;
+    assert_eq!(run(deadline - time::Duration::days(10)).await.reminders, 0);
+    assert_eq!(
+        reminders(&alice).await,
+        1,
+        "an assignee of unfinished goals"
+    );
+    assert_eq!(reminders(&head).await, 1, "the head, once");
+    assert_eq!(reminders(&bob).await, 0, "his only goal is answered");
+    assert_eq!(reminders(&carol).await, 0, "the work is assigned to others");
+    assert_eq!(reminders(&viewer).await, 0);
+    assert_eq!(reminders(&deu_head).await, 1);
+    assert_eq!(
+        reminders(&deu_contributor).await,
+        1,
+        "nothing assigned in DEU"
+    );
+
+    sender::send_due(&app.state.db, &server.settings(), Uuid::new_v4())
+        .await
+        .unwrap();
+    // The assignment itself was told too (goal_assigned); here, the reminders.
+    let reminded = |address: &str| -> Vec<Received> {
+        server
+            .to(address)
+            .into_iter()
+            .filter(|m| m.subject().contains("2099"))
+            .collect()
+    };
+    let mails = reminded(&alice.email);
+    assert_eq!(mails.len(), 1);
+    assert_eq!(
+        mails[0].subject(),
+        "FRA 2026 : 2 objectif(s) qui vous sont attribués à terminer avant le 31 décembre 2099"
+    );
+    let body = mails[0].body();
+    assert!(
+        body.contains("organizational, capacity_development") && !body.contains("legal"),
+        "names the unfinished goals only, in the framework's order: {body}"
+    );
+    assert!(body.contains("il reste 10 jour(s)"), "{body}");
+    assert!(
+        body.contains(&format!(
+            "https://pledge.test.example/assessments/{assessment}?mine=1"
+        )),
+        "{body}"
+    );
+    assert!(!body.contains("Secret narrative"));
+    let head_mail = reminded(&head.email);
+    assert_eq!(head_mail.len(), 1, "one reminder per person");
+    assert_eq!(
+        head_mail[0].subject(),
+        "FRA 2026: 1 goal(s) assigned to you are due on 31 December 2099"
+    );
+    assert!(head_mail[0].body().contains(": cooperation."));
+    let deu = reminded(&deu_contributor.email);
+    assert_eq!(deu.len(), 1);
+    assert_eq!(
+        deu[0].subject(),
+        "DEU 2026: the deadline is 31 December 2099"
+    );
+
+    // Two passes at once on the 7-day mark: each person once more.
+    let day = deadline - time::Duration::days(6);
+    let (a, b) = tokio::join!(run(day), run(day));
+    assert!(a.reminders == 0 || b.reminders == 0);
+    assert_eq!(reminders(&alice).await, 2);
+    assert_eq!(reminders(&head).await, 2);
+
+    // Alice finishes her goals: at the 1-day mark she is not reminded, the head still is.
+    save_answer(&app, &alice, &assessment, "organizational", 0).await;
+    save_answer(&app, &alice, &assessment, "capacity_development", 0).await;
+    run(deadline).await;
+    assert_eq!(reminders(&alice).await, 2);
+    assert_eq!(reminders(&head).await, 3);
+    assert_eq!(reminders(&bob).await, 0);
+    assert_eq!(reminders(&deu_contributor).await, 3);
+}
+
 #[tokio::test]
 async fn each_user_chooses_per_kind_and_security_notices_cannot_be_turned_off() {
     let app = TestApp::spawn().await;
@@ -974,7 +1116,8 @@ async fn security_notices_are_mailed_at_once_and_a_known_browser_is_not_news() {
 }
 
 /// The benchmark of reminder scheduling (bench/reminders.sh): 2,000 participants in an open
-/// cycle, each with a head and a contributor; one pass schedules every reminder. Prints one
+/// cycle, each with a head and a contributor holding two goals (one answered); one pass
+/// schedules every reminder (the contributor's names the unfinished goal). Prints one
 /// JSON line; asserts only the counts.
 #[tokio::test]
 #[ignore = "a benchmark: bash bench/reminders.sh"]
@@ -1012,6 +1155,31 @@ async fn bench_reminder_scheduling_for_2000_participants() {
     .execute(&mut *tx)
     .await
     .unwrap();
+    // Each contributor holds two goals, one answered: their reminder names the other.
+    sqlx::query(
+        "INSERT INTO goal_assignments (assessment_id, participant_id, goal_id, user_id)
+         SELECT a.id, a.participant_id, g.id, m.user_id
+         FROM assessments a
+         JOIN delegation_memberships m ON m.participant_id = a.participant_id
+             AND m.delegation_role = 'contributor'
+         JOIN cycles c ON c.id = a.cycle_id
+         JOIN goals g ON g.framework_id = c.framework_id AND g.code IN ('legal', 'technical')
+         WHERE a.cycle_id = $1::uuid",
+    )
+    .bind(&cycle)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO answers (assessment_id, participant_id, goal_id, value_level)
+         SELECT a.id, a.participant_id, g.id, 1 FROM assessments a JOIN cycles c ON c.id = a.cycle_id
+         JOIN goals g ON g.framework_id = c.framework_id AND g.code = 'legal'
+         WHERE a.cycle_id = $1::uuid",
+    )
+    .bind(&cycle)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let participants = app
         .count(&format!(
@@ -1032,6 +1200,15 @@ async fn bench_reminder_scheduling_for_2000_participants() {
     assert_eq!(pass.reminders as i64, participants);
     assert_eq!(pass.notifications as i64, participants * 2);
     assert_eq!(again.reminders, 0);
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM notifications WHERE kind = 'deadline_reminder'
+               AND body LIKE '%: technical.%' AND link LIKE '%?mine=1'"
+        )
+        .await,
+        participants,
+        "each contributor is reminded of their unfinished goal"
+    );
     println!(
         "{}",
         json!({
@@ -1039,7 +1216,7 @@ async fn bench_reminder_scheduling_for_2000_participants() {
             "participants": participants,
             "reminders": pass.reminders,
             "notifications_and_mails": pass.notifications,
-            "statements": 5,
+            "statements": 6,
             "first_pass_ms": (first_ms * 10.0).round() / 10.0,
             "repeat_pass_ms": (again_ms * 10.0).round() / 10.0,
         })
