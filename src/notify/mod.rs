@@ -24,7 +24,7 @@
 //! # Choices
 //!
 //! Per user and kind ([`Kind::CHOOSABLE`]): `immediately` (the default), `digest` (one mail a
-//! day at 06:00 UTC with every such notice) or `off` (no mail). The in-app list always shows
+//! day from 06:00 in the user's own time zone with every such notice, [`digest`]) or `off` (no mail). The in-app list always shows
 //! every notice. Security notices ([`Kind::is_security`]: a sign-in from a new device, the
 //! second factor reset, the password changed) are always mailed at once.
 //!
@@ -38,8 +38,12 @@
 //!
 //! [`sender`]: the loop inside `pledge serve` that claims outbox rows (`FOR UPDATE SKIP
 //! LOCKED`, a lease), sends them over SMTP and records the outcome, with retries. [`schedule`]:
-//! deadline reminders and overdue notices, one set-based pass, once per key.
+//! deadline reminders and overdue notices, one set-based pass, once per key. [`digest`]: daily
+//! digests at each user's local morning, once per user and local day. [`retention`]: the outbox
+//! purged of old mails no longer pending.
 
+pub mod digest;
+pub mod retention;
 pub mod schedule;
 pub mod sender;
 pub mod settings;

@@ -987,38 +987,249 @@ async fn each_user_chooses_per_kind_and_security_notices_cannot_be_turned_off() 
     .await
     .unwrap();
     assert_eq!(
-        head_mails("AND digest AND not_before > now()").await,
+        head_mails("AND digest AND status = 'held'").await,
         1,
-        "digest: waits for the next digest"
+        "digest: held for the next digest"
+    );
+}
+
+async fn set_time_zone(app: &TestApp, user: &TestUser, zone: &str) {
+    let mut owner = app.db.owner().await;
+    sqlx::query("UPDATE users SET time_zone = $2 WHERE id = $1")
+        .bind(user.id)
+        .bind(zone)
+        .execute(&mut owner)
+        .await
+        .unwrap();
+}
+
+/// A deadline reminder to each of `users`, written as the scheduler writes it.
+async fn remind(app: &TestApp, participant: &str, users: &[&TestUser]) {
+    let mut tx = storage::begin(&app.state.db, &Scope::System).await.unwrap();
+    let recipients: Vec<pledge::notify::Recipient> = users
+        .iter()
+        .map(|u| pledge::notify::Recipient::User(u.id))
+        .collect();
+    pledge::notify::enqueue(
+        &mut tx,
+        &pledge::notify::Event::DeadlineReminder {
+            assessment: Uuid::new_v4(),
+            participant: participant.to_owned(),
+            cycle: "2026".to_owned(),
+            deadline: time::macros::date!(2026 - 02 - 01),
+            days_left: 14,
+            goals: vec![],
+        },
+        &recipients,
+        None,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn digests_go_out_at_each_users_own_local_morning_once_per_local_day() {
+    let app = TestApp::spawn().await;
+    let server = SmtpServer::start(false).await;
+    let paris = app.user("contributor", Some("FRA")).await;
+    let toronto = app.user("contributor", Some("DEU")).await;
+    set_time_zone(&app, &paris, "Europe/Paris").await;
+    set_time_zone(&app, &toronto, "America/Toronto").await;
+    set_language(&app, &paris, "fr").await;
+    for user in [&paris, &toronto] {
+        let saved = app
+            .request(user.post_form(
+                "/notifications/preferences",
+                "kind.deadline_reminder=digest",
+            ))
+            .await;
+        assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    }
+    remind(&app, "AAA", &[&paris, &toronto]).await;
+    remind(&app, "BBB", &[&paris, &toronto]).await;
+    assert_eq!(
+        app.count("SELECT count(*) FROM mail_outbox WHERE status = 'held'")
+            .await,
+        4
+    );
+    let settings = server.settings();
+    let send = || sender::send_due(&app.state.db, &settings, Uuid::new_v4());
+    assert_eq!(
+        send().await.unwrap().sent,
+        0,
+        "held notices are not sent alone"
+    );
+    let digest = |now: time::OffsetDateTime| {
+        let pool = app.state.db.clone();
+        async move {
+            pledge::notify::digest::run(&pool, now, "https://pledge.test.example")
+                .await
+                .unwrap()
+        }
+    };
+    use time::macros::datetime;
+
+    // 04:30 UTC: 05:30 in Paris (not yet); in Toronto it is past 06:00 of the 14th. Two
+    // passes at once (two processes) make one digest.
+    let (a, b) = tokio::join!(
+        digest(datetime!(2026-01-15 04:30 UTC)),
+        digest(datetime!(2026-01-15 04:30 UTC))
+    );
+    assert_eq!((a.mails + b.mails, a.notices + b.notices), (1, 2));
+    send().await.unwrap();
+    assert_eq!(server.to(&paris.email).len(), 0);
+    assert_eq!(server.to(&toronto.email).len(), 1);
+
+    // 05:00 UTC: 06:00 in Paris.
+    assert_eq!(digest(datetime!(2026-01-15 05:00 UTC)).await.mails, 1);
+    assert_eq!(digest(datetime!(2026-01-15 05:05 UTC)).await.mails, 0);
+    send().await.unwrap();
+    let mails = server.to(&paris.email);
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].subject(), "Pledge Tracker : 2 avis aujourd’hui");
+    let body = mails[0].body();
+    assert!(
+        body.contains("Votre récapitulatif quotidien de 2 avis"),
+        "{body}"
+    );
+    assert!(
+        body.contains("AAA 2026 : l’échéance est le 1er février 2026"),
+        "{body}"
+    );
+    assert!(body.contains("BBB 2026"), "{body}");
+    assert!(
+        body.contains("https://pledge.test.example/assessments/"),
+        "{body}"
+    );
+    assert!(
+        body.contains("https://pledge.test.example/notifications"),
+        "{body}"
+    );
+
+    // A notice later that day waits for the next local morning: Paris's is taken for the
+    // 15th; Toronto's comes at 06:00 there (11:00 UTC), not at 10:00 UTC.
+    remind(&app, "CCC", &[&paris, &toronto]).await;
+    assert_eq!(digest(datetime!(2026-01-15 10:00 UTC)).await.mails, 0);
+    assert_eq!(digest(datetime!(2026-01-15 11:00 UTC)).await.mails, 1);
+    assert_eq!(digest(datetime!(2026-01-15 22:00 UTC)).await.mails, 0);
+    assert_eq!(digest(datetime!(2026-01-16 05:00 UTC)).await.mails, 1);
+    send().await.unwrap();
+    let toronto_mails: Vec<String> = server
+        .to(&toronto.email)
+        .iter()
+        .map(Received::subject)
+        .collect();
+    assert_eq!(
+        toronto_mails,
+        vec![
+            "Pledge Tracker: 2 notice(s) today",
+            "Pledge Tracker: 1 notice(s) today"
+        ]
+    );
+    let paris_mails = server.to(&paris.email);
+    assert_eq!(paris_mails.len(), 2);
+    assert!(paris_mails[1].body().contains("CCC 2026"));
+    assert!(!paris_mails[1].body().contains("AAA 2026"));
+    assert_eq!(
+        app.count("SELECT count(*) FROM mail_outbox WHERE status = 'digested'")
+            .await,
+        6
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM mail_digests").await,
+        4,
+        "one per user and local day"
     );
 }
 
 #[tokio::test]
-async fn digests_gather_a_users_notices_into_one_mail() {
+async fn the_scheduler_purges_old_sent_and_failed_mails_in_batches_and_never_a_pending_one() {
     let app = TestApp::spawn().await;
-    let server = SmtpServer::start(false).await;
     let mut owner = app.db.owner().await;
-    sqlx::query(
-        "INSERT INTO mail_outbox (recipient, language, kind, subject, body, link, digest)
-         SELECT 'digest@test.example', 'fr', 'deadline_reminder', 'Rappel ' || g, 'Corps', '/assessments/' || g, true
-         FROM generate_series(1, 3) g",
-    )
-    .execute(&mut owner)
-    .await
-    .unwrap();
-    let pass = sender::send_due(&app.state.db, &server.settings(), Uuid::new_v4())
+    // (status, age in days, count)
+    for (status, days, count) in [
+        ("sent", 100, 5),
+        ("failed", 120, 3),
+        ("digested", 95, 2),
+        ("pending", 400, 4),
+        ("held", 200, 2),
+        ("sent", 10, 3),
+    ] {
+        sqlx::query(
+            "INSERT INTO mail_outbox (recipient, language, kind, subject, body, link, digest,
+                                      status, created_at)
+             SELECT 'old@test.example', 'en', 'deadline_reminder', $1 || ' ' || g, 'Body',
+                    '/notifications', $1 IN ('held', 'digested'), $1, now() - make_interval(days => $2)
+             FROM generate_series(1, $3) g",
+        )
+        .bind(status)
+        .bind(days)
+        .bind(count)
+        .execute(&mut owner)
         .await
         .unwrap();
-    assert_eq!(pass.sent, 3);
-    let mails = server.received();
-    assert_eq!(mails.len(), 1);
-    assert_eq!(mails[0].subject(), "Pledge Tracker : 3 avis aujourd’hui");
-    let body = mails[0].body();
-    for n in 1..=3 {
-        assert!(body.contains(&format!("Rappel {n}")));
-        assert!(body.contains(&format!("https://pledge.test.example/assessments/{n}")));
     }
     let _ = owner.close().await;
+    let left = || app.count("SELECT count(*) FROM mail_outbox");
+    assert_eq!(left().await, 19);
+
+    // The loop of `serve` purges with the configured retention (90 days by default).
+    let mut settings = MailSettings::without_smtp("https://pledge.test.example/");
+    settings.purge_batch = 2;
+    settings.schedule_interval = Duration::from_millis(50);
+    settings.poll_interval = Duration::from_millis(50);
+    let task = tokio::spawn(sender::run(app.state.db.clone(), Arc::new(settings)));
+    let started = std::time::Instant::now();
+    while left().await > 9 && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    task.abort();
+    assert_eq!(
+        left().await,
+        9,
+        "10 old sent, failed and digested mails deleted"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM mail_outbox WHERE status IN ('pending', 'held')")
+            .await,
+        6,
+        "pending and held mails stay, however old"
+    );
+
+    // A shorter retention, in batches of 2: the recent sent ones go too.
+    let deleted = pledge::notify::retention::purge(
+        &app.state.db,
+        time::OffsetDateTime::now_utc(),
+        Duration::from_secs(5 * 86_400),
+        2,
+    )
+    .await
+    .unwrap();
+    assert_eq!(deleted, 3);
+    assert_eq!(left().await, 6);
+
+    // Only the scheduler's scope deletes: a user's session cannot, even an admin's.
+    let mut tx = storage::begin(&app.state.db, &Scope::System).await.unwrap();
+    sqlx::query("SELECT set_config('pledge.role', 'admin', true)")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let done = sqlx::query("DELETE FROM mail_outbox")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(done.rows_affected(), 0);
+    tx.commit().await.unwrap();
+    // And the scheduler's scope never deletes a pending mail, even asked directly.
+    let mut tx = storage::begin(&app.state.db, &Scope::System).await.unwrap();
+    let done = sqlx::query("DELETE FROM mail_outbox WHERE status = 'pending'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(done.rows_affected(), 0);
+    tx.commit().await.unwrap();
+    assert_eq!(left().await, 6);
 }
 
 /// The `pledge_device` cookie a sign-in response sets.
