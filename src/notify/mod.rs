@@ -24,7 +24,7 @@
 //! # Choices
 //!
 //! Per user and kind ([`Kind::CHOOSABLE`]): `immediately` (the default), `digest` (one mail a
-//! day at 06:00 UTC with every such notice) or `off` (no mail). The in-app list always shows
+//! day from 06:00 in the user's own time zone with every such notice, [`digest`]) or `off` (no mail). The in-app list always shows
 //! every notice. Security notices ([`Kind::is_security`]: a sign-in from a new device, the
 //! second factor reset, the password changed) are always mailed at once.
 //!
@@ -38,8 +38,12 @@
 //!
 //! [`sender`]: the loop inside `pledge serve` that claims outbox rows (`FOR UPDATE SKIP
 //! LOCKED`, a lease), sends them over SMTP and records the outcome, with retries. [`schedule`]:
-//! deadline reminders and overdue notices, one set-based pass, once per key.
+//! deadline reminders and overdue notices, one set-based pass, once per key. [`digest`]: daily
+//! digests at each user's local morning, once per user and local day. [`retention`]: the outbox
+//! purged of old mails no longer pending.
 
+pub mod digest;
+pub mod retention;
 pub mod schedule;
 pub mod sender;
 pub mod settings;
@@ -199,12 +203,16 @@ pub enum Event {
         cycle: String,
         goals: Vec<String>,
     },
+    /// The deadline is near. `goals`: the unfinished goals assigned to the recipient (the
+    /// notice then names them and links to the form filtered to "mine"); empty for a reminder
+    /// of the whole assessment.
     DeadlineReminder {
         assessment: Uuid,
         participant: String,
         cycle: String,
         deadline: time::Date,
         days_left: i32,
+        goals: Vec<String>,
     },
     /// Participants of a cycle passed its deadline without submitting.
     Overdue {
@@ -244,8 +252,16 @@ impl Event {
             Event::AssessmentReturned { assessment, .. }
             | Event::AssessmentAccepted { assessment, .. }
             | Event::SubmissionReceived { assessment, .. }
-            | Event::GoalAssigned { assessment, .. }
-            | Event::DeadlineReminder { assessment, .. } => format!("/assessments/{assessment}"),
+            | Event::GoalAssigned { assessment, .. } => format!("/assessments/{assessment}"),
+            Event::DeadlineReminder {
+                assessment, goals, ..
+            } => {
+                if goals.is_empty() {
+                    format!("/assessments/{assessment}")
+                } else {
+                    format!("/assessments/{assessment}?mine=1")
+                }
+            }
             Event::ClarificationRaised { .. }
             | Event::ClarificationAnswered { .. }
             | Event::ClarificationResolved { .. } => "/clarifications".to_owned(),
@@ -322,6 +338,7 @@ impl Event {
                 cycle,
                 deadline,
                 days_left,
+                goals,
                 ..
             } => vec![
                 ("participant", participant.clone()),
@@ -331,6 +348,8 @@ impl Event {
                     crate::presentation::format::date(lang, *deadline),
                 ),
                 ("days", days_left.to_string()),
+                ("count", goals.len().to_string()),
+                ("goals", goals.join(", ")),
             ],
             Event::Overdue {
                 cycle_code,
@@ -356,7 +375,13 @@ impl Event {
     /// The subject and text in `lang`.
     pub fn render(&self, lang: Lang) -> (String, String) {
         let tr = lang.tr();
-        let kind = self.kind().as_str();
+        let kind = match self {
+            // A reminder of one's own assigned goals has texts of its own.
+            Event::DeadlineReminder { goals, .. } if !goals.is_empty() => {
+                "deadline_reminder.assigned"
+            }
+            _ => self.kind().as_str(),
+        };
         let args = self.args(lang);
         let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
         (

@@ -8,12 +8,14 @@
 //!    such offset, inserted `ON CONFLICT DO NOTHING`; only the rows this pass inserted come back.
 //! 2. `schedule_overdue`: the same for assessments past the deadline without a late allowance,
 //!    grouped by cycle.
-//! 3. One [`super::enqueue_many`] for all of them: reminders to [`reminder_audience`], overdue
-//!    notices to the secretariat (one per cycle, naming the participants newly overdue).
+//! 3. [`reminder_audience`]: who is reminded of each newly scheduled assessment, one
+//!    statement for all of them (`storage::notifications::reminder_recipients`).
+//! 4. One [`super::enqueue_many`] for all of them: reminders to that audience, overdue notices
+//!    to the secretariat (one per cycle, naming the participants newly overdue).
 //!
 //! The key rows and the notices commit together: a pass that fails writes neither, and of two
 //! passes at once (two processes, a restart) the second finds the keys taken (it waits on the
-//! first's uncommitted keys, then skips them). Five statements for any number of participants.
+//! first's uncommitted keys, then skips them). Six statements for any number of participants.
 
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -33,13 +35,47 @@ pub struct Scheduled {
     pub notifications: usize,
 }
 
-/// Who gets a deadline reminder for an unfinished assessment: the delegation's heads and
-/// contributors.
+/// Who gets a deadline reminder for each unfinished assessment of `due`, and what it says,
+/// in one statement whatever their number:
 ///
-/// Extend here when assignments exist (issue 18 part A): the heads, and the assignees of the
-/// assessment's unfinished goals instead of every contributor.
-pub fn reminder_audience(_assessment: Uuid, participant: Uuid) -> Vec<Recipient> {
-    vec![Recipient::DelegationEditors(participant)]
+/// - each **head** of the delegation, of the whole assessment (or, when the head holds
+///   unfinished goals of it, of those goals, like an assignee);
+/// - each **assignee** (head or contributor) who holds goals of it that are not finished (no
+///   answer, an answer without a value, or one not yet confirmed), naming those goals and
+///   linking to the form filtered to "mine";
+/// - where nobody holds any goal of the assessment, its **contributors**, of the whole
+///   assessment (so a delegation that does not assign work is reminded as before).
+///
+/// Assignees whose goals are all finished, contributors of an assessment whose work is
+/// assigned to others, and viewers get nothing. One reminder per person and assessment.
+pub async fn reminder_audience(
+    conn: &mut sqlx::PgConnection,
+    due: &[store::DueReminder],
+) -> Result<Vec<(Event, Vec<Recipient>)>, sqlx::Error> {
+    let keys: Vec<(Uuid, Uuid)> = due
+        .iter()
+        .map(|r| (r.assessment_id, r.participant_id))
+        .collect();
+    let people = store::reminder_recipients(conn, &keys).await?;
+    let by_assessment: std::collections::HashMap<Uuid, &store::DueReminder> =
+        due.iter().map(|r| (r.assessment_id, r)).collect();
+    Ok(people
+        .into_iter()
+        .filter_map(|person| {
+            let r = by_assessment.get(&person.assessment_id)?;
+            Some((
+                Event::DeadlineReminder {
+                    assessment: r.assessment_id,
+                    participant: r.participant_code.clone(),
+                    cycle: r.cycle_code.clone(),
+                    deadline: r.deadline,
+                    days_left: r.days_left,
+                    goals: person.goals,
+                },
+                vec![Recipient::User(person.user_id)],
+            ))
+        })
+        .collect())
 }
 
 /// One pass for `today` (UTC) with reminders `offsets` days before the deadline.
@@ -51,21 +87,7 @@ pub async fn run(
     let mut tx = storage::begin(pool, &Scope::System).await?;
     let reminders = store::schedule_reminders(&mut tx, today, offsets).await?;
     let overdue = store::schedule_overdue(&mut tx, today).await?;
-    let mut events: Vec<(Event, Vec<Recipient>)> = reminders
-        .iter()
-        .map(|r| {
-            (
-                Event::DeadlineReminder {
-                    assessment: r.assessment_id,
-                    participant: r.participant_code.clone(),
-                    cycle: r.cycle_code.clone(),
-                    deadline: r.deadline,
-                    days_left: r.days_left,
-                },
-                reminder_audience(r.assessment_id, r.participant_id),
-            )
-        })
-        .collect();
+    let mut events = reminder_audience(&mut tx, &reminders).await?;
     events.extend(overdue.iter().map(|o| {
         (
             Event::Overdue {

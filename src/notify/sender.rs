@@ -14,10 +14,11 @@
 //!   lease (5 minutes, longer than the SMTP timeout); the row is then claimed again. A mail the
 //!   server accepted just before such a death is sent again: delivery is at least once, and a
 //!   duplicate needs a crash in that window.
-//! - **Digests**: rows marked `digest` become due at 06:00 UTC; the rows claimed together for
-//!   one address become one mail listing each notice with its link.
+//! - **Every `schedule_interval`** (5 minutes) the loop also schedules deadline reminders and
+//!   overdue notices ([`super::schedule`]), writes the daily digests that are due in their
+//!   users' time zones ([`super::digest`]; a digest is then an ordinary mail here) and purges
+//!   old mails no longer pending ([`super::retention`]).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -41,8 +42,9 @@ pub struct Pass {
     pub failed: usize,
 }
 
-/// Runs until the task is aborted: schedules reminders every `schedule_interval`, sends due
-/// mails every `poll_interval` (when SMTP is configured). Errors are logged and the loop goes on.
+/// Runs until the task is aborted: schedules reminders, writes due digests and purges old mails
+/// every `schedule_interval`, sends due mails every `poll_interval` (when SMTP is configured).
+/// Errors are logged and the loop goes on.
 pub async fn run(pool: PgPool, settings: Arc<MailSettings>) {
     let worker = Uuid::new_v4();
     let mut last_schedule: Option<Instant> = None;
@@ -57,6 +59,23 @@ pub async fn run(pool: PgPool, settings: Arc<MailSettings>) {
                 ),
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "scheduling deadline notices failed"),
+            }
+            let now = time::OffsetDateTime::now_utc();
+            match super::digest::run(&pool, now, &settings.base_url).await {
+                Ok(done) if done.mails > 0 => tracing::info!(
+                    mails = done.mails,
+                    notices = done.notices,
+                    "wrote daily digests"
+                ),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "writing daily digests failed"),
+            }
+            match super::retention::purge(&pool, now, settings.retention, settings.purge_batch)
+                .await
+            {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(deleted, "purged old mails from the outbox"),
+                Err(error) => tracing::warn!(%error, "purging the outbox failed"),
             }
             last_schedule = Some(Instant::now());
         }
@@ -136,7 +155,7 @@ fn transport(settings: &MailSettings) -> Option<Transport> {
     Some(builder.build())
 }
 
-/// Sends claimed mails (digest rows of one address become one mail) and records each outcome.
+/// Sends claimed mails, one by one, and records each outcome.
 async fn deliver(
     pool: &PgPool,
     settings: &MailSettings,
@@ -144,23 +163,10 @@ async fn deliver(
     transport: &Transport,
     claimed: Vec<ClaimedMail>,
 ) -> Result<Pass, sqlx::Error> {
-    let mut groups: Vec<Vec<ClaimedMail>> = Vec::new();
-    let mut digests: BTreeMap<(String, String), Vec<ClaimedMail>> = BTreeMap::new();
-    for mail in claimed {
-        if mail.digest {
-            digests
-                .entry((mail.recipient.clone(), mail.language.clone()))
-                .or_default()
-                .push(mail);
-        } else {
-            groups.push(vec![mail]);
-        }
-    }
-    groups.extend(digests.into_values());
     let mut pass = Pass::default();
-    for group in groups {
-        let ids: Vec<Uuid> = group.iter().map(|m| m.id).collect();
-        let outcome = match compose(settings, &group) {
+    for mail in claimed {
+        let ids = [mail.id];
+        let outcome = match compose(settings, &mail) {
             Ok(message) => transport
                 .send(message)
                 .await
@@ -193,34 +199,20 @@ async fn deliver(
     Ok(pass)
 }
 
-/// The mail for one outbox row, or one digest of several: plain text in the row's language,
-/// each notice's link made absolute with the public address.
-pub fn compose(settings: &MailSettings, group: &[ClaimedMail]) -> Result<Message, String> {
-    let first = group.first().ok_or("nothing to send")?;
-    let lang = Lang::parse(&first.language).unwrap_or_default();
+/// The mail for one outbox row (a digest is one too): plain text in the row's language, the
+/// notice's link made absolute with the public address.
+pub fn compose(settings: &MailSettings, mail: &ClaimedMail) -> Result<Message, String> {
+    let lang = Lang::parse(&mail.language).unwrap_or_default();
     let tr = lang.tr();
     let base = &settings.base_url;
-    let link = |mail: &ClaimedMail| format!("{base}{}", mail.link);
-    let (subject, text) = if first.digest {
-        let count = group.len().to_string();
-        let mut text = tr.fmt("notify.mail.digest_intro", &[("count", &count)]);
-        for mail in group {
-            text.push_str(&format!("\n\n- {}\n  {}", mail.subject, link(mail)));
-        }
-        (
-            tr.fmt("notify.mail.digest_subject", &[("count", &count)]),
-            text,
-        )
-    } else {
-        let text = format!(
-            "{}\n\n{}\n{}",
-            first.body,
-            tr.t("notify.mail.open"),
-            link(first)
-        );
-        (first.subject.clone(), text)
-    };
-    let footer = if group.iter().any(|m| m.kind.starts_with("security.")) {
+    let subject = mail.subject.clone();
+    let text = format!(
+        "{}\n\n{}\n{base}{}",
+        mail.body,
+        tr.t("notify.mail.open"),
+        mail.link
+    );
+    let footer = if mail.kind.starts_with("security.") {
         tr.t("notify.mail.footer_security").to_owned()
     } else {
         tr.fmt(
@@ -232,10 +224,10 @@ pub fn compose(settings: &MailSettings, group: &[ClaimedMail]) -> Result<Message
         .from
         .parse()
         .map_err(|_| format!("the sender address {:?} is not valid", settings.from))?;
-    let to = first
+    let to = mail
         .recipient
         .parse()
-        .map_err(|_| format!("the address {:?} is not valid", first.recipient))?;
+        .map_err(|_| format!("the address {:?} is not valid", mail.recipient))?;
     Message::builder()
         .from(from)
         .to(to)

@@ -47,6 +47,11 @@ pub struct MailArgs {
     #[arg(long, env = "PLEDGE_MAIL_MAX_ATTEMPTS", default_value_t = 8,
           value_parser = clap::value_parser!(i32).range(1..=100))]
     pub mail_max_attempts: i32,
+    /// Days a mail is kept in the outbox once sent, given up, or sent in a digest; then the
+    /// scheduler deletes it. Pending mails are never deleted.
+    #[arg(long, env = "PLEDGE_MAIL_RETENTION_DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub mail_retention_days: u32,
 }
 
 /// The SMTP server to send through.
@@ -93,6 +98,10 @@ pub struct MailSettings {
     pub schedule_interval: Duration,
     /// Mails claimed at once.
     pub batch: i64,
+    /// How long mails no longer pending stay in the outbox.
+    pub retention: Duration,
+    /// Outbox rows deleted per statement by the purge.
+    pub purge_batch: i64,
 }
 
 impl MailSettings {
@@ -109,6 +118,8 @@ impl MailSettings {
             poll_interval: Duration::from_secs(10),
             schedule_interval: Duration::from_secs(300),
             batch: 50,
+            retention: Duration::from_secs(90 * 86_400),
+            purge_batch: super::retention::BATCH,
         }
     }
 
@@ -118,6 +129,7 @@ impl MailSettings {
         let mut settings = Self::without_smtp(base_url);
         settings.reminder_days = args.reminder_days.iter().map(|d| i32::from(*d)).collect();
         settings.max_attempts = args.mail_max_attempts;
+        settings.retention = Duration::from_secs(u64::from(args.mail_retention_days) * 86_400);
         if let Some(from) = &args.mail_from {
             from.parse::<lettre::message::Mailbox>()
                 .map_err(|_| anyhow::anyhow!("--mail-from {from:?} is not a mail address"))?;
@@ -192,6 +204,10 @@ mod tests {
         assert!(s.smtp.is_none());
         assert_eq!(s.reminder_days, vec![14, 7, 1]);
         assert_eq!(s.base_url, "https://pledge.example.org");
+        assert_eq!(s.retention, Duration::from_secs(90 * 86_400));
+        let s = settings(&["--mail-retention-days", "30"]).expect("retention");
+        assert_eq!(s.retention, Duration::from_secs(30 * 86_400));
+        assert!(settings(&["--mail-retention-days", "0"]).is_err());
     }
 
     #[test]

@@ -91,7 +91,8 @@ pub struct NewNotification {
 }
 
 /// Writes the in-app rows (every one) and the outbox rows (unless the delivery is `off`; a
-/// digest row waits for the next digest, 06:00 UTC). Two statements.
+/// digest row is `held` for the recipient's next daily digest, `notify::digest`). Two
+/// statements.
 pub async fn insert(conn: &mut PgConnection, rows: &[NewNotification]) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
@@ -112,11 +113,9 @@ pub async fn insert(conn: &mut PgConnection, rows: &[NewNotification]) -> Result
         return Ok(());
     }
     sqlx::query(
-        "INSERT INTO mail_outbox (user_id, recipient, language, kind, subject, body, link, digest, not_before)
+        "INSERT INTO mail_outbox (user_id, recipient, language, kind, subject, body, link, digest, status)
          SELECT m.user_id, m.recipient, m.language, m.kind, m.subject, m.body, m.link, m.digest,
-                CASE WHEN m.digest
-                     THEN ((now() AT TIME ZONE 'UTC')::date + 1 + time '06:00') AT TIME ZONE 'UTC'
-                     ELSE now() END
+                CASE WHEN m.digest THEN 'held' ELSE 'pending' END
          FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                      $7::text[], $8::bool[])
              AS m(user_id, recipient, language, kind, subject, body, link, digest)",
@@ -466,4 +465,195 @@ pub async fn schedule_overdue(
     .bind(today)
     .fetch_all(conn)
     .await
+}
+
+/// One person to remind of one assessment's deadline, with the goals assigned to them that are
+/// still unfinished (empty for a head or contributor reminded of the whole assessment).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReminderRecipient {
+    pub assessment_id: Uuid,
+    pub user_id: Uuid,
+    /// Goal codes in the framework's order.
+    pub goals: Vec<String>,
+}
+
+/// Who is reminded of the deadline of each of `due` (assessment, participant), in one
+/// statement: the delegation's heads; every head or contributor who holds an unfinished goal
+/// of it (no answer, an answer without a value, or one carried forward or entered on the
+/// delegation's behalf and not yet confirmed), with those goals; and, for an assessment where
+/// nobody holds any goal, its contributors. Viewers are never reminded, nor members no longer
+/// in the delegation; disabled users are left out later, with everyone else's choices.
+pub async fn reminder_recipients(
+    conn: &mut PgConnection,
+    due: &[(Uuid, Uuid)],
+) -> Result<Vec<ReminderRecipient>, sqlx::Error> {
+    if due.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as(
+        "WITH due AS (
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[]) AS d(assessment_id, participant_id)
+         ), open_work AS (
+             SELECT ga.assessment_id, ga.user_id,
+                    array_agg(g.code ORDER BY s.position, g.position) AS goals
+             FROM due d
+             JOIN goal_assignments ga ON ga.assessment_id = d.assessment_id
+             JOIN goals g ON g.id = ga.goal_id
+             JOIN framework_sections s ON s.id = g.section_id
+             LEFT JOIN answers an ON an.assessment_id = ga.assessment_id AND an.goal_id = ga.goal_id
+             WHERE an.id IS NULL OR an.unconfirmed
+                OR NOT (an.not_applicable
+                        OR num_nonnulls(an.value_level, an.value_number, an.value_bool) > 0)
+             GROUP BY ga.assessment_id, ga.user_id
+         )
+         SELECT d.assessment_id, m.user_id, coalesce(w.goals, ARRAY[]::text[]) AS goals
+         FROM due d
+         JOIN delegation_memberships m ON m.participant_id = d.participant_id
+         LEFT JOIN open_work w ON w.assessment_id = d.assessment_id AND w.user_id = m.user_id
+         WHERE m.delegation_role = 'head'
+            OR (m.delegation_role = 'contributor'
+                AND (w.user_id IS NOT NULL
+                     OR NOT EXISTS (SELECT 1 FROM goal_assignments ga
+                                    WHERE ga.assessment_id = d.assessment_id)))
+         ORDER BY d.assessment_id, m.user_id",
+    )
+    .bind(due.iter().map(|d| d.0).collect::<Vec<_>>())
+    .bind(due.iter().map(|d| d.1).collect::<Vec<_>>())
+    .fetch_all(conn)
+    .await
+}
+
+/// The users with notices held for their daily digest, with their time zone (IANA name).
+/// Disabled users' notices wait until the account is enabled again. One statement.
+pub async fn digest_candidates(
+    conn: &mut PgConnection,
+) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT u.id, u.time_zone FROM users u
+         WHERE u.disabled_at IS NULL
+           AND u.id IN (SELECT user_id FROM mail_outbox WHERE status = 'held')
+         ORDER BY u.id",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// One notice going into a digest.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DigestItem {
+    pub user_id: Uuid,
+    /// The user's address and language now (the digest's).
+    pub email: String,
+    pub language: String,
+    pub subject: String,
+    pub link: String,
+}
+
+/// Takes the held notices of each `(user, local day)` whose digest for that day is not made
+/// yet: records the day in `mail_digests` (`ON CONFLICT DO NOTHING`: a day already taken, by
+/// an earlier pass or by another process, is skipped, after waiting for that process to commit)
+/// and marks the notices `digested`. Returns them by user, oldest first. One statement; the
+/// caller writes the digest mails in the same transaction.
+pub async fn take_digests(
+    conn: &mut PgConnection,
+    due: &[(Uuid, time::Date)],
+) -> Result<Vec<DigestItem>, sqlx::Error> {
+    if due.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as(
+        "WITH keyed AS (
+             INSERT INTO mail_digests (user_id, local_day)
+             SELECT * FROM UNNEST($1::uuid[], $2::date[])
+             ON CONFLICT DO NOTHING
+             RETURNING user_id
+         ), taken AS (
+             UPDATE mail_outbox o SET status = 'digested', sent_at = now()
+             FROM keyed k
+             WHERE o.user_id = k.user_id AND o.status = 'held'
+             RETURNING o.id, o.user_id, o.subject, o.link, o.created_at
+         )
+         SELECT t.user_id, u.email, u.preferred_language AS language, t.subject, t.link
+         FROM taken t JOIN users u ON u.id = t.user_id
+         ORDER BY t.user_id, t.created_at, t.id",
+    )
+    .bind(due.iter().map(|d| d.0).collect::<Vec<_>>())
+    .bind(due.iter().map(|d| d.1).collect::<Vec<_>>())
+    .fetch_all(conn)
+    .await
+}
+
+/// A mail of its own (a digest) to add to the outbox, due at once.
+#[derive(Debug, Clone)]
+pub struct NewMail {
+    pub user_id: Uuid,
+    pub recipient: String,
+    pub language: String,
+    pub kind: &'static str,
+    pub subject: String,
+    pub body: String,
+    pub link: String,
+}
+
+/// Adds mails to the outbox (`pending`, due now). One statement.
+pub async fn insert_mails(conn: &mut PgConnection, mails: &[NewMail]) -> Result<(), sqlx::Error> {
+    if mails.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO mail_outbox (user_id, recipient, language, kind, subject, body, link)
+         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+                              $6::text[], $7::text[])",
+    )
+    .bind(mails.iter().map(|m| m.user_id).collect::<Vec<_>>())
+    .bind(
+        mails
+            .iter()
+            .map(|m| m.recipient.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(mails.iter().map(|m| m.language.clone()).collect::<Vec<_>>())
+    .bind(mails.iter().map(|m| m.kind).collect::<Vec<_>>())
+    .bind(mails.iter().map(|m| m.subject.clone()).collect::<Vec<_>>())
+    .bind(mails.iter().map(|m| m.body.clone()).collect::<Vec<_>>())
+    .bind(mails.iter().map(|m| m.link.clone()).collect::<Vec<_>>())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Deletes up to `limit` outbox rows no longer pending (`sent`, `failed`, `digested`) written
+/// before `before`, oldest first; returns how many. `pending` and `held` rows are never
+/// deleted (the row-level policy refuses it too).
+pub async fn purge_outbox(
+    conn: &mut PgConnection,
+    before: OffsetDateTime,
+    limit: i64,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "DELETE FROM mail_outbox WHERE id IN (
+             SELECT id FROM mail_outbox
+             WHERE created_at < $1 AND status IN ('sent', 'failed', 'digested')
+             ORDER BY created_at
+             LIMIT $2
+             FOR UPDATE SKIP LOCKED)",
+    )
+    .bind(before)
+    .bind(limit)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Deletes the digest keys of days before `before` (the retention; a key is only needed on its
+/// own day). Returns how many.
+pub async fn purge_digest_keys(
+    conn: &mut PgConnection,
+    before: time::Date,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM mail_digests WHERE local_day < $1")
+        .bind(before)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
 }

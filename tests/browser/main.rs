@@ -10,6 +10,7 @@ mod pages;
 #[allow(dead_code)]
 #[path = "../app/support.rs"]
 mod support;
+mod teamwork;
 
 use harness::{Config, run};
 
@@ -41,4 +42,25 @@ journey! {
     admin_creates_and_opens_a_cycle_en_js: admin in EN_JS;
     admin_creates_a_cycle_without_javascript_fr: admin in FR_NO_JS;
     admin_creates_a_cycle_on_a_phone_en_320: admin in EN_NO_JS_NARROW;
+}
+
+// Teamwork (issue 18): invite, accept, assign, "mine", My work, notifications, preferences.
+macro_rules! teamwork_journey {
+    ($($test:ident: $state:literal in $config:ident;)*) => {
+        $(
+            #[tokio::test]
+            async fn $test() {
+                run(stringify!($test), Config::$config, |b| {
+                    teamwork::head_invites_and_the_contributor_finds_their_work(b, $state)
+                })
+                .await;
+            }
+        )*
+    };
+}
+
+teamwork_journey! {
+    head_invites_assigns_and_the_contributor_finds_their_work_en_js: "not_started" in EN_JS;
+    head_invites_assigns_and_the_contributor_finds_their_work_without_javascript_fr: "not_started" in FR_NO_JS;
+    head_invites_assigns_and_the_contributor_finds_their_work_on_a_phone_fr_js_320: "draft" in FR_JS_NARROW;
 }
