@@ -223,11 +223,15 @@ async fn an_exported_cycle_imported_into_a_new_historical_cycle_compares_figure_
             .await,
             expected.len() as i64
         );
+        // The entry names the import and its kept values (every answer written, one row each).
         assert_eq!(
             app.count(&format!(
-                "SELECT count(*) FROM audit_log WHERE action = 'cycle.import'
-                 AND details->>'file_sha256' = '{digest}' AND jsonb_array_length(details->'written') = {}",
-                expected.len()
+                "SELECT count(*) FROM audit_log l WHERE action = 'cycle.import'
+                 AND details->>'file_sha256' = '{digest}'
+                 AND (details->'values'->>'count')::bigint = (SELECT count(*) FROM cycle_import_values v
+                      WHERE v.import_id = (l.details->>'import')::uuid)
+                 AND (details->'values'->>'count')::bigint = {}",
+                applied["rows"].as_u64().unwrap()
             ))
             .await,
             1
@@ -698,6 +702,24 @@ async fn on_behalf_rows_never_overwrite_a_delegations_newer_answer_and_name_who_
         .await;
     assert_eq!(confirmed.status(), StatusCode::NO_CONTENT);
     assert_eq!(app.count(on_behalf).await, 1);
+    // The secretariat corrects its own entry: kept with the value before and after.
+    let response = send(file_with(&[("DEU", "legal", "13")])).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        body_json(response).await["participants"][0]["changed"],
+        json!(1)
+    );
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM cycle_import_values v JOIN audit_log l
+                 ON (l.details->>'import')::uuid = v.import_id AND l.action = 'cycle.import'
+             WHERE v.participant_code = 'DEU' AND v.goal_code = 'legal' AND v.change = 'changed'
+               AND v.before LIKE '[\"legal\",\"12%' AND v.after LIKE '[\"legal\",\"13%'
+               AND l.details->>'changed' = '1'"
+        )
+        .await,
+        1
+    );
     // History may not go into an open cycle.
     let response = app
         .request(multipart(
@@ -771,4 +793,129 @@ async fn an_admin_uploads_checks_and_applies_on_pages() {
         .await;
     assert_eq!(again.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.count("SELECT count(*) FROM snapshots").await, 2);
+}
+
+/// The entries' details, as stored, of the `cycle.import` entries (oldest first).
+async fn import_entries(app: &TestApp) -> Vec<(i64, String)> {
+    sqlx::query_as(
+        "SELECT seq, details::text FROM audit_log WHERE action = 'cycle.import' ORDER BY seq",
+    )
+    .fetch_all(&mut app.db.owner().await)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_imports_audit_entry_does_not_grow_with_the_file_and_names_values_that_verify() {
+    use sqlx::Executor;
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin", None).await;
+    let framework = gci_framework();
+    let stored = store_framework(&app, &framework).await;
+    let goals: Vec<String> = framework
+        .goals()
+        .map(|(_, goal)| goal.code.clone())
+        .collect();
+    let participants: Vec<String> = gci_rows().into_iter().map(|(code, _, _)| code).collect();
+    let file = |participants: &[String], goals: &[String]| {
+        let mut file = header() + ",narrative\n";
+        for participant in participants {
+            for (n, goal) in goals.iter().enumerate() {
+                file.push_str(&tidy_row(
+                    participant,
+                    goal,
+                    "answered",
+                    &format!("{}", n + 3),
+                ));
+                file.push_str(&format!(
+                    ",\"{participant} {goal}: a narrative, long enough to matter\"\n"
+                ));
+            }
+        }
+        file
+    };
+    let import = |code: &'static str, content: String| {
+        let admin = admin.clone();
+        let app = &app;
+        async move {
+            let cycle = new_cycle(app, &admin, stored.id, code).await;
+            let response = app
+                .request(multipart(
+                    &admin,
+                    &format!("/api/v1/cycles/{cycle}/import"),
+                    &[("purpose", "historical")],
+                    "returns.csv",
+                    content.as_bytes(),
+                ))
+                .await;
+            let status = response.status();
+            let outcome = body_json(response).await;
+            assert_eq!(status, StatusCode::OK, "{outcome}");
+            outcome
+        }
+    };
+    let small = import("S-2019", file(&participants[..1], &goals[..1])).await;
+    assert_eq!(small["rows"], json!(1));
+    let large = import("L-2019", file(&participants, &goals)).await;
+    assert_eq!(large["rows"], json!(participants.len() * goals.len()));
+    assert!(participants.len() * goals.len() >= 150);
+
+    let entries = import_entries(&app).await;
+    assert_eq!(entries.len(), 2);
+    let (small_entry, large_entry) = (&entries[0].1, &entries[1].1);
+    // 150 times the rows, the same entry but for the digits of its counts and digests.
+    assert!(
+        large_entry.len() <= small_entry.len() + 16,
+        "{} bytes for 1 row, {} for {}: {large_entry}",
+        small_entry.len(),
+        large_entry.len(),
+        large["rows"]
+    );
+    assert!(!large_entry.contains("a narrative"), "no value is inlined");
+    let details: Value = serde_json::from_str(large_entry).unwrap();
+    assert_eq!(details["file_sha256"], large["file_sha256"]);
+    assert_eq!(details["new"], large["rows"]);
+    assert_eq!(details["values"]["table"], json!("cycle_import_values"));
+    assert_eq!(details["values"]["count"], large["rows"]);
+
+    // Every value written is kept, in file order, with its place in the file.
+    let import = details["import"].as_str().unwrap();
+    let (last_participant, last_goal) = (participants.last().unwrap(), goals.last().unwrap());
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM cycle_import_values WHERE import_id = '{import}'
+             AND seq = {rows} AND file_row = {rows} + 1 AND change = 'new' AND before IS NULL
+             AND participant_code = '{last_participant}' AND goal_code = '{last_goal}'
+             AND after = '[\"{last_goal}\",\"{n}\",null,\"\",null,\"{last_participant} {last_goal}: a narrative, long enough to matter\"]'",
+            rows = large["rows"],
+            n = goals.len() + 2,
+        ))
+        .await,
+        1
+    );
+
+    // The chain verifies, values included; editing a kept value is caught.
+    let mut owner = app.db.owner().await;
+    let verified = pledge::storage::audit::verify(&mut owner).await.unwrap();
+    assert_eq!(verified.first_break, None);
+    let mut root = app.db.superuser().await;
+    root.execute("ALTER TABLE cycle_import_values DISABLE TRIGGER cycle_import_values_immutable")
+        .await
+        .unwrap();
+    root.execute(
+        format!(
+            "UPDATE cycle_import_values SET after = replace(after, 'narrative', 'story')
+             WHERE import_id = '{import}' AND seq = 7"
+        )
+        .as_str(),
+    )
+    .await
+    .unwrap();
+    let broken = pledge::storage::audit::verify(&mut owner)
+        .await
+        .unwrap()
+        .first_break
+        .expect("an edited value breaks verification");
+    assert_eq!(broken.seq, entries[1].0);
+    assert!(broken.reason.contains("values kept"), "{}", broken.reason);
 }
