@@ -919,3 +919,115 @@ async fn an_imports_audit_entry_does_not_grow_with_the_file_and_names_values_tha
     assert_eq!(broken.seq, entries[1].0);
     assert!(broken.reason.contains("values kept"), "{}", broken.reason);
 }
+
+#[tokio::test]
+async fn a_delegation_sees_the_answers_the_secretariat_entered_for_it_until_it_changes_them() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin", None).await;
+    let cycle = gci_cycle(&app, &admin, "SEEN-2026").await;
+    let opened = app
+        .request(admin.api("POST", &format!("/api/v1/cycles/{cycle}/open"), None))
+        .await;
+    assert!(opened.status().is_success(), "{}", opened.status());
+    let mut file = header() + "\n";
+    for (goal, value) in [("legal", "15"), ("technical", "10")] {
+        file.push_str(&tidy_row("FRA", goal, "answered", value));
+        file.push('\n');
+    }
+    let response = app
+        .request(multipart(
+            &admin,
+            &format!("/api/v1/cycles/{cycle}/import"),
+            &[("purpose", "on_behalf")],
+            "by-mail.csv",
+            file.as_bytes(),
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let fra: Uuid = {
+        use sqlx::Connection;
+        let mut owner = app.db.owner().await;
+        let mut tx = owner.begin().await.unwrap();
+        pledge::storage::set_scope(&mut tx, &pledge::storage::Scope::System)
+            .await
+            .unwrap();
+        sqlx::query_scalar(
+            "SELECT a.id FROM assessments a JOIN participants p ON p.id = a.participant_id
+             WHERE a.cycle_id = $1 AND p.code = 'FRA'",
+        )
+        .bind(cycle)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap()
+    };
+    let head = app.user("head", Some("FRA")).await;
+    let page = |path: String, lang: &'static str| {
+        let head = head.clone();
+        let app = &app;
+        async move {
+            let mut request = head.get(&path);
+            request
+                .headers_mut()
+                .insert("accept-language", lang.parse().unwrap());
+            let response = app.request(request).await;
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            crate::support::body_text(response).await
+        }
+    };
+    // The mark sits in the goal's own block, with the day, in the page's language.
+    let goal_block = |page: &str, goal: &str| -> String {
+        page.split(&format!("id=\"goal-{goal}-title\""))
+            .nth(1)
+            .and_then(|rest| rest.split("id=\"save-").next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let today = time::OffsetDateTime::now_utc().year().to_string();
+    let legal = page(format!("/assessments/{fra}/sections/LEGAL"), "en").await;
+    let block = goal_block(&legal, "legal");
+    assert!(
+        block.contains("Entered by the secretariat on") && block.contains(&today),
+        "{block}"
+    );
+    assert!(
+        !block.contains("Carried forward"),
+        "not called a carried-forward answer: {block}"
+    );
+    let french = page(format!("/assessments/{fra}/sections/LEGAL"), "fr").await;
+    assert!(
+        goal_block(&french, "legal").contains("Saisie par le secrétariat le"),
+        "{french}"
+    );
+    let check = page(format!("/assessments/{fra}/check"), "en").await;
+    let row = |page: &str, goal: &str| -> String {
+        page.split(&format!("id=\"check-goal-{goal}\""))
+            .nth(1)
+            .and_then(|rest| rest.split("</div>").next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(row(&check, "legal").contains("Entered by the secretariat on"));
+    assert!(row(&check, "technical").contains("Entered by the secretariat on"));
+    assert!(!row(&check, "cooperation").contains("Entered by the secretariat"));
+
+    // The delegation changes one answer: its mark goes, the other stays.
+    let saved = app
+        .request({
+            let mut request = head.api(
+                "PUT",
+                &format!("/api/v1/assessments/{fra}/answers/legal"),
+                Some(json!({ "value": "16" })),
+            );
+            request
+                .headers_mut()
+                .insert("if-match", "\"1\"".parse().unwrap());
+            request
+        })
+        .await;
+    assert_eq!(saved.status(), StatusCode::NO_CONTENT);
+    let check = page(format!("/assessments/{fra}/check"), "en").await;
+    assert!(!row(&check, "legal").contains("Entered by the secretariat"));
+    assert!(row(&check, "technical").contains("Entered by the secretariat on"));
+    let legal = page(format!("/assessments/{fra}/sections/LEGAL"), "en").await;
+    assert!(!goal_block(&legal, "legal").contains("Entered by the secretariat"));
+}
