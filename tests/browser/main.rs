@@ -5,6 +5,7 @@
 //! target/browser-artifacts/.
 
 mod harness;
+mod imports;
 mod journeys;
 mod pages;
 #[allow(dead_code)]
@@ -41,4 +42,55 @@ journey! {
     admin_creates_and_opens_a_cycle_en_js: admin in EN_JS;
     admin_creates_a_cycle_without_javascript_fr: admin in FR_NO_JS;
     admin_creates_a_cycle_on_a_phone_en_320: admin in EN_NO_JS_NARROW;
+}
+
+// Bulk imports (issue 17): the secretariat's return entered on a delegation's behalf.
+#[tokio::test]
+async fn secretariat_enters_a_return_on_behalf_en_js() {
+    run(
+        "secretariat_enters_a_return_on_behalf",
+        Config::EN_JS,
+        imports::secretariat_enters_a_return_on_behalf,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn secretariat_enters_a_return_on_behalf_without_javascript_fr() {
+    run(
+        "secretariat_enters_a_return_on_behalf",
+        Config::FR_NO_JS,
+        imports::secretariat_enters_a_return_on_behalf,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn secretariat_enters_a_return_on_behalf_on_a_phone_en_320() {
+    run(
+        "secretariat_enters_a_return_on_behalf",
+        Config::EN_NO_JS_NARROW,
+        imports::secretariat_enters_a_return_on_behalf,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn board_shows_answers_carried_forward_en_js() {
+    run(
+        "board_shows_answers_carried_forward",
+        Config::EN_JS,
+        imports::board_shows_answers_carried_forward,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn board_shows_answers_carried_forward_without_javascript_fr() {
+    run(
+        "board_shows_answers_carried_forward",
+        Config::FR_NO_JS,
+        imports::board_shows_answers_carried_forward,
+    )
+    .await;
 }
