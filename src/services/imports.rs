@@ -913,3 +913,83 @@ pub async fn import_participants(
     outcome.applied = true;
     Ok(outcome)
 }
+
+/// The column titles of the kept values as [`values_csv`] writes them.
+pub const VALUES_COLUMNS: &str =
+    "import,seq,participant_code,goal_code,file_row,change,before,after";
+
+/// A CSV cell: quoted when it holds a comma, a quote or a line break.
+fn csv_cell(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\"")).into()
+    } else {
+        text.into()
+    }
+}
+
+/// Every value the imports of `cycle` wrote (or `import` only), as CSV ([`VALUES_COLUMNS`]):
+/// oldest import first, each in `seq` order, the rows its audit entry's `values.sha256` covers.
+/// Sent in chunks as they are read, so memory does not grow with the import. Admins only; not
+/// found for an import of another cycle.
+pub async fn values_csv(
+    pool: &PgPool,
+    operator: Operator<'_>,
+    cycle: Uuid,
+    import: Option<Uuid>,
+) -> Result<
+    impl futures_util::Stream<Item = Result<String, std::io::Error>> + Send + 'static,
+    ServiceError,
+> {
+    refuse_unless_admin(&operator)?;
+    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    cycles::find(&mut tx, cycle)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if let Some(import) = import
+        && !store::import_of_cycle(&mut tx, cycle, import).await?
+    {
+        return Err(ServiceError::NotFound);
+    }
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(4);
+    tokio::spawn(async move {
+        use futures_util::TryStreamExt;
+        let mut chunk = format!("{VALUES_COLUMNS}\n");
+        let mut rows = store::values_of_cycle(&mut tx, cycle, import);
+        loop {
+            match rows.try_next().await {
+                Ok(Some(row)) => {
+                    let value = row.value;
+                    chunk.push_str(&format!(
+                        "{},{},{},{},{},{},{},{}\n",
+                        row.import_id,
+                        value.seq,
+                        csv_cell(&value.participant_code),
+                        csv_cell(&value.goal_code),
+                        value.file_row,
+                        value.change,
+                        csv_cell(value.before.as_deref().unwrap_or_default()),
+                        csv_cell(&value.after)
+                    ));
+                    if chunk.len() >= 64 * 1024
+                        && sender.send(Ok(std::mem::take(&mut chunk))).await.is_err()
+                    {
+                        return;
+                    }
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    tracing::error!(%error, "reading an import's values failed");
+                    let _ = sender.send(Err(std::io::Error::other(error))).await;
+                    return;
+                }
+            }
+        }
+        if !chunk.is_empty() {
+            let _ = sender.send(Ok(chunk)).await;
+        }
+    });
+    Ok(futures_util::stream::unfold(
+        receiver,
+        |mut receiver| async move { receiver.recv().await.map(|chunk| (chunk, receiver)) },
+    ))
+}

@@ -406,12 +406,7 @@ pub async fn values_digest(
 ) -> Result<(u64, String), sqlx::Error> {
     use futures_util::TryStreamExt;
     use sha2::{Digest, Sha256};
-    let mut rows = sqlx::query_as::<_, ImportValue>(
-        "SELECT seq, participant_id, participant_code, goal_code, file_row, change, before, after
-         FROM cycle_import_values WHERE import_id = $1 ORDER BY seq",
-    )
-    .bind(import)
-    .fetch(conn);
+    let mut rows = values(conn, import);
     let mut hasher = Sha256::new();
     let mut count = 0u64;
     while let Some(value) = rows.try_next().await? {
@@ -419,4 +414,59 @@ pub async fn values_digest(
         count += 1;
     }
     Ok((count, hex::encode(hasher.finalize())))
+}
+
+/// Whether `import` is an import of `cycle`'s answers.
+pub async fn import_of_cycle(
+    conn: &mut PgConnection,
+    cycle: Uuid,
+    import: Uuid,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM cycle_imports WHERE id = $1 AND cycle_id = $2)",
+    )
+    .bind(import)
+    .bind(cycle)
+    .fetch_one(conn)
+    .await
+}
+
+/// An import's kept values in `seq` order, as a stream (one row at a time).
+pub fn values<'c>(
+    conn: &'c mut PgConnection,
+    import: Uuid,
+) -> futures_util::stream::BoxStream<'c, Result<ImportValue, sqlx::Error>> {
+    sqlx::query_as::<_, ImportValue>(
+        "SELECT seq, participant_id, participant_code, goal_code, file_row, change, before, after
+         FROM cycle_import_values WHERE import_id = $1 ORDER BY seq",
+    )
+    .bind(import)
+    .fetch(conn)
+}
+
+/// A kept value with the import it belongs to.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CycleValue {
+    pub import_id: Uuid,
+    #[sqlx(flatten)]
+    pub value: ImportValue,
+}
+
+/// The kept values of a cycle's imports (or of one of them), oldest import first, each in
+/// `seq` order, as a stream.
+pub fn values_of_cycle<'c>(
+    conn: &'c mut PgConnection,
+    cycle: Uuid,
+    import: Option<Uuid>,
+) -> futures_util::stream::BoxStream<'c, Result<CycleValue, sqlx::Error>> {
+    sqlx::query_as::<_, CycleValue>(
+        "SELECT v.import_id, v.seq, v.participant_id, v.participant_code, v.goal_code, v.file_row,
+                v.change, v.before, v.after
+         FROM cycle_imports i JOIN cycle_import_values v ON v.import_id = i.id
+         WHERE i.cycle_id = $1 AND ($2::uuid IS NULL OR i.id = $2)
+         ORDER BY i.imported_at, i.id, v.seq",
+    )
+    .bind(cycle)
+    .bind(import)
+    .fetch(conn)
 }

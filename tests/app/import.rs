@@ -805,6 +805,16 @@ async fn import_entries(app: &TestApp) -> Vec<(i64, String)> {
     .unwrap()
 }
 
+/// The cycle an audit entry is about.
+async fn details_cycle(app: &TestApp, seq: i64) -> Uuid {
+    let id: String = sqlx::query_scalar("SELECT entity_id FROM audit_log WHERE seq = $1")
+        .bind(seq)
+        .fetch_one(&mut app.db.owner().await)
+        .await
+        .unwrap();
+    id.parse().unwrap()
+}
+
 #[tokio::test]
 async fn an_imports_audit_entry_does_not_grow_with_the_file_and_names_values_that_verify() {
     use sqlx::Executor;
@@ -893,6 +903,51 @@ async fn an_imports_audit_entry_does_not_grow_with_the_file_and_names_values_tha
         .await,
         1
     );
+
+    // An admin downloads them from the cycle's import page (streamed CSV), one row per value.
+    let cycle = details_cycle(&app, entries[1].0).await;
+    let form = crate::support::body_text(
+        app.request(admin.get(&format!("/cycles/{cycle}/import")))
+            .await,
+    )
+    .await;
+    assert!(form.contains(&format!("href=\"/cycles/{cycle}/import/values\"")));
+    let response = app
+        .request(admin.get(&format!("/cycles/{cycle}/import/values?import={import}")))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = String::from_utf8(body_bytes(response).await.to_vec()).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "import,seq,participant_code,goal_code,file_row,change,before,after"
+    );
+    assert_eq!(lines.len() as u64, large["rows"].as_u64().unwrap() + 1);
+    assert!(
+        lines[1].starts_with(&format!(
+            "{import},1,{},{},2,new,,\"[\"\"{}\"\",",
+            participants[0], goals[0], goals[0]
+        )),
+        "{}",
+        lines[1]
+    );
+    // Another cycle's import is not found there; an analyst may not read them.
+    let other = details_cycle(&app, entries[0].0).await;
+    let response = app
+        .request(admin.get(&format!("/cycles/{other}/import/values?import={import}")))
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let analyst = app.user("analyst", None).await;
+    let response = app
+        .request(analyst.get(&format!("/cycles/{cycle}/import/values?import={import}")))
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
     // The chain verifies, values included; editing a kept value is caught.
     let mut owner = app.db.owner().await;

@@ -459,3 +459,50 @@ pub async fn participants_apply(
         token: String::new(),
     })
 }
+
+/// Which import's values (all the cycle's imports when absent).
+#[derive(Debug, Deserialize)]
+pub struct ValuesQuery {
+    #[serde(default)]
+    import: Option<String>,
+}
+
+/// `GET /cycles/{cycle}/import/values[?import=ID]`: every value the cycle's imports wrote (or
+/// that one import, the id its `cycle.import` audit entry names), as CSV, streamed.
+pub async fn values(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<Uuid>,
+    axum::extract::Query(query): axum::extract::Query<ValuesQuery>,
+) -> Result<Response, AppError> {
+    use axum::http::header::{CONTENT_DISPOSITION, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
+    use axum::response::IntoResponse;
+    use futures_util::StreamExt;
+    admin_only(&me)?;
+    let import = match query.import.as_deref().filter(|text| !text.is_empty()) {
+        Some(text) => Some(text.parse::<Uuid>().map_err(|_| AppError::NotFound)?),
+        None => None,
+    };
+    let chunks = service::values_csv(&state.db, Operator::User(&me), id, import)
+        .await?
+        .map(|chunk| chunk.map(axum::body::Bytes::from));
+    let file_name = match import {
+        Some(import) => format!("import-{import}-values.csv"),
+        None => format!("cycle-{id}-import-values.csv"),
+    };
+    Ok((
+        [
+            (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+            (
+                CONTENT_SECURITY_POLICY,
+                "default-src 'none'; sandbox".to_owned(),
+            ),
+        ],
+        axum::body::Body::from_stream(chunks),
+    )
+        .into_response())
+}
