@@ -61,7 +61,11 @@ fn keep(
     form: ImportForm,
 ) -> Result<String, AppError> {
     use std::io::Write;
-    let mut file = tempfile::NamedTempFile::new().map_err(|e| AppError::Internal(e.into()))?;
+    sweep_stale_uploads(&std::env::temp_dir(), PENDING_MINUTES);
+    let mut file = tempfile::Builder::new()
+        .prefix(UPLOAD_PREFIX)
+        .tempfile()
+        .map_err(|e| AppError::Internal(e.into()))?;
     file.write_all(&form.bytes)
         .and_then(|()| file.flush())
         .map_err(|e| AppError::Internal(e.into()))?;
@@ -91,6 +95,39 @@ fn keep(
         },
     );
     Ok(token)
+}
+
+/// The name every kept upload starts with, in the system's temporary directory.
+const UPLOAD_PREFIX: &str = "pledge-import-";
+
+/// Removes kept uploads older than their lifetime that no process removed: a process killed
+/// between a check and its apply leaves its file behind (a live one drops its own). Any
+/// process sharing the directory may sweep: a file that old has expired for every process.
+/// Returns how many were removed.
+fn sweep_stale_uploads(dir: &std::path::Path, minutes: i64) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let lifetime = std::time::Duration::from_secs(u64::try_from(minutes).unwrap_or(0) * 60);
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let stale = entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(UPLOAD_PREFIX)
+            && entry.metadata().is_ok_and(|meta| {
+                meta.is_file()
+                    && meta
+                        .modified()
+                        .ok()
+                        .and_then(|at| at.elapsed().ok())
+                        .is_some_and(|age| age > lifetime)
+            });
+        if stale && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// A kept upload, to read (the check).
@@ -505,4 +542,36 @@ pub async fn values(
         axum::body::Body::from_stream(chunks),
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_left_by_a_killed_process_are_swept_once_expired() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join(format!("{UPLOAD_PREFIX}left-behind"));
+        let fresh = dir.path().join(format!("{UPLOAD_PREFIX}waiting"));
+        let other = dir.path().join("someone-elses-file");
+        for path in [&old, &fresh, &other] {
+            std::fs::write(path, b"participant_code").unwrap();
+        }
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for path in [&old, &other] {
+            std::fs::File::options()
+                .write(true)
+                .open(path)
+                .unwrap()
+                .set_modified(hour_ago)
+                .unwrap();
+        }
+        assert_eq!(sweep_stale_uploads(dir.path(), PENDING_MINUTES), 1);
+        assert!(!old.exists(), "an expired upload is removed");
+        assert!(
+            fresh.exists(),
+            "an upload still waiting for its apply stays"
+        );
+        assert!(other.exists(), "other files are never touched");
+    }
 }
