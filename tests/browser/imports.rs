@@ -52,7 +52,7 @@ async fn open_import(b: &Browser, cycle: Uuid) -> anyhow::Result<()> {
 }
 
 /// Chooses "Returns received from delegations" and the file, then "Check the file".
-async fn check_on_behalf(b: &Browser, file: &PathBuf) -> anyhow::Result<()> {
+async fn check_on_behalf(b: &Browser, file: &std::path::Path) -> anyhow::Result<()> {
     b.find("#purpose-on-behalf").await?.click().await?;
     let path = file.to_str().context("a temporary path in UTF-8")?;
     b.find("#file").await?.send_keys(path).await?;
