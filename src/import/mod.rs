@@ -47,8 +47,9 @@
 //! transaction, with a fixed number of statements per chunk. Any problem refuses the whole
 //! file: the transaction is rolled back, nothing is written. Counts per participant: new (no
 //! answer before), changed, unchanged (same answer), refused (rows with a problem). On success
-//! one audit entry (`cycle.import`) holds the file's name and SHA-256, the purpose, the
-//! counts and every value written.
+//! one audit entry (`cycle.import`) holds the import's id, the file's name and SHA-256, the
+//! purpose, the counts, and the count and SHA-256 of the values written, which are kept a
+//! chunk at a time in `cycle_import_values` (memory does not grow with the file).
 //!
 //! **Hostile files** are refused as the offline import refuses them (`offline::archive`,
 //! `offline::reader`), within larger ceilings fit for a whole cycle ([`ANSWER_LIMITS`]).

@@ -223,6 +223,7 @@ mod tests {
             updated_at: OffsetDateTime::UNIX_EPOCH,
             updated_by_name: Some("A colleague".into()),
             row_version: version,
+            entered_on_behalf: false,
         }
     }
 

@@ -31,7 +31,9 @@ use crate::presentation::i18n::Lang;
 use crate::storage::assessments::{self, AssessmentRow, ReviewRow, SnapshotRow};
 use crate::storage::audit::{NewEntry, RequestContext};
 use crate::storage::frameworks::{self, StoredFramework};
-use crate::storage::imports::{self as store, CurrentAnswer, CycleAssessment, OnBehalf};
+use crate::storage::imports::{
+    self as store, CurrentAnswer, CycleAssessment, ImportValue, OnBehalf, VALUES_TABLE,
+};
 use crate::storage::{self, Scope, cycles};
 
 /// Participants planned and written per chunk: bounds what is held and each statement's arrays.
@@ -310,7 +312,7 @@ pub async fn import_answers(
         counts: Vec::new(),
         problems: Vec::new(),
         snapshots: Vec::new(),
-        written: Vec::new(),
+        values: ValueLog::new(Uuid::new_v4()),
         answers_written: 0,
         actor: operator.user_id(),
         now: OffsetDateTime::now_utc(),
@@ -353,8 +355,10 @@ pub async fn import_answers(
         // Dropping the transaction rolls back whatever chunks were written.
         return Ok(outcome);
     }
-    let import = store::insert_import(
+    let import = plan.values.import;
+    store::insert_import(
         &mut tx,
+        import,
         cycle,
         purpose.as_str(),
         &file_name,
@@ -372,17 +376,13 @@ pub async fn import_answers(
         &NewEntry::new(
             operator.actor(),
             "cycle.import",
-            json!({
-                "purpose": purpose.as_str(),
-                "file_name": file_name,
-                "file_sha256": file_sha256,
-                "rows": outcome.rows,
-                "participants": outcome.participants.len(),
-                "new": totals.new,
-                "changed": totals.changed,
-                "unchanged": totals.unchanged,
-                "written": plan.written,
-            }),
+            import_details(
+                import,
+                &outcome,
+                &totals,
+                plan.values.kept,
+                &plan.values.digest(),
+            ),
         )
         .about("cycle", cycle)
         .from_request(context),
@@ -405,14 +405,105 @@ struct Planner<'a> {
     problems: Vec<Problem>,
     /// Snapshots written (historical): id and participant.
     snapshots: Vec<(Uuid, Uuid)>,
-    /// Every value written, per participant, for the audit entry.
-    written: Vec<Value>,
+    /// Every value written, kept a chunk at a time beside the import (not in memory).
+    values: ValueLog,
     answers_written: usize,
     actor: Option<Uuid>,
     now: OffsetDateTime,
 }
 
-/// An answer as the audit entry records it: `[goal, value]`, then justification, target,
+/// The `cycle.import` audit entry's details: the import, the file's digest, the counts per kind
+/// and where the values are kept with their digest (see `docs/security.md`, "Bulk imports").
+fn import_details(
+    import: Uuid,
+    outcome: &AnswersOutcome,
+    totals: &ParticipantCount,
+    kept: u64,
+    values_sha256: &str,
+) -> Value {
+    json!({
+        "import": import,
+        "purpose": outcome.purpose.as_str(),
+        "file_name": outcome.file_name,
+        "file_sha256": outcome.file_sha256,
+        "rows": outcome.rows,
+        "participants": outcome.participants.len(),
+        "new": totals.new,
+        "changed": totals.changed,
+        "unchanged": totals.unchanged,
+        "refused": totals.refused,
+        "values": { "table": VALUES_TABLE, "count": kept, "sha256": values_sha256 },
+    })
+}
+
+/// A value to keep, before it has its place in the import's sequence.
+struct NewValue {
+    participant_id: Uuid,
+    participant_code: String,
+    goal_code: String,
+    row: u32,
+    before: Option<String>,
+    after: String,
+}
+
+/// The values an import writes: numbered in file order, hashed as they go, and kept in
+/// `cycle_import_values` a chunk at a time, so memory holds one chunk whatever the file's size.
+struct ValueLog {
+    import: Uuid,
+    kept: u64,
+    hasher: Sha256,
+}
+
+impl ValueLog {
+    fn new(import: Uuid) -> Self {
+        Self {
+            import,
+            kept: 0,
+            hasher: Sha256::new(),
+        }
+    }
+
+    async fn keep(
+        &mut self,
+        tx: &mut sqlx::PgConnection,
+        values: Vec<NewValue>,
+    ) -> Result<(), ServiceError> {
+        if values.is_empty() {
+            return Ok(());
+        }
+        let mut rows = Vec::with_capacity(values.len());
+        for value in values {
+            self.kept += 1;
+            let row = ImportValue {
+                seq: i32::try_from(self.kept).map_err(|_| unreadable())?,
+                participant_id: value.participant_id,
+                participant_code: value.participant_code,
+                goal_code: value.goal_code,
+                file_row: i32::try_from(value.row)
+                    .unwrap_or(i32::MAX)
+                    .saturating_add(1),
+                change: if value.before.is_some() {
+                    "changed"
+                } else {
+                    "new"
+                }
+                .to_owned(),
+                before: value.before,
+                after: value.after,
+            };
+            self.hasher.update(store::value_line(&row).as_bytes());
+            rows.push(row);
+        }
+        store::insert_values(tx, self.import, &rows).await?;
+        Ok(())
+    }
+
+    fn digest(&self) -> String {
+        hex::encode(self.hasher.clone().finalize())
+    }
+}
+
+/// An answer as the import's kept values record it: `[goal, value]`, then justification, target,
 /// status and narrative when any is given.
 fn audit_value(goal: &str, answer: &CheckedAnswer) -> Value {
     let value = match answer.state {
@@ -435,6 +526,16 @@ fn audit_value(goal: &str, answer: &CheckedAnswer) -> Value {
         ])
     } else {
         json!([goal, value])
+    }
+}
+
+/// A draft's answer before an import changes it, as the kept values record it.
+fn before_value(goal: &str, now: &CurrentAnswer, scale: &AnswerScale) -> String {
+    let input = now.stored.input();
+    match input.check(scale) {
+        Ok(answer) => audit_value(goal, &answer).to_string(),
+        // Stored before a rule tightened: kept as it is.
+        Err(_) => json!([goal, input]).to_string(),
     }
 }
 
@@ -507,6 +608,7 @@ impl Planner<'_> {
         let mut new_assessments = Vec::new();
         let mut snapshots = Vec::with_capacity(accepted.len());
         let mut reviews = Vec::with_capacity(accepted.len());
+        let mut values = Vec::new();
         for (batch, existing) in &accepted {
             let participant_id = self.participants[batch.participant].0;
             let assessment_id = existing.unwrap_or_else(|| {
@@ -522,7 +624,6 @@ impl Planner<'_> {
             });
             let mut states = vec![AnswerState::Missing; goals.len()];
             let mut details = vec![AnswerDetails::default(); goals.len()];
-            let mut written = Vec::with_capacity(batch.answers.len());
             for row in &batch.answers {
                 states[row.goal] = row.answer.state;
                 details[row.goal] = AnswerDetails {
@@ -531,11 +632,16 @@ impl Planner<'_> {
                     implementation_status: row.answer.implementation_status.map(str::to_owned),
                     narrative: row.answer.narrative.clone(),
                 };
-                written.push(audit_value(&goals[row.goal].code, &row.answer));
+                values.push(NewValue {
+                    participant_id,
+                    participant_code: batch.code.clone(),
+                    goal_code: goals[row.goal].code.clone(),
+                    row: row.row,
+                    before: None,
+                    after: audit_value(&goals[row.goal].code, &row.answer).to_string(),
+                });
             }
             self.answers_written += batch.answers.len();
-            self.written
-                .push(json!({ "participant": batch.code, "answers": written }));
             let id = Uuid::new_v4();
             snapshots.push(SnapshotRow {
                 id,
@@ -579,6 +685,7 @@ impl Planner<'_> {
             .collect();
         assessments::set_states(tx, &states).await?;
         assessments::insert_reviews(tx, &reviews).await?;
+        self.values.keep(tx, values).await?;
         Ok(())
     }
 
@@ -618,13 +725,13 @@ impl Planner<'_> {
             .collect();
         let goals = &self.parts.goals;
         let mut writes: Vec<(Uuid, Uuid, Uuid, CheckedAnswer)> = Vec::new();
+        let mut values = Vec::new();
         for (batch, made_at, assessment_id, participant_id) in eligible {
             let mut count = ParticipantCount {
                 participant_code: batch.code.clone(),
                 refused: batch.refused,
                 ..ParticipantCount::default()
             };
-            let mut written = Vec::new();
             for row in batch.answers {
                 let goal = &goals[row.goal];
                 let now = current.get(&(assessment_id, goal.id));
@@ -668,12 +775,15 @@ impl Planner<'_> {
                 } else {
                     count.new += 1;
                 }
-                written.push(audit_value(&goal.code, &row.answer));
+                values.push(NewValue {
+                    participant_id,
+                    participant_code: batch.code.clone(),
+                    goal_code: goal.code.clone(),
+                    row: row.row,
+                    before: now.map(|now| before_value(&goal.code, now, scale)),
+                    after: audit_value(&goal.code, &row.answer).to_string(),
+                });
                 writes.push((assessment_id, participant_id, goal.id, row.answer));
-            }
-            if !written.is_empty() {
-                self.written
-                    .push(json!({ "participant": batch.code, "answers": written }));
             }
             self.counts.push(count);
         }
@@ -691,6 +801,7 @@ impl Planner<'_> {
                 )
                 .collect();
             store::write_on_behalf(tx, &rows, self.actor).await?;
+            self.values.keep(tx, values).await?;
         }
         Ok(())
     }
@@ -801,4 +912,84 @@ pub async fn import_participants(
     .await?;
     outcome.applied = true;
     Ok(outcome)
+}
+
+/// The column titles of the kept values as [`values_csv`] writes them.
+pub const VALUES_COLUMNS: &str =
+    "import,seq,participant_code,goal_code,file_row,change,before,after";
+
+/// A CSV cell: quoted when it holds a comma, a quote or a line break.
+fn csv_cell(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\"")).into()
+    } else {
+        text.into()
+    }
+}
+
+/// Every value the imports of `cycle` wrote (or `import` only), as CSV ([`VALUES_COLUMNS`]):
+/// oldest import first, each in `seq` order, the rows its audit entry's `values.sha256` covers.
+/// Sent in chunks as they are read, so memory does not grow with the import. Admins only; not
+/// found for an import of another cycle.
+pub async fn values_csv(
+    pool: &PgPool,
+    operator: Operator<'_>,
+    cycle: Uuid,
+    import: Option<Uuid>,
+) -> Result<
+    impl futures_util::Stream<Item = Result<String, std::io::Error>> + Send + 'static,
+    ServiceError,
+> {
+    refuse_unless_admin(&operator)?;
+    let mut tx = storage::begin(pool, &operator.scope()).await?;
+    cycles::find(&mut tx, cycle)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if let Some(import) = import
+        && !store::import_of_cycle(&mut tx, cycle, import).await?
+    {
+        return Err(ServiceError::NotFound);
+    }
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(4);
+    tokio::spawn(async move {
+        use futures_util::TryStreamExt;
+        let mut chunk = format!("{VALUES_COLUMNS}\n");
+        let mut rows = store::values_of_cycle(&mut tx, cycle, import);
+        loop {
+            match rows.try_next().await {
+                Ok(Some(row)) => {
+                    let value = row.value;
+                    chunk.push_str(&format!(
+                        "{},{},{},{},{},{},{},{}\n",
+                        row.import_id,
+                        value.seq,
+                        csv_cell(&value.participant_code),
+                        csv_cell(&value.goal_code),
+                        value.file_row,
+                        value.change,
+                        csv_cell(value.before.as_deref().unwrap_or_default()),
+                        csv_cell(&value.after)
+                    ));
+                    if chunk.len() >= 64 * 1024
+                        && sender.send(Ok(std::mem::take(&mut chunk))).await.is_err()
+                    {
+                        return;
+                    }
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    tracing::error!(%error, "reading an import's values failed");
+                    let _ = sender.send(Err(std::io::Error::other(error))).await;
+                    return;
+                }
+            }
+        }
+        if !chunk.is_empty() {
+            let _ = sender.send(Ok(chunk)).await;
+        }
+    });
+    Ok(futures_util::stream::unfold(
+        receiver,
+        |mut receiver| async move { receiver.recv().await.map(|chunk| (chunk, receiver)) },
+    ))
 }

@@ -99,6 +99,11 @@ pub struct StoredAnswer {
     pub updated_at: OffsetDateTime,
     pub updated_by_name: Option<String>,
     pub row_version: i64,
+    /// Entered by the secretariat on the delegation's behalf (an import) and not changed by the
+    /// delegation since: the form says so, with `updated_at` as the moment.
+    #[serde(skip)]
+    #[sqlx(default)]
+    pub entered_on_behalf: bool,
 }
 
 impl StoredAnswer {
@@ -154,7 +159,8 @@ fn split(value: Option<AnswerValue>) -> (Option<i16>, Option<Decimal>, Option<bo
 const ANSWER_COLUMNS: &str = "a.goal_id, a.value_level, a.value_number AS value_number,
     a.value_bool, a.not_applicable, a.na_justification, a.target_level,
     a.target_number AS target_number, a.target_bool, a.implementation_status, a.narrative,
-    a.unconfirmed, a.updated_at, u.display_name AS updated_by_name, a.row_version";
+    a.unconfirmed, a.updated_at, u.display_name AS updated_by_name, a.row_version,
+    a.entered_on_behalf";
 
 /// Every answer of an assessment (row-level security hides drafts from analysts).
 pub async fn list(

@@ -214,6 +214,8 @@ pub async fn verify(conn: &mut PgConnection) -> Result<Verification, sqlx::Error
     let mut expected_prev = vec![0u8; 32];
     let mut entries = 0u64;
     let mut last_seq = 0i64;
+    // Imports whose values are kept beside the entry: checked once the chain holds.
+    let mut imports = Vec::new();
     while let Some(row) = rows.try_next().await? {
         entries += 1;
         let seq: i64 = row.try_get("seq")?;
@@ -247,14 +249,59 @@ pub async fn verify(conn: &mut PgConnection) -> Result<Verification, sqlx::Error
                 "entry content does not match its hash: it was edited",
             ));
         }
+        if let Some(kept) = KeptValues::of(&fields) {
+            imports.push((seq, kept));
+        }
         expected_prev = stored;
         last_seq = seq;
+    }
+    drop(rows);
+    for (seq, kept) in imports {
+        if !kept.hold(conn).await? {
+            return Ok(broken(
+                entries,
+                seq,
+                "the values kept for this import do not match the digest in its entry",
+            ));
+        }
     }
     Ok(Verification {
         entries,
         first_break: None,
         last: (entries > 0).then_some((last_seq, expected_prev)),
     })
+}
+
+/// An entry's pointer to values kept outside it (a `cycle.import`): the import, the count and
+/// the SHA-256 of its rows in `cycle_import_values`.
+struct KeptValues {
+    import: Uuid,
+    count: u64,
+    sha256: String,
+}
+
+impl KeptValues {
+    fn of(fields: &Fields<'_>) -> Option<Self> {
+        if fields.action != "cycle.import" {
+            return None;
+        }
+        let values = fields.details.get("values")?;
+        Some(Self {
+            import: fields.details.get("import")?.as_str()?.parse().ok()?,
+            count: values.get("count")?.as_u64()?,
+            sha256: values.get("sha256")?.as_str()?.to_owned(),
+        })
+    }
+
+    /// Whether the kept rows are still those the entry's digest names (read as the system).
+    async fn hold(&self, conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+        use sqlx::Connection;
+        let mut tx = conn.begin().await?;
+        super::set_scope(&mut tx, &super::Scope::System).await?;
+        let (count, sha256) = super::imports::values_digest(&mut tx, self.import).await?;
+        tx.rollback().await?;
+        Ok(count == self.count && sha256 == self.sha256)
+    }
 }
 
 fn broken(entries: u64, seq: i64, reason: &'static str) -> Verification {

@@ -177,21 +177,24 @@ pub async fn write_on_behalf(
     Ok(())
 }
 
-/// Records an import of a cycle's answers; returns its id.
+/// Records an import of a cycle's answers under the id its values were kept with.
+#[allow(clippy::too_many_arguments)]
 pub async fn insert_import(
     conn: &mut PgConnection,
+    id: Uuid,
     cycle: Uuid,
     purpose: &str,
     file_name: &str,
     file_sha256: &str,
     imported_by: Option<Uuid>,
     counts: (usize, usize),
-) -> Result<Uuid, sqlx::Error> {
-    sqlx::query_scalar(
-        "INSERT INTO cycle_imports (cycle_id, purpose, file_name, file_sha256, imported_by,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO cycle_imports (id, cycle_id, purpose, file_name, file_sha256, imported_by,
              participants, answers)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
+    .bind(id)
     .bind(cycle)
     .bind(purpose)
     .bind(file_name)
@@ -199,8 +202,9 @@ pub async fn insert_import(
     .bind(imported_by)
     .bind(i32::try_from(counts.0).unwrap_or(i32::MAX))
     .bind(i32::try_from(counts.1).unwrap_or(i32::MAX))
-    .fetch_one(conn)
-    .await
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Links snapshots to the import that made them (one statement).
@@ -315,4 +319,154 @@ pub async fn upsert_participants(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The table an import's values are kept in (named by its audit entry).
+pub const VALUES_TABLE: &str = "cycle_import_values";
+
+/// One value an import of answers wrote, as kept in `cycle_import_values`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct ImportValue {
+    pub seq: i32,
+    #[serde(skip)]
+    pub participant_id: Uuid,
+    pub participant_code: String,
+    pub goal_code: String,
+    pub file_row: i32,
+    /// `new` or `changed`.
+    pub change: String,
+    /// The answer before (JSON), for a changed one.
+    pub before: Option<String>,
+    /// The answer written (JSON).
+    pub after: String,
+}
+
+/// The line of a value that its import's digest covers: tab-separated seq, participant, goal,
+/// file row, change, before (empty when new) and after, then a newline. The SHA-256 of every
+/// line in `seq` order is the `values.sha256` of the import's audit entry.
+pub fn value_line(value: &ImportValue) -> String {
+    format!(
+        "{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+        value.seq,
+        value.participant_code,
+        value.goal_code,
+        value.file_row,
+        value.change,
+        value.before.as_deref().unwrap_or_default(),
+        value.after
+    )
+}
+
+/// Keeps a batch of an import's values (one statement for any number).
+pub async fn insert_values(
+    conn: &mut PgConnection,
+    import: Uuid,
+    values: &[ImportValue],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO cycle_import_values (import_id, seq, participant_id, participant_code,
+             goal_code, file_row, change, before, after)
+         SELECT $1, * FROM unnest($2::int4[], $3::uuid[], $4::text[], $5::text[], $6::int4[],
+                                  $7::text[], $8::text[], $9::text[])",
+    )
+    .bind(import)
+    .bind(values.iter().map(|v| v.seq).collect::<Vec<_>>())
+    .bind(values.iter().map(|v| v.participant_id).collect::<Vec<_>>())
+    .bind(
+        values
+            .iter()
+            .map(|v| v.participant_code.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        values
+            .iter()
+            .map(|v| v.goal_code.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(values.iter().map(|v| v.file_row).collect::<Vec<_>>())
+    .bind(values.iter().map(|v| v.change.as_str()).collect::<Vec<_>>())
+    .bind(
+        values
+            .iter()
+            .map(|v| v.before.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind(values.iter().map(|v| v.after.as_str()).collect::<Vec<_>>())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The number of values an import kept and the SHA-256 of their lines in `seq` order
+/// ([`value_line`]), read as a stream (memory does not grow with the import).
+pub async fn values_digest(
+    conn: &mut PgConnection,
+    import: Uuid,
+) -> Result<(u64, String), sqlx::Error> {
+    use futures_util::TryStreamExt;
+    use sha2::{Digest, Sha256};
+    let mut rows = values(conn, import);
+    let mut hasher = Sha256::new();
+    let mut count = 0u64;
+    while let Some(value) = rows.try_next().await? {
+        hasher.update(value_line(&value).as_bytes());
+        count += 1;
+    }
+    Ok((count, hex::encode(hasher.finalize())))
+}
+
+/// Whether `import` is an import of `cycle`'s answers.
+pub async fn import_of_cycle(
+    conn: &mut PgConnection,
+    cycle: Uuid,
+    import: Uuid,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM cycle_imports WHERE id = $1 AND cycle_id = $2)",
+    )
+    .bind(import)
+    .bind(cycle)
+    .fetch_one(conn)
+    .await
+}
+
+/// An import's kept values in `seq` order, as a stream (one row at a time).
+pub fn values<'c>(
+    conn: &'c mut PgConnection,
+    import: Uuid,
+) -> futures_util::stream::BoxStream<'c, Result<ImportValue, sqlx::Error>> {
+    sqlx::query_as::<_, ImportValue>(
+        "SELECT seq, participant_id, participant_code, goal_code, file_row, change, before, after
+         FROM cycle_import_values WHERE import_id = $1 ORDER BY seq",
+    )
+    .bind(import)
+    .fetch(conn)
+}
+
+/// A kept value with the import it belongs to.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CycleValue {
+    pub import_id: Uuid,
+    #[sqlx(flatten)]
+    pub value: ImportValue,
+}
+
+/// The kept values of a cycle's imports (or of one of them), oldest import first, each in
+/// `seq` order, as a stream.
+pub fn values_of_cycle<'c>(
+    conn: &'c mut PgConnection,
+    cycle: Uuid,
+    import: Option<Uuid>,
+) -> futures_util::stream::BoxStream<'c, Result<CycleValue, sqlx::Error>> {
+    sqlx::query_as::<_, CycleValue>(
+        "SELECT v.import_id, v.seq, v.participant_id, v.participant_code, v.goal_code, v.file_row,
+                v.change, v.before, v.after
+         FROM cycle_imports i JOIN cycle_import_values v ON v.import_id = i.id
+         WHERE i.cycle_id = $1 AND ($2::uuid IS NULL OR i.id = $2)
+         ORDER BY i.imported_at, i.id, v.seq",
+    )
+    .bind(cycle)
+    .bind(import)
+    .fetch(conn)
 }

@@ -223,11 +223,15 @@ async fn an_exported_cycle_imported_into_a_new_historical_cycle_compares_figure_
             .await,
             expected.len() as i64
         );
+        // The entry names the import and its kept values (every answer written, one row each).
         assert_eq!(
             app.count(&format!(
-                "SELECT count(*) FROM audit_log WHERE action = 'cycle.import'
-                 AND details->>'file_sha256' = '{digest}' AND jsonb_array_length(details->'written') = {}",
-                expected.len()
+                "SELECT count(*) FROM audit_log l WHERE action = 'cycle.import'
+                 AND details->>'file_sha256' = '{digest}'
+                 AND (details->'values'->>'count')::bigint = (SELECT count(*) FROM cycle_import_values v
+                      WHERE v.import_id = (l.details->>'import')::uuid)
+                 AND (details->'values'->>'count')::bigint = {}",
+                applied["rows"].as_u64().unwrap()
             ))
             .await,
             1
@@ -698,6 +702,24 @@ async fn on_behalf_rows_never_overwrite_a_delegations_newer_answer_and_name_who_
         .await;
     assert_eq!(confirmed.status(), StatusCode::NO_CONTENT);
     assert_eq!(app.count(on_behalf).await, 1);
+    // The secretariat corrects its own entry: kept with the value before and after.
+    let response = send(file_with(&[("DEU", "legal", "13")])).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        body_json(response).await["participants"][0]["changed"],
+        json!(1)
+    );
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM cycle_import_values v JOIN audit_log l
+                 ON (l.details->>'import')::uuid = v.import_id AND l.action = 'cycle.import'
+             WHERE v.participant_code = 'DEU' AND v.goal_code = 'legal' AND v.change = 'changed'
+               AND v.before LIKE '[\"legal\",\"12%' AND v.after LIKE '[\"legal\",\"13%'
+               AND l.details->>'changed' = '1'"
+        )
+        .await,
+        1
+    );
     // History may not go into an open cycle.
     let response = app
         .request(multipart(
@@ -771,4 +793,296 @@ async fn an_admin_uploads_checks_and_applies_on_pages() {
         .await;
     assert_eq!(again.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.count("SELECT count(*) FROM snapshots").await, 2);
+}
+
+/// The entries' details, as stored, of the `cycle.import` entries (oldest first).
+async fn import_entries(app: &TestApp) -> Vec<(i64, String)> {
+    sqlx::query_as(
+        "SELECT seq, details::text FROM audit_log WHERE action = 'cycle.import' ORDER BY seq",
+    )
+    .fetch_all(&mut app.db.owner().await)
+    .await
+    .unwrap()
+}
+
+/// The cycle an audit entry is about.
+async fn details_cycle(app: &TestApp, seq: i64) -> Uuid {
+    let id: String = sqlx::query_scalar("SELECT entity_id FROM audit_log WHERE seq = $1")
+        .bind(seq)
+        .fetch_one(&mut app.db.owner().await)
+        .await
+        .unwrap();
+    id.parse().unwrap()
+}
+
+#[tokio::test]
+async fn an_imports_audit_entry_does_not_grow_with_the_file_and_names_values_that_verify() {
+    use sqlx::Executor;
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin", None).await;
+    let framework = gci_framework();
+    let stored = store_framework(&app, &framework).await;
+    let goals: Vec<String> = framework
+        .goals()
+        .map(|(_, goal)| goal.code.clone())
+        .collect();
+    let participants: Vec<String> = gci_rows().into_iter().map(|(code, _, _)| code).collect();
+    let file = |participants: &[String], goals: &[String]| {
+        let mut file = header() + ",narrative\n";
+        for participant in participants {
+            for (n, goal) in goals.iter().enumerate() {
+                file.push_str(&tidy_row(
+                    participant,
+                    goal,
+                    "answered",
+                    &format!("{}", n + 3),
+                ));
+                file.push_str(&format!(
+                    ",\"{participant} {goal}: a narrative, long enough to matter\"\n"
+                ));
+            }
+        }
+        file
+    };
+    let import = |code: &'static str, content: String| {
+        let admin = admin.clone();
+        let app = &app;
+        async move {
+            let cycle = new_cycle(app, &admin, stored.id, code).await;
+            let response = app
+                .request(multipart(
+                    &admin,
+                    &format!("/api/v1/cycles/{cycle}/import"),
+                    &[("purpose", "historical")],
+                    "returns.csv",
+                    content.as_bytes(),
+                ))
+                .await;
+            let status = response.status();
+            let outcome = body_json(response).await;
+            assert_eq!(status, StatusCode::OK, "{outcome}");
+            outcome
+        }
+    };
+    let small = import("S-2019", file(&participants[..1], &goals[..1])).await;
+    assert_eq!(small["rows"], json!(1));
+    let large = import("L-2019", file(&participants, &goals)).await;
+    assert_eq!(large["rows"], json!(participants.len() * goals.len()));
+    assert!(participants.len() * goals.len() >= 150);
+
+    let entries = import_entries(&app).await;
+    assert_eq!(entries.len(), 2);
+    let (small_entry, large_entry) = (&entries[0].1, &entries[1].1);
+    // 150 times the rows, the same entry but for the digits of its counts and digests.
+    assert!(
+        large_entry.len() <= small_entry.len() + 16,
+        "{} bytes for 1 row, {} for {}: {large_entry}",
+        small_entry.len(),
+        large_entry.len(),
+        large["rows"]
+    );
+    assert!(!large_entry.contains("a narrative"), "no value is inlined");
+    let details: Value = serde_json::from_str(large_entry).unwrap();
+    assert_eq!(details["file_sha256"], large["file_sha256"]);
+    assert_eq!(details["new"], large["rows"]);
+    assert_eq!(details["values"]["table"], json!("cycle_import_values"));
+    assert_eq!(details["values"]["count"], large["rows"]);
+
+    // Every value written is kept, in file order, with its place in the file.
+    let import = details["import"].as_str().unwrap();
+    let (last_participant, last_goal) = (participants.last().unwrap(), goals.last().unwrap());
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM cycle_import_values WHERE import_id = '{import}'
+             AND seq = {rows} AND file_row = {rows} + 1 AND change = 'new' AND before IS NULL
+             AND participant_code = '{last_participant}' AND goal_code = '{last_goal}'
+             AND after = '[\"{last_goal}\",\"{n}\",null,\"\",null,\"{last_participant} {last_goal}: a narrative, long enough to matter\"]'",
+            rows = large["rows"],
+            n = goals.len() + 2,
+        ))
+        .await,
+        1
+    );
+
+    // An admin downloads them from the cycle's import page (streamed CSV), one row per value.
+    let cycle = details_cycle(&app, entries[1].0).await;
+    let form = crate::support::body_text(
+        app.request(admin.get(&format!("/cycles/{cycle}/import")))
+            .await,
+    )
+    .await;
+    assert!(form.contains(&format!("href=\"/cycles/{cycle}/import/values\"")));
+    let response = app
+        .request(admin.get(&format!("/cycles/{cycle}/import/values?import={import}")))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = String::from_utf8(body_bytes(response).await.to_vec()).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "import,seq,participant_code,goal_code,file_row,change,before,after"
+    );
+    assert_eq!(lines.len() as u64, large["rows"].as_u64().unwrap() + 1);
+    assert!(
+        lines[1].starts_with(&format!(
+            "{import},1,{},{},2,new,,\"[\"\"{}\"\",",
+            participants[0], goals[0], goals[0]
+        )),
+        "{}",
+        lines[1]
+    );
+    // Another cycle's import is not found there; an analyst may not read them.
+    let other = details_cycle(&app, entries[0].0).await;
+    let response = app
+        .request(admin.get(&format!("/cycles/{other}/import/values?import={import}")))
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let analyst = app.user("analyst", None).await;
+    let response = app
+        .request(analyst.get(&format!("/cycles/{cycle}/import/values?import={import}")))
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    // The chain verifies, values included; editing a kept value is caught.
+    let mut owner = app.db.owner().await;
+    let verified = pledge::storage::audit::verify(&mut owner).await.unwrap();
+    assert_eq!(verified.first_break, None);
+    let mut root = app.db.superuser().await;
+    root.execute("ALTER TABLE cycle_import_values DISABLE TRIGGER cycle_import_values_immutable")
+        .await
+        .unwrap();
+    root.execute(
+        format!(
+            "UPDATE cycle_import_values SET after = replace(after, 'narrative', 'story')
+             WHERE import_id = '{import}' AND seq = 7"
+        )
+        .as_str(),
+    )
+    .await
+    .unwrap();
+    let broken = pledge::storage::audit::verify(&mut owner)
+        .await
+        .unwrap()
+        .first_break
+        .expect("an edited value breaks verification");
+    assert_eq!(broken.seq, entries[1].0);
+    assert!(broken.reason.contains("values kept"), "{}", broken.reason);
+}
+
+#[tokio::test]
+async fn a_delegation_sees_the_answers_the_secretariat_entered_for_it_until_it_changes_them() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin", None).await;
+    let cycle = gci_cycle(&app, &admin, "SEEN-2026").await;
+    let opened = app
+        .request(admin.api("POST", &format!("/api/v1/cycles/{cycle}/open"), None))
+        .await;
+    assert!(opened.status().is_success(), "{}", opened.status());
+    let mut file = header() + "\n";
+    for (goal, value) in [("legal", "15"), ("technical", "10")] {
+        file.push_str(&tidy_row("FRA", goal, "answered", value));
+        file.push('\n');
+    }
+    let response = app
+        .request(multipart(
+            &admin,
+            &format!("/api/v1/cycles/{cycle}/import"),
+            &[("purpose", "on_behalf")],
+            "by-mail.csv",
+            file.as_bytes(),
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let fra: Uuid = {
+        use sqlx::Connection;
+        let mut owner = app.db.owner().await;
+        let mut tx = owner.begin().await.unwrap();
+        pledge::storage::set_scope(&mut tx, &pledge::storage::Scope::System)
+            .await
+            .unwrap();
+        sqlx::query_scalar(
+            "SELECT a.id FROM assessments a JOIN participants p ON p.id = a.participant_id
+             WHERE a.cycle_id = $1 AND p.code = 'FRA'",
+        )
+        .bind(cycle)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap()
+    };
+    let head = app.user("head", Some("FRA")).await;
+    let page = |path: String, lang: &'static str| {
+        let head = head.clone();
+        let app = &app;
+        async move {
+            let mut request = head.get(&path);
+            request
+                .headers_mut()
+                .insert("accept-language", lang.parse().unwrap());
+            let response = app.request(request).await;
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            crate::support::body_text(response).await
+        }
+    };
+    // The mark sits in the goal's own block, with the day, in the page's language.
+    let goal_block = |page: &str, goal: &str| -> String {
+        page.split(&format!("id=\"goal-{goal}-title\""))
+            .nth(1)
+            .and_then(|rest| rest.split("id=\"save-").next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let today = time::OffsetDateTime::now_utc().year().to_string();
+    let legal = page(format!("/assessments/{fra}/sections/LEGAL"), "en").await;
+    let block = goal_block(&legal, "legal");
+    assert!(
+        block.contains("Entered by the secretariat on") && block.contains(&today),
+        "{block}"
+    );
+    assert!(
+        !block.contains("Carried forward"),
+        "not called a carried-forward answer: {block}"
+    );
+    let french = page(format!("/assessments/{fra}/sections/LEGAL"), "fr").await;
+    assert!(
+        goal_block(&french, "legal").contains("Saisie par le secrétariat le"),
+        "{french}"
+    );
+    let check = page(format!("/assessments/{fra}/check"), "en").await;
+    let row = |page: &str, goal: &str| -> String {
+        page.split(&format!("id=\"check-goal-{goal}\""))
+            .nth(1)
+            .and_then(|rest| rest.split("</div>").next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(row(&check, "legal").contains("Entered by the secretariat on"));
+    assert!(row(&check, "technical").contains("Entered by the secretariat on"));
+    assert!(!row(&check, "cooperation").contains("Entered by the secretariat"));
+
+    // The delegation changes one answer: its mark goes, the other stays.
+    let saved = app
+        .request({
+            let mut request = head.api(
+                "PUT",
+                &format!("/api/v1/assessments/{fra}/answers/legal"),
+                Some(json!({ "value": "16" })),
+            );
+            request
+                .headers_mut()
+                .insert("if-match", "\"1\"".parse().unwrap());
+            request
+        })
+        .await;
+    assert_eq!(saved.status(), StatusCode::NO_CONTENT);
+    let check = page(format!("/assessments/{fra}/check"), "en").await;
+    assert!(!row(&check, "legal").contains("Entered by the secretariat"));
+    assert!(row(&check, "technical").contains("Entered by the secretariat on"));
+    let legal = page(format!("/assessments/{fra}/sections/LEGAL"), "en").await;
+    assert!(!goal_block(&legal, "legal").contains("Entered by the secretariat"));
 }

@@ -844,6 +844,7 @@ const MATRIX: &[Row] = &[
         Form("token=none"),
     ),
     row("POST", "/api/v1/cycles/{cycle}/import", Admin, Upload),
+    row("GET", "/cycles/{cycle}/import/values", Admin, None),
     // The offline round trip.
     row(
         "GET",

@@ -5,6 +5,7 @@
 //! target/browser-artifacts/.
 
 mod harness;
+mod imports;
 mod journeys;
 mod pages;
 #[allow(dead_code)]
@@ -63,4 +64,55 @@ teamwork_journey! {
     head_invites_assigns_and_the_contributor_finds_their_work_en_js: "not_started" in EN_JS;
     head_invites_assigns_and_the_contributor_finds_their_work_without_javascript_fr: "not_started" in FR_NO_JS;
     head_invites_assigns_and_the_contributor_finds_their_work_on_a_phone_fr_js_320: "draft" in FR_JS_NARROW;
+}
+
+// Bulk imports (issue 17): the secretariat's return entered on a delegation's behalf.
+#[tokio::test]
+async fn secretariat_enters_a_return_on_behalf_en_js() {
+    run(
+        "secretariat_enters_a_return_on_behalf",
+        Config::EN_JS,
+        imports::secretariat_enters_a_return_on_behalf,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn secretariat_enters_a_return_on_behalf_without_javascript_fr() {
+    run(
+        "secretariat_enters_a_return_on_behalf",
+        Config::FR_NO_JS,
+        imports::secretariat_enters_a_return_on_behalf,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn secretariat_enters_a_return_on_behalf_on_a_phone_en_320() {
+    run(
+        "secretariat_enters_a_return_on_behalf",
+        Config::EN_NO_JS_NARROW,
+        imports::secretariat_enters_a_return_on_behalf,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn board_shows_answers_carried_forward_en_js() {
+    run(
+        "board_shows_answers_carried_forward",
+        Config::EN_JS,
+        imports::board_shows_answers_carried_forward,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn board_shows_answers_carried_forward_without_javascript_fr() {
+    run(
+        "board_shows_answers_carried_forward",
+        Config::FR_NO_JS,
+        imports::board_shows_answers_carried_forward,
+    )
+    .await;
 }

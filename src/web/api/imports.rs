@@ -116,7 +116,7 @@ pub fn purpose_of(form: &ImportForm) -> Result<Purpose, AppError> {
 /// preview). Any problem refuses the whole file: 422 with `fields` mapping each place
 /// (`CSV!B7`, `Answers!L12`, `file`) to its problem. Otherwise 200 with the counts per
 /// participant, `applied` telling whether anything was written (one transaction, one audit
-/// entry with the file's SHA-256 and every value written).
+/// entry with the file's SHA-256, the counts, and the digest of the values kept for the import).
 #[utoipa::path(post, path = "/cycles/{cycle}/import", tag = "cycles",
     params(("cycle" = Uuid, Path, description = "Cycle id")),
     request_body(content = String, description = "multipart/form-data: `file` (CSV or XLSX), `purpose` (historical | on_behalf), `dry_run` (true | false)", content_type = "multipart/form-data"),

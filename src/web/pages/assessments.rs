@@ -179,6 +179,9 @@ pub struct GoalRow {
     /// A stored answer exists (typed or carried forward).
     pub stored: bool,
     pub unconfirmed: bool,
+    /// When the secretariat entered this answer on the delegation's behalf (an import), until
+    /// the delegation changes it.
+    pub entered_by_secretariat: Option<String>,
     /// Still to answer: applicable and without a value.
     pub missing: bool,
     pub updated: String,
@@ -527,6 +530,9 @@ fn form_of(
                 row_version: answer.map_or(0, |a| a.row_version),
                 stored: answer.is_some(),
                 unconfirmed: answer.is_some_and(|a| a.unconfirmed),
+                entered_by_secretariat: answer
+                    .filter(|a| a.entered_on_behalf)
+                    .map(|a| page.when(&a.updated_at)),
                 missing: rolled.applicable > rolled.answered,
                 updated: answer
                     .map(|a| {

@@ -61,7 +61,11 @@ fn keep(
     form: ImportForm,
 ) -> Result<String, AppError> {
     use std::io::Write;
-    let mut file = tempfile::NamedTempFile::new().map_err(|e| AppError::Internal(e.into()))?;
+    sweep_stale_uploads(&std::env::temp_dir(), PENDING_MINUTES);
+    let mut file = tempfile::Builder::new()
+        .prefix(UPLOAD_PREFIX)
+        .tempfile()
+        .map_err(|e| AppError::Internal(e.into()))?;
     file.write_all(&form.bytes)
         .and_then(|()| file.flush())
         .map_err(|e| AppError::Internal(e.into()))?;
@@ -91,6 +95,39 @@ fn keep(
         },
     );
     Ok(token)
+}
+
+/// The name every kept upload starts with, in the system's temporary directory.
+const UPLOAD_PREFIX: &str = "pledge-import-";
+
+/// Removes kept uploads older than their lifetime that no process removed: a process killed
+/// between a check and its apply leaves its file behind (a live one drops its own). Any
+/// process sharing the directory may sweep: a file that old has expired for every process.
+/// Returns how many were removed.
+fn sweep_stale_uploads(dir: &std::path::Path, minutes: i64) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let lifetime = std::time::Duration::from_secs(u64::try_from(minutes).unwrap_or(0) * 60);
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let stale = entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(UPLOAD_PREFIX)
+            && entry.metadata().is_ok_and(|meta| {
+                meta.is_file()
+                    && meta
+                        .modified()
+                        .ok()
+                        .and_then(|at| at.elapsed().ok())
+                        .is_some_and(|age| age > lifetime)
+            });
+        if stale && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// A kept upload, to read (the check).
@@ -458,4 +495,83 @@ pub async fn participants_apply(
         outcome: Some(outcome),
         token: String::new(),
     })
+}
+
+/// Which import's values (all the cycle's imports when absent).
+#[derive(Debug, Deserialize)]
+pub struct ValuesQuery {
+    #[serde(default)]
+    import: Option<String>,
+}
+
+/// `GET /cycles/{cycle}/import/values[?import=ID]`: every value the cycle's imports wrote (or
+/// that one import, the id its `cycle.import` audit entry names), as CSV, streamed.
+pub async fn values(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    Path(id): Path<Uuid>,
+    axum::extract::Query(query): axum::extract::Query<ValuesQuery>,
+) -> Result<Response, AppError> {
+    use axum::http::header::{CONTENT_DISPOSITION, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
+    use axum::response::IntoResponse;
+    use futures_util::StreamExt;
+    admin_only(&me)?;
+    let import = match query.import.as_deref().filter(|text| !text.is_empty()) {
+        Some(text) => Some(text.parse::<Uuid>().map_err(|_| AppError::NotFound)?),
+        None => None,
+    };
+    let chunks = service::values_csv(&state.db, Operator::User(&me), id, import)
+        .await?
+        .map(|chunk| chunk.map(axum::body::Bytes::from));
+    let file_name = match import {
+        Some(import) => format!("import-{import}-values.csv"),
+        None => format!("cycle-{id}-import-values.csv"),
+    };
+    Ok((
+        [
+            (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+            (
+                CONTENT_SECURITY_POLICY,
+                "default-src 'none'; sandbox".to_owned(),
+            ),
+        ],
+        axum::body::Body::from_stream(chunks),
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_left_by_a_killed_process_are_swept_once_expired() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join(format!("{UPLOAD_PREFIX}left-behind"));
+        let fresh = dir.path().join(format!("{UPLOAD_PREFIX}waiting"));
+        let other = dir.path().join("someone-elses-file");
+        for path in [&old, &fresh, &other] {
+            std::fs::write(path, b"participant_code").unwrap();
+        }
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for path in [&old, &other] {
+            std::fs::File::options()
+                .write(true)
+                .open(path)
+                .unwrap()
+                .set_modified(hour_ago)
+                .unwrap();
+        }
+        assert_eq!(sweep_stale_uploads(dir.path(), PENDING_MINUTES), 1);
+        assert!(!old.exists(), "an expired upload is removed");
+        assert!(
+            fresh.exists(),
+            "an upload still waiting for its apply stays"
+        );
+        assert!(other.exists(), "other files are never touched");
+    }
 }

@@ -191,6 +191,7 @@ pub fn routes() -> Vec<PageRoute> {
         get("/cycles/{cycle}/import", imports::answers_form),
         upload("/cycles/{cycle}/import", imports::answers_check),
         post("/cycles/{cycle}/import/apply", imports::answers_apply),
+        get("/cycles/{cycle}/import/values", imports::values),
         get("/cycles/{cycle}/open", cycles::confirm_open),
         post("/cycles/{cycle}/open", cycles::open),
         get("/cycles/{cycle}/close", cycles::confirm_close),
