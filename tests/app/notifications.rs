@@ -1,7 +1,9 @@
 //! Notifications (issue 18 part B): events written with the change, in-app list and choices,
 //! mails through a real SMTP server on loopback (a minimal one below, speaking SMTP over TCP),
 //! two senders on one database, a sender that dies after claiming, a server that refuses,
-//! reminders scheduled once.
+//! SMTP authentication from a password file, reminders scheduled once (to heads and the
+//! assignees of unfinished goals), daily digests at each user's local morning, the outbox
+//! retention.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -132,8 +134,14 @@ struct SmtpServer {
     received: Arc<Mutex<Vec<Received>>>,
     /// `MAIL FROM` commands seen (attempts, accepted or not).
     attempts: Arc<Mutex<usize>>,
+    /// `AUTH PLAIN` credentials offered, decoded (`user:password`), accepted or not.
+    auths: Arc<Mutex<Vec<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
+
+/// The account the test server accepts in `AUTH PLAIN`.
+const SMTP_USER: &str = "pledge-sender";
+const SMTP_PASSWORD: &str = "harbour violet 47";
 
 impl SmtpServer {
     async fn start(refuse: bool) -> Self {
@@ -141,12 +149,13 @@ impl SmtpServer {
         let addr = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
         let attempts = Arc::new(Mutex::new(0));
-        let (r, a) = (received.clone(), attempts.clone());
+        let auths = Arc::new(Mutex::new(Vec::new()));
+        let (r, a, au) = (received.clone(), attempts.clone(), auths.clone());
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (r, a) = (r.clone(), a.clone());
+                let (r, a, au) = (r.clone(), a.clone(), au.clone());
                 tokio::spawn(async move {
-                    let _ = Self::session(stream, r, a, refuse).await;
+                    let _ = Self::session(stream, r, a, au, refuse).await;
                 });
             }
         });
@@ -154,6 +163,7 @@ impl SmtpServer {
             addr,
             received,
             attempts,
+            auths,
             task,
         }
     }
@@ -162,6 +172,7 @@ impl SmtpServer {
         stream: tokio::net::TcpStream,
         received: Arc<Mutex<Vec<Received>>>,
         attempts: Arc<Mutex<usize>>,
+        auths: Arc<Mutex<Vec<String>>>,
         refuse: bool,
     ) -> std::io::Result<()> {
         use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -183,7 +194,18 @@ impl SmtpServer {
                     .unwrap_or_default()
             };
             let reply: &[u8] = if command.starts_with("EHLO") {
-                b"250-smtp.test\r\n250 8BITMIME\r\n"
+                b"250-smtp.test\r\n250-AUTH PLAIN\r\n250 8BITMIME\r\n"
+            } else if command.starts_with("AUTH PLAIN ") {
+                // "\0user\0password", base64: only SMTP_USER with SMTP_PASSWORD gets in.
+                let offered = String::from_utf8_lossy(&base64(line[11..].trim())).into_owned();
+                let mut parts = offered.split('\0').skip(1);
+                let (user, password) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+                auths.lock().unwrap().push(format!("{user}:{password}"));
+                if (user, password) == (SMTP_USER, SMTP_PASSWORD) {
+                    b"235 2.7.0 Authentication successful\r\n"
+                } else {
+                    b"535 5.7.8 Authentication credentials invalid\r\n"
+                }
             } else if command.starts_with("MAIL FROM:") {
                 *attempts.lock().unwrap() += 1;
                 to.clear();
@@ -684,6 +706,63 @@ async fn a_server_that_refuses_is_retried_with_backoff_then_the_mail_is_recorded
     let admin = app.user("admin", None).await;
     let page = body_text(app.request(admin.get("/admin/outbox")).await).await;
     assert!(page.contains("Failed") && page.contains("user1@test.example"));
+}
+
+#[tokio::test]
+async fn with_a_user_and_a_password_file_the_sender_authenticates_and_a_wrong_password_fails() {
+    let app = TestApp::spawn().await;
+    let server = SmtpServer::start(false).await;
+    let dir = tempfile::tempdir().unwrap();
+    // The settings as `pledge serve` reads them from its options.
+    let settings = |password: &str| {
+        let file = dir.path().join(format!("password-{}", password.len()));
+        std::fs::write(&file, format!("{password}\nignored second line\n")).unwrap();
+        let args = pledge::notify::settings::MailArgs {
+            smtp_host: Some(server.addr.ip().to_string()),
+            smtp_port: Some(server.addr.port()),
+            smtp_security: SmtpSecurity::Plain,
+            smtp_username: Some(SMTP_USER.to_owned()),
+            smtp_password_file: Some(file),
+            mail_from: Some("Pledge Tracker <pledge@test.example>".to_owned()),
+            reminder_days: vec![14, 7, 1],
+            mail_max_attempts: 1,
+            mail_retention_days: 90,
+        };
+        let mut settings =
+            MailSettings::from_args(&args, "https://pledge.test.example/").expect("settings");
+        settings.retry_base = Duration::ZERO;
+        settings
+    };
+    fill_outbox(&app, 1).await;
+    let pass = sender::send_due(&app.state.db, &settings(SMTP_PASSWORD), Uuid::new_v4())
+        .await
+        .unwrap();
+    assert_eq!(pass.sent, 1);
+    assert_eq!(
+        server.auths.lock().unwrap().clone(),
+        vec![format!("{SMTP_USER}:{SMTP_PASSWORD}")],
+        "the first line of the password file, in AUTH PLAIN"
+    );
+    assert_eq!(server.received().len(), 1);
+
+    fill_outbox(&app, 1).await;
+    let pass = sender::send_due(&app.state.db, &settings("wrong password"), Uuid::new_v4())
+        .await
+        .unwrap();
+    assert_eq!((pass.sent, pass.failed), (0, 1));
+    assert_eq!(
+        server.received().len(),
+        1,
+        "nothing sent without signing in"
+    );
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM mail_outbox WHERE status = 'failed'
+               AND last_error LIKE '%Authentication credentials invalid%'"
+        )
+        .await,
+        1
+    );
 }
 
 #[tokio::test]
