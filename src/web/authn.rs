@@ -14,12 +14,11 @@ use super::error::AppError;
 use super::locale::cookie_value;
 use super::middleware::for_area;
 use super::{AppState, REQUEST_ID};
-use crate::auth::secrets::{constant_time_eq, sha256};
-use crate::auth::{Credential, Principal};
+use crate::auth::Principal;
+use crate::auth::resolve::Resolution;
+use crate::auth::secrets::constant_time_eq;
 use crate::domain::role::Role;
-use crate::storage::audit::RequestContext;
-use crate::storage::sessions::{self, EndReason};
-use crate::storage::{self as store, Scope, tokens};
+use crate::services::RequestContext;
 
 /// Largest form body read for its CSRF token (forms with files carry the token in the query).
 const MAX_FORM_BODY: usize = 2 * 1024 * 1024;
@@ -92,104 +91,21 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     response
 }
 
-enum Resolution {
-    /// With the unread notifications, when read with a session (pages show the count).
-    Principal(Principal, Option<i64>),
-    Anonymous {
-        stale_cookie: bool,
-    },
-    /// A bearer token was presented and is not valid: the request is refused, not downgraded.
-    BadToken,
-}
-
 async fn resolve(
     state: &AppState,
     bearer: Option<String>,
     cookie: Option<String>,
 ) -> Result<Resolution, AppError> {
     if let Some(token) = bearer {
-        let mut tx = store::begin(&state.db, &Scope::Authenticator).await?;
-        let owner = tokens::find_owner(&mut tx, &sha256(&token)).await?;
-        tx.commit().await?;
-        return Ok(match owner.and_then(|o| o.role.map(|role| (o, role))) {
-            Some((owner, role)) => Resolution::Principal(
-                Principal {
-                    user_id: owner.user_id,
-                    email: owner.email,
-                    display_name: owner.display_name,
-                    role,
-                    credential: Credential::Token { id: owner.token_id },
-                    must_change_password: owner.must_change_password,
-                    second_factor_pending: false,
-                    has_second_factor: owner.has_second_factor,
-                    time_zone: owner.time_zone,
-                },
-                None,
-            ),
-            None => Resolution::BadToken,
-        });
+        return Ok(crate::auth::resolve::bearer(&state.db, &token).await?);
     }
-    let config = &state.config.auth;
     let Some(cookie) = cookie else {
         return Ok(Resolution::Anonymous {
             stale_cookie: false,
         });
     };
-    let id_hash = sha256(&cookie);
-    let mut tx = store::begin(&state.db, &Scope::Authenticator).await?;
-    let Some(record) =
-        sessions::find(&mut tx, &id_hash, time_duration(config.idle_timeout)).await?
-    else {
-        tx.commit().await?;
-        return Ok(Resolution::Anonymous { stale_cookie: true });
-    };
-    let ended = if record.user_disabled {
-        Some(EndReason::UserDisabled)
-    } else if record.absolute_expired {
-        Some(EndReason::Expired)
-    } else if record.idle_expired {
-        Some(EndReason::Idle)
-    } else {
-        None
-    };
-    let role: Option<Role> = record.role;
-    let resolution = match (ended, role) {
-        (Some(reason), _) => {
-            sessions::end(&mut tx, &id_hash, reason).await?;
-            Resolution::Anonymous { stale_cookie: true }
-        }
-        (None, None) => Resolution::Anonymous { stale_cookie: true },
-        (None, Some(role)) => {
-            // Activity is recorded at most once a minute: most requests skip the write.
-            if record.stale_activity {
-                sessions::touch(&mut tx, &id_hash, time_duration(config.idle_timeout)).await?;
-            }
-            Resolution::Principal(
-                Principal {
-                    user_id: record.user_id,
-                    email: record.email,
-                    display_name: record.display_name,
-                    role,
-                    credential: Credential::Session {
-                        id_hash,
-                        handle: record.handle,
-                        csrf_token: record.csrf_token,
-                    },
-                    must_change_password: record.must_change_password,
-                    second_factor_pending: !record.fully_authenticated,
-                    has_second_factor: record.has_second_factor,
-                    time_zone: record.time_zone,
-                },
-                Some(record.unread_notifications),
-            )
-        }
-    };
-    tx.commit().await?;
-    Ok(resolution)
-}
-
-fn time_duration(duration: std::time::Duration) -> time::Duration {
-    time::Duration::try_from(duration).unwrap_or(time::Duration::minutes(30))
+    let idle = state.config.auth.idle_timeout;
+    Ok(crate::auth::resolve::session(&state.db, &cookie, idle).await?)
 }
 
 fn bearer_token(request: &Request) -> Option<&str> {

@@ -11,7 +11,6 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::presentation::i18n::Lang;
-use crate::storage;
 
 /// Field name → catalogue key of the message for that field.
 pub type FieldErrors = BTreeMap<String, String>;
@@ -64,7 +63,7 @@ pub enum AppError {
 
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
-        if storage::is_unavailable(&error) {
+        if crate::services::is_unavailable(&error) {
             AppError::Unavailable(error)
         } else {
             AppError::Internal(error.into())

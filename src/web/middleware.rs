@@ -214,16 +214,7 @@ pub async fn remember_device(
         return response;
     };
     let token = crate::auth::secrets::random_hex(32);
-    let recorded = async {
-        let mut conn = state.db.acquire().await?;
-        crate::storage::throttle::remember_device(
-            &mut conn,
-            &crate::auth::secrets::sha256(&session),
-            &crate::auth::secrets::sha256(&token),
-        )
-        .await
-    }
-    .await;
+    let recorded = crate::auth::resolve::remember_device(&state.db, &session, &token).await;
     match recorded {
         Ok(true) => {
             if let Ok(value) = HeaderValue::from_str(&auth.device_cookie_header(&token)) {
@@ -285,13 +276,7 @@ pub async fn refuse_unauthorised_uploads(
     if principal.second_factor_pending || principal.must_change_password {
         return next.run(request).await;
     }
-    let head = async {
-        let mut tx = crate::storage::begin(&state.db, &principal.scope()).await?;
-        let head = crate::storage::answers::head(&mut tx, assessment).await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(head)
-    }
-    .await;
+    let head = crate::services::assessments::head(&state.db, &principal, assessment).await;
     let refusal = match head {
         Ok(None) => AppError::NotFound,
         Ok(Some(head))

@@ -12,9 +12,8 @@ use uuid::Uuid;
 
 use crate::auth::accounts::{self, CreatedToken};
 use crate::auth::policy::Permission;
-use crate::storage::audit::RequestContext;
-use crate::storage::tokens::{self as token_store, TokenSummary};
-use crate::storage::{self as store};
+use crate::services::RequestContext;
+use crate::services::users::{self, TokenSummary};
 use crate::web::AppState;
 use crate::web::authn::{AccountUser, CurrentUser};
 use crate::web::error::{AppError, ErrorBody};
@@ -66,10 +65,7 @@ pub async fn list_tokens(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
 ) -> Result<Json<Vec<TokenSummary>>, AppError> {
-    let mut tx = store::begin(&state.db, &me.scope()).await?;
-    let tokens = token_store::list(&mut tx, me.user_id).await?;
-    tx.commit().await?;
-    Ok(Json(tokens))
+    Ok(Json(users::own_tokens(&state.db, &me).await?))
 }
 
 /// A token to create.

@@ -10,9 +10,9 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::frameworks::Created;
+use crate::services::RequestContext;
 use crate::services::clarifications as service;
-use crate::storage::audit::RequestContext;
-use crate::storage::clarifications::ClarificationView;
+use crate::services::clarifications::ClarificationView;
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};

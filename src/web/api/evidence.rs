@@ -12,9 +12,9 @@ use uuid::Uuid;
 
 use super::frameworks::Created;
 use crate::domain::evidence::EvidenceKind;
+use crate::services::RequestContext;
 use crate::services::evidence as service;
-use crate::storage::audit::RequestContext;
-use crate::storage::evidence::EvidenceItem;
+use crate::services::evidence::EvidenceItem;
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};

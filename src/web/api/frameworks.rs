@@ -15,11 +15,10 @@ use uuid::Uuid;
 use super::etag::{etag, expected_version};
 use crate::auth::Operator;
 use crate::auth::policy::Permission;
+use crate::services::RequestContext;
+use crate::services::frameworks::FrameworkSummary;
+use crate::services::mappings::MappingRow;
 use crate::services::{frameworks as service, mappings as mapping_service};
-use crate::storage::audit::RequestContext;
-use crate::storage::frameworks::{self as store, FrameworkSummary};
-use crate::storage::mappings::{self as mapping_store, MappingRow};
-use crate::storage::{self};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
@@ -40,10 +39,7 @@ pub async fn list_frameworks(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
 ) -> Result<Json<Vec<FrameworkSummary>>, AppError> {
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    let list = store::list(&mut tx).await?;
-    tx.commit().await?;
-    Ok(Json(list))
+    Ok(Json(service::list(&state.db, &me.scope()).await?))
 }
 
 /// The id of a stored version.
@@ -156,13 +152,9 @@ pub async fn get_mapping(
     CurrentUser(me): CurrentUser,
     Path((from, to)): Path<(Uuid, Uuid)>,
 ) -> Result<Json<Vec<MappingRow>>, AppError> {
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    for id in [from, to] {
-        store::load(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    }
-    let rows = mapping_store::rows(&mut tx, from, to).await?;
-    tx.commit().await?;
-    Ok(Json(rows))
+    Ok(Json(
+        mapping_service::rows(&state.db, &me.scope(), from, to).await?,
+    ))
 }
 
 /// Replace the mapping from one version to another; every row is checked first.

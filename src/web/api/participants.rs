@@ -8,9 +8,9 @@ use utoipa_axum::routes;
 
 use crate::auth::Operator;
 use crate::auth::policy::Permission;
+use crate::services::RequestContext;
+use crate::services::participants::Participant;
 use crate::services::participants::{self as service, ParticipantInput};
-use crate::storage::audit::RequestContext;
-use crate::storage::participants::{self, Participant};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
@@ -32,7 +32,7 @@ pub async fn list_participants(
     State(state): State<AppState>,
     _signed_in: CurrentUser,
 ) -> Result<Json<Vec<Participant>>, AppError> {
-    Ok(Json(participants::list(&state.db).await?))
+    Ok(Json(service::list(&state.db).await?))
 }
 
 /// Add a partner nation.

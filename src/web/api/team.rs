@@ -12,11 +12,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::services::RequestContext;
 use crate::services::assignments::{self, AssignInput};
+use crate::services::assignments::{Assignment, WorkItem};
+use crate::services::assignments::{Member, PendingInvitation};
 use crate::services::team::{self, InvitationInput};
-use crate::storage::assignments::{Assignment, WorkItem};
-use crate::storage::audit::RequestContext;
-use crate::storage::invitations::{Member, PendingInvitation};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};

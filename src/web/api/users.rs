@@ -11,10 +11,8 @@ use uuid::Uuid;
 
 use crate::auth::accounts::{self, NewAccount, Operator, RoleChoice};
 use crate::auth::policy::Permission;
-use crate::storage::audit::{self, EntryView, RequestContext};
-use crate::storage::sessions::{self as session_store, SessionSummary};
-use crate::storage::users::{self, UserSummary};
-use crate::storage::{self as store};
+use crate::services::RequestContext;
+use crate::services::users::{self, EntryView, SessionSummary, UserSummary};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
@@ -43,10 +41,7 @@ pub async fn list_users(
     CurrentUser(me): CurrentUser,
 ) -> Result<Json<Vec<UserSummary>>, AppError> {
     me.require(Permission::ManageUsers)?;
-    let mut tx = store::begin(&state.db, &me.scope()).await?;
-    let list = users::list(&mut tx).await?;
-    tx.commit().await?;
-    Ok(Json(list))
+    Ok(Json(users::list(&state.db, &me.scope()).await?))
 }
 
 /// A role: `admin`, `analyst`, or `head`/`contributor`/`viewer` with the delegation's participant code.
@@ -120,12 +115,7 @@ pub async fn get_user(
     Path(user_id): Path<Uuid>,
 ) -> Result<Json<UserSummary>, AppError> {
     me.require(Permission::ManageUsers)?;
-    let mut tx = store::begin(&state.db, &me.scope()).await?;
-    let user = users::find(&mut tx, user_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    tx.commit().await?;
-    Ok(Json(user))
+    Ok(Json(users::find(&state.db, &me.scope(), user_id).await?))
 }
 
 /// Change a user's role or delegation.
@@ -228,12 +218,7 @@ pub async fn list_sessions(
     Path(user_id): Path<Uuid>,
 ) -> Result<Json<Vec<SessionSummary>>, AppError> {
     me.require(Permission::ManageUsers)?;
-    let mut tx = store::begin(&state.db, &me.scope()).await?;
-    users::find(&mut tx, user_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let sessions = session_store::list_for_user(&mut tx, user_id).await?;
-    tx.commit().await?;
+    let (_, sessions) = users::with_sessions(&state.db, &me.scope(), user_id).await?;
     Ok(Json(sessions))
 }
 
@@ -284,13 +269,7 @@ pub async fn audit_log(
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<Vec<EntryView>>, AppError> {
     me.require(Permission::ReadAuditLog)?;
-    let mut tx = store::begin(&state.db, &me.scope()).await?;
-    let entries = audit::recent(
-        &mut tx,
-        query.before,
-        query.limit.unwrap_or(100).clamp(1, 1000),
-    )
-    .await?;
-    tx.commit().await?;
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let entries = users::audit_entries(&state.db, &me.scope(), query.before, limit).await?;
     Ok(Json(entries))
 }

@@ -11,9 +11,9 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::domain::snapshot::FieldChange;
+use crate::services::RequestContext;
+use crate::services::workflow::RevisionRow;
 use crate::services::workflow::{self as service, ReturnReasons, Submitted};
-use crate::storage::assessments::RevisionRow;
-use crate::storage::audit::RequestContext;
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};

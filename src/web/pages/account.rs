@@ -13,10 +13,8 @@ use super::{PageContext, render};
 use crate::auth::accounts::{self, CreatedToken};
 use crate::auth::policy::Permission;
 use crate::auth::{Principal, totp};
-use crate::storage::audit::RequestContext;
-use crate::storage::sessions::{self as session_store, SessionSummary};
-use crate::storage::tokens::{self as token_store, TokenSummary};
-use crate::storage::{self as store};
+use crate::services::RequestContext;
+use crate::services::users::{self, SessionSummary, TokenSummary};
 use crate::web::AppState;
 use crate::web::authn::{AccountUser, CurrentUser};
 use crate::web::error::{AppError, FieldErrors};
@@ -68,10 +66,7 @@ async fn account_page_with_zone(
     created: Option<CreatedToken>,
     time_zone: String,
 ) -> Result<Response, AppError> {
-    let mut tx = store::begin(&state.db, &principal.scope()).await?;
-    let tokens = token_store::list(&mut tx, principal.user_id).await?;
-    let sessions = session_store::list_for_user(&mut tx, principal.user_id).await?;
-    tx.commit().await?;
+    let (tokens, sessions) = users::own_credentials(&state.db, principal).await?;
     let current_session = match &principal.credential {
         crate::auth::Credential::Session { handle, .. } => Some(*handle),
         crate::auth::Credential::Token { .. } => None,

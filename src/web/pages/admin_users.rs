@@ -13,11 +13,9 @@ use super::flash::{self, Flash};
 use super::{PageContext, render};
 use crate::auth::accounts::{self, AccountError, NewAccount, Operator, RoleChoice};
 use crate::auth::policy::Permission;
-use crate::storage::audit::RequestContext;
-use crate::storage::participants::{self, Participant};
-use crate::storage::sessions::{self as session_store, SessionSummary};
-use crate::storage::users::{self, UserSummary};
-use crate::storage::{self as store};
+use crate::services::RequestContext;
+use crate::services::participants::{self, Participant};
+use crate::services::users::{self, SessionSummary, UserSummary};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, FieldErrors};
@@ -39,9 +37,7 @@ pub async fn list(
     page: PageContext,
 ) -> Result<Response, AppError> {
     me.require(Permission::ManageUsers)?;
-    let mut tx = store::begin(&state.db, &me.scope()).await?;
-    let users = users::list(&mut tx).await?;
-    tx.commit().await?;
+    let users = users::list(&state.db, &me.scope()).await?;
     render(&UsersPage { page, users })
 }
 
@@ -156,12 +152,7 @@ async fn user_page(
     user_id: Uuid,
     errors: FieldErrors,
 ) -> Result<Response, AppError> {
-    let mut tx = store::begin(&state.db, &me.scope()).await?;
-    let user = users::find(&mut tx, user_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let sessions = session_store::list_for_user(&mut tx, user_id).await?;
-    tx.commit().await?;
+    let (user, sessions) = users::with_sessions(&state.db, &me.scope(), user_id).await?;
     let participants = participants::list(&state.db).await?;
     render(&UserPage {
         page,
@@ -180,12 +171,7 @@ async fn back_to_user(
     user_id: Uuid,
     key: &'static str,
 ) -> Result<Response, AppError> {
-    let mut tx = store::begin(&state.db, &me.scope()).await?;
-    let name = users::find(&mut tx, user_id)
-        .await?
-        .map(|u| u.display_name)
-        .unwrap_or_default();
-    tx.commit().await?;
+    let name = users::display_name(&state.db, &me.scope(), user_id).await?;
     Ok(flash::redirect(
         &format!("/admin/users/{user_id}"),
         Flash::with(key, name),
@@ -258,11 +244,7 @@ pub async fn confirm_disable(
     Path(user_id): Path<Uuid>,
 ) -> Result<Response, AppError> {
     me.require(Permission::ManageUsers)?;
-    let mut tx = store::begin(&state.db, &me.scope()).await?;
-    let user = users::find(&mut tx, user_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    tx.commit().await?;
+    let user = users::find(&state.db, &me.scope(), user_id).await?;
     let delegation = match user.participant_id {
         Some(id) => participants::list(&state.db)
             .await?
@@ -344,11 +326,7 @@ pub async fn reset_password(
     me.require(Permission::ManageUsers)?;
     let password =
         accounts::reset_password(&state.db, Operator::User(&me), user_id, &context).await?;
-    let mut tx = store::begin(&state.db, &me.scope()).await?;
-    let user = users::find(&mut tx, user_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    tx.commit().await?;
+    let user = users::find(&state.db, &me.scope(), user_id).await?;
     render(&OneTimePasswordPage {
         page,
         user_id,

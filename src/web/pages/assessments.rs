@@ -146,12 +146,12 @@ use crate::domain::answer::AnswerInput;
 use crate::domain::assessment::AssessmentState;
 use crate::domain::framework::AnswerScale;
 use crate::domain::scoring::{ScoredGoal, roll_up};
+use crate::services::RequestContext;
 use crate::services::ServiceError;
+use crate::services::assessments::StoredAnswer;
 use crate::services::assessments::{self as service, AssessmentView, SaveError};
-use crate::storage::answers::StoredAnswer;
-use crate::storage::audit::RequestContext;
-use crate::storage::clarifications::ClarificationView;
-use crate::storage::evidence::EvidenceItem;
+use crate::services::clarifications::ClarificationView;
+use crate::services::evidence::EvidenceItem;
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, FieldErrors};
@@ -297,7 +297,7 @@ pub struct Workflow {
     pub is_admin: bool,
     clarifications: Vec<ClarificationView>,
     evidence: Vec<EvidenceItem>,
-    assignments: Vec<crate::storage::assignments::Assignment>,
+    assignments: Vec<crate::services::assignments::Assignment>,
     /// May assign goals to members (the delegation's head, admins).
     pub can_assign: bool,
 }

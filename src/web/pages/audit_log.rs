@@ -11,8 +11,7 @@ use serde_json::Value;
 use super::{PageContext, render};
 use crate::auth::policy::Permission;
 use crate::presentation::i18n::{Tr, catalogue_key};
-use crate::storage::audit::{self, ReadableEntry};
-use crate::storage::{self as store};
+use crate::services::users::{self, ReadableEntry};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
@@ -59,9 +58,7 @@ pub async fn show(
     Query(query): Query<AuditQuery>,
 ) -> Result<Response, AppError> {
     me.require(Permission::ReadAuditLog)?;
-    let mut tx = store::begin(&state.db, &me.scope()).await?;
-    let entries = audit::recent_readable(&mut tx, query.before, PAGE_SIZE).await?;
-    tx.commit().await?;
+    let entries = users::readable_audit(&state.db, &me.scope(), query.before, PAGE_SIZE).await?;
     let older = (entries.len() as i64 == PAGE_SIZE)
         .then(|| entries.last().map(|e| e.seq))
         .flatten();

@@ -16,10 +16,10 @@ use crate::auth::Operator;
 use crate::auth::policy::Permission;
 use crate::domain::assessment::AssessmentState;
 use crate::domain::cycle::{CycleInput, Transition};
+use crate::services::RequestContext;
+use crate::services::cycles::{BoardQuery, BoardRow, Census, CycleView};
+use crate::services::frameworks::FrameworkSummary;
 use crate::services::{ServiceError, cycles as service};
-use crate::storage::audit::RequestContext;
-use crate::storage::cycles::{BoardQuery, BoardRow, Census, CycleView};
-use crate::storage::frameworks::FrameworkSummary;
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
@@ -133,7 +133,7 @@ struct BoardPage {
     cycle: CycleView,
     rows: Vec<BoardRow>,
     /// Where carried-forward answers came from (empty when nothing was carried).
-    carried: Vec<crate::storage::cycles::CarriedSource>,
+    carried: Vec<crate::services::cycles::CarriedSource>,
     query: BoardQuery,
     states: [AssessmentState; 6],
     can_manage: bool,

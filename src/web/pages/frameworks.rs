@@ -16,11 +16,9 @@ use crate::auth::policy::Permission;
 use crate::domain::framework::edit::Change;
 use crate::domain::framework::{AnswerScale, Framework, Goal, RollUp, Section};
 use crate::domain::text::LocalizedText;
+use crate::services::RequestContext;
+use crate::services::frameworks::{FrameworkRecord, FrameworkSummary, MappingSummary};
 use crate::services::{ServiceError, frameworks as service};
-use crate::storage::audit::RequestContext;
-use crate::storage::frameworks::{self as store, FrameworkRecord, FrameworkSummary};
-use crate::storage::mappings::{self as mapping_store, MappingSummary};
-use crate::storage::{self};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, FieldErrors, problem_message};
@@ -111,9 +109,7 @@ pub async fn list(
     CurrentUser(me): CurrentUser,
     page: PageContext,
 ) -> Result<Response, AppError> {
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    let frameworks = store::list(&mut tx).await?;
-    tx.commit().await?;
+    let frameworks = crate::services::frameworks::list(&state.db, &me.scope()).await?;
     render(&ListPage {
         page,
         frameworks,
@@ -170,15 +166,8 @@ pub(super) async fn view_page(
     copy_version: String,
     errors: FormErrors,
 ) -> Result<Response, AppError> {
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    let record = store::load(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let mappings = mapping_store::list_for(&mut tx, id).await?;
-    let others = store::list(&mut tx)
-        .await?
-        .into_iter()
-        .filter(|f| f.id != id)
-        .collect();
-    tx.commit().await?;
+    let (record, mappings, others) =
+        crate::services::frameworks::detail(&state.db, &me.scope(), id).await?;
     let can_manage = me.may(Permission::ManageCatalogue);
     let view = ViewPage {
         page,

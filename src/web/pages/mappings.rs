@@ -12,12 +12,10 @@ use super::frameworks::{FormErrors, refused};
 use super::{PageContext, render};
 use crate::auth::policy::Permission;
 use crate::auth::{Operator, Principal};
+use crate::services::RequestContext;
 use crate::services::ServiceError;
 use crate::services::mappings::{self as service, RELATIONS};
-use crate::storage::audit::RequestContext;
-use crate::storage::frameworks::{self as framework_store, FrameworkRecord};
-use crate::storage::mappings::{self as store, MappingRow};
-use crate::storage::{self};
+use crate::services::mappings::{FrameworkRecord, MappingRow};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
@@ -39,11 +37,7 @@ pub async fn choose(
     Query(query): Query<TargetQuery>,
 ) -> Result<Response, AppError> {
     me.require(Permission::ManageCatalogue)?;
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    framework_store::load(&mut tx, from)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    tx.commit().await?;
+    crate::services::frameworks::load(&state.db, &me.scope(), from).await?;
     Ok(match query.to {
         Some(to) => Redirect::to(&format!("/frameworks/{from}/mappings/{to}")),
         None => Redirect::to(&format!("/frameworks/{from}")),
@@ -93,18 +87,8 @@ async fn page_for(
     rows: Option<Vec<MappingRow>>,
     errors: FormErrors,
 ) -> Result<MappingPage, AppError> {
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    let from_record = framework_store::load(&mut tx, from)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let to_record = framework_store::load(&mut tx, to)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let mut rows = match rows {
-        Some(rows) => rows,
-        None => store::rows(&mut tx, from, to).await?,
-    };
-    tx.commit().await?;
+    let (from_record, to_record, mut rows) =
+        crate::services::mappings::pair(&state.db, &me.scope(), from, to, rows).await?;
     rows.extend((0..BLANK_ROWS).map(|_| MappingRow {
         from_goal: None,
         to_goal: None,

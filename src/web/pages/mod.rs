@@ -439,7 +439,7 @@ pub async fn cycle_export(
     me: &crate::auth::Principal,
     cycle: uuid::Uuid,
     (format, lang): (&str, Lang),
-    context: &crate::storage::audit::RequestContext,
+    context: &crate::services::RequestContext,
 ) -> Result<Response, AppError> {
     use crate::services::exports;
     let format = crate::export::Format::parse(format).ok_or_else(|| {

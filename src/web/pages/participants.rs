@@ -11,11 +11,10 @@ use super::frameworks::{FormErrors, refused};
 use super::{PageContext, render};
 use crate::auth::Operator;
 use crate::auth::policy::Permission;
+use crate::services::RequestContext;
 use crate::services::ServiceError;
+use crate::services::participants::Participant;
 use crate::services::participants::{self as service, ParticipantInput};
-use crate::storage::audit::RequestContext;
-use crate::storage::participants::{self as store, Participant};
-use crate::storage::{self};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
@@ -34,7 +33,7 @@ pub async fn list(
     CurrentUser(me): CurrentUser,
     page: PageContext,
 ) -> Result<Response, AppError> {
-    let participants = store::list(&state.db).await?;
+    let participants = service::list(&state.db).await?;
     render(&ListPage {
         page,
         participants,
@@ -103,9 +102,7 @@ pub async fn show(
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
     me.require(Permission::ManageCatalogue)?;
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    let participant = store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    tx.commit().await?;
+    let participant = service::find(&state.db, &me.scope(), id).await?;
     let form = ParticipantInput {
         code: participant.code,
         name_en: participant.name_en,

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::language::local_path;
 use super::{PageContext, render};
 use crate::auth::sign_in::{self, IssuedSession, Outcome};
-use crate::storage::audit::RequestContext;
+use crate::services::RequestContext;
 use crate::web::AppState;
 use crate::web::authn::{MaybeUser, PendingUser};
 use crate::web::error::AppError;
