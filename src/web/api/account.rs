@@ -10,10 +10,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::bodies::{TokenSummary, all};
 use crate::auth::accounts::{self, CreatedToken};
 use crate::auth::policy::Permission;
 use crate::services::RequestContext;
-use crate::services::users::{self, TokenSummary};
+use crate::services::users;
 use crate::web::AppState;
 use crate::web::authn::{AccountUser, CurrentUser};
 use crate::web::error::{AppError, ErrorBody};
@@ -65,7 +66,7 @@ pub async fn list_tokens(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
 ) -> Result<Json<Vec<TokenSummary>>, AppError> {
-    Ok(Json(users::own_tokens(&state.db, &me).await?))
+    Ok(Json(all(users::own_tokens(&state.db, &me).await?)))
 }
 
 /// A token to create.

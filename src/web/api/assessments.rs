@@ -11,11 +11,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::bodies::AssessmentHead;
 use super::etag::{etag, expected_version};
 use crate::domain::answer::{AnswerInput, value_text};
 use crate::services::RequestContext;
+use crate::services::assessments::StoredAnswer;
 use crate::services::assessments::{self as service, AssessmentView};
-use crate::services::assessments::{AssessmentHead, StoredAnswer};
 use crate::web::AppState;
 use crate::web::api::pagination::{Page, PageParams};
 use crate::web::authn::CurrentUser;
@@ -171,7 +172,7 @@ fn answer_view(section: &str, goal: &str, answer: Option<&StoredAnswer>) -> Answ
 
 fn document(view: &AssessmentView) -> AssessmentDocument {
     AssessmentDocument {
-        head: view.head.clone(),
+        head: view.head.clone().into(),
         editable: view.editable,
         answers: view
             .goals()

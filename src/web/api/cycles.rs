@@ -10,6 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::bodies::{BoardRow, CycleView, all};
 use super::frameworks::Created;
 use crate::auth::Operator;
 use crate::auth::policy::Permission;
@@ -17,7 +18,7 @@ use crate::domain::cycle::CycleState;
 use crate::domain::cycle::{CycleInput, Transition};
 use crate::services::RequestContext;
 use crate::services::cycles as service;
-use crate::services::cycles::{BoardQuery, BoardRow, CycleFilter, CycleView};
+use crate::services::cycles::{BoardQuery, CycleFilter};
 use crate::web::AppState;
 use crate::web::api::pagination::{Page, PageParams};
 use crate::web::authn::CurrentUser;
@@ -80,7 +81,7 @@ pub async fn list_cycles(
     )
     .await?;
     Ok(Json(Page::new(
-        items,
+        all(items),
         request,
         u64::try_from(total).unwrap_or(0),
     )))
@@ -138,7 +139,9 @@ pub async fn get_cycle(
     Path(id): Path<Uuid>,
 ) -> Result<Json<CycleView>, AppError> {
     Ok(Json(
-        service::find(&state.db, Operator::User(&me), id).await?,
+        service::find(&state.db, Operator::User(&me), id)
+            .await?
+            .into(),
     ))
 }
 
@@ -272,17 +275,39 @@ pub async fn set_deadline(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// How the board is filtered and sorted.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BoardParams {
+    /// Only this state (not_started, draft, submitted, returned, resubmitted, accepted).
+    pub state: Option<String>,
+    /// Participants whose code or name contains this text.
+    pub search: Option<String>,
+    /// participant (default), state or activity.
+    pub sort: Option<String>,
+}
+
+impl From<BoardParams> for BoardQuery {
+    fn from(params: BoardParams) -> Self {
+        BoardQuery {
+            state: params.state,
+            search: params.search,
+            sort: params.sort,
+        }
+    }
+}
+
 /// The status board: every assessment the caller may see (a delegation sees its own row).
-#[utoipa::path(get, path = "/cycles/{cycle}/status", tag = "cycles", params(("cycle" = Uuid, Path, description = "Cycle id"), BoardQuery),
+#[utoipa::path(get, path = "/cycles/{cycle}/status", tag = "cycles", params(("cycle" = Uuid, Path, description = "Cycle id"), BoardParams),
     responses((status = 200, description = "One row per assessment", body = Vec<BoardRow>), (status = 404, description = "No such cycle", body = ErrorBody)))]
 pub async fn status_board(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     Path(id): Path<Uuid>,
-    Query(query): Query<BoardQuery>,
+    Query(params): Query<BoardParams>,
 ) -> Result<Json<Vec<BoardRow>>, AppError> {
-    let rows = service::board(&state.db, Operator::User(&me), id, &query)
+    let rows = service::board(&state.db, Operator::User(&me), id, &params.into())
         .await?
         .rows;
-    Ok(Json(rows))
+    Ok(Json(all(rows)))
 }

@@ -12,12 +12,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::bodies::{FrameworkSummary, MappingRow, all};
 use super::etag::{etag, expected_version};
 use crate::auth::Operator;
 use crate::auth::policy::Permission;
 use crate::services::RequestContext;
-use crate::services::frameworks::FrameworkSummary;
-use crate::services::mappings::MappingRow;
 use crate::services::{frameworks as service, mappings as mapping_service};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
@@ -39,7 +38,7 @@ pub async fn list_frameworks(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
 ) -> Result<Json<Vec<FrameworkSummary>>, AppError> {
-    Ok(Json(service::list(&state.db, &me.scope()).await?))
+    Ok(Json(all(service::list(&state.db, &me.scope()).await?)))
 }
 
 /// The id of a stored version.
@@ -152,9 +151,13 @@ pub async fn get_mapping(
     CurrentUser(me): CurrentUser,
     Path((from, to)): Path<(Uuid, Uuid)>,
 ) -> Result<Json<Vec<MappingRow>>, AppError> {
-    Ok(Json(
-        mapping_service::rows(&state.db, &me.scope(), from, to).await?,
-    ))
+    Ok(Json(all(mapping_service::rows(
+        &state.db,
+        &me.scope(),
+        from,
+        to,
+    )
+    .await?)))
 }
 
 /// Replace the mapping from one version to another; every row is checked first.
@@ -171,6 +174,14 @@ pub async fn set_mapping(
     Json(rows): Json<Vec<MappingRow>>,
 ) -> Result<StatusCode, AppError> {
     me.require(Permission::ManageCatalogue)?;
-    mapping_service::set(&state.db, Operator::User(&me), from, to, rows, &context).await?;
+    mapping_service::set(
+        &state.db,
+        Operator::User(&me),
+        from,
+        to,
+        all(rows),
+        &context,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,10 +6,10 @@ use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::bodies::{Participant, all};
 use crate::auth::Operator;
 use crate::auth::policy::Permission;
 use crate::services::RequestContext;
-use crate::services::participants::Participant;
 use crate::services::participants::{self as service, ParticipantInput};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
@@ -32,7 +32,7 @@ pub async fn list_participants(
     State(state): State<AppState>,
     _signed_in: CurrentUser,
 ) -> Result<Json<Vec<Participant>>, AppError> {
-    Ok(Json(service::list(&state.db).await?))
+    Ok(Json(all(service::list(&state.db).await?)))
 }
 
 /// Add a partner nation.

@@ -9,10 +9,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::bodies::{EntryView, SessionSummary, UserSummary, all};
 use crate::auth::accounts::{self, NewAccount, Operator, RoleChoice};
 use crate::auth::policy::Permission;
 use crate::services::RequestContext;
-use crate::services::users::{self, EntryView, SessionSummary, UserSummary};
+use crate::services::users;
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
@@ -41,7 +42,7 @@ pub async fn list_users(
     CurrentUser(me): CurrentUser,
 ) -> Result<Json<Vec<UserSummary>>, AppError> {
     me.require(Permission::ManageUsers)?;
-    Ok(Json(users::list(&state.db, &me.scope()).await?))
+    Ok(Json(all(users::list(&state.db, &me.scope()).await?)))
 }
 
 /// A role: `admin`, `analyst`, or `head`/`contributor`/`viewer` with the delegation's participant code.
@@ -115,7 +116,9 @@ pub async fn get_user(
     Path(user_id): Path<Uuid>,
 ) -> Result<Json<UserSummary>, AppError> {
     me.require(Permission::ManageUsers)?;
-    Ok(Json(users::find(&state.db, &me.scope(), user_id).await?))
+    Ok(Json(
+        users::find(&state.db, &me.scope(), user_id).await?.into(),
+    ))
 }
 
 /// Change a user's role or delegation.
@@ -219,7 +222,7 @@ pub async fn list_sessions(
 ) -> Result<Json<Vec<SessionSummary>>, AppError> {
     me.require(Permission::ManageUsers)?;
     let (_, sessions) = users::with_sessions(&state.db, &me.scope(), user_id).await?;
-    Ok(Json(sessions))
+    Ok(Json(all(sessions)))
 }
 
 /// End every session of a user.
@@ -271,5 +274,5 @@ pub async fn audit_log(
     me.require(Permission::ReadAuditLog)?;
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let entries = users::audit_entries(&state.db, &me.scope(), query.before, limit).await?;
-    Ok(Json(entries))
+    Ok(Json(all(entries)))
 }

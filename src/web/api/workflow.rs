@@ -10,9 +10,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::bodies::{RevisionRow, all};
 use crate::domain::snapshot::FieldChange;
 use crate::services::RequestContext;
-use crate::services::workflow::RevisionRow;
 use crate::services::workflow::{self as service, ReturnReasons, Submitted};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
@@ -115,7 +115,7 @@ pub async fn list_revisions(
     CurrentUser(me): CurrentUser,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Vec<RevisionRow>>, AppError> {
-    Ok(Json(service::revisions(&state.db, &me, id).await?))
+    Ok(Json(all(service::revisions(&state.db, &me, id).await?)))
 }
 
 /// One revision's frozen document.
