@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::AppError;
 use super::locale::cookie_value;
-use super::middleware::for_area;
 use super::{AppState, REQUEST_ID};
 use crate::auth::Principal;
 use crate::auth::resolve::Resolution;
@@ -26,6 +25,21 @@ const MAX_FORM_BODY: usize = 2 * 1024 * 1024;
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Form field (or query parameter) that carries the CSRF token from pages.
 pub const CSRF_FIELD: &str = "csrf_token";
+
+/// The signed-in user's unread notifications, read with the session (pages show the count).
+#[derive(Debug, Clone, Copy)]
+pub struct UnreadNotifications(pub i64);
+
+/// On an error answered here, before routing: `middleware::early_error_pages` (the layer around
+/// this one) turns it into the HTML page outside `/api/`. This module does not render pages
+/// itself, since pages read who is signed in from it.
+#[derive(Debug, Clone, Copy)]
+pub struct AnsweredBeforeRouting;
+
+fn before_routing(mut response: Response) -> Response {
+    response.extensions_mut().insert(AnsweredBeforeRouting);
+    response
+}
 
 /// The request's principal, if any, as resolved by [`authenticate`].
 #[derive(Debug, Clone, Default)]
@@ -42,7 +56,7 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     let cookie = cookie_value(request.headers(), state.config.auth.session_cookie());
     let resolved = match resolve(&state, bearer, cookie).await {
         Ok(resolved) => resolved,
-        Err(error) => return for_area(&request, error.into_response()),
+        Err(error) => return before_routing(error.into_response()),
     };
     let mut unread = None;
     let (principal, clear_cookie) = match resolved {
@@ -52,7 +66,7 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
         }
         Resolution::Anonymous { stale_cookie } => (None, stale_cookie),
         Resolution::BadToken => {
-            return for_area(&request, AppError::Unauthenticated.into_response());
+            return before_routing(AppError::Unauthenticated.into_response());
         }
     };
     if let Some(principal) = &principal {
@@ -73,14 +87,12 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
             presented.is_some_and(|token| constant_time_eq(token.as_bytes(), expected.as_bytes()));
         if !valid {
             tracing::warn!("state-changing request without a valid CSRF token refused");
-            return for_area(&request, AppError::Csrf.into_response());
+            return before_routing(AppError::Csrf.into_response());
         }
     }
     request.extensions_mut().insert(Authenticated(principal));
     if let Some(count) = unread {
-        request
-            .extensions_mut()
-            .insert(crate::web::pages::UnreadNotifications(count));
+        request.extensions_mut().insert(UnreadNotifications(count));
     }
     let mut response = next.run(request).await;
     if clear_cookie

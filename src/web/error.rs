@@ -1,6 +1,6 @@
 //! The one application error type. Handlers return `Result<T, AppError>`; the API gets
 //! `{"error": {"code", "message", "fields"}}` and pages get an HTML page in the user's language
-//! (see [`super::middleware::html_errors`]). Internal causes are logged once, here, and never sent.
+//! (see [`super::pages::html_errors`]). Internal causes are logged once, here, and never sent.
 
 use std::collections::BTreeMap;
 
@@ -290,4 +290,14 @@ pub fn problem_message(
         Some(detail) => format!("{}: {detail}", tr.t(problem.key)),
         None => tr.t(problem.key).to_owned(),
     }
+}
+
+/// Whether a request to a page asks for JSON first (the autosave script does), so that its
+/// errors come back as the API's JSON rather than an HTML page or a redirect.
+pub fn wants_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|accept| accept.split(',').next())
+        .is_some_and(|first| first.trim().starts_with("application/json"))
 }

@@ -38,7 +38,7 @@
 //!    Refusals and database errors at this step answer with the JSON error body, on page routes too
 //!    (the page layer is further in).
 //! 8. **Router area.**
-//!    - pages under the `html_errors` layer: `/`, `POST /language`, `/signin`,
+//!    - pages under the `pages::html_errors` layer: `/`, `POST /language`, `/signin`,
 //!      `/signin/second-factor`, `POST /signout`, `/account` (password, second factor, tokens),
 //!      `/admin/users…`, `POST /admin/sessions/{session}/end`, `/admin/audit`, `/frameworks…`
 //!      (with sections, goals and mappings), `/participants…`, `/cycles…`, `/assessments/{assessment}…`
@@ -101,6 +101,7 @@ pub mod locale;
 pub mod metrics;
 pub mod middleware;
 pub mod pages;
+pub mod permitted;
 
 #[cfg(test)]
 mod floors;
@@ -195,6 +196,8 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             authn::authenticate,
         ))
+        // Authentication's own refusals become HTML pages outside /api/ (authn renders none).
+        .layer(axum::middleware::from_fn(middleware::early_error_pages))
         .layer(axum::middleware::from_fn(
             middleware::refuse_cross_site_writes,
         ))

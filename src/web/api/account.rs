@@ -18,6 +18,7 @@ use crate::services::users;
 use crate::web::AppState;
 use crate::web::authn::{AccountUser, CurrentUser};
 use crate::web::error::{AppError, ErrorBody};
+use crate::web::permitted::CredentialsOwner;
 
 /// The account routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -87,11 +88,10 @@ pub struct NewToken {
         (status = 422, description = "`fields.name` says what is wrong", body = ErrorBody)))]
 pub async fn create_token(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CredentialsOwner(me): CredentialsOwner,
     context: RequestContext,
     Json(new): Json<NewToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>), AppError> {
-    me.require(Permission::ManageOwnCredentials)?;
     let created =
         accounts::create_token(&state.db, &me, &new.name, new.expires_at, &context).await?;
     Ok((StatusCode::CREATED, Json(created)))
@@ -105,11 +105,10 @@ pub async fn create_token(
         (status = 404, description = "No such live token of yours", body = ErrorBody)))]
 pub async fn revoke_token(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CredentialsOwner(me): CredentialsOwner,
     context: RequestContext,
     Path(token): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    me.require(Permission::ManageOwnCredentials)?;
     accounts::revoke_token(&state.db, &me, token, &context).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,7 +13,6 @@ use uuid::Uuid;
 use super::bodies::{BoardRow, CycleView, all};
 use super::frameworks::Created;
 use crate::auth::Operator;
-use crate::auth::policy::Permission;
 use crate::domain::cycle::CycleState;
 use crate::domain::cycle::{CycleInput, Transition};
 use crate::services::RequestContext;
@@ -23,6 +22,7 @@ use crate::web::AppState;
 use crate::web::api::pagination::{Page, PageParams};
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
+use crate::web::permitted::CatalogueManager;
 
 /// The cycle routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -107,11 +107,10 @@ pub struct NewCycleRequest {
               (status = 422, description = "`fields` names what is wrong", body = ErrorBody)))]
 pub async fn create_cycle(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     context: RequestContext,
     Json(request): Json<NewCycleRequest>,
 ) -> Result<(StatusCode, Json<Created>), AppError> {
-    me.require(Permission::ManageCatalogue)?;
     let input = CycleInput {
         code: request.code,
         title_en: request.title_en,
@@ -152,7 +151,6 @@ async fn transition(
     id: Uuid,
     transition: Transition,
 ) -> Result<StatusCode, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     service::transition(&state.db, Operator::User(&me), id, transition, &context).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -162,7 +160,7 @@ async fn transition(
     responses((status = 204, description = "Opened"), (status = 409, description = "Not planned", body = ErrorBody), (status = 404, description = "No such cycle", body = ErrorBody)))]
 pub async fn open_cycle(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     context: RequestContext,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
@@ -174,7 +172,7 @@ pub async fn open_cycle(
     responses((status = 204, description = "Closed"), (status = 409, description = "Not open", body = ErrorBody), (status = 404, description = "No such cycle", body = ErrorBody)))]
 pub async fn close_cycle(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     context: RequestContext,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
@@ -186,7 +184,7 @@ pub async fn close_cycle(
     responses((status = 204, description = "Published"), (status = 409, description = "Not closed", body = ErrorBody), (status = 404, description = "No such cycle", body = ErrorBody)))]
 pub async fn publish_cycle(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     context: RequestContext,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
@@ -212,12 +210,11 @@ pub struct ReopenRequest {
               (status = 403, description = "Admins only", body = ErrorBody), (status = 404, description = "No such cycle", body = ErrorBody)))]
 pub async fn reopen_cycle(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     context: RequestContext,
     Path(id): Path<Uuid>,
     request: Option<Json<ReopenRequest>>,
 ) -> Result<StatusCode, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     let request = request.map(|Json(r)| r).unwrap_or_default();
     service::reopen(
         &state.db,
@@ -237,7 +234,7 @@ pub async fn reopen_cycle(
               (status = 403, description = "Admins only", body = ErrorBody), (status = 404, description = "No such cycle", body = ErrorBody)))]
 pub async fn unpublish_cycle(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     context: RequestContext,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
@@ -258,12 +255,11 @@ pub struct DeadlineRequest {
               (status = 422, description = "`fields.deadline` says what is wrong", body = ErrorBody)))]
 pub async fn set_deadline(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     context: RequestContext,
     Path(id): Path<Uuid>,
     Json(request): Json<DeadlineRequest>,
 ) -> Result<StatusCode, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     service::extend_deadline(
         &state.db,
         Operator::User(&me),

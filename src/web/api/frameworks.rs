@@ -15,12 +15,12 @@ use uuid::Uuid;
 use super::bodies::{FrameworkSummary, MappingRow, all};
 use super::etag::{etag, expected_version};
 use crate::auth::Operator;
-use crate::auth::policy::Permission;
 use crate::services::RequestContext;
 use crate::services::{frameworks as service, mappings as mapping_service};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
+use crate::web::permitted::CatalogueManager;
 
 /// The framework routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -56,11 +56,10 @@ pub struct Created {
               (status = 422, description = "Problems, by JSON pointer", body = ErrorBody)))]
 pub async fn import_framework(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     context: RequestContext,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Created>), AppError> {
-    me.require(Permission::ManageCatalogue)?;
     let text = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest("bad_form"))?;
     let id = service::import(&state.db, Operator::User(&me), text, &context).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
@@ -99,13 +98,12 @@ pub async fn get_framework(
               (status = 428, description = "If-Match missing", body = ErrorBody)))]
 pub async fn replace_framework(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     context: RequestContext,
     headers: HeaderMap,
     Path(id): Path<Uuid>,
     body: Bytes,
 ) -> Result<StatusCode, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     let expected = expected_version(&headers)?;
     let text = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest("bad_form"))?;
     service::replace(&state.db, Operator::User(&me), id, expected, text, &context).await?;
@@ -125,12 +123,11 @@ pub struct CopyRequest {
               (status = 422, description = "`fields.version` says what is wrong", body = ErrorBody)))]
 pub async fn copy_framework(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     context: RequestContext,
     Path(id): Path<Uuid>,
     Json(request): Json<CopyRequest>,
 ) -> Result<(StatusCode, Json<Created>), AppError> {
-    me.require(Permission::ManageCatalogue)?;
     let id = service::copy_as_new_version(
         &state.db,
         Operator::User(&me),
@@ -168,12 +165,11 @@ pub async fn get_mapping(
               (status = 422, description = "Problems by row (`/rows/3/to_goal`)", body = ErrorBody)))]
 pub async fn set_mapping(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     context: RequestContext,
     Path((from, to)): Path<(Uuid, Uuid)>,
     Json(rows): Json<Vec<MappingRow>>,
 ) -> Result<StatusCode, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     mapping_service::set(
         &state.db,
         Operator::User(&me),

@@ -11,12 +11,11 @@ use uuid::Uuid;
 
 use super::bodies::{EntryView, SessionSummary, UserSummary, all};
 use crate::auth::accounts::{self, NewAccount, Operator, RoleChoice};
-use crate::auth::policy::Permission;
 use crate::services::RequestContext;
 use crate::services::users;
 use crate::web::AppState;
-use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
+use crate::web::permitted::{AuditReader, UserAdmin};
 
 /// The admin routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -39,9 +38,8 @@ pub fn router() -> OpenApiRouter<AppState> {
               (status = 403, description = "Admins only", body = ErrorBody)))]
 pub async fn list_users(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
 ) -> Result<Json<Vec<UserSummary>>, AppError> {
-    me.require(Permission::ManageUsers)?;
     Ok(Json(all(users::list(&state.db, &me.scope()).await?)))
 }
 
@@ -85,11 +83,10 @@ pub struct CreatedUser {
               (status = 422, description = "`fields` names what is wrong", body = ErrorBody)))]
 pub async fn create_user(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     context: RequestContext,
     Json(request): Json<NewUserRequest>,
 ) -> Result<(StatusCode, Json<CreatedUser>), AppError> {
-    me.require(Permission::ManageUsers)?;
     let account = NewAccount {
         email: request.email,
         display_name: request.display_name,
@@ -112,10 +109,9 @@ pub async fn create_user(
               (status = 404, description = "No such user", body = ErrorBody)))]
 pub async fn get_user(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     Path(user_id): Path<Uuid>,
 ) -> Result<Json<UserSummary>, AppError> {
-    me.require(Permission::ManageUsers)?;
     Ok(Json(
         users::find(&state.db, &me.scope(), user_id).await?.into(),
     ))
@@ -128,12 +124,11 @@ pub async fn get_user(
               (status = 422, description = "`fields` names what is wrong", body = ErrorBody)))]
 pub async fn set_role(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     context: RequestContext,
     Path(user_id): Path<Uuid>,
     Json(request): Json<RoleRequest>,
 ) -> Result<StatusCode, AppError> {
-    me.require(Permission::ManageUsers)?;
     accounts::change_role(
         &state.db,
         Operator::User(&me),
@@ -151,11 +146,10 @@ pub async fn set_role(
               (status = 409, description = "`cannot_disable_self`", body = ErrorBody)))]
 pub async fn disable_user(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     context: RequestContext,
     Path(user_id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    me.require(Permission::ManageUsers)?;
     if user_id == me.user_id {
         return Err(AppError::Conflict("cannot_disable_self"));
     }
@@ -168,11 +162,10 @@ pub async fn disable_user(
     responses((status = 204, description = "Enabled"), (status = 404, description = "No such user", body = ErrorBody)))]
 pub async fn enable_user(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     context: RequestContext,
     Path(user_id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    me.require(Permission::ManageUsers)?;
     accounts::set_disabled(&state.db, Operator::User(&me), user_id, false, &context).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -188,11 +181,10 @@ pub struct OneTimePassword {
     responses((status = 200, description = "Reset", body = OneTimePassword), (status = 404, description = "No such user", body = ErrorBody)))]
 pub async fn reset_password(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     context: RequestContext,
     Path(user_id): Path<Uuid>,
 ) -> Result<Json<OneTimePassword>, AppError> {
-    me.require(Permission::ManageUsers)?;
     let one_time_password =
         accounts::reset_password(&state.db, Operator::User(&me), user_id, &context).await?;
     Ok(Json(OneTimePassword { one_time_password }))
@@ -203,11 +195,10 @@ pub async fn reset_password(
     responses((status = 204, description = "Removed"), (status = 404, description = "No such user", body = ErrorBody)))]
 pub async fn reset_second_factor(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     context: RequestContext,
     Path(user_id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    me.require(Permission::ManageUsers)?;
     accounts::reset_second_factor(&state.db, Operator::User(&me), user_id, &context).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -217,10 +208,9 @@ pub async fn reset_second_factor(
     responses((status = 200, description = "The sessions", body = Vec<SessionSummary>), (status = 404, description = "No such user", body = ErrorBody)))]
 pub async fn list_sessions(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     Path(user_id): Path<Uuid>,
 ) -> Result<Json<Vec<SessionSummary>>, AppError> {
-    me.require(Permission::ManageUsers)?;
     let (_, sessions) = users::with_sessions(&state.db, &me.scope(), user_id).await?;
     Ok(Json(all(sessions)))
 }
@@ -230,11 +220,10 @@ pub async fn list_sessions(
     responses((status = 204, description = "Ended"), (status = 404, description = "No such user", body = ErrorBody)))]
 pub async fn end_all_sessions(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     context: RequestContext,
     Path(user_id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    me.require(Permission::ManageUsers)?;
     accounts::end_all_sessions(&state.db, Operator::User(&me), user_id, &context).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -244,11 +233,10 @@ pub async fn end_all_sessions(
     responses((status = 204, description = "Ended"), (status = 404, description = "No such live session", body = ErrorBody)))]
 pub async fn end_session(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     context: RequestContext,
     Path(handle): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    me.require(Permission::ManageUsers)?;
     accounts::end_session(&state.db, Operator::User(&me), handle, &context).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -268,10 +256,9 @@ pub struct AuditQuery {
     responses((status = 200, description = "Entries", body = Vec<EntryView>), (status = 403, description = "Admins only", body = ErrorBody)))]
 pub async fn audit_log(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    AuditReader(me): AuditReader,
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<Vec<EntryView>>, AppError> {
-    me.require(Permission::ReadAuditLog)?;
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let entries = users::audit_entries(&state.db, &me.scope(), query.before, limit).await?;
     Ok(Json(all(entries)))

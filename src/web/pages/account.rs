@@ -18,6 +18,7 @@ use crate::services::users::{self, SessionSummary, TokenSummary};
 use crate::web::AppState;
 use crate::web::authn::{AccountUser, CurrentUser};
 use crate::web::error::{AppError, FieldErrors};
+use crate::web::permitted::CredentialsOwner;
 
 #[derive(Template)]
 #[template(path = "account.html")]
@@ -283,12 +284,11 @@ pub struct TokenForm {
 /// `POST /account/tokens`: the new token is shown once, on the account page.
 pub async fn create_token(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CredentialsOwner(me): CredentialsOwner,
     page: PageContext,
     context: RequestContext,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageOwnCredentials)?;
     match accounts::create_token(&state.db, &me, &form.name, None, &context).await {
         Ok(created) => {
             account_page(
@@ -313,11 +313,10 @@ pub async fn create_token(
 /// `POST /account/tokens/{token}/revoke`.
 pub async fn revoke_token(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CredentialsOwner(me): CredentialsOwner,
     context: RequestContext,
     Path(token): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageOwnCredentials)?;
     accounts::revoke_token(&state.db, &me, token, &context).await?;
     Ok(Redirect::to("/account").into_response())
 }

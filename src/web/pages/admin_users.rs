@@ -12,13 +12,12 @@ use uuid::Uuid;
 use super::flash::{self, Flash};
 use super::{PageContext, render};
 use crate::auth::accounts::{self, AccountError, NewAccount, Operator, RoleChoice};
-use crate::auth::policy::Permission;
 use crate::services::RequestContext;
 use crate::services::participants::{self, Participant};
 use crate::services::users::{self, SessionSummary, UserSummary};
 use crate::web::AppState;
-use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, FieldErrors};
+use crate::web::permitted::UserAdmin;
 
 /// The roles offered in forms, in order.
 pub const ROLES: [&str; 5] = ["admin", "analyst", "head", "contributor", "viewer"];
@@ -33,10 +32,9 @@ struct UsersPage {
 /// `GET /admin/users`.
 pub async fn list(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     page: PageContext,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageUsers)?;
     let users = users::list(&state.db, &me.scope()).await?;
     render(&UsersPage { page, users })
 }
@@ -83,10 +81,9 @@ async fn new_user_page(
 /// `GET /admin/users/new`.
 pub async fn show_new(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    _: UserAdmin,
     page: PageContext,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageUsers)?;
     new_user_page(&state, page, NewUserForm::default(), FieldErrors::new()).await
 }
 
@@ -103,12 +100,11 @@ struct OneTimePasswordPage {
 /// `POST /admin/users/new`: creates the account and shows its one-time password once.
 pub async fn create(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     page: PageContext,
     context: RequestContext,
     Form(form): Form<NewUserForm>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageUsers)?;
     let account = NewAccount {
         email: form.email.clone(),
         display_name: form.display_name.clone(),
@@ -182,11 +178,10 @@ async fn back_to_user(
 /// `GET /admin/users/{user}`.
 pub async fn show(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     page: PageContext,
     Path(user_id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageUsers)?;
     user_page(&state, &me, page, user_id, FieldErrors::new()).await
 }
 
@@ -202,13 +197,12 @@ pub struct RoleForm {
 /// `POST /admin/users/{user}/role`.
 pub async fn change_role(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     page: PageContext,
     context: RequestContext,
     Path(user_id): Path<Uuid>,
     Form(form): Form<RoleForm>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageUsers)?;
     let choice = RoleChoice {
         role: form.role,
         participant_code: Some(form.participant),
@@ -239,11 +233,10 @@ struct DisablePage {
 /// `GET /admin/users/{user}/disable`: who will be disabled and what it does. Changes nothing.
 pub async fn confirm_disable(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     page: PageContext,
     Path(user_id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageUsers)?;
     let user = users::find(&state.db, &me.scope(), user_id).await?;
     let delegation = match user.participant_id {
         Some(id) => participants::list(&state.db)
@@ -291,11 +284,10 @@ pub async fn confirm_disable(
 /// `POST /admin/users/{user}/disable`: ends their sessions too.
 pub async fn disable(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     context: RequestContext,
     Path(user_id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageUsers)?;
     if user_id == me.user_id {
         return Err(AppError::Conflict("cannot_disable_self"));
     }
@@ -306,11 +298,10 @@ pub async fn disable(
 /// `POST /admin/users/{user}/enable`.
 pub async fn enable(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     context: RequestContext,
     Path(user_id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageUsers)?;
     accounts::set_disabled(&state.db, Operator::User(&me), user_id, false, &context).await?;
     back_to_user(&state, &me, user_id, "flash.user_enabled").await
 }
@@ -318,12 +309,11 @@ pub async fn enable(
 /// `POST /admin/users/{user}/reset-password`: shows the new one-time password once.
 pub async fn reset_password(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     page: PageContext,
     context: RequestContext,
     Path(user_id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageUsers)?;
     let password =
         accounts::reset_password(&state.db, Operator::User(&me), user_id, &context).await?;
     let user = users::find(&state.db, &me.scope(), user_id).await?;
@@ -339,11 +329,10 @@ pub async fn reset_password(
 /// `POST /admin/users/{user}/second-factor/reset`: for a user who lost their device.
 pub async fn reset_second_factor(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     context: RequestContext,
     Path(user_id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageUsers)?;
     accounts::reset_second_factor(&state.db, Operator::User(&me), user_id, &context).await?;
     back_to_user(&state, &me, user_id, "flash.user_second_factor_reset").await
 }
@@ -351,11 +340,10 @@ pub async fn reset_second_factor(
 /// `POST /admin/users/{user}/sessions/end`: signs the user out everywhere.
 pub async fn end_all_sessions(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     context: RequestContext,
     Path(user_id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageUsers)?;
     accounts::end_all_sessions(&state.db, Operator::User(&me), user_id, &context).await?;
     back_to_user(&state, &me, user_id, "flash.user_sessions_ended").await
 }
@@ -363,11 +351,10 @@ pub async fn end_all_sessions(
 /// `POST /admin/sessions/{session}/end`: ends one session.
 pub async fn end_session(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     context: RequestContext,
     Path(handle): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageUsers)?;
     accounts::end_session(&state.db, Operator::User(&me), handle, &context).await?;
     Ok(flash::redirect(
         "/admin/users",

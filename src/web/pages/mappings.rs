@@ -10,15 +10,14 @@ use uuid::Uuid;
 use super::flash::{self, Flash};
 use super::frameworks::{FormErrors, refused};
 use super::{PageContext, render};
-use crate::auth::policy::Permission;
 use crate::auth::{Operator, Principal};
 use crate::services::RequestContext;
 use crate::services::ServiceError;
 use crate::services::mappings::{self as service, RELATIONS};
 use crate::services::mappings::{FrameworkRecord, MappingRow};
 use crate::web::AppState;
-use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
+use crate::web::permitted::CatalogueManager;
 
 /// Blank rows offered for new relations.
 const BLANK_ROWS: usize = 5;
@@ -32,11 +31,10 @@ pub struct TargetQuery {
 /// `GET /frameworks/{framework}/mappings?to=…`: the mapping page for the chosen target.
 pub async fn choose(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     Path(from): Path<Uuid>,
     Query(query): Query<TargetQuery>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     crate::services::frameworks::load(&state.db, &me.scope(), from).await?;
     Ok(match query.to {
         Some(to) => Redirect::to(&format!("/frameworks/{from}/mappings/{to}")),
@@ -107,11 +105,10 @@ async fn page_for(
 /// `GET /frameworks/{framework}/mappings/{target}`.
 pub async fn show(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     Path((from, to)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     render(&page_for(&state, &me, page, from, to, None, FormErrors::default()).await?)
 }
 
@@ -119,13 +116,12 @@ pub async fn show(
 /// marked for removal are dropped.
 pub async fn save(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     Path((from, to)): Path<(Uuid, Uuid)>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     let get = |name: String| {
         pairs
             .iter()

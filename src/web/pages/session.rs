@@ -8,6 +8,7 @@ use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::encode_query_value;
 use super::language::local_path;
 use super::{PageContext, render};
 use crate::auth::sign_in::{self, IssuedSession, Outcome};
@@ -15,7 +16,6 @@ use crate::services::RequestContext;
 use crate::web::AppState;
 use crate::web::authn::{MaybeUser, PendingUser};
 use crate::web::error::AppError;
-use crate::web::middleware::encode_query_value;
 
 #[derive(Template)]
 #[template(path = "signin.html")]
