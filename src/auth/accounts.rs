@@ -127,7 +127,7 @@ pub async fn create_user(
     let hash = password::hash(one_time.clone())
         .await
         .map_err(AuthError::from)?;
-    let mut tx = store::begin(pool, &operator.scope()).await?;
+    let mut tx = store::Audited::begin(pool, &operator.scope()).await?;
     let role = resolve_role(&mut tx, &account.role).await?;
     if users::id_by_email(&mut tx, &email).await?.is_some() {
         return Err(invalid("email", "field.email.taken"));
@@ -140,19 +140,15 @@ pub async fn create_user(
         role,
     };
     let id = users::insert(&mut tx, &new).await?;
-    audit::append(
-        &mut tx,
-        &NewEntry::new(
-            operator.actor(),
-            "user.create",
-            json!({ "email": email, "role": role.label() }),
-        )
-        .about("user", id)
-        .for_participant(role.participant())
-        .from_request(context),
+    let entry = NewEntry::new(
+        operator.actor(),
+        "user.create",
+        json!({ "email": email, "role": role.label() }),
     )
-    .await?;
-    tx.commit().await?;
+    .about("user", id)
+    .for_participant(role.participant())
+    .from_request(context);
+    tx.commit(&entry).await?;
     Ok((id, one_time))
 }
 
@@ -164,26 +160,22 @@ pub async fn change_role(
     choice: &RoleChoice,
     context: &RequestContext,
 ) -> Result<(), AccountError> {
-    let mut tx = store::begin(pool, &operator.scope()).await?;
+    let mut tx = store::Audited::begin(pool, &operator.scope()).await?;
     let before = users::find(&mut tx, user_id)
         .await?
         .ok_or(AccountError::NotFound)?;
     let role = resolve_role(&mut tx, choice).await?;
     users::set_role(&mut tx, user_id, role).await?;
-    audit::append(
-        &mut tx,
-        &NewEntry::new(
-            operator.actor(),
-            "user.role_change",
-            json!({ "old": { "role": before.role, "participant": before.participant_code },
-                    "new": { "role": role.label(), "participant": choice.participant_code } }),
-        )
-        .about("user", user_id)
-        .for_participant(role.participant())
-        .from_request(context),
+    let entry = NewEntry::new(
+        operator.actor(),
+        "user.role_change",
+        json!({ "old": { "role": before.role, "participant": before.participant_code },
+                "new": { "role": role.label(), "participant": choice.participant_code } }),
     )
-    .await?;
-    tx.commit().await?;
+    .about("user", user_id)
+    .for_participant(role.participant())
+    .from_request(context);
+    tx.commit(&entry).await?;
     Ok(())
 }
 
@@ -195,7 +187,7 @@ pub async fn set_disabled(
     disabled: bool,
     context: &RequestContext,
 ) -> Result<(), AccountError> {
-    let mut tx = store::begin(pool, &operator.scope()).await?;
+    let mut tx = store::Audited::begin(pool, &operator.scope()).await?;
     if !users::set_disabled(&mut tx, user_id, disabled).await? {
         return Err(AccountError::NotFound);
     }
@@ -209,14 +201,10 @@ pub async fn set_disabled(
     } else {
         "user.enable"
     };
-    audit::append(
-        &mut tx,
-        &NewEntry::new(operator.actor(), action, json!({ "sessions_ended": ended }))
-            .about("user", user_id)
-            .from_request(context),
-    )
-    .await?;
-    tx.commit().await?;
+    let entry = NewEntry::new(operator.actor(), action, json!({ "sessions_ended": ended }))
+        .about("user", user_id)
+        .from_request(context);
+    tx.commit(&entry).await?;
     Ok(())
 }
 
@@ -231,7 +219,7 @@ pub async fn reset_password(
     let hash = password::hash(one_time.clone())
         .await
         .map_err(AuthError::from)?;
-    let mut tx = store::begin(pool, &operator.scope()).await?;
+    let mut tx = store::Audited::begin(pool, &operator.scope()).await?;
     if !users::set_password(&mut tx, user_id, &hash, true).await? {
         return Err(AccountError::NotFound);
     }
@@ -239,19 +227,15 @@ pub async fn reset_password(
         sessions::end_all_for_user(&mut tx, user_id, EndReason::PasswordChanged, None).await?;
     // A reset answers a lost or leaked password: no token issued under the old one survives.
     let revoked = tokens::revoke_all(&mut tx, user_id).await?;
-    audit::append(
-        &mut tx,
-        &NewEntry::new(
-            operator.actor(),
-            "user.password_reset",
-            json!({ "sessions_ended": ended, "tokens_revoked": revoked }),
-        )
-        .about("user", user_id)
-        .from_request(context),
+    let entry = NewEntry::new(
+        operator.actor(),
+        "user.password_reset",
+        json!({ "sessions_ended": ended, "tokens_revoked": revoked }),
     )
-    .await?;
+    .about("user", user_id)
+    .from_request(context);
     security_notice(&mut tx, crate::notify::Event::PasswordChanged, user_id).await?;
-    tx.commit().await?;
+    tx.commit(&entry).await?;
     Ok(one_time)
 }
 
@@ -263,24 +247,20 @@ pub async fn reset_second_factor(
     user_id: Uuid,
     context: &RequestContext,
 ) -> Result<(), AccountError> {
-    let mut tx = store::begin(pool, &operator.scope()).await?;
+    let mut tx = store::Audited::begin(pool, &operator.scope()).await?;
     if !users::clear_totp(&mut tx, user_id).await? {
         return Err(AccountError::NotFound);
     }
     let ended = sessions::end_all_for_user(&mut tx, user_id, EndReason::Revoked, None).await?;
-    audit::append(
-        &mut tx,
-        &NewEntry::new(
-            operator.actor(),
-            "user.second_factor_reset",
-            json!({ "sessions_ended": ended }),
-        )
-        .about("user", user_id)
-        .from_request(context),
+    let entry = NewEntry::new(
+        operator.actor(),
+        "user.second_factor_reset",
+        json!({ "sessions_ended": ended }),
     )
-    .await?;
+    .about("user", user_id)
+    .from_request(context);
     security_notice(&mut tx, crate::notify::Event::SecondFactorReset, user_id).await?;
-    tx.commit().await?;
+    tx.commit(&entry).await?;
     Ok(())
 }
 
@@ -291,22 +271,18 @@ pub async fn end_session(
     handle: Uuid,
     context: &RequestContext,
 ) -> Result<(), AccountError> {
-    let mut tx = store::begin(pool, &operator.scope()).await?;
+    let mut tx = store::Audited::begin(pool, &operator.scope()).await?;
     let user = sessions::end_by_handle(&mut tx, handle, EndReason::Revoked)
         .await?
         .ok_or(AccountError::NotFound)?;
-    audit::append(
-        &mut tx,
-        &NewEntry::new(
-            operator.actor(),
-            "auth.session_revoked",
-            json!({ "session": handle }),
-        )
-        .about("user", user)
-        .from_request(context),
+    let entry = NewEntry::new(
+        operator.actor(),
+        "auth.session_revoked",
+        json!({ "session": handle }),
     )
-    .await?;
-    tx.commit().await?;
+    .about("user", user)
+    .from_request(context);
+    tx.commit(&entry).await?;
     Ok(())
 }
 
@@ -317,23 +293,19 @@ pub async fn end_all_sessions(
     user_id: Uuid,
     context: &RequestContext,
 ) -> Result<u64, AccountError> {
-    let mut tx = store::begin(pool, &operator.scope()).await?;
+    let mut tx = store::Audited::begin(pool, &operator.scope()).await?;
     if users::find(&mut tx, user_id).await?.is_none() {
         return Err(AccountError::NotFound);
     }
     let ended = sessions::end_all_for_user(&mut tx, user_id, EndReason::Revoked, None).await?;
-    audit::append(
-        &mut tx,
-        &NewEntry::new(
-            operator.actor(),
-            "auth.sessions_revoked",
-            json!({ "sessions_ended": ended }),
-        )
-        .about("user", user_id)
-        .from_request(context),
+    let entry = NewEntry::new(
+        operator.actor(),
+        "auth.sessions_revoked",
+        json!({ "sessions_ended": ended }),
     )
-    .await?;
-    tx.commit().await?;
+    .about("user", user_id)
+    .from_request(context);
+    tx.commit(&entry).await?;
     Ok(ended)
 }
 
@@ -364,29 +336,25 @@ pub async fn change_own_password(
         Credential::Session { id_hash, .. } => Some(id_hash.as_slice()),
         Credential::Token { .. } => None,
     };
-    let mut tx = store::begin(pool, &principal.scope()).await?;
+    let mut tx = store::Audited::begin(pool, &principal.scope()).await?;
     users::set_password(&mut tx, principal.user_id, &hash, false).await?;
     let ended =
         sessions::end_all_for_user(&mut tx, principal.user_id, EndReason::PasswordChanged, keep)
             .await?;
-    audit::append(
-        &mut tx,
-        &NewEntry::new(
-            Actor::User(principal.user_id),
-            "user.password_change",
-            json!({ "other_sessions_ended": ended }),
-        )
-        .about("user", principal.user_id)
-        .from_request(context),
+    let entry = NewEntry::new(
+        Actor::User(principal.user_id),
+        "user.password_change",
+        json!({ "other_sessions_ended": ended }),
     )
-    .await?;
+    .about("user", principal.user_id)
+    .from_request(context);
     security_notice(
         &mut tx,
         crate::notify::Event::PasswordChanged,
         principal.user_id,
     )
     .await?;
-    tx.commit().await?;
+    tx.commit(&entry).await?;
     Ok(())
 }
 
@@ -422,21 +390,17 @@ pub async fn enrol_second_factor(
         .iter()
         .map(|c| sha256(&totp::normalise_recovery_code(c)))
         .collect();
-    let mut tx = store::begin(pool, &principal.scope()).await?;
+    let mut tx = store::Audited::begin(pool, &principal.scope()).await?;
     let sealed = keys.seal(principal.user_id, secret);
     users::enable_totp(&mut tx, principal.user_id, &sealed, step, &hashes).await?;
-    audit::append(
-        &mut tx,
-        &NewEntry::new(
-            Actor::User(principal.user_id),
-            "user.second_factor_enrol",
-            json!({}),
-        )
-        .about("user", principal.user_id)
-        .from_request(context),
+    let entry = NewEntry::new(
+        Actor::User(principal.user_id),
+        "user.second_factor_enrol",
+        json!({}),
     )
-    .await?;
-    tx.commit().await?;
+    .about("user", principal.user_id)
+    .from_request(context);
+    tx.commit(&entry).await?;
     Ok(codes)
 }
 
@@ -462,7 +426,7 @@ pub async fn create_token(
         return Err(invalid("name", "field.token_name.required"));
     }
     let secret = format!("pt_{}", random_hex(32));
-    let mut tx = store::begin(pool, &principal.scope()).await?;
+    let mut tx = store::Audited::begin(pool, &principal.scope()).await?;
     let id = tokens::insert(
         &mut tx,
         principal.user_id,
@@ -471,18 +435,14 @@ pub async fn create_token(
         expires_at,
     )
     .await?;
-    audit::append(
-        &mut tx,
-        &NewEntry::new(
-            Actor::User(principal.user_id),
-            "token.create",
-            json!({ "name": name }),
-        )
-        .about("api_token", id)
-        .from_request(context),
+    let entry = NewEntry::new(
+        Actor::User(principal.user_id),
+        "token.create",
+        json!({ "name": name }),
     )
-    .await?;
-    tx.commit().await?;
+    .about("api_token", id)
+    .from_request(context);
+    tx.commit(&entry).await?;
     Ok(CreatedToken {
         id,
         name: name.to_owned(),
@@ -497,18 +457,14 @@ pub async fn revoke_token(
     id: Uuid,
     context: &RequestContext,
 ) -> Result<(), AccountError> {
-    let mut tx = store::begin(pool, &principal.scope()).await?;
+    let mut tx = store::Audited::begin(pool, &principal.scope()).await?;
     if !tokens::revoke(&mut tx, principal.user_id, id).await? {
         return Err(AccountError::NotFound);
     }
-    audit::append(
-        &mut tx,
-        &NewEntry::new(Actor::User(principal.user_id), "token.revoke", json!({}))
-            .about("api_token", id)
-            .from_request(context),
-    )
-    .await?;
-    tx.commit().await?;
+    let entry = NewEntry::new(Actor::User(principal.user_id), "token.revoke", json!({}))
+        .about("api_token", id)
+        .from_request(context);
+    tx.commit(&entry).await?;
     Ok(())
 }
 
@@ -523,6 +479,8 @@ pub async fn change_own_time_zone(
 ) -> Result<String, AccountError> {
     let zone = crate::domain::time_zone::TimeZone::named(zone)
         .ok_or_else(|| invalid("time_zone", "field.time_zone.unknown"))?;
+    // The zone's row changes even when it is the same zone (its row version moves), and only a
+    // different zone is audited: the one write here that is not an `Audited` unit of work.
     let mut tx = store::begin(pool, &principal.scope()).await?;
     let old = users::set_time_zone(&mut tx, principal.user_id, zone.name())
         .await?

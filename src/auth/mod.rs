@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod password;
 pub mod policy;
+pub mod resolve;
 pub mod secrets;
 pub mod sign_in;
 pub mod totp;

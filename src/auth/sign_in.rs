@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::secrets::{random_hex, sha256};
 use super::{AuthConfig, AuthError, Credential, Principal, password, totp};
-use crate::storage::audit::{self, Actor, NewEntry, RequestContext};
+use crate::storage::audit::{Actor, NewEntry, RequestContext};
 use crate::storage::sessions::{self, EndReason, NewSession};
 use crate::storage::throttle::{self, ACCOUNT, ADDRESS};
 use crate::storage::users;
@@ -154,7 +154,7 @@ pub async fn sign_in(
     )
     .await?;
 
-    let mut tx = store::begin(pool, &Scope::Anonymous).await?;
+    let mut tx = store::Audited::begin(pool, &Scope::Anonymous).await?;
     let refusal = match &account {
         _ if blocked => Some("throttled"),
         None => Some("unknown_account"),
@@ -163,7 +163,7 @@ pub async fn sign_in(
         Some(a) if a.disabled => Some("disabled"),
         Some(_) => None,
     };
-    let outcome = match (refusal, account) {
+    let (outcome, entry) = match (refusal, account) {
         (Some(reason), account) => {
             throttle::record_failure(&mut tx, &keys[0], ACCOUNT).await?;
             if let Some(address) = keys.get(1) {
@@ -183,9 +183,8 @@ pub async fn sign_in(
                     ..entry
                 },
             };
-            audit::append(&mut tx, &entry).await?;
             tracing::info!(reason, "sign-in refused");
-            Outcome::Refused
+            (Outcome::Refused, entry)
         }
         (None, Some(account)) => {
             // With a second factor the sign-in is not over: its failures must outlive this step.
@@ -209,18 +208,16 @@ pub async fn sign_in(
             } else {
                 "auth.sign_in"
             };
-            audit::append(
-                &mut tx,
-                &NewEntry::new(Actor::User(account.id), action, json!({}))
-                    .about("user", account.id)
-                    .from_request(context),
-            )
-            .await?;
-            Outcome::Issued(issued)
+            let entry = NewEntry::new(Actor::User(account.id), action, json!({}))
+                .about("user", account.id)
+                .from_request(context);
+            (Outcome::Issued(issued), entry)
         }
-        (None, None) => Outcome::Refused,
+        // Not reached (no account is a refusal); nothing was written, and dropping the work
+        // rolls it back.
+        (None, None) => return Ok(Outcome::Refused),
     };
-    tx.commit().await?;
+    tx.commit(&entry).await?;
     Ok(outcome)
 }
 
@@ -266,7 +263,7 @@ pub async fn complete_second_factor(
     context: &RequestContext,
 ) -> Result<Option<IssuedSession>, AuthError> {
     let id_hash = &pending.session_id_hash;
-    let mut tx = store::begin(pool, &Scope::Anonymous).await?;
+    let mut tx = store::Audited::begin(pool, &Scope::Anonymous).await?;
     let keys = throttle_keys(&mut tx, &pending.email, Some(pending.user_id), context).await?;
     // One code at a time per account, so parallel guesses cannot all pass the check below.
     throttle::lock(&mut tx, &keys[0]).await?;
@@ -288,42 +285,34 @@ pub async fn complete_second_factor(
             None => false,
         }
     };
-    let issued = if accepted {
+    let (issued, entry) = if accepted {
         throttle::clear(&mut tx, &keys[0]).await?;
         sessions::end(&mut tx, id_hash, EndReason::Replaced).await?;
         let issued = issue(&mut tx, config, pending.user_id, true, context).await?;
         notice_if_new_device(&mut tx, pending.user_id, context).await?;
-        audit::append(
-            &mut tx,
-            &NewEntry::new(
-                Actor::User(pending.user_id),
-                "auth.sign_in",
-                json!({ "second_factor": true }),
-            )
-            .about("user", pending.user_id)
-            .from_request(context),
+        let entry = NewEntry::new(
+            Actor::User(pending.user_id),
+            "auth.sign_in",
+            json!({ "second_factor": true }),
         )
-        .await?;
-        Some(issued)
+        .about("user", pending.user_id)
+        .from_request(context);
+        (Some(issued), entry)
     } else {
         throttle::record_failure(&mut tx, &keys[0], ACCOUNT).await?;
         if let Some(address) = keys.get(1) {
             throttle::record_failure(&mut tx, address, ADDRESS).await?;
         }
-        audit::append(
-            &mut tx,
-            &NewEntry::new(
-                Actor::User(pending.user_id),
-                "auth.second_factor_failed",
-                json!({}),
-            )
-            .about("user", pending.user_id)
-            .from_request(context),
+        let entry = NewEntry::new(
+            Actor::User(pending.user_id),
+            "auth.second_factor_failed",
+            json!({}),
         )
-        .await?;
-        None
+        .about("user", pending.user_id)
+        .from_request(context);
+        (None, entry)
     };
-    tx.commit().await?;
+    tx.commit(&entry).await?;
     Ok(issued)
 }
 
@@ -336,15 +325,11 @@ pub async fn sign_out(
     let Credential::Session { id_hash, .. } = &principal.credential else {
         return Ok(());
     };
-    let mut tx = store::begin(pool, &principal.scope()).await?;
+    let mut tx = store::Audited::begin(pool, &principal.scope()).await?;
     sessions::end(&mut tx, id_hash, EndReason::SignedOut).await?;
-    audit::append(
-        &mut tx,
-        &NewEntry::new(Actor::User(principal.user_id), "auth.sign_out", json!({}))
-            .about("user", principal.user_id)
-            .from_request(context),
-    )
-    .await?;
-    tx.commit().await?;
+    let entry = NewEntry::new(Actor::User(principal.user_id), "auth.sign_out", json!({}))
+        .about("user", principal.user_id)
+        .from_request(context);
+    tx.commit(&entry).await?;
     Ok(())
 }

@@ -15,13 +15,17 @@ use crate::domain::answer::{AnswerInput, CheckedAnswer, value_text};
 use crate::domain::assessment::{AssessmentState, answers_may_change};
 use crate::domain::framework::{Goal, Section};
 use crate::domain::scoring::AnswerState;
-use crate::storage::answers::{self as store, AssessmentHead, StoredAnswer};
+use crate::storage::answers as store;
 use crate::storage::assessments as reviews;
 use crate::storage::audit::{Actor, NewEntry, RequestContext};
 use crate::storage::clarifications::{self, ClarificationView};
 use crate::storage::evidence::{self, EvidenceItem};
 use crate::storage::frameworks::{self, FrameworkRecord};
 use crate::storage::{self};
+
+pub use crate::storage::assessments::{AssessmentFilter, AssessmentListItem};
+
+pub use crate::storage::answers::{AssessmentHead, StoredAnswer};
 
 /// An assessment with everything its pages show, read once, in one transaction, with the
 /// permission already checked: the read model of the task list, the section pages, the check
@@ -285,4 +289,18 @@ pub async fn list(
     let page = reviews::list_page(&mut tx, filter, offset, limit).await?;
     tx.commit().await?;
     Ok(page)
+}
+
+/// The assessment's head (participant, state, cycle) as row-level security lets the caller see
+/// it, `None` when hidden or absent; no permission is checked (the upload guard decides with it
+/// before a body is read, and the operation checks again).
+pub async fn head(
+    pool: &PgPool,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<Option<AssessmentHead>, ServiceError> {
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let head = store::head(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(head)
 }

@@ -26,12 +26,14 @@ use super::team::{TeamMail, enqueue_mail};
 use crate::auth::Principal;
 use crate::auth::policy::Permission;
 use crate::storage::answers::{self, AssessmentHead};
-use crate::storage::assignments::{
-    self as store, AssigneeProgress, Assignment, GoalChoice, WorkItem,
-};
+use crate::storage::assignments::{self as store, AssigneeProgress, GoalChoice};
 use crate::storage::audit::{Actor, NewEntry, RequestContext};
-use crate::storage::invitations::{self as members, Member};
+use crate::storage::invitations as members;
 use crate::storage::{self};
+
+pub use crate::storage::assignments::{Assignment, WorkItem};
+/// A team's members and pending invitations, as `services::team` returns them.
+pub use crate::storage::invitations::{LiveInvitation, Member, PendingInvitation};
 
 /// The assessment's assignments, for whoever may read the assessment.
 pub async fn for_assessment(

@@ -47,8 +47,10 @@ use crate::auth::policy::Permission;
 use crate::domain::role::Role;
 use crate::notify;
 use crate::storage::audit::{Actor, NewEntry, RequestContext};
-use crate::storage::clarifications::{self as store, ClarificationView, NewClarification};
+use crate::storage::clarifications::{self as store, NewClarification};
 use crate::storage::{self};
+
+pub use crate::storage::clarifications::ClarificationView;
 
 fn text(body: &str, field: &str) -> Result<String, ServiceError> {
     let body = body.trim();
@@ -262,4 +264,19 @@ pub async fn open(
     let list = store::open(&mut tx).await?;
     tx.commit().await?;
     Ok(list)
+}
+
+/// One clarification request, as row-level security lets the caller see it (`NotFound`
+/// otherwise).
+pub async fn find(
+    pool: &PgPool,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<ClarificationView, ServiceError> {
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let request = store::find(&mut tx, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    tx.commit().await?;
+    Ok(request)
 }

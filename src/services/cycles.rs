@@ -11,8 +11,12 @@ use super::ServiceError;
 use crate::auth::Operator;
 use crate::domain::cycle::{self, CycleInput, CycleState, NewCycle, Transition};
 use crate::storage::audit::{NewEntry, RequestContext};
-use crate::storage::cycles::{self as store, BoardQuery, BoardRow, CycleRow, CycleView};
+use crate::storage::cycles::{self as store, CycleRow};
 use crate::storage::{self};
+
+pub use crate::storage::cycles::{
+    BoardQuery, BoardRow, CarriedSource, Census, CycleFilter, CycleView,
+};
 
 /// Creates a planned cycle on a framework version (which freezes the version).
 pub async fn create(

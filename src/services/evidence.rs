@@ -95,8 +95,10 @@ use crate::domain::assessment::answers_may_change;
 use crate::domain::cycle::parse_date;
 use crate::domain::evidence::{EvidenceKind, clean_file_name, sniff, valid_link};
 use crate::storage::audit::{Actor, NewEntry, RequestContext};
-use crate::storage::evidence::{self as store, EvidenceItem, NewFile, StoredFile};
+use crate::storage::evidence::{self as store, NewFile, StoredFile};
 use crate::storage::{self, answers};
+
+pub use crate::storage::evidence::EvidenceItem;
 
 struct Editable {
     tx: storage::Audited,

@@ -10,8 +10,11 @@ use crate::domain::framework::Framework;
 use crate::domain::framework::document::{FrameworkDocument, Problem};
 use crate::domain::framework::edit::{self, Change, ChangeError};
 use crate::storage::audit::{NewEntry, RequestContext};
-use crate::storage::frameworks::{self as store, FrameworkRecord, FrameworkWriteError};
+use crate::storage::frameworks::{self as store, FrameworkWriteError};
 use crate::storage::{self, Scope};
+
+pub use crate::storage::frameworks::{FrameworkRecord, FrameworkSummary};
+pub use crate::storage::mappings::MappingSummary;
 
 impl From<FrameworkWriteError> for ServiceError {
     fn from(error: FrameworkWriteError) -> Self {
@@ -88,6 +91,27 @@ pub async fn list(
     let list = store::list(&mut tx).await?;
     tx.commit().await?;
     Ok(list)
+}
+
+/// A version with the mappings from and to it and every other version (the framework page), in
+/// one transaction.
+pub async fn detail(
+    pool: &PgPool,
+    scope: &Scope,
+    id: Uuid,
+) -> Result<(FrameworkRecord, Vec<MappingSummary>, Vec<FrameworkSummary>), ServiceError> {
+    let mut tx = storage::begin(pool, scope).await?;
+    let record = store::load(&mut tx, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let mappings = crate::storage::mappings::list_for(&mut tx, id).await?;
+    let others = store::list(&mut tx)
+        .await?
+        .into_iter()
+        .filter(|f| f.id != id)
+        .collect();
+    tx.commit().await?;
+    Ok((record, mappings, others))
 }
 
 /// The version as a JSON document; importing it gives an identical framework.

@@ -10,8 +10,11 @@ use super::ServiceError;
 use crate::auth::Operator;
 use crate::domain::framework::document::Problem;
 use crate::storage::audit::{NewEntry, RequestContext};
-use crate::storage::mappings::{self as store, MappingRow};
+use crate::storage::mappings as store;
 use crate::storage::{self, frameworks};
+
+pub use crate::storage::frameworks::FrameworkRecord;
+pub use crate::storage::mappings::{MappingRow, MappingSummary};
 
 /// The relations a mapping row may have.
 pub const RELATIONS: [&str; 5] = ["equivalent", "split", "merged", "new", "retired"];
@@ -174,4 +177,47 @@ mod tests {
             ]
         );
     }
+}
+
+/// The rows of the mapping from one version to another (empty when none is recorded);
+/// `NotFound` when either version is not there.
+pub async fn rows(
+    pool: &PgPool,
+    scope: &crate::storage::Scope,
+    from: Uuid,
+    to: Uuid,
+) -> Result<Vec<MappingRow>, ServiceError> {
+    let mut tx = storage::begin(pool, scope).await?;
+    for id in [from, to] {
+        frameworks::load(&mut tx, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+    }
+    let rows = store::rows(&mut tx, from, to).await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// Both versions of a mapping and its rows (`rows` when given: the ones a refused form sent),
+/// in one transaction; `NotFound` when either version is not there.
+pub async fn pair(
+    pool: &PgPool,
+    scope: &crate::storage::Scope,
+    from: Uuid,
+    to: Uuid,
+    rows: Option<Vec<MappingRow>>,
+) -> Result<(FrameworkRecord, FrameworkRecord, Vec<MappingRow>), ServiceError> {
+    let mut tx = storage::begin(pool, scope).await?;
+    let from_record = frameworks::load(&mut tx, from)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let to_record = frameworks::load(&mut tx, to)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let rows = match rows {
+        Some(rows) => rows,
+        None => store::rows(&mut tx, from, to).await?,
+    };
+    tx.commit().await?;
+    Ok((from_record, to_record, rows))
 }

@@ -88,6 +88,7 @@ pub mod cycles;
 pub mod evidence;
 pub mod exports;
 pub mod frameworks;
+pub mod home;
 pub mod imports;
 pub mod mappings;
 pub mod national_goals;
@@ -97,7 +98,15 @@ pub mod participants;
 pub mod report_cache;
 pub mod reports;
 pub mod team;
+pub mod users;
 pub mod workflow;
+
+/// Who asked and from where, for audit entries (the web layer extracts it from each request).
+pub use crate::storage::audit::RequestContext;
+/// Whether a database error means the database is unreachable (503 rather than 500).
+pub use crate::storage::is_unavailable;
+/// Where report and export reads go: the read replica, or the primary.
+pub use crate::storage::read_pool::ReadPool;
 
 use std::collections::BTreeMap;
 

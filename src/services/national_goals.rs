@@ -8,10 +8,10 @@ use uuid::Uuid;
 use super::{FieldProblems, ServiceError};
 use crate::auth::Principal;
 use crate::storage::audit::{Actor, NewEntry, RequestContext};
-use crate::storage::national_goals::{
-    self as store, GoalVersion, NationalGoalView, NewNationalGoal, SectionChoice,
-};
+use crate::storage::national_goals::{self as store, NewNationalGoal};
 use crate::storage::{self};
+
+pub use crate::storage::national_goals::{GoalVersion, NationalGoalView, SectionChoice};
 
 /// Statuses a national goal can have.
 pub const STATUSES: [&str; 5] = ["planned", "on_track", "at_risk", "achieved", "dropped"];

@@ -14,8 +14,10 @@ use crate::auth::Principal;
 use crate::auth::policy::Permission;
 use crate::notify::{Delivery, Kind};
 use crate::storage::audit::{Actor, NewEntry, RequestContext};
-use crate::storage::notifications::{self as store, NotificationView, OutboxView};
+use crate::storage::notifications as store;
 use crate::storage::{self};
+
+pub use crate::storage::notifications::{NotificationView, OutboxView};
 
 /// How many notifications the list shows.
 pub const LIST_SIZE: i64 = 100;

@@ -10,7 +10,9 @@ use crate::auth::Operator;
 use crate::domain::participant::ParticipantCode;
 use crate::storage::audit::{NewEntry, RequestContext};
 use crate::storage::participants as store;
-use crate::storage::{self};
+use crate::storage::{self, Scope};
+
+pub use crate::storage::participants::Participant;
 
 /// A participant form.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
@@ -109,4 +111,19 @@ pub async fn update(
         .for_participant(Some(id))
         .from_request(context)).await?;
     Ok(())
+}
+
+/// Every participant, by kind and code (the list every signed-in user may read).
+pub async fn list(pool: &PgPool) -> Result<Vec<Participant>, ServiceError> {
+    Ok(store::list(pool).await?)
+}
+
+/// One participant (`NotFound` when there is none).
+pub async fn find(pool: &PgPool, scope: &Scope, id: Uuid) -> Result<Participant, ServiceError> {
+    let mut tx = storage::begin(pool, scope).await?;
+    let participant = store::find(&mut tx, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    tx.commit().await?;
+    Ok(participant)
 }

@@ -24,6 +24,9 @@ use crate::storage::report_cache as cache_store;
 use crate::storage::{self, clarifications, national_goals, reports as store};
 use std::sync::Arc;
 
+/// A historical import that made a cycle's snapshots (file name, digest, who, when).
+pub use crate::storage::imports::ImportRecord;
+
 /// Comparisons built in this process, by cycle, kind and key ([`super::report_cache`]).
 static COMPARISONS: Memo<CycleComparison> = Memo::new(8);
 
@@ -430,4 +433,19 @@ pub async fn index(
             cycle,
         })
         .collect())
+}
+
+/// What the comparison page shows around the report: every cycle (to move to another) and the
+/// historical imports that made this cycle's snapshots. One transaction, in the caller's scope,
+/// on the pool given (the read replica when there is one).
+pub async fn comparison_surroundings(
+    pool: &PgPool,
+    principal: &Principal,
+    cycle: Uuid,
+) -> Result<(Vec<CycleRef>, Vec<ImportRecord>), ServiceError> {
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let cycles = store::cycles(&mut tx).await?;
+    let imports = crate::storage::imports::of_cycle(&mut tx, cycle).await?;
+    tx.commit().await?;
+    Ok((cycles, imports))
 }

@@ -91,6 +91,8 @@ use crate::storage::assessments::{self as store, ReviewRow, SnapshotRow};
 use crate::storage::audit::{Actor, NewEntry, RequestContext};
 use crate::storage::{self, answers};
 
+pub use crate::storage::assessments::RevisionRow;
+
 /// What a submission did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Submitted {

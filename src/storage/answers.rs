@@ -12,18 +12,15 @@ use crate::domain::cycle::CycleState;
 use crate::domain::scoring::{AnswerState, AnswerValue};
 
 /// An assessment with what the form shows around it.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AssessmentHead {
     pub id: Uuid,
-    #[schema(value_type = String)]
     pub state: AssessmentState,
     pub revision: i32,
     pub row_version: i64,
     pub cycle_id: Uuid,
     pub cycle_code: String,
-    #[schema(value_type = String)]
     pub cycle_state: CycleState,
-    #[schema(value_type = String, format = Date)]
     pub deadline: Date,
     pub days_left: i32,
     pub late_submission_allowed: bool,

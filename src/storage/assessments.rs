@@ -391,23 +391,18 @@ pub async fn set_late_allowed(
 }
 
 /// One submitted revision with the decision on it, if any.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RevisionRow {
     pub revision: i32,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
     pub submitted_at: OffsetDateTime,
     pub submitted_by_name: Option<String>,
     /// SHA-256 of the snapshot document, hex.
     pub digest: String,
-    #[serde(with = "crate::domain::scoring::number::option")]
     pub overall_score: Option<Decimal>,
     pub answered: i32,
     pub applicable: i32,
     pub decision: Option<String>,
     pub reason: Option<String>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
     pub decided_at: Option<OffsetDateTime>,
 }
 

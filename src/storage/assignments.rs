@@ -77,7 +77,7 @@ pub async fn confirm_all(conn: &mut PgConnection, assessment_id: Uuid) -> Result
 }
 
 /// One goal held by one member.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Assignment {
     pub goal_id: Uuid,
     pub goal_code: String,
@@ -107,7 +107,7 @@ pub async fn for_assessment(
 }
 
 /// How far one assignee is with the goals they hold in one assessment.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AssigneeProgress {
     pub user_id: Uuid,
     pub display_name: String,
@@ -146,7 +146,7 @@ pub async fn progress(
 }
 
 /// One goal on someone's "My work" list.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct WorkItem {
     pub assessment_id: Uuid,
     pub participant_code: String,
@@ -155,7 +155,6 @@ pub struct WorkItem {
     pub cycle_title_fr: String,
     /// planned, open, closed or published
     pub cycle_state: String,
-    #[schema(value_type = String, format = Date)]
     pub deadline: Date,
     /// The assessment's state (not_started, draft, submitted, returned, resubmitted, accepted).
     pub assessment_state: String,
@@ -169,8 +168,6 @@ pub struct WorkItem {
     /// Carried forward from the previous cycle and not yet confirmed by a head.
     pub needs_review: bool,
     pub open_clarifications: i64,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
     pub assigned_at: OffsetDateTime,
 }
 

@@ -313,11 +313,9 @@ fn broken(entries: u64, seq: i64, reason: &'static str) -> Verification {
 }
 
 /// An entry as admins read it.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EntryView {
     pub seq: i64,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
     pub occurred_at: OffsetDateTime,
     pub actor_label: String,
     pub actor_email: Option<String>,
@@ -325,7 +323,6 @@ pub struct EntryView {
     pub participant_code: Option<String>,
     pub entity_type: Option<String>,
     pub entity_id: Option<String>,
-    #[schema(value_type = Object)]
     pub details: Value,
     pub client_addr: Option<String>,
     pub request_id: Option<String>,

@@ -33,7 +33,7 @@ pub async fn insert_many(
 }
 
 /// A clarification request with its thread, as shown.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ClarificationView {
     pub id: Uuid,
     pub assessment_id: Uuid,
@@ -45,11 +45,8 @@ pub struct ClarificationView {
     pub state: String,
     pub raised_by: Option<Uuid>,
     pub raised_by_name: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
     pub raised_at: time::OffsetDateTime,
     /// Replies in order: author name, text.
-    #[schema(value_type = Vec<Object>)]
     pub messages: sqlx::types::Json<Vec<serde_json::Value>>,
 }
 

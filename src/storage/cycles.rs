@@ -65,20 +65,17 @@ pub async fn insert(conn: &mut PgConnection, cycle: &CycleRow) -> Result<Uuid, s
 }
 
 /// A cycle as listed and shown.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CycleView {
     pub id: Uuid,
     pub code: String,
     pub title_en: String,
     pub title_fr: String,
-    #[schema(value_type = String)]
     pub state: CycleState,
     pub framework_id: Uuid,
     pub framework_version: String,
     pub framework_title_en: String,
-    #[schema(value_type = String, format = Date)]
     pub opens_on: Date,
-    #[schema(value_type = String, format = Date)]
     pub deadline: Date,
     /// Days from today to the deadline (negative once passed).
     pub days_left: i32,
@@ -182,7 +179,7 @@ pub async fn set_state(
 
 /// How many of a cycle's assessments are in each state, and how many participants are active
 /// (those who get an assessment when a planned cycle opens).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Census {
     pub assessments: i64,
     pub not_started: i64,
@@ -257,25 +254,21 @@ pub async fn set_deadline(
 }
 
 /// One row of the cycle status board.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct BoardRow {
     pub assessment_id: Uuid,
     pub participant_id: Uuid,
     pub participant_code: String,
     pub participant_name_en: String,
     pub participant_name_fr: String,
-    #[schema(value_type = String)]
     pub state: AssessmentState,
     pub revision: i32,
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
     pub last_activity_at: Option<OffsetDateTime>,
     pub open_clarifications: i64,
 }
 
 /// How the board is filtered and sorted.
-#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct BoardQuery {
     /// Only this state (not_started, draft, submitted, returned, resubmitted, accepted).
     pub state: Option<String>,

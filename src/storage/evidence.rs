@@ -31,7 +31,7 @@ pub async fn answer_id(
 }
 
 /// Evidence of one assessment, by kind.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EvidenceItem {
     pub id: Uuid,
     pub goal_code: String,
@@ -42,10 +42,7 @@ pub struct EvidenceItem {
     /// The link's label, or the file's media type.
     pub detail: String,
     pub size_bytes: Option<i64>,
-    #[schema(value_type = Option<String>, format = Date)]
     pub due_on: Option<Date>,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
 }
 

@@ -449,7 +449,7 @@ pub async fn load(
 }
 
 /// A version as listed.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct FrameworkSummary {
     pub id: Uuid,
     pub family: String,

@@ -93,18 +93,14 @@ pub async fn mark_accepted(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx
 
 /// An invitation as the delegation's head sees it: whether the address had an account is not
 /// shown (an invitation to such an address simply stays pending until it expires).
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PendingInvitation {
     pub id: Uuid,
     pub email: String,
     pub display_name: String,
     /// contributor or viewer
     pub role: String,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
     pub expires_at: OffsetDateTime,
 }
 
@@ -125,7 +121,7 @@ pub async fn pending(
 }
 
 /// A member of a delegation as its head sees them.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Member {
     pub id: Uuid,
     pub participant_id: Uuid,
@@ -136,8 +132,6 @@ pub struct Member {
     pub disabled: bool,
     pub second_factor: bool,
     /// When they last completed a sign-in; absent if never.
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
     pub last_sign_in: Option<OffsetDateTime>,
 }
 

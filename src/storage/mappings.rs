@@ -5,16 +5,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 /// One goal-to-goal relation, by goal code.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    Eq,
-    serde::Serialize,
-    serde::Deserialize,
-    sqlx::FromRow,
-    utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
 pub struct MappingRow {
     /// The goal in the earlier version (none for `new`).
     pub from_goal: Option<String>,
@@ -120,7 +111,7 @@ pub async fn replace(
 }
 
 /// The versions a version is mapped to or from.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MappingSummary {
     pub from_framework_id: Uuid,
     pub from_version: String,

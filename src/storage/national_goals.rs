@@ -75,7 +75,7 @@ pub async fn record_versions(conn: &mut PgConnection, ids: &[Uuid]) -> Result<()
 }
 
 /// A national goal as shown.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct NationalGoalView {
     pub id: Uuid,
     pub participant_id: Uuid,
@@ -87,18 +87,13 @@ pub struct NationalGoalView {
     pub title: String,
     pub measure: String,
     pub unit: String,
-    #[serde(with = "crate::domain::scoring::number::option")]
     pub baseline_value: Option<Decimal>,
-    #[serde(with = "crate::domain::scoring::number::option")]
     pub current_value: Option<Decimal>,
-    #[serde(with = "crate::domain::scoring::number")]
     pub target_value: Decimal,
     pub target_year: i32,
     pub status: String,
     pub owner: String,
     pub notes: String,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
     pub updated_at: time::OffsetDateTime,
     pub updated_by_name: Option<String>,
     pub row_version: i64,
@@ -178,14 +173,11 @@ pub async fn update(
 }
 
 /// One earlier (or the current) version of a goal.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct GoalVersion {
     pub version: i64,
-    #[schema(value_type = Object)]
     pub data: serde_json::Value,
     pub changed_by_name: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
     pub changed_at: time::OffsetDateTime,
 }
 
@@ -203,7 +195,7 @@ pub async fn history(conn: &mut PgConnection, id: Uuid) -> Result<Vec<GoalVersio
 
 /// Sections a national goal can sit under: those of the framework of the newest cycle (all
 /// frameworks' sections when there is no cycle yet).
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SectionChoice {
     pub id: Uuid,
     pub code: String,

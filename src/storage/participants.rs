@@ -1,12 +1,10 @@
 //! Participants (Allies and partners).
 
-use serde::Serialize;
 use sqlx::PgPool;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// A participant as the API shows it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Participant {
     pub id: Uuid,
     /// ISO 3166-1 alpha-3 code.
@@ -15,7 +13,6 @@ pub struct Participant {
     pub name_fr: String,
     /// `ally` or `partner`.
     pub kind: String,
-    #[schema(value_type = Option<String>, format = Date)]
     pub accession_date: Option<time::Date>,
     pub active: bool,
 }

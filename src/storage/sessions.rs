@@ -225,15 +225,11 @@ pub async fn end_all_for_user(
 }
 
 /// A live session as listed to its user or to an admin.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionSummary {
     pub handle: Uuid,
     pub user_id: Uuid,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
     pub last_seen_at: OffsetDateTime,
     pub client_addr: Option<String>,
     pub user_agent: Option<String>,

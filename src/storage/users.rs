@@ -73,7 +73,7 @@ pub async fn find_for_sign_in(
 }
 
 /// A user as admins see them.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserSummary {
     pub id: Uuid,
     pub email: String,

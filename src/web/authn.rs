@@ -12,14 +12,12 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::AppError;
 use super::locale::cookie_value;
-use super::middleware::for_area;
 use super::{AppState, REQUEST_ID};
-use crate::auth::secrets::{constant_time_eq, sha256};
-use crate::auth::{Credential, Principal};
+use crate::auth::Principal;
+use crate::auth::resolve::Resolution;
+use crate::auth::secrets::constant_time_eq;
 use crate::domain::role::Role;
-use crate::storage::audit::RequestContext;
-use crate::storage::sessions::{self, EndReason};
-use crate::storage::{self as store, Scope, tokens};
+use crate::services::RequestContext;
 
 /// Largest form body read for its CSRF token (forms with files carry the token in the query).
 const MAX_FORM_BODY: usize = 2 * 1024 * 1024;
@@ -27,6 +25,21 @@ const MAX_FORM_BODY: usize = 2 * 1024 * 1024;
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Form field (or query parameter) that carries the CSRF token from pages.
 pub const CSRF_FIELD: &str = "csrf_token";
+
+/// The signed-in user's unread notifications, read with the session (pages show the count).
+#[derive(Debug, Clone, Copy)]
+pub struct UnreadNotifications(pub i64);
+
+/// On an error answered here, before routing: `middleware::early_error_pages` (the layer around
+/// this one) turns it into the HTML page outside `/api/`. This module does not render pages
+/// itself, since pages read who is signed in from it.
+#[derive(Debug, Clone, Copy)]
+pub struct AnsweredBeforeRouting;
+
+fn before_routing(mut response: Response) -> Response {
+    response.extensions_mut().insert(AnsweredBeforeRouting);
+    response
+}
 
 /// The request's principal, if any, as resolved by [`authenticate`].
 #[derive(Debug, Clone, Default)]
@@ -43,7 +56,7 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     let cookie = cookie_value(request.headers(), state.config.auth.session_cookie());
     let resolved = match resolve(&state, bearer, cookie).await {
         Ok(resolved) => resolved,
-        Err(error) => return for_area(&request, error.into_response()),
+        Err(error) => return before_routing(error.into_response()),
     };
     let mut unread = None;
     let (principal, clear_cookie) = match resolved {
@@ -53,7 +66,7 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
         }
         Resolution::Anonymous { stale_cookie } => (None, stale_cookie),
         Resolution::BadToken => {
-            return for_area(&request, AppError::Unauthenticated.into_response());
+            return before_routing(AppError::Unauthenticated.into_response());
         }
     };
     if let Some(principal) = &principal {
@@ -74,14 +87,12 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
             presented.is_some_and(|token| constant_time_eq(token.as_bytes(), expected.as_bytes()));
         if !valid {
             tracing::warn!("state-changing request without a valid CSRF token refused");
-            return for_area(&request, AppError::Csrf.into_response());
+            return before_routing(AppError::Csrf.into_response());
         }
     }
     request.extensions_mut().insert(Authenticated(principal));
     if let Some(count) = unread {
-        request
-            .extensions_mut()
-            .insert(crate::web::pages::UnreadNotifications(count));
+        request.extensions_mut().insert(UnreadNotifications(count));
     }
     let mut response = next.run(request).await;
     if clear_cookie
@@ -92,104 +103,21 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     response
 }
 
-enum Resolution {
-    /// With the unread notifications, when read with a session (pages show the count).
-    Principal(Principal, Option<i64>),
-    Anonymous {
-        stale_cookie: bool,
-    },
-    /// A bearer token was presented and is not valid: the request is refused, not downgraded.
-    BadToken,
-}
-
 async fn resolve(
     state: &AppState,
     bearer: Option<String>,
     cookie: Option<String>,
 ) -> Result<Resolution, AppError> {
     if let Some(token) = bearer {
-        let mut tx = store::begin(&state.db, &Scope::Authenticator).await?;
-        let owner = tokens::find_owner(&mut tx, &sha256(&token)).await?;
-        tx.commit().await?;
-        return Ok(match owner.and_then(|o| o.role.map(|role| (o, role))) {
-            Some((owner, role)) => Resolution::Principal(
-                Principal {
-                    user_id: owner.user_id,
-                    email: owner.email,
-                    display_name: owner.display_name,
-                    role,
-                    credential: Credential::Token { id: owner.token_id },
-                    must_change_password: owner.must_change_password,
-                    second_factor_pending: false,
-                    has_second_factor: owner.has_second_factor,
-                    time_zone: owner.time_zone,
-                },
-                None,
-            ),
-            None => Resolution::BadToken,
-        });
+        return Ok(crate::auth::resolve::bearer(&state.db, &token).await?);
     }
-    let config = &state.config.auth;
     let Some(cookie) = cookie else {
         return Ok(Resolution::Anonymous {
             stale_cookie: false,
         });
     };
-    let id_hash = sha256(&cookie);
-    let mut tx = store::begin(&state.db, &Scope::Authenticator).await?;
-    let Some(record) =
-        sessions::find(&mut tx, &id_hash, time_duration(config.idle_timeout)).await?
-    else {
-        tx.commit().await?;
-        return Ok(Resolution::Anonymous { stale_cookie: true });
-    };
-    let ended = if record.user_disabled {
-        Some(EndReason::UserDisabled)
-    } else if record.absolute_expired {
-        Some(EndReason::Expired)
-    } else if record.idle_expired {
-        Some(EndReason::Idle)
-    } else {
-        None
-    };
-    let role: Option<Role> = record.role;
-    let resolution = match (ended, role) {
-        (Some(reason), _) => {
-            sessions::end(&mut tx, &id_hash, reason).await?;
-            Resolution::Anonymous { stale_cookie: true }
-        }
-        (None, None) => Resolution::Anonymous { stale_cookie: true },
-        (None, Some(role)) => {
-            // Activity is recorded at most once a minute: most requests skip the write.
-            if record.stale_activity {
-                sessions::touch(&mut tx, &id_hash, time_duration(config.idle_timeout)).await?;
-            }
-            Resolution::Principal(
-                Principal {
-                    user_id: record.user_id,
-                    email: record.email,
-                    display_name: record.display_name,
-                    role,
-                    credential: Credential::Session {
-                        id_hash,
-                        handle: record.handle,
-                        csrf_token: record.csrf_token,
-                    },
-                    must_change_password: record.must_change_password,
-                    second_factor_pending: !record.fully_authenticated,
-                    has_second_factor: record.has_second_factor,
-                    time_zone: record.time_zone,
-                },
-                Some(record.unread_notifications),
-            )
-        }
-    };
-    tx.commit().await?;
-    Ok(resolution)
-}
-
-fn time_duration(duration: std::time::Duration) -> time::Duration {
-    time::Duration::try_from(duration).unwrap_or(time::Duration::minutes(30))
+    let idle = state.config.auth.idle_timeout;
+    Ok(crate::auth::resolve::session(&state.db, &cookie, idle).await?)
 }
 
 fn bearer_token(request: &Request) -> Option<&str> {

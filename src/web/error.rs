@@ -1,6 +1,6 @@
 //! The one application error type. Handlers return `Result<T, AppError>`; the API gets
 //! `{"error": {"code", "message", "fields"}}` and pages get an HTML page in the user's language
-//! (see [`super::middleware::html_errors`]). Internal causes are logged once, here, and never sent.
+//! (see [`super::pages::html_errors`]). Internal causes are logged once, here, and never sent.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +11,6 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::presentation::i18n::Lang;
-use crate::storage;
 
 /// Field name → catalogue key of the message for that field.
 pub type FieldErrors = BTreeMap<String, String>;
@@ -64,7 +63,7 @@ pub enum AppError {
 
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
-        if storage::is_unavailable(&error) {
+        if crate::services::is_unavailable(&error) {
             AppError::Unavailable(error)
         } else {
             AppError::Internal(error.into())
@@ -291,4 +290,14 @@ pub fn problem_message(
         Some(detail) => format!("{}: {detail}", tr.t(problem.key)),
         None => tr.t(problem.key).to_owned(),
     }
+}
+
+/// Whether a request to a page asks for JSON first (the autosave script does), so that its
+/// errors come back as the API's JSON rather than an HTML page or a redirect.
+pub fn wants_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|accept| accept.split(',').next())
+        .is_some_and(|first| first.trim().starts_with("application/json"))
 }

@@ -15,9 +15,9 @@ use axum::http::{Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
+use super::error::wants_json;
 use super::error::{AppError, FieldErrors};
 use super::locale;
-use super::middleware::wants_json;
 use super::pages::PageContext;
 use crate::domain::text::{refused_control, show_controls};
 use crate::presentation::i18n::Lang;

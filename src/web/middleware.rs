@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use tower_http::trace::MakeSpan;
 
 use super::REQUEST_ID;
-use super::error::{AppError, ErrorReport};
+use super::authn::AnsweredBeforeRouting;
+use super::error::{AppError, ErrorReport, wants_json};
 use super::pages::render_error_page;
 
 /// Opens one span per request with the request id; `user_id` is filled in once known.
@@ -102,12 +103,39 @@ pub fn for_area(request: &Request, response: Response) -> Response {
     if request.uri().path().starts_with("/api/") || wants_json(request.headers()) {
         return response;
     }
+    as_page(
+        crate::web::locale::from_headers(request.headers()),
+        response,
+    )
+}
+
+fn as_page(lang: crate::presentation::i18n::Lang, response: Response) -> Response {
     let Some(report) = response.extensions().get::<ErrorReport>().cloned() else {
         return response;
     };
-    let mut page = render_error_page(crate::web::locale::from_headers(request.headers()), &report);
+    let mut page = render_error_page(lang, &report);
     *page.status_mut() = report.status;
     page
+}
+
+/// Around authentication (`authn::authenticate`), which cannot render pages itself (pages read
+/// who is signed in from it): an error it answered (`AnsweredBeforeRouting`) becomes, outside
+/// `/api/`, the HTML page [`for_area`] gives.
+pub async fn early_error_pages(request: Request, next: Next) -> Response {
+    let page_lang = (!request.uri().path().starts_with("/api/") && !wants_json(request.headers()))
+        .then(|| crate::web::locale::from_headers(request.headers()));
+    let response = next.run(request).await;
+    match page_lang {
+        Some(lang)
+            if response
+                .extensions()
+                .get::<AnsweredBeforeRouting>()
+                .is_some() =>
+        {
+            as_page(lang, response)
+        }
+        _ => response,
+    }
 }
 
 fn is_same_origin(request: &Request) -> bool {
@@ -130,64 +158,6 @@ fn is_same_origin(request: &Request) -> bool {
             }
         }
     }
-}
-
-/// On page routes: turns an error response into an HTML page in the user's language, or into a
-/// redirect to the page that settles it (sign in, second factor, password change).
-pub async fn html_errors(request: Request, next: Next) -> Response {
-    if wants_json(request.headers()) {
-        // A page's script (autosave) asked for JSON: it reads the error, not a page.
-        return next.run(request).await;
-    }
-    let lang = crate::web::locale::from_headers(request.headers());
-    let here = request
-        .uri()
-        .path_and_query()
-        .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned());
-    let response = next.run(request).await;
-    let Some(report) = response.extensions().get::<ErrorReport>().cloned() else {
-        return response;
-    };
-    let redirect_to = match report.code {
-        "unauthenticated" => Some(format!("/signin?return_to={}", encode_query_value(&here))),
-        "second_factor_required" => Some("/signin/second-factor".to_owned()),
-        "password_change_required" => Some("/account/password".to_owned()),
-        "second_factor_enrolment_required" => Some("/account/second-factor".to_owned()),
-        _ => None,
-    };
-    if let Some(location) = redirect_to {
-        let mut redirect = axum::response::Redirect::to(&location).into_response();
-        for (name, value) in response.headers() {
-            if name == header::SET_COOKIE {
-                redirect.headers_mut().append(name.clone(), value.clone());
-            }
-        }
-        return redirect;
-    }
-    let (parts, _) = response.into_parts();
-    let mut page = render_error_page(lang, &report);
-    *page.status_mut() = report.status;
-    for (name, value) in parts.headers.iter() {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            page.headers_mut().insert(name.clone(), value.clone());
-        }
-    }
-    page
-}
-
-/// Whether a request to a page asks for JSON first (the autosave script does), so that its
-/// errors come back as the API's JSON rather than an HTML page or a redirect.
-pub fn wants_json(headers: &axum::http::HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|accept| accept.split(',').next())
-        .is_some_and(|first| first.trim().starts_with("application/json"))
-}
-
-/// Percent-encodes a value for a query string.
-pub fn encode_query_value(value: &str) -> String {
-    form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 /// After a response that starts a fully signed-in session (sign-in, second factor, password
@@ -214,16 +184,7 @@ pub async fn remember_device(
         return response;
     };
     let token = crate::auth::secrets::random_hex(32);
-    let recorded = async {
-        let mut conn = state.db.acquire().await?;
-        crate::storage::throttle::remember_device(
-            &mut conn,
-            &crate::auth::secrets::sha256(&session),
-            &crate::auth::secrets::sha256(&token),
-        )
-        .await
-    }
-    .await;
+    let recorded = crate::auth::resolve::remember_device(&state.db, &session, &token).await;
     match recorded {
         Ok(true) => {
             if let Ok(value) = HeaderValue::from_str(&auth.device_cookie_header(&token)) {
@@ -285,13 +246,7 @@ pub async fn refuse_unauthorised_uploads(
     if principal.second_factor_pending || principal.must_change_password {
         return next.run(request).await;
     }
-    let head = async {
-        let mut tx = crate::storage::begin(&state.db, &principal.scope()).await?;
-        let head = crate::storage::answers::head(&mut tx, assessment).await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(head)
-    }
-    .await;
+    let head = crate::services::assessments::head(&state.db, &principal, assessment).await;
     let refusal = match head {
         Ok(None) => AppError::NotFound,
         Ok(Some(head))

@@ -22,9 +22,9 @@
 //!    header, when `Origin` is absent or names the `Host`. Otherwise 403: the HTML error page on page
 //!    routes, the JSON error under `/api/`.
 //! 7. **Authentication** (`authn::authenticate`; skipped for `/static/`, `/livez`, `/readyz`):
-//!    - an `Authorization: Bearer` token is looked up (`storage::tokens::find_owner`); an unknown,
+//!    - an `Authorization: Bearer` token is looked up (`auth::resolve::bearer`); an unknown,
 //!      revoked or expired token, or one of a disabled user, is refused with 401 at once;
-//!    - otherwise the session cookie is looked up (`storage::sessions::find`). A session that is idle,
+//!    - otherwise the session cookie is looked up (`auth::resolve::session`). A session that is idle,
 //!      past its absolute lifetime, or whose user is disabled is ended there; the request goes on
 //!      anonymous and the response clears the cookie;
 //!    - both look-ups run in the `authenticator` scope (`Scope::Authenticator`), which may read
@@ -38,7 +38,7 @@
 //!    Refusals and database errors at this step answer with the JSON error body, on page routes too
 //!    (the page layer is further in).
 //! 8. **Router area.**
-//!    - pages under the `html_errors` layer: `/`, `POST /language`, `/signin`,
+//!    - pages under the `pages::html_errors` layer: `/`, `POST /language`, `/signin`,
 //!      `/signin/second-factor`, `POST /signout`, `/account` (password, second factor, tokens),
 //!      `/admin/users…`, `POST /admin/sessions/{session}/end`, `/admin/audit`, `/frameworks…`
 //!      (with sections, goals and mappings), `/participants…`, `/cycles…`, `/assessments/{assessment}…`
@@ -71,9 +71,10 @@
 //!    The handler then checks `principal.require(Permission::…)` (403 when refused); the assessment,
 //!    workflow, clarification, evidence, offline form and report handlers leave that check to their
 //!    service (section Services ([`crate::services`])).
-//! 10. **Storage.** Queries run on `AppState.db`, the pool of the service role `pledge_app`. A handler
-//!     with a signed-in user opens its transaction with `storage::begin(&state.db, &principal.scope())`,
-//!     which sets `pledge.role`, `pledge.user_id`, `pledge.participant_id` and
+//! 10. **Services, then storage.** A handler never reads or writes the database itself: it calls a
+//!     service (`crate::services`, or `crate::auth` for accounts and sessions) with `AppState.db`, the
+//!     pool of the service role `pledge_app`, and the principal; the service opens the transaction in
+//!     the principal's scope, which sets `pledge.role`, `pledge.user_id`, `pledge.participant_id` and
 //!     `pledge.delegation_role` for that transaction only. A request waits at most 3 s for a connection.
 //! 11. **Errors.** `AppError::into_response` logs internal and database-unavailable causes once, then
 //!     answers with the status and the JSON body (message from the English catalogue; never the
@@ -100,6 +101,10 @@ pub mod locale;
 pub mod metrics;
 pub mod middleware;
 pub mod pages;
+pub mod permitted;
+
+#[cfg(test)]
+mod floors;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -131,8 +136,8 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     /// At most this many XLSX or PDF cycle exports are built at once (`export_slots`).
     pub export_slots: export_slots::ExportSlots,
-    /// Where report and export reads go: the read replica, or `db` (`storage::read_pool`).
-    pub reads: crate::storage::read_pool::ReadPool,
+    /// Where report and export reads go: the read replica, or `db` (`services::ReadPool`).
+    pub reads: crate::services::ReadPool,
     /// Request counters and latencies for `/metrics` (`web::metrics`).
     pub metrics: Arc<metrics::Metrics>,
 }
@@ -141,7 +146,7 @@ impl AppState {
     /// State for a pool with the given settings.
     pub fn new(db: PgPool, config: WebConfig) -> Self {
         Self {
-            reads: crate::storage::read_pool::ReadPool::primary_only(db.clone()),
+            reads: crate::services::ReadPool::primary_only(db.clone()),
             db,
             shutting_down: Arc::new(AtomicBool::new(false)),
             database_restarting: Arc::new(AtomicBool::new(false)),
@@ -152,7 +157,7 @@ impl AppState {
     }
 
     /// The same, with report and export reads sent to a read replica.
-    pub fn with_reads(mut self, reads: crate::storage::read_pool::ReadPool) -> Self {
+    pub fn with_reads(mut self, reads: crate::services::ReadPool) -> Self {
         self.reads = reads;
         self
     }
@@ -191,6 +196,8 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             authn::authenticate,
         ))
+        // Authentication's own refusals become HTML pages outside /api/ (authn renders none).
+        .layer(axum::middleware::from_fn(middleware::early_error_pages))
         .layer(axum::middleware::from_fn(
             middleware::refuse_cross_site_writes,
         ))

@@ -10,14 +10,15 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::bodies::{TokenSummary, all};
 use crate::auth::accounts::{self, CreatedToken};
 use crate::auth::policy::Permission;
-use crate::storage::audit::RequestContext;
-use crate::storage::tokens::{self as token_store, TokenSummary};
-use crate::storage::{self as store};
+use crate::services::RequestContext;
+use crate::services::users;
 use crate::web::AppState;
 use crate::web::authn::{AccountUser, CurrentUser};
 use crate::web::error::{AppError, ErrorBody};
+use crate::web::permitted::CredentialsOwner;
 
 /// The account routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -66,10 +67,7 @@ pub async fn list_tokens(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
 ) -> Result<Json<Vec<TokenSummary>>, AppError> {
-    let mut tx = store::begin(&state.db, &me.scope()).await?;
-    let tokens = token_store::list(&mut tx, me.user_id).await?;
-    tx.commit().await?;
-    Ok(Json(tokens))
+    Ok(Json(all(users::own_tokens(&state.db, &me).await?)))
 }
 
 /// A token to create.
@@ -90,11 +88,10 @@ pub struct NewToken {
         (status = 422, description = "`fields.name` says what is wrong", body = ErrorBody)))]
 pub async fn create_token(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CredentialsOwner(me): CredentialsOwner,
     context: RequestContext,
     Json(new): Json<NewToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>), AppError> {
-    me.require(Permission::ManageOwnCredentials)?;
     let created =
         accounts::create_token(&state.db, &me, &new.name, new.expires_at, &context).await?;
     Ok((StatusCode::CREATED, Json(created)))
@@ -108,11 +105,10 @@ pub async fn create_token(
         (status = 404, description = "No such live token of yours", body = ErrorBody)))]
 pub async fn revoke_token(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CredentialsOwner(me): CredentialsOwner,
     context: RequestContext,
     Path(token): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    me.require(Permission::ManageOwnCredentials)?;
     accounts::revoke_token(&state.db, &me, token, &context).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,11 +11,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::bodies::AssessmentHead;
 use super::etag::{etag, expected_version};
 use crate::domain::answer::{AnswerInput, value_text};
+use crate::services::RequestContext;
+use crate::services::assessments::StoredAnswer;
 use crate::services::assessments::{self as service, AssessmentView};
-use crate::storage::answers::{AssessmentHead, StoredAnswer};
-use crate::storage::audit::RequestContext;
 use crate::web::AppState;
 use crate::web::api::pagination::{Page, PageParams};
 use crate::web::authn::CurrentUser;
@@ -63,8 +64,8 @@ pub struct AssessmentSummary {
     pub revision: i32,
 }
 
-impl From<crate::storage::assessments::AssessmentListItem> for AssessmentSummary {
-    fn from(item: crate::storage::assessments::AssessmentListItem) -> Self {
+impl From<crate::services::assessments::AssessmentListItem> for AssessmentSummary {
+    fn from(item: crate::services::assessments::AssessmentListItem) -> Self {
         Self {
             id: item.id,
             cycle_id: item.cycle_id,
@@ -95,7 +96,7 @@ pub async fn list_assessments(
     Query(page): Query<PageParams>,
 ) -> Result<Json<Page<AssessmentSummary>>, AppError> {
     let request = page.request()?;
-    let filter = crate::storage::assessments::AssessmentFilter {
+    let filter = crate::services::assessments::AssessmentFilter {
         cycle: params.cycle,
         state: match params.state.as_deref().map(str::trim) {
             None | Some("") => None,
@@ -171,7 +172,7 @@ fn answer_view(section: &str, goal: &str, answer: Option<&StoredAnswer>) -> Answ
 
 fn document(view: &AssessmentView) -> AssessmentDocument {
     AssessmentDocument {
-        head: view.head.clone(),
+        head: view.head.clone().into(),
         editable: view.editable,
         answers: view
             .goals()

@@ -9,10 +9,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::bodies::{ClarificationView, all};
 use super::frameworks::Created;
+use crate::services::RequestContext;
 use crate::services::clarifications as service;
-use crate::storage::audit::RequestContext;
-use crate::storage::clarifications::ClarificationView;
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
@@ -33,7 +33,7 @@ pub async fn open_requests(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
 ) -> Result<Json<Vec<ClarificationView>>, AppError> {
-    Ok(Json(service::open(&state.db, &me).await?))
+    Ok(Json(all(service::open(&state.db, &me).await?)))
 }
 
 /// The requests on an assessment.
@@ -44,7 +44,9 @@ pub async fn list_for_assessment(
     CurrentUser(me): CurrentUser,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Vec<ClarificationView>>, AppError> {
-    Ok(Json(service::for_assessment(&state.db, &me, id).await?))
+    Ok(Json(
+        all(service::for_assessment(&state.db, &me, id).await?),
+    ))
 }
 
 /// A question on one goal's answer.

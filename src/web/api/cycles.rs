@@ -10,18 +10,19 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::bodies::{BoardRow, CycleView, all};
 use super::frameworks::Created;
 use crate::auth::Operator;
-use crate::auth::policy::Permission;
 use crate::domain::cycle::CycleState;
 use crate::domain::cycle::{CycleInput, Transition};
+use crate::services::RequestContext;
 use crate::services::cycles as service;
-use crate::storage::audit::RequestContext;
-use crate::storage::cycles::{BoardQuery, BoardRow, CycleFilter, CycleView};
+use crate::services::cycles::{BoardQuery, CycleFilter};
 use crate::web::AppState;
 use crate::web::api::pagination::{Page, PageParams};
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
+use crate::web::permitted::CatalogueManager;
 
 /// The cycle routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -80,7 +81,7 @@ pub async fn list_cycles(
     )
     .await?;
     Ok(Json(Page::new(
-        items,
+        all(items),
         request,
         u64::try_from(total).unwrap_or(0),
     )))
@@ -106,11 +107,10 @@ pub struct NewCycleRequest {
               (status = 422, description = "`fields` names what is wrong", body = ErrorBody)))]
 pub async fn create_cycle(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     context: RequestContext,
     Json(request): Json<NewCycleRequest>,
 ) -> Result<(StatusCode, Json<Created>), AppError> {
-    me.require(Permission::ManageCatalogue)?;
     let input = CycleInput {
         code: request.code,
         title_en: request.title_en,
@@ -138,7 +138,9 @@ pub async fn get_cycle(
     Path(id): Path<Uuid>,
 ) -> Result<Json<CycleView>, AppError> {
     Ok(Json(
-        service::find(&state.db, Operator::User(&me), id).await?,
+        service::find(&state.db, Operator::User(&me), id)
+            .await?
+            .into(),
     ))
 }
 
@@ -149,7 +151,6 @@ async fn transition(
     id: Uuid,
     transition: Transition,
 ) -> Result<StatusCode, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     service::transition(&state.db, Operator::User(&me), id, transition, &context).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -159,7 +160,7 @@ async fn transition(
     responses((status = 204, description = "Opened"), (status = 409, description = "Not planned", body = ErrorBody), (status = 404, description = "No such cycle", body = ErrorBody)))]
 pub async fn open_cycle(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     context: RequestContext,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
@@ -171,7 +172,7 @@ pub async fn open_cycle(
     responses((status = 204, description = "Closed"), (status = 409, description = "Not open", body = ErrorBody), (status = 404, description = "No such cycle", body = ErrorBody)))]
 pub async fn close_cycle(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     context: RequestContext,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
@@ -183,7 +184,7 @@ pub async fn close_cycle(
     responses((status = 204, description = "Published"), (status = 409, description = "Not closed", body = ErrorBody), (status = 404, description = "No such cycle", body = ErrorBody)))]
 pub async fn publish_cycle(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     context: RequestContext,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
@@ -209,12 +210,11 @@ pub struct ReopenRequest {
               (status = 403, description = "Admins only", body = ErrorBody), (status = 404, description = "No such cycle", body = ErrorBody)))]
 pub async fn reopen_cycle(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     context: RequestContext,
     Path(id): Path<Uuid>,
     request: Option<Json<ReopenRequest>>,
 ) -> Result<StatusCode, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     let request = request.map(|Json(r)| r).unwrap_or_default();
     service::reopen(
         &state.db,
@@ -234,7 +234,7 @@ pub async fn reopen_cycle(
               (status = 403, description = "Admins only", body = ErrorBody), (status = 404, description = "No such cycle", body = ErrorBody)))]
 pub async fn unpublish_cycle(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     context: RequestContext,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
@@ -255,12 +255,11 @@ pub struct DeadlineRequest {
               (status = 422, description = "`fields.deadline` says what is wrong", body = ErrorBody)))]
 pub async fn set_deadline(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     context: RequestContext,
     Path(id): Path<Uuid>,
     Json(request): Json<DeadlineRequest>,
 ) -> Result<StatusCode, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     service::extend_deadline(
         &state.db,
         Operator::User(&me),
@@ -272,17 +271,39 @@ pub async fn set_deadline(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// How the board is filtered and sorted.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BoardParams {
+    /// Only this state (not_started, draft, submitted, returned, resubmitted, accepted).
+    pub state: Option<String>,
+    /// Participants whose code or name contains this text.
+    pub search: Option<String>,
+    /// participant (default), state or activity.
+    pub sort: Option<String>,
+}
+
+impl From<BoardParams> for BoardQuery {
+    fn from(params: BoardParams) -> Self {
+        BoardQuery {
+            state: params.state,
+            search: params.search,
+            sort: params.sort,
+        }
+    }
+}
+
 /// The status board: every assessment the caller may see (a delegation sees its own row).
-#[utoipa::path(get, path = "/cycles/{cycle}/status", tag = "cycles", params(("cycle" = Uuid, Path, description = "Cycle id"), BoardQuery),
+#[utoipa::path(get, path = "/cycles/{cycle}/status", tag = "cycles", params(("cycle" = Uuid, Path, description = "Cycle id"), BoardParams),
     responses((status = 200, description = "One row per assessment", body = Vec<BoardRow>), (status = 404, description = "No such cycle", body = ErrorBody)))]
 pub async fn status_board(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     Path(id): Path<Uuid>,
-    Query(query): Query<BoardQuery>,
+    Query(params): Query<BoardParams>,
 ) -> Result<Json<Vec<BoardRow>>, AppError> {
-    let rows = service::board(&state.db, Operator::User(&me), id, &query)
+    let rows = service::board(&state.db, Operator::User(&me), id, &params.into())
         .await?
         .rows;
-    Ok(Json(rows))
+    Ok(Json(all(rows)))
 }

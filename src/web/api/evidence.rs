@@ -10,11 +10,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::bodies::{EvidenceItem, all};
 use super::frameworks::Created;
 use crate::domain::evidence::EvidenceKind;
+use crate::services::RequestContext;
 use crate::services::evidence as service;
-use crate::storage::audit::RequestContext;
-use crate::storage::evidence::EvidenceItem;
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
@@ -41,7 +41,7 @@ pub async fn list_evidence(
     CurrentUser(me): CurrentUser,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Vec<EvidenceItem>>, AppError> {
-    Ok(Json(service::list(&state.db, &me, id).await?))
+    Ok(Json(all(service::list(&state.db, &me, id).await?)))
 }
 
 /// A link.

@@ -12,17 +12,15 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::bodies::{FrameworkSummary, MappingRow, all};
 use super::etag::{etag, expected_version};
 use crate::auth::Operator;
-use crate::auth::policy::Permission;
+use crate::services::RequestContext;
 use crate::services::{frameworks as service, mappings as mapping_service};
-use crate::storage::audit::RequestContext;
-use crate::storage::frameworks::{self as store, FrameworkSummary};
-use crate::storage::mappings::{self as mapping_store, MappingRow};
-use crate::storage::{self};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
+use crate::web::permitted::CatalogueManager;
 
 /// The framework routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -40,10 +38,7 @@ pub async fn list_frameworks(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
 ) -> Result<Json<Vec<FrameworkSummary>>, AppError> {
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    let list = store::list(&mut tx).await?;
-    tx.commit().await?;
-    Ok(Json(list))
+    Ok(Json(all(service::list(&state.db, &me.scope()).await?)))
 }
 
 /// The id of a stored version.
@@ -61,11 +56,10 @@ pub struct Created {
               (status = 422, description = "Problems, by JSON pointer", body = ErrorBody)))]
 pub async fn import_framework(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     context: RequestContext,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Created>), AppError> {
-    me.require(Permission::ManageCatalogue)?;
     let text = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest("bad_form"))?;
     let id = service::import(&state.db, Operator::User(&me), text, &context).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
@@ -104,13 +98,12 @@ pub async fn get_framework(
               (status = 428, description = "If-Match missing", body = ErrorBody)))]
 pub async fn replace_framework(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     context: RequestContext,
     headers: HeaderMap,
     Path(id): Path<Uuid>,
     body: Bytes,
 ) -> Result<StatusCode, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     let expected = expected_version(&headers)?;
     let text = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest("bad_form"))?;
     service::replace(&state.db, Operator::User(&me), id, expected, text, &context).await?;
@@ -130,12 +123,11 @@ pub struct CopyRequest {
               (status = 422, description = "`fields.version` says what is wrong", body = ErrorBody)))]
 pub async fn copy_framework(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     context: RequestContext,
     Path(id): Path<Uuid>,
     Json(request): Json<CopyRequest>,
 ) -> Result<(StatusCode, Json<Created>), AppError> {
-    me.require(Permission::ManageCatalogue)?;
     let id = service::copy_as_new_version(
         &state.db,
         Operator::User(&me),
@@ -156,13 +148,13 @@ pub async fn get_mapping(
     CurrentUser(me): CurrentUser,
     Path((from, to)): Path<(Uuid, Uuid)>,
 ) -> Result<Json<Vec<MappingRow>>, AppError> {
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    for id in [from, to] {
-        store::load(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    }
-    let rows = mapping_store::rows(&mut tx, from, to).await?;
-    tx.commit().await?;
-    Ok(Json(rows))
+    Ok(Json(all(mapping_service::rows(
+        &state.db,
+        &me.scope(),
+        from,
+        to,
+    )
+    .await?)))
 }
 
 /// Replace the mapping from one version to another; every row is checked first.
@@ -173,12 +165,19 @@ pub async fn get_mapping(
               (status = 422, description = "Problems by row (`/rows/3/to_goal`)", body = ErrorBody)))]
 pub async fn set_mapping(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     context: RequestContext,
     Path((from, to)): Path<(Uuid, Uuid)>,
     Json(rows): Json<Vec<MappingRow>>,
 ) -> Result<StatusCode, AppError> {
-    me.require(Permission::ManageCatalogue)?;
-    mapping_service::set(&state.db, Operator::User(&me), from, to, rows, &context).await?;
+    mapping_service::set(
+        &state.db,
+        Operator::User(&me),
+        from,
+        to,
+        all(rows),
+        &context,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,6 +6,7 @@
 
 mod account;
 mod assessments;
+pub mod bodies;
 mod clarifications;
 mod cycles;
 mod document;

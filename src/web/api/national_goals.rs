@@ -8,12 +8,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::bodies::{GoalVersion, NationalGoalView, all};
 use super::etag::{etag, expected_version};
 use super::frameworks::Created;
 use crate::auth::policy::Permission;
+use crate::services::RequestContext;
 use crate::services::national_goals::{self as service, NationalGoalInput};
-use crate::storage::audit::RequestContext;
-use crate::storage::national_goals::{GoalVersion, NationalGoalView};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
@@ -36,7 +36,7 @@ pub async fn list_goals(
     Path(participant): Path<Uuid>,
 ) -> Result<Json<Vec<NationalGoalView>>, AppError> {
     me.require(Permission::ReadParticipant(participant))?;
-    Ok(Json(service::list(&state.db, &me, participant).await?))
+    Ok(Json(all(service::list(&state.db, &me, participant).await?)))
 }
 
 /// Record a national goal of one's own delegation (heads and contributors).
@@ -64,7 +64,7 @@ async fn visible(
     // Row-level security hides other participants' goals: they are "not found".
     let goal = service::find(&state.db, me, id).await?;
     me.require(Permission::ReadParticipant(goal.participant_id))?;
-    Ok(goal)
+    Ok(goal.into())
 }
 
 /// One national goal, with its row version as `ETag`.
@@ -110,5 +110,5 @@ pub async fn goal_history(
     Path(id): Path<Uuid>,
 ) -> Result<Json<Vec<GoalVersion>>, AppError> {
     visible(&state, &me, id).await?;
-    Ok(Json(service::history(&state.db, &me, id).await?))
+    Ok(Json(all(service::history(&state.db, &me, id).await?)))
 }

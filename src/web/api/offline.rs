@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use crate::offline::reader::MAX_FILE_BYTES;
 use crate::presentation::i18n::Lang;
+use crate::services::RequestContext;
 use crate::services::offline::{self as service, ImportSummary};
-use crate::storage::audit::RequestContext;
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};

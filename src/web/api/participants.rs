@@ -6,14 +6,14 @@ use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::bodies::{Participant, all};
 use crate::auth::Operator;
-use crate::auth::policy::Permission;
+use crate::services::RequestContext;
 use crate::services::participants::{self as service, ParticipantInput};
-use crate::storage::audit::RequestContext;
-use crate::storage::participants::{self, Participant};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
+use crate::web::permitted::CatalogueManager;
 
 /// The participants' routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -32,7 +32,7 @@ pub async fn list_participants(
     State(state): State<AppState>,
     _signed_in: CurrentUser,
 ) -> Result<Json<Vec<Participant>>, AppError> {
-    Ok(Json(participants::list(&state.db).await?))
+    Ok(Json(all(service::list(&state.db).await?)))
 }
 
 /// Add a partner nation.
@@ -41,11 +41,10 @@ pub async fn list_participants(
               (status = 422, description = "`fields` names what is wrong", body = ErrorBody)))]
 pub async fn create_partner(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     context: RequestContext,
     Json(input): Json<ParticipantInput>,
 ) -> Result<(StatusCode, Json<super::frameworks::Created>), AppError> {
-    me.require(Permission::ManageCatalogue)?;
     let id = service::create_partner(&state.db, Operator::User(&me), &input, &context).await?;
     Ok((StatusCode::CREATED, Json(super::frameworks::Created { id })))
 }
@@ -57,12 +56,11 @@ pub async fn create_partner(
               (status = 422, description = "`fields` names what is wrong", body = ErrorBody)))]
 pub async fn update_participant(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     context: RequestContext,
     Path(id): Path<uuid::Uuid>,
     Json(input): Json<ParticipantInput>,
 ) -> Result<StatusCode, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     service::update(&state.db, Operator::User(&me), id, &input, &context).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -15,8 +15,8 @@ use crate::domain::report::progress::ProgressReport;
 use crate::domain::report::{CycleRef, SectionRef};
 use crate::domain::scoring::Decimal;
 use crate::presentation::i18n::Lang;
+use crate::services::RequestContext;
 use crate::services::reports as service;
-use crate::storage::audit::RequestContext;
 use crate::web::AppState;
 use crate::web::api::pagination::{Page, PageParams, PageRequest};
 use crate::web::authn::CurrentUser;
@@ -202,7 +202,7 @@ pub async fn cycle_report(
 ) -> Result<Json<ComparisonPage>, AppError> {
     let request = page.request()?;
     let me = &me;
-    // From the read replica when there is one (storage::read_pool).
+    // From the read replica when there is one (`AppState::reads`).
     let report = state
         .reads
         .run(|pool| async move { service::comparison(&pool, me, cycle, params.section).await })

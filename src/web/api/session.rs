@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::sign_in::{self, Outcome};
-use crate::storage::audit::RequestContext;
+use crate::services::RequestContext;
 use crate::web::AppState;
 use crate::web::authn::{CurrentUser, MaybeUser};
 use crate::web::error::{AppError, ErrorBody};
@@ -90,11 +90,7 @@ async fn me_for(
     user_id: Uuid,
     csrf_token: Option<String>,
 ) -> Result<Me, AppError> {
-    let mut tx = crate::storage::begin(&state.db, &crate::storage::Scope::Authenticator).await?;
-    let user = crate::storage::users::find(&mut tx, user_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    tx.commit().await?;
+    let user = crate::services::users::signed_in(&state.db, user_id).await?;
     Ok(Me {
         id: user.id,
         email: user.email,

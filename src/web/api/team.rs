@@ -12,11 +12,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::bodies::{Assignment, Member, PendingInvitation, WorkItem, all};
+use crate::services::RequestContext;
 use crate::services::assignments::{self, AssignInput};
 use crate::services::team::{self, InvitationInput};
-use crate::storage::assignments::{Assignment, WorkItem};
-use crate::storage::audit::RequestContext;
-use crate::storage::invitations::{Member, PendingInvitation};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
@@ -52,8 +51,8 @@ pub async fn list_members(
 ) -> Result<Json<TeamView>, AppError> {
     let (members, invitations) = team::members(&state.db, &me, participant).await?;
     Ok(Json(TeamView {
-        members,
-        invitations,
+        members: all(members),
+        invitations: all(invitations),
     }))
 }
 
@@ -134,7 +133,7 @@ pub async fn update_member(
     if let Some(disabled) = change.disabled {
         team::set_disabled(&state.db, &me, user, disabled, &context).await?;
     }
-    Ok(Json(team::member(&state.db, &me, user).await?))
+    Ok(Json(team::member(&state.db, &me, user).await?.into()))
 }
 
 /// Who holds each goal of an assessment (whoever may read the assessment).
@@ -147,7 +146,7 @@ pub async fn list_assignments(
     Path(id): Path<Uuid>,
 ) -> Result<Json<Vec<Assignment>>, AppError> {
     let (_, list) = assignments::for_assessment(&state.db, &me, id).await?;
-    Ok(Json(list))
+    Ok(Json(all(list)))
 }
 
 /// Goals to give to a member: by code, and/or every goal of sections by code.
@@ -190,7 +189,7 @@ pub async fn add_assignments(
     let (_, list) = assignments::for_assessment(&state.db, &me, id).await?;
     Ok(Json(AssignmentResult {
         new,
-        assignments: list,
+        assignments: all(list),
     }))
 }
 
@@ -217,5 +216,5 @@ pub async fn my_work(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
 ) -> Result<Json<Vec<WorkItem>>, AppError> {
-    Ok(Json(assignments::my_work(&state.db, &me).await?))
+    Ok(Json(all(assignments::my_work(&state.db, &me).await?)))
 }

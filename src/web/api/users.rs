@@ -9,15 +9,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::bodies::{EntryView, SessionSummary, UserSummary, all};
 use crate::auth::accounts::{self, NewAccount, Operator, RoleChoice};
-use crate::auth::policy::Permission;
-use crate::storage::audit::{self, EntryView, RequestContext};
-use crate::storage::sessions::{self as session_store, SessionSummary};
-use crate::storage::users::{self, UserSummary};
-use crate::storage::{self as store};
+use crate::services::RequestContext;
+use crate::services::users;
 use crate::web::AppState;
-use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
+use crate::web::permitted::{AuditReader, UserAdmin};
 
 /// The admin routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -40,13 +38,9 @@ pub fn router() -> OpenApiRouter<AppState> {
               (status = 403, description = "Admins only", body = ErrorBody)))]
 pub async fn list_users(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
 ) -> Result<Json<Vec<UserSummary>>, AppError> {
-    me.require(Permission::ManageUsers)?;
-    let mut tx = store::begin(&state.db, &me.scope()).await?;
-    let list = users::list(&mut tx).await?;
-    tx.commit().await?;
-    Ok(Json(list))
+    Ok(Json(all(users::list(&state.db, &me.scope()).await?)))
 }
 
 /// A role: `admin`, `analyst`, or `head`/`contributor`/`viewer` with the delegation's participant code.
@@ -89,11 +83,10 @@ pub struct CreatedUser {
               (status = 422, description = "`fields` names what is wrong", body = ErrorBody)))]
 pub async fn create_user(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     context: RequestContext,
     Json(request): Json<NewUserRequest>,
 ) -> Result<(StatusCode, Json<CreatedUser>), AppError> {
-    me.require(Permission::ManageUsers)?;
     let account = NewAccount {
         email: request.email,
         display_name: request.display_name,
@@ -116,16 +109,12 @@ pub async fn create_user(
               (status = 404, description = "No such user", body = ErrorBody)))]
 pub async fn get_user(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     Path(user_id): Path<Uuid>,
 ) -> Result<Json<UserSummary>, AppError> {
-    me.require(Permission::ManageUsers)?;
-    let mut tx = store::begin(&state.db, &me.scope()).await?;
-    let user = users::find(&mut tx, user_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    tx.commit().await?;
-    Ok(Json(user))
+    Ok(Json(
+        users::find(&state.db, &me.scope(), user_id).await?.into(),
+    ))
 }
 
 /// Change a user's role or delegation.
@@ -135,12 +124,11 @@ pub async fn get_user(
               (status = 422, description = "`fields` names what is wrong", body = ErrorBody)))]
 pub async fn set_role(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     context: RequestContext,
     Path(user_id): Path<Uuid>,
     Json(request): Json<RoleRequest>,
 ) -> Result<StatusCode, AppError> {
-    me.require(Permission::ManageUsers)?;
     accounts::change_role(
         &state.db,
         Operator::User(&me),
@@ -158,11 +146,10 @@ pub async fn set_role(
               (status = 409, description = "`cannot_disable_self`", body = ErrorBody)))]
 pub async fn disable_user(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     context: RequestContext,
     Path(user_id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    me.require(Permission::ManageUsers)?;
     if user_id == me.user_id {
         return Err(AppError::Conflict("cannot_disable_self"));
     }
@@ -175,11 +162,10 @@ pub async fn disable_user(
     responses((status = 204, description = "Enabled"), (status = 404, description = "No such user", body = ErrorBody)))]
 pub async fn enable_user(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     context: RequestContext,
     Path(user_id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    me.require(Permission::ManageUsers)?;
     accounts::set_disabled(&state.db, Operator::User(&me), user_id, false, &context).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -195,11 +181,10 @@ pub struct OneTimePassword {
     responses((status = 200, description = "Reset", body = OneTimePassword), (status = 404, description = "No such user", body = ErrorBody)))]
 pub async fn reset_password(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     context: RequestContext,
     Path(user_id): Path<Uuid>,
 ) -> Result<Json<OneTimePassword>, AppError> {
-    me.require(Permission::ManageUsers)?;
     let one_time_password =
         accounts::reset_password(&state.db, Operator::User(&me), user_id, &context).await?;
     Ok(Json(OneTimePassword { one_time_password }))
@@ -210,11 +195,10 @@ pub async fn reset_password(
     responses((status = 204, description = "Removed"), (status = 404, description = "No such user", body = ErrorBody)))]
 pub async fn reset_second_factor(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     context: RequestContext,
     Path(user_id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    me.require(Permission::ManageUsers)?;
     accounts::reset_second_factor(&state.db, Operator::User(&me), user_id, &context).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -224,17 +208,11 @@ pub async fn reset_second_factor(
     responses((status = 200, description = "The sessions", body = Vec<SessionSummary>), (status = 404, description = "No such user", body = ErrorBody)))]
 pub async fn list_sessions(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     Path(user_id): Path<Uuid>,
 ) -> Result<Json<Vec<SessionSummary>>, AppError> {
-    me.require(Permission::ManageUsers)?;
-    let mut tx = store::begin(&state.db, &me.scope()).await?;
-    users::find(&mut tx, user_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let sessions = session_store::list_for_user(&mut tx, user_id).await?;
-    tx.commit().await?;
-    Ok(Json(sessions))
+    let (_, sessions) = users::with_sessions(&state.db, &me.scope(), user_id).await?;
+    Ok(Json(all(sessions)))
 }
 
 /// End every session of a user.
@@ -242,11 +220,10 @@ pub async fn list_sessions(
     responses((status = 204, description = "Ended"), (status = 404, description = "No such user", body = ErrorBody)))]
 pub async fn end_all_sessions(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     context: RequestContext,
     Path(user_id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    me.require(Permission::ManageUsers)?;
     accounts::end_all_sessions(&state.db, Operator::User(&me), user_id, &context).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -256,11 +233,10 @@ pub async fn end_all_sessions(
     responses((status = 204, description = "Ended"), (status = 404, description = "No such live session", body = ErrorBody)))]
 pub async fn end_session(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     context: RequestContext,
     Path(handle): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    me.require(Permission::ManageUsers)?;
     accounts::end_session(&state.db, Operator::User(&me), handle, &context).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -280,17 +256,10 @@ pub struct AuditQuery {
     responses((status = 200, description = "Entries", body = Vec<EntryView>), (status = 403, description = "Admins only", body = ErrorBody)))]
 pub async fn audit_log(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    AuditReader(me): AuditReader,
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<Vec<EntryView>>, AppError> {
-    me.require(Permission::ReadAuditLog)?;
-    let mut tx = store::begin(&state.db, &me.scope()).await?;
-    let entries = audit::recent(
-        &mut tx,
-        query.before,
-        query.limit.unwrap_or(100).clamp(1, 1000),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(entries))
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let entries = users::audit_entries(&state.db, &me.scope(), query.before, limit).await?;
+    Ok(Json(all(entries)))
 }

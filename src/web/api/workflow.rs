@@ -10,10 +10,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::bodies::{RevisionRow, all};
 use crate::domain::snapshot::FieldChange;
+use crate::services::RequestContext;
 use crate::services::workflow::{self as service, ReturnReasons, Submitted};
-use crate::storage::assessments::RevisionRow;
-use crate::storage::audit::RequestContext;
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
@@ -115,7 +115,7 @@ pub async fn list_revisions(
     CurrentUser(me): CurrentUser,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Vec<RevisionRow>>, AppError> {
-    Ok(Json(service::revisions(&state.db, &me, id).await?))
+    Ok(Json(all(service::revisions(&state.db, &me, id).await?)))
 }
 
 /// One revision's frozen document.

@@ -13,13 +13,12 @@ use super::{PageContext, render};
 use crate::auth::accounts::{self, CreatedToken};
 use crate::auth::policy::Permission;
 use crate::auth::{Principal, totp};
-use crate::storage::audit::RequestContext;
-use crate::storage::sessions::{self as session_store, SessionSummary};
-use crate::storage::tokens::{self as token_store, TokenSummary};
-use crate::storage::{self as store};
+use crate::services::RequestContext;
+use crate::services::users::{self, SessionSummary, TokenSummary};
 use crate::web::AppState;
 use crate::web::authn::{AccountUser, CurrentUser};
 use crate::web::error::{AppError, FieldErrors};
+use crate::web::permitted::CredentialsOwner;
 
 #[derive(Template)]
 #[template(path = "account.html")]
@@ -68,10 +67,7 @@ async fn account_page_with_zone(
     created: Option<CreatedToken>,
     time_zone: String,
 ) -> Result<Response, AppError> {
-    let mut tx = store::begin(&state.db, &principal.scope()).await?;
-    let tokens = token_store::list(&mut tx, principal.user_id).await?;
-    let sessions = session_store::list_for_user(&mut tx, principal.user_id).await?;
-    tx.commit().await?;
+    let (tokens, sessions) = users::own_credentials(&state.db, principal).await?;
     let current_session = match &principal.credential {
         crate::auth::Credential::Session { handle, .. } => Some(*handle),
         crate::auth::Credential::Token { .. } => None,
@@ -288,12 +284,11 @@ pub struct TokenForm {
 /// `POST /account/tokens`: the new token is shown once, on the account page.
 pub async fn create_token(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CredentialsOwner(me): CredentialsOwner,
     page: PageContext,
     context: RequestContext,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageOwnCredentials)?;
     match accounts::create_token(&state.db, &me, &form.name, None, &context).await {
         Ok(created) => {
             account_page(
@@ -318,11 +313,10 @@ pub async fn create_token(
 /// `POST /account/tokens/{token}/revoke`.
 pub async fn revoke_token(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CredentialsOwner(me): CredentialsOwner,
     context: RequestContext,
     Path(token): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageOwnCredentials)?;
     accounts::revoke_token(&state.db, &me, token, &context).await?;
     Ok(Redirect::to("/account").into_response())
 }

@@ -12,15 +12,12 @@ use uuid::Uuid;
 use super::flash::{self, Flash};
 use super::{PageContext, render};
 use crate::auth::accounts::{self, AccountError, NewAccount, Operator, RoleChoice};
-use crate::auth::policy::Permission;
-use crate::storage::audit::RequestContext;
-use crate::storage::participants::{self, Participant};
-use crate::storage::sessions::{self as session_store, SessionSummary};
-use crate::storage::users::{self, UserSummary};
-use crate::storage::{self as store};
+use crate::services::RequestContext;
+use crate::services::participants::{self, Participant};
+use crate::services::users::{self, SessionSummary, UserSummary};
 use crate::web::AppState;
-use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, FieldErrors};
+use crate::web::permitted::UserAdmin;
 
 /// The roles offered in forms, in order.
 pub const ROLES: [&str; 5] = ["admin", "analyst", "head", "contributor", "viewer"];
@@ -35,13 +32,10 @@ struct UsersPage {
 /// `GET /admin/users`.
 pub async fn list(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     page: PageContext,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageUsers)?;
-    let mut tx = store::begin(&state.db, &me.scope()).await?;
-    let users = users::list(&mut tx).await?;
-    tx.commit().await?;
+    let users = users::list(&state.db, &me.scope()).await?;
     render(&UsersPage { page, users })
 }
 
@@ -87,10 +81,9 @@ async fn new_user_page(
 /// `GET /admin/users/new`.
 pub async fn show_new(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    _: UserAdmin,
     page: PageContext,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageUsers)?;
     new_user_page(&state, page, NewUserForm::default(), FieldErrors::new()).await
 }
 
@@ -107,12 +100,11 @@ struct OneTimePasswordPage {
 /// `POST /admin/users/new`: creates the account and shows its one-time password once.
 pub async fn create(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     page: PageContext,
     context: RequestContext,
     Form(form): Form<NewUserForm>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageUsers)?;
     let account = NewAccount {
         email: form.email.clone(),
         display_name: form.display_name.clone(),
@@ -156,12 +148,7 @@ async fn user_page(
     user_id: Uuid,
     errors: FieldErrors,
 ) -> Result<Response, AppError> {
-    let mut tx = store::begin(&state.db, &me.scope()).await?;
-    let user = users::find(&mut tx, user_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let sessions = session_store::list_for_user(&mut tx, user_id).await?;
-    tx.commit().await?;
+    let (user, sessions) = users::with_sessions(&state.db, &me.scope(), user_id).await?;
     let participants = participants::list(&state.db).await?;
     render(&UserPage {
         page,
@@ -180,12 +167,7 @@ async fn back_to_user(
     user_id: Uuid,
     key: &'static str,
 ) -> Result<Response, AppError> {
-    let mut tx = store::begin(&state.db, &me.scope()).await?;
-    let name = users::find(&mut tx, user_id)
-        .await?
-        .map(|u| u.display_name)
-        .unwrap_or_default();
-    tx.commit().await?;
+    let name = users::display_name(&state.db, &me.scope(), user_id).await?;
     Ok(flash::redirect(
         &format!("/admin/users/{user_id}"),
         Flash::with(key, name),
@@ -196,11 +178,10 @@ async fn back_to_user(
 /// `GET /admin/users/{user}`.
 pub async fn show(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     page: PageContext,
     Path(user_id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageUsers)?;
     user_page(&state, &me, page, user_id, FieldErrors::new()).await
 }
 
@@ -216,13 +197,12 @@ pub struct RoleForm {
 /// `POST /admin/users/{user}/role`.
 pub async fn change_role(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     page: PageContext,
     context: RequestContext,
     Path(user_id): Path<Uuid>,
     Form(form): Form<RoleForm>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageUsers)?;
     let choice = RoleChoice {
         role: form.role,
         participant_code: Some(form.participant),
@@ -253,16 +233,11 @@ struct DisablePage {
 /// `GET /admin/users/{user}/disable`: who will be disabled and what it does. Changes nothing.
 pub async fn confirm_disable(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     page: PageContext,
     Path(user_id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageUsers)?;
-    let mut tx = store::begin(&state.db, &me.scope()).await?;
-    let user = users::find(&mut tx, user_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    tx.commit().await?;
+    let user = users::find(&state.db, &me.scope(), user_id).await?;
     let delegation = match user.participant_id {
         Some(id) => participants::list(&state.db)
             .await?
@@ -309,11 +284,10 @@ pub async fn confirm_disable(
 /// `POST /admin/users/{user}/disable`: ends their sessions too.
 pub async fn disable(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     context: RequestContext,
     Path(user_id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageUsers)?;
     if user_id == me.user_id {
         return Err(AppError::Conflict("cannot_disable_self"));
     }
@@ -324,11 +298,10 @@ pub async fn disable(
 /// `POST /admin/users/{user}/enable`.
 pub async fn enable(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     context: RequestContext,
     Path(user_id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageUsers)?;
     accounts::set_disabled(&state.db, Operator::User(&me), user_id, false, &context).await?;
     back_to_user(&state, &me, user_id, "flash.user_enabled").await
 }
@@ -336,19 +309,14 @@ pub async fn enable(
 /// `POST /admin/users/{user}/reset-password`: shows the new one-time password once.
 pub async fn reset_password(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     page: PageContext,
     context: RequestContext,
     Path(user_id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageUsers)?;
     let password =
         accounts::reset_password(&state.db, Operator::User(&me), user_id, &context).await?;
-    let mut tx = store::begin(&state.db, &me.scope()).await?;
-    let user = users::find(&mut tx, user_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    tx.commit().await?;
+    let user = users::find(&state.db, &me.scope(), user_id).await?;
     render(&OneTimePasswordPage {
         page,
         user_id,
@@ -361,11 +329,10 @@ pub async fn reset_password(
 /// `POST /admin/users/{user}/second-factor/reset`: for a user who lost their device.
 pub async fn reset_second_factor(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     context: RequestContext,
     Path(user_id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageUsers)?;
     accounts::reset_second_factor(&state.db, Operator::User(&me), user_id, &context).await?;
     back_to_user(&state, &me, user_id, "flash.user_second_factor_reset").await
 }
@@ -373,11 +340,10 @@ pub async fn reset_second_factor(
 /// `POST /admin/users/{user}/sessions/end`: signs the user out everywhere.
 pub async fn end_all_sessions(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     context: RequestContext,
     Path(user_id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageUsers)?;
     accounts::end_all_sessions(&state.db, Operator::User(&me), user_id, &context).await?;
     back_to_user(&state, &me, user_id, "flash.user_sessions_ended").await
 }
@@ -385,11 +351,10 @@ pub async fn end_all_sessions(
 /// `POST /admin/sessions/{session}/end`: ends one session.
 pub async fn end_session(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    UserAdmin(me): UserAdmin,
     context: RequestContext,
     Path(handle): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageUsers)?;
     accounts::end_session(&state.db, Operator::User(&me), handle, &context).await?;
     Ok(flash::redirect(
         "/admin/users",

@@ -12,9 +12,9 @@ use uuid::Uuid;
 
 use super::flash::{self, Flash};
 use super::{PageContext, render};
+use crate::services::RequestContext;
 use crate::services::ServiceError;
 use crate::services::assignments::{self as service, AssignInput, AssignmentPage};
-use crate::storage::audit::RequestContext;
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, FieldErrors};

@@ -9,13 +9,11 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{PageContext, render};
-use crate::auth::policy::Permission;
 use crate::presentation::i18n::{Tr, catalogue_key};
-use crate::storage::audit::{self, ReadableEntry};
-use crate::storage::{self as store};
+use crate::services::users::{self, ReadableEntry};
 use crate::web::AppState;
-use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
+use crate::web::permitted::AuditReader;
 
 const PAGE_SIZE: i64 = 100;
 
@@ -54,14 +52,11 @@ pub struct AuditQuery {
 /// `GET /admin/audit`.
 pub async fn show(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    AuditReader(me): AuditReader,
     page: PageContext,
     Query(query): Query<AuditQuery>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ReadAuditLog)?;
-    let mut tx = store::begin(&state.db, &me.scope()).await?;
-    let entries = audit::recent_readable(&mut tx, query.before, PAGE_SIZE).await?;
-    tx.commit().await?;
+    let entries = users::readable_audit(&state.db, &me.scope(), query.before, PAGE_SIZE).await?;
     let older = (entries.len() as i64 == PAGE_SIZE)
         .then(|| entries.last().map(|e| e.seq))
         .flatten();

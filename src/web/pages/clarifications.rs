@@ -10,9 +10,9 @@ use uuid::Uuid;
 use super::assessments::goal_page;
 use super::flash::{self, Flash};
 use super::{PageContext, render};
+use crate::services::RequestContext;
 use crate::services::clarifications as service;
-use crate::storage::audit::RequestContext;
-use crate::storage::clarifications::ClarificationView;
+use crate::services::clarifications::ClarificationView;
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
@@ -65,11 +65,7 @@ async fn back_to(
     id: Uuid,
     message: &'static str,
 ) -> Result<Response, AppError> {
-    let mut tx = crate::storage::begin(&state.db, &me.scope()).await?;
-    let request = crate::storage::clarifications::find(&mut tx, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    tx.commit().await?;
+    let request = crate::services::clarifications::find(&state.db, me, id).await?;
     back(
         state,
         me,

@@ -16,13 +16,14 @@ use crate::auth::Operator;
 use crate::auth::policy::Permission;
 use crate::domain::assessment::AssessmentState;
 use crate::domain::cycle::{CycleInput, Transition};
+use crate::services::RequestContext;
+use crate::services::cycles::{BoardQuery, BoardRow, Census, CycleView};
+use crate::services::frameworks::FrameworkSummary;
 use crate::services::{ServiceError, cycles as service};
-use crate::storage::audit::RequestContext;
-use crate::storage::cycles::{BoardQuery, BoardRow, Census, CycleView};
-use crate::storage::frameworks::FrameworkSummary;
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
+use crate::web::permitted::CatalogueManager;
 
 #[derive(Template)]
 #[template(path = "cycles.html")]
@@ -83,10 +84,9 @@ async fn new_page(
 /// `GET /cycles/new`.
 pub async fn show_new(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     render(
         &new_page(
             &state,
@@ -102,12 +102,11 @@ pub async fn show_new(
 /// `POST /cycles/new`.
 pub async fn create(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     Form(form): Form<NewCycleForm>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     let framework = Uuid::parse_str(form.framework.trim()).ok();
     match service::create(
         &state.db,
@@ -133,7 +132,7 @@ struct BoardPage {
     cycle: CycleView,
     rows: Vec<BoardRow>,
     /// Where carried-forward answers came from (empty when nothing was carried).
-    carried: Vec<crate::storage::cycles::CarriedSource>,
+    carried: Vec<crate::services::cycles::CarriedSource>,
     query: BoardQuery,
     states: [AssessmentState; 6],
     can_manage: bool,
@@ -212,7 +211,6 @@ async fn transition(
     id: Uuid,
     transition: Transition,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     match service::transition(&state.db, Operator::User(&me), id, transition, &context).await {
         Ok(()) => done(&state, &me, id, transition).await,
         Err(ServiceError::NotFound) => Err(AppError::NotFound),
@@ -239,7 +237,7 @@ async fn transition(
 /// `POST /cycles/{cycle}/open`: an assessment for every active participant.
 pub async fn open(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     Path(id): Path<Uuid>,
@@ -250,7 +248,7 @@ pub async fn open(
 /// `POST /cycles/{cycle}/close`.
 pub async fn close(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     Path(id): Path<Uuid>,
@@ -261,7 +259,7 @@ pub async fn close(
 /// `POST /cycles/{cycle}/publish`.
 pub async fn publish(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     Path(id): Path<Uuid>,
@@ -279,13 +277,12 @@ pub struct DeadlineForm {
 /// `POST /cycles/{cycle}/deadline`: later only, while planned or open.
 pub async fn extend(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     Path(id): Path<Uuid>,
     Form(form): Form<DeadlineForm>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     match service::extend_deadline(&state.db, Operator::User(&me), id, &form.deadline, &context)
         .await
     {
@@ -474,7 +471,6 @@ async fn show_confirm(
     id: Uuid,
     transition: Transition,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     let confirm = confirm_page(
         &state,
         &me,
@@ -496,7 +492,7 @@ async fn show_confirm(
 /// `GET /cycles/{cycle}/open`: what opening will do (an assessment for every active participant).
 pub async fn confirm_open(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
@@ -506,7 +502,7 @@ pub async fn confirm_open(
 /// `GET /cycles/{cycle}/close`: who will no longer be able to submit.
 pub async fn confirm_close(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
@@ -516,7 +512,7 @@ pub async fn confirm_close(
 /// `GET /cycles/{cycle}/publish`: who will see the figures.
 pub async fn confirm_publish(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
@@ -526,7 +522,7 @@ pub async fn confirm_publish(
 /// `GET /cycles/{cycle}/reopen`: who can submit again, and the deadline.
 pub async fn confirm_reopen(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
@@ -536,7 +532,7 @@ pub async fn confirm_reopen(
 /// `GET /cycles/{cycle}/unpublish`: withdrawing a publication.
 pub async fn confirm_unpublish(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
@@ -546,13 +542,12 @@ pub async fn confirm_unpublish(
 /// `POST /cycles/{cycle}/reopen`: closed → open, with a new deadline once the old one passed.
 pub async fn reopen(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     Path(id): Path<Uuid>,
     Form(form): Form<DeadlineForm>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     match service::reopen(&state.db, Operator::User(&me), id, &form.deadline, &context).await {
         Ok(()) => done(&state, &me, id, Transition::Reopen).await,
         Err(ServiceError::NotFound) => Err(AppError::NotFound),
@@ -583,7 +578,7 @@ pub async fn reopen(
 /// `POST /cycles/{cycle}/unpublish`: published → closed.
 pub async fn unpublish(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     Path(id): Path<Uuid>,

@@ -10,15 +10,14 @@ use uuid::Uuid;
 use super::flash::{self, Flash};
 use super::frameworks::{FormErrors, refused};
 use super::{PageContext, render};
-use crate::auth::policy::Permission;
 use crate::auth::{Operator, Principal};
 use crate::domain::framework::edit::{self, Change, FORM_LEVELS, GoalInput, SectionInput};
+use crate::services::RequestContext;
+use crate::services::frameworks::FrameworkRecord;
 use crate::services::{ServiceError, frameworks as service};
-use crate::storage::audit::RequestContext;
-use crate::storage::frameworks::FrameworkRecord;
 use crate::web::AppState;
-use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
+use crate::web::permitted::CatalogueManager;
 
 fn section_field(path: &str) -> Option<String> {
     // A new section's first goal has its own two fields on the section form.
@@ -34,7 +33,6 @@ fn goal_field(path: &str) -> Option<String> {
 }
 
 async fn editable(state: &AppState, me: &Principal, id: Uuid) -> Result<FrameworkRecord, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     Ok(service::load(&state.db, &me.scope(), id).await?)
 }
 
@@ -73,7 +71,7 @@ fn frozen_note(page: &PageContext, record: &FrameworkRecord) -> FormErrors {
 /// `GET /frameworks/{framework}/sections/new`.
 pub async fn new_section(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
@@ -93,7 +91,7 @@ pub async fn new_section(
 /// `GET /frameworks/{framework}/sections/{section}`.
 pub async fn show_section(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     Path((id, code)): Path<(Uuid, String)>,
 ) -> Result<Response, AppError> {
@@ -134,7 +132,6 @@ async fn save_section(
     editing: Option<String>,
     form: SectionForm,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     let change = match &editing {
         Some(code) => Change::EditSection {
             code: code.clone(),
@@ -173,7 +170,7 @@ async fn save_section(
 /// `POST /frameworks/{framework}/sections/new`.
 pub async fn add_section(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     Path(id): Path<Uuid>,
@@ -185,7 +182,7 @@ pub async fn add_section(
 /// `POST /frameworks/{framework}/sections/{section}`.
 pub async fn edit_section(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     Path((id, code)): Path<(Uuid, String)>,
@@ -219,7 +216,6 @@ async fn structural(
     row_version: i64,
     change: Change,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     match service::change(
         &state.db,
         Operator::User(me),
@@ -243,7 +239,7 @@ async fn structural(
 /// `POST /frameworks/{framework}/sections/{section}/delete`.
 pub async fn delete_section(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     Path((id, code)): Path<(Uuid, String)>,
@@ -264,7 +260,7 @@ pub async fn delete_section(
 /// `POST /frameworks/{framework}/sections/{section}/move`.
 pub async fn move_section(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     Path((id, code)): Path<(Uuid, String)>,
@@ -286,7 +282,7 @@ pub async fn move_section(
 /// `POST /frameworks/{framework}/goals/{goal}/delete`.
 pub async fn delete_goal(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     Path((id, code)): Path<(Uuid, String)>,
@@ -307,7 +303,7 @@ pub async fn delete_goal(
 /// `POST /frameworks/{framework}/goals/{goal}/move`.
 pub async fn move_goal(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     Path((id, code)): Path<(Uuid, String)>,
@@ -402,7 +398,7 @@ pub struct NewGoalQuery {
 /// `GET /frameworks/{framework}/goals/new`.
 pub async fn new_goal(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     Path(id): Path<Uuid>,
     Query(query): Query<NewGoalQuery>,
@@ -431,7 +427,7 @@ pub async fn new_goal(
 /// `GET /frameworks/{framework}/goals/{goal}`.
 pub async fn show_goal(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     Path((id, code)): Path<(Uuid, String)>,
 ) -> Result<Response, AppError> {
@@ -462,7 +458,6 @@ async fn save_goal(
     editing: Option<String>,
     pairs: Vec<(String, String)>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     let input = GoalInput::from_pairs(&pairs);
     let row_version: i64 = pairs
         .iter()
@@ -528,7 +523,7 @@ async fn save_goal(
 /// `POST /frameworks/{framework}/goals/new`.
 pub async fn add_goal(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     Path(id): Path<Uuid>,
@@ -540,7 +535,7 @@ pub async fn add_goal(
 /// `POST /frameworks/{framework}/goals/{goal}`.
 pub async fn edit_goal(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     Path((id, code)): Path<(Uuid, String)>,

@@ -16,14 +16,13 @@ use crate::auth::policy::Permission;
 use crate::domain::framework::edit::Change;
 use crate::domain::framework::{AnswerScale, Framework, Goal, RollUp, Section};
 use crate::domain::text::LocalizedText;
+use crate::services::RequestContext;
+use crate::services::frameworks::{FrameworkRecord, FrameworkSummary, MappingSummary};
 use crate::services::{ServiceError, frameworks as service};
-use crate::storage::audit::RequestContext;
-use crate::storage::frameworks::{self as store, FrameworkRecord, FrameworkSummary};
-use crate::storage::mappings::{self as mapping_store, MappingSummary};
-use crate::storage::{self};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, FieldErrors, problem_message};
+use crate::web::permitted::CatalogueManager;
 
 /// What a form shows after a refused save: messages by field, messages for the whole form.
 #[derive(Debug, Default)]
@@ -111,9 +110,7 @@ pub async fn list(
     CurrentUser(me): CurrentUser,
     page: PageContext,
 ) -> Result<Response, AppError> {
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    let frameworks = store::list(&mut tx).await?;
-    tx.commit().await?;
+    let frameworks = crate::services::frameworks::list(&state.db, &me.scope()).await?;
     render(&ListPage {
         page,
         frameworks,
@@ -170,15 +167,8 @@ pub(super) async fn view_page(
     copy_version: String,
     errors: FormErrors,
 ) -> Result<Response, AppError> {
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    let record = store::load(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let mappings = mapping_store::list_for(&mut tx, id).await?;
-    let others = store::list(&mut tx)
-        .await?
-        .into_iter()
-        .filter(|f| f.id != id)
-        .collect();
-    tx.commit().await?;
+    let (record, mappings, others) =
+        crate::services::frameworks::detail(&state.db, &me.scope(), id).await?;
     let can_manage = me.may(Permission::ManageCatalogue);
     let view = ViewPage {
         page,
@@ -244,11 +234,7 @@ struct ImportPage {
 }
 
 /// `GET /frameworks/import`.
-pub async fn show_import(
-    CurrentUser(me): CurrentUser,
-    page: PageContext,
-) -> Result<Response, AppError> {
-    me.require(Permission::ManageCatalogue)?;
+pub async fn show_import(_: CatalogueManager, page: PageContext) -> Result<Response, AppError> {
     render(&ImportPage {
         page,
         document: String::new(),
@@ -266,12 +252,11 @@ pub struct ImportForm {
 /// `POST /frameworks/import`: every problem listed, nothing written unless there are none.
 pub async fn import(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     Form(form): Form<ImportForm>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     match service::import(&state.db, Operator::User(&me), &form.document, &context).await {
         Ok(id) => Ok(flash::redirect(
             &format!("/frameworks/{id}"),
@@ -343,11 +328,7 @@ impl DetailsForm {
 }
 
 /// `GET /frameworks/new`.
-pub async fn show_new(
-    CurrentUser(me): CurrentUser,
-    page: PageContext,
-) -> Result<Response, AppError> {
-    me.require(Permission::ManageCatalogue)?;
+pub async fn show_new(_: CatalogueManager, page: PageContext) -> Result<Response, AppError> {
     let form = DetailsForm {
         roll_up: "weighted_mean".into(),
         ..DetailsForm::default()
@@ -364,12 +345,11 @@ pub async fn show_new(
 /// `POST /frameworks/new`: a version with a first section and goal, to be completed.
 pub async fn create(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     Form(form): Form<DetailsForm>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     let framework = Framework {
         family: form.family.trim().to_owned(),
         version: form.version.trim().to_owned(),
@@ -425,11 +405,10 @@ pub async fn create(
 /// `GET /frameworks/{framework}/details`.
 pub async fn show_details(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     let record = service::load(&state.db, &me.scope(), id).await?;
     let f = &record.framework;
     let form = DetailsForm {
@@ -461,13 +440,12 @@ pub async fn show_details(
 /// `POST /frameworks/{framework}/details`.
 pub async fn save_details(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     Path(id): Path<Uuid>,
     Form(form): Form<DetailsForm>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     let change = Change::Details {
         version: form.version.clone(),
         title: DetailsForm::text(&form.title_en, &form.title_fr),
@@ -514,13 +492,12 @@ pub struct CopyForm {
 /// `POST /frameworks/{framework}/copy`: a new editable version, mapped goal to goal.
 pub async fn copy(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     Path(id): Path<Uuid>,
     Form(form): Form<CopyForm>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     match service::copy_as_new_version(&state.db, Operator::User(&me), id, &form.version, &context)
         .await
     {

@@ -8,37 +8,11 @@ use axum::extract::State;
 use axum::response::Response;
 
 use super::{PageContext, render};
-use crate::auth::Principal;
 use crate::domain::assessment::AssessmentState;
-use crate::domain::role::Role;
-use crate::storage::home::{
-    self, AwaitingReview, CycleSummary, DelegationAssessment, GoalDue, RecentEvent, Setup,
-    WaitingClarification,
-};
-use crate::storage::{self as store};
+use crate::services::home::{self, RecentEvent, Work};
 use crate::web::AppState;
 use crate::web::authn::MaybeUser;
 use crate::web::error::AppError;
-
-/// What Home shows, by who is reading.
-enum Work {
-    Anonymous,
-    Delegation {
-        assessments: Vec<DelegationAssessment>,
-        clarifications: Vec<WaitingClarification>,
-        goals: Vec<GoalDue>,
-    },
-    Analyst {
-        setup: Setup,
-        cycles: Vec<CycleSummary>,
-        recent: Vec<RecentEvent>,
-    },
-    Admin {
-        setup: Setup,
-        cycles: Vec<CycleSummary>,
-        awaiting: Vec<AwaitingReview>,
-    },
-}
 
 #[derive(Template)]
 #[template(path = "home.html")]
@@ -132,32 +106,10 @@ pub async fn show(
     // A session still owing its second factor (or a password change) sees the way in; the
     // sign-in flow leads on from there.
     let work = match user {
-        Some(me) if page.user.is_some() && !me.must_change_password => work_of(&state, &me).await?,
+        Some(me) if page.user.is_some() && !me.must_change_password => {
+            home::work_of(&state.db, &me).await?
+        }
         _ => Work::Anonymous,
     };
     render(&HomePage { page, work })
-}
-
-/// A fixed number of statements per role, whatever the data size.
-async fn work_of(state: &AppState, me: &Principal) -> Result<Work, AppError> {
-    let mut tx = store::begin(&state.db, &me.scope()).await?;
-    let work = match me.role {
-        Role::Delegation { participant_id, .. } => Work::Delegation {
-            assessments: home::delegation_assessments(&mut tx, participant_id).await?,
-            clarifications: home::waiting_clarifications(&mut tx, participant_id).await?,
-            goals: home::goals_due(&mut tx, participant_id).await?,
-        },
-        Role::Analyst => Work::Analyst {
-            setup: home::setup(&mut tx).await?,
-            cycles: home::cycle_summaries(&mut tx, true).await?,
-            recent: home::recent_events(&mut tx).await?,
-        },
-        Role::Admin => Work::Admin {
-            setup: home::setup(&mut tx).await?,
-            cycles: home::cycle_summaries(&mut tx, false).await?,
-            awaiting: home::awaiting_review(&mut tx).await?,
-        },
-    };
-    tx.commit().await?;
-    Ok(work)
 }

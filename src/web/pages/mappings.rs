@@ -10,17 +10,14 @@ use uuid::Uuid;
 use super::flash::{self, Flash};
 use super::frameworks::{FormErrors, refused};
 use super::{PageContext, render};
-use crate::auth::policy::Permission;
 use crate::auth::{Operator, Principal};
+use crate::services::RequestContext;
 use crate::services::ServiceError;
 use crate::services::mappings::{self as service, RELATIONS};
-use crate::storage::audit::RequestContext;
-use crate::storage::frameworks::{self as framework_store, FrameworkRecord};
-use crate::storage::mappings::{self as store, MappingRow};
-use crate::storage::{self};
+use crate::services::mappings::{FrameworkRecord, MappingRow};
 use crate::web::AppState;
-use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
+use crate::web::permitted::CatalogueManager;
 
 /// Blank rows offered for new relations.
 const BLANK_ROWS: usize = 5;
@@ -34,16 +31,11 @@ pub struct TargetQuery {
 /// `GET /frameworks/{framework}/mappings?to=…`: the mapping page for the chosen target.
 pub async fn choose(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     Path(from): Path<Uuid>,
     Query(query): Query<TargetQuery>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageCatalogue)?;
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    framework_store::load(&mut tx, from)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    tx.commit().await?;
+    crate::services::frameworks::load(&state.db, &me.scope(), from).await?;
     Ok(match query.to {
         Some(to) => Redirect::to(&format!("/frameworks/{from}/mappings/{to}")),
         None => Redirect::to(&format!("/frameworks/{from}")),
@@ -93,18 +85,8 @@ async fn page_for(
     rows: Option<Vec<MappingRow>>,
     errors: FormErrors,
 ) -> Result<MappingPage, AppError> {
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    let from_record = framework_store::load(&mut tx, from)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let to_record = framework_store::load(&mut tx, to)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let mut rows = match rows {
-        Some(rows) => rows,
-        None => store::rows(&mut tx, from, to).await?,
-    };
-    tx.commit().await?;
+    let (from_record, to_record, mut rows) =
+        crate::services::mappings::pair(&state.db, &me.scope(), from, to, rows).await?;
     rows.extend((0..BLANK_ROWS).map(|_| MappingRow {
         from_goal: None,
         to_goal: None,
@@ -123,11 +105,10 @@ async fn page_for(
 /// `GET /frameworks/{framework}/mappings/{target}`.
 pub async fn show(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     Path((from, to)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     render(&page_for(&state, &me, page, from, to, None, FormErrors::default()).await?)
 }
 
@@ -135,13 +116,12 @@ pub async fn show(
 /// marked for removal are dropped.
 pub async fn save(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     Path((from, to)): Path<(Uuid, Uuid)>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     let get = |name: String| {
         pairs
             .iter()

@@ -37,7 +37,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::MethodRouter;
 
 use super::AppState;
-use super::authn::Authenticated;
+use super::authn::{Authenticated, UnreadNotifications};
 use super::error::{AppError, ErrorReport, FieldErrors};
 use crate::domain::role::Role;
 use crate::presentation::i18n::{Lang, Tr};
@@ -325,7 +325,7 @@ pub fn router() -> Router<AppState> {
         .fold(Router::new(), |router, route| {
             router.route(route.path, route.handler)
         })
-        .layer(axum::middleware::from_fn(super::middleware::html_errors))
+        .layer(axum::middleware::from_fn(html_errors))
         .layer(axum::middleware::from_fn(flash::clear))
 }
 
@@ -351,10 +351,6 @@ pub struct PageContext {
     /// The signed-in user's unread notifications (the layout's count).
     pub unread: i64,
 }
-
-/// The signed-in user's unread notifications, read with the session (src/web/authn.rs).
-#[derive(Debug, Clone, Copy)]
-pub struct UnreadNotifications(pub i64);
 
 impl PageContext {
     /// Context for a page at `uri` in `lang`, nobody signed in.
@@ -440,7 +436,7 @@ pub async fn cycle_export(
     me: &crate::auth::Principal,
     cycle: uuid::Uuid,
     (format, lang): (&str, Lang),
-    context: &crate::storage::audit::RequestContext,
+    context: &crate::services::RequestContext,
 ) -> Result<Response, AppError> {
     use crate::services::exports;
     let format = crate::export::Format::parse(format).ok_or_else(|| {
@@ -579,4 +575,55 @@ pub async fn not_found(lang: Lang, uri: Uri) -> Response {
     );
     *page.status_mut() = StatusCode::NOT_FOUND;
     page
+}
+
+/// On page routes: turns an error response into an HTML page in the user's language, or into a
+/// redirect to the page that settles it (sign in, second factor, password change).
+pub async fn html_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if super::error::wants_json(request.headers()) {
+        // A page's script (autosave) asked for JSON: it reads the error, not a page.
+        return next.run(request).await;
+    }
+    let lang = crate::web::locale::from_headers(request.headers());
+    let here = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned());
+    let response = next.run(request).await;
+    let Some(report) = response.extensions().get::<ErrorReport>().cloned() else {
+        return response;
+    };
+    let redirect_to = match report.code {
+        "unauthenticated" => Some(format!("/signin?return_to={}", encode_query_value(&here))),
+        "second_factor_required" => Some("/signin/second-factor".to_owned()),
+        "password_change_required" => Some("/account/password".to_owned()),
+        "second_factor_enrolment_required" => Some("/account/second-factor".to_owned()),
+        _ => None,
+    };
+    if let Some(location) = redirect_to {
+        let mut redirect = axum::response::Redirect::to(&location).into_response();
+        for (name, value) in response.headers() {
+            if name == axum::http::header::SET_COOKIE {
+                redirect.headers_mut().append(name.clone(), value.clone());
+            }
+        }
+        return redirect;
+    }
+    let (parts, _) = response.into_parts();
+    let mut page = render_error_page(lang, &report);
+    *page.status_mut() = report.status;
+    for (name, value) in parts.headers.iter() {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            page.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    page
+}
+
+/// Percent-encodes a value for a query string.
+pub fn encode_query_value(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }

@@ -11,14 +11,14 @@ use super::frameworks::{FormErrors, refused};
 use super::{PageContext, render};
 use crate::auth::Operator;
 use crate::auth::policy::Permission;
+use crate::services::RequestContext;
 use crate::services::ServiceError;
+use crate::services::participants::Participant;
 use crate::services::participants::{self as service, ParticipantInput};
-use crate::storage::audit::RequestContext;
-use crate::storage::participants::{self as store, Participant};
-use crate::storage::{self};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
+use crate::web::permitted::CatalogueManager;
 
 #[derive(Template)]
 #[template(path = "participants.html")]
@@ -34,7 +34,7 @@ pub async fn list(
     CurrentUser(me): CurrentUser,
     page: PageContext,
 ) -> Result<Response, AppError> {
-    let participants = store::list(&state.db).await?;
+    let participants = service::list(&state.db).await?;
     render(&ListPage {
         page,
         participants,
@@ -52,11 +52,7 @@ struct FormPage {
 }
 
 /// `GET /participants/new`.
-pub async fn show_new(
-    CurrentUser(me): CurrentUser,
-    page: PageContext,
-) -> Result<Response, AppError> {
-    me.require(Permission::ManageCatalogue)?;
+pub async fn show_new(_: CatalogueManager, page: PageContext) -> Result<Response, AppError> {
     render(&FormPage {
         page,
         id: None,
@@ -71,12 +67,11 @@ pub async fn show_new(
 /// `POST /participants/new`: adds a partner.
 pub async fn create(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     Form(form): Form<ParticipantInput>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     match service::create_partner(&state.db, Operator::User(&me), &form, &context).await {
         Ok(_) => Ok(flash::redirect(
             "/participants",
@@ -98,14 +93,11 @@ pub async fn create(
 /// `GET /participants/{participant}`.
 pub async fn show(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageCatalogue)?;
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    let participant = store::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    tx.commit().await?;
+    let participant = service::find(&state.db, &me.scope(), id).await?;
     let form = ParticipantInput {
         code: participant.code,
         name_en: participant.name_en,
@@ -134,13 +126,12 @@ pub struct EditForm {
 /// `POST /participants/{participant}`: rename, deactivate or reactivate.
 pub async fn update(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     Path(id): Path<Uuid>,
     Form(form): Form<EditForm>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     let input = ParticipantInput {
         code: String::new(),
         name_en: form.name_en,

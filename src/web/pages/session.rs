@@ -8,14 +8,14 @@ use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::encode_query_value;
 use super::language::local_path;
 use super::{PageContext, render};
 use crate::auth::sign_in::{self, IssuedSession, Outcome};
-use crate::storage::audit::RequestContext;
+use crate::services::RequestContext;
 use crate::web::AppState;
 use crate::web::authn::{MaybeUser, PendingUser};
 use crate::web::error::AppError;
-use crate::web::middleware::encode_query_value;
 
 #[derive(Template)]
 #[template(path = "signin.html")]

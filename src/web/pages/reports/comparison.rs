@@ -16,7 +16,6 @@ use crate::presentation::charts::{
 use crate::presentation::format::{ScoreFormat, geometry, percent};
 use crate::presentation::i18n::Lang;
 use crate::services::reports::{self as service};
-use crate::storage::{self};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
@@ -95,7 +94,7 @@ struct ComparisonPage {
     page_number: usize,
     pages: usize,
     /// Historical imports that made this cycle's snapshots (file name, digest, who, when).
-    imports: Vec<crate::storage::imports::ImportRecord>,
+    imports: Vec<crate::services::reports::ImportRecord>,
     /// Set when the figures come from a read replica that is behind: how old they are.
     stale_note: Option<String>,
 }
@@ -143,15 +142,12 @@ pub async fn comparison(
 ) -> Result<Response, AppError> {
     let focus = Uuid::parse_str(query.section.trim()).ok();
     let me = &me;
-    // From the read replica when there is one (storage::read_pool).
+    // From the read replica when there is one (`AppState::reads`).
     let read = state
         .reads
         .run(|pool| async move {
             let report = service::comparison(&pool, me, cycle, focus).await?;
-            let mut tx = storage::begin(&pool, &me.scope()).await?;
-            let cycles = storage::reports::cycles(&mut tx).await?;
-            let imports = storage::imports::of_cycle(&mut tx, cycle).await?;
-            tx.commit().await?;
+            let (cycles, imports) = service::comparison_surroundings(&pool, me, cycle).await?;
             Ok::<_, crate::services::ServiceError>((report, cycles, imports))
         })
         .await?;

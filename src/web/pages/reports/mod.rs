@@ -17,8 +17,8 @@ use uuid::Uuid;
 use crate::auth::policy::Permission;
 use crate::domain::report::{CycleRef, SectionRef};
 use crate::presentation::i18n::Lang;
+use crate::services::frameworks::FrameworkSummary;
 use crate::services::reports::{self as service, IndexRow};
-use crate::storage::{self, frameworks::FrameworkSummary};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
@@ -74,9 +74,7 @@ pub async fn index(
 ) -> Result<Response, AppError> {
     let framework = Uuid::parse_str(query.framework.trim()).ok();
     let rows = service::index(&state.db, &me, framework).await?;
-    let mut tx = storage::begin(&state.db, &me.scope()).await?;
-    let frameworks = storage::frameworks::list(&mut tx).await?;
-    tx.commit().await?;
+    let frameworks = crate::services::frameworks::list(&state.db, &me.scope()).await?;
     render(&IndexPage {
         page,
         rows,
@@ -115,7 +113,7 @@ pub struct ExportForm {
 pub async fn export(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
-    context: crate::storage::audit::RequestContext,
+    context: crate::services::RequestContext,
     lang: Lang,
     Path(cycle): Path<Uuid>,
     axum::Form(form): axum::Form<ExportForm>,
@@ -128,7 +126,7 @@ pub async fn export(
 pub async fn progress_pdf(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
-    context: crate::storage::audit::RequestContext,
+    context: crate::services::RequestContext,
     lang: Lang,
     Path(assessment): Path<Uuid>,
 ) -> Result<Response, AppError> {

@@ -104,7 +104,7 @@
 //!    | invalid | 422 `{"error": {"code": "invalid_input", "message": m, "fields": {field: message}}}`, the messages already in the user's language; nothing is written |
 //!    | stale `row_version` | 409 `{"error": {"code": "stale", "message": m}}` |
 //!    | refused for the state or the cycle (submitted meanwhile, cycle closed), or 403, 404 | `{"error": {"code": c, "message": m}}` with its status: `c` is `refused` (409), `forbidden` or `not_found`; `m` is in the user's language |
-//!    | refused before the page runs: a failed CSRF check (403, `csrf`), a lost session (401, `unauthenticated`) | the same JSON error, not an HTML page or a redirect: `middleware::wants_json` sees `Accept: application/json` first and leaves the error as the API writes it |
+//!    | refused before the page runs: a failed CSRF check (403, `csrf`), a lost session (401, `unauthenticated`) | the same JSON error, not an HTML page or a redirect: `error::wants_json` sees `Accept: application/json` first and leaves the error as the API writes it |
 //!    | an internal error | `{"error": {"code": "internal", …}}` with 500 |
 //!
 //! 3. The script puts the new `row_version` in the form's hidden field and writes the outcome in the
@@ -128,6 +128,11 @@
 //! Each automatic save is an ordinary save: a new `row_version`, an `answer.update` audit entry, and a
 //! carried-forward answer confirmed. Without JavaScript nothing changes.
 
+mod check;
+mod save;
+mod section;
+mod task_list;
+
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::header::ACCEPT;
@@ -146,12 +151,12 @@ use crate::domain::answer::AnswerInput;
 use crate::domain::assessment::AssessmentState;
 use crate::domain::framework::AnswerScale;
 use crate::domain::scoring::{ScoredGoal, roll_up};
+use crate::services::RequestContext;
 use crate::services::ServiceError;
+use crate::services::assessments::StoredAnswer;
 use crate::services::assessments::{self as service, AssessmentView, SaveError};
-use crate::storage::answers::StoredAnswer;
-use crate::storage::audit::RequestContext;
-use crate::storage::clarifications::ClarificationView;
-use crate::storage::evidence::EvidenceItem;
+use crate::services::clarifications::ClarificationView;
+use crate::services::evidence::EvidenceItem;
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, FieldErrors};
@@ -300,7 +305,7 @@ pub struct Workflow {
     pub is_admin: bool,
     clarifications: Vec<ClarificationView>,
     evidence: Vec<EvidenceItem>,
-    assignments: Vec<crate::storage::assignments::Assignment>,
+    assignments: Vec<crate::services::assignments::Assignment>,
     /// May assign goals to members (the delegation's head, admins).
     pub can_assign: bool,
 }
@@ -603,50 +608,6 @@ fn form_of(
     }
 }
 
-/// A link to one goal: its section page at the goal, with its code and title.
-pub struct GoalLink {
-    /// Its id on the page (`clarification-…` on the task list, where the list of open
-    /// requests links), or empty.
-    pub anchor: String,
-    pub href: String,
-    pub code: String,
-    pub text: String,
-}
-
-#[derive(Template)]
-#[template(path = "assessment.html")]
-struct TaskListPage {
-    page: PageContext,
-    facts: Facts,
-    sections: Vec<SectionRow>,
-    workflow: Workflow,
-    /// Goals carrying the reviewer's notes (returned assessments).
-    notes: Vec<GoalLink>,
-    /// Open clarification requests.
-    requests: Vec<GoalLink>,
-    unconfirmed: usize,
-    /// Only the sections holding goals assigned to the reader (`?mine=1`).
-    mine: bool,
-}
-
-impl TaskListPage {
-    fn section_href(&self, section: &SectionRow) -> String {
-        if self.mine {
-            format!("{}?mine=1", section.path(self.facts.id))
-        } else {
-            section.path(self.facts.id)
-        }
-    }
-
-    fn shown(&self, section: &SectionRow) -> bool {
-        !self.mine || section.mine() > 0
-    }
-
-    fn any_mine(&self) -> bool {
-        self.sections.iter().any(|s| s.mine() > 0)
-    }
-}
-
 /// The "mine" filter of the task list and the section pages: `?mine=1` (a plain link, no
 /// JavaScript), kept by the server in the links it writes.
 #[derive(Deserialize, Default)]
@@ -661,506 +622,20 @@ impl MineQuery {
     }
 }
 
-fn goal_href(id: Uuid, section: &SectionRow, goal: &GoalRow) -> String {
-    format!("{}#goal-{}", section.path(id), goal.code)
-}
-
-/// `GET /assessments/{assessment}`: the task list.
-pub async fn show(
-    State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
-    page: PageContext,
-    Path(id): Path<Uuid>,
-    Query(filter): Query<MineQuery>,
-) -> Result<Response, AppError> {
-    let view = service::load_page(&state.db, &me, id).await?;
-    let workflow = workflow_of(&me, &view);
-    let form = form_of(&page, &view, workflow, None, None);
-    let mut notes = Vec::new();
-    let mut requests = Vec::new();
-    for (section, goal) in form.goals() {
-        if let Some(note) = &goal.return_note {
-            notes.push(GoalLink {
-                anchor: format!("note-{}", goal.code),
-                href: goal_href(id, section, goal),
-                code: goal.code.clone(),
-                text: note.clone(),
-            });
-        }
-        for request in goal.clarifications.iter().filter(|c| c.state != "resolved") {
-            requests.push(GoalLink {
-                anchor: format!("clarification-{}", request.id),
-                href: format!("{}#clarification-{}", section.path(id), request.id),
-                code: goal.code.clone(),
-                text: request.question.clone(),
-            });
-        }
-    }
-    let unconfirmed = form.goals().filter(|(_, g)| g.unconfirmed).count();
-    render(&TaskListPage {
-        page,
-        facts: form.facts,
-        sections: form.sections,
-        workflow: form.workflow,
-        notes,
-        requests,
-        unconfirmed,
-        mine: filter.on(),
-    })
-}
-
-/// A section's neighbour, for the previous/next links.
-pub struct Neighbour {
+/// A link to one goal: its section page at the goal, with its code and title.
+pub struct GoalLink {
+    /// Its id on the page (`clarification-…` on the task list, where the list of open
+    /// requests links), or empty.
+    pub anchor: String,
     pub href: String,
     pub code: String,
-    pub title: String,
+    pub text: String,
 }
 
-/// An error in the summary at the top of a refused page: the control it links to and the
-/// message (a catalogue key).
-pub struct SummaryError {
-    pub href: String,
-    pub goal: String,
-    pub key: String,
-}
+use section::*;
+use task_list::*;
 
-#[derive(Template)]
-#[template(path = "assessment_section.html")]
-struct SectionPage {
-    page: PageContext,
-    facts: Facts,
-    section: SectionRow,
-    workflow: Workflow,
-    previous: Option<Neighbour>,
-    next: Option<Neighbour>,
-    position: usize,
-    count: usize,
-    summary: Vec<SummaryError>,
-    /// Only the goals assigned to the reader (`?mine=1`).
-    mine: bool,
-}
-
-impl SectionPage {
-    fn may_resolve(&self, request: &ClarificationView) -> bool {
-        request.state != "resolved"
-            && (self.workflow.is_admin || request.raised_by == Some(self.workflow.user))
-    }
-
-    fn message_text(message: &serde_json::Value, field: &str) -> String {
-        message
-            .get(field)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_owned()
-    }
-}
-
-/// Builds the page of the section `code`; `None` when the framework has no such section.
-fn section_page(page: PageContext, form: Content, code: &str) -> Option<SectionPage> {
-    let Content {
-        facts,
-        mut sections,
-        workflow,
-    } = form;
-    let position = sections.iter().position(|s| s.code == code)?;
-    let neighbour = |s: &SectionRow| Neighbour {
-        href: s.path(facts.id),
-        code: s.code.clone(),
-        title: s.title.clone(),
-    };
-    let previous = position
-        .checked_sub(1)
-        .and_then(|p| sections.get(p))
-        .map(neighbour);
-    let next = sections.get(position + 1).map(neighbour);
-    let count = sections.len();
-    let section = sections.swap_remove(position);
-    let mut summary = Vec::new();
-    for goal in &section.goals {
-        for (field, key) in goal.errors.iter().chain(goal.draft.errors.iter()) {
-            summary.push(SummaryError {
-                href: format!("#{}", goal.anchor(field)),
-                goal: goal.code.clone(),
-                key: key.clone(),
-            });
-        }
-    }
-    Some(SectionPage {
-        page,
-        facts,
-        section,
-        workflow,
-        previous,
-        next,
-        position: position + 1,
-        count,
-        summary,
-        mine: false,
-    })
-}
-
-/// What the section page's address may carry: the goal whose evidence just changed (its
-/// evidence block starts open).
-#[derive(Deserialize, Default)]
-pub struct SectionQuery {
-    #[serde(default)]
-    evidence: Option<String>,
-    /// `1`: only the goals assigned to the reader.
-    #[serde(default)]
-    mine: Option<String>,
-}
-
-/// `GET /assessments/{assessment}/sections/{section}`.
-pub async fn show_section(
-    State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
-    page: PageContext,
-    Path((id, code)): Path<(Uuid, String)>,
-    Query(query): Query<SectionQuery>,
-) -> Result<Response, AppError> {
-    let view = service::load_page(&state.db, &me, id).await?;
-    let workflow = workflow_of(&me, &view);
-    let form = form_of(&page, &view, workflow, None, query.evidence.as_deref());
-    let mut shown = section_page(page, form, &code).ok_or(AppError::NotFound)?;
-    shown.mine = MineQuery { mine: query.mine }.on();
-    if shown.mine {
-        for neighbour in [&mut shown.previous, &mut shown.next].into_iter().flatten() {
-            neighbour.href.push_str("?mine=1");
-        }
-    }
-    render(&shown)
-}
-
-/// The section page again with what was posted on one goal and its errors (422).
-async fn refused_page(
-    state: &AppState,
-    me: &Principal,
-    page: PageContext,
-    id: Uuid,
-    posted: Posted<'_>,
-) -> Result<Response, AppError> {
-    let view = service::load_page(&state.db, me, id).await?;
-    let workflow = workflow_of(me, &view);
-    let goal = match &posted {
-        Posted::Answer(goal, ..) | Posted::Evidence(goal, _) => *goal,
-    };
-    // The goal's own section, whichever page the form was on.
-    let code = section_of(&view, goal).ok_or(AppError::NotFound)?;
-    let form = form_of(&page, &view, workflow, Some(&posted), None);
-    let mut response = render(&section_page(page, form, &code).ok_or(AppError::NotFound)?)?;
-    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(response)
-}
-
-/// The code of the section holding `goal`.
-fn section_of(view: &AssessmentView, goal: &str) -> Option<String> {
-    view.goal(goal).map(|(section, ..)| section.code.clone())
-}
-
-/// The address of the section page that shows `goal` of an assessment, at that goal (the
-/// task list when the goal is unknown).
-pub async fn goal_page(
-    state: &AppState,
-    me: &Principal,
-    id: Uuid,
-    goal: &str,
-    evidence_changed: bool,
-) -> Result<String, AppError> {
-    let view = service::load(&state.db, me, id).await?;
-    Ok(match section_of(&view, goal) {
-        Some(section) if evidence_changed => {
-            let goal_q: String = form_urlencoded::byte_serialize(goal.as_bytes()).collect();
-            format!("/assessments/{id}/sections/{section}?evidence={goal_q}#goal-{goal}")
-        }
-        Some(section) => format!("/assessments/{id}/sections/{section}#goal-{goal}"),
-        None => format!("/assessments/{id}"),
-    })
-}
-
-#[derive(Template)]
-#[template(path = "assessment_check.html")]
-struct CheckPage {
-    page: PageContext,
-    facts: Facts,
-    sections: Vec<SectionRow>,
-    workflow: Workflow,
-    /// Still to answer, then unconfirmed.
-    missing: Vec<GoalLink>,
-    unconfirmed: Vec<GoalLink>,
-    ready: bool,
-}
-
-impl CheckPage {
-    fn goal_href(&self, section: &SectionRow, goal: &GoalRow) -> String {
-        goal_href(self.facts.id, section, goal)
-    }
-}
-
-/// `GET /assessments/{assessment}/check`: every answer by section before submitting, what is
-/// missing or unconfirmed first. Only for those who may submit (403 otherwise, as the submit).
-pub async fn check(
-    State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
-    page: PageContext,
-    Path(id): Path<Uuid>,
-) -> Result<Response, AppError> {
-    let view = service::load_page(&state.db, &me, id).await?;
-    if !me.may(Permission::SubmitForParticipant(view.head.participant_id)) {
-        return Err(AppError::Forbidden);
-    }
-    let workflow = workflow_of(&me, &view);
-    let form = form_of(&page, &view, workflow, None, None);
-    let link = |section: &SectionRow, goal: &GoalRow| GoalLink {
-        anchor: String::new(),
-        href: goal_href(id, section, goal),
-        code: goal.code.clone(),
-        text: goal.title.clone(),
-    };
-    let missing = form
-        .goals()
-        .filter(|(_, g)| g.missing)
-        .map(|(s, g)| link(s, g))
-        .collect();
-    let unconfirmed = form
-        .goals()
-        .filter(|(_, g)| g.unconfirmed)
-        .map(|(s, g)| link(s, g))
-        .collect();
-    let ready = form.ready();
-    render(&CheckPage {
-        page,
-        facts: form.facts,
-        sections: form.sections,
-        workflow: form.workflow,
-        missing,
-        unconfirmed,
-        ready,
-    })
-}
-
-/// One goal's form: the answer and the version it was read at.
-#[derive(Deserialize)]
-pub struct AnswerForm {
-    /// The goal, when the form posts to its section page.
-    #[serde(default)]
-    goal: String,
-    #[serde(default)]
-    value: String,
-    #[serde(default)]
-    not_applicable: Option<String>,
-    #[serde(default)]
-    na_justification: String,
-    #[serde(default)]
-    target: String,
-    #[serde(default)]
-    implementation_status: String,
-    #[serde(default)]
-    narrative: String,
-    #[serde(default)]
-    row_version: i64,
-}
-
-impl AnswerForm {
-    fn input(&self) -> AnswerInput {
-        AnswerInput {
-            value: self.value.clone(),
-            not_applicable: self.not_applicable.is_some(),
-            na_justification: self.na_justification.clone(),
-            target: self.target.clone(),
-            implementation_status: self.implementation_status.clone(),
-            narrative: self.narrative.clone(),
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "answer_conflict.html")]
-struct ConflictPage {
-    page: PageContext,
-    id: Uuid,
-    goal: String,
-    back: String,
-    mine: AnswerInput,
-    theirs: AnswerInput,
-    theirs_by: String,
-    theirs_version: i64,
-}
-
-/// `POST /assessments/{assessment}/sections/{section}`: the section page's own address, where
-/// its answer forms post (the goal in a hidden field). Saved: 303 back to the goal with a
-/// message. Refused: the section page again at this same address, so a reload shows the page
-/// and the browser asks before sending the form again, never a bare save endpoint.
-pub async fn save_in_section(
-    State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
-    page: PageContext,
-    context: RequestContext,
-    Path((id, section)): Path<(Uuid, String)>,
-    Form(form): Form<AnswerForm>,
-) -> Result<Response, AppError> {
-    save_page(&state, &me, page, &context, id, Some(&section), form).await
-}
-
-/// `POST /assessments/{assessment}/goals/{goal}`: saves one answer. The autosave script asks
-/// for JSON; a form post answers like the section page's own. A concurrent save shows both
-/// versions and lets the user choose.
-pub async fn save(
-    State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
-    page: PageContext,
-    context: RequestContext,
-    Path((id, goal)): Path<(Uuid, String)>,
-    headers: HeaderMap,
-    Form(mut form): Form<AnswerForm>,
-) -> Result<Response, AppError> {
-    if wants_json(&headers) {
-        let result = service::save_answer(
-            &state.db,
-            &me,
-            id,
-            &goal,
-            form.row_version,
-            &form.input(),
-            &context,
-        )
-        .await;
-        return autosave_answer(&page, result);
-    }
-    form.goal = goal;
-    save_page(&state, &me, page, &context, id, None, form).await
-}
-
-/// Saves the goal `form.goal` from a page's form: 303 back to it with a message, the section page
-/// again when refused, the conflict page when someone saved it first.
-async fn save_page(
-    state: &AppState,
-    me: &Principal,
-    page: PageContext,
-    context: &RequestContext,
-    id: Uuid,
-    section: Option<&str>,
-    form: AnswerForm,
-) -> Result<Response, AppError> {
-    let goal = form.goal.as_str();
-    let input = form.input();
-    let result =
-        service::save_answer(&state.db, me, id, goal, form.row_version, &input, context).await;
-    match result {
-        Ok(_) => {
-            let location = match section {
-                Some(section) => format!("/assessments/{id}/sections/{section}#goal-{goal}"),
-                None => goal_page(state, me, id, goal, false).await?,
-            };
-            Ok(flash::redirect(
-                &location,
-                Flash::with("flash.answer_saved", goal),
-                state.config.auth.secure_cookies,
-            ))
-        }
-        Err(SaveError::Invalid(errors)) => {
-            let posted = Posted::Answer(goal, input, errors);
-            refused_page(state, me, page, id, posted).await
-        }
-        Err(SaveError::Conflict(theirs)) => {
-            let theirs = *theirs;
-            let back = goal_page(state, me, id, goal, false).await?;
-            let mut response = render(&ConflictPage {
-                theirs: input_of(theirs.as_ref()),
-                theirs_by: theirs
-                    .as_ref()
-                    .map(|a| {
-                        format!(
-                            "{} ({})",
-                            a.updated_by_name.clone().unwrap_or_default(),
-                            page.when(&a.updated_at)
-                        )
-                    })
-                    .unwrap_or_default(),
-                theirs_version: theirs.as_ref().map_or(0, |a| a.row_version),
-                page,
-                id,
-                goal: goal.to_owned(),
-                back,
-                mine: input,
-            })?;
-            *response.status_mut() = StatusCode::CONFLICT;
-            Ok(response)
-        }
-        Err(other) => Err(other.into()),
-    }
-}
-
-/// Whether the request comes from the autosave script, which reads JSON.
-fn wants_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.starts_with("application/json"))
-}
-
-/// The autosave script's answer: the new version to send next time and the time it was saved
-/// ("14:05", in the reader's zone), or what stopped the save, in the user's language: each
-/// field's message (shown at that field, as the page without JavaScript shows it), or a
-/// conflict, which is only reported: the Save button shows both versions.
-fn autosave_answer(
-    page: &PageContext,
-    result: Result<i64, SaveError>,
-) -> Result<Response, AppError> {
-    match result {
-        Ok(row_version) => {
-            let now = time::OffsetDateTime::now_utc();
-            // In the reader's zone, summer or winter time as of now; the zone's name travels
-            // beside it for scripts that want it.
-            let (offset, _) = page.zone.at(now);
-            let local = now.to_offset(offset);
-            let saved_at = format!("{:02}:{:02}", local.hour(), local.minute());
-            let message = page.tr.fmt("autosave.saved", &[("time", &saved_at)]);
-            Ok(Json(json!({
-                "row_version": row_version,
-                "saved_at": saved_at,
-                "zone": page.zone.name(),
-                "message": message,
-            }))
-            .into_response())
-        }
-        Err(SaveError::Invalid(errors)) => {
-            let fields: serde_json::Map<String, serde_json::Value> = errors
-                .iter()
-                .map(|(field, key)| (field.clone(), page.tr.t(key).into()))
-                .collect();
-            let body = json!({ "error": {
-                "code": "invalid_input",
-                "message": page.tr.t("autosave.invalid"),
-                "fields": fields,
-            } });
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response())
-        }
-        Err(SaveError::Conflict(_)) => {
-            let body =
-                json!({ "error": { "code": "stale", "message": page.tr.t("autosave.conflict") } });
-            Ok((StatusCode::CONFLICT, Json(body)).into_response())
-        }
-        // A refusal the user can act on (submitted meanwhile, cycle closed) is said in words;
-        // anything else takes the normal error path (and its logging).
-        Err(SaveError::Other(
-            error @ (ServiceError::Refused(_) | ServiceError::Forbidden | ServiceError::NotFound),
-        )) => {
-            let error = AppError::from(error);
-            let body = json!({ "error": { "code": error.code(), "message": page.tr.t(&error.message_key()) } });
-            Ok((error.status_code(), Json(body)).into_response())
-        }
-        Err(other) => Err(other.into()),
-    }
-}
-
-/// The section page again, with a goal's refused evidence input kept and its errors shown (422).
-pub async fn evidence_refused(
-    state: &AppState,
-    me: &Principal,
-    page: PageContext,
-    id: Uuid,
-    goal: &str,
-    draft: EvidenceDraft,
-) -> Result<Response, AppError> {
-    refused_page(state, me, page, id, Posted::Evidence(goal, draft)).await
-}
+pub use check::check;
+pub use save::{evidence_refused, save, save_in_section};
+pub use section::{goal_page, show_section};
+pub use task_list::show;
