@@ -135,6 +135,49 @@ pub async fn set(
     Ok(())
 }
 
+/// The rows of the mapping from one version to another (empty when none is recorded);
+/// `NotFound` when either version is not there.
+pub async fn rows(
+    pool: &PgPool,
+    scope: &crate::storage::Scope,
+    from: Uuid,
+    to: Uuid,
+) -> Result<Vec<MappingRow>, ServiceError> {
+    let mut tx = storage::begin(pool, scope).await?;
+    for id in [from, to] {
+        frameworks::load(&mut tx, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+    }
+    let rows = store::rows(&mut tx, from, to).await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// Both versions of a mapping and its rows (`rows` when given: the ones a refused form sent),
+/// in one transaction; `NotFound` when either version is not there.
+pub async fn pair(
+    pool: &PgPool,
+    scope: &crate::storage::Scope,
+    from: Uuid,
+    to: Uuid,
+    rows: Option<Vec<MappingRow>>,
+) -> Result<(FrameworkRecord, FrameworkRecord, Vec<MappingRow>), ServiceError> {
+    let mut tx = storage::begin(pool, scope).await?;
+    let from_record = frameworks::load(&mut tx, from)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let to_record = frameworks::load(&mut tx, to)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let rows = match rows {
+        Some(rows) => rows,
+        None => store::rows(&mut tx, from, to).await?,
+    };
+    tx.commit().await?;
+    Ok((from_record, to_record, rows))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,47 +220,4 @@ mod tests {
             ]
         );
     }
-}
-
-/// The rows of the mapping from one version to another (empty when none is recorded);
-/// `NotFound` when either version is not there.
-pub async fn rows(
-    pool: &PgPool,
-    scope: &crate::storage::Scope,
-    from: Uuid,
-    to: Uuid,
-) -> Result<Vec<MappingRow>, ServiceError> {
-    let mut tx = storage::begin(pool, scope).await?;
-    for id in [from, to] {
-        frameworks::load(&mut tx, id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-    }
-    let rows = store::rows(&mut tx, from, to).await?;
-    tx.commit().await?;
-    Ok(rows)
-}
-
-/// Both versions of a mapping and its rows (`rows` when given: the ones a refused form sent),
-/// in one transaction; `NotFound` when either version is not there.
-pub async fn pair(
-    pool: &PgPool,
-    scope: &crate::storage::Scope,
-    from: Uuid,
-    to: Uuid,
-    rows: Option<Vec<MappingRow>>,
-) -> Result<(FrameworkRecord, FrameworkRecord, Vec<MappingRow>), ServiceError> {
-    let mut tx = storage::begin(pool, scope).await?;
-    let from_record = frameworks::load(&mut tx, from)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    let to_record = frameworks::load(&mut tx, to)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    let rows = match rows {
-        Some(rows) => rows,
-        None => store::rows(&mut tx, from, to).await?,
-    };
-    tx.commit().await?;
-    Ok((from_record, to_record, rows))
 }

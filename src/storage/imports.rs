@@ -243,14 +243,13 @@ pub async fn close_historical_cycle(
 }
 
 /// An import of a cycle, as the report shows it.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct ImportRecord {
     pub purpose: String,
     pub file_name: String,
     pub file_sha256: String,
     pub imported_by_name: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
     pub imported_at: OffsetDateTime,
     pub participants: i32,
     pub answers: i32,

@@ -134,18 +134,14 @@ pub async fn insert(conn: &mut PgConnection, rows: &[NewNotification]) -> Result
 }
 
 /// One in-app notification as its recipient sees it.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct NotificationView {
     pub id: Uuid,
     pub kind: String,
     pub subject: String,
     pub body: String,
     pub link: String,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
     pub read_at: Option<OffsetDateTime>,
 }
 

@@ -10,10 +10,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::services::RequestContext;
 use crate::services::notifications as service;
-use crate::storage::audit::RequestContext;
-use crate::storage::notifications::NotificationView;
 use crate::web::AppState;
+use crate::web::api::bodies::NotificationView;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
 
@@ -42,7 +42,10 @@ pub async fn list(
     CurrentUser(me): CurrentUser,
 ) -> Result<Json<NotificationList>, AppError> {
     let (items, unread) = service::list(&state.db, &me).await?;
-    Ok(Json(NotificationList { items, unread }))
+    Ok(Json(NotificationList {
+        items: items.into_iter().map(NotificationView::from).collect(),
+        unread,
+    }))
 }
 
 /// Mark one of the caller's notifications read.

@@ -12,9 +12,9 @@ use uuid::Uuid;
 
 use super::flash::{self, Flash};
 use super::{PageContext, render};
+use crate::services::RequestContext;
+use crate::services::assignments::WorkItem;
 use crate::services::{ServiceError, assignments, calendar};
-use crate::storage::assignments::WorkItem;
-use crate::storage::audit::RequestContext;
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;

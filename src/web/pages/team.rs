@@ -14,10 +14,10 @@ use uuid::Uuid;
 
 use super::flash::{self, Flash};
 use super::{PageContext, render};
+use crate::services::RequestContext;
 use crate::services::ServiceError;
+use crate::services::assignments::{LiveInvitation, Member};
 use crate::services::team::{self as service, InvitationInput, Team};
-use crate::storage::audit::RequestContext;
-use crate::storage::invitations::{LiveInvitation, Member};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, FieldErrors};
