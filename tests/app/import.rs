@@ -686,6 +686,16 @@ async fn on_behalf_rows_never_overwrite_a_delegations_newer_answer_and_name_who_
             .await,
         2
     );
+    // The API marks it too (what the form shows), until the delegation changes the answer.
+    let entered_on_behalf = async |goal: &str| {
+        let response = app
+            .request(head.get(&format!("/api/v1/assessments/{fra}/answers/{goal}")))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        body_json(response).await["entered_on_behalf"].clone()
+    };
+    assert_eq!(entered_on_behalf("technical").await, json!(true));
+    assert_eq!(entered_on_behalf("legal").await, json!(false));
     // The delegation confirms by saving: the mark goes.
     let confirmed = app
         .request({
@@ -702,6 +712,7 @@ async fn on_behalf_rows_never_overwrite_a_delegations_newer_answer_and_name_who_
         .await;
     assert_eq!(confirmed.status(), StatusCode::NO_CONTENT);
     assert_eq!(app.count(on_behalf).await, 1);
+    assert_eq!(entered_on_behalf("technical").await, json!(false));
     // The secretariat corrects its own entry: kept with the value before and after.
     let response = send(file_with(&[("DEU", "legal", "13")])).await;
     assert_eq!(response.status(), StatusCode::OK);

@@ -137,6 +137,9 @@ pub struct AnswerView {
     pub answer: AnswerInput,
     /// Carried forward from the last accepted cycle and not yet confirmed.
     pub unconfirmed: bool,
+    /// Entered by the secretariat on the delegation's behalf (an import) and not changed by the
+    /// delegation since.
+    pub entered_on_behalf: bool,
     /// 0 when never answered; send it back as `If-Match`.
     pub row_version: i64,
 }
@@ -166,6 +169,7 @@ fn answer_view(section: &str, goal: &str, answer: Option<&StoredAnswer>) -> Answ
             None => AnswerInput::default(),
         },
         unconfirmed: answer.is_some_and(|a| a.unconfirmed),
+        entered_on_behalf: answer.is_some_and(|a| a.entered_on_behalf),
         row_version: answer.map_or(0, |a| a.row_version),
     }
 }
