@@ -30,9 +30,9 @@ use crate::services::ServiceError;
 use crate::services::cycles::CycleView;
 use crate::services::imports::{self as service, AnswersOutcome, ParticipantsOutcome, Upload};
 use crate::web::AppState;
-use crate::web::api::imports::{ImportForm, purpose_of, read_form};
 use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
+use crate::web::pages::import_form::{ImportForm, purpose_of, read_form};
 
 /// Uploads waiting for their apply, at most.
 pub const PENDING_MAX: usize = 8;

@@ -14,6 +14,7 @@ mod cycles;
 mod framework_edit;
 mod frameworks;
 mod home;
+pub mod import_form;
 mod imports;
 mod language;
 mod mappings;
