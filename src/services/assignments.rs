@@ -66,6 +66,22 @@ pub struct AssignmentPage {
     pub progress: Vec<AssigneeProgress>,
 }
 
+/// The assessment's head when the principal runs its delegation's team: 404 when there is no
+/// such assessment (or row-level security hides it), 403 when it is another delegation's.
+async fn team_head(
+    conn: &mut sqlx::PgConnection,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<AssessmentHead, ServiceError> {
+    let head = answers::head(conn, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if !principal.may(Permission::ManageTeam(head.participant_id)) {
+        return Err(ServiceError::Forbidden);
+    }
+    Ok(head)
+}
+
 /// The assignment page's content, in one transaction.
 pub async fn page(
     pool: &PgPool,
@@ -73,12 +89,7 @@ pub async fn page(
     id: Uuid,
 ) -> Result<AssignmentPage, ServiceError> {
     let mut tx = storage::begin(pool, &principal.scope()).await?;
-    let head = answers::head(&mut tx, id)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    if !principal.may(Permission::ManageTeam(head.participant_id)) {
-        return Err(ServiceError::Forbidden);
-    }
+    let head = team_head(&mut tx, principal, id).await?;
     let assignable = members::members(&mut tx, head.participant_id)
         .await?
         .into_iter()
@@ -115,12 +126,7 @@ pub async fn assign(
     context: &RequestContext,
 ) -> Result<u64, ServiceError> {
     let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
-    let head = answers::head(&mut tx, id)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    if !principal.may(Permission::ManageTeam(head.participant_id)) {
-        return Err(ServiceError::Forbidden);
-    }
+    let head = team_head(&mut tx, principal, id).await?;
     let mut problems = super::FieldProblems::new();
     let member = match input.user_id {
         Some(user) => members::member(&mut tx, user).await?.filter(|m| {
@@ -207,12 +213,7 @@ pub async fn unassign(
     context: &RequestContext,
 ) -> Result<bool, ServiceError> {
     let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
-    let head = answers::head(&mut tx, id)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    if !principal.may(Permission::ManageTeam(head.participant_id)) {
-        return Err(ServiceError::Forbidden);
-    }
+    let head = team_head(&mut tx, principal, id).await?;
     let goal = store::goals_of(&mut tx, head.framework_id)
         .await?
         .into_iter()
@@ -243,12 +244,7 @@ pub async fn confirm_carried(
     context: &RequestContext,
 ) -> Result<u64, ServiceError> {
     let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
-    let head = answers::head(&mut tx, id)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    if !principal.may(Permission::ManageTeam(head.participant_id)) {
-        return Err(ServiceError::Forbidden);
-    }
+    let head = team_head(&mut tx, principal, id).await?;
     let confirmed = store::confirm_all(&mut tx, id).await?;
     tx.commit(
         &NewEntry::new(

@@ -21,7 +21,8 @@ fn http_get(addr: &str, path: &str) -> String {
     response
 }
 
-fn postgres_running_in(dir: &std::path::Path) -> bool {
+/// Whether a PostgreSQL process runs on `dir`'s private cluster (`dir/pgdata`).
+pub(crate) fn postgres_running_in(dir: &std::path::Path) -> bool {
     let needle = dir.join("pgdata").display().to_string();
     std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
         std::fs::read(entry.path().join("cmdline"))

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::binary::postgres_running_in;
+
 const PLEDGE: &str = env!("CARGO_BIN_EXE_pledge");
 
 fn packaging(file: &str) -> String {
@@ -77,15 +79,6 @@ fn http_status(addr: &str, path: &str) -> Option<String> {
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     response.lines().next().map(str::to_owned)
-}
-
-fn postgres_running_in(dir: &Path) -> bool {
-    let needle = dir.display().to_string();
-    std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
-        std::fs::read(entry.path().join("cmdline"))
-            .map(|cmdline| String::from_utf8_lossy(&cmdline).contains(&needle))
-            .unwrap_or(false)
-    })
 }
 
 #[test]
