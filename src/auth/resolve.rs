@@ -1,15 +1,15 @@
 //! Who a request is from: a bearer token or a session cookie, looked up once per request in the
-//! `authenticator` scope (which may read memberships and nothing participant-owned). A session
-//! that is idle, past its absolute lifetime, or whose user is disabled is ended here; activity is
-//! recorded at most once a minute. The web layer (`web::authn`) calls these and hands the
-//! principal to handlers.
+//! `authenticator` scope (which may read memberships and nothing participant-owned), in one
+//! statement outside any transaction (migration 0025's functions carry the scope): every request
+//! pays this, so it is one round trip. A session that is idle, past its absolute lifetime, or
+//! whose user is disabled is ended by that statement; activity is recorded at most once a
+//! minute. The web layer (`web::authn`) calls these and hands the principal to handlers.
 
 use sqlx::PgPool;
 
 use super::secrets::sha256;
 use super::{Credential, Principal};
-use crate::storage::sessions::{self, EndReason};
-use crate::storage::{self, Scope, tokens};
+use crate::storage::{sessions, tokens};
 
 /// What a token or cookie resolves to.
 pub enum Resolution {
@@ -26,9 +26,7 @@ pub enum Resolution {
 /// The owner of a bearer token (an unknown, revoked or expired token, or one of a disabled
 /// user, is `BadToken`).
 pub async fn bearer(pool: &PgPool, token: &str) -> Result<Resolution, sqlx::Error> {
-    let mut tx = storage::begin(pool, &Scope::Authenticator).await?;
-    let owner = tokens::find_owner(&mut tx, &sha256(token)).await?;
-    tx.commit().await?;
+    let owner = tokens::resolve_owner(pool, &sha256(token)).await?;
     Ok(match owner.and_then(|o| o.role.map(|role| (o, role))) {
         Some((owner, role)) => Resolution::Principal(
             Principal {
@@ -57,53 +55,30 @@ pub async fn session(
 ) -> Result<Resolution, sqlx::Error> {
     let idle = time::Duration::try_from(idle).unwrap_or(time::Duration::minutes(30));
     let id_hash = sha256(cookie);
-    let mut tx = storage::begin(pool, &Scope::Authenticator).await?;
-    let Some(record) = sessions::find(&mut tx, &id_hash, idle).await? else {
-        tx.commit().await?;
+    let Some(record) = sessions::resolve(pool, &id_hash, idle).await? else {
         return Ok(Resolution::Anonymous { stale_cookie: true });
     };
-    let ended = if record.user_disabled {
-        Some(EndReason::UserDisabled)
-    } else if record.absolute_expired {
-        Some(EndReason::Expired)
-    } else if record.idle_expired {
-        Some(EndReason::Idle)
-    } else {
-        None
-    };
-    let resolution = match (ended, record.role) {
-        (Some(reason), _) => {
-            sessions::end(&mut tx, &id_hash, reason).await?;
-            Resolution::Anonymous { stale_cookie: true }
-        }
-        (None, None) => Resolution::Anonymous { stale_cookie: true },
-        (None, Some(role)) => {
-            // Activity is recorded at most once a minute: most requests skip the write.
-            if record.stale_activity {
-                sessions::touch(&mut tx, &id_hash, idle).await?;
-            }
-            Resolution::Principal(
-                Principal {
-                    user_id: record.user_id,
-                    email: record.email,
-                    display_name: record.display_name,
-                    role,
-                    credential: Credential::Session {
-                        id_hash,
-                        handle: record.handle,
-                        csrf_token: record.csrf_token,
-                    },
-                    must_change_password: record.must_change_password,
-                    second_factor_pending: !record.fully_authenticated,
-                    has_second_factor: record.has_second_factor,
-                    time_zone: record.time_zone,
+    Ok(match (record.ended_because, record.role) {
+        (Some(_), _) | (None, None) => Resolution::Anonymous { stale_cookie: true },
+        (None, Some(role)) => Resolution::Principal(
+            Principal {
+                user_id: record.user_id,
+                email: record.email,
+                display_name: record.display_name,
+                role,
+                credential: Credential::Session {
+                    id_hash,
+                    handle: record.handle,
+                    csrf_token: record.csrf_token,
                 },
-                Some(record.unread_notifications),
-            )
-        }
-    };
-    tx.commit().await?;
-    Ok(resolution)
+                must_change_password: record.must_change_password,
+                second_factor_pending: !record.fully_authenticated,
+                has_second_factor: record.has_second_factor,
+                time_zone: record.time_zone,
+            },
+            Some(record.unread_notifications),
+        ),
+    })
 }
 
 /// Records the device a session was just made on (its cookie and a fresh device token, both

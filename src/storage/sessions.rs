@@ -1,7 +1,7 @@
 //! Sessions, stored in PostgreSQL so that every service process shares them. Only a SHA-256 of
 //! the cookie value is stored.
 
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -21,6 +21,16 @@ pub enum EndReason {
 }
 
 impl EndReason {
+    /// The reason as `resolve_session` names it (the three it ends sessions for).
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "idle" => Some(Self::Idle),
+            "expired" => Some(Self::Expired),
+            "user_disabled" => Some(Self::UserDisabled),
+            _ => None,
+        }
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Self::SignedOut => "signed_out",
@@ -64,7 +74,7 @@ pub async fn insert(conn: &mut PgConnection, session: &NewSession<'_>) -> Result
     Ok(())
 }
 
-/// A live session with its user, as the request layer needs it.
+/// A session found for a cookie, with its user, as the request layer needs it.
 #[derive(Debug, Clone)]
 pub struct SessionRecord {
     pub handle: Uuid,
@@ -78,11 +88,9 @@ pub struct SessionRecord {
     pub has_second_factor: bool,
     /// The user's IANA time zone (0012).
     pub time_zone: String,
-    pub user_disabled: bool,
-    pub idle_expired: bool,
-    pub absolute_expired: bool,
-    /// The last activity is older than [`touch`]'s interval: it has something to record.
-    pub stale_activity: bool,
+    /// Why the lookup ended the session (its user disabled, its lifetime or idle timeout
+    /// passed); `None` when it is live.
+    pub ended_because: Option<EndReason>,
     /// The user's unread notifications (the layout's count; migration 0017).
     pub unread_notifications: i64,
 }
@@ -101,38 +109,26 @@ struct SessionRow {
     must_change_password: bool,
     has_second_factor: bool,
     time_zone: String,
-    user_disabled: bool,
-    idle_expired: bool,
-    absolute_expired: bool,
-    stale_activity: bool,
+    ended_because: Option<String>,
     unread_notifications: i64,
 }
 
-/// Finds the session for a cookie (with its user), whether or not it has timed out; `None` when
-/// unknown or ended. Runs in the authenticator scope (memberships are row-level secured).
-pub async fn find(
-    conn: &mut PgConnection,
+/// Resolves a cookie's session in one statement, outside any transaction
+/// (`resolve_session`, migration 0025): the session with its user, or `None` when unknown
+/// or ended before. A session found dead (its user disabled, past its lifetime, idle longer than
+/// `idle`) is ended by the same statement and says why; a live one has its activity recorded at
+/// most once a minute, or every half idle timeout when that is shorter, so that an active session
+/// never looks idle.
+pub async fn resolve(
+    pool: &PgPool,
     id_hash: &[u8],
     idle: Duration,
 ) -> Result<Option<SessionRecord>, sqlx::Error> {
-    let row: Option<SessionRow> = sqlx::query_as(
-        "SELECT s.handle, s.user_id, u.email, u.display_name, u.role, m.participant_id,
-                m.delegation_role, s.csrf_token, s.fully_authenticated, u.must_change_password,
-                u.totp_enabled_at IS NOT NULL AS has_second_factor, u.time_zone,
-                u.disabled_at IS NOT NULL AS user_disabled,
-                s.last_seen_at + $2 < now() AS idle_expired,
-                s.expires_at < now() AS absolute_expired,
-                s.last_seen_at < now() - least(interval '60 seconds', $2 / 2) AS stale_activity,
-                pledge_unread_notifications(s.user_id) AS unread_notifications
-         FROM sessions s
-         JOIN users u ON u.id = s.user_id
-         LEFT JOIN delegation_memberships m ON m.user_id = u.id
-         WHERE s.id_hash = $1 AND s.ended_at IS NULL",
-    )
-    .bind(id_hash)
-    .bind(idle)
-    .fetch_optional(conn)
-    .await?;
+    let row: Option<SessionRow> = sqlx::query_as("SELECT * FROM resolve_session($1, $2)")
+        .bind(id_hash)
+        .bind(idle)
+        .fetch_optional(pool)
+        .await?;
     Ok(row.map(|row| SessionRecord {
         role: Role::from_parts(
             &row.role,
@@ -148,30 +144,9 @@ pub async fn find(
         must_change_password: row.must_change_password,
         has_second_factor: row.has_second_factor,
         time_zone: row.time_zone,
-        user_disabled: row.user_disabled,
-        idle_expired: row.idle_expired,
-        absolute_expired: row.absolute_expired,
-        stale_activity: row.stale_activity,
+        ended_because: row.ended_because.as_deref().and_then(EndReason::parse),
         unread_notifications: row.unread_notifications,
     }))
-}
-
-/// Records activity, at most once a minute per session (to spare writes), or every half idle
-/// timeout when that is shorter, so that an active session never looks idle.
-pub async fn touch(
-    conn: &mut PgConnection,
-    id_hash: &[u8],
-    idle: Duration,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE sessions SET last_seen_at = now()
-         WHERE id_hash = $1 AND last_seen_at < now() - least(interval '60 seconds', $2 / 2)",
-    )
-    .bind(id_hash)
-    .bind(idle)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// Ends one session by its secret id.

@@ -1,6 +1,6 @@
 //! Personal API tokens, stored as a SHA-256 of the secret.
 
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -89,28 +89,19 @@ struct TokenRow {
     time_zone: String,
 }
 
-/// Finds the owner of a live token of an enabled user, and records its use (at most once a
-/// minute). Runs in the authenticator scope.
-pub async fn find_owner(
-    conn: &mut PgConnection,
+/// Finds the owner of a live token of an enabled user and records its use (at most once a
+/// minute), in one statement outside any transaction (`resolve_token`, migration 0025).
+pub async fn resolve_owner(
+    pool: &PgPool,
     token_hash: &[u8],
 ) -> Result<Option<TokenOwner>, sqlx::Error> {
     let row: Option<TokenRow> = sqlx::query_as(
-        "WITH used AS (
-             UPDATE api_tokens SET last_used_at = now()
-             WHERE token_hash = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds')
-         )
-         SELECT t.id AS token_id, u.id AS user_id, u.email, u.display_name, u.role,
-                m.participant_id, m.delegation_role, u.must_change_password,
-                u.totp_enabled_at IS NOT NULL AS has_second_factor, u.time_zone
-         FROM api_tokens t
-         JOIN users u ON u.id = t.user_id
-         LEFT JOIN delegation_memberships m ON m.user_id = u.id
-         WHERE t.token_hash = $1 AND t.revoked_at IS NULL
-           AND (t.expires_at IS NULL OR t.expires_at > now()) AND u.disabled_at IS NULL",
+        "SELECT token_id, user_id, email, display_name, role, participant_id, delegation_role,
+                must_change_password, has_second_factor, time_zone
+         FROM resolve_token($1)",
     )
     .bind(token_hash)
-    .fetch_optional(conn)
+    .fetch_optional(pool)
     .await?;
     Ok(row.map(|row| TokenOwner {
         role: Role::from_parts(

@@ -1165,3 +1165,103 @@ async fn wrong_codes_from_one_address_block_that_address_for_every_account() {
         .await;
     assert!(session_cookie_set(&from_attacker).is_none());
 }
+
+/// Every request resolves its cookie or token before anything else, so that costs one statement
+/// (one round trip, no transaction of its own); activity is still recorded at most once a
+/// minute, and the lookup leaves the scope of a transaction that calls it as it was.
+#[tokio::test]
+async fn a_session_or_a_token_is_resolved_in_one_statement_that_records_activity_once_a_minute() {
+    let app = TestApp::spawn().await;
+    let viewer = app.user("viewer", Some("FRA")).await;
+    let document = || Request::get("/api/v1/openapi.json");
+    let anonymous = crate::reports::statements(async {
+        let response = app.request(document().body(Body::empty()).unwrap()).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    })
+    .await;
+    let last_seen = || async {
+        let mut owner = app.db.owner().await;
+        sqlx::query_scalar::<_, bool>(
+            "SELECT last_seen_at > now() - interval '10 seconds' FROM sessions WHERE user_id = $1",
+        )
+        .bind(viewer.id)
+        .fetch_one(&mut owner)
+        .await
+        .unwrap()
+    };
+    let mut owner = app.db.owner().await;
+    sqlx::query(
+        "UPDATE sessions SET last_seen_at = now() - interval '2 minutes' WHERE user_id = $1",
+    )
+    .bind(viewer.id)
+    .execute(&mut owner)
+    .await
+    .unwrap();
+    assert!(!last_seen().await);
+    for round in ["records the activity", "has nothing to record"] {
+        let with_session = crate::reports::statements(async {
+            let response = app.request(viewer.get("/api/v1/openapi.json")).await;
+            assert_eq!(response.status(), StatusCode::OK);
+        })
+        .await;
+        assert_eq!(with_session, anonymous + 1, "a session that {round}");
+        assert!(last_seen().await, "a session that {round}");
+    }
+
+    let created = app
+        .request(viewer.api(
+            "POST",
+            "/api/v1/me/tokens",
+            Some(serde_json::json!({"name": "reader"})),
+        ))
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let token = body_json(created).await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let with_token = crate::reports::statements(async {
+        let response = app
+            .request(
+                document()
+                    .header("authorization", format!("Bearer {token}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    })
+    .await;
+    assert_eq!(with_token, anonymous + 1, "a token");
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM api_tokens WHERE last_used_at > now() - interval '10 seconds'"
+        )
+        .await,
+        1,
+        "the token's use is recorded"
+    );
+
+    // The functions carry the authenticator scope themselves and give the caller's back.
+    let mut tx = pledge::storage::begin(
+        &app.state.db,
+        &pledge::storage::Scope::User {
+            user_id: viewer.id,
+            role: pledge::domain::role::Role::Analyst,
+        },
+    )
+    .await
+    .unwrap();
+    let found: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM resolve_session('\\x00'::bytea, interval '30 minutes')",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(found, 0);
+    let role_after: String = sqlx::query_scalar("SELECT current_setting('pledge.role')")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(role_after, "analyst");
+}
