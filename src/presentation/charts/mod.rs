@@ -176,8 +176,14 @@ const GRID: &str = "#d0d0d0";
 // ---------------------------------------------------------------------------------------------
 
 /// Escapes text for XML content and attribute values; drops characters XML 1.0 forbids.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+fn esc(s: &str) -> std::borrow::Cow<'_, str> {
+    // Most labels and links need no escaping: they are written as they are, without a copy.
+    if !s.chars().any(|c| {
+        matches!(c, '&' | '<' | '>' | '"' | '\'') || c < ' ' || c == '\u{FFFE}' || c == '\u{FFFF}'
+    }) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -190,7 +196,7 @@ fn esc(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// Keeps only `[A-Za-z0-9_-]` of a caller-supplied id ("chart" when nothing is left).
@@ -208,10 +214,35 @@ fn sanitize_id(id: &str) -> String {
 
 /// A number for an attribute or axis label: at most 2 decimals, no trailing zeros, never
 /// "NaN", "inf" or "-0".
+///
+/// A heat map writes a few thousand of these per page, and `format!("{v:.2}")` was a fifth of
+/// the comparison page's CPU (its exact-rounding fallback is bignum arithmetic), so the common
+/// case rounds in integers. Where that could differ from `{:.2}` — a value within a millionth of
+/// a hundredth of a tie, or too large for the product to be exact enough — it still formats
+/// with `{:.2}`: the text is the same either way (`num_writes_what_format_writes`).
 fn num(v: f64) -> String {
     if !v.is_finite() {
         return "0".to_owned();
     }
+    let scaled = v * 100.0;
+    if scaled.abs() < 1e9 && ((scaled - scaled.trunc()).abs() - 0.5).abs() > 1e-6 {
+        // In range: |scaled| < 1e9, so the cast is exact and cannot overflow.
+        #[allow(clippy::cast_possible_truncation)]
+        let hundredths = scaled.round() as i64;
+        let sign = if hundredths < 0 { "-" } else { "" };
+        let (whole, fraction) = (hundredths.abs() / 100, hundredths.abs() % 100);
+        return match fraction {
+            0 if whole == 0 => "0".to_owned(),
+            0 => format!("{sign}{whole}"),
+            f if f % 10 == 0 => format!("{sign}{whole}.{}", f / 10),
+            f => format!("{sign}{whole}.{f:02}"),
+        };
+    }
+    num_formatted(v)
+}
+
+/// [`num`] through the standard formatter.
+fn num_formatted(v: f64) -> String {
     let fixed = format!("{v:.2}");
     let trimmed = fixed.trim_end_matches('0').trim_end_matches('.');
     if trimmed == "-0" {

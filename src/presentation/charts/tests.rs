@@ -880,3 +880,48 @@ fn a_marked_point_is_ringed_titled_with_its_mark_and_explained_in_the_legend() {
     assert!(!unmarked.contains("line-point-mark"));
     assert!(!unmarked.contains("chart-legend"));
 }
+
+#[test]
+fn num_writes_what_format_writes() {
+    // Values a chart meets (coordinates, percentages, scores) and the awkward ones: ties at
+    // half a hundredth, values whose binary form sits just off a tie, negatives, zero, large.
+    let mut values = vec![
+        0.0,
+        -0.0,
+        0.005,
+        0.015,
+        0.125,
+        0.135,
+        1.005,
+        2.675,
+        -0.004,
+        -0.005,
+        -0.5,
+        12.345,
+        99.995,
+        1e8,
+        1e9,
+        1e12,
+        -1e12,
+        123_456.785,
+        0.1 + 0.2,
+        1.0 / 3.0,
+        f64::EPSILON,
+    ];
+    // A fixed pseudo-random walk over eight orders of magnitude (no crate, same every run).
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..200_000 {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let mantissa = (state >> 11) as f64 / (1u64 << 53) as f64;
+        let exponent = ((state >> 3) % 9) as i32 - 3;
+        let sign = if state & 1 == 0 { 1.0 } else { -1.0 };
+        values.push(sign * mantissa * 10f64.powi(exponent));
+        // And hundredths with a tail, the positions charts compute.
+        values.push(((state >> 20) % 100_000) as f64 / 100.0 + 0.005);
+    }
+    for v in values {
+        assert_eq!(num(v), num_formatted(v), "{v:e}");
+    }
+}
