@@ -10,8 +10,9 @@
 # (bench-data/<scale>, kept between runs), then for the service with its report cache on
 # (cached) and off (uncached, PLEDGE_REPORT_CACHE=off) and each connection count: the load
 # generator (bench/load.rs) against the comparison page and API and the progress report page
-# and API, then bench/comparison.sql under pgbench with the same connections, alternately, so
-# that both see the same machine. CPU per request (service; PostgreSQL and its backends) comes
+# and API, then bench/comparison.sql and bench/progress.sql (the statements of one comparison
+# and of one progress report) under pgbench with the same connections, alternately, so that
+# both see the same machine. CPU per request (service; PostgreSQL and its backends) comes
 # from /proc. Memory: the service's RSS at rest, its peak under report load, after 100
 # sign-ins, and its peak during two XLSX exports at once; then each export's time and peak
 # memory from the command line. Writes bench-data/<scale>-<commit>.json and prints the table.
@@ -82,13 +83,21 @@ if [ "${BENCH_ONLY:-}" != exports ]; then
     owner_url=$("$pledge" --data-dir "$data" db url)
     app_url=${owner_url/user=pledge_owner/user=pledge_app}
     prefix=$(echo "$scale" | tr '[:lower:]' '[:upper:]')
-    read -r cycle framework previous user < <("$pg_bin/psql" "$owner_url" -Atq -F ' ' -c "
+    read -r cycle framework previous user assessment participant snapshots < <("$pg_bin/psql" "$owner_url" -Atq -F ' ' -c "
       SELECT set_config('pledge.role', 'system', false);
+      WITH c AS (SELECT * FROM cycles WHERE code LIKE '$prefix-%' ORDER BY opens_on DESC LIMIT 1),
+           fra AS (SELECT a.id, a.participant_id FROM assessments a JOIN participants p ON p.id = a.participant_id
+                   WHERE a.cycle_id = (SELECT id FROM c) AND p.code = 'FRA')
       SELECT c.id, c.framework_id,
              (SELECT p.id FROM cycles p WHERE p.framework_id = c.framework_id AND p.opens_on < c.opens_on
               ORDER BY p.opens_on DESC LIMIT 1),
-             (SELECT id FROM users WHERE email = 'analyst@demo.pledge.example')
-      FROM cycles c WHERE c.code LIKE '$prefix-%' ORDER BY c.opens_on DESC LIMIT 1" | tail -1)
+             (SELECT id FROM users WHERE email = 'analyst@demo.pledge.example'),
+             (SELECT id FROM fra), (SELECT participant_id FROM fra),
+             (SELECT '{' || string_agg(a.latest_snapshot_id::text, ',') || '}' FROM assessments a
+              JOIN cycles ac ON ac.id = a.cycle_id
+              WHERE a.participant_id = (SELECT participant_id FROM fra) AND a.latest_snapshot_id IS NOT NULL
+                AND ac.opens_on <= c.opens_on)
+      FROM c" | tail -1)
     fi
     [ "$mode" = cached ] && record "{\"memory\": \"rss_at_rest_kib\", \"value\": $(rss_kib "$server")}"
     for clients in $connections; do
@@ -100,12 +109,15 @@ if [ "${BENCH_ONLY:-}" != exports ]; then
       peak=$(peak_while "$server" "$loader")
       wait "$loader"
       record "{\"memory\": \"rss_under_load_kib\", \"mode\": \"$mode\", \"connections\": $clients, \"value\": $peak}"
-      echo "== pgbench: the comparison's statements, $clients connection(s)"
-      tps=$("$pg_bin/pgbench" "$app_url" -n -M prepared -f "$root/bench/comparison.sql" \
-        -D cycle="$cycle" -D framework="$framework" -D previous="$previous" -D user="$user" \
-        -c "$clients" -j "$(( clients < 2 ? clients : 2 ))" -T "$seconds" 2>/dev/null \
-        | awk '/^tps/ {print $3; exit}')
-      record "{\"pgbench\": \"comparison.sql\", \"mode\": \"$mode\", \"connections\": $clients, \"tps\": ${tps:-0}}"
+      for sql in comparison progress; do
+        echo "== pgbench: the $sql's statements, $clients connection(s)"
+        tps=$("$pg_bin/pgbench" "$app_url" -n -M prepared -f "$root/bench/$sql.sql" \
+          -D cycle="$cycle" -D framework="$framework" -D previous="$previous" -D user="$user" \
+          -D assessment="$assessment" -D participant="$participant" -D snapshots="$snapshots" \
+          -c "$clients" -j "$(( clients < 2 ? clients : 2 ))" -T "$seconds" 2>/dev/null \
+          | awk '/^tps/ {print $3; exit}')
+        record "{\"pgbench\": \"$sql.sql\", \"mode\": \"$mode\", \"connections\": $clients, \"tps\": ${tps:-0}}"
+      done
     done
     if [ "$mode" = cached ]; then
       "$load" --base "http://127.0.0.1:$port" --scale "$scale" --sign-ins 100 >/dev/null
@@ -158,10 +170,11 @@ echo "| endpoint | mode | connections | req/s | ÷ pgbench | p50 ms | p99 ms | K
 echo "|---|---|---|---|---|---|---|---|---|"
 jq -r '.results as $r
   | $r[] | select(.endpoint) as $e
-  | ($r[] | select(.pgbench and .mode == $e.mode and .connections == $e.connections) | .tps) as $tps
+  | (if ($e.endpoint | startswith("progress")) then "progress.sql" else "comparison.sql" end) as $sql
+  | ([$r[] | select(.pgbench == $sql and .mode == $e.mode and .connections == $e.connections) | .tps] | first // 0) as $tps
   | "| \($e.endpoint) | \($e.mode) | \($e.connections) | \($e.throughput | floor) | \(if $tps > 0 then ($e.throughput / $tps * 100 | floor) / 100 else "—" end) | \($e.p50_ms) | \($e.p99_ms) | \($e.response_kib | floor) | \($e.service_cpu_ms * 100 | floor / 100) + \($e.postgres_cpu_ms * 100 | floor / 100) |"' "$summary"
 echo
-jq -r '.results[] | select(.pgbench) | "pgbench \(.mode) \(.connections) connection(s): \(.tps) tps"' "$summary"
+jq -r '.results[] | select(.pgbench) | "pgbench \(.pgbench) \(.mode) \(.connections) connection(s): \(.tps) tps"' "$summary"
 jq -r '.results[] | select(.memory) | "\(.memory)\(if .connections then " (\(.mode), \(.connections))" else "" end): \(.value / 1024 | floor) MiB"' "$summary"
 jq -r '.results[] | select(.export) | "export \(.export): \(.seconds) s, \(.bytes) bytes, peak \(.peak_kib / 1024 | floor) MiB"' "$summary"
 echo "(figures in $summary)"
