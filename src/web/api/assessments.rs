@@ -21,6 +21,7 @@ use crate::web::AppState;
 use crate::web::api::pagination::{Page, PageParams};
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
+use crate::web::permitted::Readable;
 
 /// The assessment routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -190,12 +191,7 @@ fn document(view: &AssessmentView) -> AssessmentDocument {
     responses((status = 200, description = "The assessment", body = AssessmentDocument, headers(("ETag" = String, description = "The row version, for `If-Match`"))),
               (status = 403, description = "A draft, for an analyst", body = ErrorBody),
               (status = 404, description = "No such assessment (or not yours)", body = ErrorBody)))]
-pub async fn get_assessment(
-    State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
-    Path(id): Path<Uuid>,
-) -> Result<Response, AppError> {
-    let view = service::load(&state.db, &me, id).await?;
+pub async fn get_assessment(Readable(view): Readable) -> Result<Response, AppError> {
     Ok(([etag(view.head.row_version)], Json(document(&view))).into_response())
 }
 
@@ -204,11 +200,9 @@ pub async fn get_assessment(
     params(("assessment" = Uuid, Path, description = "Assessment id"), ("goal" = String, Path, description = "Goal code")),
     responses((status = 200, description = "The answer", body = AnswerView, headers(("ETag" = String, description = "The row version, for `If-Match`"))), (status = 404, description = "No such assessment or goal", body = ErrorBody)))]
 pub async fn get_answer(
-    State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
-    Path((id, goal)): Path<(Uuid, String)>,
+    Readable(view): Readable,
+    Path((_, goal)): Path<(Uuid, String)>,
 ) -> Result<Response, AppError> {
-    let view = service::load(&state.db, &me, id).await?;
     let (section, goal, _, answer) = view.goal(&goal).ok_or(AppError::NotFound)?;
     let answer = answer_view(&section.code, &goal.code, answer);
     Ok(([etag(answer.row_version)], Json(answer)).into_response())

@@ -160,6 +160,7 @@ use crate::services::evidence::EvidenceItem;
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, FieldErrors};
+use crate::web::permitted::ReadablePage;
 
 /// One level offered for a maturity goal.
 pub struct LevelChoice {
@@ -310,7 +311,10 @@ pub struct Workflow {
     pub can_assign: bool,
 }
 
-fn workflow_of(me: &Principal, view: &AssessmentView) -> Workflow {
+/// What the view's reader may do on it (the permissions about this record, decided from the
+/// head read with it).
+fn workflow_of(view: &AssessmentView) -> Workflow {
+    let me = view.reader();
     let head = &view.head;
     let may_submit = me.may(Permission::SubmitForParticipant(head.participant_id));
     Workflow {
