@@ -32,7 +32,10 @@
 //! caller. A handler calls `principal.require(Permission::…)` (`auth::policy`) before the operation;
 //! row-level security then limits the rows the transaction sees and writes. The caller is an
 //! `auth::Operator`: `User(&principal)` from pages and the API, or `Cli` (scope `system`, audit actor
-//! `cli`) from the commands. `national_goals` takes the `Principal` itself and has no command.
+//! `cli`) from the commands. `national_goals` takes the `Principal` itself, has no command, and
+//! checks `ReadParticipant`/`EditParticipant` itself with `principal.require(…)` (a `warn` log
+//! line, then 403), after reading the goal when the permission depends on its participant
+//! (another delegation's goal is 404).
 //!
 //! `assessments`, `workflow`, `clarifications`, `evidence`, `offline` and `reports` take the
 //! `Principal` and check the permission themselves with `principal.may(…)` (no `warn` log line on
@@ -140,6 +143,13 @@ pub enum ServiceError {
     Refused(&'static str),
     #[error(transparent)]
     Sql(#[from] sqlx::Error),
+}
+
+/// A refused permission (`Principal::require`, which logs it) is a 403.
+impl From<crate::auth::policy::Denied> for ServiceError {
+    fn from(_: crate::auth::policy::Denied) -> Self {
+        ServiceError::Forbidden
+    }
 }
 
 /// A read sent to the replica is tried again on the primary when the replica was not reachable.

@@ -36,7 +36,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use super::authn::CurrentUser;
+use super::authn::{AccountUser, CurrentUser};
 use super::error::AppError;
 use crate::auth::Principal;
 use crate::auth::policy::Permission;
@@ -44,6 +44,9 @@ use crate::services::assessments::{self, AssessmentView};
 
 macro_rules! permitted {
     ($(#[$doc:meta])* $name:ident => $permission:ident) => {
+        permitted!($(#[$doc])* $name => $permission, as CurrentUser);
+    };
+    ($(#[$doc:meta])* $name:ident => $permission:ident, as $base:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone)]
         pub struct $name(pub Principal);
@@ -55,7 +58,7 @@ macro_rules! permitted {
                 parts: &mut Parts,
                 state: &AppState,
             ) -> Result<Self, Self::Rejection> {
-                let CurrentUser(principal) = CurrentUser::from_request_parts(parts, state).await?;
+                let $base(principal) = $base::from_request_parts(parts, state).await?;
                 principal.require(Permission::$permission)?;
                 Ok($name(principal))
             }
@@ -79,6 +82,11 @@ permitted!(
     /// Someone signed in with a browser session, who may change their own credentials and tokens
     /// (`ManageOwnCredentials`; a token never mints tokens).
     CredentialsOwner => ManageOwnCredentials
+);
+permitted!(
+    /// As [`CredentialsOwner`], also while a one-time password must still be changed or (admins)
+    /// a second factor enrolled (as `AccountUser` accepts): the account pages that settle those.
+    OwnCredentials => ManageOwnCredentials, as AccountUser
 );
 
 /// The `{assessment}` of a route's path.
