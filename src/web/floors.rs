@@ -122,7 +122,7 @@ fn no_storage_record_is_an_api_shape() {
     }
     assert!(
         offending.is_empty(),
-        "API shapes belong in web::api (bodies.rs), not on storage records:\n{}",
+        "API shapes belong in web::api (bodies/), not on storage records:\n{}",
         offending.join("\n")
     );
 }
