@@ -18,7 +18,7 @@ use crate::services::RequestContext;
 use crate::services::assessments::StoredAnswer;
 use crate::services::assessments::{self as service, AssessmentView};
 use crate::web::AppState;
-use crate::web::api::pagination::{Page, PageParams};
+use crate::web::api::pagination::{Page, PageParams, state_filter};
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
 use crate::web::permitted::Readable;
@@ -99,33 +99,28 @@ pub async fn list_assessments(
     let request = page.request()?;
     let filter = crate::services::assessments::AssessmentFilter {
         cycle: params.cycle,
-        state: match params.state.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(text) => Some(
-                crate::domain::assessment::AssessmentState::parse(text).ok_or_else(|| {
-                    AppError::Validation(
-                        [("state".to_owned(), "field.state.unknown".to_owned())].into(),
-                    )
-                })?,
-            ),
-        },
+        state: state_filter(
+            params.state.as_deref(),
+            crate::domain::assessment::AssessmentState::parse,
+        )?,
         participant_code: params
             .participant
             .map(|code| code.trim().to_owned())
             .filter(|code| !code.is_empty()),
     };
+    let (offset, limit) = request.sql();
     let (items, total) = service::list(
         &state.db,
         crate::auth::Operator::User(&me),
         &filter,
-        i64::try_from(request.offset).unwrap_or(i64::MAX),
-        i64::from(request.limit),
+        offset,
+        limit,
     )
     .await?;
-    Ok(Json(Page::new(
+    Ok(Json(Page::counted(
         items.into_iter().map(AssessmentSummary::from).collect(),
         request,
-        u64::try_from(total).unwrap_or(0),
+        total,
     )))
 }
 
