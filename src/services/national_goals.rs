@@ -349,7 +349,10 @@ pub async fn form(
     ServiceError,
 > {
     if id.is_none() {
-        let own = principal.role.participant().ok_or(ServiceError::Forbidden)?;
+        let own = principal
+            .role
+            .participant()
+            .ok_or(ServiceError::Forbidden)?;
         principal.require(Permission::EditParticipant(own))?;
     }
     let mut tx = storage::begin(pool, &principal.scope()).await?;

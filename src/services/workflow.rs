@@ -425,7 +425,12 @@ pub async fn revision(
     id: Uuid,
     revision: i32,
 ) -> Result<(String, String, bool), ServiceError> {
-    revision_of(pool, &assessments::load(pool, principal, id).await?, revision).await
+    revision_of(
+        pool,
+        &assessments::load(pool, principal, id).await?,
+        revision,
+    )
+    .await
 }
 
 /// [`revision`] of an assessment already read.
@@ -451,7 +456,13 @@ pub async fn difference(
     from: i32,
     to: i32,
 ) -> Result<Vec<snapshot::FieldChange>, ServiceError> {
-    difference_of(pool, &assessments::load(pool, principal, id).await?, from, to).await
+    difference_of(
+        pool,
+        &assessments::load(pool, principal, id).await?,
+        from,
+        to,
+    )
+    .await
 }
 
 /// [`difference`] between two revisions of an assessment already read.

@@ -1,5 +1,6 @@
-//! Permission extractors: a signed-in user (as [`CurrentUser`] accepts them) who also holds a
-//! permission that depends on no record. A handler that names one starts with the check done:
+//! Permission extractors: a signed-in user (as [`CurrentUser`] accepts them, or [`AccountUser`]
+//! for [`OwnCredentials`]) who also holds a permission that depends on no record. A handler that
+//! names one starts with the check done:
 //!
 //! ```text
 //! pub async fn list(State(state): State<AppState>, UserAdmin(me): UserAdmin, …)
@@ -9,7 +10,8 @@
 //! The refusal is the same (`Principal::require`: a `warn` log line, then 403) and comes before
 //! any other extractor that reads the request after it. Permissions about one participant or
 //! assessment (`EditParticipant`, `ReadAssessment`, …) need the record first: their services check
-//! them (section Services ([`crate::services`])).
+//! them (section Services ([`crate::services`])). No handler calls `require` itself: `web::floors`
+//! fails on one outside this file.
 //!
 //! # Record-scoped: an assessment already checked
 //!
@@ -29,7 +31,10 @@
 //! `CurrentUser`), then a malformed id (400, as `Path`), then 404 when row-level security hides
 //! the assessment, 403 for an analyst before it is submitted. Writes do not take one: a save
 //! locks the assessment and checks `EditParticipant` under the lock in its own transaction
-//! (`services::assessments::save_answer`), which a view read earlier could not replace.
+//! (`services::assessments::save_answer`), which a view read earlier could not replace; the
+//! workflow's writes read the assessment again after their change, for the message. The review
+//! page keeps its own order (`ReviewSubmissions` refused before anything is looked up, so a
+//! delegation never learns which ids exist) and loads after that check.
 
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;

@@ -11,9 +11,9 @@ use crate::auth::Operator;
 use crate::services::RequestContext;
 use crate::services::imports::{self as service, AnswersOutcome, ParticipantsOutcome};
 use crate::web::AppState;
-use crate::web::permitted::CatalogueManager;
 use crate::web::error::{AppError, ErrorBody};
 use crate::web::pages::import_form::{purpose_of, read_form};
+use crate::web::permitted::CatalogueManager;
 
 /// The import routes (their bodies are read within the import's own limit).
 pub fn router() -> OpenApiRouter<AppState> {

@@ -29,9 +29,9 @@ use crate::services::ServiceError;
 use crate::services::cycles::CycleView;
 use crate::services::imports::{self as service, AnswersOutcome, ParticipantsOutcome, Upload};
 use crate::web::AppState;
-use crate::web::permitted::CatalogueManager;
 use crate::web::error::AppError;
 use crate::web::pages::import_form::{ImportForm, purpose_of, read_form};
+use crate::web::permitted::CatalogueManager;
 
 /// Uploads waiting for their apply, at most.
 pub const PENDING_MAX: usize = 8;
