@@ -30,6 +30,14 @@ pub use crate::storage::answers::{AssessmentHead, StoredAnswer};
 /// An assessment with everything its pages show, read once, in one transaction, with the
 /// permission already checked: the read model of the task list, the section pages, the check
 /// page, the review page and the API's assessment read.
+///
+/// **Holding one is the proof of `ReadAssessment`.** Its `reader` field is private, so no code
+/// outside this module can build one: the only ways to get an `AssessmentView` are [`load`] and
+/// [`load_page`], which check `Permission::ReadAssessment` (and compute `editable` from
+/// `EditParticipant` and the states) for the principal they read it for. A handler that receives
+/// one (the extractors `Readable` and `ReadablePage` of `web::permitted` call these two) neither
+/// checks again nor reads again; a service that takes `&AssessmentView`
+/// (`workflow::revisions_of`) reads on in the same reader's scope without a second check.
 pub struct AssessmentView {
     pub head: AssessmentHead,
     pub framework: Arc<FrameworkRecord>,
@@ -39,6 +47,8 @@ pub struct AssessmentView {
     pub editable: bool,
     /// What surrounds the answers on the pages ([`load_page`]); empty after [`load`].
     pub around: Around,
+    /// Who it was read for, the permission checked: private, so only this module builds one.
+    reader: Principal,
 }
 
 /// What the pages show around the answers, read with them.
@@ -56,6 +66,11 @@ pub struct Around {
 }
 
 impl AssessmentView {
+    /// The principal it was read for (and whose `ReadAssessment` was checked).
+    pub fn reader(&self) -> &Principal {
+        &self.reader
+    }
+
     /// The goal with this code, with its section, id and answer (if any).
     pub fn goal(&self, code: &str) -> Option<(&Section, &Goal, Uuid, Option<&StoredAnswer>)> {
         let (section, goal, id) = self.framework.goal(code)?;
@@ -163,6 +178,7 @@ async fn read(
         answers,
         editable,
         around,
+        reader: principal.clone(),
     })
 }
 

@@ -28,11 +28,15 @@
 //! steps, `save_answer`, the evidence writes and the offline import lock the assessment row and check
 //! its state. Operations that only read write no audit entry.
 //!
-//! For frameworks, mappings, cycles, participants and national goals, authorization stays with the
-//! caller. A handler calls `principal.require(Permission::…)` (`auth::policy`) before the operation;
-//! row-level security then limits the rows the transaction sees and writes. The caller is an
+//! For frameworks, mappings, cycles and participants, authorization stays with the caller: the
+//! handler takes a permission extractor (`web::permitted`, e.g. `CatalogueManager`, which calls
+//! `principal.require(Permission::…)` before the handler runs; the commands are `Cli`); row-level
+//! security then limits the rows the transaction sees and writes. The caller is an
 //! `auth::Operator`: `User(&principal)` from pages and the API, or `Cli` (scope `system`, audit actor
-//! `cli`) from the commands. `national_goals` takes the `Principal` itself and has no command.
+//! `cli`) from the commands. `national_goals` takes the `Principal` itself, has no command, and
+//! checks `ReadParticipant`/`EditParticipant` itself with `principal.require(…)` (a `warn` log
+//! line, then 403), after reading the goal when the permission depends on its participant
+//! (another delegation's goal is 404).
 //!
 //! `assessments`, `workflow`, `clarifications`, `evidence`, `offline` and `reports` take the
 //! `Principal` and check the permission themselves with `principal.may(…)` (no `warn` log line on
@@ -49,9 +53,9 @@
 //! | `mappings` | `set`: replaces every row of the mapping from one version to another, after `check` | `framework.mapping` |
 //! | `cycles` | `create`, `transition` (open, close, publish; opening also creates the assessments and carries answers forward, see Carry-forward ([`crate::storage::cycles`])), `extend_deadline` | `cycle.create`, `cycle.open`, `cycle.close`, `cycle.publish`, `cycle.extend_deadline` |
 //! | `participants` | `create_partner`, `update` (names, active) | `participant.create`, `participant.update` |
-//! | `national_goals` | `create`, `update` | `national_goal.create`, `national_goal.update` |
-//! | `assessments` | `load` (an assessment with its framework version and answers; `ReadAssessment`), `load_page` (the same and what the pages show around the answers: clarification requests, evidence, the latest return's notes and reason; one transaction: the read model `AssessmentView`, with `goal(code)`), `save_answer` (one goal's answer; `EditParticipant`; ten statements with the session, see `assessments::saving_one_answer_takes_a_handful_of_statements`) | `answer.update` |
-//! | `workflow` | `submit` (`SubmitForParticipant`), `review` (return with reasons, or accept; `ReviewSubmissions`), `allow_late` (`ReviewSubmissions`); `revisions`, `revision`, `difference` read (`ReadAssessment`); `return_notes` reads under row-level security only | `assessment.submit`, `assessment.return`, `assessment.accept`, `assessment.allow_late` |
+//! | `national_goals` | `create`, `update` (`EditParticipant`); `list`, `find`, `history`, `form` read (`ReadParticipant`; `form` of a new goal: `EditParticipant` on one's own delegation); `find_editable` (`find` and `EditParticipant`, for a change's checks before its input is read) | `national_goal.create`, `national_goal.update` |
+//! | `assessments` | `load` (an assessment with its framework version and answers; `ReadAssessment`), `load_page` (the same and what the pages show around the answers: clarification requests, evidence, the latest return's notes and reason; one transaction: the read model `AssessmentView`, with `goal(code)`; only these two build one, so holding one proves `ReadAssessment` for its `reader()`), `save_answer` (one goal's answer; `EditParticipant`; ten statements with the session, see `assessments::saving_one_answer_takes_a_handful_of_statements`) | `answer.update` |
+//! | `workflow` | `submit` (`SubmitForParticipant`), `review` (return with reasons, or accept; `ReviewSubmissions`), `allow_late` (`ReviewSubmissions`); `revisions`, `revision`, `difference` read (`ReadAssessment`; `revisions_of`, `revision_of`, `difference_of` read on from an `AssessmentView` already read, without loading it again); `return_notes` reads under row-level security only | `assessment.submit`, `assessment.return`, `assessment.accept`, `assessment.allow_late` |
 //! | `clarifications` | `raise` (`RaiseClarification` and `ReadAssessment`), `reply`, `resolve`; `for_assessment` (`ReadAssessment`) and `open` (row-level security only) read | `clarification.raise`, `clarification.reply`, `clarification.resolve` |
 //! | `evidence` | `add_link`, `add_action`, `add_file`, `remove` (`ReadAssessment`, then `EditParticipant`); `list` (`ReadAssessment`) and `download` (row-level security only) read | `evidence_link.add`, `evidence_link.remove`, `evidence_file.add`, `evidence_file.remove`, `planned_action.add`, `planned_action.remove` |
 //! | `offline` | `export_form` (the form as XLSX), `import_form` (a filled-in form, all rows or none); `form_head` reads; all `EditParticipant` (The offline round trip ([`crate::offline`])) | `assessment.form_export`, `assessment.import` |
@@ -140,6 +144,13 @@ pub enum ServiceError {
     Refused(&'static str),
     #[error(transparent)]
     Sql(#[from] sqlx::Error),
+}
+
+/// A refused permission (`Principal::require`, which logs it) is a 403.
+impl From<crate::auth::policy::Denied> for ServiceError {
+    fn from(_: crate::auth::policy::Denied) -> Self {
+        ServiceError::Forbidden
+    }
 }
 
 /// A read sent to the replica is tried again on the primary when the replica was not reachable.

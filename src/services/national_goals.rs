@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::{FieldProblems, ServiceError};
 use crate::auth::Principal;
+use crate::auth::policy::Permission;
 use crate::storage::audit::{Actor, NewEntry, RequestContext};
 use crate::storage::national_goals::{self as store, NewNationalGoal};
 use crate::storage::{self};
@@ -184,8 +185,8 @@ async fn section_offered(
         .any(|s| s.id == section))
 }
 
-/// Records a new national goal of `participant` (the caller has checked that the principal edits
-/// that delegation; row-level security checks it again).
+/// Records a new national goal of `participant` for a principal who edits that delegation
+/// (`EditParticipant`, 403; row-level security checks it again).
 pub async fn create(
     pool: &PgPool,
     principal: &Principal,
@@ -193,6 +194,7 @@ pub async fn create(
     input: &NationalGoalInput,
     context: &RequestContext,
 ) -> Result<Uuid, ServiceError> {
+    principal.require(Permission::EditParticipant(participant_id))?;
     let goal = parse(input, participant_id, principal.user_id).map_err(ServiceError::Invalid)?;
     let mut tx = storage::Audited::begin(pool, &principal.scope()).await?;
     if !section_offered(&mut tx, goal.section_id).await? {
@@ -236,6 +238,7 @@ pub async fn update(
     let before = store::find(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
+    principal.require(Permission::EditParticipant(before.participant_id))?;
     // A stale form is a conflict even when it also has mistakes: the user must see the change.
     if before.row_version != expected_row_version {
         return Err(ServiceError::Conflict);
@@ -267,12 +270,14 @@ pub async fn update(
     Ok(())
 }
 
-/// A participant's national goals (404 for a participant the caller cannot see). Reads only.
+/// A participant's national goals (`ReadParticipant`, 403; 404 for a participant the caller
+/// cannot see). Reads only.
 pub async fn list(
     pool: &PgPool,
     principal: &Principal,
     participant: Uuid,
 ) -> Result<Vec<NationalGoalView>, ServiceError> {
+    principal.require(Permission::ReadParticipant(participant))?;
     let mut tx = storage::begin(pool, &principal.scope()).await?;
     crate::storage::participants::find(&mut tx, participant)
         .await?
@@ -282,7 +287,8 @@ pub async fn list(
     Ok(goals)
 }
 
-/// One goal; row-level security hides other participants' goals ("not found"). Reads only.
+/// One goal; row-level security hides other participants' goals ("not found"), then
+/// `ReadParticipant` on its participant (403). Reads only.
 pub async fn find(
     pool: &PgPool,
     principal: &Principal,
@@ -293,16 +299,33 @@ pub async fn find(
         .await?
         .ok_or(ServiceError::NotFound)?;
     tx.commit().await?;
+    principal.require(Permission::ReadParticipant(goal.participant_id))?;
     Ok(goal)
 }
 
-/// A goal's versions, oldest first. Reads only.
+/// [`find`] for a principal who may also change it (`EditParticipant` on its participant, 403):
+/// what a change checks before reading its input. [`update`] checks again under its own read.
+pub async fn find_editable(
+    pool: &PgPool,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<NationalGoalView, ServiceError> {
+    let goal = find(pool, principal, id).await?;
+    principal.require(Permission::EditParticipant(goal.participant_id))?;
+    Ok(goal)
+}
+
+/// A goal's versions, oldest first ([`find`]'s 404 and 403 first). Reads only.
 pub async fn history(
     pool: &PgPool,
     principal: &Principal,
     id: Uuid,
 ) -> Result<Vec<GoalVersion>, ServiceError> {
     let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let goal = store::find(&mut tx, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    principal.require(Permission::ReadParticipant(goal.participant_id))?;
     let history = store::history(&mut tx, id).await?;
     tx.commit().await?;
     Ok(history)
@@ -310,6 +333,9 @@ pub async fn history(
 
 /// What the goal form shows: the goal and its history (when it exists) and the sections a goal
 /// may refer to (an older goal's own section kept on offer), in one transaction. Reads only.
+/// An existing goal needs `ReadParticipant` on its participant (after the 404 of a goal hidden by
+/// row-level security); the form for a new goal needs `EditParticipant` on one's own delegation
+/// (403 before anything is read).
 pub async fn form(
     pool: &PgPool,
     principal: &Principal,
@@ -322,12 +348,20 @@ pub async fn form(
     ),
     ServiceError,
 > {
+    if id.is_none() {
+        let own = principal
+            .role
+            .participant()
+            .ok_or(ServiceError::Forbidden)?;
+        principal.require(Permission::EditParticipant(own))?;
+    }
     let mut tx = storage::begin(pool, &principal.scope()).await?;
     let (goal, history) = match id {
         Some(id) => {
             let goal = store::find(&mut tx, id)
                 .await?
                 .ok_or(ServiceError::NotFound)?;
+            principal.require(Permission::ReadParticipant(goal.participant_id))?;
             let history = store::history(&mut tx, id).await?;
             (Some(goal), history)
         }

@@ -79,7 +79,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::ServiceError;
-use super::assessments;
+use super::assessments::{self, AssessmentView};
 use crate::auth::Principal;
 use crate::auth::policy::Permission;
 use crate::domain::answer::value_text;
@@ -404,9 +404,16 @@ pub async fn revisions(
     principal: &Principal,
     id: Uuid,
 ) -> Result<Vec<store::RevisionRow>, ServiceError> {
-    assessments::load(pool, principal, id).await?;
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
-    let rows = store::revisions(&mut tx, id).await?;
+    revisions_of(pool, &assessments::load(pool, principal, id).await?).await
+}
+
+/// Every revision of an assessment already read (its `ReadAssessment` checked when it was).
+pub async fn revisions_of(
+    pool: &PgPool,
+    view: &AssessmentView,
+) -> Result<Vec<store::RevisionRow>, ServiceError> {
+    let mut tx = storage::begin(pool, &view.reader().scope()).await?;
+    let rows = store::revisions(&mut tx, view.head.id).await?;
     tx.commit().await?;
     Ok(rows)
 }
@@ -418,9 +425,22 @@ pub async fn revision(
     id: Uuid,
     revision: i32,
 ) -> Result<(String, String, bool), ServiceError> {
-    assessments::load(pool, principal, id).await?;
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
-    let (content, digest) = store::snapshot_document(&mut tx, id, revision)
+    revision_of(
+        pool,
+        &assessments::load(pool, principal, id).await?,
+        revision,
+    )
+    .await
+}
+
+/// [`revision`] of an assessment already read.
+pub async fn revision_of(
+    pool: &PgPool,
+    view: &AssessmentView,
+    revision: i32,
+) -> Result<(String, String, bool), ServiceError> {
+    let mut tx = storage::begin(pool, &view.reader().scope()).await?;
+    let (content, digest) = store::snapshot_document(&mut tx, view.head.id, revision)
         .await?
         .ok_or(ServiceError::NotFound)?;
     tx.commit().await?;
@@ -436,8 +456,24 @@ pub async fn difference(
     from: i32,
     to: i32,
 ) -> Result<Vec<snapshot::FieldChange>, ServiceError> {
-    let (before, _, _) = revision(pool, principal, id, from).await?;
-    let (after, _, _) = revision(pool, principal, id, to).await?;
+    difference_of(
+        pool,
+        &assessments::load(pool, principal, id).await?,
+        from,
+        to,
+    )
+    .await
+}
+
+/// [`difference`] between two revisions of an assessment already read.
+pub async fn difference_of(
+    pool: &PgPool,
+    view: &AssessmentView,
+    from: i32,
+    to: i32,
+) -> Result<Vec<snapshot::FieldChange>, ServiceError> {
+    let (before, _, _) = revision_of(pool, view, from).await?;
+    let (after, _, _) = revision_of(pool, view, to).await?;
     let read = |content: &str| {
         snapshot::recorded_answers(content)
             .map_err(|e| ServiceError::Sql(sqlx::Error::Decode(Box::new(e))))

@@ -3,7 +3,9 @@
 //! `src/web/` and fails when one names the storage module, in code or in a comment. A second
 //! test keeps the API's shapes out of storage: no record type there derives `ToSchema` or
 //! `IntoParams` (the API's own types are in `web::api::bodies`). A third keeps the modules of
-//! `web/` from importing each other in a circle.
+//! `web/` from importing each other in a circle. A fourth keeps permission checks out of the
+//! handlers: no call of `Principal::require` under `src/web/` outside `permitted.rs` (a permission that depends on
+//! no record is an extractor there; one about a record is checked by its service).
 
 use std::path::{Path, PathBuf};
 
@@ -61,6 +63,42 @@ fn no_file_under_web_names_the_storage_module() {
 }
 
 #[test]
+fn handlers_check_no_permission_themselves() {
+    // Spelled in two pieces so that this file does not hold it either.
+    let needle = [".require", "("].concat();
+    let root = web_dir();
+    let mut files = vec![];
+    rust_files(&root, &mut files);
+    assert!(files.len() > 40, "src/web/ was not read: {root:?}");
+    let mut offending = vec![];
+    for file in files {
+        let relative = file
+            .strip_prefix(&root)
+            .unwrap_or(&file)
+            .to_string_lossy()
+            .replace('\\', "/");
+        if relative == "permitted.rs" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        for (number, line) in text.lines().enumerate() {
+            if line.contains(&needle) {
+                offending.push(format!(
+                    "src/web/{relative}:{}: {}",
+                    number + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    assert!(
+        offending.is_empty(),
+        "a permission is an extractor (src/web/permitted.rs) or the service's check:\n{}",
+        offending.join("\n")
+    );
+}
+
+#[test]
 fn no_storage_record_is_an_api_shape() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("src")
@@ -84,7 +122,7 @@ fn no_storage_record_is_an_api_shape() {
     }
     assert!(
         offending.is_empty(),
-        "API shapes belong in web::api (bodies.rs), not on storage records:\n{}",
+        "API shapes belong in web::api (bodies/), not on storage records:\n{}",
         offending.join("\n")
     );
 }

@@ -68,9 +68,12 @@
 //!    | `PendingUser` | only a session whose second factor is awaited |
 //!    | `MaybeUser` | anyone (sign-out) |
 //!
-//!    The handler then checks `principal.require(Permission::…)` (403 when refused); the assessment,
-//!    workflow, clarification, evidence, offline form and report handlers leave that check to their
-//!    service (section Services ([`crate::services`])).
+//!    A permission that depends on no record is an extractor of its own (`web::permitted`:
+//!    `CatalogueManager`, `UserAdmin`, `AuditReader`, `CredentialsOwner` on `CurrentUser`,
+//!    `OwnCredentials` on `AccountUser`), refused (403) before the handler runs; one about a record
+//!    is checked by the service that reads the record (section Services ([`crate::services`])). An
+//!    assessment already read with `ReadAssessment` checked comes as `Readable`/`ReadablePage`
+//!    (`web::permitted`). No handler calls `require` itself (`web::floors` fails when one does).
 //! 10. **Services, then storage.** A handler never reads or writes the database itself: it calls a
 //!     service (`crate::services`, or `crate::auth` for accounts and sessions) with `AppState.db`, the
 //!     pool of the service role `pledge_app`, and the principal; the service opens the transaction in

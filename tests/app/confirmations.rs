@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{Response, StatusCode, header};
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, TestUser, body_json, body_text};
+use crate::support::{TestApp, TestUser, body_json, body_text, location};
 
 const GOALS: [(&str, &str); 5] = [
     ("legal", "18.5"),
@@ -42,15 +42,6 @@ async fn answer(app: &TestApp, user: &TestUser, assessment: &str, count: usize) 
             .insert(header::IF_MATCH, "\"0\"".parse().unwrap());
         assert!(app.request(put).await.status().is_success(), "{goal}");
     }
-}
-
-fn location(response: &Response<Body>) -> String {
-    response
-        .headers()
-        .get(header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
 }
 
 fn flash_set(response: &Response<Body>) -> bool {
@@ -148,6 +139,61 @@ async fn a_submission_ends_on_its_confirmation_page_and_a_double_click_makes_one
         .await;
     assert_eq!(later.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&later), format!("/assessments/{assessment}"));
+}
+
+#[tokio::test]
+async fn the_confirmation_and_revisions_pages_read_the_assessment_once() {
+    let app = TestApp::spawn().await;
+    let (_admin, _cycle, assessment) = crate::assessments::open_gci_cycle(&app).await;
+    let head = app.user("head", Some("FRA")).await;
+    answer(&app, &head, &assessment, 5).await;
+    let submitted = app
+        .request(head.post_form(&format!("/assessments/{assessment}/submit"), ""))
+        .await;
+    assert_eq!(submitted.status(), StatusCode::SEE_OTHER);
+    let count = |path: String| {
+        let head = head.clone();
+        let app = &app;
+        async move {
+            crate::reports::statements(async {
+                let page = app.request(head.get(&path)).await;
+                assert_eq!(page.status(), StatusCode::OK, "{path}");
+            })
+            .await
+        }
+    };
+    let confirmation = count(format!("/assessments/{assessment}/submitted")).await;
+    // A second revision: returned, then submitted again.
+    let admin = app.user("admin", None).await;
+    let returned = app
+        .request(admin.post_form(
+            &format!("/assessments/{assessment}/return"),
+            "reason=More+detail",
+        ))
+        .await;
+    assert_eq!(returned.status(), StatusCode::SEE_OTHER);
+    let again = app
+        .request(head.post_form(&format!("/assessments/{assessment}/submit"), ""))
+        .await;
+    assert_eq!(
+        location(&again),
+        format!("/assessments/{assessment}/submitted")
+    );
+    let revisions = count(format!("/assessments/{assessment}/revisions?from=1&to=2")).await;
+    eprintln!("statements: confirmation {confirmation}, revisions with a difference {revisions}");
+    assert!(confirmation > 0, "the counter sees the page's statements");
+    // 7 measured: the assessment read once, with its permission, then the revisions read on
+    // from it. Before, the page read the assessment a second time (a transaction of its own).
+    assert!(
+        confirmation <= 8,
+        "the confirmation page took {confirmation} statements"
+    );
+    // 11 measured: the same, then the two revisions' documents. Before, the page read the
+    // assessment three times: for the list and again for each document.
+    assert!(
+        revisions <= 12,
+        "the revisions page took {revisions} statements"
+    );
 }
 
 #[tokio::test]

@@ -13,49 +13,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::reports::{gci_framework, gci_rows, store_framework};
-use crate::support::{TestApp, TestUser, body_bytes, body_json};
-
-/// A multipart upload with text fields and the file, as a browser or client sends it.
-pub(crate) fn multipart(
-    user: &TestUser,
-    path: &str,
-    fields: &[(&str, &str)],
-    name: &str,
-    content: &[u8],
-) -> Request<Body> {
-    let boundary = "import-test-boundary";
-    let mut body = Vec::new();
-    for (field, value) in fields {
-        body.extend(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n"
-            )
-            .into_bytes(),
-        );
-    }
-    body.extend(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-        )
-        .into_bytes(),
-    );
-    body.extend_from_slice(content);
-    body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
-    let uri = if path.starts_with("/api/") {
-        path.to_owned()
-    } else {
-        format!("{path}?csrf_token={}", user.csrf)
-    };
-    Request::post(uri)
-        .header("cookie", format!("pledge_session={}", user.cookie))
-        .header("x-csrf-token", &user.csrf)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(Body::from(body))
-        .unwrap()
-}
+use crate::support::{TestApp, TestUser, body_bytes, body_json, multipart};
 
 /// The export's column titles (English), as the tidy file's header.
 fn header() -> String {
@@ -585,22 +543,7 @@ async fn on_behalf_rows_never_overwrite_a_delegations_newer_answer_and_name_who_
         .request(admin.api("POST", &format!("/api/v1/cycles/{cycle}/open"), None))
         .await;
     assert!(opened.status().is_success(), "{}", opened.status());
-    let fra: Uuid = {
-        use sqlx::Connection;
-        let mut owner = app.db.owner().await;
-        let mut tx = owner.begin().await.unwrap();
-        pledge::storage::set_scope(&mut tx, &pledge::storage::Scope::System)
-            .await
-            .unwrap();
-        sqlx::query_scalar(
-            "SELECT a.id FROM assessments a JOIN participants p ON p.id = a.participant_id
-             WHERE a.cycle_id = $1 AND p.code = 'FRA'",
-        )
-        .bind(cycle)
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap()
-    };
+    let fra = app.assessment_of(cycle, "FRA").await;
     // FRA's head saves an answer after the file was made.
     let head = app.user("head", Some("FRA")).await;
     let saved = app
@@ -1010,22 +953,7 @@ async fn a_delegation_sees_the_answers_the_secretariat_entered_for_it_until_it_c
         ))
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    let fra: Uuid = {
-        use sqlx::Connection;
-        let mut owner = app.db.owner().await;
-        let mut tx = owner.begin().await.unwrap();
-        pledge::storage::set_scope(&mut tx, &pledge::storage::Scope::System)
-            .await
-            .unwrap();
-        sqlx::query_scalar(
-            "SELECT a.id FROM assessments a JOIN participants p ON p.id = a.participant_id
-             WHERE a.cycle_id = $1 AND p.code = 'FRA'",
-        )
-        .bind(cycle)
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap()
-    };
+    let fra = app.assessment_of(cycle, "FRA").await;
     let head = app.user("head", Some("FRA")).await;
     let page = |path: String, lang: &'static str| {
         let head = head.clone();

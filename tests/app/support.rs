@@ -273,13 +273,36 @@ pub async fn body_bytes(response: Response<Body>) -> Vec<u8> {
 /// A multipart upload of `content` named `name` in the field `file`; pages carry the CSRF token
 /// in the query, as their upload forms do.
 pub fn upload(user: &TestUser, path: &str, name: &str, content: &[u8]) -> Request<Body> {
+    multipart(user, path, &[], name, content)
+}
+
+/// A multipart upload with text fields and the file, as a browser or client sends it (the
+/// fields first, then `file`); pages carry the CSRF token in the query, as their upload forms do.
+pub fn multipart(
+    user: &TestUser,
+    path: &str,
+    fields: &[(&str, &str)],
+    name: &str,
+    content: &[u8],
+) -> Request<Body> {
     let boundary = "test-boundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-    )
-    .into_bytes();
+    let mut body = Vec::new();
+    for (field, value) in fields {
+        body.extend(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n"
+            )
+            .into_bytes(),
+        );
+    }
+    body.extend(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .into_bytes(),
+    );
     body.extend_from_slice(content);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
     let uri = if path.starts_with("/api/") {
         path.to_owned()
     } else {
@@ -510,5 +533,52 @@ impl TestDb {
             )
         };
         Some((url(OWNER_ROLE), url(APP_ROLE)))
+    }
+}
+
+/// Where a redirect leads (its `Location`), or "".
+pub fn location(response: &Response<Body>) -> String {
+    response
+        .headers()
+        .get(axum::http::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The one-time message's cookie a response sets (`pledge_flash=…`), or "".
+pub fn flash_of(response: &Response<Body>) -> String {
+    response
+        .headers()
+        .get_all(axum::http::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("pledge_flash="))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+impl TestApp {
+    /// An owner's connection that sees every row (row-level security reads the `system` role).
+    pub async fn system(&self) -> PgConnection {
+        let mut owner = self.db.owner().await;
+        sqlx::query("SELECT set_config('pledge.role', 'system', false)")
+            .execute(&mut owner)
+            .await
+            .unwrap();
+        owner
+    }
+
+    /// The assessment of the participant with this code in a cycle (read as `system`).
+    pub async fn assessment_of(&self, cycle: Uuid, participant: &str) -> Uuid {
+        sqlx::query_scalar(
+            "SELECT a.id FROM assessments a JOIN participants p ON p.id = a.participant_id
+             WHERE a.cycle_id = $1 AND p.code = $2",
+        )
+        .bind(cycle)
+        .bind(participant)
+        .fetch_one(&mut self.system().await)
+        .await
+        .unwrap()
     }
 }

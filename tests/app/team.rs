@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use crate::assessments::open_gci_cycle;
 use crate::support::{
-    PASSWORD, TestApp, TestUser, anonymous_form, body_json, body_text, enc, session_cookie_set,
+    PASSWORD, TestApp, TestUser, anonymous_form, body_json, body_text, enc, flash_of, location,
+    session_cookie_set,
 };
 use pledge::storage::{self, Scope};
 
@@ -43,36 +44,6 @@ async fn invitation_with_token(
     .unwrap();
     tx.commit().await.unwrap();
     token
-}
-
-/// An owner's connection that sees every row (row-level security reads the `system` role).
-async fn system(app: &TestApp) -> sqlx::PgConnection {
-    let mut owner = app.db.owner().await;
-    sqlx::query("SELECT set_config('pledge.role', 'system', false)")
-        .execute(&mut owner)
-        .await
-        .unwrap();
-    owner
-}
-
-fn location(response: &axum::http::Response<axum::body::Body>) -> String {
-    response
-        .headers()
-        .get(header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
-}
-
-fn flash_of(response: &axum::http::Response<axum::body::Body>) -> String {
-    response
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("pledge_flash="))
-        .unwrap_or_default()
-        .to_owned()
 }
 
 #[tokio::test]
@@ -188,7 +159,7 @@ async fn an_expired_or_unknown_link_is_the_same_404_page() {
     let app = TestApp::spawn().await;
     let token =
         invitation_with_token(&app, "FRA", "late@test.example", time::Duration::days(7)).await;
-    let mut owner = system(&app).await;
+    let mut owner = app.system().await;
     sqlx::query(
         "UPDATE invitations SET created_at = now() - interval '8 days', expires_at = now() - interval '1 day'",
     )
@@ -252,7 +223,7 @@ async fn inviting_reveals_nothing_about_whether_the_address_has_an_account() {
     assert!(team.contains(&existing.email) && team.contains("nobody.yet@test.example"));
     // Both are audited, neither says whether there was an account.
     let details: Vec<Value> = {
-        let mut owner = system(&app).await;
+        let mut owner = app.system().await;
         sqlx::query_scalar(
             "SELECT details FROM audit_log WHERE action = 'team.invite' ORDER BY seq",
         )
@@ -268,7 +239,7 @@ async fn inviting_reveals_nothing_about_whether_the_address_has_an_account() {
     // The mails: the same subject and language; only the new address gets a link to accept,
     // and that link (from the outbox, as the sender will send it) works.
     let mails: Vec<(String, String, String, String, String)> = {
-        let mut owner = system(&app).await;
+        let mut owner = app.system().await;
         sqlx::query_as(
             "SELECT recipient, language, subject, body, link FROM mail_outbox
              WHERE kind = 'team_invitation' ORDER BY created_at, recipient",
@@ -442,7 +413,7 @@ async fn the_team_page_shows_each_members_last_sign_in() {
     let app = TestApp::spawn().await;
     let head = app.user("head", Some("FRA")).await;
     let member = app.user("contributor", Some("FRA")).await;
-    let mut owner = system(&app).await;
+    let mut owner = app.system().await;
     sqlx::query("UPDATE sessions SET created_at = '2026-03-04 10:20:00+00' WHERE user_id = $1")
         .bind(member.id)
         .execute(&mut owner)
@@ -652,7 +623,7 @@ async fn my_work_lists_my_goals_across_cycles_in_the_same_statements_for_one_or_
 
     // A second cycle, every goal of both assigned, and a clarification request on one.
     let framework: String = {
-        let mut owner = system(&app).await;
+        let mut owner = app.system().await;
         let id: Uuid = sqlx::query_scalar("SELECT framework_id FROM cycles WHERE id = $1::uuid")
             .bind(&cycle)
             .fetch_one(&mut owner)
@@ -676,7 +647,7 @@ async fn my_work_lists_my_goals_across_cycles_in_the_same_statements_for_one_or_
         StatusCode::NO_CONTENT
     );
     let next_assessment: Uuid = {
-        let mut owner = system(&app).await;
+        let mut owner = app.system().await;
         sqlx::query_scalar(
             "SELECT a.id FROM assessments a JOIN participants p ON p.id = a.participant_id
              WHERE a.cycle_id = $1::uuid AND p.code = 'FRA'",
@@ -759,7 +730,7 @@ async fn assignments_carry_forward_to_the_next_cycle_through_the_mapping_marked_
         StatusCode::SEE_OTHER
     );
     // One member leaves the delegation before the next cycle.
-    let mut owner = system(&app).await;
+    let mut owner = app.system().await;
     sqlx::query("UPDATE users SET disabled_at = now() WHERE id = $1")
         .bind(gone.id)
         .execute(&mut owner)

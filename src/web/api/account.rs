@@ -12,13 +12,12 @@ use uuid::Uuid;
 
 use super::bodies::{TokenSummary, all};
 use crate::auth::accounts::{self, CreatedToken};
-use crate::auth::policy::Permission;
 use crate::services::RequestContext;
 use crate::services::users;
 use crate::web::AppState;
-use crate::web::authn::{AccountUser, CurrentUser};
+use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
-use crate::web::permitted::CredentialsOwner;
+use crate::web::permitted::{CredentialsOwner, OwnCredentials};
 
 /// The account routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -44,11 +43,10 @@ pub struct PasswordChange {
         (status = 422, description = "`fields.current_password` or `fields.new_password` says what is wrong", body = ErrorBody)))]
 pub async fn change_password(
     State(state): State<AppState>,
-    AccountUser(me): AccountUser,
+    OwnCredentials(me): OwnCredentials,
     context: RequestContext,
     Json(change): Json<PasswordChange>,
 ) -> Result<StatusCode, AppError> {
-    me.require(Permission::ManageOwnCredentials)?;
     accounts::change_own_password(
         &state.db,
         &me,

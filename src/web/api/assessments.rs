@@ -18,9 +18,10 @@ use crate::services::RequestContext;
 use crate::services::assessments::StoredAnswer;
 use crate::services::assessments::{self as service, AssessmentView};
 use crate::web::AppState;
-use crate::web::api::pagination::{Page, PageParams};
+use crate::web::api::pagination::{Page, PageParams, state_filter};
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
+use crate::web::permitted::Readable;
 
 /// The assessment routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -98,33 +99,28 @@ pub async fn list_assessments(
     let request = page.request()?;
     let filter = crate::services::assessments::AssessmentFilter {
         cycle: params.cycle,
-        state: match params.state.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(text) => Some(
-                crate::domain::assessment::AssessmentState::parse(text).ok_or_else(|| {
-                    AppError::Validation(
-                        [("state".to_owned(), "field.state.unknown".to_owned())].into(),
-                    )
-                })?,
-            ),
-        },
+        state: state_filter(
+            params.state.as_deref(),
+            crate::domain::assessment::AssessmentState::parse,
+        )?,
         participant_code: params
             .participant
             .map(|code| code.trim().to_owned())
             .filter(|code| !code.is_empty()),
     };
+    let (offset, limit) = request.sql();
     let (items, total) = service::list(
         &state.db,
         crate::auth::Operator::User(&me),
         &filter,
-        i64::try_from(request.offset).unwrap_or(i64::MAX),
-        i64::from(request.limit),
+        offset,
+        limit,
     )
     .await?;
-    Ok(Json(Page::new(
+    Ok(Json(Page::counted(
         items.into_iter().map(AssessmentSummary::from).collect(),
         request,
-        u64::try_from(total).unwrap_or(0),
+        total,
     )))
 }
 
@@ -190,12 +186,7 @@ fn document(view: &AssessmentView) -> AssessmentDocument {
     responses((status = 200, description = "The assessment", body = AssessmentDocument, headers(("ETag" = String, description = "The row version, for `If-Match`"))),
               (status = 403, description = "A draft, for an analyst", body = ErrorBody),
               (status = 404, description = "No such assessment (or not yours)", body = ErrorBody)))]
-pub async fn get_assessment(
-    State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
-    Path(id): Path<Uuid>,
-) -> Result<Response, AppError> {
-    let view = service::load(&state.db, &me, id).await?;
+pub async fn get_assessment(Readable(view): Readable) -> Result<Response, AppError> {
     Ok(([etag(view.head.row_version)], Json(document(&view))).into_response())
 }
 
@@ -204,11 +195,9 @@ pub async fn get_assessment(
     params(("assessment" = Uuid, Path, description = "Assessment id"), ("goal" = String, Path, description = "Goal code")),
     responses((status = 200, description = "The answer", body = AnswerView, headers(("ETag" = String, description = "The row version, for `If-Match`"))), (status = 404, description = "No such assessment or goal", body = ErrorBody)))]
 pub async fn get_answer(
-    State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
-    Path((id, goal)): Path<(Uuid, String)>,
+    Readable(view): Readable,
+    Path((_, goal)): Path<(Uuid, String)>,
 ) -> Result<Response, AppError> {
-    let view = service::load(&state.db, &me, id).await?;
     let (section, goal, _, answer) = view.goal(&goal).ok_or(AppError::NotFound)?;
     let answer = answer_view(&section.code, &goal.code, answer);
     Ok(([etag(answer.row_version)], Json(answer)).into_response())

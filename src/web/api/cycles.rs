@@ -19,7 +19,7 @@ use crate::services::RequestContext;
 use crate::services::cycles as service;
 use crate::services::cycles::{BoardQuery, CycleFilter};
 use crate::web::AppState;
-use crate::web::api::pagination::{Page, PageParams};
+use crate::web::api::pagination::{Page, PageParams, state_filter};
 use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
 use crate::web::permitted::CatalogueManager;
@@ -62,29 +62,13 @@ pub async fn list_cycles(
 ) -> Result<Json<Page<CycleView>>, AppError> {
     let request = page.request()?;
     let filter = CycleFilter {
-        state: match params.state.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(text) => Some(CycleState::parse(text).ok_or_else(|| {
-                AppError::Validation(
-                    [("state".to_owned(), "field.state.unknown".to_owned())].into(),
-                )
-            })?),
-        },
+        state: state_filter(params.state.as_deref(), CycleState::parse)?,
         framework: params.framework,
     };
-    let (items, total) = service::list_page(
-        &state.db,
-        Operator::User(&me),
-        &filter,
-        i64::try_from(request.offset).unwrap_or(i64::MAX),
-        i64::from(request.limit),
-    )
-    .await?;
-    Ok(Json(Page::new(
-        all(items),
-        request,
-        u64::try_from(total).unwrap_or(0),
-    )))
+    let (offset, limit) = request.sql();
+    let (items, total) =
+        service::list_page(&state.db, Operator::User(&me), &filter, offset, limit).await?;
+    Ok(Json(Page::counted(all(items), request, total)))
 }
 
 /// A cycle to create.

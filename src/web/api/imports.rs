@@ -8,13 +8,12 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::Operator;
-use crate::auth::policy::Permission;
 use crate::services::RequestContext;
 use crate::services::imports::{self as service, AnswersOutcome, ParticipantsOutcome};
 use crate::web::AppState;
-use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, ErrorBody};
 use crate::web::pages::import_form::{purpose_of, read_form};
+use crate::web::permitted::CatalogueManager;
 
 /// The import routes (their bodies are read within the import's own limit).
 pub fn router() -> OpenApiRouter<AppState> {
@@ -41,13 +40,12 @@ pub fn router() -> OpenApiRouter<AppState> {
               (status = 422, description = "The file was refused; `fields` maps each place to its problem", body = ErrorBody)))]
 pub async fn import_answers(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    // Refused before a byte of the body is read.
+    CatalogueManager(me): CatalogueManager,
     context: RequestContext,
     Path(cycle): Path<Uuid>,
     mut multipart: Multipart,
 ) -> Result<Json<AnswersOutcome>, AppError> {
-    // Refused before a byte of the body is read.
-    me.require(Permission::ManageCatalogue)?;
     let form = read_form(&mut multipart).await?;
     let purpose = purpose_of(&form)?;
     let dry_run = form.flag("dry_run");
@@ -78,11 +76,10 @@ pub async fn import_answers(
               (status = 422, description = "The file was refused; `fields` maps each place to its problem", body = ErrorBody)))]
 pub async fn import_participants(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     context: RequestContext,
     mut multipart: Multipart,
 ) -> Result<Json<ParticipantsOutcome>, AppError> {
-    me.require(Permission::ManageCatalogue)?;
     let form = read_form(&mut multipart).await?;
     let dry_run = form.flag("dry_run");
     let outcome = service::import_participants(

@@ -11,7 +11,6 @@ use uuid::Uuid;
 use super::bodies::{GoalVersion, NationalGoalView, all};
 use super::etag::{etag, expected_version};
 use super::frameworks::Created;
-use crate::auth::policy::Permission;
 use crate::services::RequestContext;
 use crate::services::national_goals::{self as service, NationalGoalInput};
 use crate::web::AppState;
@@ -35,7 +34,6 @@ pub async fn list_goals(
     CurrentUser(me): CurrentUser,
     Path(participant): Path<Uuid>,
 ) -> Result<Json<Vec<NationalGoalView>>, AppError> {
-    me.require(Permission::ReadParticipant(participant))?;
     Ok(Json(all(service::list(&state.db, &me, participant).await?)))
 }
 
@@ -51,20 +49,8 @@ pub async fn create_goal(
     Path(participant): Path<Uuid>,
     Json(input): Json<NationalGoalInput>,
 ) -> Result<(StatusCode, Json<Created>), AppError> {
-    me.require(Permission::EditParticipant(participant))?;
     let id = service::create(&state.db, &me, participant, &input, &context).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
-}
-
-async fn visible(
-    state: &AppState,
-    me: &crate::auth::Principal,
-    id: Uuid,
-) -> Result<NationalGoalView, AppError> {
-    // Row-level security hides other participants' goals: they are "not found".
-    let goal = service::find(&state.db, me, id).await?;
-    me.require(Permission::ReadParticipant(goal.participant_id))?;
-    Ok(goal.into())
 }
 
 /// One national goal, with its row version as `ETag`.
@@ -75,7 +61,8 @@ pub async fn get_goal(
     CurrentUser(me): CurrentUser,
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    let goal = visible(&state, &me, id).await?;
+    // Row-level security hides other participants' goals: they are "not found".
+    let goal = NationalGoalView::from(service::find(&state.db, &me, id).await?);
     Ok(([etag(goal.row_version)], Json(goal)).into_response())
 }
 
@@ -94,8 +81,8 @@ pub async fn update_goal(
     Path(id): Path<Uuid>,
     Json(input): Json<NationalGoalInput>,
 ) -> Result<StatusCode, AppError> {
-    let goal = visible(&state, &me, id).await?;
-    me.require(Permission::EditParticipant(goal.participant_id))?;
+    // 404, then 403, before the 428 of a missing `If-Match`.
+    service::find_editable(&state.db, &me, id).await?;
     let expected = expected_version(&headers)?;
     service::update(&state.db, &me, id, expected, &input, &context).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -109,6 +96,5 @@ pub async fn goal_history(
     CurrentUser(me): CurrentUser,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Vec<GoalVersion>>, AppError> {
-    visible(&state, &me, id).await?;
     Ok(Json(all(service::history(&state.db, &me, id).await?)))
 }

@@ -7,8 +7,11 @@
 //!   counts every item of the listing, `next_cursor` is `null` on the last page.
 //!
 //! A listing takes [`PageParams`] in its query (`params(PageParams)` in its `#[utoipa::path]`),
-//! calls [`PageParams::request`] for the offset and limit, and answers [`Page::new`] (items read
-//! with `OFFSET`/`LIMIT` and a `count(*)`) or [`Page::of_slice`] (a listing already in memory).
+//! calls [`PageParams::request`] for the offset and limit (as SQL takes them:
+//! [`PageRequest::sql`]), and answers [`Page::counted`] (items read with `OFFSET`/`LIMIT` and a
+//! `count(*)`), [`Page::new`] or [`Page::of_slice`] (a listing already in memory). A listing
+//! filtered by a state reads its `state` with [`state_filter`] (blank is no filter, an unknown
+//! state a 422 naming `state`).
 //! A listing with more to say than its items (the comparison: cycle, distributions, movers) puts
 //! its own fields beside these four, never around them.
 //!
@@ -66,6 +69,30 @@ impl PageParams {
     }
 }
 
+impl PageRequest {
+    /// The offset and the limit as SQL's `OFFSET` and `LIMIT` take them (`bigint`).
+    pub fn sql(&self) -> (i64, i64) {
+        (
+            i64::try_from(self.offset).unwrap_or(i64::MAX),
+            i64::from(self.limit),
+        )
+    }
+}
+
+/// A listing's `state` filter read with the state type's `parse`: absent or blank is no filter;
+/// a state it does not know is a 422 naming `state` (`field.state.unknown`).
+pub fn state_filter<S>(
+    text: Option<&str>,
+    parse: impl FnOnce(&str) -> Option<S>,
+) -> Result<Option<S>, AppError> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => parse(text).map(Some).ok_or_else(|| {
+            AppError::Validation([("state".to_owned(), "field.state.unknown".to_owned())].into())
+        }),
+    }
+}
+
 /// The cursor of the page that starts at `offset`.
 pub fn encode_cursor(offset: u64) -> String {
     let mut bytes = vec![CURSOR_VERSION];
@@ -105,6 +132,11 @@ impl<T> Page<T> {
             limit: request.limit,
             total,
         }
+    }
+
+    /// [`Page::new`] with the total as SQL's `count(*)` gives it.
+    pub fn counted(items: Vec<T>, request: PageRequest, total: i64) -> Self {
+        Self::new(items, request, u64::try_from(total).unwrap_or(0))
     }
 
     /// The page at `request` of a listing held in memory.
@@ -189,5 +221,31 @@ mod tests {
         );
         assert!(page.items.is_empty());
         assert_eq!((page.next_cursor, page.total), (None, 3));
+    }
+
+    #[test]
+    fn a_state_filter_is_absent_when_blank_and_names_state_when_unknown() {
+        let parse = |text: &str| (text == "open").then_some(1);
+        assert_eq!(state_filter(None, parse).ok(), Some(None));
+        assert_eq!(state_filter(Some("  "), parse).ok(), Some(None));
+        assert_eq!(state_filter(Some(" open "), parse).ok(), Some(Some(1)));
+        match state_filter(Some("opne"), parse) {
+            Err(AppError::Validation(fields)) => assert_eq!(
+                fields.get("state").map(String::as_str),
+                Some("field.state.unknown")
+            ),
+            other => panic!("expected a 422 naming state, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_sql_offset_saturates_and_a_negative_count_is_none() {
+        let request = PageRequest {
+            offset: u64::MAX,
+            limit: 7,
+        };
+        assert_eq!(request.sql(), (i64::MAX, 7));
+        let page = Page::counted(Vec::<u8>::new(), request, -1);
+        assert_eq!((page.total, page.next_cursor), (0, None));
     }
 }

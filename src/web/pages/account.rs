@@ -11,14 +11,13 @@ use uuid::Uuid;
 
 use super::{PageContext, render};
 use crate::auth::accounts::{self, CreatedToken};
-use crate::auth::policy::Permission;
 use crate::auth::{Principal, totp};
 use crate::services::RequestContext;
 use crate::services::users::{self, SessionSummary, TokenSummary};
 use crate::web::AppState;
-use crate::web::authn::{AccountUser, CurrentUser};
+use crate::web::authn::CurrentUser;
 use crate::web::error::{AppError, FieldErrors};
-use crate::web::permitted::CredentialsOwner;
+use crate::web::permitted::{CredentialsOwner, OwnCredentials};
 
 #[derive(Template)]
 #[template(path = "account.html")]
@@ -114,11 +113,10 @@ pub struct PasswordQuery {
 
 /// `GET /account/password` (also where a one-time password leads).
 pub async fn show_password(
-    AccountUser(me): AccountUser,
+    OwnCredentials(me): OwnCredentials,
     page: PageContext,
     axum::extract::Query(query): axum::extract::Query<PasswordQuery>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageOwnCredentials)?;
     render(&PasswordPage {
         page,
         forced: me.must_change_password,
@@ -150,12 +148,11 @@ fn return_target(target: Option<&str>) -> String {
 /// `POST /account/password`: re-enter the current password, choose a new one.
 pub async fn change_password(
     State(state): State<AppState>,
-    AccountUser(me): AccountUser,
+    OwnCredentials(me): OwnCredentials,
     page: PageContext,
     context: RequestContext,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageOwnCredentials)?;
     let return_to = return_target(form.return_to.as_deref());
     let result = if form.new_password != form.confirm_password {
         Err(AppError::Validation(FieldErrors::from([(
@@ -211,10 +208,9 @@ struct EnrolPage {
 /// `GET /account/second-factor`: the secret and QR code to scan, or the status when enrolled.
 pub async fn show_second_factor(
     State(state): State<AppState>,
-    AccountUser(me): AccountUser,
+    OwnCredentials(me): OwnCredentials,
     page: PageContext,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageOwnCredentials)?;
     let secret = accounts::enrolment_secret(&state.config.auth.totp_keys, &me);
     enrol_page(&state, &me, page, secret, FieldErrors::new())
 }
@@ -248,12 +244,11 @@ pub struct EnrolForm {
 /// `POST /account/second-factor`: turns the second factor on and shows the recovery codes once.
 pub async fn enrol_second_factor(
     State(state): State<AppState>,
-    AccountUser(me): AccountUser,
+    OwnCredentials(me): OwnCredentials,
     page: PageContext,
     context: RequestContext,
     Form(form): Form<EnrolForm>,
 ) -> Result<Response, AppError> {
-    me.require(Permission::ManageOwnCredentials)?;
     let keys = &state.config.auth.totp_keys;
     match accounts::enrol_second_factor(&state.db, keys, &me, &form.code, &context).await {
         Ok(recovery_codes) => render(&EnrolPage {

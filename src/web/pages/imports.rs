@@ -22,7 +22,6 @@ use super::frameworks::refused;
 use super::offline::{ProblemRow, problem_rows};
 use super::{PageContext, render};
 use crate::auth::Operator;
-use crate::auth::policy::Permission;
 use crate::import::table::Source;
 use crate::import::{MAX_UPLOAD_BYTES, Purpose};
 use crate::services::RequestContext;
@@ -30,9 +29,9 @@ use crate::services::ServiceError;
 use crate::services::cycles::CycleView;
 use crate::services::imports::{self as service, AnswersOutcome, ParticipantsOutcome, Upload};
 use crate::web::AppState;
-use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
 use crate::web::pages::import_form::{ImportForm, purpose_of, read_form};
+use crate::web::permitted::CatalogueManager;
 
 /// Uploads waiting for their apply, at most.
 pub const PENDING_MAX: usize = 8;
@@ -150,11 +149,6 @@ fn take(token: &str, user: Uuid, cycle: Option<Uuid>) -> Option<Pending> {
     pending.remove(token)
 }
 
-fn admin_only(me: &crate::auth::Principal) -> Result<(), AppError> {
-    me.require(Permission::ManageCatalogue)?;
-    Ok(())
-}
-
 #[derive(Template)]
 #[template(path = "import_answers.html")]
 struct AnswersPage {
@@ -197,11 +191,10 @@ async fn cycle_view(
 /// `GET /cycles/{cycle}/import`: the file and the purpose.
 pub async fn answers_form(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    admin_only(&me)?;
     let cycle = cycle_view(&state, &me, id).await?;
     let purpose = default_purpose(&cycle).to_owned();
     render(&AnswersPage {
@@ -226,13 +219,12 @@ fn default_purpose(cycle: &CycleView) -> &'static str {
 /// page, writing nothing.
 pub async fn answers_check(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     Path(id): Path<Uuid>,
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
-    admin_only(&me)?;
     let cycle = cycle_view(&state, &me, id).await?;
     let form = match read_form(&mut multipart).await {
         Ok(form) => form,
@@ -311,13 +303,12 @@ pub struct ApplyForm {
 /// message; an expired upload asks for the file again.
 pub async fn answers_apply(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     Path(id): Path<Uuid>,
     Form(form): Form<ApplyForm>,
 ) -> Result<Response, AppError> {
-    admin_only(&me)?;
     cycle_view(&state, &me, id).await?;
     let secure = state.config.auth.secure_cookies;
     let Some(pending) = take(&form.token, me.user_id, Some(id)) else {
@@ -386,10 +377,9 @@ struct ParticipantsPage {
 
 /// `GET /participants/import`.
 pub async fn participants_form(
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(_): CatalogueManager,
     page: PageContext,
 ) -> Result<Response, AppError> {
-    admin_only(&me)?;
     render(&ParticipantsPage {
         page,
         max_megabytes: MAX_UPLOAD_BYTES / 1024 / 1024,
@@ -404,12 +394,11 @@ pub async fn participants_form(
 /// will add and update, writing nothing.
 pub async fn participants_check(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
-    admin_only(&me)?;
     let form = match read_form(&mut multipart).await {
         Ok(form) => form,
         Err(AppError::Validation(fields)) => {
@@ -455,12 +444,11 @@ pub async fn participants_check(
 /// `POST /participants/import/apply`.
 pub async fn participants_apply(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     page: PageContext,
     context: RequestContext,
     Form(form): Form<ApplyForm>,
 ) -> Result<Response, AppError> {
-    admin_only(&me)?;
     let secure = state.config.auth.secure_cookies;
     let Some(pending) = take(&form.token, me.user_id, None) else {
         return Ok(flash::redirect(
@@ -508,14 +496,13 @@ pub struct ValuesQuery {
 /// that one import, the id its `cycle.import` audit entry names), as CSV, streamed.
 pub async fn values(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    CatalogueManager(me): CatalogueManager,
     Path(id): Path<Uuid>,
     axum::extract::Query(query): axum::extract::Query<ValuesQuery>,
 ) -> Result<Response, AppError> {
     use axum::http::header::{CONTENT_DISPOSITION, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
     use axum::response::IntoResponse;
     use futures_util::StreamExt;
-    admin_only(&me)?;
     let import = match query.import.as_deref().filter(|text| !text.is_empty()) {
         Some(text) => Some(text.parse::<Uuid>().map_err(|_| AppError::NotFound)?),
         None => None,

@@ -45,9 +45,7 @@ async fn participant_for(
             None => None,
         },
     };
-    if let Some(participant) = &chosen {
-        me.require(Permission::ReadParticipant(participant.id))?;
-    }
+    // `ReadParticipant` on the one chosen: checked by `service::list`.
     Ok(chosen)
 }
 
@@ -167,9 +165,6 @@ async fn goal_page(
         .map(|g| g.participant_id)
         .or(me.role.participant());
     let can_edit = participant.is_some_and(|p| me.may(Permission::EditParticipant(p)));
-    if let Some(goal) = &goal {
-        me.require(Permission::ReadParticipant(goal.participant_id))?;
-    }
     let stored_version = goal.as_ref().map_or(0, |g| g.row_version);
     let (form, row_version) = form.unwrap_or_else(|| {
         let input = goal
@@ -202,8 +197,7 @@ pub async fn show_new(
     CurrentUser(me): CurrentUser,
     page: PageContext,
 ) -> Result<Response, AppError> {
-    let own = me.role.participant().ok_or(AppError::Forbidden)?;
-    me.require(Permission::EditParticipant(own))?;
+    // `service::form` refuses the form of a new goal to all but one's own delegation's editors.
     render(&goal_page(&state, &me, page, None, None, FormErrors::default()).await?)
 }
 
@@ -216,7 +210,7 @@ pub async fn create(
     Form(form): Form<NationalGoalInput>,
 ) -> Result<Response, AppError> {
     let own = me.role.participant().ok_or(AppError::Forbidden)?;
-    me.require(Permission::EditParticipant(own))?;
+    // `service::create` checks `EditParticipant(own)` before anything else.
     match service::create(&state.db, &me, own, &form, &context).await {
         Ok(id) => Ok(flash::redirect(
             &format!("/national-goals/{id}"),
@@ -259,8 +253,7 @@ pub async fn update(
     Form(form): Form<EditForm>,
 ) -> Result<Response, AppError> {
     // Permission on the goal's participant: a goal the caller cannot see is not found.
-    let participant = service::find(&state.db, &me, id).await?.participant_id;
-    me.require(Permission::EditParticipant(participant))?;
+    service::find_editable(&state.db, &me, id).await?;
     match service::update(&state.db, &me, id, form.row_version, &form.input, &context).await {
         Ok(()) => Ok(flash::redirect(
             &format!("/national-goals/{id}"),

@@ -29,6 +29,7 @@ use crate::services::{ServiceError, workflow::Submitted};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
+use crate::web::permitted::Readable;
 
 /// The participant's name in the page's language.
 fn participant_name(page: &PageContext, view: &AssessmentView) -> String {
@@ -77,13 +78,12 @@ struct SubmittedPage {
 /// revision and its digest. Without a current submission, the assessment itself.
 pub async fn submitted(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    Readable(view): Readable,
     page: PageContext,
-    Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    let view = assessments::load(&state.db, &me, id).await?;
+    let id = view.head.id;
     let current = view.head.state.is_submitted();
-    let revisions = service::revisions(&state.db, &me, id).await?;
+    let revisions = service::revisions_of(&state.db, &view).await?;
     let Some(revision) = revisions
         .into_iter()
         .rev()
@@ -447,12 +447,12 @@ pub struct CompareQuery {
 /// `GET /assessments/{assessment}/revisions`: every revision, and the difference between two.
 pub async fn revisions(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    Readable(view): Readable,
     page: PageContext,
-    Path(id): Path<Uuid>,
     Query(query): Query<CompareQuery>,
 ) -> Result<Response, AppError> {
-    let revisions = service::revisions(&state.db, &me, id).await?;
+    let id = view.head.id;
+    let revisions = service::revisions_of(&state.db, &view).await?;
     let last = revisions.last().map_or(0, |r| r.revision);
     let to = query.to.unwrap_or(last);
     let from = query.from.unwrap_or((to - 1).max(1));
@@ -460,7 +460,7 @@ pub async fn revisions(
         && revisions.iter().any(|r| r.revision == from)
         && revisions.iter().any(|r| r.revision == to)
     {
-        service::difference(&state.db, &me, id, from, to).await?
+        service::difference_of(&state.db, &view, from, to).await?
     } else {
         Vec::new()
     };

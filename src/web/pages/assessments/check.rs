@@ -25,16 +25,14 @@ impl CheckPage {
 /// `GET /assessments/{assessment}/check`: every answer by section before submitting, what is
 /// missing or unconfirmed first. Only for those who may submit (403 otherwise, as the submit).
 pub async fn check(
-    State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    ReadablePage(view): ReadablePage,
     page: PageContext,
-    Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    let view = service::load_page(&state.db, &me, id).await?;
-    if !me.may(Permission::SubmitForParticipant(view.head.participant_id)) {
+    let id = view.head.id;
+    let workflow = workflow_of(&view);
+    if !workflow.may_submit {
         return Err(AppError::Forbidden);
     }
-    let workflow = workflow_of(&me, &view);
     let form = form_of(&page, &view, workflow, None, None);
     let link = |section: &SectionRow, goal: &GoalRow| GoalLink {
         anchor: String::new(),

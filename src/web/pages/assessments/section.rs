@@ -106,14 +106,12 @@ pub struct SectionQuery {
 
 /// `GET /assessments/{assessment}/sections/{section}`.
 pub async fn show_section(
-    State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    ReadablePage(view): ReadablePage,
     page: PageContext,
-    Path((id, code)): Path<(Uuid, String)>,
+    Path((_, code)): Path<(Uuid, String)>,
     Query(query): Query<SectionQuery>,
 ) -> Result<Response, AppError> {
-    let view = service::load_page(&state.db, &me, id).await?;
-    let workflow = workflow_of(&me, &view);
+    let workflow = workflow_of(&view);
     let form = form_of(&page, &view, workflow, None, query.evidence.as_deref());
     let mut shown = section_page(page, form, &code).ok_or(AppError::NotFound)?;
     shown.mine = MineQuery { mine: query.mine }.on();
@@ -134,7 +132,7 @@ pub(super) async fn refused_page(
     posted: Posted<'_>,
 ) -> Result<Response, AppError> {
     let view = service::load_page(&state.db, me, id).await?;
-    let workflow = workflow_of(me, &view);
+    let workflow = workflow_of(&view);
     let goal = match &posted {
         Posted::Answer(goal, ..) | Posted::Evidence(goal, _) => *goal,
     };

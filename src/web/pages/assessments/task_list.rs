@@ -43,14 +43,12 @@ pub(super) fn goal_href(id: Uuid, section: &SectionRow, goal: &GoalRow) -> Strin
 
 /// `GET /assessments/{assessment}`: the task list.
 pub async fn show(
-    State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    ReadablePage(view): ReadablePage,
     page: PageContext,
-    Path(id): Path<Uuid>,
     Query(filter): Query<MineQuery>,
 ) -> Result<Response, AppError> {
-    let view = service::load_page(&state.db, &me, id).await?;
-    let workflow = workflow_of(&me, &view);
+    let id = view.head.id;
+    let workflow = workflow_of(&view);
     let form = form_of(&page, &view, workflow, None, None);
     let mut notes = Vec::new();
     let mut requests = Vec::new();
