@@ -79,12 +79,16 @@ pub async fn cached_comparison_with_inputs(
     cycle_id: Uuid,
     focus_section: Option<Uuid>,
 ) -> Result<(Arc<CycleComparison>, CacheInputs), ServiceError> {
-    let cycle = store::cycle(&mut *tx, cycle_id)
+    // The cycle, its previous cycle and the cache's key in one statement: a cached comparison
+    // is BEGIN, this read and COMMIT.
+    let store::CycleHeads {
+        cycle,
+        previous: previous_cycle,
+        inputs: current,
+        previous_inputs: previous,
+    } = store::cycle_heads(&mut *tx, cycle_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let previous_cycle = store::previous_cycle(&mut *tx, &cycle).await?;
-    let (current, previous) =
-        cache_store::inputs(&mut *tx, cycle.id, previous_cycle.as_ref().map(|p| p.id)).await?;
     let inputs = CacheInputs {
         current: current.clone(),
         previous: previous.clone(),
@@ -129,11 +133,10 @@ pub async fn load_comparison(
     cycle_id: Uuid,
     focus_section: Option<Uuid>,
 ) -> Result<(CycleComparison, FrameworkShape), ServiceError> {
-    let cycle = store::cycle(&mut *tx, cycle_id)
+    let heads = store::cycle_heads(&mut *tx, cycle_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let previous_cycle = store::previous_cycle(&mut *tx, &cycle).await?;
-    build_comparison(tx, cycle, previous_cycle, focus_section).await
+    build_comparison(tx, heads.cycle, heads.previous, focus_section).await
 }
 
 async fn build_comparison(
@@ -224,10 +227,14 @@ pub async fn progress(
     }) {
         return Err(ServiceError::Forbidden);
     }
-    let cycle = store::cycle(&mut tx, facts.cycle_id)
+    let store::CycleHeads {
+        cycle,
+        previous: previous_cycle,
+        inputs: cycle_inputs,
+        ..
+    } = store::cycle_heads(&mut tx, facts.cycle_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let previous_cycle = store::previous_cycle(&mut tx, &cycle).await?;
     let history = store::history(&mut tx, facts.participant.id, &cycle).await?;
     let versions: Vec<Uuid> = std::iter::once(cycle.framework_id)
         .chain(history.iter().map(|h| h.cycle.framework_id))
@@ -253,7 +260,7 @@ pub async fn progress(
     } else {
         (Translator::default(), weights(shapes.values()))
     };
-    let released = cached_distribution(&mut tx, cycle.id).await?;
+    let released = cached_distribution(&mut tx, cycle.id, &cycle_inputs).await?;
     let alliance = alliance(&released, shape);
     let goals = national_goals::list(&mut tx, facts.participant.id).await?;
     let requests = clarifications::for_assessment(&mut tx, assessment_id).await?;
@@ -338,14 +345,14 @@ static DISTRIBUTIONS: Memo<ReleasedDistribution> = Memo::new(32);
 async fn cached_distribution(
     tx: &mut sqlx::PgConnection,
     cycle: Uuid,
+    current: &cache_store::CycleInputs,
 ) -> Result<Arc<ReleasedDistribution>, ServiceError> {
     const KIND: &str = "distribution";
     if !report_cache::enabled() {
         let released = store::alliance_scores(&mut *tx, cycle).await?;
         return Ok(Arc::new(released_distribution(released)));
     }
-    let (current, _) = cache_store::inputs(&mut *tx, cycle, None).await?;
-    let key = report_cache::key(&current, None, KIND);
+    let key = report_cache::key(current, None, KIND);
     if let Some(released) = DISTRIBUTIONS.get(cycle, KIND, &key) {
         return Ok(released);
     }

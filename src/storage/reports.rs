@@ -16,6 +16,7 @@ use crate::domain::report::{
     CycleRef, Figure, FrameworkShape, GoalRef, SectionRef, SnapshotRef, stored_figure,
 };
 use crate::domain::scoring::translation::{MappingLink, Relation};
+use crate::storage::report_cache::CycleInputs;
 
 const CYCLE: &str = "SELECT c.id, c.code, c.title_en, c.title_fr, c.state, c.framework_id,
         f.version AS framework_version, c.opens_on
@@ -64,6 +65,84 @@ pub async fn previous_cycle(
     .await?
     .map(|row| cycle_ref(&row))
     .transpose()
+}
+
+/// A cycle, the one before it (as [`previous_cycle`] finds it) and what their cached reports
+/// are keyed by (`cycle_report_state`, as [`crate::storage::report_cache::inputs`] reads it):
+/// what every report of a cycle starts from, read in one statement.
+#[derive(Debug, Clone)]
+pub struct CycleHeads {
+    pub cycle: CycleRef,
+    pub previous: Option<CycleRef>,
+    pub inputs: CycleInputs,
+    /// The previous cycle's inputs (the default ones when it has no submission yet).
+    pub previous_inputs: Option<CycleInputs>,
+}
+
+/// [`CycleHeads`] of a cycle (one statement; nothing when the cycle is not there or hidden).
+pub async fn cycle_heads(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<CycleHeads>, sqlx::Error> {
+    let Some(row) = sqlx::query(
+        "SELECT c.id, c.code, c.title_en, c.title_fr, c.state, c.framework_id,
+                f.version AS framework_version, c.opens_on,
+                s.fingerprint, s.submitted, s.generation,
+                p.id AS p_id, p.code AS p_code, p.title_en AS p_title_en,
+                p.title_fr AS p_title_fr, p.state AS p_state, p.framework_id AS p_framework_id,
+                p.framework_version AS p_framework_version, p.opens_on AS p_opens_on,
+                ps.fingerprint AS p_fingerprint, ps.submitted AS p_submitted,
+                ps.generation AS p_generation
+         FROM cycles c JOIN frameworks f ON f.id = c.framework_id
+         LEFT JOIN cycle_report_state s ON s.cycle_id = c.id
+         LEFT JOIN LATERAL (
+             SELECT pc.id, pc.code, pc.title_en, pc.title_fr, pc.state, pc.framework_id,
+                    pf.version AS framework_version, pc.opens_on
+             FROM cycles pc JOIN frameworks pf ON pf.id = pc.framework_id
+             WHERE (pc.opens_on, pc.code) < (c.opens_on, c.code) AND pf.family = f.family
+             ORDER BY pc.opens_on DESC, pc.code DESC LIMIT 1
+         ) p ON true
+         LEFT JOIN cycle_report_state ps ON ps.cycle_id = p.id
+         WHERE c.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let inputs = |prefix: &str| -> Result<CycleInputs, sqlx::Error> {
+        Ok(CycleInputs {
+            fingerprint: row
+                .try_get::<Option<String>, _>(format!("{prefix}fingerprint").as_str())?
+                .unwrap_or_default(),
+            submitted: row
+                .try_get::<Option<i32>, _>(format!("{prefix}submitted").as_str())?
+                .unwrap_or_default(),
+            generation: row
+                .try_get::<Option<i64>, _>(format!("{prefix}generation").as_str())?
+                .unwrap_or_default(),
+        })
+    };
+    let previous = match row.try_get::<Option<Uuid>, _>("p_id")? {
+        None => None,
+        Some(previous_id) => Some(CycleRef {
+            id: previous_id,
+            code: row.try_get("p_code")?,
+            title_en: row.try_get("p_title_en")?,
+            title_fr: row.try_get("p_title_fr")?,
+            state: row.try_get("p_state")?,
+            framework_id: row.try_get("p_framework_id")?,
+            framework_version: row.try_get("p_framework_version")?,
+            opens_on: row.try_get("p_opens_on")?,
+        }),
+    };
+    Ok(Some(CycleHeads {
+        cycle: cycle_ref(&row)?,
+        previous_inputs: previous.as_ref().map(|_| inputs("p_")).transpose()?,
+        previous,
+        inputs: inputs("")?,
+    }))
 }
 
 /// Every cycle, newest first (for the report index and the cycle filter).
