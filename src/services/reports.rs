@@ -17,7 +17,7 @@ use crate::domain::report::progress::{
     self, AllianceFigures, CycleSubmission, NationalGoalLine, OpenClarification, ProgressInput,
     ProgressReport,
 };
-use crate::domain::report::{CycleRef, FrameworkShape};
+use crate::domain::report::{ByParticipant, CycleRef, FrameworkShape};
 use crate::domain::scoring::distribution::{ANONYMITY_THRESHOLD, Distribution, distribution};
 use crate::domain::scoring::translation::{GoalResult, Translator};
 use crate::storage::report_cache as cache_store;
@@ -154,7 +154,7 @@ async fn build_comparison(
     let submitted = store::submissions(&mut *tx, cycle.id, &shape).await?;
     let assessments = store::assessment_count(&mut *tx, cycle.id).await?;
     let previous = match &previous_cycle {
-        None => HashMap::new(),
+        None => ByParticipant::default(),
         // Same version: the stored figures are the comparable ones, read as the few numbers
         // they are.
         Some(p) if p.framework_id == cycle.framework_id => {
@@ -192,7 +192,7 @@ fn carried_figures(
     translator: &Translator,
     weights: &HashMap<Uuid, Decimal>,
     answers: HashMap<Uuid, Vec<progress::RecordedAnswer>>,
-) -> HashMap<Uuid, PreviousFigures> {
+) -> ByParticipant<PreviousFigures> {
     answers
         .into_iter()
         .filter_map(|(participant, answers)| {

@@ -85,6 +85,54 @@ use super::scoring::{
     shown_score,
 };
 
+/// A map by participant (or any other id the database made): ids are random UUIDs, so their
+/// first bytes already hash well, and a report looks one up per row without SipHash's cost.
+pub type ByParticipant<V> = HashMap<Uuid, V, UuidHash>;
+
+/// Hashes a [`Uuid`] by folding its bytes (FxHash's multiply-rotate); only for ids the
+/// database made, never for text from a request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UuidHash;
+
+impl std::hash::BuildHasher for UuidHash {
+    type Hasher = UuidHasher;
+    fn build_hasher(&self) -> UuidHasher {
+        UuidHasher(0)
+    }
+}
+
+/// The hasher of [`UuidHash`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UuidHasher(u64);
+
+impl UuidHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for UuidHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        for byte in chunks.remainder() {
+            self.add(u64::from(*byte));
+        }
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.add(value as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// A cycle as reports name it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CycleRef {
