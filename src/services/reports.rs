@@ -218,7 +218,8 @@ pub async fn progress(
     assessment_id: Uuid,
 ) -> Result<ProgressReport, ServiceError> {
     let mut tx = storage::begin(pool, &me.scope()).await?;
-    let facts = store::assessment(&mut tx, assessment_id)
+    // The assessment, its cycle, the previous cycle and the cache's key: one statement.
+    let (facts, heads) = store::assessment_heads(&mut tx, assessment_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
     if !me.may(Permission::ReadAssessment {
@@ -232,9 +233,7 @@ pub async fn progress(
         previous: previous_cycle,
         inputs: cycle_inputs,
         ..
-    } = store::cycle_heads(&mut tx, facts.cycle_id)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
+    } = heads.ok_or(ServiceError::NotFound)?;
     let history = store::history(&mut tx, facts.participant.id, &cycle).await?;
     let versions: Vec<Uuid> = std::iter::once(cycle.framework_id)
         .chain(history.iter().map(|h| h.cycle.framework_id))
@@ -245,7 +244,24 @@ pub async fn progress(
     let shape = shapes
         .get(&cycle.framework_id)
         .ok_or(ServiceError::NotFound)?;
-    let snapshot_ids: Vec<Uuid> = history.iter().map(|h| h.snapshot.id).collect();
+    // Answers are read for the current cycle (its answer lines), the previous one (moved
+    // answers, previous figures) and cycles on another version (re-scored through the
+    // mappings); the trend takes the others' stored figures.
+    let stored_sections = |h: &store::HistoryRow| {
+        (h.cycle.framework_id == cycle.framework_id)
+            .then(|| h.sections.scores_of(shape))
+            .flatten()
+    };
+    let previous_id = previous_cycle.as_ref().map(|p| p.id);
+    let snapshot_ids: Vec<Uuid> = history
+        .iter()
+        .filter(|h| {
+            h.cycle.id == cycle.id
+                || Some(h.cycle.id) == previous_id
+                || stored_sections(h).is_none()
+        })
+        .map(|h| h.snapshot.id)
+        .collect();
     let mut answers = store::snapshot_answers(&mut tx, &snapshot_ids).await?;
     let current = history.iter().find(|h| h.cycle.id == cycle.id);
     let section_figures = current
@@ -272,6 +288,7 @@ pub async fn progress(
     let history = history
         .into_iter()
         .map(|h| CycleSubmission {
+            stored_sections: stored_sections(&h),
             results: answers
                 .remove(&h.snapshot.id)
                 .unwrap_or_default()

@@ -85,33 +85,41 @@ pub async fn cycle_heads(
     conn: &mut PgConnection,
     id: Uuid,
 ) -> Result<Option<CycleHeads>, sqlx::Error> {
-    let Some(row) = sqlx::query(
-        "SELECT c.id, c.code, c.title_en, c.title_fr, c.state, c.framework_id,
-                f.version AS framework_version, c.opens_on,
-                s.fingerprint, s.submitted, s.generation,
-                p.id AS p_id, p.code AS p_code, p.title_en AS p_title_en,
-                p.title_fr AS p_title_fr, p.state AS p_state, p.framework_id AS p_framework_id,
-                p.framework_version AS p_framework_version, p.opens_on AS p_opens_on,
-                ps.fingerprint AS p_fingerprint, ps.submitted AS p_submitted,
-                ps.generation AS p_generation
-         FROM cycles c JOIN frameworks f ON f.id = c.framework_id
-         LEFT JOIN cycle_report_state s ON s.cycle_id = c.id
-         LEFT JOIN LATERAL (
-             SELECT pc.id, pc.code, pc.title_en, pc.title_fr, pc.state, pc.framework_id,
-                    pf.version AS framework_version, pc.opens_on
-             FROM cycles pc JOIN frameworks pf ON pf.id = pc.framework_id
-             WHERE (pc.opens_on, pc.code) < (c.opens_on, c.code) AND pf.family = f.family
-             ORDER BY pc.opens_on DESC, pc.code DESC LIMIT 1
-         ) p ON true
-         LEFT JOIN cycle_report_state ps ON ps.cycle_id = p.id
-         WHERE c.id = $1",
-    )
-    .bind(id)
-    .fetch_optional(conn)
-    .await?
+    let Some(row) = sqlx::query(&format!("{HEADS} WHERE c.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
     else {
         return Ok(None);
     };
+    heads_of(&row)
+}
+
+/// [`CycleHeads`]' columns: the cycle, its state row, the previous cycle (the lateral join
+/// [`previous_cycle`] makes) and its state row; the caller adds the condition on `c.id`.
+const HEADS: &str = "SELECT c.id, c.code, c.title_en, c.title_fr, c.state, c.framework_id,
+        f.version AS framework_version, c.opens_on,
+        s.fingerprint, s.submitted, s.generation,
+        p.id AS p_id, p.code AS p_code, p.title_en AS p_title_en,
+        p.title_fr AS p_title_fr, p.state AS p_state, p.framework_id AS p_framework_id,
+        p.framework_version AS p_framework_version, p.opens_on AS p_opens_on,
+        ps.fingerprint AS p_fingerprint, ps.submitted AS p_submitted,
+        ps.generation AS p_generation
+     FROM cycles c JOIN frameworks f ON f.id = c.framework_id
+     LEFT JOIN cycle_report_state s ON s.cycle_id = c.id
+     LEFT JOIN LATERAL (
+         SELECT pc.id, pc.code, pc.title_en, pc.title_fr, pc.state, pc.framework_id,
+                pf.version AS framework_version, pc.opens_on
+         FROM cycles pc JOIN frameworks pf ON pf.id = pc.framework_id
+         WHERE (pc.opens_on, pc.code) < (c.opens_on, c.code) AND pf.family = f.family
+         ORDER BY pc.opens_on DESC, pc.code DESC LIMIT 1
+     ) p ON true
+     LEFT JOIN cycle_report_state ps ON ps.cycle_id = p.id";
+
+fn heads_of(row: &sqlx::postgres::PgRow) -> Result<Option<CycleHeads>, sqlx::Error> {
+    if row.try_get::<Option<Uuid>, _>("id")?.is_none() {
+        return Ok(None);
+    }
     let inputs = |prefix: &str| -> Result<CycleInputs, sqlx::Error> {
         Ok(CycleInputs {
             fingerprint: row
@@ -139,11 +147,48 @@ pub async fn cycle_heads(
         }),
     };
     Ok(Some(CycleHeads {
-        cycle: cycle_ref(&row)?,
+        cycle: cycle_ref(row)?,
         previous_inputs: previous.as_ref().map(|_| inputs("p_")).transpose()?,
         previous,
         inputs: inputs("")?,
     }))
+}
+
+/// An assessment (row-level security hides what the caller may not read) with the
+/// [`CycleHeads`] of its cycle, in one statement: what a progress report starts from. The
+/// heads are `None` when the cycle is hidden.
+pub async fn assessment_heads(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<(AssessmentFacts, Option<CycleHeads>)>, sqlx::Error> {
+    let Some(row) = sqlx::query(&format!(
+        "SELECT a.id AS a_id, a.cycle_id AS a_cycle_id, a.state AS a_state,
+                a.latest_snapshot_id IS NOT NULL AS a_has_snapshot,
+                pt.id AS pt_id, pt.code AS pt_code, pt.name_en AS pt_name_en,
+                pt.name_fr AS pt_name_fr, h.*
+         FROM assessments a JOIN participants pt ON pt.id = a.participant_id
+         LEFT JOIN LATERAL ({HEADS} WHERE c.id = a.cycle_id) h ON true
+         WHERE a.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let facts = AssessmentFacts {
+        id: row.try_get("a_id")?,
+        cycle_id: row.try_get("a_cycle_id")?,
+        state: row.try_get("a_state")?,
+        has_snapshot: row.try_get("a_has_snapshot")?,
+        participant: ParticipantRef {
+            id: row.try_get("pt_id")?,
+            code: row.try_get("pt_code")?,
+            name_en: row.try_get("pt_name_en")?,
+            name_fr: row.try_get("pt_name_fr")?,
+        },
+    };
+    Ok(Some((facts, heads_of(&row)?)))
 }
 
 /// Every cycle, newest first (for the report index and the cycle filter).
@@ -293,6 +338,19 @@ impl SectionArrays {
         })
     }
 
+    /// The section scores in the shape's order, when the arrays hold every section of the
+    /// shape (`None` otherwise: the caller re-scores from the answers).
+    pub fn scores_of(&self, shape: &FrameworkShape) -> Option<Vec<Option<Decimal>>> {
+        shape
+            .sections
+            .iter()
+            .map(|section| {
+                let index = self.ids.iter().position(|id| *id == section.id)?;
+                Some(self.scores.get(index).copied().flatten())
+            })
+            .collect()
+    }
+
     /// The figures in the shape's order (sections the shape does not know are skipped;
     /// sections the snapshot lacks are empty).
     pub fn figures(&self, shape: &FrameworkShape) -> Vec<Figure> {
@@ -437,7 +495,7 @@ pub async fn cycle_answers(
     let mut by_participant: HashMap<Uuid, Vec<RecordedAnswer>> = HashMap::new();
     for row in &rows {
         by_participant
-            .entry(row.try_get("owner")?)
+            .entry(row.try_get(0)?)
             .or_default()
             .push(recorded_answer(row)?);
     }
@@ -447,14 +505,15 @@ pub async fn cycle_answers(
 const ANSWER_COLUMNS: &str = "sa.goal_id, sa.not_applicable, sa.value_level,
     sa.value_number AS value_number, sa.value_bool, sa.goal_score AS goal_score";
 
+/// An answer from a row of `owner, {ANSWER_COLUMNS}` (by position, numerics as [`Numeric`]).
 fn recorded_answer(row: &sqlx::postgres::PgRow) -> Result<RecordedAnswer, sqlx::Error> {
     Ok(RecordedAnswer {
-        goal_id: row.try_get("goal_id")?,
-        not_applicable: row.try_get("not_applicable")?,
-        value_level: row.try_get("value_level")?,
-        value_number: row.try_get("value_number")?,
-        value_bool: row.try_get("value_bool")?,
-        goal_score: row.try_get("goal_score")?,
+        goal_id: row.try_get(1)?,
+        not_applicable: row.try_get(2)?,
+        value_level: row.try_get(3)?,
+        value_number: row.try_get::<Option<Numeric>, _>(4)?.map(|n| n.0),
+        value_bool: row.try_get(5)?,
+        goal_score: row.try_get::<Option<Numeric>, _>(6)?.map(|n| n.0),
     })
 }
 
@@ -566,7 +625,7 @@ pub async fn snapshot_answers(
     let mut by_snapshot: HashMap<Uuid, Vec<RecordedAnswer>> = HashMap::new();
     for row in &rows {
         by_snapshot
-            .entry(row.try_get("owner")?)
+            .entry(row.try_get(0)?)
             .or_default()
             .push(recorded_answer(row)?);
     }
