@@ -86,6 +86,7 @@ pub async fn cached_comparison_with_inputs(
         previous: previous_cycle,
         inputs: current,
         previous_inputs: previous,
+        frozen,
     } = store::cycle_heads(&mut *tx, cycle_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
@@ -94,7 +95,8 @@ pub async fn cached_comparison_with_inputs(
         previous: previous.clone(),
     };
     if !report_cache::enabled() {
-        let (report, _) = build_comparison(&mut *tx, cycle, previous_cycle, focus_section).await?;
+        let (report, _) =
+            build_comparison(&mut *tx, cycle, previous_cycle, &frozen, focus_section).await?;
         return Ok((Arc::new(report), inputs));
     }
     let kind = comparison_kind(focus_section);
@@ -109,7 +111,8 @@ pub async fn cached_comparison_with_inputs(
         COMPARISONS.put(cycle.id, &kind, &key, Arc::clone(&report));
         return Ok((report, inputs));
     }
-    let (report, _) = build_comparison(&mut *tx, cycle, previous_cycle, focus_section).await?;
+    let (report, _) =
+        build_comparison(&mut *tx, cycle, previous_cycle, &frozen, focus_section).await?;
     // A section that is not one of the version's gives the overall comparison: it is stored
     // under that kind, so made-up section ids add no entries.
     let stored_kind = comparison_kind(report.focus.as_ref().map(|f| f.id));
@@ -136,18 +139,80 @@ pub async fn load_comparison(
     let heads = store::cycle_heads(&mut *tx, cycle_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    build_comparison(tx, heads.cycle, heads.previous, focus_section).await
+    let (report, shape) = build_comparison(
+        tx,
+        heads.cycle,
+        heads.previous,
+        &heads.frozen,
+        focus_section,
+    )
+    .await?;
+    Ok((report, Arc::unwrap_or_clone(shape)))
+}
+
+/// Structures of frozen framework versions, kept in this process: the database refuses any
+/// change to a frozen version's content (migration 0008), so a structure read once stays
+/// true. Served only for versions the request's own transaction read as frozen (and could
+/// read at all), so row-level security still decides who sees one.
+static FROZEN_SHAPES: std::sync::Mutex<Vec<Arc<FrameworkShape>>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// How many frozen structures the process keeps (the newest replace the oldest).
+const FROZEN_SHAPES_KEPT: usize = 16;
+
+/// The structures of `versions`: frozen ones (`frozen`) from this process when it has them,
+/// the others read (three statements, none when every one was kept).
+async fn shapes_of(
+    tx: &mut sqlx::PgConnection,
+    versions: &[Uuid],
+    frozen: &[Uuid],
+) -> Result<HashMap<Uuid, Arc<FrameworkShape>>, ServiceError> {
+    let mut found = HashMap::with_capacity(versions.len());
+    let mut missing = Vec::new();
+    {
+        let kept = FROZEN_SHAPES
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for id in versions {
+            match kept.iter().find(|s| s.id == *id) {
+                Some(shape) if frozen.contains(id) => {
+                    found.insert(*id, Arc::clone(shape));
+                }
+                _ => missing.push(*id),
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(found);
+    }
+    let read = store::shapes(&mut *tx, &missing).await?;
+    let mut kept = FROZEN_SHAPES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for (id, shape) in read {
+        let shape = Arc::new(shape);
+        if frozen.contains(&id) {
+            kept.retain(|s| s.id != id);
+            if kept.len() >= FROZEN_SHAPES_KEPT {
+                kept.remove(0);
+            }
+            kept.push(Arc::clone(&shape));
+        }
+        found.insert(id, shape);
+    }
+    Ok(found)
 }
 
 async fn build_comparison(
     tx: &mut sqlx::PgConnection,
     cycle: CycleRef,
     previous_cycle: Option<CycleRef>,
+    frozen: &[Uuid],
     focus_section: Option<Uuid>,
-) -> Result<(CycleComparison, FrameworkShape), ServiceError> {
+) -> Result<(CycleComparison, Arc<FrameworkShape>), ServiceError> {
     let mut versions = vec![cycle.framework_id];
     versions.extend(previous_cycle.as_ref().map(|p| p.framework_id));
-    let mut shapes = store::shapes(&mut *tx, &versions).await?;
+    let mut shapes = shapes_of(&mut *tx, &versions, frozen).await?;
     let shape = shapes
         .remove(&cycle.framework_id)
         .ok_or(ServiceError::NotFound)?;
@@ -232,6 +297,7 @@ pub async fn progress(
         cycle,
         previous: previous_cycle,
         inputs: cycle_inputs,
+        frozen,
         ..
     } = heads.ok_or(ServiceError::NotFound)?;
     let history = store::history(&mut tx, facts.participant.id, &cycle).await?;
@@ -240,7 +306,7 @@ pub async fn progress(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let shapes = store::shapes(&mut tx, &versions).await?;
+    let shapes = shapes_of(&mut tx, &versions, &frozen).await?;
     let shape = shapes
         .get(&cycle.framework_id)
         .ok_or(ServiceError::NotFound)?;
@@ -274,7 +340,10 @@ pub async fn progress(
             store::family_weights(&mut tx, cycle.framework_id).await?,
         )
     } else {
-        (Translator::default(), weights(shapes.values()))
+        (
+            Translator::default(),
+            weights(shapes.values().map(|s| &**s)),
+        )
     };
     let released = cached_distribution(&mut tx, cycle.id, &cycle_inputs).await?;
     let alliance = alliance(&released, shape);
