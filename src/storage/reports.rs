@@ -14,7 +14,8 @@ use crate::domain::report::ByParticipant;
 use crate::domain::report::comparison::{PreviousFigures, Submitted};
 use crate::domain::report::progress::{ParticipantRef, RecordedAnswer};
 use crate::domain::report::{
-    CycleRef, Figure, FrameworkShape, GoalRef, SectionRef, SnapshotRef, stored_figure,
+    CycleRef, Figure, FrameworkShape, GoalRef, SectionRef, SnapshotRef, StoredFigures,
+    stored_figure,
 };
 use crate::domain::scoring::translation::{MappingLink, Relation};
 use crate::storage::report_cache::CycleInputs;
@@ -404,6 +405,7 @@ pub async fn submissions(
     .fetch_all(&mut *conn)
     .await?;
     let mut submitted = Vec::with_capacity(rows.len());
+    let mut figures = StoredFigures::default();
     for row in &rows {
         let ids: Vec<Uuid> = row.try_get(13)?;
         let scores: Vec<Option<Numeric>> = row.try_get(14)?;
@@ -412,7 +414,7 @@ pub async fn submissions(
         let mut sections = vec![stored_figure(None, 0, 0); shape.sections.len()];
         for (index, id) in ids.iter().enumerate() {
             if let Some(position) = positions.get(id) {
-                sections[position] = stored_figure(
+                sections[position] = figures.figure(
                     scores.get(index).copied().flatten().map(|n| n.0),
                     answered.get(index).copied().unwrap_or(0),
                     applicable.get(index).copied().unwrap_or(0),
@@ -432,7 +434,7 @@ pub async fn submissions(
                 digest: hex::encode(row.try_get::<&[u8], _>(8)?),
                 submitted_at: row.try_get(9)?,
             },
-            overall: stored_figure(
+            overall: figures.figure(
                 row.try_get::<Option<Numeric>, _>(10)?.map(|n| n.0),
                 row.try_get(11)?,
                 row.try_get(12)?,
