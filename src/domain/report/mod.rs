@@ -34,7 +34,10 @@
 //! 1. `services::reports` checks the permission, opens one transaction with the caller's scope and
 //!    loads what the report needs through `storage::reports`: a fixed number of statements whatever
 //!    the number of participants, goals or cycles (each function is one statement or a fixed few; no
-//!    query per row, and the mappings are loaded only when two versions must be joined). The
+//!    query per row, and the mappings are loaded only when two versions must be joined). A report
+//!    starts from one read of its cycle, the previous cycle and their cache keys
+//!    (`storage::reports::cycle_heads`, `assessment_heads`); a frozen framework version's
+//!    structure is read once per process (`services::reports::shapes_of`). The
 //!    comparison page and the index also read the list of cycles or framework versions, in a
 //!    transaction of their own. The anonymous distribution comes from the database function
 //!    `cycle_score_distribution` (`storage::reports::alliance_scores`;
