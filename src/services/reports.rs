@@ -17,7 +17,7 @@ use crate::domain::report::progress::{
     self, AllianceFigures, CycleSubmission, NationalGoalLine, OpenClarification, ProgressInput,
     ProgressReport,
 };
-use crate::domain::report::{CycleRef, FrameworkShape};
+use crate::domain::report::{ByParticipant, CycleRef, FrameworkShape};
 use crate::domain::scoring::distribution::{ANONYMITY_THRESHOLD, Distribution, distribution};
 use crate::domain::scoring::translation::{GoalResult, Translator};
 use crate::storage::report_cache as cache_store;
@@ -79,18 +79,24 @@ pub async fn cached_comparison_with_inputs(
     cycle_id: Uuid,
     focus_section: Option<Uuid>,
 ) -> Result<(Arc<CycleComparison>, CacheInputs), ServiceError> {
-    let cycle = store::cycle(&mut *tx, cycle_id)
+    // The cycle, its previous cycle and the cache's key in one statement: a cached comparison
+    // is BEGIN, this read and COMMIT.
+    let store::CycleHeads {
+        cycle,
+        previous: previous_cycle,
+        inputs: current,
+        previous_inputs: previous,
+        frozen,
+    } = store::cycle_heads(&mut *tx, cycle_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let previous_cycle = store::previous_cycle(&mut *tx, &cycle).await?;
-    let (current, previous) =
-        cache_store::inputs(&mut *tx, cycle.id, previous_cycle.as_ref().map(|p| p.id)).await?;
     let inputs = CacheInputs {
         current: current.clone(),
         previous: previous.clone(),
     };
     if !report_cache::enabled() {
-        let (report, _) = build_comparison(&mut *tx, cycle, previous_cycle, focus_section).await?;
+        let (report, _) =
+            build_comparison(&mut *tx, cycle, previous_cycle, &frozen, focus_section).await?;
         return Ok((Arc::new(report), inputs));
     }
     let kind = comparison_kind(focus_section);
@@ -105,7 +111,8 @@ pub async fn cached_comparison_with_inputs(
         COMPARISONS.put(cycle.id, &kind, &key, Arc::clone(&report));
         return Ok((report, inputs));
     }
-    let (report, _) = build_comparison(&mut *tx, cycle, previous_cycle, focus_section).await?;
+    let (report, _) =
+        build_comparison(&mut *tx, cycle, previous_cycle, &frozen, focus_section).await?;
     // A section that is not one of the version's gives the overall comparison: it is stored
     // under that kind, so made-up section ids add no entries.
     let stored_kind = comparison_kind(report.focus.as_ref().map(|f| f.id));
@@ -129,29 +136,90 @@ pub async fn load_comparison(
     cycle_id: Uuid,
     focus_section: Option<Uuid>,
 ) -> Result<(CycleComparison, FrameworkShape), ServiceError> {
-    let cycle = store::cycle(&mut *tx, cycle_id)
+    let heads = store::cycle_heads(&mut *tx, cycle_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let previous_cycle = store::previous_cycle(&mut *tx, &cycle).await?;
-    build_comparison(tx, cycle, previous_cycle, focus_section).await
+    let (report, shape) = build_comparison(
+        tx,
+        heads.cycle,
+        heads.previous,
+        &heads.frozen,
+        focus_section,
+    )
+    .await?;
+    Ok((report, Arc::unwrap_or_clone(shape)))
+}
+
+/// Structures of frozen framework versions, kept in this process: the database refuses any
+/// change to a frozen version's content (migration 0008), so a structure read once stays
+/// true. Served only for versions the request's own transaction read as frozen (and could
+/// read at all), so row-level security still decides who sees one.
+static FROZEN_SHAPES: std::sync::Mutex<Vec<Arc<FrameworkShape>>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// How many frozen structures the process keeps (the newest replace the oldest).
+const FROZEN_SHAPES_KEPT: usize = 16;
+
+/// The structures of `versions`: frozen ones (`frozen`) from this process when it has them,
+/// the others read (three statements, none when every one was kept).
+async fn shapes_of(
+    tx: &mut sqlx::PgConnection,
+    versions: &[Uuid],
+    frozen: &[Uuid],
+) -> Result<HashMap<Uuid, Arc<FrameworkShape>>, ServiceError> {
+    let mut found = HashMap::with_capacity(versions.len());
+    let mut missing = Vec::new();
+    {
+        let kept = FROZEN_SHAPES
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for id in versions {
+            match kept.iter().find(|s| s.id == *id) {
+                Some(shape) if frozen.contains(id) => {
+                    found.insert(*id, Arc::clone(shape));
+                }
+                _ => missing.push(*id),
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(found);
+    }
+    let read = store::shapes(&mut *tx, &missing).await?;
+    let mut kept = FROZEN_SHAPES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for (id, shape) in read {
+        let shape = Arc::new(shape);
+        if frozen.contains(&id) {
+            kept.retain(|s| s.id != id);
+            if kept.len() >= FROZEN_SHAPES_KEPT {
+                kept.remove(0);
+            }
+            kept.push(Arc::clone(&shape));
+        }
+        found.insert(id, shape);
+    }
+    Ok(found)
 }
 
 async fn build_comparison(
     tx: &mut sqlx::PgConnection,
     cycle: CycleRef,
     previous_cycle: Option<CycleRef>,
+    frozen: &[Uuid],
     focus_section: Option<Uuid>,
-) -> Result<(CycleComparison, FrameworkShape), ServiceError> {
+) -> Result<(CycleComparison, Arc<FrameworkShape>), ServiceError> {
     let mut versions = vec![cycle.framework_id];
     versions.extend(previous_cycle.as_ref().map(|p| p.framework_id));
-    let mut shapes = store::shapes(&mut *tx, &versions).await?;
+    let mut shapes = shapes_of(&mut *tx, &versions, frozen).await?;
     let shape = shapes
         .remove(&cycle.framework_id)
         .ok_or(ServiceError::NotFound)?;
     let submitted = store::submissions(&mut *tx, cycle.id, &shape).await?;
     let assessments = store::assessment_count(&mut *tx, cycle.id).await?;
     let previous = match &previous_cycle {
-        None => HashMap::new(),
+        None => ByParticipant::default(),
         // Same version: the stored figures are the comparable ones, read as the few numbers
         // they are.
         Some(p) if p.framework_id == cycle.framework_id => {
@@ -189,7 +257,7 @@ fn carried_figures(
     translator: &Translator,
     weights: &HashMap<Uuid, Decimal>,
     answers: HashMap<Uuid, Vec<progress::RecordedAnswer>>,
-) -> HashMap<Uuid, PreviousFigures> {
+) -> ByParticipant<PreviousFigures> {
     answers
         .into_iter()
         .filter_map(|(participant, answers)| {
@@ -215,7 +283,8 @@ pub async fn progress(
     assessment_id: Uuid,
 ) -> Result<ProgressReport, ServiceError> {
     let mut tx = storage::begin(pool, &me.scope()).await?;
-    let facts = store::assessment(&mut tx, assessment_id)
+    // The assessment, its cycle, the previous cycle and the cache's key: one statement.
+    let (facts, heads) = store::assessment_heads(&mut tx, assessment_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
     if !me.may(Permission::ReadAssessment {
@@ -224,21 +293,41 @@ pub async fn progress(
     }) {
         return Err(ServiceError::Forbidden);
     }
-    let cycle = store::cycle(&mut tx, facts.cycle_id)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    let previous_cycle = store::previous_cycle(&mut tx, &cycle).await?;
+    let store::CycleHeads {
+        cycle,
+        previous: previous_cycle,
+        inputs: cycle_inputs,
+        frozen,
+        ..
+    } = heads.ok_or(ServiceError::NotFound)?;
     let history = store::history(&mut tx, facts.participant.id, &cycle).await?;
     let versions: Vec<Uuid> = std::iter::once(cycle.framework_id)
         .chain(history.iter().map(|h| h.cycle.framework_id))
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let shapes = store::shapes(&mut tx, &versions).await?;
+    let shapes = shapes_of(&mut tx, &versions, &frozen).await?;
     let shape = shapes
         .get(&cycle.framework_id)
         .ok_or(ServiceError::NotFound)?;
-    let snapshot_ids: Vec<Uuid> = history.iter().map(|h| h.snapshot.id).collect();
+    // Answers are read for the current cycle (its answer lines), the previous one (moved
+    // answers, previous figures) and cycles on another version (re-scored through the
+    // mappings); the trend takes the others' stored figures.
+    let stored_sections = |h: &store::HistoryRow| {
+        (h.cycle.framework_id == cycle.framework_id)
+            .then(|| h.sections.scores_of(shape))
+            .flatten()
+    };
+    let previous_id = previous_cycle.as_ref().map(|p| p.id);
+    let snapshot_ids: Vec<Uuid> = history
+        .iter()
+        .filter(|h| {
+            h.cycle.id == cycle.id
+                || Some(h.cycle.id) == previous_id
+                || stored_sections(h).is_none()
+        })
+        .map(|h| h.snapshot.id)
+        .collect();
     let mut answers = store::snapshot_answers(&mut tx, &snapshot_ids).await?;
     let current = history.iter().find(|h| h.cycle.id == cycle.id);
     let section_figures = current
@@ -251,9 +340,12 @@ pub async fn progress(
             store::family_weights(&mut tx, cycle.framework_id).await?,
         )
     } else {
-        (Translator::default(), weights(shapes.values()))
+        (
+            Translator::default(),
+            weights(shapes.values().map(|s| &**s)),
+        )
     };
-    let released = cached_distribution(&mut tx, cycle.id).await?;
+    let released = cached_distribution(&mut tx, cycle.id, &cycle_inputs).await?;
     let alliance = alliance(&released, shape);
     let goals = national_goals::list(&mut tx, facts.participant.id).await?;
     let requests = clarifications::for_assessment(&mut tx, assessment_id).await?;
@@ -265,6 +357,7 @@ pub async fn progress(
     let history = history
         .into_iter()
         .map(|h| CycleSubmission {
+            stored_sections: stored_sections(&h),
             results: answers
                 .remove(&h.snapshot.id)
                 .unwrap_or_default()
@@ -338,14 +431,14 @@ static DISTRIBUTIONS: Memo<ReleasedDistribution> = Memo::new(32);
 async fn cached_distribution(
     tx: &mut sqlx::PgConnection,
     cycle: Uuid,
+    current: &cache_store::CycleInputs,
 ) -> Result<Arc<ReleasedDistribution>, ServiceError> {
     const KIND: &str = "distribution";
     if !report_cache::enabled() {
         let released = store::alliance_scores(&mut *tx, cycle).await?;
         return Ok(Arc::new(released_distribution(released)));
     }
-    let (current, _) = cache_store::inputs(&mut *tx, cycle, None).await?;
-    let key = report_cache::key(&current, None, KIND);
+    let key = report_cache::key(current, None, KIND);
     if let Some(released) = DISTRIBUTIONS.get(cycle, KIND, &key) {
         return Ok(released);
     }

@@ -6,12 +6,10 @@
 //! incomplete figure is shown, marked incomplete, and left out, because under a sum it is
 //! lower only for want of answers.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{CycleRef, Figure, FrameworkShape, SectionRef, SnapshotRef};
+use super::{ByParticipant, CycleRef, Figure, FrameworkShape, SectionRef, SnapshotRef};
 use crate::domain::scoring::distribution::{Distribution, distribution};
 use crate::domain::scoring::{Decimal, change, dense_ranks, number, shown_decimals, shown_score};
 
@@ -49,7 +47,7 @@ pub struct ComparisonInput<'a> {
     pub assessments: usize,
     pub submitted: Vec<Submitted>,
     /// By participant; empty without a previous cycle.
-    pub previous: HashMap<Uuid, PreviousFigures>,
+    pub previous: ByParticipant<PreviousFigures>,
     /// Rank and compare on one section instead of the overall figure.
     pub focus: Option<usize>,
 }
@@ -152,10 +150,13 @@ impl CycleComparison {
     }
 }
 
-/// Builds the comparison.
+/// Builds the comparison: one pass over the submissions for the figures each row needs (the
+/// previous figure looked up once), the rows moved out of the input rather than copied, ranks
+/// from one sort, and the movers chosen among the rows before any of them is copied.
 pub fn build(input: ComparisonInput<'_>) -> CycleComparison {
     let shape = input.shape;
-    let compared = |s: &Submitted| match input.focus {
+    let focus = input.focus;
+    let compared = |s: &Submitted| match focus {
         Some(index) => s.sections.get(index).copied().unwrap_or(s.overall),
         None => s.overall,
     };
@@ -166,10 +167,11 @@ pub fn build(input: ComparisonInput<'_>) -> CycleComparison {
             .map_or_else(|| shape.max_score(), |s| s.max_score),
         None => shape.max_score(),
     };
-    let compared_max = max_of(input.focus);
+    let overall_max = shape.max_score();
+    let compared_max = max_of(focus);
     let compared_decimals = shown_decimals(compared_max);
-    let ranked_scores: Vec<Option<Decimal>> = input
-        .submitted
+    let submitted = input.submitted;
+    let ranked_scores: Vec<Option<Decimal>> = submitted
         .iter()
         .map(|s| {
             let figure = compared(s);
@@ -177,43 +179,68 @@ pub fn build(input: ComparisonInput<'_>) -> CycleComparison {
         })
         .collect();
     let ranks = dense_ranks(&ranked_scores);
-    let mut rows: Vec<ComparisonRow> = input
-        .submitted
-        .iter()
+
+    // The complete figures of every participant, per figure (overall, then each section), in
+    // the submissions' order (the distributions sort them).
+    let mut complete: Vec<Vec<Decimal>> = (0..=shape.sections.len())
+        .map(|_| Vec::with_capacity(submitted.len()))
+        .collect();
+    for s in &submitted {
+        if s.overall.complete
+            && let Some(score) = s.overall.score
+        {
+            complete[0].push(score);
+        }
+        for (index, list) in complete.iter_mut().enumerate().skip(1) {
+            let figure = s.sections.get(index - 1).copied().unwrap_or(s.overall);
+            if figure.complete
+                && let Some(score) = figure.score
+            {
+                list.push(score);
+            }
+        }
+    }
+
+    let submitted_count = submitted.len();
+    // Each row with the exact change of its compared figure (movers are ordered by it).
+    let mut rows: Vec<(ComparisonRow, Option<Decimal>)> = submitted
+        .into_iter()
         .zip(ranks)
         .map(|(s, rank)| {
-            let figure = compared(s);
+            let figure = compared(&s);
             let previous = input
                 .previous
                 .get(&s.participant_id)
-                .and_then(|p| match input.focus {
+                .and_then(|p| match focus {
                     Some(index) => p.sections.get(index).copied().flatten(),
                     None => p.overall,
                 });
             let exact_change = change(figure.score, previous);
-            ComparisonRow {
+            let sections = s
+                .sections
+                .iter()
+                .zip(&shape.sections)
+                .map(|(f, section)| f.shown(section.max_score))
+                .collect();
+            let row = ComparisonRow {
                 participant_id: s.participant_id,
-                participant_code: s.code.clone(),
-                participant_name_en: s.name_en.clone(),
-                participant_name_fr: s.name_fr.clone(),
+                participant_code: s.code,
+                participant_name_en: s.name_en,
+                participant_name_fr: s.name_fr,
                 assessment_id: s.assessment_id,
-                assessment_state: s.assessment_state.clone(),
-                snapshot: s.snapshot.clone(),
-                overall: s.overall.shown(shape.max_score()),
-                sections: s
-                    .sections
-                    .iter()
-                    .zip(&shape.sections)
-                    .map(|(f, section)| f.shown(section.max_score))
-                    .collect(),
+                assessment_state: s.assessment_state,
+                snapshot: s.snapshot,
+                overall: s.overall.shown(overall_max),
+                sections,
                 rank,
                 compared: figure.shown(compared_max),
                 previous: previous.map(|p| shown_score(p, compared_max)),
                 change: exact_change.map(|c| crate::domain::scoring::shown(c, compared_decimals)),
-            }
+            };
+            (row, exact_change)
         })
         .collect();
-    rows.sort_by(|a, b| {
+    rows.sort_by(|(a, _), (b, _)| {
         (a.rank.is_none(), a.rank, &a.participant_code).cmp(&(
             b.rank.is_none(),
             b.rank,
@@ -221,52 +248,55 @@ pub fn build(input: ComparisonInput<'_>) -> CycleComparison {
         ))
     });
 
-    let complete_scores = |figure_of: &dyn Fn(&Submitted) -> Figure| -> Vec<Decimal> {
-        input
-            .submitted
-            .iter()
-            .map(figure_of)
-            .filter(|f| f.complete)
-            .filter_map(|f| f.score)
-            .collect()
-    };
-    let mut distributions = vec![FigureDistribution {
+    let mut distributions = Vec::with_capacity(shape.sections.len() + 1);
+    let mut lists = complete.into_iter();
+    distributions.push(FigureDistribution {
         section_id: None,
         label: "overall".to_owned(),
-        max_score: shape.max_score(),
-        distribution: distribution(&complete_scores(&|s| s.overall))
-            .map(|d| d.shown(shown_decimals(shape.max_score()))),
-    }];
-    for (index, section) in shape.sections.iter().enumerate() {
+        max_score: overall_max,
+        distribution: distribution(&lists.next().unwrap_or_default())
+            .map(|d| d.shown(shown_decimals(overall_max))),
+    });
+    for (section, scores) in shape.sections.iter().zip(lists) {
         distributions.push(FigureDistribution {
             section_id: Some(section.id),
             label: section.code.clone(),
             max_score: section.max_score,
-            distribution: distribution(&complete_scores(&|s| {
-                s.sections.get(index).copied().unwrap_or(s.overall)
-            }))
-            .map(|d| d.shown(shown_decimals(section.max_score))),
+            distribution: distribution(&scores).map(|d| d.shown(shown_decimals(section.max_score))),
         });
     }
 
-    // Ordered by the exact change; listed when the change as shown is not 0.
-    let exact: HashMap<Uuid, Decimal> = input
-        .submitted
+    // Ordered by the size of the exact change, then code; listed when the change as shown is
+    // not 0. Only the few listed are copied.
+    let mut candidates: Vec<(Decimal, usize)> = rows
         .iter()
-        .filter_map(|s| {
-            let previous = input
-                .previous
-                .get(&s.participant_id)
-                .and_then(|p| match input.focus {
-                    Some(index) => p.sections.get(index).copied().flatten(),
-                    None => p.overall,
-                });
-            Some((s.participant_id, change(compared(s).score, previous)?))
+        .enumerate()
+        .filter(|(_, (row, _))| {
+            row.previous.is_some()
+                && row.compared.score.is_some()
+                && row.change.is_some_and(|c| !c.is_zero())
         })
+        .map(|(index, (_, exact))| (exact.map(|c| c.abs()).unwrap_or_default(), index))
         .collect();
-    let mut movers: Vec<Mover> = rows
+    let order = |a: &(Decimal, usize), b: &(Decimal, usize)| {
+        b.0.cmp(&a.0)
+            .then_with(|| {
+                rows[a.1]
+                    .0
+                    .participant_code
+                    .cmp(&rows[b.1].0.participant_code)
+            })
+            .then_with(|| a.1.cmp(&b.1))
+    };
+    if candidates.len() > MOVERS {
+        candidates.select_nth_unstable_by(MOVERS - 1, order);
+        candidates.truncate(MOVERS);
+    }
+    candidates.sort_by(order);
+    let movers: Vec<Mover> = candidates
         .iter()
-        .filter_map(|row| {
+        .filter_map(|(_, index)| {
+            let row = &rows[*index].0;
             Some(Mover {
                 participant_id: row.participant_id,
                 participant_code: row.participant_code.clone(),
@@ -276,20 +306,7 @@ pub fn build(input: ComparisonInput<'_>) -> CycleComparison {
                 change: row.change?,
             })
         })
-        .filter(|m| !m.change.is_zero())
         .collect();
-    let size = |m: &Mover| {
-        exact
-            .get(&m.participant_id)
-            .map(|c| c.abs())
-            .unwrap_or_default()
-    };
-    movers.sort_by(|a, b| {
-        size(b)
-            .cmp(&size(a))
-            .then_with(|| a.participant_code.cmp(&b.participant_code))
-    });
-    movers.truncate(MOVERS);
 
     let previous_rescored = input
         .previous_cycle
@@ -300,12 +317,12 @@ pub fn build(input: ComparisonInput<'_>) -> CycleComparison {
         previous_rescored,
         previous_cycle: input.previous_cycle,
         roll_up: shape.roll_up.as_str().to_owned(),
-        overall_max_score: shape.max_score(),
+        overall_max_score: overall_max,
         sections: shape.sections.clone(),
-        focus: input.focus.and_then(|i| shape.sections.get(i).cloned()),
+        focus: focus.and_then(|i| shape.sections.get(i).cloned()),
         assessments: input.assessments,
-        submitted: input.submitted.len(),
-        rows,
+        submitted: submitted_count,
+        rows: rows.into_iter().map(|(row, _)| row).collect(),
         distributions,
         movers,
     }
@@ -397,7 +414,7 @@ mod tests {
             submitted("DDD", Some(20), None),
             submitted("EEE", Some(5), Some(5)),
         ];
-        let previous = HashMap::from([(
+        let previous = ByParticipant::from_iter([(
             rows[4].participant_id,
             PreviousFigures {
                 overall: Some(Decimal::from(2)),
@@ -460,7 +477,7 @@ mod tests {
                 submitted("BBB", Some(10), Some(20)),
                 submitted("DDD", Some(20), None),
             ],
-            previous: HashMap::new(),
+            previous: ByParticipant::default(),
             focus: Some(1),
         });
         let ranks: Vec<(&str, Option<u32>)> = report
@@ -487,7 +504,7 @@ mod tests {
                     submitted("BBB", Some(10), Some(20)),
                     submitted("DDD", Some(20), None),
                 ],
-                previous: HashMap::new(),
+                previous: ByParticipant::default(),
                 focus,
             });
             let json = serde_json::to_vec(&report).unwrap();

@@ -34,7 +34,10 @@
 //! 1. `services::reports` checks the permission, opens one transaction with the caller's scope and
 //!    loads what the report needs through `storage::reports`: a fixed number of statements whatever
 //!    the number of participants, goals or cycles (each function is one statement or a fixed few; no
-//!    query per row, and the mappings are loaded only when two versions must be joined). The
+//!    query per row, and the mappings are loaded only when two versions must be joined). A report
+//!    starts from one read of its cycle, the previous cycle and their cache keys
+//!    (`storage::reports::cycle_heads`, `assessment_heads`); a frozen framework version's
+//!    structure is read once per process (`services::reports::shapes_of`). The
 //!    comparison page and the index also read the list of cycles or framework versions, in a
 //!    transaction of their own. The anonymous distribution comes from the database function
 //!    `cycle_score_distribution` (`storage::reports::alliance_scores`;
@@ -84,6 +87,54 @@ use super::scoring::{
     Decimal, FrameworkScores, RolledUp, ScoredGoal, maximum_score, number, score_framework, shown,
     shown_score,
 };
+
+/// A map by participant (or any other id the database made): ids are random UUIDs, so their
+/// first bytes already hash well, and a report looks one up per row without SipHash's cost.
+pub type ByParticipant<V> = HashMap<Uuid, V, UuidHash>;
+
+/// Hashes a [`Uuid`] by folding its bytes (FxHash's multiply-rotate); only for ids the
+/// database made, never for text from a request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UuidHash;
+
+impl std::hash::BuildHasher for UuidHash {
+    type Hasher = UuidHasher;
+    fn build_hasher(&self) -> UuidHasher {
+        UuidHasher(0)
+    }
+}
+
+/// The hasher of [`UuidHash`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UuidHasher(u64);
+
+impl UuidHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for UuidHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        for byte in chunks.remainder() {
+            self.add(u64::from(*byte));
+        }
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.add(value as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 /// A cycle as reports name it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -269,6 +320,29 @@ pub fn stored_figure(score: Option<Decimal>, answered: i32, applicable: i32) -> 
     .into()
 }
 
+/// [`stored_figure`] for many rows: the completion (a division) depends only on the two
+/// counts, and a cycle's rows share a few pairs of them, so each pair is divided once.
+#[derive(Debug, Default)]
+pub struct StoredFigures {
+    completions: Vec<((i32, i32), Figure)>,
+}
+
+impl StoredFigures {
+    /// The same figure as [`stored_figure`] gives.
+    pub fn figure(&mut self, score: Option<Decimal>, answered: i32, applicable: i32) -> Figure {
+        let counts = (answered, applicable);
+        if let Some((_, known)) = self.completions.iter().find(|(c, _)| *c == counts) {
+            return Figure { score, ..*known };
+        }
+        let figure = stored_figure(score, answered, applicable);
+        // A handful of pairs in practice; past that, no search longer than this.
+        if self.completions.len() < 64 {
+            self.completions.push((counts, figure));
+        }
+        figure
+    }
+}
+
 /// Which snapshot a figure was read from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SnapshotRef {
@@ -279,4 +353,38 @@ pub struct SnapshotRef {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub submitted_at: time::OffsetDateTime,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_read_with_shared_counts_are_the_figures_read_one_by_one() {
+        let mut figures = StoredFigures::default();
+        for (score, answered, applicable) in [
+            (Some("0.5"), 2, 3),
+            (None, 0, 3),
+            (Some("0.75"), 2, 3),
+            (Some("1"), 3, 3),
+            (None, 0, 0),
+            (Some("0.25"), 2, 3),
+        ] {
+            let score = score.map(|s| s.parse::<Decimal>().unwrap());
+            assert_eq!(
+                figures.figure(score, answered, applicable),
+                stored_figure(score, answered, applicable)
+            );
+        }
+    }
+
+    #[test]
+    fn ids_hash_by_their_bytes_and_a_map_of_them_finds_each() {
+        let ids: Vec<Uuid> = (0..1000).map(|_| Uuid::new_v4()).collect();
+        let map: ByParticipant<usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(map.get(id), Some(&i));
+        }
+        assert_eq!(map.get(&Uuid::new_v4()), None);
+    }
 }

@@ -62,8 +62,14 @@ pub struct CycleSubmission {
     pub snapshot: SnapshotRef,
     /// As stored with the snapshot.
     pub overall: Figure,
-    /// By goal id of the cycle's framework version.
+    /// By goal id of the cycle's framework version (may be left empty when `stored_sections`
+    /// is given and the cycle is neither the report's nor the previous one).
     pub results: HashMap<Uuid, GoalResult>,
+    /// The section scores stored with the snapshot, in the report's section order, when it
+    /// was submitted on the report's own framework version: the trend shows them as they are
+    /// (re-scoring the same answers on the same structure gives the same figures), so the
+    /// answers of earlier cycles need not be read.
+    pub stored_sections: Option<Vec<Option<Decimal>>>,
 }
 
 /// Quartiles and median of one figure over all complete submissions: what a delegation may see
@@ -371,7 +377,20 @@ pub fn build(input: ProgressInput<'_>) -> ProgressReport {
     let trend = history
         .iter()
         .map(|submission| {
-            let scores = carried(submission).map(|r| shape.score(&r));
+            // (overall, sections) on this report's structure.
+            let scores: Option<(Option<Decimal>, Vec<Option<Decimal>>)> =
+                match &submission.stored_sections {
+                    Some(sections) if submission.cycle.framework_id == shape.id => {
+                        Some((submission.overall.score, sections.clone()))
+                    }
+                    _ => carried(submission).map(|r| {
+                        let scores = shape.score(&r);
+                        (
+                            scores.overall.score,
+                            scores.sections.iter().map(|f| f.score).collect(),
+                        )
+                    }),
+                };
             TrendPoint {
                 cycle: submission.cycle.clone(),
                 snapshot: submission.snapshot.clone(),
@@ -383,14 +402,20 @@ pub fn build(input: ProgressInput<'_>) -> ProgressReport {
                 rescored: scores.is_some() && submission.cycle.framework_id != shape.id,
                 overall: scores
                     .as_ref()
-                    .and_then(|s| s.overall.score)
+                    .and_then(|s| s.0)
                     .map(|s| shown_score(s, overall_max)),
                 sections: match &scores {
-                    Some(s) => s
+                    Some((_, sections)) => shape
                         .sections
                         .iter()
-                        .zip(&shape.sections)
-                        .map(|(f, section)| f.score.map(|v| shown_score(v, section.max_score)))
+                        .enumerate()
+                        .map(|(index, section)| {
+                            sections
+                                .get(index)
+                                .copied()
+                                .flatten()
+                                .map(|v| shown_score(v, section.max_score))
+                        })
                         .collect(),
                     None => vec![None; shape.sections.len()],
                 },
@@ -400,38 +425,45 @@ pub fn build(input: ProgressInput<'_>) -> ProgressReport {
 
     let answers = answer_lines(shape, &input.answers, previous_results.as_ref());
     // Ordered by the exact change of the goal score; listed when the change as shown is not 0.
-    let exact_changes: HashMap<Uuid, Decimal> = answers
+    // Only the few listed are copied.
+    let mut first_answer: HashMap<Uuid, &RecordedAnswer> =
+        HashMap::with_capacity(input.answers.len());
+    for answer in &input.answers {
+        first_answer.entry(answer.goal_id).or_insert(answer);
+    }
+    let exact_change = |line: &AnswerLine| -> Option<Decimal> {
+        let score = first_answer.get(&line.goal_id)?.goal_score;
+        let previous = match previous_results.as_ref()?.get(&line.goal_id) {
+            Some(GoalResult::Scored(score)) => Some(*score),
+            _ => None,
+        };
+        change(score, previous)
+    };
+    let mut candidates: Vec<(Decimal, usize)> = answers
         .iter()
-        .filter_map(|line| {
-            let score = input
-                .answers
-                .iter()
-                .find(|a| a.goal_id == line.goal_id)?
-                .goal_score;
-            let previous = match previous_results.as_ref()?.get(&line.goal_id) {
-                Some(GoalResult::Scored(score)) => Some(*score),
-                _ => None,
-            };
-            Some((line.goal_id, change(score, previous)?))
+        .enumerate()
+        .filter(|(_, a)| a.change.is_some_and(|c| !c.is_zero()))
+        .map(|(index, line)| {
+            (
+                exact_change(line).map(|c| c.abs()).unwrap_or_default(),
+                index,
+            )
         })
         .collect();
-    let mut moved: Vec<AnswerLine> = answers
-        .iter()
-        .filter(|a| a.change.is_some_and(|c| !c.is_zero()))
-        .cloned()
-        .collect();
-    let size = |l: &AnswerLine| {
-        exact_changes
-            .get(&l.goal_id)
-            .map(|c| c.abs())
-            .unwrap_or_default()
+    let order = |a: &(Decimal, usize), b: &(Decimal, usize)| {
+        b.0.cmp(&a.0)
+            .then_with(|| answers[a.1].goal_code.cmp(&answers[b.1].goal_code))
+            .then_with(|| a.1.cmp(&b.1))
     };
-    moved.sort_by(|a, b| {
-        size(b)
-            .cmp(&size(a))
-            .then_with(|| a.goal_code.cmp(&b.goal_code))
-    });
-    moved.truncate(MOVED_ANSWERS);
+    if candidates.len() > MOVED_ANSWERS {
+        candidates.select_nth_unstable_by(MOVED_ANSWERS - 1, order);
+        candidates.truncate(MOVED_ANSWERS);
+    }
+    candidates.sort_by(order);
+    let moved: Vec<AnswerLine> = candidates
+        .iter()
+        .map(|(_, index)| answers[*index].clone())
+        .collect();
 
     ProgressReport {
         participant: input.participant,

@@ -54,7 +54,7 @@ pub fn distribution(scores: &[Decimal]) -> Option<Distribution> {
     if sorted.is_empty() {
         return None;
     }
-    sorted.sort();
+    sort_exactly(&mut sorted);
     Some(Distribution {
         count: sorted.len(),
         min: sorted[0],
@@ -63,6 +63,23 @@ pub fn distribution(scores: &[Decimal]) -> Option<Distribution> {
         q3: quantile(&sorted, 3),
         max: sorted[sorted.len() - 1],
     })
+}
+
+/// Sorts like `sort()` (stable, by value), comparing integers instead of decimals when every
+/// value fits one scale in an `i128` (stored figures do: at most 12 decimals): the same order,
+/// since equal values get equal keys and a stable sort keeps them in the same order.
+fn sort_exactly(values: &mut [Decimal]) {
+    let scale = values.iter().map(Decimal::scale).max().unwrap_or(0);
+    let key = |value: &Decimal| -> Option<i128> {
+        value
+            .mantissa()
+            .checked_mul(10i128.checked_pow(scale - value.scale())?)
+    };
+    if values.iter().all(|v| key(v).is_some()) {
+        values.sort_by_cached_key(|v| key(v).unwrap_or_default());
+    } else {
+        values.sort();
+    }
 }
 
 /// The `quarter`/4 quantile of sorted values: position h = quarter·(n−1)/4, interpolated
@@ -132,6 +149,36 @@ mod tests {
             d("0.28847175"),
             "0.284629 + 0.25 × (0.3 − 0.284629)"
         );
+    }
+
+    #[test]
+    fn the_integer_sort_orders_like_the_decimal_sort_equal_values_kept_in_place() {
+        let values = ds(&[
+            "0.50",
+            "0.5",
+            "0.4",
+            "-1",
+            "0.500",
+            "30.01",
+            "0.000000000001",
+            "0",
+            "0.0",
+            "2",
+        ]);
+        let mut ours = values.clone();
+        sort_exactly(&mut ours);
+        let mut theirs = values.clone();
+        theirs.sort();
+        let text = |v: &[Decimal]| v.iter().map(|d| d.to_string()).collect::<Vec<_>>();
+        assert_eq!(text(&ours), text(&theirs));
+        // Too large for one scale in an i128: the decimal sort itself.
+        let mut wide = ds(&[
+            "79228162514264337593543950335",
+            "0.0000000000000000000000000001",
+            "1",
+        ]);
+        sort_exactly(&mut wide);
+        assert_eq!(wide[1], d("1"));
     }
 
     #[test]
