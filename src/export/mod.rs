@@ -112,7 +112,7 @@ pub mod pdf;
 mod xlsx;
 
 use crate::domain::report::FrameworkShape;
-use crate::domain::report::comparison::CycleComparison;
+use crate::domain::report::comparison::{ComparisonRow, CycleComparison};
 use crate::domain::report::export::{ExportRow, ExportStamp};
 use crate::presentation::i18n::Lang;
 
@@ -165,6 +165,17 @@ impl Format {
     }
 }
 
+/// What a file is made from besides the tidy rows, which come a chunk of participants at a
+/// time ([`Writer`]).
+#[derive(Clone, Copy)]
+pub struct ReportHead<'a> {
+    pub stamp: &'a ExportStamp,
+    pub report: &'a CycleComparison,
+    pub shape: &'a FrameworkShape,
+    /// The language of the file's texts.
+    pub lang: Lang,
+}
+
 /// Everything a file is made from.
 pub struct ReportContent<'a> {
     pub stamp: &'a ExportStamp,
@@ -199,19 +210,105 @@ pub enum ExportError {
     Row(#[from] crate::domain::report::export::CellError),
 }
 
-/// Writes the report in `format`.
+impl<'a> ReportContent<'a> {
+    pub fn head(&self) -> ReportHead<'a> {
+        ReportHead {
+            stamp: self.stamp,
+            report: self.report,
+            shape: self.shape,
+            lang: self.lang,
+        }
+    }
+}
+
+/// Writes the report in `format`, whole: every row in one chunk.
 pub fn write(format: Format, content: &ReportContent<'_>) -> Result<ExportFile, ExportError> {
     let bytes = match format {
         Format::Csv => csv::write(content)?,
-        Format::Xlsx => xlsx::write(content)?,
         Format::Json => json::write(content)?,
-        Format::Pdf => pdf::write(content)?,
+        Format::Xlsx | Format::Pdf => {
+            let mut writer = Writer::begin(format, content.head())?;
+            writer.participants(&content.report.rows, content.rows)?;
+            writer.finish()?
+        }
     };
     Ok(ExportFile {
         bytes,
         format,
         file_name: file_name(&format!("{}-report", content.stamp.cycle_code), format),
     })
+}
+
+/// A cycle report's file written from the row stream: [`Writer::begin`] writes what comes from
+/// the comparison and the stamp, [`Writer::participants`] the next participants (in the
+/// report's order) from their tidy rows, [`Writer::finish`] closes the file. Only a chunk's rows
+/// are held at a time; what the writer keeps between chunks is bounded by the file's
+/// compressed size (PDF) or a row per sheet (XLSX, constant-memory mode), plus the per
+/// participant summary.
+pub struct Writer<'a>(Inner<'a>);
+
+enum Inner<'a> {
+    Csv {
+        bytes: Vec<u8>,
+        generated_at: &'a str,
+    },
+    Json {
+        bytes: Vec<u8>,
+        first: bool,
+    },
+    Xlsx(Box<xlsx::Writer<'a>>),
+    Pdf(Box<pdf::CycleReportWriter<'a>>),
+}
+
+impl<'a> Writer<'a> {
+    pub fn begin(format: Format, head: ReportHead<'a>) -> Result<Self, ExportError> {
+        Ok(Writer(match format {
+            Format::Csv => Inner::Csv {
+                bytes: csv::header(head.lang)?,
+                generated_at: &head.stamp.generated_at,
+            },
+            Format::Json => Inner::Json {
+                bytes: json::head(head.stamp, head.report, head.lang)?,
+                first: true,
+            },
+            Format::Xlsx => Inner::Xlsx(Box::new(xlsx::Writer::begin(head)?)),
+            Format::Pdf => Inner::Pdf(Box::new(pdf::CycleReportWriter::begin(head))),
+        }))
+    }
+
+    /// The next `participants` of the report, in its order, and their tidy rows (`rows`, in
+    /// the same order: each participant's goals together).
+    pub fn participants(
+        &mut self,
+        participants: &[ComparisonRow],
+        rows: &[ExportRow],
+    ) -> Result<(), ExportError> {
+        match &mut self.0 {
+            Inner::Csv {
+                bytes,
+                generated_at,
+            } => bytes.extend(csv::records(rows, generated_at)?),
+            Inner::Json { bytes, first } => {
+                bytes.extend(json::rows(rows, *first)?);
+                *first = *first && rows.is_empty();
+            }
+            Inner::Xlsx(writer) => writer.participants(participants, rows)?,
+            Inner::Pdf(writer) => writer.participants(participants, rows),
+        }
+        Ok(())
+    }
+
+    pub fn finish(self) -> Result<Vec<u8>, ExportError> {
+        Ok(match self.0 {
+            Inner::Csv { bytes, .. } => bytes,
+            Inner::Json { mut bytes, .. } => {
+                bytes.extend_from_slice(json::TAIL);
+                bytes
+            }
+            Inner::Xlsx(writer) => writer.finish()?,
+            Inner::Pdf(writer) => writer.finish(),
+        })
+    }
 }
 
 /// `pledge-{stem}.{extension}`, with everything but ASCII letters, digits, `-` and `_` in the
