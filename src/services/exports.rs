@@ -1,6 +1,7 @@
-//! Exports of a cycle report (CSV, XLSX, JSON): read in one transaction with the comparison
-//! they repeat, stamped, and recorded in the audit log with the fingerprint of the snapshots
-//! they were built from.
+//! Exports of a cycle report (CSV, XLSX, JSON, PDF): the comparison they repeat read and
+//! stamped in one transaction, the tidy rows then read a chunk of participants at a time by
+//! snapshot id, and recorded in the audit log with the fingerprint of the snapshots they were
+//! built from.
 
 use serde_json::json;
 use sqlx::PgPool;
@@ -197,9 +198,9 @@ pub async fn cycle_report_in_chunks(
         context,
     );
     if report_cache::enabled() {
-        let body = join_cached_file(&entry.details, &file.bytes);
+        let header = cached_file_header(&entry.details);
         let cycle = opened.report.cycle.id;
-        cache_store::put(&mut opened.tx, cycle, &kind, &key, &body).await?;
+        put_cached_file(&mut opened.tx, cycle, &kind, &key, &header, &file.bytes).await?;
     }
     opened.tx.commit(&entry).await?;
     Ok(file)
@@ -231,11 +232,23 @@ async fn write_from_chunks(
                 lang,
             };
             let mut writer = crate::export::Writer::begin(format, head)?;
+            let mut written = 0;
             while let Some((participants, rows)) = receiver.blocking_recv() {
                 let participants = report.rows.get(participants).unwrap_or_default();
                 writer.participants(participants, &rows)?;
+                written += participants.len();
             }
-            Ok(writer.finish()?)
+            // The rows stopped short (a failed read, or the request gone: a timeout, a closed
+            // connection): the file is not finished, and its slot's work ends here.
+            if written < report.rows.len() {
+                return Err(ServiceError::Export(
+                    std::io::Error::other("the export's rows stopped short").into(),
+                ));
+            }
+            let bytes = writer.finish()?;
+            // The rows' many small blocks are freed: give them back rather than keep them.
+            crate::memory::trim();
+            Ok(bytes)
         })
     };
     let scope = operator.scope();
@@ -332,10 +345,14 @@ async fn serve_cached(
         &kind,
     );
     let cycle = opened.report.cycle.id;
-    let Some((body, _)) = cache_store::get(&mut opened.tx, cycle, &kind, &key).await? else {
+    let found = cache_store::get(&mut opened.tx, cycle, &kind, &key).await?;
+    // The connection read the whole file: its buffer goes back to its usual size rather than
+    // stay as large as the file while the connection waits in the pool.
+    sqlx::Connection::shrink_buffers(&mut *opened.tx);
+    let Some((mut body, _)) = found else {
         return Ok(Cached::Missing(Box::new(opened)));
     };
-    let Some((mut details, bytes)) = split_cached_file(&body) else {
+    let Some((mut details, header)) = split_cached_file(&body) else {
         return Ok(Cached::Missing(Box::new(opened)));
     };
     details["cached"] = json!(true);
@@ -344,7 +361,9 @@ async fn serve_cached(
         .from_request(context);
     let file_name =
         crate::export::file_name(&format!("{}-report", opened.report.cycle.code), format);
-    let bytes = bytes.to_vec();
+    // The file is what follows the header: moved to the front of the same buffer, not copied.
+    body.drain(..header);
+    let bytes = body;
     opened.tx.commit(&entry).await?;
     Ok(Cached::Served(ExportFile {
         bytes,
@@ -353,31 +372,57 @@ async fn serve_cached(
     }))
 }
 
-/// A cached file: the length of its audit details (4 bytes, big-endian), the details (JSON),
-/// then the file.
-fn join_cached_file(details: &serde_json::Value, bytes: &[u8]) -> Vec<u8> {
+/// A cached file's header: the length of its audit details (4 bytes, big-endian), then the
+/// details (JSON); the file follows it.
+fn cached_file_header(details: &serde_json::Value) -> Vec<u8> {
     let details = details.to_string().into_bytes();
-    let mut body = Vec::with_capacity(4 + details.len() + bytes.len());
-    body.extend_from_slice(&u32::try_from(details.len()).unwrap_or(0).to_be_bytes());
-    body.extend_from_slice(&details);
-    body.extend_from_slice(bytes);
-    body
+    let mut header = Vec::with_capacity(4 + details.len());
+    header.extend_from_slice(&u32::try_from(details.len()).unwrap_or(0).to_be_bytes());
+    header.extend_from_slice(&details);
+    header
 }
 
-fn split_cached_file(body: &[u8]) -> Option<(serde_json::Value, &[u8])> {
+/// The details of a cached file and the length of its header (where the file starts).
+fn split_cached_file(body: &[u8]) -> Option<(serde_json::Value, usize)> {
     let (length, rest) = body.split_first_chunk::<4>()?;
     let length = usize::try_from(u32::from_be_bytes(*length)).ok()?;
-    if rest.len() < length {
-        return None;
-    }
-    let (details, bytes) = rest.split_at(length);
-    Some((serde_json::from_slice(details).ok()?, bytes))
+    let details = rest.get(..length)?;
+    Some((serde_json::from_slice(details).ok()?, 4 + length))
+}
+
+/// Stores a built file in the cache: its header and the file are joined by PostgreSQL
+/// (`$4 || $5`, the same body as `storage::report_cache::put` would store), so no joined copy
+/// of the file is made here; the connection's buffer, as large as the file while it was sent,
+/// goes back to its usual size.
+async fn put_cached_file(
+    conn: &mut sqlx::PgConnection,
+    cycle: Uuid,
+    kind: &str,
+    key: &str,
+    header: &[u8],
+    file: &[u8],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO report_cache (cycle_id, kind, cache_key, body) VALUES ($1, $2, $3, $4 || $5)
+         ON CONFLICT (cycle_id, kind) DO UPDATE
+         SET cache_key = EXCLUDED.cache_key, body = EXCLUDED.body, created_at = now()",
+    )
+    .bind(cycle)
+    .bind(kind)
+    .bind(key)
+    .bind(header)
+    .bind(file)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::Connection::shrink_buffers(conn);
+    crate::memory::trim();
+    Ok(())
 }
 
 /// How many participants one chunk of an XLSX or PDF covers. Fewer than the CSV's: while one
-/// chunk is written the next is read, so two chunks' rows are held (about 15 MiB each at the
-/// stress scale's 150 goals), and the file being built is held too.
-const FILE_CHUNK_PARTICIPANTS: usize = 100;
+/// chunk is written the next is read, so two chunks' rows are held (7,500 rows, about 6 MiB,
+/// each at the stress scale's 150 goals), and the file being built is held too.
+const FILE_CHUNK_PARTICIPANTS: usize = 50;
 
 /// How many participants one chunk of a streamed export covers: their answers are read in one
 /// statement, and at most this many participants' rows are held in memory at a time.

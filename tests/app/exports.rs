@@ -886,18 +886,28 @@ async fn xlsx_and_pdf_written_from_chunks_of_participants_are_the_files_built_wh
             .await
             .unwrap();
             let generated_at = last_generated_at(app).await;
-            sqlx::query("DELETE FROM report_cache")
-                .execute(&mut app.db.owner().await)
+            let mut owner = app.db.owner().await;
+            let mut tx = sqlx::Connection::begin(&mut owner).await.unwrap();
+            pledge::storage::set_scope(&mut tx, &pledge::storage::Scope::System)
                 .await
                 .unwrap();
+            sqlx::query("UPDATE report_cache SET cache_key = 'stale' WHERE kind LIKE 'export:%'")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
             (file.bytes, generated_at)
         }
     };
 
     // XLSX: chunks of 7 participants (32 in 5 chunks) give the same cells on every sheet;
     // only the time of generation and the audit log's newest entry (About) differ.
-    let (whole, _) = build(Format::Xlsx, usize::MAX).await;
-    let (chunked, _) = build(Format::Xlsx, 7).await;
+    let (whole, whole_time) = build(Format::Xlsx, usize::MAX).await;
+    let (chunked, chunked_time) = build(Format::Xlsx, 7).await;
+    assert_ne!(
+        whole_time, chunked_time,
+        "built twice, not served from the cache"
+    );
     let (whole, chunked) = (sheets(whole), sheets(chunked));
     let names: Vec<&str> = whole.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(names.first(), Some(&"Summary"), "{names:?}");
@@ -937,6 +947,10 @@ async fn xlsx_and_pdf_written_from_chunks_of_participants_are_the_files_built_wh
     // PDF: the same pages with the same text, but for the time of generation.
     let (whole, whole_time) = build(Format::Pdf, usize::MAX).await;
     let (chunked, chunked_time) = build(Format::Pdf, 7).await;
+    assert_ne!(
+        whole_time, chunked_time,
+        "built twice, not served from the cache"
+    );
     let timeless = |bytes: &[u8], time: &str| -> Vec<String> {
         crate::pdf::pages_text(bytes)
             .into_iter()
