@@ -249,17 +249,12 @@ impl<'a> ReportContent<'a> {
     }
 }
 
-/// Writes the report in `format`, whole: every row in one chunk.
+/// Writes the report in `format`, whole: every row in one chunk (the services write from
+/// chunks of participants, [`Writer`]).
 pub fn write(format: Format, content: &ReportContent<'_>) -> Result<ExportFile, ExportError> {
-    let bytes = match format {
-        Format::Csv => csv::write(content)?,
-        Format::Json => json::write(content)?,
-        Format::Xlsx | Format::Pdf => {
-            let mut writer = Writer::begin(format, content.head())?;
-            writer.participants(&content.report.rows, content.rows)?;
-            writer.finish()?
-        }
-    };
+    let mut writer = Writer::begin(format, content.head())?;
+    writer.participants(&content.report.rows, content.rows)?;
+    let bytes = writer.finish()?;
     Ok(ExportFile {
         bytes,
         format,
