@@ -11,18 +11,12 @@
 //! apostrophe ([`neutralised`]), the OWASP rule for CSV injection. Numbers such as `-0.5` stay
 //! numbers.
 
-use super::{ExportError, ReportContent};
+use super::ExportError;
 use crate::domain::report::export::{Cell, ExportRow, FIELDS, cells};
 use crate::presentation::i18n::Lang;
 
 /// The byte-order mark spreadsheet programs look for to read UTF-8.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
-    let mut out = header(content.lang)?;
-    out.extend(records(content.rows, &content.stamp.generated_at)?);
-    Ok(out)
-}
 
 /// The byte-order mark and the header line, in `lang`.
 pub fn header(lang: Lang) -> Result<Vec<u8>, ExportError> {

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{ExportError, ReportContent};
+use super::ExportError;
 use crate::domain::report::comparison::CycleComparison;
 use crate::domain::report::export::{ExportRow, ExportStamp, FIELDS};
 use crate::presentation::i18n::Lang;
@@ -55,13 +55,6 @@ struct Entry {
 
 /// What closes the document after the last row.
 pub const TAIL: &[u8] = b"]}";
-
-pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
-    let mut out = head(content.stamp, content.report, content.lang)?;
-    out.extend(rows(content.rows, true)?);
-    out.extend_from_slice(TAIL);
-    Ok(out)
-}
 
 /// The document up to the opening of its `rows` array: `{"format":…,"report":…,"rows":[`.
 pub fn head(

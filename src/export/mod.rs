@@ -39,9 +39,10 @@
 //! appends `assessment.report_export` (participant, cycle, revision, snapshot digest, time).
 //!
 //! `services::exports::cycle_report` (XLSX, PDF) opens one transaction, builds the comparison
-//! exactly as the report does (`services::reports::load_comparison`), reads the answers of the
-//! snapshots the figures came from (`storage::reports::snapshot_answers`, by snapshot id, one
-//! statement), then `domain::report::export` makes the tidy rows (one per participant × goal, with the
+//! exactly as the report does (`services::reports::load_comparison`), then reads the answers of
+//! the snapshots the figures came from a chunk of participants at a time
+//! (`storage::reports::snapshot_answers`, by snapshot id, one statement per chunk; see **Written
+//! from the row stream** below), and `domain::report::export` makes the tidy rows (one per participant × goal, with the
 //! section and overall figures and the rank repeated on each), the **stamp** (cycle, framework
 //! version, time of generation, each participant's snapshot revision and digest, and a fingerprint:
 //! SHA-256 of those lines) and the data dictionary (`FIELDS`). `src/export/` writes the file:
@@ -55,10 +56,12 @@
 //!   completion, each section), one sheet per section (each participant's section figure and goal
 //!   scores), `Answers` (the tidy table) and `About` (the stamp, every snapshot's digest, the data
 //!   dictionary). Figures are number cells with 3 decimals on 0–1 scales and 2 on points; headers are
-//!   bold and frozen; widths are fitted, except on `Answers`, which is written in rust_xlsxwriter's
-//!   constant-memory mode (each row goes to a temporary file when the next begins; the stress export's
-//!   peak memory fell from 1.27 GB to 354 MiB) and cannot be autofitted, so its widths are set per column. Sheet names are cleaned of `[]:*?/\`, cut to 31 characters and
-//!   kept unique.
+//!   bold and frozen. `Summary` and `About` (a row per participant) are autofitted; the section
+//!   sheets and `Answers` are written in rust_xlsxwriter's constant-memory mode (each row goes to
+//!   the sheet's temporary file when the next begins), which cannot autofit: `Answers` has widths
+//!   set per column, a section sheet widths from the longest text written in each column. The
+//!   workbook is zipped into a temporary file and read back at its size. Sheet names are cleaned
+//!   of `[]:*?/\`, cut to 31 characters and kept unique.
 //! - **JSON** (`export/json.rs`): `format` `pledge-cycle-report/1`, the stamp, a data dictionary of every
 //!   field, the comparison as the report API returns it, and the tidy rows last (compact, not
 //!   indented). Streamed like the CSV: `json::head` writes everything up to `"rows":`, `json::rows`
@@ -72,10 +75,34 @@
 //!   widths are estimated from Helvetica's average advance. Each page's content stream is compressed
 //!   (FlateDecode, `miniz_oxide`); the progress report PDF is assembled the same way.
 //!
-//! XLSX and PDF files are built whole in memory. Then `cycle.export` is appended to the audit log
-//! (format, cycle, participants, rows, bytes, time of generation, the snapshots' fingerprint) in the
-//! same transaction, and the file is returned as an attachment (`Content-Disposition`,
-//! `Content-Security-Policy: sandbox`). The page uses a form post and the API use POST because an
+//! **XLSX and PDF are written from the row stream** ([`Writer`],
+//! `services::exports::cycle_report_in_chunks`), then sent whole (their size is in the audit entry,
+//! and the cache keeps the file):
+//!
+//! 1. One transaction checks `CompareParticipants`, builds the comparison and the stamp and looks
+//!    the file up in the cache (`report_cache`, by the snapshot set's fingerprint, format and
+//!    language); a cached file is recorded and served as it was built. Otherwise the transaction
+//!    ends here, before any row is read (milliseconds: a few statements).
+//! 2. [`Writer::begin`] writes, on a blocking thread, what comes from the comparison: the XLSX's
+//!    `Summary` and the section sheets' headers; the PDF's cover, method and summary.
+//! 3. The rows follow 50 participants at a time (`FILE_CHUNK_PARTICIPANTS`; at the stress scale
+//!    7,500 rows): each chunk's answers are read by snapshot id in a short
+//!    transaction of its own, then sent to the writer through a channel of one chunk, so the next
+//!    chunk is read while one is written and at most two are held. [`Writer::participants`] writes
+//!    the section sheets' and `Answers`' rows (constant-memory mode) or the participants' pages
+//!    (each page compressed into the document when full: the PDF is held compressed, never as
+//!    every page's content). Snapshots never change, so every chunk pairs the same answers with
+//!    the figures and digests stamped in step 1, as one snapshot of the database would.
+//! 4. [`Writer::finish`] closes the file (`About`, the zip; the PDF's page tree and the fonts cut
+//!    down to the glyphs used). Rows that stop short (a failed read, a request gone) leave the file
+//!    unfinished.
+//! 5. A last short transaction stores the file in the cache (the header and the file joined by
+//!    PostgreSQL, not copied here; the connection's buffers then shrink back and the allocator's
+//!    free memory is given back, `memory::trim`) and appends `cycle.export` to the audit log (format, cycle, participants, rows, bytes, time of generation, the snapshots'
+//!    fingerprint), and the file is returned as an attachment (`Content-Disposition`,
+//!    `Content-Security-Policy: sandbox`).
+//!
+//! The page uses a form post and the API use POST because an
 //! export writes the audit log: with a session cookie the API then needs the `X-CSRF-Token` header, so
 //! a link from another site cannot export in an analyst's name. An unknown format is 422 with
 //! `fields.format`. The answers in a file are read by the ids of the snapshots the figures came from,
@@ -112,7 +139,7 @@ pub mod pdf;
 mod xlsx;
 
 use crate::domain::report::FrameworkShape;
-use crate::domain::report::comparison::CycleComparison;
+use crate::domain::report::comparison::{ComparisonRow, CycleComparison};
 use crate::domain::report::export::{ExportRow, ExportStamp};
 use crate::presentation::i18n::Lang;
 
@@ -150,7 +177,8 @@ impl Format {
     }
 
     /// Whether the file is sent as it is written (CSV and JSON: the tidy rows come last, a
-    /// chunk of participants at a time); XLSX and PDF are built whole.
+    /// chunk of participants at a time); XLSX and PDF are written from the same chunks but
+    /// sent (and cached) once finished.
     pub fn streams(self) -> bool {
         matches!(self, Format::Csv | Format::Json)
     }
@@ -163,6 +191,17 @@ impl Format {
             Format::Pdf => "application/pdf",
         }
     }
+}
+
+/// What a file is made from besides the tidy rows, which come a chunk of participants at a
+/// time ([`Writer`]).
+#[derive(Clone, Copy)]
+pub struct ReportHead<'a> {
+    pub stamp: &'a ExportStamp,
+    pub report: &'a CycleComparison,
+    pub shape: &'a FrameworkShape,
+    /// The language of the file's texts.
+    pub lang: Lang,
 }
 
 /// Everything a file is made from.
@@ -199,19 +238,100 @@ pub enum ExportError {
     Row(#[from] crate::domain::report::export::CellError),
 }
 
-/// Writes the report in `format`.
+impl<'a> ReportContent<'a> {
+    pub fn head(&self) -> ReportHead<'a> {
+        ReportHead {
+            stamp: self.stamp,
+            report: self.report,
+            shape: self.shape,
+            lang: self.lang,
+        }
+    }
+}
+
+/// Writes the report in `format`, whole: every row in one chunk (the services write from
+/// chunks of participants, [`Writer`]).
 pub fn write(format: Format, content: &ReportContent<'_>) -> Result<ExportFile, ExportError> {
-    let bytes = match format {
-        Format::Csv => csv::write(content)?,
-        Format::Xlsx => xlsx::write(content)?,
-        Format::Json => json::write(content)?,
-        Format::Pdf => pdf::write(content)?,
-    };
+    let mut writer = Writer::begin(format, content.head())?;
+    writer.participants(&content.report.rows, content.rows)?;
+    let bytes = writer.finish()?;
     Ok(ExportFile {
         bytes,
         format,
         file_name: file_name(&format!("{}-report", content.stamp.cycle_code), format),
     })
+}
+
+/// A cycle report's file written from the row stream: [`Writer::begin`] writes what comes from
+/// the comparison and the stamp, [`Writer::participants`] the next participants (in the
+/// report's order) from their tidy rows, [`Writer::finish`] closes the file. Only a chunk's rows
+/// are held at a time; what the writer keeps between chunks is bounded by the file's
+/// compressed size (PDF) or a row per sheet (XLSX, constant-memory mode), plus the per
+/// participant summary.
+pub struct Writer<'a>(Inner<'a>);
+
+enum Inner<'a> {
+    Csv {
+        bytes: Vec<u8>,
+        generated_at: &'a str,
+    },
+    Json {
+        bytes: Vec<u8>,
+        first: bool,
+    },
+    Xlsx(Box<xlsx::Writer<'a>>),
+    Pdf(Box<pdf::CycleReportWriter<'a>>),
+}
+
+impl<'a> Writer<'a> {
+    pub fn begin(format: Format, head: ReportHead<'a>) -> Result<Self, ExportError> {
+        Ok(Writer(match format {
+            Format::Csv => Inner::Csv {
+                bytes: csv::header(head.lang)?,
+                generated_at: &head.stamp.generated_at,
+            },
+            Format::Json => Inner::Json {
+                bytes: json::head(head.stamp, head.report, head.lang)?,
+                first: true,
+            },
+            Format::Xlsx => Inner::Xlsx(Box::new(xlsx::Writer::begin(head)?)),
+            Format::Pdf => Inner::Pdf(Box::new(pdf::CycleReportWriter::begin(head))),
+        }))
+    }
+
+    /// The next `participants` of the report, in its order, and their tidy rows (`rows`, in
+    /// the same order: each participant's goals together).
+    pub fn participants(
+        &mut self,
+        participants: &[ComparisonRow],
+        rows: &[ExportRow],
+    ) -> Result<(), ExportError> {
+        match &mut self.0 {
+            Inner::Csv {
+                bytes,
+                generated_at,
+            } => bytes.extend(csv::records(rows, generated_at)?),
+            Inner::Json { bytes, first } => {
+                bytes.extend(json::rows(rows, *first)?);
+                *first = *first && rows.is_empty();
+            }
+            Inner::Xlsx(writer) => writer.participants(participants, rows)?,
+            Inner::Pdf(writer) => writer.participants(participants, rows),
+        }
+        Ok(())
+    }
+
+    pub fn finish(self) -> Result<Vec<u8>, ExportError> {
+        Ok(match self.0 {
+            Inner::Csv { bytes, .. } => bytes,
+            Inner::Json { mut bytes, .. } => {
+                bytes.extend_from_slice(json::TAIL);
+                bytes
+            }
+            Inner::Xlsx(writer) => writer.finish()?,
+            Inner::Pdf(writer) => writer.finish(),
+        })
+    }
 }
 
 /// `pledge-{stem}.{extension}`, with everything but ASCII letters, digits, `-` and `_` in the

@@ -1,6 +1,7 @@
-//! Exports of a cycle report (CSV, XLSX, JSON): read in one transaction with the comparison
-//! they repeat, stamped, and recorded in the audit log with the fingerprint of the snapshots
-//! they were built from.
+//! Exports of a cycle report (CSV, XLSX, JSON, PDF): the comparison they repeat read and
+//! stamped in one transaction, the tidy rows then read a chunk of participants at a time by
+//! snapshot id, and recorded in the audit log with the fingerprint of the snapshots they were
+//! built from.
 
 use serde_json::json;
 use sqlx::PgPool;
@@ -12,9 +13,9 @@ use super::reports::{CacheInputs, cached_comparison_with_inputs};
 use crate::auth::Operator;
 use crate::auth::policy::Permission;
 use crate::domain::report::FrameworkShape;
-use crate::domain::report::comparison::CycleComparison;
+use crate::domain::report::comparison::{ComparisonRow, CycleComparison};
 use crate::domain::report::export;
-use crate::export::{ExportFile, Format, ReportContent};
+use crate::export::{ExportFile, Format};
 use crate::presentation::i18n::Lang;
 use crate::storage::audit::{self, NewEntry, RequestContext};
 use crate::storage::report_cache as cache_store;
@@ -97,10 +98,11 @@ fn export_entry(
         .from_request(context)
 }
 
-/// Writes a cycle's report in `format`, whole, its texts in `lang` (analysts and admins; the
-/// command line). A file already built from the cycle's current snapshots (same format and
-/// language) is served from the cache as it was built, stamp included; otherwise it is built
-/// on a blocking thread and cached. Either way the export is recorded.
+/// Writes a cycle's report in `format`, its texts in `lang` (analysts and admins; the command
+/// line). A file already built from the cycle's current snapshots (same format and language) is
+/// served from the cache as it was built, stamp included; otherwise it is written from the row
+/// stream ([`FILE_CHUNK_PARTICIPANTS`] participants at a time) on a blocking thread and cached.
+/// Either way the export is recorded.
 pub async fn cycle_report(
     pool: &PgPool,
     operator: Operator<'_>,
@@ -109,8 +111,42 @@ pub async fn cycle_report(
     lang: Lang,
     context: &RequestContext,
 ) -> Result<ExportFile, ServiceError> {
+    cycle_report_in_chunks(
+        pool,
+        operator,
+        cycle_id,
+        format,
+        lang,
+        context,
+        FILE_CHUNK_PARTICIPANTS,
+    )
+    .await
+}
+
+/// [`cycle_report`] with chunks of `chunk_participants` participants (tests use small chunks
+/// to cross many chunk boundaries, and one chunk of every participant for the file built
+/// whole).
+///
+/// The transaction that checks the permission, builds the comparison and the stamp and looks
+/// the file up in the cache ends before the rows are read (a few statements, milliseconds).
+/// The rows are then read a chunk at a time, each chunk's answers in a short transaction of
+/// its own by the ids of the snapshots the figures came from: snapshots never change, so
+/// every chunk pairs the same answers with the figures and digests stamped at the start, as
+/// one snapshot of the database would, even when a participant resubmits meanwhile. A last
+/// short transaction stores the file in the cache and appends `cycle.export`. While a chunk
+/// is written on the blocking thread the next is read (a channel of one chunk), so at most
+/// two chunks' rows are held at once.
+pub async fn cycle_report_in_chunks(
+    pool: &PgPool,
+    operator: Operator<'_>,
+    cycle_id: Uuid,
+    format: Format,
+    lang: Lang,
+    context: &RequestContext,
+    chunk_participants: usize,
+) -> Result<ExportFile, ServiceError> {
     let opened = open(pool, operator, cycle_id, lang).await?;
-    let mut opened = match serve_cached(opened, operator, format, context).await? {
+    let opened = match serve_cached(opened, operator, format, context).await? {
         Cached::Served(file) => return Ok(file),
         Cached::Missing(opened) => *opened,
     };
@@ -120,39 +156,40 @@ pub async fn cycle_report(
         opened.inputs.previous.as_ref(),
         &kind,
     );
-    let cycle = opened.report.cycle.id;
-    // The answers of exactly the snapshots the figures came from (read by id: a resubmission
-    // meanwhile cannot pair new answers with old figures and digests).
-    let snapshot_ids: Vec<Uuid> = opened.report.rows.iter().map(|r| r.snapshot.id).collect();
-    let mut by_snapshot = store::snapshot_answers(&mut opened.tx, &snapshot_ids).await?;
-    let answers = opened
-        .report
-        .rows
-        .iter()
-        .filter_map(|r| Some((r.participant_id, by_snapshot.remove(&r.snapshot.id)?)))
-        .collect();
-    let rows = export::rows(&opened.report, &opened.shape, &answers);
-    drop(answers);
-    let (stamp, report, shape) = (
-        opened.stamp.clone(),
-        Arc::clone(&opened.report),
-        opened.shape.clone(),
-    );
-    // Built off the request threads: an XLSX or PDF of the stress scale takes seconds.
-    let file = tokio::task::spawn_blocking(move || {
-        crate::export::write(
-            format,
-            &ReportContent {
-                stamp: &stamp,
-                report: &report,
-                shape: &shape,
-                rows: &rows,
-                lang,
-            },
-        )
-    })
-    .await
-    .map_err(|e| ServiceError::Export(std::io::Error::other(e.to_string()).into()))??;
+    let Opened {
+        tx,
+        report,
+        shape,
+        stamp,
+        lang,
+        inputs,
+    } = opened;
+    // Nothing written yet: the reading transaction ends here (rolled back).
+    drop(tx);
+    let bytes = write_from_chunks(
+        pool,
+        operator,
+        format,
+        &report,
+        &shape,
+        &stamp,
+        lang,
+        chunk_participants.max(1),
+    )
+    .await?;
+    let file = ExportFile {
+        bytes,
+        format,
+        file_name: crate::export::file_name(&format!("{}-report", report.cycle.code), format),
+    };
+    let mut opened = Opened {
+        tx: storage::Audited::begin(pool, &operator.scope()).await?,
+        report,
+        shape,
+        stamp,
+        lang,
+        inputs,
+    };
     let entry = export_entry(
         operator,
         &opened,
@@ -161,11 +198,104 @@ pub async fn cycle_report(
         context,
     );
     if report_cache::enabled() {
-        let body = join_cached_file(&entry.details, &file.bytes);
-        cache_store::put(&mut opened.tx, cycle, &kind, &key, &body).await?;
+        let header = cached_file_header(&entry.details);
+        let cycle = opened.report.cycle.id;
+        put_cached_file(&mut opened.tx, cycle, &kind, &key, &header, &file.bytes).await?;
     }
     opened.tx.commit(&entry).await?;
     Ok(file)
+}
+
+/// Writes the file from the row stream: the rows of `chunk_participants` participants at a
+/// time are read here and written on a blocking thread (an XLSX or PDF of the stress scale
+/// takes seconds), the next chunk read while one is written.
+#[allow(clippy::too_many_arguments)]
+async fn write_from_chunks(
+    pool: &PgPool,
+    operator: Operator<'_>,
+    format: Format,
+    report: &Arc<CycleComparison>,
+    shape: &FrameworkShape,
+    stamp: &export::ExportStamp,
+    lang: Lang,
+    chunk_participants: usize,
+) -> Result<Vec<u8>, ServiceError> {
+    type Chunk = (std::ops::Range<usize>, Vec<export::ExportRow>);
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Chunk>(1);
+    let writer = {
+        let (report, shape, stamp) = (Arc::clone(report), shape.clone(), stamp.clone());
+        tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ServiceError> {
+            let head = crate::export::ReportHead {
+                stamp: &stamp,
+                report: &report,
+                shape: &shape,
+                lang,
+            };
+            let mut writer = crate::export::Writer::begin(format, head)?;
+            let mut written = 0;
+            while let Some((participants, rows)) = receiver.blocking_recv() {
+                let participants = report.rows.get(participants).unwrap_or_default();
+                writer.participants(participants, &rows)?;
+                written += participants.len();
+            }
+            // The rows stopped short (a failed read, or the request gone: a timeout, a closed
+            // connection): the file is not finished, and its slot's work ends here.
+            if written < report.rows.len() {
+                return Err(ServiceError::Export(
+                    std::io::Error::other("the export's rows stopped short").into(),
+                ));
+            }
+            let bytes = writer.finish()?;
+            // The rows' many small blocks are freed: give them back rather than keep them.
+            crate::memory::trim();
+            Ok(bytes)
+        })
+    };
+    let scope = operator.scope();
+    let mut read = Ok(());
+    for start in (0..report.rows.len()).step_by(chunk_participants) {
+        let end = (start + chunk_participants).min(report.rows.len());
+        // A place in the channel first, then the rows: at most the chunk being written and
+        // the one waiting for it are held (not a third read ahead).
+        let Ok(place) = sender.reserve().await else {
+            // The writer stopped (an error it returns below): nothing more to read.
+            break;
+        };
+        match chunk_rows(pool, &scope, report, shape, &report.rows[start..end]).await {
+            Ok(rows) => place.send((start..end, rows)),
+            Err(error) => {
+                read = Err(error);
+                break;
+            }
+        }
+    }
+    // The end of the rows (or, after an error, of the file: its bytes are dropped).
+    drop(sender);
+    let written = writer
+        .await
+        .map_err(|e| ServiceError::Export(std::io::Error::other(e.to_string()).into()))?;
+    read?;
+    written
+}
+
+/// The tidy rows of `participants` (some of the report's), their answers read by the ids of
+/// the snapshots the figures came from in a short transaction of their own.
+async fn chunk_rows(
+    pool: &PgPool,
+    scope: &storage::Scope,
+    report: &CycleComparison,
+    shape: &FrameworkShape,
+    participants: &[ComparisonRow],
+) -> Result<Vec<export::ExportRow>, ServiceError> {
+    let snapshot_ids: Vec<Uuid> = participants.iter().map(|r| r.snapshot.id).collect();
+    let mut tx = storage::begin(pool, scope).await?;
+    let mut by_snapshot = store::snapshot_answers(&mut tx, &snapshot_ids).await?;
+    tx.commit().await?;
+    let answers = participants
+        .iter()
+        .filter_map(|r| Some((r.participant_id, by_snapshot.remove(&r.snapshot.id)?)))
+        .collect();
+    Ok(export::rows_of(report, participants, shape, &answers))
 }
 
 /// The cached file of a cycle's current snapshots in `format` and `lang`, recorded as an
@@ -215,10 +345,14 @@ async fn serve_cached(
         &kind,
     );
     let cycle = opened.report.cycle.id;
-    let Some((body, _)) = cache_store::get(&mut opened.tx, cycle, &kind, &key).await? else {
+    let found = cache_store::get(&mut opened.tx, cycle, &kind, &key).await?;
+    // The connection read the whole file: its buffer goes back to its usual size rather than
+    // stay as large as the file while the connection waits in the pool.
+    sqlx::Connection::shrink_buffers(&mut *opened.tx);
+    let Some((mut body, _)) = found else {
         return Ok(Cached::Missing(Box::new(opened)));
     };
-    let Some((mut details, bytes)) = split_cached_file(&body) else {
+    let Some((mut details, header)) = split_cached_file(&body) else {
         return Ok(Cached::Missing(Box::new(opened)));
     };
     details["cached"] = json!(true);
@@ -227,7 +361,9 @@ async fn serve_cached(
         .from_request(context);
     let file_name =
         crate::export::file_name(&format!("{}-report", opened.report.cycle.code), format);
-    let bytes = bytes.to_vec();
+    // The file is what follows the header: moved to the front of the same buffer, not copied.
+    body.drain(..header);
+    let bytes = body;
     opened.tx.commit(&entry).await?;
     Ok(Cached::Served(ExportFile {
         bytes,
@@ -236,26 +372,57 @@ async fn serve_cached(
     }))
 }
 
-/// A cached file: the length of its audit details (4 bytes, big-endian), the details (JSON),
-/// then the file.
-fn join_cached_file(details: &serde_json::Value, bytes: &[u8]) -> Vec<u8> {
+/// A cached file's header: the length of its audit details (4 bytes, big-endian), then the
+/// details (JSON); the file follows it.
+fn cached_file_header(details: &serde_json::Value) -> Vec<u8> {
     let details = details.to_string().into_bytes();
-    let mut body = Vec::with_capacity(4 + details.len() + bytes.len());
-    body.extend_from_slice(&u32::try_from(details.len()).unwrap_or(0).to_be_bytes());
-    body.extend_from_slice(&details);
-    body.extend_from_slice(bytes);
-    body
+    let mut header = Vec::with_capacity(4 + details.len());
+    header.extend_from_slice(&u32::try_from(details.len()).unwrap_or(0).to_be_bytes());
+    header.extend_from_slice(&details);
+    header
 }
 
-fn split_cached_file(body: &[u8]) -> Option<(serde_json::Value, &[u8])> {
+/// The details of a cached file and the length of its header (where the file starts).
+fn split_cached_file(body: &[u8]) -> Option<(serde_json::Value, usize)> {
     let (length, rest) = body.split_first_chunk::<4>()?;
     let length = usize::try_from(u32::from_be_bytes(*length)).ok()?;
-    if rest.len() < length {
-        return None;
-    }
-    let (details, bytes) = rest.split_at(length);
-    Some((serde_json::from_slice(details).ok()?, bytes))
+    let details = rest.get(..length)?;
+    Some((serde_json::from_slice(details).ok()?, 4 + length))
 }
+
+/// Stores a built file in the cache: its header and the file are joined by PostgreSQL
+/// (`$4 || $5`, the same body as `storage::report_cache::put` would store), so no joined copy
+/// of the file is made here; the connection's buffer, as large as the file while it was sent,
+/// goes back to its usual size.
+async fn put_cached_file(
+    conn: &mut sqlx::PgConnection,
+    cycle: Uuid,
+    kind: &str,
+    key: &str,
+    header: &[u8],
+    file: &[u8],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO report_cache (cycle_id, kind, cache_key, body) VALUES ($1, $2, $3, $4 || $5)
+         ON CONFLICT (cycle_id, kind) DO UPDATE
+         SET cache_key = EXCLUDED.cache_key, body = EXCLUDED.body, created_at = now()",
+    )
+    .bind(cycle)
+    .bind(kind)
+    .bind(key)
+    .bind(header)
+    .bind(file)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::Connection::shrink_buffers(conn);
+    crate::memory::trim();
+    Ok(())
+}
+
+/// How many participants one chunk of an XLSX or PDF covers. Fewer than the CSV's: while one
+/// chunk is written the next is read, so two chunks' rows are held (7,500 rows, about 6 MiB,
+/// each at the stress scale's 150 goals), and the file being built is held too.
+const FILE_CHUNK_PARTICIPANTS: usize = 50;
 
 /// How many participants one chunk of a streamed export covers: their answers are read in one
 /// statement, and at most this many participants' rows are held in memory at a time.
@@ -360,15 +527,14 @@ impl StreamedExport {
         let start = (step - 1) * self.chunk_participants;
         let end = (start + self.chunk_participants).min(self.report.rows.len());
         let participants = &self.report.rows[start..end];
-        let snapshot_ids: Vec<Uuid> = participants.iter().map(|r| r.snapshot.id).collect();
-        let mut tx = storage::begin(&self.pool, &self.scope).await?;
-        let mut by_snapshot = store::snapshot_answers(&mut tx, &snapshot_ids).await?;
-        tx.commit().await?;
-        let answers = participants
-            .iter()
-            .filter_map(|r| Some((r.participant_id, by_snapshot.remove(&r.snapshot.id)?)))
-            .collect();
-        let rows = export::rows_of(&self.report, participants, &self.shape, &answers);
+        let rows = chunk_rows(
+            &self.pool,
+            &self.scope,
+            &self.report,
+            &self.shape,
+            participants,
+        )
+        .await?;
         Ok(Some(match self.format {
             Format::Json => crate::export::json::rows(&rows, step == 1)?,
             _ => crate::export::csv::records(&rows, &self.stamp.generated_at)?,

@@ -1,4 +1,5 @@
-//! A bounded pool for the cycle exports built whole (XLSX, PDF): at most [`EXPORT_SLOTS`] at
+//! A bounded pool for the cycle exports sent whole (XLSX, PDF: written from chunks of rows,
+//! then sent and cached once finished): at most [`EXPORT_SLOTS`] at
 //! once per process, each built on a blocking thread; one more is refused at once with 503
 //! `busy` and `Retry-After` rather than queued behind them (a queue would hold its memory and
 //! its connection while waiting). CSV and JSON are streamed in chunks and take no slot; a file
@@ -8,7 +9,8 @@ use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// XLSX or PDF exports built at once (each peaks at tens of MiB at the stress scale).
+/// XLSX or PDF exports built at once (each holds two chunks of rows and its file: tens of MiB
+/// at the stress scale).
 pub const EXPORT_SLOTS: usize = 2;
 /// What `Retry-After` says when every slot is taken, in seconds.
 pub const RETRY_AFTER_SECONDS: u16 = 5;

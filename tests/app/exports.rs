@@ -831,3 +831,142 @@ async fn every_export_is_stamped_with_the_audit_logs_newest_entry() {
         "the head when the file was made: the first export's entry"
     );
 }
+
+/// Every sheet of a workbook, by name, as rows of cells.
+fn sheets(bytes: Vec<u8>) -> Vec<(String, Vec<Vec<Data>>)> {
+    let mut workbook: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes)).unwrap();
+    workbook
+        .sheet_names()
+        .into_iter()
+        .map(|name| {
+            let range = workbook.worksheet_range(&name).unwrap();
+            let rows = range.rows().map(<[Data]>::to_vec).collect();
+            (name, rows)
+        })
+        .collect()
+}
+
+/// The time of generation of the newest export.
+async fn last_generated_at(app: &TestApp) -> String {
+    let mut owner = app.db.owner().await;
+    let mut tx = sqlx::Connection::begin(&mut owner).await.unwrap();
+    pledge::storage::set_scope(&mut tx, &pledge::storage::Scope::System)
+        .await
+        .unwrap();
+    let generated_at: String = sqlx::query_scalar(
+        "SELECT details->>'generated_at' FROM audit_log WHERE action = 'cycle.export'
+         ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    generated_at
+}
+
+#[tokio::test]
+async fn xlsx_and_pdf_written_from_chunks_of_participants_are_the_files_built_whole() {
+    let app = TestApp::spawn().await;
+    let cycle = gci_cycle(&app).await;
+    let pool = app.db.app_pool().await;
+    // A file built with chunks of `chunk` participants (usize::MAX: every row at once), and
+    // its time of generation; the cache is emptied so that the next one is built again.
+    let build = |format: Format, chunk: usize| {
+        let (pool, app) = (pool.clone(), &app);
+        async move {
+            let file = pledge::services::exports::cycle_report_in_chunks(
+                &pool,
+                pledge::auth::Operator::Cli,
+                cycle,
+                format,
+                pledge::presentation::i18n::Lang::En,
+                &Default::default(),
+                chunk,
+            )
+            .await
+            .unwrap();
+            let generated_at = last_generated_at(app).await;
+            let mut owner = app.db.owner().await;
+            let mut tx = sqlx::Connection::begin(&mut owner).await.unwrap();
+            pledge::storage::set_scope(&mut tx, &pledge::storage::Scope::System)
+                .await
+                .unwrap();
+            sqlx::query("UPDATE report_cache SET cache_key = 'stale' WHERE kind LIKE 'export:%'")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            (file.bytes, generated_at)
+        }
+    };
+
+    // XLSX: chunks of 7 participants (32 in 5 chunks) give the same cells on every sheet;
+    // only the time of generation and the audit log's newest entry (About) differ.
+    let (whole, whole_time) = build(Format::Xlsx, usize::MAX).await;
+    let (chunked, chunked_time) = build(Format::Xlsx, 7).await;
+    assert_ne!(
+        whole_time, chunked_time,
+        "built twice, not served from the cache"
+    );
+    let (whole, chunked) = (sheets(whole), sheets(chunked));
+    let names: Vec<&str> = whole.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names.first(), Some(&"Summary"), "{names:?}");
+    assert!(names.ends_with(&["Answers", "About"]), "{names:?}");
+    assert!(names.len() > 3, "a sheet per section: {names:?}");
+    assert_eq!(whole.len(), chunked.len());
+    for ((name, whole_rows), (chunked_name, chunked_rows)) in whole.iter().zip(&chunked) {
+        assert_eq!(name, chunked_name);
+        assert_eq!(whole_rows.len(), chunked_rows.len(), "{name}");
+        for (index, (a, b)) in whole_rows.iter().zip(chunked_rows).enumerate() {
+            if name == "About" && (index == 2 || index == 3) {
+                assert_eq!(a[0], b[0], "the time of generation and the audit head");
+                continue;
+            }
+            assert_eq!(a, b, "{name} row {index}");
+        }
+    }
+    let answers = &chunked
+        .iter()
+        .find(|(name, _)| name == "Answers")
+        .unwrap()
+        .1;
+    assert_eq!(answers.len(), 1 + 32 * 5, "every participant × goal once");
+    let section = &chunked[1].1;
+    assert_eq!(
+        section.len(),
+        1 + 32,
+        "a row per participant on each section's sheet"
+    );
+    assert!(
+        section[1..]
+            .iter()
+            .any(|row| row.len() > 4 && row[4].get_float().is_some()),
+        "the participants' goal scores are on their rows"
+    );
+
+    // PDF: the same pages with the same text, but for the time of generation.
+    let (whole, whole_time) = build(Format::Pdf, usize::MAX).await;
+    let (chunked, chunked_time) = build(Format::Pdf, 7).await;
+    assert_ne!(
+        whole_time, chunked_time,
+        "built twice, not served from the cache"
+    );
+    let timeless = |bytes: &[u8], time: &str| -> Vec<String> {
+        crate::pdf::pages_text(bytes)
+            .into_iter()
+            .map(|page| page.replace(time, "<time>"))
+            .collect()
+    };
+    let (whole, chunked) = (
+        timeless(&whole, &whole_time),
+        timeless(&chunked, &chunked_time),
+    );
+    assert!(whole.len() > 32, "a page or more per participant");
+    assert_eq!(whole, chunked);
+    for (code, _, _) in gci_rows() {
+        assert!(
+            chunked.iter().any(|page| page.contains(&code)),
+            "{code} has its page"
+        );
+    }
+}

@@ -4,7 +4,8 @@
 use super::layout::*;
 use super::{label, labels, localized, plain};
 use crate::domain::report::comparison::ComparisonRow;
-use crate::export::{ExportError, ReportContent};
+use crate::domain::report::export::ExportRow;
+use crate::export::ReportHead;
 use crate::presentation::format::{ScoreFormat, percent};
 use crate::presentation::i18n::Lang;
 
@@ -21,99 +22,61 @@ pub(super) fn marked(text: String, rescored: bool) -> String {
     }
 }
 
-pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
-    let report = content.report;
-    let stamp = content.stamp;
-    let lang = content.lang;
-    let tr = lang.tr();
-    let format = ScoreFormat::new(lang, report.overall_max_score);
-    let mut layout = Layout::new(tr.fmt(
-        "export.pdf.footer",
-        &[("cycle", &stamp.cycle_code), ("time", &stamp.generated_at)],
-    ));
+/// The cycle report being laid out, a chunk of participants at a time ([`Writer::participants`]):
+/// the cover, the method and the summary come from the comparison (a row per participant); the
+/// participants' pages follow from their rows as they arrive, each page compressed into the
+/// document when full ([`Layout`]).
+pub struct Writer<'a> {
+    head: ReportHead<'a>,
+    layout: Layout,
+    format: ScoreFormat,
+    title: String,
+    goal_titles: std::collections::HashMap<&'a str, &'a str>,
+}
 
-    // Cover.
-    let title = tr.fmt("export.pdf.cycle_report", &[("cycle", &stamp.cycle_code)]);
-    layout.gap(120.0);
-    layout.line(22.0, BOLD, tr.t("export.pdf.pledge"));
-    layout.line(18.0, BOLD, &title);
-    layout.line(
-        12.0,
-        REGULAR,
-        localized(lang, &report.cycle.title_en, &report.cycle.title_fr),
-    );
-    layout.gap(20.0);
-    for (name, value) in [
-        (
-            label(lang, "framework_version"),
-            stamp.framework_version.clone(),
-        ),
-        (label(lang, "roll_up"), report.roll_up.clone()),
-        (
-            tr.t("export.pdf.submitted"),
-            tr.fmt(
-                "export.pdf.submitted_of",
-                &[
-                    ("submitted", &report.submitted.to_string()),
-                    ("total", &report.assessments.to_string()),
-                ],
-            ),
-        ),
-        (label(lang, "generated_at"), stamp.generated_at.clone()),
-        (tr.t("export.pdf.fingerprint"), stamp.fingerprint.clone()),
-    ] {
-        layout.line(10.0, BOLD, name);
-        layout.line(10.0, REGULAR, &value);
-    }
-    // The previous cycle, marked (as the report page marks it) when its figures are re-scored
-    // on this cycle's framework version; the mark is explained here, once.
-    if let Some(previous) = &report.previous_cycle {
-        layout.line(10.0, BOLD, tr.t("report.previous_cycle"));
-        layout.line(
-            10.0,
-            REGULAR,
-            &marked(
-                format!("{} ({})", previous.code, previous.framework_version),
-                report.previous_rescored,
-            ),
-        );
-        if report.previous_rescored {
-            layout.paragraph(9.0, tr.t("export.pdf.rescored_note"));
+impl<'a> Writer<'a> {
+    /// The cover, the method and the summary.
+    pub fn begin(head: ReportHead<'a>) -> Self {
+        let (layout, title) = cover_method_and_summary(head);
+        let lang = head.lang;
+        Self {
+            head,
+            layout,
+            format: ScoreFormat::new(lang, head.report.overall_max_score),
+            title,
+            goal_titles: head
+                .shape
+                .goals
+                .iter()
+                .map(|g| (g.code.as_str(), localized(lang, &g.title_en, &g.title_fr)))
+                .collect(),
         }
     }
-    layout.gap(10.0);
-    layout.paragraph(9.0, tr.t("export.pdf.provenance"));
 
-    // Method: the methodology page itself.
-    layout.new_page();
-    super::method::print(&mut layout, lang);
-
-    // Summary table and the distribution chart.
-    layout.new_page();
-    layout.line(16.0, BOLD, tr.t("export.pdf.summary"));
-    layout.paragraph(9.0, tr.t("report.ranking_rule"));
-    draw_distributions(&mut layout, content);
-    let mut columns = vec![0.0, 30.0, 62.0, 190.0, 240.0];
-    let mut header = labels(lang, &["rank", "code", "participant", "overall", "done"]);
-    let section_width =
-        ((WIDTH - 2.0 * MARGIN - 285.0) / report.sections.len().max(1) as f32).min(60.0);
-    for (index, section) in report.sections.iter().enumerate() {
-        columns.push(285.0 + index as f32 * section_width);
-        header.push(section.code.clone());
-    }
-    layout.row(7.5, BOLD, &columns, &header);
-    for row in &report.rows {
-        layout.row(
-            7.5,
-            REGULAR,
-            &columns,
-            &summary_cells(row, &format, report, lang),
-        );
+    /// The pages of the next participants of the report (in its order), from their rows.
+    pub fn participants(&mut self, participants: &[ComparisonRow], rows: &[ExportRow]) {
+        let mut answers = rows.iter().peekable();
+        for row in participants {
+            self.participant(row, &mut answers);
+        }
     }
 
-    // One page per participant.
-    let mut answers = content.rows.iter().peekable();
-    for row in &report.rows {
+    pub fn finish(self) -> Vec<u8> {
+        self.layout.finish(&self.title)
+    }
+
+    /// One participant's page (or more): its figures, then its answers.
+    fn participant<'r>(
+        &mut self,
+        row: &ComparisonRow,
+        answers: &mut std::iter::Peekable<impl Iterator<Item = &'r ExportRow>>,
+    ) {
+        let report = self.head.report;
+        let lang = self.head.lang;
+        let tr = lang.tr();
+        let format = &self.format;
+        let layout = &mut self.layout;
+        let goal_titles = &self.goal_titles;
         layout.new_page();
         layout.line(
             14.0,
@@ -204,12 +167,6 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
             &labels(lang, &["goal", "title", "answer", "score", "weight"]),
         );
         let unit = ScoreFormat::new(lang, crate::domain::scoring::Decimal::ONE);
-        let goal_titles: std::collections::HashMap<&str, &str> = content
-            .shape
-            .goals
-            .iter()
-            .map(|g| (g.code.as_str(), localized(lang, &g.title_en, &g.title_fr)))
-            .collect();
         while let Some(answer) = answers.next_if(|a| a.participant_code == row.participant_code) {
             let value = match answer.answer_state.as_str() {
                 "not_applicable" => tr.t("export.pdf.not_applicable").to_owned(),
@@ -232,8 +189,100 @@ pub fn write(content: &ReportContent<'_>) -> Result<Vec<u8>, ExportError> {
             );
         }
     }
+}
 
-    Ok(layout.finish(&title))
+/// The cover, the method and the summary table with the distributions; the document's title.
+fn cover_method_and_summary(content: ReportHead<'_>) -> (Layout, String) {
+    let report = content.report;
+    let stamp = content.stamp;
+    let lang = content.lang;
+    let tr = lang.tr();
+    let format = ScoreFormat::new(lang, report.overall_max_score);
+    let mut layout = Layout::new(tr.fmt(
+        "export.pdf.footer",
+        &[("cycle", &stamp.cycle_code), ("time", &stamp.generated_at)],
+    ));
+
+    // Cover.
+    let title = tr.fmt("export.pdf.cycle_report", &[("cycle", &stamp.cycle_code)]);
+    layout.gap(120.0);
+    layout.line(22.0, BOLD, tr.t("export.pdf.pledge"));
+    layout.line(18.0, BOLD, &title);
+    layout.line(
+        12.0,
+        REGULAR,
+        localized(lang, &report.cycle.title_en, &report.cycle.title_fr),
+    );
+    layout.gap(20.0);
+    for (name, value) in [
+        (
+            label(lang, "framework_version"),
+            stamp.framework_version.clone(),
+        ),
+        (label(lang, "roll_up"), report.roll_up.clone()),
+        (
+            tr.t("export.pdf.submitted"),
+            tr.fmt(
+                "export.pdf.submitted_of",
+                &[
+                    ("submitted", &report.submitted.to_string()),
+                    ("total", &report.assessments.to_string()),
+                ],
+            ),
+        ),
+        (label(lang, "generated_at"), stamp.generated_at.clone()),
+        (tr.t("export.pdf.fingerprint"), stamp.fingerprint.clone()),
+    ] {
+        layout.line(10.0, BOLD, name);
+        layout.line(10.0, REGULAR, &value);
+    }
+    // The previous cycle, marked (as the report page marks it) when its figures are re-scored
+    // on this cycle's framework version; the mark is explained here, once.
+    if let Some(previous) = &report.previous_cycle {
+        layout.line(10.0, BOLD, tr.t("report.previous_cycle"));
+        layout.line(
+            10.0,
+            REGULAR,
+            &marked(
+                format!("{} ({})", previous.code, previous.framework_version),
+                report.previous_rescored,
+            ),
+        );
+        if report.previous_rescored {
+            layout.paragraph(9.0, tr.t("export.pdf.rescored_note"));
+        }
+    }
+    layout.gap(10.0);
+    layout.paragraph(9.0, tr.t("export.pdf.provenance"));
+
+    // Method: the methodology page itself.
+    layout.new_page();
+    super::method::print(&mut layout, lang);
+
+    // Summary table and the distribution chart.
+    layout.new_page();
+    layout.line(16.0, BOLD, tr.t("export.pdf.summary"));
+    layout.paragraph(9.0, tr.t("report.ranking_rule"));
+    draw_distributions(&mut layout, content);
+    let mut columns = vec![0.0, 30.0, 62.0, 190.0, 240.0];
+    let mut header = labels(lang, &["rank", "code", "participant", "overall", "done"]);
+    let section_width =
+        ((WIDTH - 2.0 * MARGIN - 285.0) / report.sections.len().max(1) as f32).min(60.0);
+    for (index, section) in report.sections.iter().enumerate() {
+        columns.push(285.0 + index as f32 * section_width);
+        header.push(section.code.clone());
+    }
+    layout.row(7.5, BOLD, &columns, &header);
+    for row in &report.rows {
+        layout.row(
+            7.5,
+            REGULAR,
+            &columns,
+            &summary_cells(row, &format, report, lang),
+        );
+    }
+
+    (layout, title)
 }
 
 fn summary_cells(
@@ -263,7 +312,7 @@ fn summary_cells(
 }
 
 /// Box plots of every figure's distribution, on shares of each figure's maximum.
-fn draw_distributions(layout: &mut Layout, content: &ReportContent<'_>) {
+fn draw_distributions(layout: &mut Layout, content: ReportHead<'_>) {
     let report = content.report;
     let lang = content.lang;
     let tr = lang.tr();

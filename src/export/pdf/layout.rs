@@ -13,10 +13,27 @@ pub(super) const MARGIN: f32 = 50.0;
 pub(super) const REGULAR: Font = Font::Regular;
 pub(super) const BOLD: Font = Font::Bold;
 
+/// The document's objects: the catalogue, the page tree, the information, the two fonts, then
+/// each page and its content (written as pages fill, in any order: the cross-reference table
+/// is sorted when the document is finished).
+const CATALOG: Ref = Ref::new(1);
+const TREE: Ref = Ref::new(2);
+const INFO: Ref = Ref::new(3);
+const REGULAR_FONT: Ref = Ref::new(4);
+const BOLD_FONT: Ref = Ref::new(4 + OBJECTS_PER_FONT);
+const FIRST_PAGE: i32 = 4 + 2 * OBJECTS_PER_FONT;
+
 /// Pages being laid out: a cursor that starts a new page when the next line does not fit.
+///
+/// A full page is compressed and written into the document at once ([`Layout::new_page`]), so
+/// the layout holds the document as written so far (compressed) and one page being written,
+/// never every page's content: a cycle report of thousands of pages is laid out in the memory
+/// of its compressed file. The fonts are written last, cut down to the glyphs the pages used.
 pub(super) struct Layout {
-    /// Pages already full.
-    done: Vec<Content>,
+    /// The document so far: every full page and its compressed content.
+    pdf: Pdf,
+    /// The pages written, in order.
+    pages: Vec<Ref>,
     /// The page being written.
     current: Content,
     pub(super) y: f32,
@@ -29,7 +46,8 @@ impl Layout {
         let mut fonts = Fonts::default();
         let current = footed_page(&mut fonts, &footer, 1);
         Self {
-            done: Vec::new(),
+            pdf: Pdf::new(),
+            pages: Vec::new(),
             current,
             y: HEIGHT - MARGIN,
             footer,
@@ -38,9 +56,32 @@ impl Layout {
     }
 
     pub(super) fn new_page(&mut self) {
-        let next = footed_page(&mut self.fonts, &self.footer, self.done.len() + 2);
-        self.done.push(std::mem::replace(&mut self.current, next));
+        let next = footed_page(&mut self.fonts, &self.footer, self.pages.len() + 2);
+        let full = std::mem::replace(&mut self.current, next);
+        self.write_page(full);
         self.y = HEIGHT - MARGIN;
+    }
+
+    /// Writes a full page and its compressed content into the document.
+    fn write_page(&mut self, content: Content) {
+        let index = i32::try_from(self.pages.len()).unwrap_or(i32::MAX / 4);
+        let id = Ref::new(FIRST_PAGE + 2 * index);
+        let content_id = Ref::new(id.get() + 1);
+        let mut page = self.pdf.page(id);
+        page.media_box(Rect::new(0.0, 0.0, WIDTH, HEIGHT));
+        page.parent(TREE);
+        page.contents(content_id);
+        page.resources()
+            .fonts()
+            .pair(REGULAR.resource(), REGULAR_FONT)
+            .pair(BOLD.resource(), BOLD_FONT);
+        page.finish();
+        // Page content compresses about tenfold (repeated operators and positions).
+        let compressed = miniz_oxide::deflate::compress_to_vec_zlib(&content.finish(), 6);
+        self.pdf
+            .stream(content_id, &compressed)
+            .filter(pdf_writer::Filter::FlateDecode);
+        self.pages.push(id);
     }
 
     /// Makes room for `height` points, on a new page if needed.
@@ -134,10 +175,25 @@ impl Layout {
         self.y -= points;
     }
 
-    /// The document: every page in order, and the fonts cut down to the glyphs used.
+    /// The document: the last page, the page tree, and the fonts cut down to the glyphs used.
     pub(super) fn finish(mut self, title: &str) -> Vec<u8> {
-        self.done.push(self.current);
-        assemble(self.done, &self.fonts, title)
+        let last = std::mem::replace(&mut self.current, Content::new());
+        self.write_page(last);
+        let Self {
+            mut pdf,
+            pages,
+            fonts,
+            ..
+        } = self;
+        pdf.catalog(CATALOG).pages(TREE);
+        pdf.pages(TREE)
+            .kids(pages.iter().copied())
+            .count(i32::try_from(pages.len()).unwrap_or(i32::MAX));
+        pdf.document_info(INFO)
+            .title(TextStr(title))
+            .producer(TextStr("Pledge Tracker"));
+        fonts.write(&mut pdf, REGULAR_FONT, BOLD_FONT);
+        pdf.finish()
     }
 }
 
@@ -232,46 +288,6 @@ fn footed_page(fonts: &mut Fonts, footer: &str, number: usize) -> Content {
         &format!("{footer} — page {number}"),
     );
     content
-}
-
-/// The document's objects: catalogue, page tree, information, the two fonts, then the pages
-/// and their contents.
-fn assemble(pages: Vec<Content>, fonts: &Fonts, title: &str) -> Vec<u8> {
-    let mut pdf = Pdf::new();
-    let catalog = Ref::new(1);
-    let tree = Ref::new(2);
-    let info = Ref::new(3);
-    let regular = Ref::new(4);
-    let bold = Ref::new(regular.get() + OBJECTS_PER_FONT);
-    let first_page = bold.get() + OBJECTS_PER_FONT;
-    let page_ids: Vec<Ref> = (0..pages.len())
-        .map(|i| Ref::new(first_page + 2 * i32::try_from(i).unwrap_or(i32::MAX / 4)))
-        .collect();
-    pdf.catalog(catalog).pages(tree);
-    pdf.pages(tree)
-        .kids(page_ids.iter().copied())
-        .count(i32::try_from(page_ids.len()).unwrap_or(i32::MAX));
-    pdf.document_info(info)
-        .title(TextStr(title))
-        .producer(TextStr("Pledge Tracker"));
-    fonts.write(&mut pdf, regular, bold);
-    for (content, id) in pages.into_iter().zip(&page_ids) {
-        let content_id = Ref::new(id.get() + 1);
-        let mut page = pdf.page(*id);
-        page.media_box(Rect::new(0.0, 0.0, WIDTH, HEIGHT));
-        page.parent(tree);
-        page.contents(content_id);
-        page.resources()
-            .fonts()
-            .pair(REGULAR.resource(), regular)
-            .pair(BOLD.resource(), bold);
-        page.finish();
-        // Page content compresses about tenfold (repeated operators and positions).
-        let compressed = miniz_oxide::deflate::compress_to_vec_zlib(&content.finish(), 6);
-        pdf.stream(content_id, &compressed)
-            .filter(pdf_writer::Filter::FlateDecode);
-    }
-    pdf.finish()
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ mod layout;
 mod method;
 mod progress_report;
 
-pub use cycle_report::write;
+pub use cycle_report::Writer as CycleReportWriter;
 pub use progress_report::progress;
 
 use crate::presentation::i18n::Lang;
