@@ -150,12 +150,13 @@ pub async fn load_comparison(
     Ok((report, Arc::unwrap_or_clone(shape)))
 }
 
-/// Structures of frozen framework versions, kept in this process: the database refuses any
-/// change to a frozen version's content (migration 0008), so a structure read once stays
-/// true. Served only for versions the request's own transaction read as frozen (and could
-/// read at all), so row-level security still decides who sees one.
-static FROZEN_SHAPES: std::sync::Mutex<Vec<Arc<FrameworkShape>>> =
-    std::sync::Mutex::new(Vec::new());
+/// Structures of frozen framework versions, kept in this process by id and the moment they
+/// were frozen: the database refuses any change to a frozen version's content (migration
+/// 0008), so a structure read once stays true. Served only for versions the request's own
+/// transaction read as frozen at that moment (and could read at all), so row-level security
+/// still decides who sees one.
+type FrozenShape = ((Uuid, time::OffsetDateTime), Arc<FrameworkShape>);
+static FROZEN_SHAPES: std::sync::Mutex<Vec<FrozenShape>> = std::sync::Mutex::new(Vec::new());
 
 /// How many frozen structures the process keeps (the newest replace the oldest).
 const FROZEN_SHAPES_KEPT: usize = 16;
@@ -165,8 +166,9 @@ const FROZEN_SHAPES_KEPT: usize = 16;
 async fn shapes_of(
     tx: &mut sqlx::PgConnection,
     versions: &[Uuid],
-    frozen: &[Uuid],
+    frozen: &[(Uuid, time::OffsetDateTime)],
 ) -> Result<HashMap<Uuid, Arc<FrameworkShape>>, ServiceError> {
+    let frozen_key = |id: &Uuid| frozen.iter().find(|(f, _)| f == id).copied();
     let mut found = HashMap::with_capacity(versions.len());
     let mut missing = Vec::new();
     {
@@ -174,11 +176,14 @@ async fn shapes_of(
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         for id in versions {
-            match kept.iter().find(|s| s.id == *id) {
-                Some(shape) if frozen.contains(id) => {
-                    found.insert(*id, Arc::clone(shape));
+            let shape = frozen_key(id)
+                .and_then(|key| kept.iter().find(|(k, _)| *k == key))
+                .map(|(_, shape)| Arc::clone(shape));
+            match shape {
+                Some(shape) => {
+                    found.insert(*id, shape);
                 }
-                _ => missing.push(*id),
+                None => missing.push(*id),
             }
         }
     }
@@ -191,12 +196,12 @@ async fn shapes_of(
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     for (id, shape) in read {
         let shape = Arc::new(shape);
-        if frozen.contains(&id) {
-            kept.retain(|s| s.id != id);
+        if let Some(key) = frozen_key(&id) {
+            kept.retain(|(k, _)| k.0 != id);
             if kept.len() >= FROZEN_SHAPES_KEPT {
                 kept.remove(0);
             }
-            kept.push(Arc::clone(&shape));
+            kept.push((key, Arc::clone(&shape)));
         }
         found.insert(id, shape);
     }
@@ -207,7 +212,7 @@ async fn build_comparison(
     tx: &mut sqlx::PgConnection,
     cycle: CycleRef,
     previous_cycle: Option<CycleRef>,
-    frozen: &[Uuid],
+    frozen: &[(Uuid, time::OffsetDateTime)],
     focus_section: Option<Uuid>,
 ) -> Result<(CycleComparison, Arc<FrameworkShape>), ServiceError> {
     let mut versions = vec![cycle.framework_id];

@@ -80,8 +80,8 @@ pub struct CycleHeads {
     /// The previous cycle's inputs (the default ones when it has no submission yet).
     pub previous_inputs: Option<CycleInputs>,
     /// The framework versions of the two cycles that are frozen (their content can no longer
-    /// change: migration 0008).
-    pub frozen: Vec<Uuid>,
+    /// change: migration 0008), with when they were frozen.
+    pub frozen: Vec<(Uuid, time::OffsetDateTime)>,
 }
 
 /// [`CycleHeads`] of a cycle (one statement; nothing when the cycle is not there or hidden).
@@ -102,7 +102,7 @@ pub async fn cycle_heads(
 /// [`CycleHeads`]' columns: the cycle, its state row, the previous cycle (the lateral join
 /// [`previous_cycle`] makes) and its state row; the caller adds the condition on `c.id`.
 const HEADS: &str = "SELECT c.id, c.code, c.title_en, c.title_fr, c.state, c.framework_id,
-        f.version AS framework_version, c.opens_on, f.frozen_at IS NOT NULL AS frozen,
+        f.version AS framework_version, c.opens_on, f.frozen_at AS frozen,
         s.fingerprint, s.submitted, s.generation,
         p.id AS p_id, p.code AS p_code, p.title_en AS p_title_en,
         p.title_fr AS p_title_fr, p.state AS p_state, p.framework_id AS p_framework_id,
@@ -114,7 +114,7 @@ const HEADS: &str = "SELECT c.id, c.code, c.title_en, c.title_fr, c.state, c.fra
      LEFT JOIN LATERAL (
          SELECT pc.id, pc.code, pc.title_en, pc.title_fr, pc.state, pc.framework_id,
                 pf.version AS framework_version, pc.opens_on,
-                pf.frozen_at IS NOT NULL AS frozen
+                pf.frozen_at AS frozen
          FROM cycles pc JOIN frameworks pf ON pf.id = pc.framework_id
          WHERE (pc.opens_on, pc.code) < (c.opens_on, c.code) AND pf.family = f.family
          ORDER BY pc.opens_on DESC, pc.code DESC LIMIT 1
@@ -152,13 +152,13 @@ fn heads_of(row: &sqlx::postgres::PgRow) -> Result<Option<CycleHeads>, sqlx::Err
         }),
     };
     let mut frozen = Vec::new();
-    if row.try_get::<Option<bool>, _>("frozen")? == Some(true) {
-        frozen.push(row.try_get("framework_id")?);
+    if let Some(at) = row.try_get::<Option<time::OffsetDateTime>, _>("frozen")? {
+        frozen.push((row.try_get("framework_id")?, at));
     }
     if let Some(previous) = &previous
-        && row.try_get::<Option<bool>, _>("p_frozen")? == Some(true)
+        && let Some(at) = row.try_get::<Option<time::OffsetDateTime>, _>("p_frozen")?
     {
-        frozen.push(previous.framework_id);
+        frozen.push((previous.framework_id, at));
     }
     Ok(Some(CycleHeads {
         frozen,
