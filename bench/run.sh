@@ -96,7 +96,9 @@ if [ "${BENCH_ONLY:-}" != exports ]; then
              (SELECT '{' || string_agg(a.latest_snapshot_id::text, ',') || '}' FROM assessments a
               JOIN cycles ac ON ac.id = a.cycle_id
               WHERE a.participant_id = (SELECT participant_id FROM fra) AND a.latest_snapshot_id IS NOT NULL
-                AND ac.opens_on <= c.opens_on)
+                AND ac.framework_id = c.framework_id AND ac.opens_on <= c.opens_on
+                AND ac.opens_on >= (SELECT max(pc.opens_on) FROM cycles pc
+                                    WHERE pc.framework_id = c.framework_id AND pc.opens_on < c.opens_on))
       FROM c" | tail -1)
     fi
     [ "$mode" = cached ] && record "{\"memory\": \"rss_at_rest_kib\", \"value\": $(rss_kib "$server")}"
