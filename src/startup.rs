@@ -224,7 +224,7 @@ impl ReadyDatabase {
     /// Watches the private cluster this process started, starting it again if it dies.
     pub fn supervise(
         &self,
-        restarting: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        restarting: std::sync::Arc<crate::cluster::RestartState>,
     ) -> Option<crate::cluster::Supervisor> {
         match &self.managed {
             Some((cluster, _, true)) => Some(crate::cluster::Supervisor::start(

@@ -26,7 +26,7 @@ use sqlx::postgres::PgConnectOptions;
 pub use account::ServerAccount;
 pub use archive::{ARCHIVE_TIMEOUT_SECONDS, BaseBackup};
 pub use binaries::PgBinaries;
-pub use supervisor::Supervisor;
+pub use supervisor::{RestartState, Supervisor};
 
 /// Database superuser created by `initdb`; used only to create the roles and databases.
 pub const SUPERUSER: &str = "postgres";

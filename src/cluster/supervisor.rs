@@ -3,7 +3,7 @@
 //! `database_restarting` meanwhile (docs/operations.md).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -17,6 +17,40 @@ const CHECK_EVERY: Duration = Duration::from_secs(1);
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
+/// Whether the private cluster is being started again, and how many restarts have begun: a
+/// readiness probe that failed while it waited can tell that a restart began meanwhile.
+#[derive(Debug, Default)]
+pub struct RestartState {
+    restarting: AtomicBool,
+    restarts: AtomicU64,
+}
+
+impl RestartState {
+    /// Whether a restart is under way.
+    pub fn is_restarting(&self) -> bool {
+        self.restarting.load(Ordering::SeqCst)
+    }
+
+    /// How many restarts have begun since the process started.
+    pub fn restarts(&self) -> u64 {
+        self.restarts.load(Ordering::SeqCst)
+    }
+
+    /// A restart begins (true when none was under way).
+    fn begin(&self) -> bool {
+        let began = !self.restarting.swap(true, Ordering::SeqCst);
+        if began {
+            self.restarts.fetch_add(1, Ordering::SeqCst);
+        }
+        began
+    }
+
+    /// The cluster runs again (true when a restart was under way).
+    fn end(&self) -> bool {
+        self.restarting.swap(false, Ordering::SeqCst)
+    }
+}
+
 /// The running supervisor; [`Supervisor::stop`] ends it before the cluster is stopped.
 pub struct Supervisor {
     stop: watch::Sender<bool>,
@@ -25,7 +59,7 @@ pub struct Supervisor {
 
 impl Supervisor {
     /// Starts watching `cluster`; `restarting` is true while it is being started again.
-    pub fn start(cluster: PrivateCluster, restarting: Arc<AtomicBool>) -> Self {
+    pub fn start(cluster: PrivateCluster, restarting: Arc<RestartState>) -> Self {
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(watch_over(cluster, restarting, stopped));
         Self { stop, task }
@@ -41,7 +75,7 @@ impl Supervisor {
 
 async fn watch_over(
     cluster: PrivateCluster,
-    restarting: Arc<AtomicBool>,
+    restarting: Arc<RestartState>,
     mut stopped: watch::Receiver<bool>,
 ) {
     let mut backoff = FIRST_BACKOFF;
@@ -57,20 +91,20 @@ async fn watch_over(
         let probe = cluster.clone();
         let running = tokio::task::spawn_blocking(move || probe.is_running()).await;
         if matches!(running, Ok(Ok(true))) {
-            if restarting.swap(false, Ordering::SeqCst) {
+            if restarting.end() {
                 tracing::info!("the private PostgreSQL cluster is running again");
             }
             backoff = FIRST_BACKOFF;
             wait = CHECK_EVERY;
             continue;
         }
-        if !restarting.swap(true, Ordering::SeqCst) {
+        if restarting.begin() {
             tracing::error!("the private PostgreSQL cluster is down; starting it again");
         }
         let starter = cluster.clone();
         match tokio::task::spawn_blocking(move || starter.start()).await {
             Ok(Ok(())) => {
-                restarting.store(false, Ordering::SeqCst);
+                restarting.end();
                 tracing::info!("the private PostgreSQL cluster was started again");
                 backoff = FIRST_BACKOFF;
                 wait = CHECK_EVERY;

@@ -51,20 +51,25 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<ProbeSta
             }),
         );
     }
-    if state
-        .database_restarting
-        .load(std::sync::atomic::Ordering::SeqCst)
-    {
-        return (
+    let restarting = || {
+        (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(ProbeStatus {
                 status: "database_restarting",
             }),
-        );
+        )
+    };
+    let watch = &state.database_restarting;
+    let restarts_before = watch.restarts();
+    if watch.is_restarting() {
+        return restarting();
     }
     let probe = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.db);
     match tokio::time::timeout(READY_PROBE_TIMEOUT, probe).await {
         Ok(Ok(_)) => (StatusCode::OK, Json(ProbeStatus { status: "ok" })),
+        // The supervisor found the cluster down while the probe waited (it waits up to two
+        // seconds, about as long as a restart takes): say why.
+        _ if watch.is_restarting() || watch.restarts() != restarts_before => restarting(),
         _ => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(ProbeStatus {

@@ -135,7 +135,7 @@ pub struct AppState {
     /// Set when shutdown begins, so that `/readyz` takes the process out of rotation.
     pub shutting_down: Arc<AtomicBool>,
     /// Set while the private cluster is being started again (`cluster::Supervisor`).
-    pub database_restarting: Arc<AtomicBool>,
+    pub database_restarting: Arc<crate::cluster::RestartState>,
     pub config: Arc<WebConfig>,
     /// At most this many XLSX or PDF cycle exports are built at once (`export_slots`).
     pub export_slots: export_slots::ExportSlots,
@@ -152,7 +152,7 @@ impl AppState {
             reads: crate::services::ReadPool::primary_only(db.clone()),
             db,
             shutting_down: Arc::new(AtomicBool::new(false)),
-            database_restarting: Arc::new(AtomicBool::new(false)),
+            database_restarting: Arc::default(),
             config: Arc::new(config),
             export_slots: export_slots::ExportSlots::new(export_slots::EXPORT_SLOTS),
             metrics: Arc::default(),
