@@ -37,7 +37,8 @@ pub use crate::storage::answers::{AssessmentHead, StoredAnswer};
 /// `EditParticipant` and the states) for the principal they read it for. A handler that receives
 /// one (the extractors `Readable` and `ReadablePage` of `web::permitted` call these two) neither
 /// checks again nor reads again; a service that takes `&AssessmentView`
-/// (`workflow::revisions_of`) reads on in the same reader's scope without a second check.
+/// (`workflow::revisions`) reads the view with [`read_in`] in its own transaction and reads on
+/// in the same one.
 pub struct AssessmentView {
     pub head: AssessmentHead,
     pub framework: Arc<FrameworkRecord>,
@@ -141,7 +142,21 @@ async fn read(
     page: bool,
 ) -> Result<AssessmentView, ServiceError> {
     let mut tx = storage::begin(pool, &principal.scope()).await?;
-    let head = store::head(&mut tx, id)
+    let view = read_in(&mut tx, principal, id, page).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// [`load`] (or [`load_page`] when `page`) in the caller's transaction, opened with the
+/// principal's scope: for a service that reads more of the same assessment in the same
+/// transaction (`workflow::revisions`), so a page reads what it shows once, at one moment.
+pub(super) async fn read_in(
+    tx: &mut sqlx::PgConnection,
+    principal: &Principal,
+    id: Uuid,
+    page: bool,
+) -> Result<AssessmentView, ServiceError> {
+    let head = store::head(&mut *tx, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
     if !principal.may(Permission::ReadAssessment {
@@ -150,26 +165,25 @@ async fn read(
     }) {
         return Err(ServiceError::Forbidden);
     }
-    let framework = framework_of(&mut tx, head.framework_id).await?;
-    let answers = store::list(&mut tx, id)
+    let framework = framework_of(&mut *tx, head.framework_id).await?;
+    let answers = store::list(&mut *tx, id)
         .await?
         .into_iter()
         .map(|a| (a.goal_id, a))
         .collect();
     let mut around = Around::default();
     if page {
-        around.clarifications = clarifications::for_assessment(&mut tx, id).await?;
-        around.evidence = evidence::list(&mut tx, id).await?;
-        around.assignments = crate::storage::assignments::for_assessment(&mut tx, id).await?;
+        around.clarifications = clarifications::for_assessment(&mut *tx, id).await?;
+        around.evidence = evidence::list(&mut *tx, id).await?;
+        around.assignments = crate::storage::assignments::for_assessment(&mut *tx, id).await?;
         if head.state == AssessmentState::Returned {
-            around.return_notes = reviews::latest_return_notes(&mut tx, id).await?;
-            around.return_reason = reviews::revisions(&mut tx, id)
+            around.return_notes = reviews::latest_return_notes(&mut *tx, id).await?;
+            around.return_reason = reviews::revisions(&mut *tx, id)
                 .await?
                 .pop()
                 .and_then(|r| r.reason);
         }
     }
-    tx.commit().await?;
     let editable = principal.may(Permission::EditParticipant(head.participant_id))
         && answers_may_change(head.state, head.cycle_state).is_ok();
     Ok(AssessmentView {

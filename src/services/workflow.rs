@@ -257,14 +257,16 @@ pub struct AnswerNote {
     pub note: String,
 }
 
-/// Returns a submitted assessment to its delegation, with reasons; or accepts it.
+/// Returns a submitted assessment to its delegation, with reasons; or accepts it. Gives back the
+/// assessment as it was read before the decision (who it belongs to does not change), so the
+/// caller need not read it again to say whose it was.
 pub async fn review(
     pool: &PgPool,
     principal: &Principal,
     id: Uuid,
     reasons: Option<&ReturnReasons>,
     context: &RequestContext,
-) -> Result<(), ServiceError> {
+) -> Result<AssessmentView, ServiceError> {
     if !principal.may(Permission::ReviewSubmissions) {
         return Err(ServiceError::Forbidden);
     }
@@ -355,16 +357,16 @@ pub async fn review(
         .about("assessment", id)
         .for_participant(Some(view.head.participant_id))
         .from_request(context)).await?;
-    Ok(())
+    Ok(view)
 }
 
-/// Lets the delegation submit after the deadline.
+/// Lets the delegation submit after the deadline. Gives back the assessment as read before.
 pub async fn allow_late(
     pool: &PgPool,
     principal: &Principal,
     id: Uuid,
     context: &RequestContext,
-) -> Result<(), ServiceError> {
+) -> Result<AssessmentView, ServiceError> {
     if !principal.may(Permission::ReviewSubmissions) {
         return Err(ServiceError::Forbidden);
     }
@@ -381,7 +383,7 @@ pub async fn allow_late(
         return Err(ServiceError::Refused("assessment.refused.cycle_not_open"));
     }
     if locked.late_submission_allowed {
-        return Ok(());
+        return Ok(view);
     }
     store::set_late_allowed(&mut tx, id, true).await?;
     tx.commit(
@@ -395,7 +397,7 @@ pub async fn allow_late(
         .from_request(context),
     )
     .await?;
-    Ok(())
+    Ok(view)
 }
 
 /// Every revision of an assessment the principal may read.
@@ -404,18 +406,21 @@ pub async fn revisions(
     principal: &Principal,
     id: Uuid,
 ) -> Result<Vec<store::RevisionRow>, ServiceError> {
-    revisions_of(pool, &assessments::load(pool, principal, id).await?).await
+    Ok(with_revisions(pool, principal, id).await?.1)
 }
 
-/// Every revision of an assessment already read (its `ReadAssessment` checked when it was).
-pub async fn revisions_of(
+/// The assessment (checked for `ReadAssessment`) and every revision of it, read in one
+/// transaction: the "submitted" page.
+pub async fn with_revisions(
     pool: &PgPool,
-    view: &AssessmentView,
-) -> Result<Vec<store::RevisionRow>, ServiceError> {
-    let mut tx = storage::begin(pool, &view.reader().scope()).await?;
-    let rows = store::revisions(&mut tx, view.head.id).await?;
+    principal: &Principal,
+    id: Uuid,
+) -> Result<(AssessmentView, Vec<store::RevisionRow>), ServiceError> {
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let view = assessments::read_in(&mut tx, principal, id, false).await?;
+    let rows = store::revisions(&mut tx, id).await?;
     tx.commit().await?;
-    Ok(rows)
+    Ok((view, rows))
 }
 
 /// One revision's stored document, and whether it still matches its digest.
@@ -425,24 +430,9 @@ pub async fn revision(
     id: Uuid,
     revision: i32,
 ) -> Result<(String, String, bool), ServiceError> {
-    revision_of(
-        pool,
-        &assessments::load(pool, principal, id).await?,
-        revision,
-    )
-    .await
-}
-
-/// [`revision`] of an assessment already read.
-pub async fn revision_of(
-    pool: &PgPool,
-    view: &AssessmentView,
-    revision: i32,
-) -> Result<(String, String, bool), ServiceError> {
-    let mut tx = storage::begin(pool, &view.reader().scope()).await?;
-    let (content, digest) = store::snapshot_document(&mut tx, view.head.id, revision)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    assessments::read_in(&mut tx, principal, id, false).await?;
+    let (content, digest) = document(&mut tx, id, revision).await?;
     tx.commit().await?;
     let verified = snapshot::verify_digest(&content, &digest);
     Ok((content, hex::encode(digest), verified))
@@ -456,24 +446,72 @@ pub async fn difference(
     from: i32,
     to: i32,
 ) -> Result<Vec<snapshot::FieldChange>, ServiceError> {
-    difference_of(
-        pool,
-        &assessments::load(pool, principal, id).await?,
-        from,
-        to,
-    )
-    .await
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    assessments::read_in(&mut tx, principal, id, false).await?;
+    let changes = difference_in(&mut tx, id, from, to).await?;
+    tx.commit().await?;
+    Ok(changes)
 }
 
-/// [`difference`] between two revisions of an assessment already read.
-pub async fn difference_of(
+/// What the revisions page shows: the assessment, its revisions, the two compared (by default
+/// the last and the one before it) and the difference between them when both exist.
+pub struct Compared {
+    pub view: AssessmentView,
+    pub revisions: Vec<store::RevisionRow>,
+    pub from: i32,
+    pub to: i32,
+    pub changes: Vec<snapshot::FieldChange>,
+}
+
+/// [`Compared`], read in one transaction.
+pub async fn compared(
     pool: &PgPool,
-    view: &AssessmentView,
+    principal: &Principal,
+    id: Uuid,
+    from: Option<i32>,
+    to: Option<i32>,
+) -> Result<Compared, ServiceError> {
+    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    let view = assessments::read_in(&mut tx, principal, id, false).await?;
+    let revisions = store::revisions(&mut tx, id).await?;
+    let last = revisions.last().map_or(0, |r| r.revision);
+    let to = to.unwrap_or(last);
+    let from = from.unwrap_or((to - 1).max(1));
+    let exists = |n: i32| revisions.iter().any(|r| r.revision == n);
+    let changes = if from != to && exists(from) && exists(to) {
+        difference_in(&mut tx, id, from, to).await?
+    } else {
+        Vec::new()
+    };
+    tx.commit().await?;
+    Ok(Compared {
+        view,
+        revisions,
+        from,
+        to,
+        changes,
+    })
+}
+
+/// A revision's stored document and digest (404 when there is no such revision).
+async fn document(
+    tx: &mut sqlx::PgConnection,
+    id: Uuid,
+    revision: i32,
+) -> Result<(String, Vec<u8>), ServiceError> {
+    store::snapshot_document(tx, id, revision)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+async fn difference_in(
+    tx: &mut sqlx::PgConnection,
+    id: Uuid,
     from: i32,
     to: i32,
 ) -> Result<Vec<snapshot::FieldChange>, ServiceError> {
-    let (before, _, _) = revision_of(pool, view, from).await?;
-    let (after, _, _) = revision_of(pool, view, to).await?;
+    let (before, _) = document(&mut *tx, id, from).await?;
+    let (after, _) = document(&mut *tx, id, to).await?;
     let read = |content: &str| {
         snapshot::recorded_answers(content)
             .map_err(|e| ServiceError::Sql(sqlx::Error::Decode(Box::new(e))))

@@ -29,7 +29,6 @@ use crate::services::{ServiceError, workflow::Submitted};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
-use crate::web::permitted::Readable;
 
 /// The participant's name in the page's language.
 fn participant_name(page: &PageContext, view: &AssessmentView) -> String {
@@ -78,12 +77,13 @@ struct SubmittedPage {
 /// revision and its digest. Without a current submission, the assessment itself.
 pub async fn submitted(
     State(state): State<AppState>,
-    Readable(view): Readable,
+    CurrentUser(me): CurrentUser,
     page: PageContext,
+    Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    let id = view.head.id;
+    // The assessment and its revisions: one transaction.
+    let (view, revisions) = service::with_revisions(&state.db, &me, id).await?;
     let current = view.head.state.is_submitted();
-    let revisions = service::revisions_of(&state.db, &view).await?;
     let Some(revision) = revisions
         .into_iter()
         .rev()
@@ -108,8 +108,7 @@ pub async fn accept(
     context: RequestContext,
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    service::review(&state.db, &me, id, None, &context).await?;
-    let view = assessments::load(&state.db, &me, id).await?;
+    let view = service::review(&state.db, &me, id, None, &context).await?;
     Ok(back_with(
         &state,
         id,
@@ -150,15 +149,12 @@ pub async fn return_to_delegation(
 ) -> Result<Response, AppError> {
     let reasons = reasons_of(&pairs);
     match service::review(&state.db, &me, id, Some(&reasons), &context).await {
-        Ok(()) => {
-            let view = assessments::load(&state.db, &me, id).await?;
-            Ok(back_with(
-                &state,
-                id,
-                "flash.assessment_returned",
-                participant_name(&page, &view),
-            ))
-        }
+        Ok(view) => Ok(back_with(
+            &state,
+            id,
+            "flash.assessment_returned",
+            participant_name(&page, &view),
+        )),
         // A missing reason (or a note on an unknown goal): the review page, input kept.
         Err(error @ ServiceError::Invalid(_)) => {
             review_refused(&state, &me, page, id, &reasons, error).await
@@ -175,8 +171,7 @@ pub async fn allow_late(
     context: RequestContext,
     Path(id): Path<Uuid>,
 ) -> Result<Response, AppError> {
-    service::allow_late(&state.db, &me, id, &context).await?;
-    let view = assessments::load(&state.db, &me, id).await?;
+    let view = service::allow_late(&state.db, &me, id, &context).await?;
     Ok(back_with(
         &state,
         id,
@@ -447,23 +442,19 @@ pub struct CompareQuery {
 /// `GET /assessments/{assessment}/revisions`: every revision, and the difference between two.
 pub async fn revisions(
     State(state): State<AppState>,
-    Readable(view): Readable,
+    CurrentUser(me): CurrentUser,
     page: PageContext,
+    Path(id): Path<Uuid>,
     Query(query): Query<CompareQuery>,
 ) -> Result<Response, AppError> {
-    let id = view.head.id;
-    let revisions = service::revisions_of(&state.db, &view).await?;
-    let last = revisions.last().map_or(0, |r| r.revision);
-    let to = query.to.unwrap_or(last);
-    let from = query.from.unwrap_or((to - 1).max(1));
-    let changes = if from != to
-        && revisions.iter().any(|r| r.revision == from)
-        && revisions.iter().any(|r| r.revision == to)
-    {
-        service::difference_of(&state.db, &view, from, to).await?
-    } else {
-        Vec::new()
-    };
+    // The assessment, its revisions and the difference: one transaction.
+    let service::Compared {
+        revisions,
+        from,
+        to,
+        changes,
+        ..
+    } = service::compared(&state.db, &me, id, query.from, query.to).await?;
     render(&RevisionsPage {
         page,
         id,
