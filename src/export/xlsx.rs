@@ -58,6 +58,9 @@ struct SectionSheet<'a> {
     widths: Vec<usize>,
 }
 
+/// The zip compression level of a workbook (see [`Writer::begin`]).
+const XLSX_COMPRESSION_LEVEL: u8 = 2;
+
 /// The workbook being written, a chunk of participants at a time ([`Writer::participants`]):
 /// "Summary" and "About" come from the comparison and the stamp (a row per participant); the
 /// section sheets and "Answers" (a row per participant × goal) are written in rust_xlsxwriter's
@@ -81,6 +84,10 @@ pub(super) struct Writer<'a> {
 impl<'a> Writer<'a> {
     pub(super) fn begin(head: ReportHead<'a>) -> Result<Self, ExportError> {
         let mut workbook = Workbook::new();
+        // Deflate at level 2 (zlib-rs's fast strategy) rather than the default 6: at the stress
+        // scale the file is written in 2.65 s instead of 3.84 s and is 28.5 MB instead of 22.5
+        // (level 3: 2.90 s, 26.8 MB); compressing was the largest single cost of the export.
+        workbook.set_zip_compression_level(XLSX_COMPRESSION_LEVEL);
         let mut formats = Formats::new();
         let report = head.report;
         let lang = head.lang;
@@ -264,11 +271,13 @@ impl<'a> Writer<'a> {
                 let c = column(c);
                 match cell {
                     Cell::Empty => {}
-                    Cell::Text(text) => match text.parse::<Decimal>() {
+                    Cell::Text(text) => match FIELDS
+                        .get(usize::from(c))
+                        .filter(|f| f.0 == "value")
+                        .and_then(|_| text.parse::<Decimal>().ok())
+                    {
                         // A value column holding a number (the answer on a numeric scale).
-                        Ok(number)
-                            if FIELDS.get(usize::from(c)).is_some_and(|f| f.0 == "value") =>
-                        {
+                        Some(number) => {
                             let format = self.formats.decimals(number.scale());
                             self.answers.write_number_with_format(
                                 r,
@@ -277,7 +286,7 @@ impl<'a> Writer<'a> {
                                 format,
                             )?;
                         }
-                        _ => {
+                        None => {
                             self.answers.write_string(r, c, &text)?;
                         }
                     },

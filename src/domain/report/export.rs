@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use serde::Serialize;
 use uuid::Uuid;
 
+mod cells;
+
 use super::FrameworkShape;
 use super::comparison::{ComparisonRow, CycleComparison};
 use super::progress::RecordedAnswer;
@@ -163,24 +165,23 @@ impl Cell {
 pub struct CellError(pub &'static str);
 
 /// The row's cells in [`FIELDS`] order, read from its serde form (so CSV, XLSX and JSON are
-/// written from one definition and cannot disagree).
+/// written from one definition and cannot disagree), field by field without JSON text in
+/// between ([`cells`] module).
 pub fn cells(row: &ExportRow) -> Result<Vec<Cell>, CellError> {
-    let json = serde_json::to_string(row).map_err(|_| CellError("row"))?;
-    let fields: HashMap<&str, &serde_json::value::RawValue> =
-        serde_json::from_str(&json).map_err(|_| CellError("row"))?;
+    let mut fields = cells::fields(row)?;
     FIELDS
         .iter()
-        .map(|(name, _)| {
-            let raw = fields.get(name).ok_or(CellError(name))?.get();
-            Ok(match raw {
-                "null" => Cell::Empty,
-                "true" => Cell::Bool(true),
-                "false" => Cell::Bool(false),
-                text if text.starts_with('"') => {
-                    Cell::Text(serde_json::from_str(text).map_err(|_| CellError(name))?)
-                }
-                text => Cell::Number(text.parse().map_err(|_| CellError(name))?),
-            })
+        .enumerate()
+        .map(|(index, (name, _))| {
+            // The row serializes its fields in FIELDS order; looked up by name all the same.
+            let at = match fields.get(index) {
+                Some((field, _)) if field == name => index,
+                _ => fields
+                    .iter()
+                    .position(|(field, _)| field == name)
+                    .ok_or(CellError(name))?,
+            };
+            Ok(std::mem::replace(&mut fields[at].1, Cell::Empty))
         })
         .collect()
 }
@@ -344,6 +345,7 @@ mod tests {
             overall_complete: false,
             rank: Some(3),
         };
+        assert_eq!(cells(&row).unwrap(), cells_through_json(&row));
         let texts: Vec<String> = cells(&row).unwrap().iter().map(Cell::text).collect();
         assert_eq!(
             texts,
@@ -368,5 +370,62 @@ mod tests {
                 "3"
             ]
         );
+    }
+
+    /// What `cells` did before it read the serde form directly: the row written as JSON text,
+    /// parsed into a map, each value parsed again. The oracle for the direct reading.
+    fn cells_through_json(row: &ExportRow) -> Vec<Cell> {
+        let json = serde_json::to_string(row).unwrap();
+        let fields: HashMap<&str, &serde_json::value::RawValue> =
+            serde_json::from_str(&json).unwrap();
+        FIELDS
+            .iter()
+            .map(|(name, _)| match fields[name].get() {
+                "null" => Cell::Empty,
+                "true" => Cell::Bool(true),
+                "false" => Cell::Bool(false),
+                text if text.starts_with('"') => Cell::Text(serde_json::from_str(text).unwrap()),
+                text => Cell::Number(text.parse().unwrap()),
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// Any row gives the same cells read directly as through its JSON text: the same
+        /// texts (quotes, backslashes, any script), the same decimals with their trailing
+        /// zeros, the same empties.
+        #[test]
+        fn cells_read_directly_are_those_of_the_rows_json(
+            text in "\\PC{0,12}",
+            revision in proptest::prelude::any::<i32>(),
+            mantissa in proptest::prelude::any::<i64>(),
+            scale in 0u32..12,
+            score in proptest::option::of(proptest::prelude::any::<i64>()),
+            flag in proptest::prelude::any::<bool>(),
+            rank in proptest::option::of(proptest::prelude::any::<u32>()),
+        ) {
+            let number = Decimal::new(mantissa, scale);
+            let row = ExportRow {
+                cycle_code: text.clone(),
+                participant_code: "FRA".into(),
+                participant_name: format!("{text}\"\\"),
+                assessment_state: "submitted".into(),
+                revision,
+                snapshot_digest: String::new(),
+                section_code: text.clone(),
+                goal_code: "G".into(),
+                goal_title: text.clone(),
+                weight: number,
+                answer_state: "answered".into(),
+                value: number.to_string(),
+                goal_score: score.map(|m| Decimal::new(m, scale)),
+                section_score: Some(-number),
+                section_complete: flag,
+                overall_score: None,
+                overall_complete: !flag,
+                rank,
+            };
+            proptest::prop_assert_eq!(cells(&row).unwrap(), cells_through_json(&row));
+        }
     }
 }
