@@ -980,7 +980,7 @@ fn decimal(value: f64) -> rust_decimal::Decimal {
 
 #[tokio::test]
 async fn numerics_read_the_fast_way_are_the_ones_sqlx_reads_digit_for_digit() {
-    use pledge::storage::reports::Numeric;
+    use pledge::storage::reports::{Array, Numeric};
     use rust_decimal::Decimal;
     let app = TestApp::spawn().await;
     let mut owner = app.db.owner().await;
@@ -1026,5 +1026,50 @@ async fn numerics_read_the_fast_way_are_the_ones_sqlx_reads_digit_for_digit() {
             .map(|n| n.map(|n| (n.mantissa(), n.scale())))
             .collect();
         assert_eq!(ours, theirs, "{text}");
+        let Array(ours): Array<Option<Numeric>> = row.get(1);
+        let ours: Vec<Option<(i128, u32)>> = ours
+            .iter()
+            .map(|n| n.map(|n| (n.0.mantissa(), n.0.scale())))
+            .collect();
+        assert_eq!(ours, theirs, "{text}");
+    }
+}
+
+#[tokio::test]
+async fn arrays_read_the_fast_way_are_the_ones_sqlx_reads() {
+    use pledge::storage::reports::Array;
+    use sqlx::Row;
+    let app = TestApp::spawn().await;
+    let mut owner = app.db.owner().await;
+    for (uuids, ints) in [
+        ("'{}'::uuid[]", "'{}'::int[]"),
+        ("ARRAY[gen_random_uuid()]", "ARRAY[0]"),
+        (
+            "ARRAY[gen_random_uuid(), gen_random_uuid(), gen_random_uuid()]",
+            "ARRAY[1, -2, 2147483647, -2147483648, 150]",
+        ),
+    ] {
+        let row = sqlx::query(&format!("SELECT {uuids}, {ints}"))
+            .fetch_one(&mut owner)
+            .await
+            .unwrap();
+        let theirs: Vec<uuid::Uuid> = row.get(0);
+        let Array(ours): Array<uuid::Uuid> = row.get(0);
+        assert_eq!(ours, theirs, "{uuids}");
+        let theirs: Vec<i32> = row.get(1);
+        let Array(ours): Array<i32> = row.get(1);
+        assert_eq!(ours, theirs, "{ints}");
+    }
+    // What sqlx refuses, this refuses too: a NULL where the element cannot be one, two
+    // dimensions, an array that does not start at 1.
+    for sql in [
+        "SELECT ARRAY[1, NULL]::int[]",
+        "SELECT ARRAY[[1, 2], [3, 4]]::int[]",
+        "SELECT '[0:1]={7,8}'::int[]",
+    ] {
+        let row = sqlx::query(sql).fetch_one(&mut owner).await.unwrap();
+        let theirs = row.try_get::<Vec<i32>, _>(0).is_ok();
+        let ours = row.try_get::<Array<i32>, _>(0).is_ok();
+        assert_eq!(ours, theirs, "{sql}");
     }
 }
