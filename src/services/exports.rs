@@ -390,10 +390,11 @@ fn split_cached_file(body: &[u8]) -> Option<(serde_json::Value, usize)> {
     Some((serde_json::from_slice(details).ok()?, 4 + length))
 }
 
-/// Stores a built file in the cache: its header and the file are joined by PostgreSQL
-/// (`$4 || $5`, the same body as `storage::report_cache::put` would store), so no joined copy
-/// of the file is made here; the connection's buffer, as large as the file while it was sent,
-/// goes back to its usual size.
+/// Stores a built file in the cache in pieces ([`cache_store::put_in_pieces`]): sent as one
+/// parameter, the file was copied into sqlx's argument buffer and the connection's write
+/// buffer while this process still held it for the response, three copies of a 28 MB XLSX at
+/// once, twice over when two exports ran together. The connection's buffers then go back to
+/// their usual size.
 async fn put_cached_file(
     conn: &mut sqlx::PgConnection,
     cycle: Uuid,
@@ -402,22 +403,15 @@ async fn put_cached_file(
     header: &[u8],
     file: &[u8],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO report_cache (cycle_id, kind, cache_key, body) VALUES ($1, $2, $3, $4 || $5)
-         ON CONFLICT (cycle_id, kind) DO UPDATE
-         SET cache_key = EXCLUDED.cache_key, body = EXCLUDED.body, created_at = now()",
-    )
-    .bind(cycle)
-    .bind(kind)
-    .bind(key)
-    .bind(header)
-    .bind(file)
-    .execute(&mut *conn)
-    .await?;
+    cache_store::put_in_pieces(conn, cycle, kind, key, header, file, CACHE_PIECE).await?;
     sqlx::Connection::shrink_buffers(conn);
     crate::memory::trim();
     Ok(())
 }
+
+/// The size of the pieces a file is stored in the cache in ([`put_cached_file`]): the
+/// connection's buffers grow to about this, not to the file's size.
+const CACHE_PIECE: usize = 1 << 20;
 
 /// How many participants one chunk of an XLSX or PDF covers. Fewer than the CSV's: while one
 /// chunk is written the next is read, so two chunks' rows are held (7,500 rows, about 6 MiB,

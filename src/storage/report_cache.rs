@@ -93,3 +93,53 @@ pub async fn put(
     .await?;
     Ok(())
 }
+
+/// Stores `header` followed by `file` as the entry of `kind` for `cycle` under `key` (the body
+/// [`put`] would store), without any statement carrying the whole file: the file goes into a
+/// large object of this transaction `piece` bytes at a time (`lo_from_bytea`, `lo_put`),
+/// PostgreSQL joins the header and the object's content into the row (`$4 || lo_get($5)`),
+/// and the object is unlinked. The caller's buffers grow to one piece, not to the file. If
+/// the transaction fails, the large object goes with it.
+pub async fn put_in_pieces(
+    conn: &mut PgConnection,
+    cycle: Uuid,
+    kind: &str,
+    key: &str,
+    header: &[u8],
+    file: &[u8],
+    piece: usize,
+) -> Result<(), sqlx::Error> {
+    let mut pieces = file.chunks(piece.max(1));
+    let object: sqlx::postgres::types::Oid = sqlx::query_scalar("SELECT lo_from_bytea(0, $1)")
+        .bind(pieces.next().unwrap_or_default())
+        .fetch_one(&mut *conn)
+        .await?;
+    let mut offset = piece.max(1);
+    for next in pieces {
+        sqlx::query("SELECT lo_put($1, $2, $3)")
+            .bind(object)
+            .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+            .bind(next)
+            .execute(&mut *conn)
+            .await?;
+        offset += next.len();
+    }
+    sqlx::query(
+        "INSERT INTO report_cache (cycle_id, kind, cache_key, body)
+         VALUES ($1, $2, $3, $4 || lo_get($5))
+         ON CONFLICT (cycle_id, kind) DO UPDATE
+         SET cache_key = EXCLUDED.cache_key, body = EXCLUDED.body, created_at = now()",
+    )
+    .bind(cycle)
+    .bind(kind)
+    .bind(key)
+    .bind(header)
+    .bind(object)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("SELECT lo_unlink($1)")
+        .bind(object)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

@@ -366,6 +366,69 @@ async fn a_cached_export_is_served_as_built_without_rebuilding_until_what_it_sho
     assert_ne!(export().await, built, "built again");
 }
 
+/// A file stored in the cache in pieces (through a large object, so that no statement carries
+/// the whole file) is the body one statement would store, byte for byte, whatever the piece
+/// size against the file's; it is stored as the service's role, and no large object is left.
+#[tokio::test]
+async fn a_file_stored_in_pieces_is_the_body_one_statement_would_store() {
+    use pledge::storage::report_cache::{get, put, put_in_pieces};
+    let app = TestApp::spawn().await;
+    let cycle = gci_cycle(&app).await;
+    let pool = app.state.db.clone();
+    let header = b"\x00\x00\x00\x02{}".to_vec();
+    for (length, piece) in [
+        (0, 4),
+        (1, 4),
+        (100, 1),
+        (100, 7),
+        (100, 100),
+        (1000, 999),
+        (3000, 1024),
+    ] {
+        // Bytes that are not text: every value, in an order that is not periodic in the piece.
+        let file: Vec<u8> = (0..length).map(|i: usize| (i * 7 + i / 13) as u8).collect();
+        let mut tx = pledge::storage::begin(&pool, &pledge::storage::Scope::System)
+            .await
+            .unwrap();
+        put_in_pieces(
+            &mut tx,
+            cycle,
+            "export:test:en",
+            "key-a",
+            &header,
+            &file,
+            piece,
+        )
+        .await
+        .unwrap();
+        let (stored, _) = get(&mut tx, cycle, "export:test:en", "key-a")
+            .await
+            .unwrap()
+            .unwrap();
+        put(
+            &mut tx,
+            cycle,
+            "export:one:en",
+            "key-b",
+            &[header.clone(), file.clone()].concat(),
+        )
+        .await
+        .unwrap();
+        let (whole, _) = get(&mut tx, cycle, "export:one:en", "key-b")
+            .await
+            .unwrap()
+            .unwrap();
+        let objects: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_largeobject_metadata")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(stored, whole, "{length} bytes in pieces of {piece}");
+        assert_eq!(stored.len(), header.len() + length);
+        assert_eq!(objects, 0, "the large object is unlinked");
+    }
+}
+
 #[tokio::test]
 async fn exports_built_whole_are_bounded_and_one_more_is_told_when_to_come_back() {
     let app = TestApp::spawn().await;
