@@ -5,9 +5,10 @@
 //! stamped on exports) and a generation that triggers move whenever a snapshot is added or
 //! superseded or anything else a report shows changes. `report_cache` holds one entry per cycle
 //! and kind; an entry is served only when its key is the key read in the same transaction, and
-//! a new key replaces it.
+//! a new key replaces it. A cycle's inputs are read with the cycle itself
+//! (`storage::reports::cycle_heads`, `assessment_heads`).
 
-use sqlx::{PgConnection, Row};
+use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -18,39 +19,6 @@ pub struct CycleInputs {
     pub fingerprint: String,
     pub submitted: i32,
     pub generation: i64,
-}
-
-/// The inputs of `cycle` and, when given, of `previous` (one statement). A cycle with no
-/// submission yet has the default inputs.
-pub async fn inputs(
-    conn: &mut PgConnection,
-    cycle: Uuid,
-    previous: Option<Uuid>,
-) -> Result<(CycleInputs, Option<CycleInputs>), sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT cycle_id, fingerprint, submitted, generation FROM cycle_report_state
-         WHERE cycle_id = $1 OR cycle_id = $2",
-    )
-    .bind(cycle)
-    .bind(previous)
-    .fetch_all(conn)
-    .await?;
-    let mut current = CycleInputs::default();
-    let mut before = previous.map(|_| CycleInputs::default());
-    for row in &rows {
-        let id: Uuid = row.try_get("cycle_id")?;
-        let read = CycleInputs {
-            fingerprint: row.try_get("fingerprint")?,
-            submitted: row.try_get("submitted")?,
-            generation: row.try_get("generation")?,
-        };
-        if id == cycle {
-            current = read;
-        } else if Some(id) == previous {
-            before = Some(read);
-        }
-    }
-    Ok((current, before))
 }
 
 /// The entry of `kind` for `cycle` when it was stored under `key`: its body and when it was

@@ -37,40 +37,9 @@ fn cycle_ref(row: &sqlx::postgres::PgRow) -> Result<CycleRef, sqlx::Error> {
     })
 }
 
-/// One cycle.
-pub async fn cycle(conn: &mut PgConnection, id: Uuid) -> Result<Option<CycleRef>, sqlx::Error> {
-    sqlx::query(&format!("{CYCLE} WHERE c.id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .map(|row| cycle_ref(&row))
-        .transpose()
-}
-
-/// Cycles of the same catalogue: frameworks of one family (the versions of one pledge).
-const SAME_FAMILY: &str = "f.family = (SELECT family FROM frameworks WHERE id = $3)";
-
-/// The cycle of the same framework family that opened last before this one (by opening date,
-/// then code).
-pub async fn previous_cycle(
-    conn: &mut PgConnection,
-    cycle: &CycleRef,
-) -> Result<Option<CycleRef>, sqlx::Error> {
-    sqlx::query(&format!(
-        "{CYCLE} WHERE (c.opens_on, c.code) < ($1, $2) AND {SAME_FAMILY}
-         ORDER BY c.opens_on DESC, c.code DESC LIMIT 1"
-    ))
-    .bind(cycle.opens_on)
-    .bind(&cycle.code)
-    .bind(cycle.framework_id)
-    .fetch_optional(conn)
-    .await?
-    .map(|row| cycle_ref(&row))
-    .transpose()
-}
-
-/// A cycle, the one before it (as [`previous_cycle`] finds it) and what their cached reports
-/// are keyed by (`cycle_report_state`, as [`crate::storage::report_cache::inputs`] reads it):
+/// A cycle, the one before it (the cycle of the same framework family that opened last before
+/// it, by opening date then code) and what their cached reports are keyed by
+/// (`cycle_report_state`):
 /// what every report of a cycle starts from, read in one statement.
 #[derive(Debug, Clone)]
 pub struct CycleHeads {
@@ -100,7 +69,7 @@ pub async fn cycle_heads(
 }
 
 /// [`CycleHeads`]' columns: the cycle, its state row, the previous cycle (the lateral join
-/// [`previous_cycle`] makes) and its state row; the caller adds the condition on `c.id`.
+/// [`CycleHeads`] describes) and its state row; the caller adds the condition on `c.id`.
 const HEADS: &str = "SELECT c.id, c.code, c.title_en, c.title_fr, c.state, c.framework_id,
         f.version AS framework_version, c.opens_on, f.frozen_at AS frozen,
         s.fingerprint, s.submitted, s.generation,
@@ -542,36 +511,6 @@ pub struct AssessmentFacts {
     pub state: String,
     /// Whether it has been submitted at least once (has a snapshot).
     pub has_snapshot: bool,
-}
-
-/// One assessment (row-level security hides what the caller may not read).
-pub async fn assessment(
-    conn: &mut PgConnection,
-    id: Uuid,
-) -> Result<Option<AssessmentFacts>, sqlx::Error> {
-    sqlx::query(
-        "SELECT a.id, a.cycle_id, a.state, a.latest_snapshot_id IS NOT NULL AS has_snapshot,
-                p.id AS participant_id, p.code, p.name_en, p.name_fr
-         FROM assessments a JOIN participants p ON p.id = a.participant_id WHERE a.id = $1",
-    )
-    .bind(id)
-    .fetch_optional(conn)
-    .await?
-    .map(|row| {
-        Ok(AssessmentFacts {
-            id: row.try_get("id")?,
-            cycle_id: row.try_get("cycle_id")?,
-            state: row.try_get("state")?,
-            has_snapshot: row.try_get("has_snapshot")?,
-            participant: ParticipantRef {
-                id: row.try_get("participant_id")?,
-                code: row.try_get("code")?,
-                name_en: row.try_get("name_en")?,
-                name_fr: row.try_get("name_fr")?,
-            },
-        })
-    })
-    .transpose()
 }
 
 /// A participant's latest submission in one cycle.
