@@ -96,7 +96,8 @@ pub async fn contributor(b: Browser) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The head submits a complete assessment (the demo's returned one: every goal answered).
+/// The head submits a complete assessment (the demo's returned one: every goal answered) and
+/// compares the new revision with the one before.
 pub async fn head(b: Browser) -> anyhow::Result<()> {
     let (assessment, ally) = b.service.claim("returned").await;
     let user = b.service.user("head", Some(ally)).await;
@@ -105,6 +106,7 @@ pub async fn head(b: Browser) -> anyhow::Result<()> {
     pages::open_assessment(&b, assessment).await?;
     pages::expect_assessment_state(&b, "returned").await?;
     pages::submit_assessment(&b, assessment).await?;
+    pages::compare_revisions(&b, assessment).await?;
     pages::open_assessment(&b, assessment).await?;
     pages::expect_assessment_state(&b, "resubmitted").await?;
     Ok(())

@@ -396,6 +396,50 @@ pub async fn submit_assessment(b: &Browser, id: Uuid) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// From the confirmation page, "All revisions": the revisions page lists the revision just
+/// submitted (its digest) and compares it with the one before; comparing it with itself
+/// through the page's form (a GET form: the same with and without JavaScript) says that no
+/// field differs.
+pub async fn compare_revisions(b: &Browser, id: Uuid) -> anyhow::Result<()> {
+    let revision: u32 = b.text("#submitted-revision").await?.trim().parse()?;
+    let digest = b.text("#submitted-digest").await?.trim().to_owned();
+    let link = format!("a[href='/assessments/{id}/revisions']");
+    expect_text(b, &link, "submitted.revisions").await?;
+    b.click_and_check(&link).await?;
+    expect_path(b, &format!("/assessments/{id}/revisions")).await?;
+    expect_text(b, "h1", "revisions.title").await?;
+    let listed = b.text("#revision-list").await?;
+    ensure!(
+        listed.contains(&digest),
+        "the revisions page does not list the submitted digest {digest}: {listed:?}"
+    );
+    ensure!(
+        revision > 1,
+        "a resubmission is revision 2 or later, not {revision}"
+    );
+    let caption = b.text("#revision-changes caption").await?;
+    let compared = format!("{} → {revision}", revision - 1);
+    ensure!(
+        caption.contains(&compared),
+        "the comparison reads {caption:?}, not {compared:?}"
+    );
+    b.find("#from")
+        .await?
+        .select_by_value(&revision.to_string())
+        .await?;
+    let compare = format!("form[action='/assessments/{id}/revisions'] button[type=submit]");
+    expect_text(b, &compare, "revisions.compare").await?;
+    b.click_and_check(&compare).await?;
+    expect_path(b, &format!("/assessments/{id}/revisions")).await?;
+    let caption = b.text("#revision-changes caption").await?;
+    let itself = format!("{revision} → {revision}");
+    ensure!(
+        caption.contains(&itself),
+        "the comparison reads {caption:?}, not {itself:?}"
+    );
+    expect_text(b, "#revision-changes tbody", "revisions.no_changes").await
+}
+
 /// The secretariat returns the assessment from the review page, with a reason and a note on one
 /// goal, checks the confirmation page (it repeats both) and confirms.
 pub async fn return_assessment(
