@@ -533,17 +533,34 @@ pub async fn index(
         .collect())
 }
 
-/// What the comparison page shows around the report: every cycle (to move to another) and the
+/// What the comparison page shows: the report, every cycle (to move to another) and the
 /// historical imports that made this cycle's snapshots. One transaction, in the caller's scope,
-/// on the pool given (the read replica when there is one).
-pub async fn comparison_surroundings(
+/// on the pool given (the read replica when there is one): a page read from the cache is
+/// BEGIN, the heads, the cycles, the imports and COMMIT.
+pub async fn comparison_page(
     pool: &PgPool,
-    principal: &Principal,
+    me: &Principal,
     cycle: Uuid,
-) -> Result<(Vec<CycleRef>, Vec<ImportRecord>), ServiceError> {
-    let mut tx = storage::begin(pool, &principal.scope()).await?;
+    focus_section: Option<Uuid>,
+) -> Result<ComparisonPageInputs, ServiceError> {
+    if !me.may(Permission::CompareParticipants) {
+        return Err(ServiceError::Forbidden);
+    }
+    let mut tx = storage::begin(pool, &me.scope()).await?;
+    let report = cached_comparison(&mut tx, cycle, focus_section).await?;
     let cycles = store::cycles(&mut tx).await?;
     let imports = crate::storage::imports::of_cycle(&mut tx, cycle).await?;
     tx.commit().await?;
-    Ok((cycles, imports))
+    Ok(ComparisonPageInputs {
+        report,
+        cycles,
+        imports,
+    })
+}
+
+/// What [`comparison_page`] reads.
+pub struct ComparisonPageInputs {
+    pub report: Arc<CycleComparison>,
+    pub cycles: Vec<CycleRef>,
+    pub imports: Vec<ImportRecord>,
 }

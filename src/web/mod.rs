@@ -98,6 +98,7 @@ pub mod authn;
 pub mod compression;
 pub mod error;
 pub mod export_slots;
+pub mod fragments;
 pub mod health;
 pub mod input;
 pub mod locale;

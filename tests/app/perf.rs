@@ -137,6 +137,76 @@ async fn a_client_that_asks_gets_the_comparison_compressed_and_it_reads_the_same
     }
 }
 
+/// A page's body as text: gunzipped when it came gzipped (exactly one gzip member, nothing after).
+async fn page_text(response: axum::response::Response) -> (bool, String) {
+    assert_eq!(response.status(), StatusCode::OK);
+    let gzipped = response.headers().get(header::CONTENT_ENCODING).is_some();
+    let bytes = body_bytes(response).await;
+    if !gzipped {
+        return (false, String::from_utf8(bytes).unwrap());
+    }
+    let mut decoder = flate2::read::GzDecoder::new(bytes.as_slice());
+    let mut text = String::new();
+    decoder.read_to_string(&mut text).unwrap();
+    assert!(
+        decoder.into_inner().is_empty(),
+        "bytes after the gzip member"
+    );
+    (true, text)
+}
+
+#[tokio::test]
+async fn the_comparison_page_is_the_same_gzipped_or_not_and_each_reader_gets_their_own_forms() {
+    let app = TestApp::spawn().await;
+    let cycle = gci_cycle(&app).await;
+    let first = app.user("analyst", None).await;
+    let second = app.user("analyst", None).await;
+    let read = |user: &crate::support::TestUser, path: &str, accept: Option<&str>| {
+        let mut request = user.get(path);
+        if let Some(accept) = accept {
+            request
+                .headers_mut()
+                .insert(header::ACCEPT_ENCODING, accept.parse().unwrap());
+        }
+        app.request(request)
+    };
+    for path in [
+        format!("/cycles/{cycle}/report"),
+        format!("/cycles/{cycle}/report?page=1"),
+    ] {
+        let mut figures = Vec::new();
+        for (user, other) in [(&first, &second), (&second, &first)] {
+            let (was_gzipped, plain) = page_text(read(user, &path, None).await).await;
+            assert!(!was_gzipped, "gzip only for a client that asks");
+            // A browser's header: gzip (the page is not Brotli; the client accepts both).
+            let response = read(user, &path, Some("gzip, deflate, br, zstd")).await;
+            assert_eq!(response.headers()[header::VARY], "accept-encoding");
+            let (was_gzipped, gzipped) = page_text(response).await;
+            assert!(was_gzipped);
+            assert_eq!(gzipped, plain, "the gzipped page reads as the plain one");
+            // Refused gzip is plain.
+            let (was_gzipped, _) =
+                page_text(read(user, &path, Some("gzip;q=0, identity")).await).await;
+            assert!(!was_gzipped);
+            // The forms carry this reader's CSRF token, never the other's.
+            assert!(plain.contains(&format!(r#"name="csrf_token" value="{}""#, user.csrf)));
+            assert!(!plain.contains(&other.csrf));
+            assert!(plain.contains(r#"id="ranking-heading""#) && plain.contains("USA"));
+            let start = plain
+                .find(r#"<section aria-labelledby="ranking-heading">"#)
+                .unwrap();
+            let end = plain
+                .find(r#"<form class="inline-form no-print" method="post""#)
+                .unwrap();
+            figures.push(plain[start..end].to_owned());
+        }
+        assert_eq!(
+            figures[0], figures[1],
+            "the figures are the same for both readers"
+        );
+    }
+}
+
 /// An analyst as the services see one (for counting a service's statements).
 async fn analyst_principal(app: &TestApp) -> pledge::auth::Principal {
     pledge::auth::Principal {
@@ -180,10 +250,26 @@ async fn a_cached_comparison_is_never_stale_a_submission_shows_at_once() {
         )
     };
 
+    // The page too, as a browser asks for it: its figures are kept rendered in the process.
+    let page_path = format!("/cycles/{cycle}/report");
+    let page = || async {
+        let mut request = analyst.get(&page_path);
+        request
+            .headers_mut()
+            .insert(header::ACCEPT_ENCODING, "gzip".parse().unwrap());
+        let (_, text) = page_text(app.request(request).await).await;
+        let ranking = text
+            .find(r#"id="ranking-caption""#)
+            .expect("the ranking table");
+        text[ranking..].to_owned()
+    };
+
     // Read twice: the second is the cached one, and the same.
     let empty = read().await;
     assert_eq!(empty["total"], 0);
     assert_eq!(read().await, empty);
+    assert!(!page().await.contains(">FRA</a>"));
+    assert!(!page().await.contains(">FRA</a>"));
 
     for goal in [
         "legal",
@@ -211,6 +297,11 @@ async fn a_cached_comparison_is_never_stale_a_submission_shows_at_once() {
         Some(50.0)
     );
     assert_eq!(submitted["items"][0]["assessment_state"], "submitted");
+    let shown = page().await;
+    assert!(
+        shown.contains(">FRA</a>") && shown.contains("<td>Submitted</td>"),
+        "the page shows the submission at once"
+    );
 
     // Returned: the state a row shows follows at once too.
     let returned = admin.api(
@@ -220,6 +311,7 @@ async fn a_cached_comparison_is_never_stale_a_submission_shows_at_once() {
     );
     assert_eq!(app.request(returned).await.status(), StatusCode::NO_CONTENT);
     assert_eq!(read().await["items"][0]["assessment_state"], "returned");
+    assert!(page().await.contains("<td>Returned</td>"));
 
     // Superseded by a second revision: the new figure, at once.
     assert!(

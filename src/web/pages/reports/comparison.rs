@@ -2,8 +2,10 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
+use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::domain::report::comparison::{ComparisonRow, CycleComparison};
@@ -14,12 +16,13 @@ use crate::presentation::charts::{
     self, BoxRow, ChartText, HeatCell, HeatColumn, HeatLegend, HeatRow,
 };
 use crate::presentation::format::{ScoreFormat, geometry, percent};
-use crate::presentation::i18n::Lang;
+use crate::presentation::i18n::{Lang, Tr};
 use crate::services::reports::{self as service};
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
-use crate::web::pages::{PageContext, render};
+use crate::web::fragments::{self, Fragment, FragmentCache};
+use crate::web::pages::PageContext;
 
 use super::{localized, section_title};
 
@@ -81,18 +84,11 @@ struct MoverRow {
 #[template(path = "cycle_report.html")]
 struct ComparisonPage {
     page: PageContext,
-    report: std::sync::Arc<CycleComparison>,
+    report: Arc<CycleComparison>,
     cycles: Vec<CycleRef>,
-    section_titles: Vec<String>,
     focus_title: String,
-    heat_map: String,
-    heat_legend: String,
-    distribution_chart: String,
-    rows: Vec<RankRow>,
-    distributions: Vec<DistributionRow>,
-    movers: Vec<MoverRow>,
-    page_number: usize,
-    pages: usize,
+    /// Where the figures go (`web::fragments`).
+    fragment_marker: &'static str,
     /// Historical imports that made this cycle's snapshots (file name, digest, who, when).
     imports: Vec<crate::services::reports::ImportRecord>,
     /// Set when the figures come from a read replica that is behind: how old they are.
@@ -110,7 +106,29 @@ impl ComparisonPage {
             .as_ref()
             .is_some_and(|f| f.id == section.id)
     }
+}
 
+/// The figures of one page of rows: heat map, ranking, distributions and movers. A function of
+/// the report, the language and the page number alone (nothing of who asks), so it is rendered
+/// once per report and kept deflated ([`FIGURES`]).
+#[derive(Template)]
+#[template(path = "cycle_report_ranking.html")]
+struct ComparisonFigures {
+    tr: Tr,
+    report: Arc<CycleComparison>,
+    section_titles: Vec<String>,
+    focus_title: String,
+    heat_map: String,
+    heat_legend: String,
+    distribution_chart: String,
+    rows: Vec<RankRow>,
+    distributions: Vec<DistributionRow>,
+    movers: Vec<MoverRow>,
+    page_number: usize,
+    pages: usize,
+}
+
+impl ComparisonFigures {
     /// The link to another page of the same comparison.
     fn page_link(&self, number: &usize) -> String {
         match &self.report.focus {
@@ -122,6 +140,10 @@ impl ComparisonPage {
         }
     }
 }
+
+/// The rendered figures of the comparisons this process served lately, by report (the same
+/// `Arc` while the report cache holds it), language and page number.
+static FIGURES: FragmentCache<CycleComparison, (Lang, usize)> = FragmentCache::new();
 
 /// The comparison's filters.
 #[derive(Debug, Default, Deserialize)]
@@ -139,17 +161,14 @@ pub async fn comparison(
     page: PageContext,
     Path(cycle): Path<Uuid>,
     Query(query): Query<ComparisonQuery>,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let focus = Uuid::parse_str(query.section.trim()).ok();
     let me = &me;
     // From the read replica when there is one (`AppState::reads`).
     let read = state
         .reads
-        .run(|pool| async move {
-            let report = service::comparison(&pool, me, cycle, focus).await?;
-            let (cycles, imports) = service::comparison_surroundings(&pool, me, cycle).await?;
-            Ok::<_, crate::services::ServiceError>((report, cycles, imports))
-        })
+        .run(|pool| async move { service::comparison_page(&pool, me, cycle, focus).await })
         .await?;
     let stale_note = read.stale_as_of.map(|as_of| {
         let minutes = ((time::OffsetDateTime::now_utc() - as_of).whole_seconds() / 60).max(1);
@@ -161,21 +180,52 @@ pub async fn comparison(
             ],
         )
     });
-    let (report, cycles, imports) = read.value;
-    let mut shown = comparison_page(page, report, cycles, query.page.unwrap_or(1));
-    shown.stale_note = stale_note;
-    shown.imports = imports;
-    render(&shown)
+    let service::ComparisonPageInputs {
+        report,
+        cycles,
+        imports,
+    } = read.value;
+    let lang = page.tr.lang();
+    let pages = report.rows.len().div_ceil(ROWS_PER_PAGE).max(1);
+    let page_number = query.page.unwrap_or(1).clamp(1, pages);
+    let figures = FIGURES.get_or_make(&report, (lang, page_number), || {
+        Fragment::new(comparison_figures(lang, report.clone(), page_number).render_html())
+    });
+    let around = ComparisonPage {
+        focus_title: focus_title(lang, &report),
+        page,
+        report,
+        cycles,
+        fragment_marker: fragments::MARKER,
+        imports,
+        stale_note,
+    };
+    Ok(figures.page(&around.render()?, &headers))
 }
 
-fn comparison_page(
-    page: PageContext,
-    report: std::sync::Arc<CycleComparison>,
-    cycles: Vec<CycleRef>,
+fn focus_title(lang: Lang, report: &CycleComparison) -> String {
+    report.focus.as_ref().map_or_else(
+        || lang.tr().t("report.overall").to_owned(),
+        |s| section_title(lang, s),
+    )
+}
+
+impl ComparisonFigures {
+    /// The fragment's text; a template that fails shows where (it cannot: every value is text).
+    fn render_html(&self) -> String {
+        self.render().unwrap_or_else(|error| {
+            tracing::error!(%error, "the comparison's figures failed to render");
+            String::new()
+        })
+    }
+}
+
+fn comparison_figures(
+    lang: Lang,
+    report: Arc<CycleComparison>,
     page_number: usize,
-) -> ComparisonPage {
-    let tr = page.tr;
-    let lang = tr.lang();
+) -> ComparisonFigures {
+    let tr = lang.tr();
     let format = ScoreFormat::new(lang, report.overall_max_score);
     let section_format = |s: &SectionRef| ScoreFormat::new(lang, s.max_score);
     let pages = report.rows.len().div_ceil(ROWS_PER_PAGE).max(1);
@@ -340,15 +390,10 @@ fn comparison_page(
             change: compared_format.change(Some(m.change)),
         })
         .collect();
-    let focus_title = report.focus.as_ref().map_or_else(
-        || tr.t("report.overall").to_owned(),
-        |s| section_title(lang, s),
-    );
-    ComparisonPage {
-        page,
-        cycles,
+    ComparisonFigures {
+        tr,
+        focus_title: focus_title(lang, &report),
         section_titles,
-        focus_title,
         heat_map,
         heat_legend,
         distribution_chart,
@@ -357,9 +402,7 @@ fn comparison_page(
         movers,
         page_number,
         pages,
-        imports: Vec::new(),
         report,
-        stale_note: None,
     }
 }
 
