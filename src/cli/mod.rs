@@ -148,10 +148,10 @@ struct ServeArgs {
     #[arg(long, env = "PLEDGE_SHUTDOWN_GRACE", default_value_t = 20,
           value_parser = clap::value_parser!(u64).range(0..=3600))]
     shutdown_grace: u64,
-    /// Connections in the service's database pool.
-    #[arg(long, env = "PLEDGE_DB_POOL_SIZE", default_value_t = 16,
+    /// Connections in the service's database pool (default: four per core, 8 to 32).
+    #[arg(long, env = "PLEDGE_DB_POOL_SIZE",
           value_parser = clap::value_parser!(u32).range(1..=512))]
-    pool_size: u32,
+    pool_size: Option<u32>,
     /// The address people use to reach the service. With https://, cookies are `__Host-` and
     /// `Secure`; plain http is for development on loopback only.
     #[arg(long, env = "PLEDGE_PUBLIC_URL")]
@@ -503,7 +503,9 @@ async fn serve(
         request_timeout: std::time::Duration::from_secs(args.request_timeout),
         header_read_timeout: std::time::Duration::from_secs(args.header_timeout),
         shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace),
-        max_connections: args.pool_size,
+        max_connections: args
+            .pool_size
+            .unwrap_or_else(crate::config::default_pool_size),
         max_evidence_bytes: usize::from(args.max_evidence_mb) * 1024 * 1024,
         auth: crate::auth::AuthConfig {
             idle_timeout: std::time::Duration::from_secs(args.session_idle_minutes * 60),

@@ -150,6 +150,76 @@ pub async fn load_comparison(
     Ok((report, Arc::unwrap_or_clone(shape)))
 }
 
+/// Recorded answers of snapshots, kept in this process by snapshot: a snapshot's answers never
+/// change (the database refuses any update or delete, migration 0004), so answers read once stay
+/// true. Served only for snapshots the request's own transaction found (the participant's
+/// history, read under row-level security), so who may see them is decided as before.
+struct KeptAnswers {
+    by_snapshot: HashMap<Uuid, Arc<Vec<progress::RecordedAnswer>>>,
+    /// Oldest first: the first to go when the process keeps too many.
+    order: std::collections::VecDeque<Uuid>,
+}
+
+static KEPT_ANSWERS: std::sync::Mutex<Option<KeptAnswers>> = std::sync::Mutex::new(None);
+
+/// How many snapshots' answers the process keeps (150 goals' answers are about 12 KB).
+const KEPT_ANSWERS_SNAPSHOTS: usize = 512;
+
+/// The recorded answers of `snapshots`, by snapshot: those this process kept, and the others in
+/// one statement (none when every one was kept).
+async fn answers_of(
+    tx: &mut sqlx::PgConnection,
+    snapshots: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<progress::RecordedAnswer>>, ServiceError> {
+    if !report_cache::enabled() {
+        return Ok(store::snapshot_answers(tx, snapshots).await?);
+    }
+    let mut found = HashMap::with_capacity(snapshots.len());
+    let mut missing = Vec::new();
+    {
+        let kept = KEPT_ANSWERS.lock().unwrap_or_else(|e| e.into_inner());
+        for id in snapshots {
+            match kept.as_ref().and_then(|k| k.by_snapshot.get(id)) {
+                // As the statement gives them: a snapshot without answers is not in the map.
+                Some(answers) if answers.is_empty() => {}
+                Some(answers) => {
+                    found.insert(*id, answers.as_ref().clone());
+                }
+                None => missing.push(*id),
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(found);
+    }
+    let mut read = store::snapshot_answers(tx, &missing).await?;
+    let mut kept = KEPT_ANSWERS.lock().unwrap_or_else(|e| e.into_inner());
+    let kept = kept.get_or_insert_with(|| KeptAnswers {
+        by_snapshot: HashMap::new(),
+        order: std::collections::VecDeque::new(),
+    });
+    for id in missing {
+        // A snapshot without answers is kept as such: it has none for good.
+        let answers = read.remove(&id).unwrap_or_default();
+        if kept
+            .by_snapshot
+            .insert(id, Arc::new(answers.clone()))
+            .is_none()
+        {
+            kept.order.push_back(id);
+        }
+        while kept.order.len() > KEPT_ANSWERS_SNAPSHOTS {
+            if let Some(oldest) = kept.order.pop_front() {
+                kept.by_snapshot.remove(&oldest);
+            }
+        }
+        if !answers.is_empty() {
+            found.insert(id, answers);
+        }
+    }
+    Ok(found)
+}
+
 /// Structures of frozen framework versions, kept in this process by id and the moment they
 /// were frozen: the database refuses any change to a frozen version's content (migration
 /// 0008), so a structure read once stays true. Served only for versions the request's own
@@ -333,7 +403,7 @@ pub async fn progress(
         })
         .map(|h| h.snapshot.id)
         .collect();
-    let mut answers = store::snapshot_answers(&mut tx, &snapshot_ids).await?;
+    let mut answers = answers_of(&mut tx, &snapshot_ids).await?;
     let current = history.iter().find(|h| h.cycle.id == cycle.id);
     let section_figures = current
         .map(|c| c.sections.figures(shape))

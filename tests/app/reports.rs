@@ -919,6 +919,28 @@ async fn reports_send_the_same_statements_for_three_participants_as_for_thirty()
         );
     }
     assert_eq!(counts[0], counts[1], "two cycles of history or four");
+
+    // Read again: a snapshot's answers never change, so the process does not read them twice,
+    // and the report is the same as the one built from the answers read.
+    // Another participant of the same cycle: the cycle's distribution is kept already.
+    let assessment = assessment_of(&app, cycles[3], &rows[1].0).await;
+    let progress = || async {
+        serde_json::to_value(
+            pledge::services::reports::progress(&pool, &analyst, assessment)
+                .await
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let (mut first, mut again) = (serde_json::Value::Null, serde_json::Value::Null);
+    let reading = statements(async { first = progress().await }).await;
+    let reading_again = statements(async { again = progress().await }).await;
+    assert_eq!(reading_again, reading - 1, "the answers are not read again");
+    assert_eq!(again, first);
+    assert!(
+        again["answers"].as_array().is_some_and(|a| !a.is_empty()),
+        "{again}"
+    );
 }
 
 #[tokio::test]
