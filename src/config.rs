@@ -84,17 +84,19 @@ pub struct WebConfig {
     pub max_evidence_bytes: usize,
 }
 
-/// The service's database pool when not told: four connections per core, 8 to 32. PostgreSQL
-/// does best with a few busy backends per core; with 16 on two cores (the earlier fixed
-/// default) the backends and the service queued for the cores, and the alliance progress page
-/// at 16 concurrent clients had a p99 of 28.9 ms with 16 connections and 21.7 ms with 8 (issue
-/// 20, docs/performance.md). Streamed exports take a connection a chunk at a time, and at most
-/// two whole-file exports run at once, so 8 leave room for pages.
+/// The service's database pool when not told: two connections per core, 4 to 32 (PostgreSQL's
+/// own rule of thumb for busy backends, with the private cluster on the same machine). With
+/// more, the backends and the service queue for the cores: at the alliance scale with 16
+/// concurrent clients on two cores, the progress page's p99 was 28.9 ms with 16 connections,
+/// 21.0-21.6 ms with 8 and 16.3-16.8 ms with 4, at the same throughput (issue 20,
+/// docs/performance.md). A connection is held only for a transaction: streamed exports take
+/// one a chunk at a time, however slowly the client reads. A database across a network,
+/// where a connection waits on the network, wants more (`--pool-size`).
 pub fn default_pool_size() -> u32 {
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-    u32::try_from(cores.saturating_mul(4))
+    u32::try_from(cores.saturating_mul(2))
         .unwrap_or(32)
-        .clamp(8, 32)
+        .clamp(4, 32)
 }
 
 impl Default for WebConfig {

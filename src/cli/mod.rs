@@ -148,7 +148,7 @@ struct ServeArgs {
     #[arg(long, env = "PLEDGE_SHUTDOWN_GRACE", default_value_t = 20,
           value_parser = clap::value_parser!(u64).range(0..=3600))]
     shutdown_grace: u64,
-    /// Connections in the service's database pool (default: four per core, 8 to 32).
+    /// Connections in the service's database pool (default: two per core, 4 to 32).
     #[arg(long, env = "PLEDGE_DB_POOL_SIZE",
           value_parser = clap::value_parser!(u32).range(1..=512))]
     pool_size: Option<u32>,
