@@ -171,15 +171,16 @@ impl<T, K: PartialEq> FragmentCache<T, K> {
         }
     }
 
-    /// The fragment of `source` and `key`, made by `make` when this process has none.
-    pub fn get_or_make(
+    /// The fragment of `source` and `key`, made by `make` when this process has none (a
+    /// fragment that fails to be made is not kept).
+    pub fn get_or_make<E>(
         &self,
         source: &Arc<T>,
         key: K,
-        make: impl FnOnce() -> Fragment,
-    ) -> Arc<Fragment> {
+        make: impl FnOnce() -> Result<Fragment, E>,
+    ) -> Result<Arc<Fragment>, E> {
         if !crate::services::report_cache::enabled() {
-            return Arc::new(make());
+            return make().map(Arc::new);
         }
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let now = entries.iter().map(|e| e.used).max().unwrap_or(0) + 1;
@@ -189,12 +190,12 @@ impl<T, K: PartialEq> FragmentCache<T, K> {
             .find(|e| Arc::ptr_eq(&e.source, source) && e.key == key)
         {
             found.used = now;
-            return found.fragment.clone();
+            return Ok(found.fragment.clone());
         }
         drop(entries);
         // Made outside the lock: two requests may make the same fragment at once, and the
         // second is kept; both are the same text.
-        let fragment = Arc::new(make());
+        let fragment = Arc::new(make()?);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries.retain(|e| !(Arc::ptr_eq(&e.source, source) && e.key == key));
         if entries.len() >= CAPACITY
@@ -212,7 +213,7 @@ impl<T, K: PartialEq> FragmentCache<T, K> {
             fragment: fragment.clone(),
             used: now,
         });
-        fragment
+        Ok(fragment)
     }
 
     /// How many fragments are kept (tests).
@@ -331,20 +332,20 @@ mod tests {
         let made = std::cell::Cell::new(0);
         let make = || {
             made.set(made.get() + 1);
-            Fragment::new("x".to_owned())
+            Ok::<_, ()>(Fragment::new("x".to_owned()))
         };
-        cache.get_or_make(&report, 1, make);
-        cache.get_or_make(&report, 1, make);
+        cache.get_or_make(&report, 1, make).unwrap();
+        cache.get_or_make(&report, 1, make).unwrap();
         assert_eq!(
             made.get(),
             1,
             "the second request is served the first's fragment"
         );
         // The same value rebuilt (another Arc) is another source.
-        cache.get_or_make(&Arc::new(1), 1, make);
+        cache.get_or_make(&Arc::new(1), 1, make).unwrap();
         assert_eq!(made.get(), 2);
         for key in 0..100 {
-            cache.get_or_make(&report, key, make);
+            cache.get_or_make(&report, key, make).unwrap();
         }
         assert_eq!(cache.len(), CAPACITY);
     }

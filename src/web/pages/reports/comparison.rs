@@ -189,8 +189,10 @@ pub async fn comparison(
     let pages = report.rows.len().div_ceil(ROWS_PER_PAGE).max(1);
     let page_number = query.page.unwrap_or(1).clamp(1, pages);
     let figures = FIGURES.get_or_make(&report, (lang, page_number), || {
-        Fragment::new(comparison_figures(lang, report.clone(), page_number).render_html())
-    });
+        Ok::<_, AppError>(Fragment::new(
+            comparison_figures(lang, report.clone(), page_number).render()?,
+        ))
+    })?;
     let around = ComparisonPage {
         focus_title: focus_title(lang, &report),
         page,
@@ -210,16 +212,7 @@ fn focus_title(lang: Lang, report: &CycleComparison) -> String {
     )
 }
 
-impl ComparisonFigures {
-    /// The fragment's text; a template that fails shows where (it cannot: every value is text).
-    fn render_html(&self) -> String {
-        self.render().unwrap_or_else(|error| {
-            tracing::error!(%error, "the comparison's figures failed to render");
-            String::new()
-        })
-    }
-}
-
+/// The figures of page `page_number` (1 to the number of pages).
 fn comparison_figures(
     lang: Lang,
     report: Arc<CycleComparison>,
@@ -229,7 +222,6 @@ fn comparison_figures(
     let format = ScoreFormat::new(lang, report.overall_max_score);
     let section_format = |s: &SectionRef| ScoreFormat::new(lang, s.max_score);
     let pages = report.rows.len().div_ceil(ROWS_PER_PAGE).max(1);
-    let page_number = page_number.clamp(1, pages);
     let shown: Vec<&ComparisonRow> = report
         .rows
         .iter()
