@@ -4,12 +4,30 @@
 //! pays this, so it is one round trip. A session that is idle, past its absolute lifetime, or
 //! whose user is disabled is ended by that statement; activity is recorded at most once a
 //! minute. The web layer (`web::authn`) calls these and hands the principal to handlers.
+//!
+//! A live session's answer is kept in memory ([`SessionMemo`]) and given again while none of
+//! the tables it was read from has changed and for no longer than that statement would give the
+//! same answer without writing (its lifetime, its next recorded activity): the same principal,
+//! without the round trip (`storage::coherence`).
 
 use sqlx::PgPool;
 
 use super::secrets::sha256;
 use super::{Credential, Principal};
+use crate::storage::coherence::{Coherence, Memo};
+use crate::storage::sessions::SessionRecord;
 use crate::storage::{sessions, tokens};
+
+/// Live sessions kept in memory, by the SHA-256 of their cookie.
+pub type SessionMemo = Memo<Vec<u8>, SessionRecord>;
+
+/// Sessions kept at most (a few hundred bytes each).
+const SESSIONS_KEPT: usize = 10_000;
+
+/// The memo of live sessions, trusted through `coherence`.
+pub fn session_memo(coherence: Coherence) -> SessionMemo {
+    Memo::new(coherence, sessions::RESOLVED_FROM, SESSIONS_KEPT)
+}
 
 /// What a token or cookie resolves to.
 pub enum Resolution {
@@ -50,13 +68,28 @@ pub async fn bearer(pool: &PgPool, token: &str) -> Result<Resolution, sqlx::Erro
 /// its absolute lifetime or its user disabled.
 pub async fn session(
     pool: &PgPool,
+    memo: &SessionMemo,
     cookie: &str,
     idle: std::time::Duration,
 ) -> Result<Resolution, sqlx::Error> {
     let idle = time::Duration::try_from(idle).unwrap_or(time::Duration::minutes(30));
     let id_hash = sha256(cookie);
-    let Some(record) = sessions::resolve(pool, &id_hash, idle).await? else {
-        return Ok(Resolution::Anonymous { stale_cookie: true });
+    let record = match memo.get(&id_hash).await {
+        Ok(kept) => kept,
+        Err(ticket) => {
+            let Some(record) = sessions::resolve(pool, &id_hash, idle).await? else {
+                return Ok(Resolution::Anonymous { stale_cookie: true });
+            };
+            if record.ended_because.is_none() && record.role.is_some() {
+                memo.put(
+                    ticket,
+                    id_hash.clone(),
+                    record.clone(),
+                    record.unchanged_for,
+                );
+            }
+            record
+        }
     };
     Ok(match (record.ended_because, record.role) {
         (Some(_), _) | (None, None) => Resolution::Anonymous { stale_cookie: true },

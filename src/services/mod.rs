@@ -107,10 +107,12 @@ pub mod workflow;
 
 /// Who asked and from where, for audit entries (the web layer extracts it from each request).
 pub use crate::storage::audit::RequestContext;
+/// What may be answered from memory: changes announced by PostgreSQL (`storage::coherence`).
+pub use crate::storage::coherence::Coherence;
 /// Whether a database error means the database is unreachable (503 rather than 500).
 pub use crate::storage::is_unavailable;
-/// Where report and export reads go: the read replica, or the primary.
-pub use crate::storage::read_pool::ReadPool;
+/// Where report and export reads go: the read replica, or the primary; and which answered.
+pub use crate::storage::read_pool::{ReadPool, Source as ReadSource};
 
 use std::collections::BTreeMap;
 

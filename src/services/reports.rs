@@ -607,6 +607,62 @@ pub async fn index(
 /// historical imports that made this cycle's snapshots. One transaction, in the caller's scope,
 /// on the pool given (the read replica when there is one): a page read from the cache is
 /// BEGIN, the heads, the cycles, the imports and COMMIT.
+/// [`comparison_page`]'s answers kept in memory, by reader, cycle and section: they stand while
+/// none of [`COMPARISON_PAGE_READS`] changes (`storage::coherence`).
+pub type ComparisonPageMemo =
+    crate::storage::coherence::Memo<(Uuid, Uuid, Option<Uuid>), KeptComparisonPage>;
+
+/// A [`ComparisonPageInputs`] as the memo keeps it: the report by a weak reference, so that a
+/// report lives no longer than the report cache keeps it (a few), however many pages are kept.
+#[derive(Clone)]
+pub struct KeptComparisonPage {
+    report: std::sync::Weak<CycleComparison>,
+    cycles: Vec<CycleRef>,
+    imports: Vec<ImportRecord>,
+}
+
+impl KeptComparisonPage {
+    pub fn of(inputs: &ComparisonPageInputs) -> Self {
+        Self {
+            report: Arc::downgrade(&inputs.report),
+            cycles: inputs.cycles.clone(),
+            imports: inputs.imports.clone(),
+        }
+    }
+
+    /// The inputs again, while the report cache still holds the report.
+    pub fn inputs(&self) -> Option<ComparisonPageInputs> {
+        Some(ComparisonPageInputs {
+            report: self.report.upgrade()?,
+            cycles: self.cycles.clone(),
+            imports: self.imports.clone(),
+        })
+    }
+}
+
+/// The tables [`comparison_page`] reads or that decide what the reader may see: the cycles and
+/// their versions, the report's key (`cycle_report_state`, changed by every submission), the
+/// imports with who made them, and the reader's role.
+pub const COMPARISON_PAGE_READS: &[crate::storage::coherence::Table] = {
+    use crate::storage::coherence::Table;
+    &[
+        Table::Cycles,
+        Table::Frameworks,
+        Table::CycleReportState,
+        Table::CycleImports,
+        Table::Users,
+        Table::DelegationMemberships,
+    ]
+};
+
+/// Comparison pages kept at most.
+const COMPARISON_PAGES_KEPT: usize = 256;
+
+/// The memo of comparison pages' inputs, trusted through `coherence`.
+pub fn comparison_page_memo(coherence: crate::storage::coherence::Coherence) -> ComparisonPageMemo {
+    crate::storage::coherence::Memo::new(coherence, COMPARISON_PAGE_READS, COMPARISON_PAGES_KEPT)
+}
+
 pub async fn comparison_page(
     pool: &PgPool,
     me: &Principal,

@@ -10,6 +10,7 @@ pub mod assignments;
 pub mod audit;
 pub mod calendar_feeds;
 pub mod clarifications;
+pub mod coherence;
 pub mod cycles;
 pub mod evidence;
 pub mod frameworks;

@@ -93,7 +93,19 @@ pub struct SessionRecord {
     pub ended_because: Option<EndReason>,
     /// The user's unread notifications (the layout's count; migration 0017).
     pub unread_notifications: i64,
+    /// How long this answer holds while none of [`RESOLVED_FROM`] changes: until the session's
+    /// lifetime ends or its next activity is due to be recorded (migration 0026).
+    pub unchanged_for: std::time::Duration,
 }
+
+/// The tables `resolve_session` reads (with `pledge_unread_notifications`): an answer kept in
+/// memory stands while none of them changes (`storage::coherence`).
+pub const RESOLVED_FROM: &[crate::storage::coherence::Table] = &[
+    crate::storage::coherence::Table::Sessions,
+    crate::storage::coherence::Table::Users,
+    crate::storage::coherence::Table::DelegationMemberships,
+    crate::storage::coherence::Table::Notifications,
+];
 
 #[derive(sqlx::FromRow)]
 struct SessionRow {
@@ -111,6 +123,7 @@ struct SessionRow {
     time_zone: String,
     ended_because: Option<String>,
     unread_notifications: i64,
+    unchanged_for: f64,
 }
 
 /// Resolves a cookie's session in one statement, outside any transaction
@@ -146,6 +159,8 @@ pub async fn resolve(
         time_zone: row.time_zone,
         ended_because: row.ended_because.as_deref().and_then(EndReason::parse),
         unread_notifications: row.unread_notifications,
+        unchanged_for: std::time::Duration::try_from_secs_f64(row.unchanged_for)
+            .unwrap_or_default(),
     }))
 }
 

@@ -117,7 +117,7 @@ async fn resolve(
         });
     };
     let idle = state.config.auth.idle_timeout;
-    Ok(crate::auth::resolve::session(&state.db, &cookie, idle).await?)
+    Ok(crate::auth::resolve::session(&state.db, &state.memos.sessions, &cookie, idle).await?)
 }
 
 fn bearer_token(request: &Request) -> Option<&str> {

@@ -26,7 +26,8 @@
 //!      revoked or expired token, or one of a disabled user, is refused with 401 at once;
 //!    - otherwise the session cookie is looked up (`auth::resolve::session`). A session that is idle,
 //!      past its absolute lifetime, or whose user is disabled is ended there; the request goes on
-//!      anonymous and the response clears the cookie;
+//!      anonymous and the response clears the cookie. A live session's look-up is kept in memory
+//!      while none of its tables changes (`services::Coherence`, `AppState::memos`);
 //!    - both look-ups run in the `authenticator` scope (`Scope::Authenticator`), which may read
 //!      memberships and nothing participant-owned;
 //!    - the user id goes into the span;
@@ -144,6 +145,33 @@ pub struct AppState {
     pub reads: crate::services::ReadPool,
     /// Request counters and latencies for `/metrics` (`web::metrics`).
     pub metrics: Arc<metrics::Metrics>,
+    /// Answers kept in memory while PostgreSQL announces no change to what they were read
+    /// from (`services::Coherence`).
+    pub memos: Arc<Memos>,
+}
+
+/// What this process answers from memory, each while the tables it was read from are unchanged.
+pub struct Memos {
+    /// Live sessions (`auth::resolve`).
+    pub sessions: crate::auth::resolve::SessionMemo,
+    /// What the comparison page reads besides its figures (`services::reports`); kept only
+    /// when the report cache is on.
+    pub comparison_pages: crate::services::reports::ComparisonPageMemo,
+}
+
+impl Memos {
+    fn new(db: &PgPool) -> Self {
+        let coherence = crate::services::Coherence::new(db);
+        let for_reports = if crate::services::report_cache::enabled() {
+            coherence.clone()
+        } else {
+            crate::services::Coherence::off()
+        };
+        Self {
+            sessions: crate::auth::resolve::session_memo(coherence),
+            comparison_pages: crate::services::reports::comparison_page_memo(for_reports),
+        }
+    }
 }
 
 impl AppState {
@@ -151,6 +179,7 @@ impl AppState {
     pub fn new(db: PgPool, config: WebConfig) -> Self {
         Self {
             reads: crate::services::ReadPool::primary_only(db.clone()),
+            memos: Arc::new(Memos::new(&db)),
             db,
             shutting_down: Arc::new(AtomicBool::new(false)),
             database_restarting: Arc::default(),

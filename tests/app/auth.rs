@@ -1189,6 +1189,9 @@ async fn a_session_or_a_token_is_resolved_in_one_statement_that_records_activity
         .await
         .unwrap()
     };
+    // The process starts listening for changes with its first session (a statement).
+    let first = app.request(viewer.get("/api/v1/openapi.json")).await;
+    assert_eq!(first.status(), StatusCode::OK);
     let mut owner = app.db.owner().await;
     sqlx::query(
         "UPDATE sessions SET last_seen_at = now() - interval '2 minutes' WHERE user_id = $1",
@@ -1198,13 +1201,19 @@ async fn a_session_or_a_token_is_resolved_in_one_statement_that_records_activity
     .await
     .unwrap();
     assert!(!last_seen().await);
-    for round in ["records the activity", "has nothing to record"] {
+    // The session changed, so it is read (and its activity recorded); recording it changed the
+    // session again, so it is read once more; then it is kept in memory and costs nothing.
+    for (round, sent) in [
+        ("records the activity", 1),
+        ("was changed by that record", 1),
+        ("is kept", 0),
+    ] {
         let with_session = crate::reports::statements(async {
             let response = app.request(viewer.get("/api/v1/openapi.json")).await;
             assert_eq!(response.status(), StatusCode::OK);
         })
         .await;
-        assert_eq!(with_session, anonymous + 1, "a session that {round}");
+        assert_eq!(with_session, anonymous + sent, "a session that {round}");
         assert!(last_seen().await, "a session that {round}");
     }
 
@@ -1264,4 +1273,97 @@ async fn a_session_or_a_token_is_resolved_in_one_statement_that_records_activity
         .await
         .unwrap();
     assert_eq!(role_after, "analyst");
+}
+
+/// A live session is kept in memory (`storage::coherence`), yet whatever is committed before a
+/// request arrives, here by a connection of its own as another process would, decides that
+/// request: a password change demanded and lifted a hundred times, each seen by the very next
+/// request, then the session ended. Without a change, the session costs no statement.
+#[tokio::test]
+async fn a_session_kept_in_memory_never_outlives_a_change_committed_elsewhere() {
+    let app = TestApp::spawn().await;
+    let viewer = app.user("viewer", Some("FRA")).await;
+    let mut owner = app.db.owner().await;
+    let me = || async { app.request(viewer.get("/api/v1/me")).await.status() };
+    assert_eq!(me().await, StatusCode::OK);
+    for round in 0..100 {
+        let demanded = round % 2 == 0;
+        sqlx::query("UPDATE users SET must_change_password = $1 WHERE id = $2")
+            .bind(demanded)
+            .bind(viewer.id)
+            .execute(&mut owner)
+            .await
+            .unwrap();
+        let expected = if demanded {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::OK
+        };
+        // Twice: the first read may be the one that keeps it; the second answers from memory.
+        assert_eq!(me().await, expected, "round {round}");
+        assert_eq!(me().await, expected, "round {round}, kept");
+    }
+    let kept = crate::reports::statements(async {
+        let response = app.request(viewer.get("/api/v1/openapi.json")).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    })
+    .await;
+    assert_eq!(kept, 0, "a kept session is not read again");
+
+    sqlx::query("UPDATE sessions SET ended_at = now(), end_reason = 'revoked' WHERE user_id = $1")
+        .bind(viewer.id)
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    assert_eq!(me().await, StatusCode::UNAUTHORIZED, "an ended session");
+}
+
+/// When the connection that listens for changes is lost, nothing is answered from memory until
+/// it is back (a change made meanwhile may not have been announced to it), and then it is again.
+#[tokio::test]
+async fn a_lost_listening_connection_makes_every_request_read_its_session_again() {
+    let app = TestApp::spawn().await;
+    let viewer = app.user("viewer", Some("FRA")).await;
+    let mut owner = app.db.owner().await;
+    let me = || async { app.request(viewer.get("/api/v1/me")).await.status() };
+    assert_eq!(me().await, StatusCode::OK);
+    assert_eq!(me().await, StatusCode::OK);
+    let ended: i64 = sqlx::query_scalar(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+         WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+    )
+    .fetch_one(&mut app.db.superuser().await)
+    .await
+    .unwrap();
+    assert_eq!(ended, 1, "one listening connection");
+    sqlx::query("UPDATE users SET must_change_password = true WHERE id = $1")
+        .bind(viewer.id)
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    assert_eq!(me().await, StatusCode::FORBIDDEN, "read again, not kept");
+    sqlx::query("UPDATE users SET must_change_password = false WHERE id = $1")
+        .bind(viewer.id)
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    assert_eq!(me().await, StatusCode::OK);
+    // Listening again after a second at most: the session is kept again.
+    let mut kept = usize::MAX;
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert_eq!(me().await, StatusCode::OK);
+        kept = crate::reports::statements(async {
+            let response = app.request(viewer.get("/api/v1/openapi.json")).await;
+            assert_eq!(response.status(), StatusCode::OK);
+        })
+        .await;
+        if kept == 0 {
+            break;
+        }
+    }
+    assert_eq!(
+        kept, 0,
+        "the session is kept again once the listener is back"
+    );
 }

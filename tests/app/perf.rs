@@ -556,3 +556,53 @@ async fn exports_built_whole_are_bounded_and_one_more_is_told_when_to_come_back(
     assert_eq!(pdf.status(), StatusCode::OK);
     assert!(body_bytes(pdf).await.starts_with(b"%PDF"));
 }
+
+/// What the comparison page reads besides its figures (the cycles, the report's key, the
+/// imports) is kept in memory while none of its tables changes (`storage::coherence`): a read
+/// again sends no statement, yet a change committed by another connection, as another process
+/// or an operator would make it, shows on the very next read, thirty times over.
+#[tokio::test]
+async fn the_comparison_page_kept_in_memory_shows_a_change_made_elsewhere_at_once() {
+    let app = TestApp::spawn().await;
+    let (admin, cycle, _) = crate::assessments::open_gci_cycle(&app).await;
+    let analyst = app.user("analyst", None).await;
+    let mut owner = app.db.owner().await;
+    let framework: uuid::Uuid =
+        sqlx::query_scalar("SELECT framework_id FROM cycles WHERE id = $1::uuid")
+            .bind(&cycle)
+            .fetch_one(&mut owner)
+            .await
+            .unwrap();
+    let other = serde_json::json!({"framework_id": framework, "code": "2027", "title_en": "2027",
+        "opens_on": "2026-09-01", "deadline": "2099-12-31"});
+    let created = app
+        .request(admin.api("POST", "/api/v1/cycles", Some(other)))
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let other = body_json(created).await["id"].as_str().unwrap().to_owned();
+    let path = format!("/cycles/{cycle}/report");
+    let page = || async {
+        let response = app.request(analyst.get(&path)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        String::from_utf8(body_bytes(response).await).unwrap()
+    };
+    assert!(page().await.contains(">2027</a>"));
+    for round in 0..30 {
+        let code = format!("R{round}");
+        sqlx::query("UPDATE cycles SET code = $1 WHERE id = $2::uuid")
+            .bind(&code)
+            .bind(&other)
+            .execute(&mut owner)
+            .await
+            .unwrap();
+        let link = format!(">{code}</a>");
+        // Twice: the first read keeps what it read, the second answers from memory.
+        assert!(page().await.contains(&link), "round {round}");
+        assert!(page().await.contains(&link), "round {round}, kept");
+    }
+    let kept = crate::reports::statements(async {
+        page().await;
+    })
+    .await;
+    assert_eq!(kept, 0, "a kept page and session send no statement");
+}

@@ -145,6 +145,9 @@ impl ComparisonFigures {
 /// `Arc` while the report cache holds it), language and page number.
 static FIGURES: FragmentCache<CycleComparison, (Lang, usize)> = FragmentCache::new();
 
+/// A comparison page's inputs are read again at least this often even if nothing changed.
+const PAGE_KEPT_AT_MOST: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// The comparison's filters.
 #[derive(Debug, Default, Deserialize)]
 pub struct ComparisonQuery {
@@ -165,12 +168,25 @@ pub async fn comparison(
 ) -> Result<Response, AppError> {
     let focus = Uuid::parse_str(query.section.trim()).ok();
     let me = &me;
-    // From the read replica when there is one (`AppState::reads`).
-    let read = state
-        .reads
-        .run(|pool| async move { service::comparison_page(&pool, me, cycle, focus).await })
-        .await?;
-    let stale_note = read.stale_as_of.map(|as_of| {
+    let memo = &state.memos.comparison_pages;
+    let key = (me.user_id, cycle, focus);
+    let (inputs, stale_as_of) = match memo.get_with(&key, |kept| kept.inputs()).await {
+        Ok(kept) => (kept, None),
+        Err(ticket) => {
+            // From the read replica when there is one (`AppState::reads`); only what the
+            // primary answered is kept, since only its changes are announced.
+            let read = state
+                .reads
+                .run(|pool| async move { service::comparison_page(&pool, me, cycle, focus).await })
+                .await?;
+            if read.source == crate::services::ReadSource::Primary {
+                let kept = service::KeptComparisonPage::of(&read.value);
+                memo.put(ticket, key, kept, PAGE_KEPT_AT_MOST);
+            }
+            (read.value, read.stale_as_of)
+        }
+    };
+    let stale_note = stale_as_of.map(|as_of| {
         let minutes = ((time::OffsetDateTime::now_utc() - as_of).whole_seconds() / 60).max(1);
         page.tr.fmt(
             "report.replica_behind",
@@ -184,7 +200,7 @@ pub async fn comparison(
         report,
         cycles,
         imports,
-    } = read.value;
+    } = inputs;
     let lang = page.tr.lang();
     let pages = report.rows.len().div_ceil(ROWS_PER_PAGE).max(1);
     let page_number = query.page.unwrap_or(1).clamp(1, pages);
