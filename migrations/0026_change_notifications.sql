@@ -1,13 +1,16 @@
 -- Changes announced to the service processes (issue 20). A process keeps a few things it read in
--- memory (a session and its user, the comparison page's heads) and trusts them only while no
+-- memory (a session and its user, the comparison page's reads) and trusts them only while no
 -- table they were read from has changed since: every row written in one of these tables sends
 -- `NOTIFY pledge_changes` with the table's name when its transaction commits (PostgreSQL sends
 -- one per table and transaction, however many rows). Row triggers, not statement triggers: a
 -- statement trigger fires for statements that change nothing, such as resolve_session's updates
--- of a session that needs none, and would announce a change on every request. Each process listens, and before it
--- answers from memory it waits for a Sync on its listening connection sent after the request
--- arrived: PostgreSQL delivers every notification committed before that Sync ahead of its reply,
--- so nothing committed before a request arrived is missed (`storage::coherence`).
+-- of a session that needs none, and would announce a change on every request.
+--
+-- Each process listens, and before it answers from memory it waits for a Sync on its listening
+-- connection sent after the request arrived: PostgreSQL delivers every notification whose
+-- COMMIT returned before that Sync ahead of its reply, so nothing committed before a request
+-- arrived is missed (`storage::coherence`). Changes that fire no trigger (a migration, a
+-- restore) are announced as 'everything' by the code that makes them.
 --
 -- Tables not listed here may change without notice: no memo may depend on them.
 
@@ -25,16 +28,33 @@ DO $$
 DECLARE
     announced text;
 BEGIN
-    FOREACH announced IN ARRAY ARRAY['sessions', 'users', 'delegation_memberships',
-        'notifications', 'cycles', 'frameworks', 'cycle_report_state', 'cycle_imports']
+    FOREACH announced IN ARRAY ARRAY['users', 'delegation_memberships', 'notifications',
+        'cycles', 'frameworks', 'cycle_report_state', 'cycle_imports']
     LOOP
         EXECUTE format('CREATE TRIGGER announce_change AFTER INSERT OR UPDATE OR DELETE ON %I
                             FOR EACH ROW EXECUTE FUNCTION announce_change()', announced);
+    END LOOP;
+    FOREACH announced IN ARRAY ARRAY['sessions', 'users', 'delegation_memberships',
+        'notifications', 'cycles', 'frameworks', 'cycle_report_state', 'cycle_imports']
+    LOOP
         EXECUTE format('CREATE TRIGGER announce_truncate AFTER TRUNCATE ON %I
                             FOR EACH STATEMENT EXECUTE FUNCTION announce_change()', announced);
     END LOOP;
 END
 $$;
+
+-- A session's recorded activity moving forward is not announced: it happens for every active
+-- session once a minute and would void every kept session each time. Nothing kept goes wrong
+-- by it: a kept answer ends when the session's next activity is due as it was read
+-- (`unchanged_for` below), and a later recorded activity only moves the idle end later. Any other
+-- change, and activity moved back, is announced.
+CREATE TRIGGER announce_change AFTER INSERT OR DELETE ON sessions
+    FOR EACH ROW EXECUTE FUNCTION announce_change();
+CREATE TRIGGER announce_update AFTER UPDATE ON sessions
+    FOR EACH ROW
+    WHEN (to_jsonb(OLD) - 'last_seen_at' IS DISTINCT FROM to_jsonb(NEW) - 'last_seen_at'
+          OR NEW.last_seen_at < OLD.last_seen_at)
+    EXECUTE FUNCTION announce_change();
 
 -- resolve_session also says for how long its answer stays the same if nothing it reads changes:
 -- until the session's absolute lifetime ends or its next activity is due to be recorded,

@@ -265,6 +265,10 @@ async fn restore_into(
     tokio::task::spawn_blocking(move || pipe_dump_into(command, &file))
         .await
         .context("the restore's reader stopped")??;
+    // A process serving this database drops whatever it kept from before (--force).
+    let mut conn = storage::connect(&target.endpoint.options).await?;
+    storage::coherence::announce_everything(&mut conn).await?;
+    conn.close().await?;
     verify(&target.endpoint, manifest).await
 }
 

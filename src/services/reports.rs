@@ -655,6 +655,45 @@ pub const COMPARISON_PAGE_READS: &[crate::storage::coherence::Table] = {
     ]
 };
 
+/// The comparison page's reads for this reader, cycle and section as kept in memory, after the
+/// permission check; else the ticket to keep what is read now ([`keep_comparison_page`]).
+pub async fn kept_comparison_page(
+    memo: &ComparisonPageMemo,
+    me: &Principal,
+    cycle: Uuid,
+    focus_section: Option<Uuid>,
+) -> Result<Result<ComparisonPageInputs, crate::storage::coherence::Ticket>, ServiceError> {
+    if !me.may(Permission::CompareParticipants) {
+        return Err(ServiceError::Forbidden);
+    }
+    Ok(memo
+        .get_with(
+            &(me.user_id, cycle, focus_section),
+            KeptComparisonPage::inputs,
+        )
+        .await)
+}
+
+/// Keeps what [`comparison_page`] read from the primary for [`kept_comparison_page`].
+pub fn keep_comparison_page(
+    memo: &ComparisonPageMemo,
+    ticket: crate::storage::coherence::Ticket,
+    me: &Principal,
+    cycle: Uuid,
+    focus_section: Option<Uuid>,
+    inputs: &ComparisonPageInputs,
+) {
+    memo.put(
+        ticket,
+        (me.user_id, cycle, focus_section),
+        KeptComparisonPage::of(inputs),
+        COMPARISON_PAGE_KEPT_AT_MOST,
+    );
+}
+
+/// A comparison page's reads are read again at least this often even if nothing changed.
+const COMPARISON_PAGE_KEPT_AT_MOST: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Comparison pages kept at most.
 const COMPARISON_PAGES_KEPT: usize = 256;
 

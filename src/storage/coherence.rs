@@ -7,14 +7,18 @@
 //! of the tables the answer depends on, taken before the answer was read. Before a memo answers,
 //! the request waits for a Sync on the listening connection *sent after the request arrived*:
 //! PostgreSQL signals the listening backend before the writer's COMMIT returns, and the backend
-//! sends every pending notification before it answers the Sync, so every change committed before
-//! the request arrived has been counted when the Sync returns. An answer is given from memory
+//! sends every pending notification before it answers the Sync, so every change whose COMMIT had
+//! returned before the request arrived has been counted when the Sync returns. (A commit still
+//! returning as the request arrives may or may not be counted, as it may or may not be seen by a
+//! read begun at that moment.) An answer is given from memory
 //! only if the counts are still those of its stamp, so it is never older than a read made at the
 //! request's arrival. Requests that arrive while a Sync is out share the next one: under load one
 //! round trip serves many requests, and costs PostgreSQL a Sync instead of a statement each.
 //!
 //! When the listening connection fails, every stamp taken before is void (a notification may
-//! have been lost) and memos answer nothing until it is back.
+//! have been lost) and memos answer nothing until it is back. Changes that fire no trigger
+//! (migrations, a restore) are announced as `everything` ([`announce_everything`]), which voids
+//! every stamp too.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -22,14 +26,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use sqlx::postgres::{PgListener, PgPoolOptions};
-use sqlx::{Acquire, Connection, PgPool};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use sqlx::{Acquire, Connection, PgConnection, PgPool};
 use tokio::sync::{Notify, watch};
 
 /// The channel migration 0026's triggers notify.
 const CHANNEL: &str = "pledge_changes";
-/// A Sync not answered within this is a failed connection.
+/// A Sync (or a connection and its LISTEN) not answered within this is a failed connection.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(2);
+/// A request waits at most this long for a round, then reads PostgreSQL.
+const ROUND_WAIT: Duration = Duration::from_secs(5);
 /// After a failed connection, requests read PostgreSQL for this long before the next attempt.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// With no request waiting, the listening connection still reads its notifications this often,
@@ -104,8 +110,8 @@ pub struct Coherence {
 }
 
 struct Inner {
-    /// One connection, the listener's own (not one of the request pool's).
-    pool: PgPool,
+    /// Where the listener connects (its own connection, not one of the request pool's).
+    options: PgConnectOptions,
     epoch: AtomicU64,
     counts: [AtomicU64; Table::ALL.len()],
     /// Tickets handed out to requests.
@@ -119,17 +125,9 @@ impl Coherence {
     /// Listens with the connection settings of `pool` (its own connection). Nothing is
     /// connected until the first request asks.
     pub fn new(pool: &PgPool) -> Self {
-        let options = (*pool.connect_options()).clone();
-        let listener_pool = PgPoolOptions::new()
-            .max_connections(1)
-            .min_connections(0)
-            .max_lifetime(None)
-            .idle_timeout(None)
-            .acquire_timeout(SYNC_TIMEOUT)
-            .connect_lazy_with(options);
         Self {
             inner: Some(Arc::new(Inner {
-                pool: listener_pool,
+                options: (*pool.connect_options()).clone(),
                 epoch: AtomicU64::new(0),
                 counts: Default::default(),
                 asked: AtomicU64::new(0),
@@ -160,10 +158,10 @@ impl Coherence {
         let ticket = inner.asked.fetch_add(1, Ordering::SeqCst) + 1;
         inner.wake.notify_one();
         let mut rounds = inner.rounds.subscribe();
-        match rounds.wait_for(|round| round.covers >= ticket).await {
-            Ok(round) => round.ok,
-            Err(_) => false,
-        }
+        // Bounded: should the listener's task be stuck or gone, requests read PostgreSQL.
+        let round =
+            tokio::time::timeout(ROUND_WAIT, rounds.wait_for(|round| round.covers >= ticket)).await;
+        matches!(round, Ok(Ok(round)) if round.ok)
     }
 
     /// The change counts of `tables` now.
@@ -184,7 +182,7 @@ impl Inner {
             Some(table) => {
                 self.counts[table.index()].fetch_add(1, Ordering::SeqCst);
             }
-            // A table this build does not know: whatever it is, nothing kept may stand.
+            // `everything`, or a table this build does not know: nothing kept may stand.
             None => {
                 self.epoch.fetch_add(1, Ordering::SeqCst);
             }
@@ -202,7 +200,8 @@ impl Inner {
             if failed_at.is_some_and(|at| at.elapsed() < RETRY_AFTER) {
                 return false;
             }
-            match connect(&self.pool).await {
+            let connected = tokio::time::timeout(SYNC_TIMEOUT, connect(&self.options)).await;
+            match connected.unwrap_or_else(|_| Err(sqlx::Error::PoolTimedOut)) {
                 Ok(connected) => {
                     *listener = Some(connected);
                     // Changes made while nobody listened were not counted.
@@ -250,10 +249,29 @@ impl Inner {
     }
 }
 
-async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
-    let mut listener = PgListener::connect_with(pool).await?;
+/// A new listening connection, in a pool of its own: a dropped listener's connection may still
+/// be held by its clean-up (sqlx sends `UNLISTEN *` from a task), and must not keep the next one
+/// waiting.
+async fn connect(options: &PgConnectOptions) -> Result<PgListener, sqlx::Error> {
+    let pool: PgPool = PgPoolOptions::new()
+        .max_connections(1)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .acquire_timeout(SYNC_TIMEOUT)
+        .connect_lazy_with(options.clone());
+    let mut listener = PgListener::connect_with(&pool).await?;
     listener.listen(CHANNEL).await?;
     Ok(listener)
+}
+
+/// Tells every listening process that anything may have changed, for changes that fire no
+/// trigger: a migration (a function or a policy redefined), a restore.
+pub async fn announce_everything(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, 'everything')")
+        .bind(CHANNEL)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// The listener's task: a round whenever requests wait (all that arrived before it starts share
@@ -300,7 +318,7 @@ pub struct Ticket {
     taken: Instant,
 }
 
-impl<K: Hash + Eq, V: Clone> Memo<K, V> {
+impl<K: Hash + Eq + Clone, V: Clone> Memo<K, V> {
     pub fn new(coherence: Coherence, depends_on: &'static [Table], capacity: usize) -> Self {
         Self {
             coherence,
@@ -352,8 +370,11 @@ impl<K: Hash + Eq, V: Clone> Memo<K, V> {
             let now = Instant::now();
             let current = self.coherence.stamp(self.depends_on);
             entries.retain(|_, entry| Some(entry.stamp) == current && entry.until > now);
-            if entries.len() >= self.capacity {
-                entries.clear();
+            // All still good: one goes (whichever the map gives first), not all of them.
+            if entries.len() >= self.capacity
+                && let Some(evicted) = entries.keys().next().cloned()
+            {
+                entries.remove(&evicted);
             }
         }
         entries.insert(

@@ -304,7 +304,10 @@ pub async fn bootstrap_private(cluster: &PrivateCluster) -> Result<(), StorageEr
 
 /// Applies the pending migrations as the owner.
 pub async fn migrate(conn: &mut PgConnection) -> Result<(), StorageError> {
-    MIGRATOR.run(conn).await?;
+    MIGRATOR.run(&mut *conn).await?;
+    // A migration may redefine what kept answers were read with (a function, a policy), and
+    // fires no trigger doing so: processes already running drop what they keep.
+    coherence::announce_everything(conn).await?;
     Ok(())
 }
 

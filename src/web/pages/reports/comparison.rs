@@ -145,9 +145,6 @@ impl ComparisonFigures {
 /// `Arc` while the report cache holds it), language and page number.
 static FIGURES: FragmentCache<CycleComparison, (Lang, usize)> = FragmentCache::new();
 
-/// A comparison page's inputs are read again at least this often even if nothing changed.
-const PAGE_KEPT_AT_MOST: std::time::Duration = std::time::Duration::from_secs(600);
-
 /// The comparison's filters.
 #[derive(Debug, Default, Deserialize)]
 pub struct ComparisonQuery {
@@ -169,19 +166,29 @@ pub async fn comparison(
     let focus = Uuid::parse_str(query.section.trim()).ok();
     let me = &me;
     let memo = &state.memos.comparison_pages;
-    let key = (me.user_id, cycle, focus);
-    let (inputs, stale_as_of) = match memo.get_with(&key, |kept| kept.inputs()).await {
-        Ok(kept) => (kept, None),
-        Err(ticket) => {
-            // From the read replica when there is one (`AppState::reads`); only what the
-            // primary answered is kept, since only its changes are announced.
+    // While the read replica answers, reads go there and nothing is kept (only the primary's
+    // changes are announced): no need to wait for the memo.
+    let replica_up = state
+        .reads
+        .replica_health()
+        .is_some_and(|replica| replica.up);
+    let kept = if replica_up {
+        None
+    } else {
+        Some(service::kept_comparison_page(memo, me, cycle, focus).await?)
+    };
+    let (inputs, stale_as_of) = match kept {
+        Some(Ok(kept)) => (kept, None),
+        miss => {
+            // From the read replica when there is one (`AppState::reads`).
             let read = state
                 .reads
                 .run(|pool| async move { service::comparison_page(&pool, me, cycle, focus).await })
                 .await?;
-            if read.source == crate::services::ReadSource::Primary {
-                let kept = service::KeptComparisonPage::of(&read.value);
-                memo.put(ticket, key, kept, PAGE_KEPT_AT_MOST);
+            if let Some(Err(ticket)) = miss
+                && read.source == crate::services::ReadSource::Primary
+            {
+                service::keep_comparison_page(memo, ticket, me, cycle, focus, &read.value);
             }
             (read.value, read.stale_as_of)
         }
