@@ -164,6 +164,14 @@ impl Coherence {
         matches!(round, Ok(Ok(round)) if round.ok)
     }
 
+    /// Whether the last round trusted the counts (`false` when off or the listening connection
+    /// failed: every request reads PostgreSQL). For `/metrics`.
+    pub fn listening(&self) -> bool {
+        self.inner
+            .as_ref()
+            .is_some_and(|inner| inner.rounds.borrow().ok)
+    }
+
     /// The change counts of `tables` now.
     pub fn stamp(&self, tables: &[Table]) -> Option<Stamp> {
         let inner = self.inner.as_ref()?;
@@ -302,6 +310,8 @@ pub struct Memo<K, V> {
     depends_on: &'static [Table],
     capacity: usize,
     entries: Mutex<HashMap<K, Entry<V>>>,
+    from_memory: AtomicU64,
+    from_database: AtomicU64,
 }
 
 struct Entry<V> {
@@ -325,7 +335,17 @@ impl<K: Hash + Eq + Clone, V: Clone> Memo<K, V> {
             depends_on,
             capacity,
             entries: Mutex::new(HashMap::new()),
+            from_memory: AtomicU64::new(0),
+            from_database: AtomicU64::new(0),
         }
+    }
+
+    /// How many answers were given from memory and how many had to be read (for `/metrics`).
+    pub fn answered(&self) -> (u64, u64) {
+        (
+            self.from_memory.load(Ordering::Relaxed),
+            self.from_database.load(Ordering::Relaxed),
+        )
     }
 
     /// The kept answer for `key` if none of its tables changed before this call; else the
@@ -343,6 +363,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Memo<K, V> {
     ) -> Result<R, Ticket> {
         let taken = Instant::now();
         if !self.coherence.sync().await {
+            self.from_database.fetch_add(1, Ordering::Relaxed);
             return Err(Ticket { stamp: None, taken });
         }
         let stamp = self.coherence.stamp(self.depends_on);
@@ -351,6 +372,11 @@ impl<K: Hash + Eq + Clone, V: Clone> Memo<K, V> {
             .get(key)
             .filter(|entry| Some(entry.stamp) == stamp && Instant::now() < entry.until)
             .and_then(|entry| usable(&entry.value));
+        let counter = match kept {
+            Some(_) => &self.from_memory,
+            None => &self.from_database,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
         kept.ok_or_else(|| Ticket {
             stamp,
             taken: Instant::now(),

@@ -18,6 +18,8 @@
 //! | `pledge_db_pool_max_connections` | gauge | `pool` |
 //! | `pledge_postgres_up` | gauge | `server` (`primary`, `replica`) |
 //! | `pledge_replica_lag_seconds` | gauge | |
+//! | `pledge_change_listener_up` | gauge | |
+//! | `pledge_memo_answers_total` | counter | `memo` (`sessions`, `comparison_pages`), `from` (`memory`, `database`) |
 //! | `pledge_exports_in_progress`, `pledge_imports_in_progress` | gauge | |
 //! | `pledge_build_info` | gauge | `version` |
 //! | `pledge_process_start_time_seconds` | gauge | |
@@ -368,6 +370,33 @@ async fn render(state: &AppState) -> String {
             );
             let _ = writeln!(out, "pledge_replica_lag_seconds {}", lag.as_secs_f64());
         }
+    }
+    gauge(
+        &mut out,
+        "pledge_change_listener_up",
+        "Whether the connection that hears PostgreSQL's change announcements answered its last \
+         round (0: nothing is answered from memory; every request reads PostgreSQL).",
+        i64::from(state.memos.coherence.listening()),
+    );
+    family(
+        &mut out,
+        "pledge_memo_answers_total",
+        "counter",
+        "Answers kept in memory given again, or read from PostgreSQL because none could be.",
+    );
+    let memos = [
+        ("sessions", state.memos.sessions.answered()),
+        ("comparison_pages", state.memos.comparison_pages.answered()),
+    ];
+    for (memo, (from_memory, from_database)) in memos {
+        let _ = writeln!(
+            out,
+            "pledge_memo_answers_total{{memo=\"{memo}\",from=\"memory\"}} {from_memory}"
+        );
+        let _ = writeln!(
+            out,
+            "pledge_memo_answers_total{{memo=\"{memo}\",from=\"database\"}} {from_database}"
+        );
     }
     gauge(
         &mut out,

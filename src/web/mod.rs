@@ -157,6 +157,8 @@ pub struct Memos {
     /// What the comparison page reads besides its figures (`services::reports`); kept only
     /// when the report cache is on.
     pub comparison_pages: crate::services::reports::ComparisonPageMemo,
+    /// Whether the process hears PostgreSQL's announcements (for `/metrics`).
+    pub coherence: crate::services::Coherence,
 }
 
 impl Memos {
@@ -168,8 +170,9 @@ impl Memos {
             crate::services::Coherence::off()
         };
         Self {
-            sessions: crate::auth::resolve::session_memo(coherence),
+            sessions: crate::auth::resolve::session_memo(coherence.clone()),
             comparison_pages: crate::services::reports::comparison_page_memo(for_reports),
+            coherence,
         }
     }
 }

@@ -573,6 +573,50 @@ async fn two_serve_processes_on_one_database_behave_as_one_service() {
         Some(1.0)
     );
 
+    // A session B keeps in memory, ended on A: B refuses it at the very next request, since B
+    // waits for PostgreSQL's announcements up to the request's arrival (`storage::coherence`).
+    let leaving = &analyst_on_a;
+    for _ in 0..3 {
+        assert_eq!(leaving.get(&b.addr, "/api/v1/me", &[]).status, 200);
+    }
+    let signed_out = http(
+        &a.addr,
+        "DELETE",
+        "/api/v1/session",
+        &[("Cookie", &leaving.cookie), ("X-CSRF-Token", &leaving.csrf)],
+        "",
+    );
+    assert_eq!(signed_out.status, 204);
+    assert_eq!(
+        leaving.get(&b.addr, "/api/v1/me", &[]).status,
+        401,
+        "a session ended on A is refused on B at once"
+    );
+    let kept_on_b = parse_prometheus(
+        &http(
+            &b.addr,
+            "GET",
+            "/metrics",
+            &[("Authorization", &format!("Bearer {token}"))],
+            "",
+        )
+        .body,
+    );
+    assert_eq!(
+        sample(&kept_on_b, "pledge_change_listener_up", &[]),
+        Some(1.0)
+    );
+    assert!(
+        sample(
+            &kept_on_b,
+            "pledge_memo_answers_total",
+            &[("memo", "sessions"), ("from", "memory")]
+        )
+        .unwrap()
+            >= 1.0,
+        "B answered the session from memory before it was ended"
+    );
+
     // The JSON log line of that request carries its id and the user's.
     let line = a
         .log_lines()
