@@ -65,12 +65,18 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<ProbeSta
         return restarting();
     }
     let probe = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.db);
-    match tokio::time::timeout(READY_PROBE_TIMEOUT, probe).await {
-        Ok(Ok(_)) => (StatusCode::OK, Json(ProbeStatus { status: "ok" })),
+    let answered = matches!(
+        tokio::time::timeout(READY_PROBE_TIMEOUT, probe).await,
+        Ok(Ok(_))
+    );
+    match answered {
         // The supervisor found the cluster down while the probe waited (it waits up to two
-        // seconds, about as long as a restart takes): say why.
+        // seconds, about as long as a restart takes): say why. Also when the probe's retried
+        // connection then reached the restarted server: the restart is what this probe saw,
+        // and the next one says `ok`.
         _ if watch.is_restarting() || watch.restarts() != restarts_before => restarting(),
-        _ => (
+        true => (StatusCode::OK, Json(ProbeStatus { status: "ok" })),
+        false => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(ProbeStatus {
                 status: "database_unreachable",
