@@ -1353,9 +1353,10 @@ async fn a_lost_listening_connection_makes_every_request_read_its_session_again(
         .await
         .unwrap();
     assert_eq!(me().await, StatusCode::OK);
-    // Listening again after a second at most: the session is kept again.
+    // Listening again once it reconnects (it waits a second after a failure; the loop allows
+    // fifteen, for a loaded machine): the session is kept again.
     let mut kept = usize::MAX;
-    for _ in 0..40 {
+    for _ in 0..150 {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         assert_eq!(me().await, StatusCode::OK);
         kept = crate::reports::statements(async {
