@@ -88,6 +88,7 @@ pub mod assessments;
 pub mod assignments;
 pub mod calendar;
 pub mod clarifications;
+pub mod comparison_page;
 pub mod cycles;
 pub mod evidence;
 pub mod exports;

@@ -5,6 +5,7 @@ use sqlx::{PgConnection, PgPool};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use super::coherence::Table;
 use crate::domain::role::Role;
 
 /// Why a session ended.
@@ -100,11 +101,11 @@ pub struct SessionRecord {
 
 /// The tables `resolve_session` reads (with `pledge_unread_notifications`): an answer kept in
 /// memory stands while none of them changes (`storage::coherence`).
-pub const RESOLVED_FROM: &[crate::storage::coherence::Table] = &[
-    crate::storage::coherence::Table::Sessions,
-    crate::storage::coherence::Table::Users,
-    crate::storage::coherence::Table::DelegationMemberships,
-    crate::storage::coherence::Table::Notifications,
+pub const RESOLVED_FROM: &[Table] = &[
+    Table::Sessions,
+    Table::Users,
+    Table::DelegationMemberships,
+    Table::Notifications,
 ];
 
 #[derive(sqlx::FromRow)]

@@ -154,9 +154,9 @@ pub struct AppState {
 pub struct Memos {
     /// Live sessions (`auth::resolve`).
     pub sessions: crate::auth::resolve::SessionMemo,
-    /// What the comparison page reads besides its figures (`services::reports`); kept only
+    /// What the comparison page reads besides its figures (`services::comparison_page`); kept only
     /// when the report cache is on.
-    pub comparison_pages: crate::services::reports::ComparisonPageMemo,
+    pub comparison_pages: crate::services::comparison_page::ComparisonPageMemo,
     /// Whether the process hears PostgreSQL's announcements (for `/metrics`).
     pub coherence: crate::services::Coherence,
 }
@@ -171,7 +171,7 @@ impl Memos {
         };
         Self {
             sessions: crate::auth::resolve::session_memo(coherence.clone()),
-            comparison_pages: crate::services::reports::comparison_page_memo(for_reports),
+            comparison_pages: crate::services::comparison_page::comparison_page_memo(for_reports),
             coherence,
         }
     }

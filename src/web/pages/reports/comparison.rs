@@ -17,7 +17,7 @@ use crate::presentation::charts::{
 };
 use crate::presentation::format::{ScoreFormat, geometry, percent};
 use crate::presentation::i18n::{Lang, Tr};
-use crate::services::reports::{self as service};
+use crate::services::comparison_page;
 use crate::web::AppState;
 use crate::web::authn::CurrentUser;
 use crate::web::error::AppError;
@@ -164,36 +164,16 @@ pub async fn comparison(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let focus = Uuid::parse_str(query.section.trim()).ok();
-    let me = &me;
-    let memo = &state.memos.comparison_pages;
-    // While the read replica answers, reads go there and nothing is kept (only the primary's
-    // changes are announced): no need to wait for the memo.
-    let replica_up = state
-        .reads
-        .replica_health()
-        .is_some_and(|replica| replica.up);
-    let kept = if replica_up {
-        None
-    } else {
-        Some(service::kept_comparison_page(memo, me, cycle, focus).await?)
-    };
-    let (inputs, stale_as_of) = match kept {
-        Some(Ok(kept)) => (kept, None),
-        miss => {
-            // From the read replica when there is one (`AppState::reads`).
-            let read = state
-                .reads
-                .run(|pool| async move { service::comparison_page(&pool, me, cycle, focus).await })
-                .await?;
-            if let Some(Err(ticket)) = miss
-                && read.source == crate::services::ReadSource::Primary
-            {
-                service::keep_comparison_page(memo, ticket, me, cycle, focus, &read.value);
-            }
-            (read.value, read.stale_as_of)
-        }
-    };
-    let stale_note = stale_as_of.map(|as_of| {
+    // From memory, the read replica or the primary (`services::comparison_page`).
+    let read = comparison_page::comparison_page(
+        &state.reads,
+        &state.memos.comparison_pages,
+        &me,
+        cycle,
+        focus,
+    )
+    .await?;
+    let stale_note = read.stale_as_of.map(|as_of| {
         let minutes = ((time::OffsetDateTime::now_utc() - as_of).whole_seconds() / 60).max(1);
         page.tr.fmt(
             "report.replica_behind",
@@ -203,11 +183,11 @@ pub async fn comparison(
             ],
         )
     });
-    let service::ComparisonPageInputs {
+    let comparison_page::ComparisonPageInputs {
         report,
         cycles,
         imports,
-    } = inputs;
+    } = read.value;
     let lang = page.tr.lang();
     let pages = report.rows.len().div_ceil(ROWS_PER_PAGE).max(1);
     let page_number = query.page.unwrap_or(1).clamp(1, pages);
